@@ -1,0 +1,160 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Request is everything an engine needs to run one check. It is built by the
+// worker from the resolved configuration; parameter values have had their
+// #{...} expressions evaluated already.
+type Request struct {
+	// CheckID identifies the check (a UUID string).
+	CheckID string
+	// SiteID identifies the tenant (a UUID string).
+	SiteID string
+	// Engine and Executor select the implementation, e.g. "nagios"/"", "nrpe"/"", "snmp"/"get".
+	Engine   string
+	Executor string
+	// CommandLine is the command line for engines that run one (nagios).
+	CommandLine string
+	// Script is the command's <script> body, for scripted executors.
+	Script string
+	// Parameters are the check's resolved parameters by name.
+	Parameters map[string]string
+	// Host is the name and address of the host the check belongs to (or is).
+	HostName    string
+	HostAddress string
+	// Timeout is the hard deadline for the check; the context carries it too.
+	Timeout time.Duration
+}
+
+// Param returns a parameter or def when it is absent or empty.
+func (r *Request) Param(name, def string) string {
+	if v, ok := r.Parameters[name]; ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// IntParam returns an integer parameter or def when absent; a malformed value is an error naming the parameter.
+func (r *Request) IntParam(name string, def int) (int, error) {
+	v, ok := r.Parameters[name]
+	if !ok || strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return def, fmt.Errorf("parameter %q: %q is not an integer", name, v)
+	}
+	return n, nil
+}
+
+// BoolParam returns a boolean parameter ("true", "yes", "1", "on") or def when absent.
+func (r *Request) BoolParam(name string, def bool) bool {
+	v, ok := r.Parameters[name]
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "1", "on":
+		return true
+	}
+	return false
+}
+
+// Result is what one execution of a check produced.
+type Result struct {
+	Status     Status
+	Output     string
+	LongOutput string
+	// Perfdata holds parsed performance data items.
+	Perfdata []Perfdata
+	// PerfdataWarnings notes items that broke the perfdata grammar but were kept.
+	PerfdataWarnings []string `json:",omitempty"`
+	// Started is when execution began; Runtime how long it took.
+	Started time.Time
+	Runtime time.Duration
+	// Worker names the worker that ran it (set by the worker, not the engine).
+	Worker string `json:",omitempty"`
+}
+
+// Engine runs checks of one kind. Implementations must honour ctx (which
+// carries the check's deadline), never leak goroutines or sockets, and return
+// a Result that a person understands; the error return is for failures of
+// Bergamot itself, and the worker turns it into an ERROR result.
+type Engine interface {
+	// Name is the engine name used in configuration (<command engine="...">).
+	Name() string
+	// Execute runs one check.
+	Execute(ctx context.Context, req *Request) (*Result, error)
+}
+
+// Registry holds engines by name.
+type Registry struct {
+	mu      sync.RWMutex
+	engines map[string]Engine
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{engines: map[string]Engine{}} }
+
+// Register adds an engine; registering the same name twice panics, as that is a wiring bug.
+func (r *Registry) Register(e Engine) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.engines[e.Name()]; dup {
+		panic("checks: engine " + e.Name() + " registered twice")
+	}
+	r.engines[e.Name()] = e
+}
+
+// Lookup returns the engine of that name.
+func (r *Registry) Lookup(name string) (Engine, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.engines[name]
+	return e, ok
+}
+
+// Names lists registered engine names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.engines))
+	for n := range r.engines {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Execute looks up the engine named by req and runs it, turning a missing
+// engine or an engine error into an ERROR result.
+func (r *Registry) Execute(ctx context.Context, req *Request) *Result {
+	start := time.Now()
+	e, ok := r.Lookup(req.Engine)
+	if !ok {
+		return &Result{Status: StatusError, Output: fmt.Sprintf("no %q engine on this worker (have: %s)", req.Engine, strings.Join(r.Names(), ", ")), Started: start}
+	}
+	res, err := e.Execute(ctx, req)
+	switch {
+	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		res = &Result{Status: StatusTimeout, Output: fmt.Sprintf("check timed out after %s: %v", time.Since(start).Round(time.Millisecond), err)}
+	case err != nil:
+		res = &Result{Status: StatusError, Output: fmt.Sprintf("%s engine failed: %v", req.Engine, err)}
+	}
+	if res.Started.IsZero() {
+		res.Started = start
+	}
+	if res.Runtime == 0 {
+		res.Runtime = time.Since(start)
+	}
+	return res
+}
