@@ -1,5 +1,11 @@
 package checks
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // Perfdata is one performance data item, as plugins emit it:
 // 'label'=value[UOM];[warn];[crit];[min];[max]. Nil pointers are absent fields.
 type Perfdata struct {
@@ -11,4 +17,168 @@ type Perfdata struct {
 	Crit string   `json:"crit,omitempty"`
 	Min  *float64 `json:"min,omitempty"`
 	Max  *float64 `json:"max,omitempty"`
+}
+
+// perfSpace separates perfdata items.
+func perfSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// ParsePerfdata parses a raw perfdata string (PluginOutput.Perfdata) into
+// items. It never gives up on the whole line: a token that cannot be an item
+// (no '=', empty label, non-numeric value, unterminated quote) is skipped and
+// a token that is an item but breaks the rules (bad range, bad min/max, extra
+// fields) is kept; both add a warning naming the token and what is wrong.
+// A value of "U" (unknown) gives an item with a nil Value.
+func ParsePerfdata(raw string) ([]Perfdata, []string) {
+	var (
+		items    []Perfdata
+		warnings []string
+	)
+	for i := 0; i < len(raw); {
+		if perfSpace(raw[i]) {
+			i++
+			continue
+		}
+		tok, label, value, next, problem := nextPerfToken(raw, i)
+		i = next
+		if problem != "" {
+			warnings = append(warnings, perfWarning(tok, problem))
+			continue
+		}
+		p, bad := parsePerfValue(label, value)
+		if p == nil {
+			warnings = append(warnings, perfWarning(tok, bad[0]))
+			continue
+		}
+		for _, b := range bad {
+			warnings = append(warnings, perfWarning(tok, b))
+		}
+		items = append(items, *p)
+	}
+	return items, warnings
+}
+
+func perfWarning(tok, problem string) string {
+	return fmt.Sprintf("perfdata item %q: %s", tok, problem)
+}
+
+// nextPerfToken reads the token starting at raw[i] (not a space) and splits
+// it into label and value; problem is set when it cannot be an item.
+func nextPerfToken(raw string, i int) (tok, label, value string, next int, problem string) {
+	start := i
+	if raw[i] == '\'' {
+		var b strings.Builder
+		j := i + 1
+		for {
+			k := strings.IndexByte(raw[j:], '\'')
+			if k < 0 { // unterminated: the quote swallows the rest of the line
+				return raw[start:], "", "", len(raw), "quoted label not followed by '='"
+			}
+			b.WriteString(raw[j : j+k])
+			j += k + 1
+			if j < len(raw) && raw[j] == '\'' { // '' is a literal quote
+				b.WriteByte('\'')
+				j++
+				continue
+			}
+			break
+		}
+		end := tokenEnd(raw, j)
+		tok = raw[start:end]
+		if j >= len(raw) || raw[j] != '=' {
+			return tok, "", "", end, "quoted label not followed by '='"
+		}
+		label = b.String()
+		if label == "" {
+			return tok, "", "", end, "empty label"
+		}
+		return tok, label, raw[j+1 : end], end, ""
+	}
+	end := tokenEnd(raw, i)
+	tok = raw[start:end]
+	label, value, ok := strings.Cut(tok, "=")
+	switch {
+	case !ok:
+		return tok, "", "", end, "no '=' in token"
+	case label == "":
+		return tok, "", "", end, "empty label"
+	}
+	return tok, label, value, end, ""
+}
+
+func tokenEnd(raw string, i int) int {
+	for i < len(raw) && !perfSpace(raw[i]) {
+		i++
+	}
+	return i
+}
+
+// parsePerfValue parses value[UOM];warn;crit;min;max. It returns nil and one
+// problem when the item is unusable, or the item and any lesser problems.
+func parsePerfValue(label, value string) (*Perfdata, []string) {
+	fields := strings.Split(value, ";")
+	p := &Perfdata{Label: label}
+	var bad []string
+	if fields[0] != "U" {
+		num, uom := splitNumber(fields[0])
+		v, err := strconv.ParseFloat(num, 64)
+		switch {
+		case num == "" || err != nil:
+			return nil, []string{"value not numeric"}
+		case strings.HasPrefix(uom, ","):
+			return nil, []string{"value not numeric (e.g. locale comma)"}
+		}
+		p.Value = &v
+		p.UOM = uom
+	}
+	if len(fields) > 1 {
+		p.Warn = checkRangeField(fields[1], "warn", &bad)
+	}
+	if len(fields) > 2 {
+		p.Crit = checkRangeField(fields[2], "crit", &bad)
+	}
+	if len(fields) > 3 {
+		p.Min = numberField(fields[3], "min", &bad)
+	}
+	if len(fields) > 4 {
+		p.Max = numberField(fields[4], "max", &bad)
+	}
+	if len(fields) > 5 && strings.Trim(strings.Join(fields[5:], ""), " ") != "" {
+		bad = append(bad, fmt.Sprintf("%d fields after the value, at most 4 (warn;crit;min;max) are allowed; the rest are ignored", len(fields)-1))
+	}
+	return p, bad
+}
+
+// splitNumber splits s into its leading [-0-9.] run and the rest (the UOM).
+func splitNumber(s string) (num, rest string) {
+	i := 0
+	for i < len(s) && (s[i] == '-' || s[i] == '.' || (s[i] >= '0' && s[i] <= '9')) {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+func checkRangeField(s, name string, bad *[]string) string {
+	if s == "" {
+		return ""
+	}
+	if _, err := ParseRange(s); err != nil {
+		*bad = append(*bad, fmt.Sprintf("%s threshold: %v", name, err))
+	}
+	return s
+}
+
+func numberField(s, name string, bad *[]string) *float64 {
+	if s == "" || s == "U" {
+		return nil
+	}
+	num, rest := splitNumber(s)
+	v, err := strconv.ParseFloat(num, 64)
+	if num == "" || err != nil {
+		*bad = append(*bad, fmt.Sprintf("%s %q is not a number; ignored", name, s))
+		return nil
+	}
+	if rest != "" {
+		*bad = append(*bad, fmt.Sprintf("%s %q has trailing %q; used %s", name, s, rest, num))
+	}
+	return &v
 }

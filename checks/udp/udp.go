@@ -1,0 +1,116 @@
+// Package udp is the native "udp" check engine: it sends a datagram to a
+// port and expects a reply containing a given string within the timeout.
+package udp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/checks/netcheck"
+)
+
+// Options configure the engine.
+type Options struct {
+	// Logger receives debug logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Engine is the "udp" engine.
+type Engine struct{ log *slog.Logger }
+
+var _ checks.Engine = (*Engine)(nil)
+
+// New returns a udp engine.
+func New(opts Options) *Engine {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{log: opts.Logger}
+}
+
+// Name returns "udp".
+func (e *Engine) Name() string { return "udp" }
+
+// Execute sends "send" to host:port and waits for a reply containing
+// "expect" (any reply when expect is empty). Parameters: host, port, send,
+// expect, warning_response_time, critical_response_time (ms).
+func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Result, error) {
+	start := time.Now()
+	res := e.run(ctx, req, start)
+	res.Started, res.Runtime = start, time.Since(start)
+	e.log.DebugContext(ctx, "udp check", slog.String("check", req.CheckID), slog.String("status", res.Status.String()))
+	return res, nil
+}
+
+func (e *Engine) run(ctx context.Context, req *checks.Request, start time.Time) *checks.Result {
+	host, err := netcheck.Host(req)
+	if err != nil {
+		return misconfigured(err)
+	}
+	port, err := netcheck.Port(req, 0)
+	if err != nil {
+		return misconfigured(err)
+	}
+	send := netcheck.Unescape(req.Param("send", ""))
+	if send == "" {
+		return misconfigured(errors.New(`parameter "send" is required: UDP needs a datagram to provoke a reply`))
+	}
+	expect := netcheck.Unescape(req.Param("expect", ""))
+	times, err := netcheck.ParseThresholds("warning_response_time", req.Param("warning_response_time", ""),
+		"critical_response_time", req.Param("critical_response_time", ""))
+	if err != nil {
+		return misconfigured(err)
+	}
+	addr := netcheck.Address(host, port)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "udp", addr)
+	if err != nil {
+		return failed(ctx, err, addr, time.Since(start))
+	}
+	defer conn.Close()
+	stop := netcheck.BindConn(ctx, conn)
+	defer stop()
+	if _, err := conn.Write([]byte(send)); err != nil {
+		return failed(ctx, err, addr, time.Since(start))
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := conn.Read(buf)
+		elapsed := time.Since(start)
+		if err != nil {
+			return failed(ctx, err, addr, elapsed)
+		}
+		got := buf[:n]
+		if expect != "" && !strings.Contains(string(got), expect) {
+			return &checks.Result{Status: checks.StatusCritical, Output: fmt.Sprintf("UDP CRITICAL - expected %q from %s but received %q",
+				expect, addr, netcheck.Printable(got, 60))}
+		}
+		st := times.Evaluate(float64(elapsed) / float64(time.Millisecond))
+		pt := times.Scale(0.001)
+		return &checks.Result{Status: st,
+			Output:   fmt.Sprintf("UDP %s - %s answered %q in %s", st, addr, netcheck.Printable(got, 60), netcheck.Millis(elapsed)),
+			Perfdata: []checks.Perfdata{netcheck.Perf("time", elapsed.Seconds(), "s", pt.WarnRaw(), pt.CritRaw(), netcheck.Zero())}}
+	}
+}
+
+func failed(ctx context.Context, err error, addr string, elapsed time.Duration) *checks.Result {
+	st := netcheck.FailStatus(ctx, err)
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &checks.Result{Status: checks.StatusCritical, Output: fmt.Sprintf("CRITICAL - port unreachable: nothing listens on %s (ICMP port unreachable after %s)", addr, netcheck.Millis(elapsed))}
+	case st == checks.StatusTimeout:
+		return &checks.Result{Status: st, Output: fmt.Sprintf("TIMEOUT - no reply from %s within %s", addr, netcheck.Millis(elapsed))}
+	}
+	return &checks.Result{Status: st, Output: fmt.Sprintf("%s - %s talking to %s after %s", st, netcheck.Describe(ctx, err), addr, netcheck.Millis(elapsed))}
+}
+
+func misconfigured(err error) *checks.Result {
+	return &checks.Result{Status: checks.StatusError, Output: "UDP check misconfigured: " + err.Error()}
+}

@@ -1,0 +1,245 @@
+package nagios
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Warning is a directive or object the converter could not represent in
+// Bergamot, reported with where it was written.
+type Warning struct {
+	Pos       Position
+	Object    string // e.g. "host 'web1'"
+	Directive string // empty when the whole object is not converted
+	Msg       string
+}
+
+func (w Warning) String() string {
+	if w.Directive != "" {
+		return fmt.Sprintf("%s: %s: directive '%s' %s", w.Pos, w.Object, w.Directive, w.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", w.Pos, w.Object, w.Msg)
+}
+
+// Stats counts what was converted.
+type Stats struct {
+	Hosts, Services, Groups, Contacts, Teams, TimePeriods, Commands, Templates int
+}
+
+// Result is the outcome of a conversion.
+type Result struct {
+	// XML is one <bergamot site="..."> document.
+	XML      []byte
+	Warnings []Warning
+	Stats    Stats
+}
+
+// converted lists, per object type, the directives the converter maps.
+var converted = map[string]map[string]bool{
+	"host":         set("host_name", "alias", "display_name", "address", "hostgroups", "check_command", "contact_groups", "contacts", "notification_period", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled"),
+	"service":      set("host_name", "hostgroup_name", "service_description", "display_name", "servicegroups", "check_command", "contact_groups", "contacts", "notification_period", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled"),
+	"hostgroup":    set("hostgroup_name", "alias", "members", "hostgroup_members", "notes"),
+	"servicegroup": set("servicegroup_name", "alias", "members", "servicegroup_members", "notes"),
+	"contactgroup": set("contactgroup_name", "alias", "members", "contactgroup_members"),
+	"contact":      set("contact_name", "alias", "email", "pager", "contactgroups", "service_notification_period", "host_notification_period", "host_notifications_enabled", "service_notifications_enabled"),
+	"timeperiod":   set("timeperiod_name", "alias", "exclude"),
+	"command":      set("command_name", "command_line"),
+}
+
+func set(v ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range v {
+		m[s] = true
+	}
+	return m
+}
+
+type converter struct {
+	c        *Config
+	site     string
+	warnings []Warning
+	warned   map[string]bool
+	stats    Stats
+	tmplName map[*Object]string
+	usedUser map[string]Position
+}
+
+func (cv *converter) warn(pos Position, obj, directive, msg string) {
+	k := fmt.Sprintf("%s|%s|%s", pos, directive, msg)
+	if cv.warned[k] {
+		return
+	}
+	cv.warned[k] = true
+	cv.warnings = append(cv.warnings, Warning{Pos: pos, Object: obj, Directive: directive, Msg: msg})
+}
+
+// reportUnconverted warns about every directive of o the converter does
+// not map, at the place it was written (possibly in a template).
+func (cv *converter) reportUnconverted(o *Object, what string) {
+	for _, k := range sortedKeys(o.Attrs) {
+		a := o.Attrs[k]
+		if converted[o.Type][k] || strings.HasPrefix(k, "range:") || a.Null {
+			continue
+		}
+		if strings.HasPrefix(k, "_") && (o.Type == "host" || o.Type == "service" || o.Type == "contact") {
+			continue
+		}
+		cv.warn(a.Pos, what, k, "is not supported by Bergamot and was not converted")
+	}
+}
+
+var invalidName = regexp.MustCompile(`[^A-Za-z0-9_.\-]+`)
+
+// bergamotName makes a stable, valid Bergamot object name.
+func bergamotName(s string) string {
+	n := strings.Trim(invalidName.ReplaceAllString(s, "-"), "-")
+	if n == "" {
+		return "unnamed"
+	}
+	return n
+}
+
+// Convert renders a resolved configuration as one Bergamot XML document.
+func Convert(c *Config, site string) *Result {
+	if site == "" {
+		site = "nagios-import"
+	}
+	cv := &converter{c: c, site: site, warned: map[string]bool{}, tmplName: map[*Object]string{}, usedUser: map[string]Position{}}
+	root := newEl("bergamot", "site", site)
+	cv.templates(root)
+	cv.timeperiods(root)
+	cv.commands(root)
+	cv.groups(root)
+	cv.teams(root)
+	cv.contacts(root)
+	cv.hosts(root)
+	cv.others()
+	cv.siteParameters(root)
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n")
+	root.write(&b, 0)
+	sort.SliceStable(cv.warnings, func(i, j int) bool {
+		a, z := cv.warnings[i].Pos, cv.warnings[j].Pos
+		if a.File != z.File {
+			return a.File < z.File
+		}
+		return a.Line < z.Line
+	})
+	return &Result{XML: b.Bytes(), Warnings: cv.warnings, Stats: cv.stats}
+}
+
+// siteParameters puts the $USERn$ values used by commands first in the
+// document as site parameters.
+func (cv *converter) siteParameters(root *element) {
+	var ps []*element
+	for _, k := range sortedKeys(cv.usedUser) {
+		p := newEl("parameter", "name", userParam(k), "description", "Nagios $"+k+"$ from resource.cfg")
+		v, ok := cv.c.Resources[k]
+		if !ok {
+			cv.warn(cv.usedUser[k], "resource macros", k, "is used but no resource_file defines it; set the site parameter "+userParam(k)+" by hand")
+		}
+		p.text = v
+		ps = append(ps, p)
+	}
+	root.kids = append(ps, root.kids...)
+}
+
+// templates emits every Nagios template (an object with `name`) as a
+// Bergamot template; names that clash with a registered object of the
+// same type get a "-template" suffix.
+func (cv *converter) templates(root *element) {
+	taken := map[string]bool{}
+	for _, o := range cv.c.Objects {
+		if !o.Templat {
+			if id := o.Get(identityKey[o.Type]); id != "" {
+				taken[o.Type+"\x00"+bergamotName(id)] = true
+			}
+		}
+	}
+	for _, o := range cv.c.Objects {
+		if o.Name == "" {
+			continue
+		}
+		n := bergamotName(o.Name)
+		if taken[o.Type+"\x00"+n] {
+			n += "-template"
+		}
+		cv.tmplName[o] = n
+	}
+	for _, o := range cv.c.Objects {
+		n, ok := cv.tmplName[o]
+		if !ok {
+			continue
+		}
+		what := fmt.Sprintf("%s template '%s'", o.Type, o.Name)
+		cv.reportUnconverted(o, what)
+		var e *element
+		switch o.Type {
+		case "host":
+			e = cv.checkElement("host", o, n, what)
+		case "service":
+			e = cv.checkElement("service", o, n, what)
+		case "contact":
+			e = cv.contactElement(o, n, what)
+		case "timeperiod":
+			e = cv.timeperiodElement(o, n)
+		default:
+			cv.warn(o.Pos, what, "", "templates of this type are resolved into the objects that use them; not converted as a template")
+			continue
+		}
+		e.attrs = append([][2]string{e.attrs[0], {"template", "yes"}}, e.attrs[1:]...)
+		root.add(e)
+		cv.stats.Templates++
+	}
+}
+
+// extends maps o's `use` list to Bergamot template names.
+func (cv *converter) extends(o *Object) string {
+	var out []string
+	for _, u := range o.Use {
+		for _, t := range cv.c.Objects {
+			if t.Type == o.Type && t.Name == u {
+				out = append(out, cv.tmplName[t])
+				break
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func (cv *converter) timeperiodElement(o *Object, name string) *element {
+	e := newEl("time-period", "name", name)
+	e.attr("extends", cv.extends(o))
+	var ex []string
+	for _, x := range splitList(o.Get("exclude")) {
+		ex = append(ex, bergamotName(x))
+	}
+	e.attr("excludes", strings.Join(ex, ", "))
+	e.child("summary", o.Get("alias"))
+	keys := sortedKeys(o.Attrs)
+	sort.SliceStable(keys, func(i, j int) bool { return o.Attrs[keys[i]].Pos.Line < o.Attrs[keys[j]].Pos.Line })
+	for _, k := range keys {
+		day, ok := strings.CutPrefix(k, "range:")
+		if !ok {
+			continue
+		}
+		a := o.Attrs[k]
+		if strings.Contains(day, " - ") || strings.Contains(day, "/") {
+			cv.warn(a.Pos, "timeperiod '"+o.displayName()+"'", day, "is a Nagios date range; Bergamot's documented time-range forms do not include ranges or skips, check it after import")
+		}
+		e.child("time-range", day+" "+a.Value)
+	}
+	return e
+}
+
+func (cv *converter) timeperiods(root *element) {
+	for _, n := range sortedKeys(cv.c.Timeperiods) {
+		o := cv.c.Timeperiods[n]
+		cv.reportUnconverted(o, "timeperiod '"+n+"'")
+		root.add(cv.timeperiodElement(o, bergamotName(n)))
+		cv.stats.TimePeriods++
+	}
+}

@@ -1,0 +1,340 @@
+package nagios
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+)
+
+func (cv *converter) commands(root *element) {
+	for _, n := range sortedKeys(cv.c.Commands) {
+		o := cv.c.Commands[n]
+		what := "command '" + n + "'"
+		cv.reportUnconverted(o, what)
+		line := o.Get("command_line")
+		e := root.add(newEl("command", "name", bergamotName(n)))
+		cv.stats.Commands++
+		if nrpe, ok := nrpeCommand(line); ok {
+			e.attr("engine", "nrpe")
+			e.child("summary", "Check NRPE (imported from Nagios command "+n+")")
+			host := newEl("parameter", "name", "host")
+			host.text = "#{host.address}"
+			e.add(host)
+			cmd := newEl("parameter", "name", "command")
+			cmd.text = nrpe.command
+			e.add(cmd)
+			for _, x := range nrpe.ignored {
+				cv.warn(o.Attrs["command_line"].Pos, what, "command_line", fmt.Sprintf("check_nrpe option %q has no Bergamot nrpe engine equivalent and was not converted", x))
+			}
+			continue
+		}
+		e.attr("engine", "nagios")
+		for _, m := range macroRE.FindAllStringSubmatch(line, -1) {
+			if strings.HasPrefix(m[1], "USER") && isInt(m[1][4:]) {
+				if _, ok := cv.usedUser[m[1]]; !ok {
+					cv.usedUser[m[1]] = o.Attrs["command_line"].Pos
+				}
+			}
+		}
+		conv, unknown := convertMacros(line)
+		for _, m := range unknown {
+			cv.warn(o.Attrs["command_line"].Pos, what, "command_line", fmt.Sprintf("macro %s has no Bergamot equivalent and was kept as is", m))
+		}
+		p := newEl("parameter", "name", "command_line")
+		p.text = conv
+		e.add(p)
+	}
+}
+
+type nrpeCall struct {
+	command string
+	ignored []string
+}
+
+// nrpeCommand recognises a check_nrpe command line and extracts the remote
+// command (-c) for Bergamot's nrpe engine.
+func nrpeCommand(line string) (nrpeCall, bool) {
+	f := strings.Fields(line)
+	if len(f) == 0 || path.Base(f[0]) != "check_nrpe" {
+		return nrpeCall{}, false
+	}
+	call := nrpeCall{command: "#{arg1}"}
+	for i := 1; i < len(f); i++ {
+		opt := f[i]
+		val := ""
+		if i+1 < len(f) && strings.HasPrefix(opt, "-") && !strings.Contains(opt, "=") {
+			val = f[i+1]
+		}
+		switch opt {
+		case "-H", "--host":
+			i++
+		case "-c", "--command":
+			c, _ := convertMacros(strings.Trim(val, `'"`))
+			call.command = c
+			i++
+		case "-t", "--timeout":
+			i++
+		default:
+			call.ignored = append(call.ignored, opt)
+		}
+	}
+	return call, true
+}
+
+// checkElement renders a host or service (template or instance) from its
+// resolved attributes.
+func (cv *converter) checkElement(kind string, o *Object, name, what string) *element {
+	e := newEl(kind, "name", name)
+	e.attr("extends", cv.extends(o))
+	if kind == "host" {
+		e.attr("address", o.Get("address"))
+	}
+	if o.Get("active_checks_enabled") == "0" {
+		e.attr("enabled", "no")
+	}
+	var groups []string
+	for _, g := range splitList(o.Get("hostgroups") + "," + o.Get("servicegroups")) {
+		groups = appendUnique(groups, bergamotName(g))
+	}
+	if o.Templat {
+		e.attr("groups", strings.Join(groups, ", "))
+	}
+	summary := o.Get("display_name")
+	if summary == "" {
+		summary = o.Get("alias")
+	}
+	if summary == "" {
+		summary = o.Get("service_description")
+	}
+	e.child("summary", summary)
+	e.child("description", o.Get("notes"))
+	if o.Has("notification_period") || o.Get("notifications_enabled") == "0" {
+		n := e.add(newEl("notifications"))
+		if o.Get("notifications_enabled") == "0" {
+			n.attr("enabled", "no")
+		} else {
+			n.attr("enabled", "yes")
+		}
+		if tp := o.Get("notification_period"); tp != "" {
+			n.attr("time-period", bergamotName(tp))
+		}
+	}
+	if o.Has("contact_groups") || o.Has("contacts") {
+		n := e.add(newEl("notify"))
+		n.attr("teams", joinNames(o.Get("contact_groups")))
+		n.attr("contacts", joinNames(o.Get("contacts")))
+	}
+	if v := o.Get("max_check_attempts"); v != "" {
+		e.add(newEl("state", "failed-after", v, "recovers-after", "1"))
+	}
+	if o.Has("check_interval") || o.Has("retry_interval") || o.Has("check_period") {
+		s := e.add(newEl("schedule", "every", minutes(valueOr(o, "check_interval")), "retry-every", minutes(valueOr(o, "retry_interval"))))
+		if tp := o.Get("check_period"); tp != "" {
+			s.attr("time-period", bergamotName(tp))
+		}
+	}
+	if cc := o.Get("check_command"); cc != "" {
+		cmd, args := splitCheckCommand(cc)
+		c := e.add(newEl("check-command", "command", bergamotName(cmd)))
+		// Nagios expands $ARGn$ not passed to "": pass them explicitly.
+		for n := cv.maxArg(cmd); len(args) < n; {
+			args = append(args, "")
+		}
+		for i, a := range args {
+			p := c.add(newEl("parameter", "name", fmt.Sprintf("arg%d", i+1)))
+			conv, unknown := convertMacros(a)
+			for _, m := range unknown {
+				cv.warn(o.Attrs["check_command"].Pos, what, "check_command", fmt.Sprintf("macro %s has no Bergamot equivalent and was kept as is", m))
+			}
+			p.text = conv
+		}
+	}
+	for _, k := range sortedKeys(o.Attrs) {
+		if strings.HasPrefix(k, "_") && !o.Attrs[k].Null {
+			p := e.add(newEl("parameter", "name", paramName(k), "description", "Nagios custom variable "+k))
+			p.text = o.Attrs[k].Value
+		}
+	}
+	return e
+}
+
+// minutes renders a Nagios interval (in interval_length units, 60s by
+// default) as a Bergamot schedule value.
+func minutes(v string) string {
+	if isInt(v) {
+		return v + "m"
+	}
+	if f, err := parseFloat(v); err == nil {
+		return fmt.Sprintf("%ds", int(f*60))
+	}
+	return v
+}
+
+// maxArg is the highest $ARGn$ that command name uses.
+func (cv *converter) maxArg(name string) int {
+	max := 0
+	if o := cv.c.Commands[name]; o != nil {
+		for _, m := range macroRE.FindAllStringSubmatch(o.Get("command_line"), -1) {
+			if n, err := strconv.Atoi(strings.TrimPrefix(m[1], "ARG")); err == nil && strings.HasPrefix(m[1], "ARG") && n > max {
+				max = n
+			}
+		}
+	}
+	return max
+}
+
+func joinNames(list string) string {
+	var out []string
+	for _, n := range splitList(list) {
+		out = append(out, bergamotName(n))
+	}
+	return strings.Join(out, ", ")
+}
+
+func (cv *converter) groups(root *element) {
+	seen := map[string]*Group{}
+	emit := func(g *Group) {
+		n := bergamotName(g.Obj.Get(identityKey[g.Obj.Type]))
+		what := fmt.Sprintf("%s '%s'", g.Obj.Type, g.Obj.Get(identityKey[g.Obj.Type]))
+		cv.reportUnconverted(g.Obj, what)
+		if prev := seen[n]; prev != nil {
+			cv.warn(g.Obj.Pos, what, "", fmt.Sprintf("shares the Bergamot group '%s' with %s at %s", n, prev.Obj.Type, prev.Obj.Pos))
+			return
+		}
+		seen[n] = g
+		e := root.add(newEl("group", "name", n))
+		e.child("summary", g.Obj.Get("alias"))
+		e.child("description", g.Obj.Get("notes"))
+		cv.stats.Groups++
+	}
+	for _, n := range sortedKeys(cv.c.HostGroups) {
+		emit(cv.c.HostGroups[n])
+	}
+	for _, n := range sortedKeys(cv.c.ServiceGroups) {
+		emit(cv.c.ServiceGroups[n])
+	}
+}
+
+func (cv *converter) teams(root *element) {
+	for _, n := range sortedKeys(cv.c.ContactGroups) {
+		g := cv.c.ContactGroups[n]
+		cv.reportUnconverted(g.Obj, "contactgroup '"+n+"'")
+		e := root.add(newEl("team", "name", bergamotName(n)))
+		e.child("summary", g.Obj.Get("alias"))
+		cv.stats.Teams++
+	}
+}
+
+func (cv *converter) contactElement(o *Object, name, what string) *element {
+	e := newEl("contact", "name", name)
+	e.attr("extends", cv.extends(o))
+	e.child("summary", o.Get("alias"))
+	e.child("email", o.Get("email"))
+	e.child("pager", o.Get("pager"))
+	hp, sp := o.Get("host_notification_period"), o.Get("service_notification_period")
+	if hp != "" || sp != "" {
+		if hp != "" && sp != "" && hp != sp {
+			cv.warn(o.Attrs["host_notification_period"].Pos, what, "host_notification_period", fmt.Sprintf("differs from service_notification_period; Bergamot has one notification time period, '%s' was used", sp))
+		}
+		tp := sp
+		if tp == "" {
+			tp = hp
+		}
+		en := "yes"
+		if o.Get("host_notifications_enabled") == "0" && o.Get("service_notifications_enabled") == "0" {
+			en = "no"
+		}
+		e.add(newEl("notifications", "enabled", en, "time-period", bergamotName(tp)))
+	}
+	return e
+}
+
+func (cv *converter) contacts(root *element) {
+	teamsOf := map[string][]string{}
+	for _, gn := range sortedKeys(cv.c.ContactGroups) {
+		for _, m := range cv.c.ContactGroups[gn].Members {
+			teamsOf[m] = append(teamsOf[m], bergamotName(gn))
+		}
+	}
+	for _, n := range sortedKeys(cv.c.Contacts) {
+		o := cv.c.Contacts[n]
+		what := "contact '" + n + "'"
+		cv.reportUnconverted(o, what)
+		e := cv.contactElement(o, bergamotName(n), what)
+		e.attrs = append(e.attrs[:1], append([][2]string{{"teams", strings.Join(teamsOf[n], ", ")}}, e.attrs[1:]...)...)
+		if len(teamsOf[n]) == 0 {
+			e.attrs = append(e.attrs[:1], e.attrs[2:]...)
+		}
+		root.add(e)
+		cv.stats.Contacts++
+	}
+}
+
+func (cv *converter) hosts(root *element) {
+	groupsOf := map[string][]string{}
+	for _, gn := range sortedKeys(cv.c.HostGroups) {
+		for _, m := range cv.c.HostGroups[gn].Members {
+			groupsOf[m] = append(groupsOf[m], bergamotName(gn))
+		}
+	}
+	svcGroupsOf := map[string][]string{}
+	for _, gn := range sortedKeys(cv.c.ServiceGroups) {
+		for _, m := range cv.c.ServiceGroups[gn].Members {
+			svcGroupsOf[m] = append(svcGroupsOf[m], bergamotName(gn))
+		}
+	}
+	svcOf := map[string][]*Service{}
+	for _, s := range cv.c.Services {
+		svcOf[s.Host] = append(svcOf[s.Host], s)
+	}
+	for _, hn := range cv.c.HostOrder {
+		h := cv.c.Hosts[hn]
+		what := "host '" + hn + "'"
+		cv.reportUnconverted(h, what)
+		e := cv.checkElement("host", h, bergamotName(hn), what)
+		e.attr("groups", strings.Join(groupsOf[hn], ", "))
+		if t, ok := cv.tmplName[h]; ok {
+			setAttr(e, "extends", t) // the host's own template carries its `use`
+		}
+		root.add(e)
+		cv.stats.Hosts++
+		used := map[string]bool{}
+		for _, s := range svcOf[hn] {
+			swhat := fmt.Sprintf("service '%s' on host '%s'", s.Description, hn)
+			cv.reportUnconverted(s.Obj, swhat)
+			n := bergamotName(s.Description)
+			for i := 2; used[n]; i++ {
+				n = fmt.Sprintf("%s-%d", bergamotName(s.Description), i)
+			}
+			used[n] = true
+			se := cv.checkElement("service", s.Obj, n, swhat)
+			se.attr("groups", strings.Join(svcGroupsOf[hn+","+s.Description], ", "))
+			if t, ok := cv.tmplName[s.Obj]; ok {
+				setAttr(se, "extends", t)
+			}
+			e.add(se)
+			cv.stats.Services++
+		}
+	}
+}
+
+func setAttr(e *element, k, v string) {
+	for i := range e.attrs {
+		if e.attrs[i][0] == k {
+			e.attrs[i][1] = v
+			return
+		}
+	}
+	e.attr(k, v)
+}
+
+// others reports dependency, escalation and extinfo objects, which have no
+// Bergamot equivalent, one warning per directive.
+func (cv *converter) others() {
+	for _, o := range cv.c.Other {
+		what := o.Type + " definition"
+		cv.warn(o.Pos, what, "", "Bergamot has no "+o.Type+" objects; not converted")
+		cv.reportUnconverted(o, what)
+	}
+}

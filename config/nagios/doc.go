@@ -1,0 +1,20 @@
+// Package nagios imports an existing Nagios object configuration into a
+// Bergamot site configuration.
+//
+// The import runs in four stages, each usable on its own:
+//
+//  1. [ParseFile] / [ParseObjects] read Nagios object files into raw
+//     [Object]s that remember the file and line of every directive, and
+//     [ParseMainConfig] reads cfg_file, cfg_dir and resource_file from a
+//     main nagios.cfg.
+//  2. [Resolve] applies Nagios template inheritance (use a,b,c with the
+//     leftmost template winning, name, register 0, null, +value, custom
+//     variables) and memberships from both sides, with '*' and '!'
+//     patterns, exactly as nagios4 does, yielding a [Config].
+//  3. [Resolve] also validates like nagios4 (unknown templates, missing
+//     max_check_attempts, bad time ranges, dangling references); every
+//     problem names its file and line.
+//  4. [Convert] turns a [Config] into one Bergamot XML document; [Import]
+//     runs all stages. Directives that Bergamot cannot represent are
+//     reported as [Warning]s, never dropped silently.
+package nagios

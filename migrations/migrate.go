@@ -1,0 +1,141 @@
+package migrations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/golang-migrate/migrate/v4"
+	pgxmigrate "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// lockKey serialises migrations when several nodes start at once.
+const lockKey = 0x62657267616d6f74 // "bergamot"
+
+// Latest returns the newest migration version embedded in the binary.
+func Latest() uint {
+	var latest uint
+	entries, _ := fs.ReadDir(FS, ".")
+	for _, e := range entries {
+		n, _, ok := strings.Cut(e.Name(), "_")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseUint(n, 10, 32)
+		if err == nil && uint(v) > latest {
+			latest = uint(v)
+		}
+	}
+	return latest
+}
+
+// Up applies Bergamot's and River's migrations with the owner connection
+// url, holding an advisory lock so concurrent starts are safe, then grants
+// the application role what it needs on River's tables.
+func Up(ctx context.Context, url string, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer pool.Close()
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: connecting: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(lockKey)); err != nil {
+		return fmt.Errorf("migrate: taking lock: %w", err)
+	}
+	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(lockKey)) //nolint:errcheck // released with the connection anyway
+
+	src, err := iofs.New(FS, ".")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	drv, err := pgxmigrate.WithInstance(db, &pgxmigrate.Config{})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "pgx5", drv)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("migrate: applying schema: %w", err)
+	}
+	v, _, _ := m.Version()
+	log.InfoContext(ctx, "schema migrated", slog.Uint64("version", uint64(v)))
+
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("migrate: river: %w", err)
+	}
+	res, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: river: %w", err)
+	}
+	if len(res.Versions) > 0 {
+		log.InfoContext(ctx, "river queue schema migrated", slog.Int("steps", len(res.Versions)))
+	}
+	if _, err := conn.Exec(ctx, grantRiver); err != nil {
+		return fmt.Errorf("migrate: granting river tables: %w", err)
+	}
+	return nil
+}
+
+const grantRiver = `DO $$
+DECLARE t text;
+BEGIN
+    FOR t IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = current_schema() AND c.relname LIKE 'river%' AND c.relkind IN ('r', 'p', 'S', 'u')
+    LOOP
+        IF (SELECT relkind FROM pg_class WHERE relname = t AND relnamespace = current_schema()::regnamespace) = 'S' THEN
+            EXECUTE format('GRANT USAGE, SELECT, UPDATE ON SEQUENCE %I TO bergamot_app', t);
+        ELSE
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO bergamot_app', t);
+        END IF;
+    END LOOP;
+END $$`
+
+// Status reports the applied version and whether the schema is current.
+func Status(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}) (version uint, current bool, err error) {
+	var v int64
+	var dirty bool
+	if err := q.QueryRow(ctx, "SELECT version, dirty FROM schema_migrations").Scan(&v, &dirty); err != nil {
+		return 0, false, fmt.Errorf("reading schema version: %w", err)
+	}
+	return uint(v), !dirty && uint(v) == Latest(), nil
+}
+
+// Versions lists the embedded migration versions in order.
+func Versions() []uint {
+	var out []uint
+	entries, _ := fs.ReadDir(FS, ".")
+	for _, e := range entries {
+		if n, _, ok := strings.Cut(e.Name(), "_"); ok && strings.HasSuffix(e.Name(), ".up.sql") {
+			if v, err := strconv.ParseUint(n, 10, 32); err == nil {
+				out = append(out, uint(v))
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

@@ -1,0 +1,329 @@
+package tenants
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/errs"
+)
+
+// Principal is who is making a request: a user in a site with a role.
+type Principal struct {
+	Site   *Site
+	User   User
+	Role   Role
+	Via    string // "token" or "session"
+	CredID uuid.UUID
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p and p's site.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return WithSite(context.WithValue(ctx, principalKey{}, p), p.Site.ID)
+}
+
+// PrincipalFrom returns the authenticated principal, or Unauthenticated.
+func PrincipalFrom(ctx context.Context) (*Principal, error) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	if !ok || p == nil {
+		return nil, errs.E(errs.Unauthenticated, "sign in or send an API token (Authorization: Bearer ...)")
+	}
+	return p, nil
+}
+
+// Token prefixes: tokens carry their site so the site is known before the
+// token is looked up under row-level security.
+const (
+	tokenPrefix   = "bgt_"
+	sessionPrefix = "bgs_"
+)
+
+func newSecret(prefix string, site uuid.UUID) (plain string, hash []byte, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("generating token: %w", err)
+	}
+	plain = prefix + strings.ReplaceAll(site.String(), "-", "") + "_" + base64.RawURLEncoding.EncodeToString(b)
+	h := sha256.Sum256([]byte(plain))
+	return plain, h[:], nil
+}
+
+func parseSecret(prefix, plain string) (uuid.UUID, []byte, error) {
+	rest, ok := strings.CutPrefix(plain, prefix)
+	if !ok {
+		return uuid.Nil, nil, errs.E(errs.Unauthenticated, "malformed credential")
+	}
+	sitePart, _, ok := strings.Cut(rest, "_")
+	site, err := uuid.Parse(sitePart)
+	if !ok || err != nil {
+		return uuid.Nil, nil, errs.E(errs.Unauthenticated, "malformed credential")
+	}
+	h := sha256.Sum256([]byte(plain))
+	return site, h[:], nil
+}
+
+// CreateToken creates an API token for user in the site in ctx. The plain
+// token is returned once; only its SHA-256 hash is stored.
+func (s *Store) CreateToken(ctx context.Context, userID uuid.UUID, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return "", errs.E(errs.Invalid, "token name must be 1-100 characters")
+	}
+	site, err := SiteFrom(ctx)
+	if err != nil {
+		return "", err
+	}
+	plain, hash, err := newSecret(tokenPrefix, site)
+	if err != nil {
+		return "", err
+	}
+	err = InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM memberships WHERE user_id = $1`, userID).Scan(&n); err != nil {
+			return fmt.Errorf("creating token: %w", err)
+		}
+		if n == 0 {
+			return errs.E(errs.NotFound, "no such user in this site")
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, site_id, user_id, name, token_hash) VALUES ($1, $2, $3, $4, $5)`,
+			uuid.New(), site, userID, name, hash)
+		if err != nil {
+			return fmt.Errorf("creating token: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return plain, nil
+}
+
+// RevokeToken revokes a token of the site in ctx.
+func (s *Store) RevokeToken(ctx context.Context, id uuid.UUID) error {
+	return InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
+		if err != nil {
+			return fmt.Errorf("revoking token: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return errs.E(errs.NotFound, "no such token")
+		}
+		return nil
+	})
+}
+
+// TokenInfo describes a token without its secret.
+type TokenInfo struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	Name      string
+	CreatedAt time.Time
+	LastUsed  *time.Time
+	RevokedAt *time.Time
+}
+
+// Tokens lists the tokens of the site in ctx (all users' when userID is Nil).
+func (s *Store) Tokens(ctx context.Context, userID uuid.UUID) ([]*TokenInfo, error) {
+	var out []*TokenInfo
+	err := InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, user_id, name, created_at, last_used, revoked_at FROM api_tokens
+			WHERE $1::uuid IS NULL OR user_id = $1 ORDER BY created_at`, nilIfZero(userID))
+		if err != nil {
+			return fmt.Errorf("listing tokens: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t TokenInfo
+			if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.CreatedAt, &t.LastUsed, &t.RevokedAt); err != nil {
+				return fmt.Errorf("listing tokens: %w", err)
+			}
+			out = append(out, &t)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func nilIfZero(id uuid.UUID) any {
+	if id == uuid.Nil {
+		return nil
+	}
+	return id
+}
+
+// Authenticate resolves a bearer token or session secret to a principal.
+func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, error) {
+	var table, via, prefix string
+	switch {
+	case strings.HasPrefix(secret, tokenPrefix):
+		table, via, prefix = "api_tokens", "token", tokenPrefix
+	case strings.HasPrefix(secret, sessionPrefix):
+		table, via, prefix = "sessions", "session", sessionPrefix
+	default:
+		return nil, errs.E(errs.Unauthenticated, "unrecognised credential")
+	}
+	siteID, hash, err := parseSecret(prefix, secret)
+	if err != nil {
+		return nil, err
+	}
+	site, err := s.SiteByID(ctx, siteID)
+	if err != nil || site.Disabled {
+		return nil, errs.E(errs.Unauthenticated, "invalid or revoked credential")
+	}
+	p := &Principal{Site: site, Via: via}
+	cond := "revoked_at IS NULL"
+	touch := `UPDATE api_tokens SET last_used = now() WHERE id = $1 AND (last_used IS NULL OR last_used < now() - interval '1 minute')`
+	if table == "sessions" {
+		cond, touch = "expires_at > now()", ""
+	}
+	err = InSite(WithSite(ctx, siteID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role
+			FROM `+table+` t JOIN users u ON u.id = t.user_id JOIN memberships m ON m.user_id = t.user_id
+			WHERE t.token_hash = $1 AND `+cond, hash).Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.E(errs.Unauthenticated, "invalid or revoked credential")
+		}
+		if err != nil {
+			return fmt.Errorf("authenticating: %w", err)
+		}
+		if touch != "" {
+			_, err = tx.Exec(ctx, touch, p.CredID)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SessionTTL is how long a browser session lasts.
+const SessionTTL = 14 * 24 * time.Hour
+
+// Login checks email and password for a site and opens a session. Attempts
+// are rate-limited per site and email.
+func (s *Store) Login(ctx context.Context, siteName, email, password string) (string, *Principal, error) {
+	key := strings.ToLower(siteName + "/" + strings.TrimSpace(email))
+	if !s.limiter.Allow(key) {
+		return "", nil, errs.E(errs.Forbidden, "too many failed sign-in attempts; wait a minute and try again")
+	}
+	fail := func() (string, *Principal, error) {
+		s.limiter.Fail(key)
+		return "", nil, errs.E(errs.Unauthenticated, "wrong site, email or password")
+	}
+	site, err := s.SiteByName(ctx, siteName)
+	if err != nil || site.Disabled {
+		VerifyPassword(dummyHash, password) // same cost as a real attempt
+		return fail()
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	p := &Principal{Site: site, Via: "session"}
+	var hash string
+	var plain string
+	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, u.password_hash, m.role
+			FROM users u JOIN memberships m ON m.user_id = u.id WHERE lower(u.email) = $1`, email).
+			Scan(&p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &hash, &p.Role)
+		if errors.Is(err, pgx.ErrNoRows) {
+			VerifyPassword(dummyHash, password)
+			return errs.E(errs.Unauthenticated, "no such user")
+		}
+		if err != nil {
+			return fmt.Errorf("signing in: %w", err)
+		}
+		if !VerifyPassword(hash, password) {
+			return errs.E(errs.Unauthenticated, "bad password")
+		}
+		var h []byte
+		plain, h, err = newSecret(sessionPrefix, site.ID)
+		if err != nil {
+			return err
+		}
+		p.CredID = uuid.New()
+		_, err = tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			p.CredID, site.ID, p.User.ID, h, time.Now().Add(SessionTTL))
+		return err
+	})
+	if errs.Is(err, errs.Unauthenticated) {
+		return fail()
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	s.limiter.Succeed(key)
+	return plain, p, nil
+}
+
+// Logout ends the session or revokes nothing for tokens.
+func (s *Store) Logout(ctx context.Context, p *Principal) error {
+	if p.Via != "session" {
+		return nil
+	}
+	return InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1`, p.CredID)
+		return err
+	})
+}
+
+var dummyHash, _ = HashPassword("not-a-real-password-0")
+
+// LoginLimiter allows a number of failed attempts per key in a window.
+type LoginLimiter struct {
+	mu     sync.Mutex
+	max    int
+	window time.Duration
+	fails  map[string][]time.Time
+}
+
+// NewLoginLimiter allows max failures per key within window.
+func NewLoginLimiter(max int, window time.Duration) *LoginLimiter {
+	return &LoginLimiter{max: max, window: window, fails: map[string][]time.Time{}}
+}
+
+// Allow reports whether another attempt for key may be made now.
+func (l *LoginLimiter) Allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recent(key)) < l.max
+}
+
+func (l *LoginLimiter) recent(key string) []time.Time {
+	cut := time.Now().Add(-l.window)
+	f := l.fails[key]
+	i := 0
+	for i < len(f) && f[i].Before(cut) {
+		i++
+	}
+	f = f[i:]
+	if len(f) == 0 {
+		delete(l.fails, key)
+	} else {
+		l.fails[key] = f
+	}
+	return f
+}
+
+// Fail records a failed attempt.
+func (l *LoginLimiter) Fail(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fails[key] = append(l.recent(key), time.Now())
+}
+
+// Succeed clears the key's failures.
+func (l *LoginLimiter) Succeed(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.fails, key)
+}

@@ -1,0 +1,89 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// AppRole is the database role the application runs as. It owns nothing and
+// cannot bypass row-level security.
+const AppRole = "bergamot_app"
+
+// OpenPool connects to url and makes every connection act as AppRole, so the
+// application is confined by row-level security even when url names the
+// owner (as the embedded database does). maxConns 0 keeps pgx's default.
+func OpenPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parsing database URL: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to database: %w", err)
+	}
+	return pool, nil
+}
+
+type siteKey struct{}
+
+// WithSite returns a context carrying the site id of the current request or job.
+func WithSite(ctx context.Context, site uuid.UUID) context.Context {
+	return context.WithValue(ctx, siteKey{}, site)
+}
+
+// ErrNoSite is returned when tenant data is reached without a site in the context.
+var ErrNoSite = errors.New("no site in context")
+
+// SiteFrom returns the site id in ctx, or ErrNoSite: never a silent default.
+func SiteFrom(ctx context.Context) (uuid.UUID, error) {
+	s, ok := ctx.Value(siteKey{}).(uuid.UUID)
+	if !ok || s == uuid.Nil {
+		return uuid.Nil, ErrNoSite
+	}
+	return s, nil
+}
+
+// Beginner is what InSite needs: a pool or a connection.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// InSite runs fn in a transaction confined to the site in ctx by row-level
+// security. The setting is transaction-local (set_config(..., true)), so it
+// can never leak to another use of the connection. fn's error rolls back.
+func InSite(ctx context.Context, db Beginner, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	site, err := SiteFrom(ctx)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if err := SetSite(ctx, tx, site); err != nil {
+			return err
+		}
+		return fn(ctx, tx)
+	})
+}
+
+// SetSite switches an open transaction to site. Used by batch processors
+// that handle several sites' rows in one transaction, one site at a time.
+func SetSite(ctx context.Context, tx pgx.Tx, site uuid.UUID) error {
+	if site == uuid.Nil {
+		return ErrNoSite
+	}
+	if _, err := tx.Exec(ctx, "SELECT set_config('bergamot.site_id', $1, true)", site.String()); err != nil {
+		return fmt.Errorf("setting site: %w", err)
+	}
+	return nil
+}

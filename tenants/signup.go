@@ -1,0 +1,52 @@
+package tenants
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// SignUpInput is what a new customer gives.
+type SignUpInput struct {
+	SiteName string
+	Summary  string
+	Email    string
+	Password string
+}
+
+// SiteInitializer adds a new site's default configuration (templates) inside
+// the signup transaction, which is already set to the new site.
+type SiteInitializer func(ctx context.Context, tx pgx.Tx, site *Site) error
+
+// SignUp creates a site, its first admin, and its default configuration in
+// one transaction, and returns a session for the admin.
+func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer) (*Site, *Member, error) {
+	if err := ValidateSiteName(in.SiteName); err != nil {
+		return nil, nil, err
+	}
+	if _, err := NormalizeEmail(in.Email); err != nil {
+		return nil, nil, err
+	}
+	var site *Site
+	var m *Member
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if site, err = CreateSite(ctx, tx, in.SiteName, in.Summary); err != nil {
+			return err
+		}
+		if m, err = AddMember(ctx, tx, site.ID, in.Email, in.Password, RoleAdmin); err != nil {
+			return err
+		}
+		if init != nil {
+			if err := init(ctx, tx, site); err != nil {
+				return fmt.Errorf("creating default configuration: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return site, m, nil
+}
