@@ -366,3 +366,7 @@ func mergeByKey(base, over []*Node, key string) []*Node {
 	}
 	return out
 }
+
+// SourceXML is the object's canonical XML with secrets included: what the
+// database stores (credential objects are sealed before they are stored).
+func (o *Object) SourceXML() string { return canonical(o.node, true) }

@@ -260,6 +260,7 @@ CREATE TABLE checks (
     condition     text NOT NULL DEFAULT '',
     settings      jsonb NOT NULL DEFAULT '{}',
     depends       text[] NOT NULL DEFAULT '{}',
+    spec_hash     text NOT NULL DEFAULT '',
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX checks_name_idx ON checks (site_id, kind, COALESCE(parent_id, '00000000-0000-0000-0000-000000000000'::uuid), name);

@@ -76,6 +76,7 @@ func Up(ctx context.Context, url string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	defer m.Close()
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("migrate: applying schema: %w", err)
 	}
@@ -111,6 +112,7 @@ BEGIN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO bergamot_app', t);
         END IF;
     END LOOP;
+    GRANT SELECT ON schema_migrations TO bergamot_app;
 END $$`
 
 // Status reports the applied version and whether the schema is current.

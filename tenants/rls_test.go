@@ -27,7 +27,7 @@ func tenantTables(t *testing.T, ctx context.Context, conn *pgx.Conn) []string {
 	rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'site_id' AND NOT a.attisdropped
-		WHERE n.nspname = 'public' AND c.relkind IN ('r','p') ORDER BY 1`)
+		WHERE n.nspname = 'public' AND c.relkind IN ('r','p') AND NOT c.relispartition ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,8 +29,12 @@ func testMux() *nethttp.ServeMux {
 		fmt.Fprint(w, `{"status":"up","db":{"ok":true,"replicas":[{"name":"r1","lag":3}]}}`)
 	})
 	mux.HandleFunc("/missing", func(w nethttp.ResponseWriter, _ *nethttp.Request) { nethttp.NotFound(w, nil) })
-	mux.HandleFunc("/redirect", func(w nethttp.ResponseWriter, r *nethttp.Request) { nethttp.Redirect(w, r, "/json", nethttp.StatusFound) })
-	mux.HandleFunc("/loop", func(w nethttp.ResponseWriter, r *nethttp.Request) { nethttp.Redirect(w, r, "/loop", nethttp.StatusFound) })
+	mux.HandleFunc("/redirect", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		nethttp.Redirect(w, r, "/json", nethttp.StatusFound)
+	})
+	mux.HandleFunc("/loop", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		nethttp.Redirect(w, r, "/loop", nethttp.StatusFound)
+	})
 	mux.HandleFunc("/slow", func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		d, _ := time.ParseDuration(r.URL.Query().Get("d"))
 		select {

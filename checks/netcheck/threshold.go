@@ -2,8 +2,6 @@ package netcheck
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
@@ -18,56 +16,18 @@ type Range struct {
 	Raw string
 }
 
-// ParseRange parses a Nagios threshold range. "~" as start is minus
-// infinity, a missing ":" means start 0, an empty end is plus infinity.
+// ParseRange parses a Nagios threshold range with the shared grammar of
+// checks.ParseRange, keeping the text for perfdata.
 func ParseRange(s string) (Range, error) {
 	raw := strings.TrimSpace(s)
-	r := Range{Raw: raw, End: math.Inf(1)}
-	t := raw
-	if t == "" {
-		return r, fmt.Errorf("empty threshold range")
+	if raw == "" {
+		return Range{Raw: raw}, fmt.Errorf("empty threshold range")
 	}
-	if strings.HasPrefix(t, "@") {
-		r.Inside = true
-		t = t[1:]
+	cr, err := checks.ParseRange(raw)
+	if err != nil {
+		return Range{Raw: raw}, err
 	}
-	start, end, hasColon := strings.Cut(t, ":")
-	if !hasColon {
-		start, end = "0", t
-	}
-	switch start {
-	case "~":
-		r.Start = math.Inf(-1)
-	case "":
-		r.Start = 0
-	default:
-		v, err := parseNumber(start)
-		if err != nil {
-			return r, fmt.Errorf("threshold range %q: start %q is not a number", raw, start)
-		}
-		r.Start = v
-	}
-	if end != "" {
-		v, err := parseNumber(end)
-		if err != nil {
-			return r, fmt.Errorf("threshold range %q: end %q is not a number", raw, end)
-		}
-		r.End = v
-	} else if !hasColon {
-		return r, fmt.Errorf("threshold range %q has no end", raw)
-	}
-	if r.Start > r.End {
-		return r, fmt.Errorf("threshold range %q: start is greater than end", raw)
-	}
-	return r, nil
-}
-
-func parseNumber(s string) (float64, error) {
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("not a number")
-	}
-	return v, nil
+	return Range{Start: cr.Start, End: cr.End, Inside: cr.Inside, Raw: raw}, nil
 }
 
 // Alerts reports whether v triggers the range.
@@ -151,22 +111,7 @@ func (r Range) Scale(f float64) Range {
 
 // String renders the range in Nagios form.
 func (r Range) String() string {
-	var b strings.Builder
-	if r.Inside {
-		b.WriteByte('@')
-	}
-	switch {
-	case math.IsInf(r.Start, -1):
-		b.WriteString("~:")
-	case r.Start != 0:
-		b.WriteString(strconv.FormatFloat(r.Start, 'f', -1, 64) + ":")
-	}
-	if !math.IsInf(r.End, 1) {
-		b.WriteString(strconv.FormatFloat(r.End, 'f', -1, 64))
-	} else if r.Start == 0 {
-		b.WriteString("0:")
-	}
-	return b.String()
+	return checks.Range{Start: r.Start, End: r.End, Inside: r.Inside}.String()
 }
 
 // Scale returns both thresholds scaled by f.

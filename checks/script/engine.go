@@ -42,6 +42,8 @@ type Engine struct {
 	opts Options
 	log  *slog.Logger
 
+	prelude *goja.Program
+
 	mu    sync.Mutex
 	cache map[[32]byte]*goja.Program
 }
@@ -77,7 +79,7 @@ func New(opts Options) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{opts: opts, log: log, cache: map[[32]byte]*goja.Program{}}
+	return &Engine{opts: opts, log: log, prelude: compilePrelude(), cache: map[[32]byte]*goja.Program{}}
 }
 
 // Name implements checks.Engine.
@@ -141,6 +143,9 @@ func (e *Engine) Run(ctx context.Context, req *checks.Request, exts ...Extension
 	}
 	run := newRun(ctx, e, req)
 	defer run.close()
+	if _, err := run.VM.RunProgram(e.prelude); err != nil {
+		return nil, fmt.Errorf("script: prelude: %w", err)
+	}
 	if err := run.install(ctx); err != nil {
 		return nil, fmt.Errorf("script: install API: %w", err)
 	}

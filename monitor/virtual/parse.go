@@ -62,9 +62,14 @@ func (e *Expr) References() []Ref {
 }
 
 type parser struct {
-	toks []token
-	pos  int
+	toks  []token
+	pos   int
+	depth int
 }
+
+// maxDepth bounds nesting (parentheses, lists, not, functions) so a
+// hostile condition cannot exhaust the stack.
+const maxDepth = 64
 
 func (p *parser) peek() token { return p.toks[p.pos] }
 
@@ -132,7 +137,20 @@ func (p *parser) parseAnd() (node, error) {
 	return p.parseBinary("and", []string{"and", "&&", "&"}, p.parseUnary)
 }
 
+// enter counts one more level of nesting; the caller decrements depth.
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > maxDepth {
+		return p.fail(fmt.Sprintf("at most %d levels of nesting", maxDepth))
+	}
+	return nil
+}
+
 func (p *parser) parseUnary() (node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	if _, ok := p.accept("not", "!"); ok {
 		x, err := p.parseUnary()
 		if err != nil {
@@ -191,6 +209,10 @@ func (p *parser) parsePrimary() (node, error) {
 
 // parseOperand parses what a function applies to: a list or a primary.
 func (p *parser) parseOperand() (node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
 	if _, ok := p.accept("["); !ok {
 		return p.parsePrimary()
 	}
@@ -436,18 +458,18 @@ func (p *parser) expectInPool() error {
 }
 
 func (p *parser) name(what string) (string, error) {
-	if t := p.peek(); t.kind == tokString {
+	if t := p.peek(); t.kind == tokString && t.text != "" {
 		p.next()
 		return t.text, nil
 	}
-	return "", p.fail(what + " in quotes")
+	return "", p.fail("a non-empty " + what[2:] + " in quotes")
 }
 
 func (p *parser) nameOrID(name, id *string, what string) error {
-	switch t := p.peek(); t.kind {
-	case tokString:
+	switch t := p.peek(); {
+	case t.kind == tokString && t.text != "":
 		*name = t.text
-	case tokUUID:
+	case t.kind == tokUUID:
 		*id = t.text
 	default:
 		return p.fail(what + " ('name' or a UUID)")

@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/term"
+
+	"github.com/bergamot-monitoring/bergamot/config"
+	nagiosimport "github.com/bergamot-monitoring/bergamot/config/nagios"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+func cmdMigrate(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags("migrate", "bergamot migrate")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := env.OpenDB(ctx, true, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Println("database schema is up to date")
+	return nil
+}
+
+func cmdSite(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errUsage
+	}
+	fs := newFlags("site create", "bergamot site create [--summary TEXT] --admin EMAIL NAME  (password from BERGAMOT_PASSWORD or prompted)")
+	summary := fs.String("summary", "", "a one-line description")
+	admin := fs.String("admin", "", "email of the site's first administrator")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *admin == "" {
+		return errUsage
+	}
+	pw, err := readPassword("password for " + *admin)
+	if err != nil {
+		return err
+	}
+	db, err := env.OpenDB(ctx, true, 4)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	site, m, err := tenants.NewStore(db.Pool).SignUp(ctx, tenants.SignUpInput{SiteName: fs.Arg(0), Summary: *summary, Email: *admin, Password: pw}, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("created site %s (%s) with administrator %s\n", site.Name, site.ID, m.Email)
+	return nil
+}
+
+func readPassword(prompt string) (string, error) {
+	if pw := os.Getenv("BERGAMOT_PASSWORD"); pw != "" {
+		return pw, nil
+	}
+	if !term.IsTerminal(int(os.Stdin.Fd())) {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", errors.New("no password: set BERGAMOT_PASSWORD or type it on standard input")
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	fmt.Fprintf(os.Stderr, "%s: ", prompt)
+	b, err := term.ReadPassword(int(os.Stdin.Fd()))
+	fmt.Fprintln(os.Stderr)
+	return string(b), err
+}
+
+func siteContext(ctx context.Context, ts *tenants.Store, name string) (context.Context, *tenants.Site, error) {
+	if name == "" {
+		return nil, nil, errors.New("--site is required")
+	}
+	site, err := ts.SiteByName(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tenants.WithSite(ctx, site.ID), site, nil
+}
+
+func cmdUser(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errUsage
+	}
+	fs := newFlags("user create", "bergamot user create --site SITE --role admin|editor|viewer EMAIL")
+	siteName := fs.String("site", "", "the site")
+	roleName := fs.String("role", "viewer", "admin, editor or viewer")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errUsage
+	}
+	role, err := tenants.ParseRole(*roleName)
+	if err != nil {
+		return err
+	}
+	pw, err := readPassword("password for " + fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	db, err := env.OpenDB(ctx, true, 4)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ts := tenants.NewStore(db.Pool)
+	sctx, site, err := siteContext(ctx, ts, *siteName)
+	if err != nil {
+		return err
+	}
+	m, err := ts.Invite(sctx, fs.Arg(0), pw, role)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("added %s to site %s as %s\n", m.Email, site.Name, m.Role)
+	return nil
+}
+
+func cmdToken(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errUsage
+	}
+	fs := newFlags("token create", "bergamot token create --site SITE --user EMAIL NAME")
+	siteName := fs.String("site", "", "the site")
+	email := fs.String("user", "", "the user the token acts as")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *email == "" {
+		return errUsage
+	}
+	db, err := env.OpenDB(ctx, true, 4)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ts := tenants.NewStore(db.Pool)
+	sctx, _, err := siteContext(ctx, ts, *siteName)
+	if err != nil {
+		return err
+	}
+	members, err := ts.Members(sctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if strings.EqualFold(m.Email, *email) {
+			tok, err := ts.CreateToken(sctx, m.ID, fs.Arg(0))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(os.Stderr, "API token (shown once; store it now):")
+			fmt.Println(tok)
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is not a member of site %s", *email, *siteName)
+}
+
+func cmdConfig(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	switch args[0] {
+	case "validate":
+		fs := newFlags("config validate", "bergamot config validate FILE|DIR...")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			return errUsage
+		}
+		doc, err := config.LoadPaths(fs.Args()...)
+		if err != nil {
+			return printConfigErrors(err)
+		}
+		model, err := config.Resolve(doc)
+		if err != nil {
+			return printConfigErrors(err)
+		}
+		if errs := validateConditions(model); len(errs) > 0 {
+			return printConfigErrors(errs)
+		}
+		for _, w := range model.Warnings {
+			fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+		}
+		n := 0
+		for _, h := range model.Hosts {
+			n += 1 + len(h.Services) + len(h.Traps)
+		}
+		fmt.Printf("configuration is valid: %d objects, %d hosts, %d checks, %d commands\n", doc.Len(), len(model.Hosts), n, len(model.Commands))
+		return nil
+	case "apply":
+		fs := newFlags("config apply", "bergamot config apply --site SITE [--dry-run] FILE|DIR...")
+		siteName := fs.String("site", "", "the site to apply to")
+		dry := fs.Bool("dry-run", false, "validate and show the changes without applying them")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			return errUsage
+		}
+		doc, err := config.LoadPaths(fs.Args()...)
+		if err != nil {
+			return printConfigErrors(err)
+		}
+		db, err := env.OpenDB(ctx, true, 4)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		sealer, err := env.Sealer()
+		if err != nil {
+			return err
+		}
+		ts := tenants.NewStore(db.Pool)
+		sctx, site, err := siteContext(ctx, ts, *siteName)
+		if err != nil {
+			return err
+		}
+		cfgs := &store.Configs{Sealer: sealer, Validators: validators()}
+		var res *store.ApplyResult
+		err = tenants.InSite(sctx, db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			res, err = cfgs.Apply(ctx, tx, doc, "cli:"+currentUser(), strings.Join(fs.Args(), " "), *dry)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !res.OK {
+			return printConfigErrors(res.Errors)
+		}
+		for _, w := range res.Warnings {
+			fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+		}
+		if res.Diff != "" {
+			fmt.Print(res.Diff)
+		}
+		verb := "applied to"
+		if *dry {
+			verb = "would apply to (dry run)"
+		}
+		fmt.Printf("%s site %s: %d added, %d changed, %d removed\n", verb, site.Name, res.Added, res.Changed, res.Removed)
+		return nil
+	case "export":
+		fs := newFlags("config export", "bergamot config export --site SITE")
+		siteName := fs.String("site", "", "the site to export")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		db, err := env.OpenDB(ctx, true, 4)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		sealer, err := env.Sealer()
+		if err != nil {
+			return err
+		}
+		sctx, _, err := siteContext(ctx, tenants.NewStore(db.Pool), *siteName)
+		if err != nil {
+			return err
+		}
+		cfgs := &store.Configs{Sealer: sealer}
+		return tenants.InSite(sctx, db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			doc, err := cfgs.LoadDocument(ctx, tx)
+			if err != nil {
+				return err
+			}
+			out, err := config.Export(doc)
+			if err != nil {
+				return err
+			}
+			_, err = os.Stdout.Write(out)
+			return err
+		})
+	}
+	return errUsage
+}
+
+func currentUser() string {
+	if u := os.Getenv("SUDO_USER"); u != "" {
+		return u
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}
+
+func printConfigErrors(err error) error {
+	var list config.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			fmt.Fprintln(os.Stderr, e.Error())
+		}
+		return fmt.Errorf("configuration has %d error(s); nothing was applied", len(list))
+	}
+	return err
+}
+
+func cmdImport(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] != "nagios" {
+		return errUsage
+	}
+	fs := newFlags("import nagios", "bergamot import nagios [--site SITE] [--xml OUT] nagios.cfg|FILE|DIR...")
+	siteName := fs.String("site", "", "apply the converted configuration to this site")
+	out := fs.String("xml", "", "write the converted Bergamot XML to this file (- for standard output)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 || (*siteName == "" && *out == "") {
+		return fmt.Errorf("give files to import and --xml OUT, --site SITE or both: %w", errUsage)
+	}
+	res, err := nagiosimport.ImportContext(ctx, nagiosimport.Options{Site: *siteName}, fs.Args()...)
+	if err != nil {
+		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(os.Stderr, "warning: %s\n", w.String())
+	}
+	fmt.Fprintf(os.Stderr, "converted %d hosts, %d services, %d commands, %d contacts, %d teams, %d time periods, %d templates (%d warnings)\n",
+		res.Stats.Hosts, res.Stats.Services, res.Stats.Commands, res.Stats.Contacts, res.Stats.Teams, res.Stats.TimePeriods, res.Stats.Templates, len(res.Warnings))
+	switch *out {
+	case "":
+	case "-":
+		os.Stdout.Write(res.XML)
+	default:
+		if err := os.WriteFile(*out, res.XML, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+	}
+	if *siteName != "" {
+		tmp, err := os.CreateTemp("", "bergamot-import-*.xml")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		if _, err := tmp.Write(res.XML); err != nil {
+			return err
+		}
+		tmp.Close()
+		return cmdConfig(ctx, env, []string{"apply", "--site", *siteName, tmp.Name()})
+	}
+	return nil
+}
+
+func cmdBench(ctx context.Context, env *Env, args []string) error {
+	return runBench(ctx, env, args)
+}

@@ -1,0 +1,156 @@
+// Command bergamot is Bergamot's one binary: every role and admin task is a
+// subcommand. Run `bergamot help` for the list.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+	_ "time/tzdata" // time zones for time periods on any machine
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	usage   string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+// errUsage makes main print the command's usage.
+var errUsage = errors.New("usage")
+
+// notYet is the answer of subcommands whose capability has not landed.
+func notYet(what string) func(context.Context, *Env, []string) error {
+	return func(context.Context, *Env, []string) error {
+		return fmt.Errorf("%s is not available yet in this version of Bergamot", what)
+	}
+}
+
+func commands() []*command {
+	return []*command{
+		{name: "run", summary: "run everything on this machine (embedded PostgreSQL unless DATABASE_URL is set)", usage: "bergamot run [--listen :8080] [--demo=true]", run: cmdRun},
+		{name: "serve", summary: "HTTP API, dashboard, scheduler and result processing", usage: "bergamot serve [--listen :8080] [--signup open|closed]", run: cmdServe},
+		{name: "worker", summary: "execute checks queued for one zone", usage: "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100]", run: cmdWorker},
+		{name: "notifier", summary: "deliver notifications", usage: "bergamot notifier", run: cmdNotifier},
+		{name: "agent", summary: "host agent (dials out to the hub)", usage: "bergamot agent", run: notYet("the host agent")},
+		{name: "agent-manager", summary: "certificate authority for agents", usage: "bergamot agent-manager", run: notYet("the agent manager")},
+		{name: "migrate", summary: "apply database migrations (Bergamot's and River's)", usage: "bergamot migrate", run: cmdMigrate},
+		{name: "config", summary: "validate, apply or export Bergamot XML configuration", usage: "bergamot config validate FILE|DIR...\n  bergamot config apply --site SITE [--dry-run] FILE|DIR...\n  bergamot config export --site SITE", run: cmdConfig},
+		{name: "import", summary: "import Nagios object configuration", usage: "bergamot import nagios [--site SITE] [--xml OUT] nagios.cfg|FILE|DIR...", run: cmdImport},
+		{name: "site", summary: "create sites", usage: "bergamot site create [--summary TEXT] --admin EMAIL NAME", run: cmdSite},
+		{name: "user", summary: "create users in a site", usage: "bergamot user create --site SITE --role admin|editor|viewer EMAIL  (password from BERGAMOT_PASSWORD or prompted)", run: cmdUser},
+		{name: "token", summary: "create API tokens", usage: "bergamot token create --site SITE --user EMAIL NAME", run: cmdToken},
+		{name: "bench", summary: "measure end-to-end throughput on this machine", usage: "bergamot bench [--checks 10000] [--duration 60s]", run: cmdBench},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Bergamot: distributed monitoring, compatible with Nagios plugins.\n\nUsage: bergamot [--log-format text|json] COMMAND [flags]\n\nCommands:\n")
+	cmds := commands()
+	sort.SliceStable(cmds, func(i, j int) bool { return false })
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nEnvironment: DATABASE_URL, BERGAMOT_DATA (./.bergamot), BERGAMOT_LISTEN (:8080), BERGAMOT_ZONE (default).\nRun `bergamot COMMAND --help` for a command's flags.\n")
+}
+
+func main() {
+	args := os.Args[1:]
+	logFormat := ""
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		a := args[0]
+		switch {
+		case a == "--log-format" && len(args) > 1:
+			logFormat, args = args[1], args[2:]
+		case strings.HasPrefix(a, "--log-format="):
+			logFormat, args = strings.TrimPrefix(a, "--log-format="), args[1:]
+		case a == "-h" || a == "--help" || a == "-help":
+			usage(os.Stdout)
+			return
+		default:
+			fmt.Fprintf(os.Stderr, "bergamot: unknown flag %s\n\n", a)
+			usage(os.Stderr)
+			os.Exit(2)
+		}
+	}
+	if len(args) == 0 || args[0] == "help" {
+		if len(args) > 1 {
+			for _, c := range commands() {
+				if c.name == args[1] {
+					fmt.Printf("%s: %s\n\nUsage:\n  %s\n", c.name, c.summary, c.usage)
+					return
+				}
+			}
+		}
+		usage(os.Stdout)
+		if len(args) == 0 {
+			os.Exit(2)
+		}
+		return
+	}
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == args[0] {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(os.Stderr, "bergamot: unknown command %q\n\n", args[0])
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	logger := newLogger(logFormat)
+	slog.SetDefault(logger)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := LoadEnv(logger)
+	err := cmd.run(ctx, env, args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(os.Stderr, "Usage:\n  %s\n", cmd.usage)
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "bergamot %s: %v\n", cmd.name, err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(format string) *slog.Logger {
+	if format == "" {
+		format = "json"
+		if term.IsTerminal(int(os.Stderr.Fd())) {
+			format = "text"
+		}
+	}
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if os.Getenv("BERGAMOT_DEBUG") != "" {
+		opts.Level = slog.LevelDebug
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// newFlags makes a flag set whose -h prints the command's usage.
+func newFlags(name, usageText string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage:\n  %s\n\nFlags:\n", usageText)
+		fs.PrintDefaults()
+	}
+	return fs
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bergamot-monitoring/bergamot/jobs"
+	"github.com/bergamot-monitoring/bergamot/server"
+)
+
+// version is set at build time.
+var version = "dev"
+
+type serveOptions struct {
+	listen      string
+	signupOpen  bool
+	startWithin time.Duration
+}
+
+// runServe runs the serve role on db until ctx ends.
+func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup.Group) (string, error) {
+	log := env.Logger
+	rc, err := jobs.NewInsertClient(db.Pool, log)
+	if err != nil {
+		return "", err
+	}
+	sealer, err := env.Sealer()
+	if err != nil {
+		return "", err
+	}
+	app, err := newApp(ctx, env, db, rc, sealer, o)
+	if err != nil {
+		return "", err
+	}
+	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool},
+		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend})
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return "", fmt.Errorf("listening on %s: %w (set BERGAMOT_LISTEN or --listen to another address)", o.listen, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	g.Go(func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	sched := &jobs.Scheduler{Pool: db.Pool, River: rc, Logger: log.With(slog.String("component", "scheduler")), StartWithin: o.startWithin}
+	proc := &jobs.Processor{Pool: db.Pool, Logger: log.With(slog.String("component", "results")), Sinks: app.sinks,
+		Wake: jobs.Wakeup(ctx, db.Pool, jobs.ResultsChannel, log)}
+	dog := &jobs.Watchdog{Pool: db.Pool, River: rc, Logger: log.With(slog.String("component", "watchdog"))}
+	g.Go(func() error { return sched.Run(ctx) })
+	g.Go(func() error { return proc.Run(ctx) })
+	g.Go(func() error { return dog.Run(ctx) })
+	for _, bg := range app.background {
+		g.Go(func() error { return bg(ctx) })
+	}
+	return ln.Addr().String(), nil
+}
+
+type workerOptions struct {
+	zone        string
+	engines     string
+	concurrency int
+}
+
+func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgroup.Group) error {
+	log := env.Logger.With(slog.String("role", "worker"), slog.String("zone", o.zone))
+	reg, err := buildRegistry(log, o.engines)
+	if err != nil {
+		return err
+	}
+	sealer, err := env.Sealer()
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	id := uuid.New()
+	w := &jobs.ExecuteWorker{Pool: db.Pool, Engines: reg, Sealer: sealer, WorkerID: fmt.Sprintf("%s/%s", host, id.String()[:8]), Logger: log}
+	rc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: o.zone, Concurrency: o.concurrency, Worker: w, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := rc.Start(ctx); err != nil {
+		return fmt.Errorf("starting worker: %w", err)
+	}
+	pres := &jobs.Presence{Pool: db.Pool, ID: id, Name: w.WorkerID, Zone: o.zone, Engines: reg.Names(), Version: version, Logger: log}
+	g.Go(func() error { return pres.Run(ctx) })
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// Finish running checks; anything unfinished is handed back to River.
+		return rc.Stop(sctx)
+	})
+	log.InfoContext(ctx, "worker started", slog.String("engines", strings.Join(reg.Names(), ",")), slog.Int("concurrency", o.concurrency))
+	return nil
+}
+
+func cmdServe(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags("serve", "bergamot serve [--listen :8080] [--signup open|closed]")
+	listen := fs.String("listen", env.Listen, "HTTP listen address")
+	signup := fs.String("signup", "open", "whether anyone may sign up a new site: open or closed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *signup != "open" && *signup != "closed" {
+		return fmt.Errorf("--signup must be open or closed, not %q", *signup)
+	}
+	db, err := env.OpenDB(ctx, true, 40)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	addr, err := runServe(gctx, env, db, serveOptions{listen: *listen, signupOpen: *signup == "open"}, g)
+	if err != nil {
+		return err
+	}
+	env.Logger.InfoContext(ctx, "serving", slog.String("addr", addr))
+	return g.Wait()
+}
+
+func cmdWorker(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags("worker", "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100]")
+	zone := fs.String("zone", env.Zone, "the zone whose checks this worker runs")
+	engines := fs.String("engines", "", "comma-separated engines to offer (default all: "+strings.Join(allEngines(), ",")+")")
+	conc := fs.Int("concurrency", 100, "checks run at once")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if env.DatabaseURL == "" {
+		return errors.New("DATABASE_URL is required for a worker (it reaches the queue in PostgreSQL)")
+	}
+	db, err := env.OpenDB(ctx, false, int32(min(*conc+5, 60)))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	if err := runWorker(gctx, env, db, workerOptions{zone: *zone, engines: *engines, concurrency: *conc}, g); err != nil {
+		return err
+	}
+	return g.Wait()
+}
+
+func cmdNotifier(ctx context.Context, env *Env, args []string) error {
+	return errors.New("the notifier role is not available yet in this version of Bergamot")
+}
+
+func cmdRun(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags("run", "bergamot run [--listen :8080] [--demo=true]")
+	listen := fs.String("listen", env.Listen, "HTTP listen address")
+	demo := fs.Bool("demo", true, "create the demo site on first start")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	start := time.Now()
+	if env.DatabaseURL == "" {
+		env.Logger.InfoContext(ctx, "starting private PostgreSQL", slog.String("data", env.Data))
+	}
+	db, err := env.OpenDB(ctx, true, 60)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	addr, err := runServe(gctx, env, db, serveOptions{listen: *listen, signupOpen: true}, g)
+	if err != nil {
+		return err
+	}
+	if err := runWorker(gctx, env, db, workerOptions{zone: "default", concurrency: 50}, g); err != nil {
+		return err
+	}
+	if *demo {
+		if err := ensureDemo(ctx, env, db); err != nil {
+			return fmt.Errorf("creating demo site: %w", err)
+		}
+	}
+	env.Logger.InfoContext(ctx, "Bergamot is running", slog.String("dashboard", "http://"+displayAddr(addr)+"/"), slog.Duration("startup", time.Since(start).Round(time.Millisecond)))
+	fmt.Fprintf(os.Stderr, "\n  Dashboard: http://%s/   (Ctrl-C stops Bergamot and its database)\n\n", displayAddr(addr))
+	err = g.Wait()
+	env.Logger.Info("stopped")
+	return err
+}
+
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

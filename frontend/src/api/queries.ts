@@ -1,0 +1,119 @@
+// The GraphQL documents the dashboard sends. Kept in one place so the
+// server side can check them against schema.graphqls.
+
+const STATE = `status ok hard attempt output lastCheck lastStateChange flapping acknowledged inDowntime suppressed`;
+
+/** CHECK_ROW selects what a list row and the live cache need. */
+export const CHECK_ROW = `
+fragment CheckRow on Check {
+  __typename id kind name summary groups location
+  ... on Service { host { id name } }
+  ... on Trap { host { id name } }
+  ... on Resource { cluster { id name } }
+  state { ${STATE} }
+}`;
+
+export const ME = `query Me { me { id email displayName role } site { id name summary } }`;
+
+export const SIGN_UP = `mutation SignUp($input: SignUpInput!) {
+  signUp(input: $input) { token site { id name } user { id email displayName role } }
+}`;
+
+export const LOGIN = `mutation Login($site: String!, $email: String!, $password: String!) {
+  login(site: $site, email: $email, password: $password) { token site { id name } user { id email displayName role } }
+}`;
+
+export const LOGOUT = `mutation Logout { logout }`;
+
+export const OVERVIEW = `query Overview {
+  site { id name summary statusCounts { status count } }
+  checks(filter: { problems: true }, first: 500) { totalCount nodes { ...CheckRow } }
+}
+${CHECK_ROW}`;
+
+export const CHECKS = `query Checks($filter: CheckFilter, $first: Int, $after: String) {
+  checks(filter: $filter, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { ...CheckRow }
+  }
+}
+${CHECK_ROW}`;
+
+export const CHECK_DETAIL = `query CheckDetail($id: ID!) {
+  check(id: $id) {
+    ...CheckRow description enabled
+    state { ${STATE} longOutput flapPercent worker runtimeMs perfdata { label value uom warn crit min max } }
+    ... on Host { address services { ...CheckRow } }
+    ... on Service { engine command }
+    ... on Cluster { condition }
+    ... on Resource { condition }
+    history(first: 100) { nodes { at status previous hard attempt output } pageInfo { hasNextPage endCursor } }
+    alerts { id status output openedAt updatedAt recoveredAt acknowledged acknowledgedAt acknowledgedBy escalationLevel check { id name kind state { status } } }
+    downtimes(active: true) { id checkId start end comment author cancelled }
+    comments { id author body createdAt }
+  }
+}
+${CHECK_ROW}`;
+
+export const METRICS = `query Metrics($id: ID!, $from: Time, $to: Time, $points: Int) {
+  check(id: $id) { id metrics(from: $from, to: $to, points: $points) { label uom points { at value min max } } }
+}`;
+
+const ALERT_FIELDS = `id status output openedAt updatedAt recoveredAt acknowledged acknowledgedAt acknowledgedBy escalationLevel check { ...CheckRow }`;
+
+export const ALERTS = `query Alerts($open: Boolean) { alerts(open: $open) { ${ALERT_FIELDS} } }
+${CHECK_ROW}`;
+
+export const GROUPS = `query Groups {
+  groups { name summary parents status counts { status count } children { name summary parents status counts { status count } } }
+}`;
+
+export const LOCATIONS = `query Locations {
+  locations { name summary parent status counts { status count } children { name summary parent status counts { status count } } }
+}`;
+
+export const TEAMS = `query Teams {
+  teams { name summary contacts { name email } }
+  contacts { name summary email teams }
+}`;
+
+export const WORKERS = `query Workers { workers { id name zone engines startedAt lastSeen alive } }`;
+
+export const CONFIG = `query Config { configXml configRevisions(first: 20) { id author summary added changed removed diff createdAt } }`;
+
+export const APPLY_CONFIG = `mutation ApplyConfig($xml: String!, $dryRun: Boolean) {
+  applyConfig(xml: $xml, dryRun: $dryRun) { ok errors { message file line object } added changed removed diff revision }
+}`;
+
+export const SETTINGS = `query Settings {
+  site { id name summary aliases }
+  me { id email displayName role }
+  users { id email displayName role }
+  apiTokens { id name userId createdAt lastUsed revokedAt }
+}`;
+
+export const ACKNOWLEDGE = `mutation Ack($checkId: ID!, $comment: String!, $sticky: Boolean) { acknowledge(checkId: $checkId, comment: $comment, sticky: $sticky) { id acknowledged } }`;
+export const UNACKNOWLEDGE = `mutation Unack($checkId: ID!) { unacknowledge(checkId: $checkId) }`;
+export const SCHEDULE_DOWNTIME = `mutation Downtime($checkId: ID!, $start: Time!, $end: Time!, $comment: String!) {
+  scheduleDowntime(checkId: $checkId, start: $start, end: $end, comment: $comment) { id checkId start end comment author cancelled }
+}`;
+export const CANCEL_DOWNTIME = `mutation CancelDowntime($id: ID!) { cancelDowntime(id: $id) }`;
+export const SUPPRESS = `mutation Suppress($checkId: ID!) { suppress(checkId: $checkId) }`;
+export const UNSUPPRESS = `mutation Unsuppress($checkId: ID!) { unsuppress(checkId: $checkId) }`;
+export const EXECUTE_NOW = `mutation ExecuteNow($checkId: ID!) { executeNow(checkId: $checkId) }`;
+export const ADD_COMMENT = `mutation AddComment($checkId: ID!, $body: String!) { addComment(checkId: $checkId, body: $body) { id author body createdAt } }`;
+export const CREATE_TOKEN = `mutation CreateToken($name: String!) { createApiToken(name: $name) }`;
+export const REVOKE_TOKEN = `mutation RevokeToken($id: ID!) { revokeApiToken(id: $id) }`;
+export const INVITE_USER = `mutation Invite($email: String!, $password: String!, $role: Role!) { inviteUser(email: $email, password: $password, role: $role) { id email displayName role } }`;
+export const SET_ROLE = `mutation SetRole($userId: ID!, $role: Role!) { setRole(userId: $userId, role: $role) }`;
+
+export const SUB_CHECKS = `subscription CheckUpdated($filter: CheckFilter) {
+  checkUpdated(filter: $filter) { check { ...CheckRow } previous { status } state { ${STATE} } }
+}
+${CHECK_ROW}`;
+
+export const SUB_ALERTS = `subscription AlertUpdated { alertUpdated { ${ALERT_FIELDS} } }
+${CHECK_ROW}`;
+
+export const SUB_NOTIFICATIONS = `subscription Notifications {
+  notifications { type status output at check { id name kind ... on Service { host { id name } } } }
+}`;

@@ -1,0 +1,116 @@
+// Types for the parts of the GraphQL schema the dashboard reads.
+import type { Status } from "../status";
+
+export type CheckKind = "HOST" | "SERVICE" | "TRAP" | "CLUSTER" | "RESOURCE";
+export type Role = "ADMIN" | "EDITOR" | "VIEWER";
+
+export interface Perfdata {
+  label: string; value: number | null; uom: string | null;
+  warn: string | null; crit: string | null; min: number | null; max: number | null;
+}
+
+export interface CheckState {
+  status: Status;
+  ok: boolean;
+  hard: boolean;
+  attempt: number;
+  output: string;
+  longOutput?: string | null;
+  perfdata?: Perfdata[];
+  lastCheck: string | null;
+  lastStateChange: string | null;
+  flapping: boolean;
+  flapPercent?: number;
+  acknowledged: boolean;
+  inDowntime: boolean;
+  suppressed: boolean;
+  encompassed?: boolean;
+  worker?: string | null;
+  runtimeMs?: number | null;
+}
+
+export interface CheckRef { id: string; name: string }
+
+/** CheckSummary is what lists and the live cache hold about a check. */
+export interface CheckSummary {
+  __typename?: string;
+  id: string;
+  kind: CheckKind;
+  name: string;
+  summary: string | null;
+  groups: string[];
+  location: string | null;
+  host?: CheckRef | null;
+  cluster?: CheckRef | null;
+  state: CheckState;
+}
+
+export interface StatusCount { status: Status; count: number }
+
+export interface Site { id: string; name: string; summary: string; aliases: string[]; statusCounts: StatusCount[] }
+export interface User { id: string; email: string; displayName: string; role: Role }
+
+export interface Comment { id: string; author: string; body: string; createdAt: string }
+
+export interface Alert {
+  id: string;
+  check: CheckSummary;
+  status: Status;
+  output: string;
+  openedAt: string;
+  updatedAt: string;
+  recoveredAt: string | null;
+  acknowledged: boolean;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  escalationLevel: number;
+}
+
+export interface Downtime { id: string; checkId: string; start: string; end: string; comment: string; author: string; cancelled: boolean }
+export interface StateChange { at: string; status: Status; previous: Status; hard: boolean; attempt: number; output: string }
+export interface MetricPoint { at: string; value: number; min: number; max: number }
+export interface MetricSeries { label: string; uom: string | null; points: MetricPoint[] }
+
+export interface CheckDetail extends CheckSummary {
+  description: string | null;
+  enabled: boolean;
+  address?: string | null;
+  engine?: string;
+  command?: string | null;
+  condition?: string;
+  services?: CheckSummary[];
+  history: { nodes: StateChange[]; pageInfo: PageInfo };
+  alerts: Alert[];
+  downtimes: Downtime[];
+  comments: Comment[];
+}
+
+export interface PageInfo { hasNextPage: boolean; endCursor: string | null }
+export interface CheckConnection { nodes: CheckSummary[]; totalCount: number; pageInfo: PageInfo }
+
+export interface CheckFilter {
+  ids?: string[];
+  kind?: CheckKind;
+  host?: string;
+  group?: string;
+  location?: string;
+  status?: Status[];
+  problems?: boolean;
+  hard?: boolean;
+  acknowledged?: boolean;
+  inDowntime?: boolean;
+  search?: string;
+}
+
+export interface CheckUpdate { check: CheckSummary; previous: { status: Status } | null; state: CheckState }
+export interface NotificationEvent { type: string; check: CheckSummary; status: Status; output: string; at: string }
+
+export interface Group { name: string; summary: string | null; parents: string[]; children: Group[]; status: Status; counts: StatusCount[] }
+export interface Location { name: string; summary: string | null; parent: string | null; children: Location[]; status: Status; counts: StatusCount[] }
+export interface Contact { name: string; summary: string | null; email: string | null; teams: string[] }
+export interface Team { name: string; summary: string | null; contacts: Contact[] }
+export interface ConfigError { message: string; file: string | null; line: number | null; object: string | null }
+export interface ConfigResult { ok: boolean; errors: ConfigError[]; added: number; changed: number; removed: number; diff: string | null; revision: number | null }
+export interface ConfigRevision { id: number; author: string; summary: string; added: number; changed: number; removed: number; diff: string; createdAt: string }
+export interface Worker { id: string; name: string; zone: string; engines: string[]; startedAt: string; lastSeen: string; alive: boolean }
+export interface ApiToken { id: string; name: string; userId: string; createdAt: string; lastUsed: string | null; revokedAt: string | null }

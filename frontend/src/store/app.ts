@@ -1,0 +1,222 @@
+// App wires the GraphQL client, the live socket and the shared stores.
+import { createContext } from "preact";
+import { useContext } from "preact/hooks";
+import { ApiError, GraphQLClient, localTokenStore, type TokenStore } from "../api/client";
+import { Live, type ConnState } from "../api/live";
+import * as Q from "../api/queries";
+import type { Alert, CheckSummary, CheckUpdate, NotificationEvent, Site, StatusCount, User } from "../api/types";
+import { statusWord } from "../status";
+import { Batcher } from "./batcher";
+import { applyAlertUpdates, applyCheckUpdates, displayName, initialLiveState, setOverview, type LiveState } from "./checks";
+import { Store } from "./store";
+
+export type AuthState =
+  | { status: "unknown" }
+  | { status: "signedOut" }
+  | { status: "signedIn"; user: User; site: Pick<Site, "id" | "name" | "summary"> };
+
+export interface Toast {
+  id: number;
+  kind: "problem" | "recovery" | "info" | "error";
+  title: string;
+  body?: string;
+  href?: string;
+}
+
+export interface AppOptions {
+  tokens?: TokenStore;
+  fetch?: typeof fetch;
+  /** Set false in tests to keep the socket closed. */
+  live?: boolean;
+}
+
+/** App is the dashboard's data layer, shared through AppContext. */
+export class App {
+  readonly tokens: TokenStore;
+  readonly client: GraphQLClient;
+  readonly auth = new Store<AuthState>({ status: "unknown" });
+  readonly state = new Store<LiveState>(initialLiveState());
+  readonly conn = new Store<ConnState>("offline");
+  readonly toasts = new Store<Toast[]>([]);
+  readonly notifyPermission = new Store<NotificationPermission | "unsupported">(
+    typeof Notification === "undefined" ? "unsupported" : Notification.permission,
+  );
+  private live: Live | null = null;
+  private unsubs: (() => void)[] = [];
+  private resyncers = new Set<() => void>();
+  private toastSeq = 0;
+  private lastBrowserNote = 0;
+  private recentNotes = new Map<string, number>();
+  private readonly checkBatch: Batcher<CheckUpdate>;
+  private readonly alertBatch: Batcher<Alert>;
+  private readonly opts: AppOptions;
+
+  constructor(opts: AppOptions = {}) {
+    this.opts = opts;
+    this.tokens = opts.tokens ?? localTokenStore;
+    this.client = new GraphQLClient({ tokens: this.tokens, fetch: opts.fetch, onUnauthenticated: () => this.expire() });
+    this.checkBatch = new Batcher((items) => this.state.set((s) => applyCheckUpdates(s, items)));
+    this.alertBatch = new Batcher((items) => this.state.set((s) => applyAlertUpdates(s, items)));
+  }
+
+  /** boot finds out whether the stored token (or cookie) is still good. */
+  async boot() {
+    try {
+      const d = await this.client.request<{ me: User; site: Site }>(Q.ME);
+      this.signedIn(d.me, d.site);
+    } catch (e) {
+      if (e instanceof ApiError && e.code !== "UNAUTHENTICATED" && this.tokens.get()) {
+        // Server unreachable: stay signed in, the socket will retry.
+        this.auth.set({ status: "signedOut" });
+        return;
+      }
+      this.auth.set({ status: "signedOut" });
+    }
+  }
+
+  /** signedIn records a session (from login, signUp or boot) and goes live. */
+  signedIn(user: User, site: Pick<Site, "id" | "name" | "summary">, token?: string) {
+    if (token) this.tokens.set(token);
+    this.auth.set({ status: "signedIn", user, site });
+    this.startLive();
+    void this.refreshOverview();
+  }
+
+  /** signOut ends the session on the server and here. */
+  async signOut() {
+    try {
+      await this.client.request(Q.LOGOUT);
+    } catch {
+      /* already gone */
+    }
+    this.clearSession();
+  }
+
+  private expire() {
+    if (this.auth.get().status === "signedIn") this.toast({ kind: "info", title: "Your session ended. Please sign in again." });
+    this.clearSession();
+  }
+
+  private clearSession() {
+    this.tokens.set(null);
+    this.stopLive();
+    this.state.set(initialLiveState());
+    this.auth.set({ status: "signedOut" });
+  }
+
+  /** refreshOverview refetches counts and the problem list. */
+  async refreshOverview() {
+    const d = await this.client.request<{ site: Site; checks: { nodes: CheckSummary[] } }>(Q.OVERVIEW);
+    this.state.set((s) => setOverview(s, d.site.statusCounts as StatusCount[], d.checks.nodes));
+  }
+
+  /** onResync registers a refetch to run after the socket comes back. */
+  onResync(fn: () => void): () => void {
+    this.resyncers.add(fn);
+    return () => this.resyncers.delete(fn);
+  }
+
+  private resync() {
+    void this.refreshOverview().catch(() => {});
+    for (const fn of this.resyncers) fn();
+  }
+
+  /** receiveCheckUpdate queues one live update (exposed for tests). */
+  receiveCheckUpdate(u: CheckUpdate) {
+    this.checkBatch.push(u);
+  }
+
+  /** receiveAlert queues one alert update and toasts new problems. */
+  receiveAlert(a: Alert) {
+    const known = this.state.get().alerts.has(a.id);
+    this.alertBatch.push(a);
+    if (!known && !a.recoveredAt) {
+      const key = a.check.id;
+      const seen = this.recentNotes.get(key);
+      if (!seen || Date.now() - seen > 10_000) this.announce(a.check, a.status, a.output);
+    }
+  }
+
+  /** receiveNotification shows a toast and, if allowed, a browser notification. */
+  receiveNotification(n: NotificationEvent) {
+    this.announce(n.check, n.status, n.output);
+  }
+
+  private announce(check: CheckSummary, status: string, output: string) {
+    this.recentNotes.set(check.id, Date.now());
+    if (this.recentNotes.size > 500) this.recentNotes.clear();
+    const recovered = status === "OK" || status === "INFO";
+    const title = `${statusWord(status as any)}: ${displayName(check)}`;
+    this.toast({ kind: recovered ? "recovery" : "problem", title, body: output, href: `#/check/${encodeURIComponent(check.id)}` });
+    this.browserNotify(title, output, check.id);
+  }
+
+  private browserNotify(title: string, body: string, tag: string) {
+    if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
+    const now = Date.now();
+    if (now - this.lastBrowserNote < 3000) return; // at most one every 3 s
+    this.lastBrowserNote = now;
+    try {
+      const n = new Notification(title, { body, tag });
+      n.onclick = () => {
+        window.focus();
+        location.hash = `#/check/${encodeURIComponent(tag)}`;
+      };
+    } catch {
+      /* some mobile browsers only allow service-worker notifications */
+    }
+  }
+
+  /** askNotifications asks the browser for permission (from a button click). */
+  async askNotifications() {
+    if (typeof Notification === "undefined") return;
+    const p = await Notification.requestPermission();
+    this.notifyPermission.set(p);
+  }
+
+  /** toast shows an in-page message for a few seconds; at most 4 at once. */
+  toast(t: Omit<Toast, "id">, ms = 8000) {
+    const id = ++this.toastSeq;
+    this.toasts.set((list) => [...list, { ...t, id }].slice(-4));
+    setTimeout(() => this.dismiss(id), ms);
+  }
+
+  dismiss(id: number) {
+    this.toasts.set((list) => (list.some((t) => t.id === id) ? list.filter((t) => t.id !== id) : list));
+  }
+
+  private startLive() {
+    if (this.live || this.opts.live === false) return;
+    this.conn.set("connecting");
+    this.live = new Live({
+      tokens: this.tokens,
+      onState: (s) => this.conn.set(s),
+      onResync: () => this.resync(),
+      onUnauthenticated: () => this.expire(),
+    });
+    this.unsubs.push(
+      this.live.subscribe<{ checkUpdated: CheckUpdate }>(Q.SUB_CHECKS, {}, (d) => this.receiveCheckUpdate(d.checkUpdated)),
+      this.live.subscribe<{ alertUpdated: Alert }>(Q.SUB_ALERTS, undefined, (d) => this.receiveAlert(d.alertUpdated)),
+      this.live.subscribe<{ notifications: NotificationEvent }>(Q.SUB_NOTIFICATIONS, undefined, (d) =>
+        this.receiveNotification(d.notifications),
+      ),
+    );
+  }
+
+  private stopLive() {
+    for (const u of this.unsubs) u();
+    this.unsubs = [];
+    this.live?.dispose();
+    this.live = null;
+    this.conn.set("offline");
+  }
+}
+
+export const AppContext = createContext<App | null>(null);
+
+/** useApp returns the App from context. */
+export function useApp(): App {
+  const a = useContext(AppContext);
+  if (!a) throw new Error("useApp outside <AppContext.Provider>");
+  return a;
+}

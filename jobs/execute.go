@@ -1,0 +1,198 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// ExecuteArgs asks a worker to run one check for one schedule slot.
+type ExecuteArgs struct {
+	SiteID  uuid.UUID `json:"site_id"`
+	CheckID uuid.UUID `json:"check_id"`
+	// Slot is the scheduled time; Deadline is when the watchdog gives up
+	// waiting for a worker to start it.
+	Slot     time.Time `json:"slot"`
+	Deadline time.Time `json:"deadline"`
+	Zone     string    `json:"zone"`
+	Adhoc    bool      `json:"adhoc,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (ExecuteArgs) Kind() string { return "check" }
+
+// DefaultCheckTimeout applies when a check has no timeout parameter.
+const DefaultCheckTimeout = 30 * time.Second
+
+var queueRE = regexp.MustCompile(`[^a-z0-9]+`)
+
+// QueueForZone is the River queue of a zone.
+func QueueForZone(zone string) string {
+	z := strings.Trim(queueRE.ReplaceAllString(strings.ToLower(zone), "_"), "_")
+	if z == "" {
+		z = "default"
+	}
+	return "zone_" + z
+}
+
+// ExecuteWorker runs checks.
+type ExecuteWorker struct {
+	river.WorkerDefaults[ExecuteArgs]
+	Pool     *pgxpool.Pool
+	Engines  *checks.Registry
+	Sealer   *store.Sealer
+	WorkerID string
+	Logger   *slog.Logger
+}
+
+// Timeout lets River's own deadline sit just past the check's.
+func (w *ExecuteWorker) Timeout(*river.Job[ExecuteArgs]) time.Duration { return JobTimeout }
+
+// JobTimeout bounds one check job; checks have their own, shorter, timeouts.
+const JobTimeout = 2 * time.Minute
+
+// Work implements river.Worker.
+func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
+	ctx = tenants.WithSite(ctx, job.Args.SiteID)
+	req, err := w.loadRequest(ctx, job.Args.CheckID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The check was removed since it was scheduled: nothing to do.
+		return nil
+	}
+	var res *checks.Result
+	if err != nil {
+		res = &checks.Result{Status: checks.StatusError, Output: "cannot prepare check: " + err.Error(), Started: time.Now()}
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, req.Timeout)
+		res = w.Engines.Execute(cctx, req)
+		cancel()
+	}
+	res.Worker = w.WorkerID
+	return w.complete(ctx, job, res)
+}
+
+func (w *ExecuteWorker) complete(ctx context.Context, job *river.Job[ExecuteArgs], res *checks.Result) error {
+	body, err := json.Marshal(res)
+	if err != nil {
+		return fmt.Errorf("encoding result: %w", err)
+	}
+	return pgx.BeginFunc(ctx, w.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`,
+			job.Args.SiteID, job.Args.CheckID, body); err != nil {
+			return fmt.Errorf("handing back result: %w", err)
+		}
+		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+			return fmt.Errorf("completing job: %w", err)
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_notify('bergamot_results', '')`)
+		return err
+	})
+}
+
+func (w *ExecuteWorker) loadRequest(ctx context.Context, checkID uuid.UUID) (*checks.Request, error) {
+	req := &checks.Request{CheckID: checkID.String(), Timeout: DefaultCheckTimeout}
+	site, _ := tenants.SiteFrom(ctx)
+	req.SiteID = site.String()
+	var params map[string]string
+	var kind string
+	err := tenants.InSite(ctx, w.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT c.kind, c.engine, c.executor, c.parameters, c.script,
+				COALESCE(h.name, c.name), COALESCE(NULLIF(h.address, ''), NULLIF(c.address, ''), COALESCE(h.name, c.name))
+			FROM checks c LEFT JOIN checks h ON h.id = c.parent_id AND h.kind = 'host' WHERE c.id = $1`, checkID).
+			Scan(&kind, &req.Engine, &req.Executor, &params, &req.Script, &req.HostName, &req.HostAddress)
+		if err != nil {
+			return err
+		}
+		return w.resolveCredentials(ctx, tx, site, params)
+	})
+	if err != nil {
+		return nil, err
+	}
+	req.Parameters = params
+	req.CommandLine = params["command_line"]
+	if t, ok := params["timeout"]; ok {
+		if d, err := parseTimeout(t); err == nil && d > 0 {
+			req.Timeout = d
+		}
+	}
+	return req, nil
+}
+
+func parseTimeout(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	var n float64
+	if _, err := fmt.Sscanf(s, "%g", &n); err != nil {
+		return 0, err
+	}
+	return time.Duration(n * float64(time.Second)), nil
+}
+
+var credRE = regexp.MustCompile("\x1bcred:([^:\x1b]+):([a-z-]+)\x1b")
+
+// resolveCredentials replaces credential placeholders in params with the
+// decrypted values, just before execution.
+func (w *ExecuteWorker) resolveCredentials(ctx context.Context, tx pgx.Tx, site uuid.UUID, params map[string]string) error {
+	cache := map[string]map[string]string{}
+	for k, v := range params {
+		if !strings.Contains(v, store.CredentialPlaceholder) {
+			continue
+		}
+		var ferr error
+		params[k] = credRE.ReplaceAllStringFunc(v, func(m string) string {
+			sub := credRE.FindStringSubmatch(m)
+			name, field := sub[1], sub[2]
+			vals, ok := cache[name]
+			if !ok {
+				var sealed []byte
+				if err := tx.QueryRow(ctx, `SELECT sealed FROM credentials WHERE name = $1`, name).Scan(&sealed); err != nil {
+					ferr = fmt.Errorf("credential %q: %w", name, err)
+					return ""
+				}
+				plain, err := w.Sealer.Open(sealed, site[:])
+				if err != nil {
+					ferr = fmt.Errorf("credential %q: %w", name, err)
+					return ""
+				}
+				vals = parseCredential(string(plain))
+				cache[name] = vals
+			}
+			return vals[field]
+		})
+		if ferr != nil {
+			return ferr
+		}
+	}
+	return nil
+}
+
+var credFieldRE = regexp.MustCompile(`<(username|password|key-id|key-secret)>([^<]*)</`)
+
+func parseCredential(xmlText string) map[string]string {
+	out := map[string]string{}
+	for _, m := range credFieldRE.FindAllStringSubmatch(xmlText, -1) {
+		out[m[1]] = xmlUnescape(m[2])
+	}
+	return out
+}
+
+func xmlUnescape(s string) string {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&#39;", "'", "&amp;", "&").Replace(s)
+}

@@ -1,0 +1,50 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Presence records a worker in the workers table and keeps it fresh, so
+// operators see which workers, zones and engines are alive.
+type Presence struct {
+	Pool    *pgxpool.Pool
+	ID      uuid.UUID
+	Name    string
+	Zone    string
+	Engines []string
+	Version string
+	Logger  *slog.Logger
+}
+
+// HeartbeatEvery is how often a worker reports; a worker unseen for three
+// beats is shown as gone.
+const HeartbeatEvery = 10 * time.Second
+
+// Run reports until ctx ends, then marks the worker stopped.
+func (p *Presence) Run(ctx context.Context) error {
+	if _, err := p.Pool.Exec(ctx, `INSERT INTO workers (id, name, zone, engines, version) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET last_seen = now(), stopped_at = NULL`, p.ID, p.Name, p.Zone, p.Engines, p.Version); err != nil {
+		return fmt.Errorf("registering worker: %w", err)
+	}
+	t := time.NewTicker(HeartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := p.Pool.Exec(sctx, `UPDATE workers SET stopped_at = now(), last_seen = now() WHERE id = $1`, p.ID)
+			return err
+		case <-t.C:
+			if _, err := p.Pool.Exec(ctx, `UPDATE workers SET last_seen = now() WHERE id = $1`, p.ID); err != nil && ctx.Err() == nil {
+				p.Logger.WarnContext(ctx, "worker heartbeat failed", slog.Any("error", err))
+			}
+		}
+	}
+}

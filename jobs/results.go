@@ -1,0 +1,358 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/monitor"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// ChecksChannel is the NOTIFY channel announcing processed results. Its
+// payload is "<site uuid>:<check uuid>,<check uuid>,...": ids only; each
+// listener re-reads under its subscriber's site.
+const ChecksChannel = "bergamot_checks"
+
+// ResultsChannel wakes processors when results arrive.
+const ResultsChannel = "bergamot_results"
+
+// EventSink receives the state machine's events inside the processing
+// transaction (the notification issue enqueues notification jobs here).
+type EventSink interface {
+	HandleEvents(ctx context.Context, tx pgx.Tx, c *ProcessedCheck) error
+}
+
+// ProcessedCheck is one check after a result: what the sinks see.
+type ProcessedCheck struct {
+	SiteID   uuid.UUID
+	CheckID  uuid.UUID
+	Kind     string
+	AlertID  *uuid.UUID
+	Previous monitor.State
+	State    monitor.State
+	Result   *checks.Result
+	Events   []monitor.Event
+}
+
+// Processor turns results into state.
+type Processor struct {
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+	Sinks  []EventSink
+	// Batch is the most results per transaction (default 500).
+	Batch int
+	// Wake, when set, is signalled by a LISTEN on ResultsChannel.
+	Wake <-chan struct{}
+}
+
+// Run processes results until ctx ends.
+func (p *Processor) Run(ctx context.Context) error {
+	if p.Batch <= 0 {
+		p.Batch = 500
+	}
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		for {
+			n, err := p.RunOnce(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				p.Logger.ErrorContext(ctx, "processing results failed", slog.Any("error", err))
+				break
+			}
+			if n < p.Batch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-p.Wake:
+		}
+	}
+}
+
+type inboxRow struct {
+	site, check uuid.UUID
+	result      checks.Result
+	received    time.Time
+}
+
+// RunOnce processes one batch; it returns how many results it took.
+func (p *Processor) RunOnce(ctx context.Context) (int, error) {
+	if p.Batch <= 0 {
+		p.Batch = 500
+	}
+	var n int
+	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `DELETE FROM result_inbox WHERE id IN (
+				SELECT id FROM result_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+			RETURNING id, site_id, check_id, result, received_at`, p.Batch)
+		if err != nil {
+			return fmt.Errorf("claiming results: %w", err)
+		}
+		bySite := map[uuid.UUID][]*inboxRow{}
+		var order []uuid.UUID
+		type keyed struct {
+			id  int64
+			row *inboxRow
+		}
+		var all []keyed
+		for rows.Next() {
+			r := &inboxRow{}
+			var id int64
+			var body []byte
+			if err := rows.Scan(&id, &r.site, &r.check, &body, &r.received); err != nil {
+				rows.Close()
+				return fmt.Errorf("claiming results: %w", err)
+			}
+			if err := json.Unmarshal(body, &r.result); err != nil {
+				p.Logger.ErrorContext(ctx, "dropping unreadable result", slog.Int64("inbox_id", id), slog.Any("error", err))
+				continue
+			}
+			all = append(all, keyed{id, r})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("claiming results: %w", err)
+		}
+		n = len(all)
+		// RETURNING order is not guaranteed: restore arrival order.
+		for i := 1; i < len(all); i++ {
+			for j := i; j > 0 && all[j].id < all[j-1].id; j-- {
+				all[j], all[j-1] = all[j-1], all[j]
+			}
+		}
+		for _, k := range all {
+			if _, ok := bySite[k.row.site]; !ok {
+				order = append(order, k.row.site)
+			}
+			bySite[k.row.site] = append(bySite[k.row.site], k.row)
+		}
+		for _, site := range order {
+			if err := p.processSite(ctx, tx, site, bySite[site]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+type checkRecord struct {
+	kind       string
+	settings   store.CheckSettings
+	suppressed bool
+	machine    monitor.State
+	deps       monitor.DepState
+	downtime   bool
+	alertID    *uuid.UUID
+	interval   int64
+	scheduled  bool
+}
+
+func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, results []*inboxRow) error {
+	if err := tenants.SetSite(ctx, tx, site); err != nil {
+		return err
+	}
+	ctx = tenants.WithSite(ctx, site)
+	ids := make([]uuid.UUID, 0, len(results))
+	seen := map[uuid.UUID]bool{}
+	for _, r := range results {
+		if !seen[r.check] {
+			seen[r.check] = true
+			ids = append(ids, r.check)
+		}
+	}
+	recs, err := loadRecords(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	var changed []string
+	for _, r := range results {
+		rec, ok := recs[r.check]
+		if !ok {
+			continue // check removed meanwhile
+		}
+		pc, err := p.apply(ctx, b, site, r, rec)
+		if err != nil {
+			return err
+		}
+		changed = append(changed, r.check.String())
+		for _, sink := range p.Sinks {
+			if err := sink.HandleEvents(ctx, tx, pc); err != nil {
+				return fmt.Errorf("handling events: %w", err)
+			}
+		}
+	}
+	// Announce, in chunks that fit NOTIFY's 8000-byte payload.
+	for len(changed) > 0 {
+		k := min(len(changed), 200)
+		b.Queue(`SELECT pg_notify($1, $2)`, ChecksChannel, site.String()+":"+strings.Join(changed[:k], ","))
+		changed = changed[k:]
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("writing state: %w", err)
+	}
+	return nil
+}
+
+func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*checkRecord, error) {
+	rows, err := tx.Query(ctx, `SELECT c.id, c.kind, c.settings, c.suppressed, s.machine, ps.machine,
+			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id IN (c.id, c.parent_id) AND d.cancelled_at IS NULL
+				AND now() >= d.starts_at AND now() < d.ends_at),
+			(SELECT a.id FROM alerts a WHERE a.check_id = c.id AND a.recovered_at IS NULL),
+			sch.interval_ms
+		FROM checks c JOIN check_state s ON s.check_id = c.id
+		LEFT JOIN check_state ps ON ps.check_id = c.parent_id AND c.kind IN ('service', 'trap')
+		LEFT JOIN check_schedule sch ON sch.check_id = c.id
+		WHERE c.id = ANY ($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("loading check state: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[uuid.UUID]*checkRecord, len(ids))
+	for rows.Next() {
+		var id uuid.UUID
+		rec := &checkRecord{}
+		var settings, machine, parent []byte
+		var interval *int64
+		if err := rows.Scan(&id, &rec.kind, &settings, &rec.suppressed, &machine, &parent, &rec.downtime, &rec.alertID, &interval); err != nil {
+			return nil, fmt.Errorf("loading check state: %w", err)
+		}
+		_ = json.Unmarshal(settings, &rec.settings)
+		if len(machine) > 2 {
+			_ = json.Unmarshal(machine, &rec.machine)
+		}
+		if len(parent) > 2 {
+			var ps monitor.State
+			if json.Unmarshal(parent, &ps) == nil && ps.LastCheck.After(time.Time{}) {
+				switch {
+				case ps.Hard && !ps.HardOK:
+					rec.deps = monitor.DepsDown
+				case !ps.Hard:
+					rec.deps = monitor.DepsChanging
+				}
+			}
+		}
+		if interval != nil {
+			rec.scheduled, rec.interval = true, *interval
+		}
+		out[id] = rec
+	}
+	return out, rows.Err()
+}
+
+func (p *Processor) apply(ctx context.Context, b *pgx.Batch, site uuid.UUID, r *inboxRow, rec *checkRecord) (*ProcessedCheck, error) {
+	prev := rec.machine
+	if prev.LastCheck.IsZero() && prev.Status == checks.StatusPending && prev.Attempt == 0 {
+		init := checks.StatusPending
+		if st, err := checks.ParseStatus(rec.settings.Initially.Status); err == nil {
+			init = st
+		}
+		prev = monitor.Initial(init, rec.settings.Initially.Output, r.result.Started)
+	}
+	at := r.result.Started.Add(r.result.Runtime)
+	if at.IsZero() || at.Year() < 2000 {
+		at = r.received
+	}
+	settings := monitor.Settings{FailedAfter: rec.settings.State.FailedAfter, RecoversAfter: rec.settings.State.RecoversAfter}
+	next, events := monitor.Apply(prev, monitor.Input{Result: r.result.Status, Output: r.result.Output, Time: at,
+		Dependencies: rec.deps, InDowntime: rec.downtime, Suppressed: rec.suppressed}, settings)
+	rec.machine = next
+
+	machine, _ := json.Marshal(next)
+	perf, _ := json.Marshal(nonNilPerf(r.result.Perfdata))
+	b.Queue(`UPDATE check_state SET status = $2, ok = $3, hard = $4, attempt = $5, output = $6, long_output = $7, perfdata = $8,
+		last_check = $9, last_state_change = $10, last_hard_change = $11, flapping = $12, flap_percent = $13, acknowledged = $14,
+		in_downtime = $15, suppressed = $16, encompassed = $17, machine = $18, worker = $19, runtime_ms = $20, updated_at = now()
+		WHERE check_id = $1`,
+		r.check, next.Status.String(), next.OK, next.Hard, next.Attempt, r.result.Output, r.result.LongOutput, perf,
+		at, nullTime(next.LastStateChange), nullTime(next.LastHardChange), next.Flapping, next.FlapPercent, next.Acknowledged,
+		next.InDowntime, next.Suppressed, next.Encompassed, machine, r.result.Worker, float64(r.result.Runtime.Microseconds())/1000)
+	if next.Status != prev.Status || next.Hard != prev.Hard {
+		b.Queue(`INSERT INTO state_history (site_id, check_id, at, status, previous, ok, hard, attempt, output) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+			site, r.check, at, next.Status.String(), prev.Status.String(), next.OK, next.Hard, next.Attempt, r.result.Output)
+	}
+	for _, pd := range r.result.Perfdata {
+		if pd.Value == nil {
+			continue
+		}
+		b.Queue(`INSERT INTO metrics (site_id, check_id, label, at, value, uom) VALUES ($1,$2,$3,$4,$5,$6)`,
+			site, r.check, pd.Label, at, *pd.Value, pd.UOM)
+	}
+	pc := &ProcessedCheck{SiteID: site, CheckID: r.check, Kind: rec.kind, AlertID: rec.alertID, Previous: prev, State: next, Result: &r.result, Events: events}
+	for _, e := range events {
+		switch e.Kind {
+		case monitor.EventHardProblem:
+			if rec.alertID == nil {
+				id := uuid.New()
+				rec.alertID, pc.AlertID = &id, &id
+				b.Queue(`INSERT INTO alerts (id, site_id, check_id, status, output, opened_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$6)
+					ON CONFLICT DO NOTHING`, id, site, r.check, next.HardStatus.String(), r.result.Output, at)
+			}
+		case monitor.EventGotWorse, monitor.EventChanged:
+			b.Queue(`UPDATE alerts SET status = $2, output = $3, updated_at = $4 WHERE check_id = $1 AND recovered_at IS NULL`,
+				r.check, next.HardStatus.String(), r.result.Output, at)
+		case monitor.EventRecovered:
+			b.Queue(`UPDATE alerts SET recovered_at = $2, updated_at = $2 WHERE check_id = $1 AND recovered_at IS NULL`, r.check, at)
+			rec.alertID = nil
+		}
+	}
+	if rec.scheduled {
+		want := intervalFor(rec.settings, next).Milliseconds()
+		if want != rec.interval {
+			rec.interval = want
+			b.Queue(`UPDATE check_schedule SET interval_ms = $2::int, next_run = LEAST(next_run, now() + make_interval(secs => $2::int / 1000.0))
+				WHERE check_id = $1`, r.check, want)
+		}
+	}
+	return pc, nil
+}
+
+// intervalFor follows the state: soft -> changing-every, hard OK -> every,
+// otherwise retry-every.
+func intervalFor(s store.CheckSettings, st monitor.State) time.Duration {
+	pick := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	switch {
+	case !st.Hard:
+		return pick(s.Schedule.ChangingEvery, time.Minute)
+	case st.HardOK:
+		return pick(s.Schedule.Every, 5*time.Minute)
+	default:
+		return pick(s.Schedule.RetryEvery, time.Minute)
+	}
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func nonNilPerf(p []checks.Perfdata) []checks.Perfdata {
+	if p == nil {
+		return []checks.Perfdata{}
+	}
+	return p
+}

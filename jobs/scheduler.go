@@ -1,0 +1,242 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/bergamot-monitoring/bergamot/config/timeperiod"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// Priorities: ad-hoc checks (executeNow) jump the queue.
+const (
+	PriorityAdhoc     = 1
+	PriorityScheduled = 2
+)
+
+// Scheduler claims due checks and queues their jobs. Run one in every serve
+// node; they share the work through SKIP LOCKED.
+type Scheduler struct {
+	Pool   *pgxpool.Pool
+	River  *river.Client[pgx.Tx]
+	Logger *slog.Logger
+	// Batch is the most checks claimed per transaction (default 2000).
+	Batch int
+	// Tick is how often to look for due checks (default 100ms).
+	Tick time.Duration
+	// StartWithin is how long a queued check may wait for a worker before
+	// the watchdog reports it as TIMEOUT (default 60s).
+	StartWithin time.Duration
+
+	periods periodCache
+}
+
+func (s *Scheduler) defaults() {
+	if s.Batch <= 0 {
+		s.Batch = 2000
+	}
+	if s.Tick <= 0 {
+		s.Tick = 100 * time.Millisecond
+	}
+	if s.StartWithin <= 0 {
+		s.StartWithin = 60 * time.Second
+	}
+}
+
+// Run schedules until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.defaults()
+	t := time.NewTicker(s.Tick)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.RunOnce(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				s.Logger.ErrorContext(ctx, "scheduling failed", slog.Any("error", err))
+				break
+			}
+			if n < s.Batch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+type dueCheck struct {
+	check, site uuid.UUID
+	zone        string
+	slot        time.Time
+	period      *string
+}
+
+// RunOnce claims one batch of due checks and queues them; it returns how many it claimed.
+func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
+	s.defaults()
+	var n int
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH due AS (
+				SELECT check_id, next_run AS slot FROM check_schedule
+				WHERE next_run <= now() AND NOT paused ORDER BY next_run LIMIT $1 FOR UPDATE SKIP LOCKED)
+			UPDATE check_schedule s SET next_run = due.slot + make_interval(secs => s.interval_ms / 1000.0) *
+				(floor(extract(epoch FROM now() - due.slot) * 1000 / s.interval_ms) + 1)
+			FROM due WHERE s.check_id = due.check_id
+			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period`, s.Batch)
+		if err != nil {
+			return fmt.Errorf("claiming due checks: %w", err)
+		}
+		var due []dueCheck
+		for rows.Next() {
+			var d dueCheck
+			if err := rows.Scan(&d.check, &d.site, &d.zone, &d.slot, &d.period); err != nil {
+				rows.Close()
+				return fmt.Errorf("claiming due checks: %w", err)
+			}
+			due = append(due, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("claiming due checks: %w", err)
+		}
+		n = len(due)
+		if n == 0 {
+			return nil
+		}
+		now := time.Now()
+		params := make([]river.InsertManyParams, 0, len(due))
+		for _, d := range due {
+			if d.period != nil && *d.period != "" {
+				in, err := s.periods.inside(ctx, tx, d.site, *d.period, now)
+				if err != nil {
+					s.Logger.WarnContext(ctx, "time period not usable; running check anyway",
+						slog.String("check", d.check.String()), slog.Any("error", err))
+				} else if !in {
+					continue
+				}
+			}
+			params = append(params, river.InsertManyParams{
+				Args: ExecuteArgs{SiteID: d.site, CheckID: d.check, Slot: d.slot, Deadline: now.Add(s.StartWithin), Zone: d.zone},
+				InsertOpts: &river.InsertOpts{Queue: QueueForZone(d.zone), Priority: PriorityScheduled, MaxAttempts: 3},
+			})
+		}
+		if len(params) == 0 {
+			return nil
+		}
+		if _, err := s.River.InsertManyFastTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("queueing checks: %w", err)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// ExecuteNow queues a check at once, ahead of scheduled work.
+func ExecuteNow(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], checkID uuid.UUID, startWithin time.Duration) error {
+	site, err := tenants.SiteFrom(ctx)
+	if err != nil {
+		return err
+	}
+	var zone string
+	err = tx.QueryRow(ctx, `SELECT COALESCE((SELECT zone FROM check_schedule WHERE check_id = c.id), NULLIF(c.worker_pool, ''), 'default')
+		FROM checks c WHERE c.id = $1 AND c.engine <> '' AND c.kind IN ('host', 'service')`, checkID).Scan(&zone)
+	if err != nil {
+		return err
+	}
+	if startWithin <= 0 {
+		startWithin = 60 * time.Second
+	}
+	now := time.Now()
+	_, err = rc.InsertTx(ctx, tx, ExecuteArgs{SiteID: site, CheckID: checkID, Slot: now, Deadline: now.Add(startWithin), Zone: zone, Adhoc: true},
+		&river.InsertOpts{Queue: QueueForZone(zone), Priority: PriorityAdhoc, MaxAttempts: 3})
+	if err != nil {
+		return fmt.Errorf("queueing check: %w", err)
+	}
+	return nil
+}
+
+// periodCache keeps each site's time periods for a short while.
+type periodCache struct {
+	mu    sync.Mutex
+	sites map[uuid.UUID]*sitePeriods
+}
+
+type sitePeriods struct {
+	loaded  time.Time
+	periods map[string]*timeperiod.Period
+}
+
+const periodTTL = 30 * time.Second
+
+func (c *periodCache) inside(ctx context.Context, tx pgx.Tx, site uuid.UUID, name string, now time.Time) (bool, error) {
+	c.mu.Lock()
+	sp := c.sites[site]
+	c.mu.Unlock()
+	if sp == nil || time.Since(sp.loaded) > periodTTL {
+		var err error
+		if sp, err = loadPeriods(ctx, tx, site); err != nil {
+			return true, err
+		}
+		c.mu.Lock()
+		if c.sites == nil {
+			c.sites = map[uuid.UUID]*sitePeriods{}
+		}
+		c.sites[site] = sp
+		c.mu.Unlock()
+	}
+	p := sp.periods[name]
+	if p == nil {
+		return true, fmt.Errorf("no time period named %q", name)
+	}
+	return p.Contains(now, func(n string) *timeperiod.Period { return sp.periods[n] }), nil
+}
+
+func loadPeriods(ctx context.Context, tx pgx.Tx, site uuid.UUID) (*sitePeriods, error) {
+	if _, err := tx.Exec(ctx, "SAVEPOINT periods"); err != nil {
+		return nil, err
+	}
+	defer tx.Exec(ctx, "RELEASE SAVEPOINT periods") //nolint:errcheck // best effort
+	if err := tenants.SetSite(ctx, tx, site); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `SELECT name, ranges, excludes, time_zone FROM time_periods`)
+	if err != nil {
+		return nil, fmt.Errorf("loading time periods: %w", err)
+	}
+	defer rows.Close()
+	sp := &sitePeriods{loaded: time.Now(), periods: map[string]*timeperiod.Period{}}
+	for rows.Next() {
+		var name, tz string
+		var ranges, excludes []string
+		if err := rows.Scan(&name, &ranges, &excludes, &tz); err != nil {
+			return nil, err
+		}
+		p := &timeperiod.Period{Name: name, Excludes: excludes}
+		if loc, err := time.LoadLocation(tz); err == nil {
+			p.Location = loc
+		}
+		for _, r := range ranges {
+			pr, err := timeperiod.ParseRange(r)
+			if err != nil {
+				return nil, fmt.Errorf("time period %q: %w", name, err)
+			}
+			p.Ranges = append(p.Ranges, pr)
+		}
+		sp.periods[name] = p
+	}
+	return sp, rows.Err()
+}

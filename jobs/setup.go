@@ -1,0 +1,68 @@
+package jobs
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+)
+
+// NewInsertClient returns a River client that only inserts and cancels jobs
+// (serve nodes: scheduler, watchdog, executeNow).
+func NewInsertClient(pool *pgxpool.Pool, log *slog.Logger) (*river.Client[pgx.Tx], error) {
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("river: %w", err)
+	}
+	return c, nil
+}
+
+// WorkerConfig configures a worker's River client.
+type WorkerConfig struct {
+	Zone        string
+	Concurrency int
+	Worker      *ExecuteWorker
+	Logger      *slog.Logger
+	// Extra registers more job kinds (e.g. notifications) and queues.
+	Extra  func(w *river.Workers)
+	Queues map[string]river.QueueConfig
+}
+
+// NewWorkerClient returns a River client working zone's queue only.
+func NewWorkerClient(pool *pgxpool.Pool, cfg WorkerConfig) (*river.Client[pgx.Tx], error) {
+	workers := river.NewWorkers()
+	queues := map[string]river.QueueConfig{}
+	if cfg.Worker != nil {
+		if err := river.AddWorkerSafely(workers, cfg.Worker); err != nil {
+			return nil, fmt.Errorf("river: %w", err)
+		}
+		if cfg.Concurrency <= 0 {
+			cfg.Concurrency = 100
+		}
+		queues[QueueForZone(cfg.Zone)] = river.QueueConfig{MaxWorkers: cfg.Concurrency}
+	}
+	if cfg.Extra != nil {
+		cfg.Extra(workers)
+	}
+	for q, qc := range cfg.Queues {
+		queues[q] = qc
+	}
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Logger:                      cfg.Logger,
+		Queues:                      queues,
+		Workers:                     workers,
+		FetchCooldown:               10 * time.Millisecond,
+		FetchPollInterval:           250 * time.Millisecond,
+		JobTimeout:                  JobTimeout,
+		RescueStuckJobsAfter:        JobTimeout + time.Minute,
+		CompletedJobRetentionPeriod: 10 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,122 @@
+// Package server is Bergamot's one HTTP listener: the dashboard, GraphQL
+// (HTTP and WebSocket), the REST facade, health, readiness and metrics.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bergamot-monitoring/bergamot/migrations"
+)
+
+// Options are what the server is built from.
+type Options struct {
+	Pool     *pgxpool.Pool
+	Logger   *slog.Logger
+	GraphQL  http.Handler // /graphql
+	REST     http.Handler // /api/v1/ and /v1/actions/
+	Frontend http.Handler // /
+	Metrics  *Metrics
+}
+
+// New builds the HTTP handler.
+func New(o Options) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		v, current, err := migrations.Status(ctx, o.Pool)
+		w.Header().Set("Content-Type", "text/plain")
+		switch {
+		case err != nil:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "database not reachable: %v\n", err)
+		case !current:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "schema version %d, want %d: run bergamot migrate\n", v, migrations.Latest())
+		default:
+			fmt.Fprintf(w, "ready (schema %d)\n", v)
+		}
+	})
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Metrics)
+	}
+	if o.GraphQL != nil {
+		mux.Handle("/graphql", o.GraphQL)
+	}
+	if o.REST != nil {
+		mux.Handle("/api/v1/", o.REST)
+		mux.Handle("/v1/actions/", o.REST)
+	}
+	if o.Frontend != nil {
+		mux.Handle("/", o.Frontend)
+	} else {
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprintln(w, "Bergamot is running. The dashboard was not built into this binary: run make build.")
+		})
+	}
+	return logRequests(o.Logger, o.Metrics, mux)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(c int) { s.code = c; s.ResponseWriter.WriteHeader(c) }
+
+// Unwrap lets http.ResponseController reach the connection (WebSocket upgrades).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func logRequests(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: 200}
+		next.ServeHTTP(sw, r)
+		if m != nil {
+			m.requests.Add(1)
+		}
+		if sw.code >= 500 {
+			log.WarnContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", sw.code), slog.Duration("took", time.Since(start)))
+		}
+	})
+}
+
+// Metrics are Bergamot's own counters, in Prometheus text format.
+type Metrics struct {
+	Pool     *pgxpool.Pool
+	requests atomic.Int64
+}
+
+// ServeHTTP writes the metrics.
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	fmt.Fprintf(w, "# HELP bergamot_http_requests_total HTTP requests served.\n# TYPE bergamot_http_requests_total counter\nbergamot_http_requests_total %d\n", m.requests.Load())
+	if m.Pool == nil {
+		return
+	}
+	st := m.Pool.Stat()
+	fmt.Fprintf(w, "# HELP bergamot_db_connections Database connections in the pool.\n# TYPE bergamot_db_connections gauge\nbergamot_db_connections{state=\"acquired\"} %d\nbergamot_db_connections{state=\"idle\"} %d\n",
+		st.AcquiredConns(), st.IdleConns())
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var due, inbox, workers int64
+	_ = m.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM check_schedule WHERE next_run <= now()),
+		(SELECT count(*) FROM result_inbox), (SELECT count(*) FROM workers WHERE stopped_at IS NULL AND last_seen > now() - interval '30 seconds')`).
+		Scan(&due, &inbox, &workers)
+	fmt.Fprintf(w, "# HELP bergamot_checks_due Checks due and not yet queued.\n# TYPE bergamot_checks_due gauge\nbergamot_checks_due %d\n", due)
+	fmt.Fprintf(w, "# HELP bergamot_results_pending Results waiting to be processed.\n# TYPE bergamot_results_pending gauge\nbergamot_results_pending %d\n", inbox)
+	fmt.Fprintf(w, "# HELP bergamot_workers_alive Workers seen in the last 30 seconds.\n# TYPE bergamot_workers_alive gauge\nbergamot_workers_alive %d\n", workers)
+}
