@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 )
 
@@ -112,4 +114,16 @@ func (s *Status) UnmarshalText(b []byte) error {
 	}
 	*s = v
 	return nil
+}
+
+// MarshalGQL writes the status as a GraphQL enum value.
+func (s Status) MarshalGQL(w io.Writer) { _, _ = io.WriteString(w, strconv.Quote(s.String())) }
+
+// UnmarshalGQL reads a GraphQL enum value.
+func (s *Status) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("status must be a string, got %T", v)
+	}
+	return s.UnmarshalText([]byte(str))
 }

@@ -57,7 +57,7 @@ var testCommands = []string{
 	"check_unknown=/usr/lib/nagios/plugins/check_dummy 3",
 	"check_big=/usr/bin/seq -f 'line %g with some padding text to make it long' 1 400",
 	"check_exit7=/bin/sh -c 'echo weird exit; exit 7'",
-	"check_sleep=/bin/sleep 5",
+	"check_sleep=/bin/sleep 3",
 	"check_semicolon=/bin/echo 'OK; all good | t=1s;2;3'",
 }
 
@@ -75,6 +75,9 @@ func requireDebianNRPE(t testing.TB) {
 func startDaemon(t testing.TB, mode daemonMode) *daemon {
 	t.Helper()
 	requireDebianNRPE(t)
+	if mode == modeADH && !adhAvailable {
+		t.Skip("built without cgo: no anonymous-DH TLS")
+	}
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil { // the daemon runs as nagios
 		t.Fatal(err)
@@ -123,6 +126,7 @@ func startDaemon(t testing.TB, mode daemonMode) *daemon {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
+		killConnectionChildren(cfgPath)
 	})
 	d.waitListening(t, exited, &out)
 	return d
@@ -146,6 +150,31 @@ func (d *daemon) waitListening(t testing.TB, exited <-chan error, out *bytes.Buf
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("nrpe did not start listening on %s", d.addr)
+}
+
+// killConnectionChildren ends the daemon's per-connection children (they
+// outlive the daemon while a plugin runs) so the temp dir can be removed.
+// They are found by their command line, which names this test's own config.
+func killConnectionChildren(cfgPath string) {
+	for range 50 {
+		found := false
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if err == nil && bytes.Contains(cmdline, []byte(cfgPath+"\x00")) {
+				found = true
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if !found {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func freePort(t testing.TB) int {

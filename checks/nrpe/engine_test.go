@@ -3,7 +3,6 @@ package nrpe
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -251,7 +250,5 @@ func openFDs(t *testing.T) int {
 	}
 	return len(ents)
 }
-
-var _ = filepath.Join
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -19,7 +19,7 @@ func FuzzJDBC(f *testing.F) {
 			t.Fatalf("%q parsed to host %q port %d", s, cfg.Host, cfg.Port)
 		}
 		out := jdbcPlaceholders(s, []string{"float8"})
-		if !strings.ContainsRune(s, '?') && out != strings.ToValidUTF8(s, "\uFFFD") && out != s {
+		if !strings.ContainsRune(s, '?') && out != s {
 			t.Fatalf("rewrote %q to %q without placeholders", s, out)
 		}
 	})

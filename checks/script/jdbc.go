@@ -145,8 +145,9 @@ func (r *Run) statementObject(ctx context.Context, conn *pgx.Conn, sql string) *
 func jdbcPlaceholders(sql string, types []string) string {
 	var b strings.Builder
 	n := 0
-	var quote rune
-	for _, ch := range sql {
+	var quote byte
+	for i := 0; i < len(sql); i++ { // bytewise: the syntax is ASCII, other bytes pass through
+		ch := sql[i]
 		switch {
 		case quote != 0:
 			if ch == quote {
@@ -162,7 +163,7 @@ func jdbcPlaceholders(sql string, types []string) string {
 			}
 			continue
 		}
-		b.WriteRune(ch)
+		b.WriteByte(ch)
 	}
 	return b.String()
 }

@@ -13,6 +13,9 @@ import (
 	httpcheck "github.com/bergamot-monitoring/bergamot/checks/http"
 	"github.com/bergamot-monitoring/bergamot/checks/icmp"
 	"github.com/bergamot-monitoring/bergamot/checks/nagios"
+	"github.com/bergamot-monitoring/bergamot/checks/nrpe"
+	"github.com/bergamot-monitoring/bergamot/checks/script"
+	"github.com/bergamot-monitoring/bergamot/checks/snmp"
 	"github.com/bergamot-monitoring/bergamot/checks/tcp"
 	"github.com/bergamot-monitoring/bergamot/checks/udp"
 )

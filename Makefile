@@ -1,0 +1,60 @@
+# Bergamot. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
+GO ?= go
+# Debian packages `make run` needs (checked, installed when missing, as root).
+RUN_PACKAGES := postgresql monitoring-plugins-basic monitoring-plugins-standard libssl-dev gcc
+# Debian packages the tests need on top: real peers for every engine and channel.
+TEST_PACKAGES := $(RUN_PACKAGES) nagios-nrpe-server nagios-nrpe-plugin snmpd snmp snmptrapd haproxy dnsmasq-base \
+	ngircd exim4-daemon-light chromium nodejs npm iproute2 procps
+GO_TEST_FLAGS ?= -race -timeout 20m
+DEPS_STAMP := .bergamot/.deps
+
+.PHONY: help run build test test-go test-frontend test-e2e bench generate lint frontend deps-run deps-test clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+deps-run: ## install what `make run` needs (Debian packages) if missing
+	@./scripts/ensure-packages $(RUN_PACKAGES)
+
+deps-test: ## install what the tests need (Debian packages, npm modules) if missing
+	@./scripts/ensure-packages $(TEST_PACKAGES)
+	@cd frontend && (test -d node_modules/.package-lock.json -o -f node_modules/.package-lock.json || npm ci --no-audit --no-fund)
+
+frontend: ## build the dashboard into frontend/dist (needs Node; the committed build is used without it)
+	@if command -v npm >/dev/null; then \
+		cd frontend && { test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund; } && npm run build --silent; \
+	else echo "npm not found: using the committed frontend/dist"; fi
+
+build: deps-run frontend ## build bin/bergamot with the dashboard embedded
+	$(GO) build -o bin/bergamot ./cmd/bergamot
+
+run: build ## build everything and run the whole system on this machine (dashboard on :8080)
+	./bin/bergamot run
+
+test: deps-test build test-go test-frontend test-e2e ## install test dependencies and run every test
+
+test-go: ## Go tests with the race detector, against real PostgreSQL, plugins and servers
+	$(GO) test $(GO_TEST_FLAGS) ./...
+
+test-frontend: ## dashboard unit tests (Vitest)
+	cd frontend && npm test --silent
+
+test-e2e: build ## browser end-to-end tests in headless Chromium against a real `bergamot run`
+	./scripts/e2e
+
+bench: deps-run ## run the benchmarks and print their figures
+	./scripts/bench
+
+generate: ## regenerate generated code (gqlgen)
+	$(GO) tool gqlgen generate
+
+lint: ## go vet and golangci-lint
+	$(GO) vet ./...
+	@command -v golangci-lint >/dev/null || $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@latest
+	golangci-lint run ./...
+
+clean: ## remove build output (keeps the private database in .bergamot)
+	rm -rf bin

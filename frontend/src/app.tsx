@@ -1,0 +1,86 @@
+// Root component: routes between pages and guards signed-in pages.
+import { useEffect } from "preact/hooks";
+import { Layout } from "./components/layout";
+import { AlertsPage } from "./pages/alerts";
+import { AuthPage } from "./pages/auth";
+import { CheckPage } from "./pages/check";
+import { ChecksPage } from "./pages/checks";
+import { ConfigPage } from "./pages/config";
+import { OverviewPage } from "./pages/overview";
+import { SettingsPage } from "./pages/settings";
+import { TeamsPage } from "./pages/teams";
+import { TreePage } from "./pages/tree";
+import { WorkersPage } from "./pages/workers";
+import { navigate, useRoute, type Route } from "./router";
+import { AppContext, type App } from "./store/app";
+import { useStore } from "./store/store";
+
+function Page({ route }: { route: Route }) {
+  const [first, second] = route.parts;
+  switch (first) {
+    case undefined:
+      return <OverviewPage />;
+    case "checks":
+      return <ChecksPage route={route} />;
+    case "check":
+      return <CheckPage key={second} id={second ?? ""} />;
+    case "alerts":
+      return <AlertsPage />;
+    case "groups":
+      return <TreePage key="g" kind="groups" />;
+    case "locations":
+      return <TreePage key="l" kind="locations" />;
+    case "config":
+      return <ConfigPage />;
+    case "workers":
+      return <WorkersPage />;
+    case "teams":
+      return <TeamsPage />;
+    case "settings":
+      return <SettingsPage />;
+    default:
+      return (
+        <div class="page empty">
+          Page not found. <a href="#/">Go to the overview</a>.
+        </div>
+      );
+  }
+}
+
+const TITLES: Record<string, string> = {
+  checks: "Hosts & services", check: "Check", alerts: "Alerts", groups: "Groups", locations: "Locations",
+  config: "Configuration", workers: "Workers", teams: "Teams", settings: "Settings", signin: "Sign in", signup: "Sign up",
+};
+
+export function Root({ app }: { app: App }) {
+  return (
+    <AppContext.Provider value={app}>
+      <Shell app={app} />
+    </AppContext.Provider>
+  );
+}
+
+function Shell({ app }: { app: App }) {
+  const route = useRoute();
+  const auth = useStore(app.auth, (a) => a.status);
+  const problems = useStore(app.state, (s) => s.problems.size);
+  const publicPage = route.parts[0] === "signin" || route.parts[0] === "signup";
+
+  useEffect(() => {
+    if (auth === "signedOut" && !publicPage) navigate("#/signin", true);
+    if (auth === "signedIn" && publicPage) navigate("#/", true);
+  }, [auth, publicPage]);
+
+  useEffect(() => {
+    const t = TITLES[route.parts[0] ?? ""] ?? "Overview";
+    document.title = `${problems > 0 ? `(${problems}) ` : ""}${t} · Bergamot`;
+  }, [route.path, problems]);
+
+  if (auth === "unknown") return <div class="boot" aria-busy="true">Bergamot…</div>;
+  if (publicPage || auth !== "signedIn") return <AuthPage mode={route.parts[0] === "signup" ? "signup" : "signin"} />;
+  return (
+    <Layout path={route.path}>
+      <Page route={route} />
+    </Layout>
+  );
+}

@@ -1,0 +1,462 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/errs"
+)
+
+const checkSelect = `SELECT c.id, c.kind, c.name, c.summary, c.description, c.enabled, c.groups, c.location, c.address,
+	c.engine, c.command, c.condition, COALESCE(c.parent_id::text, ''),
+	s.status, s.ok, s.hard, s.attempt, s.output, s.long_output, s.perfdata, s.last_check, s.last_state_change,
+	s.flapping, s.flap_percent, s.acknowledged, s.in_downtime, s.suppressed, s.encompassed, s.worker, s.runtime_ms
+	FROM checks c JOIN check_state s ON s.check_id = c.id`
+
+func scanCheck(row pgx.Row) (*CheckRow, error) {
+	var r CheckRow
+	st := &CheckState{}
+	var kind, status string
+	var perf []byte
+	var flap float32
+	var runtime float32
+	if err := row.Scan(&r.ID, &kind, &r.Name, &r.Summary, &r.Description, &r.Enabled, &r.Groups, &r.Location, &r.Address,
+		&r.Engine, &r.Command, &r.Condition, &r.ParentID,
+		&status, &st.OK, &st.Hard, &st.Attempt, &st.Output, &st.LongOutput, &perf, &st.LastCheck, &st.LastStateChange,
+		&st.Flapping, &flap, &st.Acknowledged, &st.InDowntime, &st.Suppressed, &st.Encompassed, &st.Worker, &runtime); err != nil {
+		return nil, err
+	}
+	r.Kind = CheckKind(strings.ToUpper(kind))
+	st.Status, _ = checks.ParseStatus(status)
+	st.FlapPercent, st.RuntimeMs = float64(flap), float64(runtime)
+	_ = json.Unmarshal(perf, &st.Perfdata)
+	if st.Perfdata == nil {
+		st.Perfdata = []checks.Perfdata{}
+	}
+	r.State = st
+	return &r, nil
+}
+
+func collectChecks(rows pgx.Rows) ([]*CheckRow, error) {
+	defer rows.Close()
+	var out []*CheckRow
+	for rows.Next() {
+		r, err := scanCheck(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading checks: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ParseID parses an API id; a malformed id is NotFound (it names nothing).
+func ParseID(id string) (uuid.UUID, error) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return uuid.Nil, errs.E(errs.NotFound, "no check with id %q", id)
+	}
+	return u, nil
+}
+
+// ChecksByID loads checks by id, in no particular order.
+func ChecksByID(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]*CheckRow, error) {
+	rows, err := tx.Query(ctx, checkSelect+` WHERE c.id = ANY ($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading checks: %w", err)
+	}
+	return collectChecks(rows)
+}
+
+// CheckByID loads one check or returns NotFound.
+func CheckByID(ctx context.Context, tx pgx.Tx, id string) (*CheckRow, error) {
+	u, err := ParseID(id)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := ChecksByID(ctx, tx, []uuid.UUID{u})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, errs.E(errs.NotFound, "no check with id %q", id)
+	}
+	return rows[0], nil
+}
+
+// CheckFilter selects checks.
+type CheckFilter struct {
+	IDs          []string `json:"ids"`
+	Kind         *CheckKind
+	Host         *string
+	Group        *string
+	Location     *string
+	Status       []checks.Status
+	Problems     *bool
+	Hard         *bool
+	Acknowledged *bool
+	InDowntime   *bool
+	Search       *string
+}
+
+// Where renders the filter as SQL conditions with arguments starting at $n.
+func (f *CheckFilter) where(args []any) (string, []any) {
+	var conds []string
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f == nil {
+		return "TRUE", args
+	}
+	if len(f.IDs) > 0 {
+		var ids []uuid.UUID
+		for _, s := range f.IDs {
+			if u, err := uuid.Parse(s); err == nil {
+				ids = append(ids, u)
+			}
+		}
+		add("c.id = ANY (?)", ids)
+	}
+	if f.Kind != nil {
+		add("c.kind = ?", strings.ToLower(string(*f.Kind)))
+	}
+	if f.Host != nil {
+		add("(c.kind = 'host' AND c.name = ? OR c.parent_id IN (SELECT id FROM checks WHERE kind = 'host' AND name = ?))", *f.Host)
+		conds[len(conds)-1] = strings.ReplaceAll(conds[len(conds)-1], "name = ?)", "name = $"+strconv.Itoa(len(args))+")")
+	}
+	if f.Group != nil {
+		add("? = ANY (c.groups)", *f.Group)
+	}
+	if f.Location != nil {
+		add("(c.location = ? OR c.parent_id IN (SELECT id FROM checks WHERE kind = 'host' AND location = $"+strconv.Itoa(len(args)+1)+"))", *f.Location)
+	}
+	if len(f.Status) > 0 {
+		names := make([]string, len(f.Status))
+		for i, s := range f.Status {
+			names[i] = s.String()
+		}
+		add("s.status = ANY (?)", names)
+	}
+	if f.Problems != nil {
+		add("s.ok = NOT ?", *f.Problems)
+	}
+	if f.Hard != nil {
+		add("s.hard = ?", *f.Hard)
+	}
+	if f.Acknowledged != nil {
+		add("s.acknowledged = ?", *f.Acknowledged)
+	}
+	if f.InDowntime != nil {
+		add("s.in_downtime = ?", *f.InDowntime)
+	}
+	if f.Search != nil && *f.Search != "" {
+		add("(c.name ILIKE ? OR c.summary ILIKE $"+strconv.Itoa(len(args)+1)+")", "%"+escapeLike(*f.Search)+"%")
+	}
+	if len(conds) == 0 {
+		return "TRUE", args
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
+}
+
+// Page is one page of checks.
+type Page struct {
+	Nodes     []*CheckRow
+	Total     int
+	HasNext   bool
+	EndCursor string
+}
+
+// ListChecks returns checks matching f, ordered by severity (problems first)
+// then name; after is an opaque cursor from a previous page.
+func ListChecks(ctx context.Context, tx pgx.Tx, f *CheckFilter, first int, after string) (*Page, error) {
+	if first <= 0 || first > 1000 {
+		return nil, errs.E(errs.Invalid, "first must be between 1 and 1000")
+	}
+	offset := 0
+	if after != "" {
+		n, err := strconv.Atoi(after)
+		if err != nil || n < 0 {
+			return nil, errs.E(errs.Invalid, "invalid cursor %q", after)
+		}
+		offset = n
+	}
+	where, args := f.where(nil)
+	var total int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM checks c JOIN check_state s ON s.check_id = c.id WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, fmt.Errorf("counting checks: %w", err)
+	}
+	args = append(args, first+1, offset)
+	rows, err := tx.Query(ctx, checkSelect+` WHERE `+where+` ORDER BY s.ok, CASE s.status WHEN 'CRITICAL' THEN 0 WHEN 'ERROR' THEN 0 WHEN 'DISCONNECTED' THEN 0
+		WHEN 'TIMEOUT' THEN 1 WHEN 'UNKNOWN' THEN 2 WHEN 'WARNING' THEN 3 ELSE 4 END, s.last_state_change NULLS LAST, c.name, c.id
+		LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing checks: %w", err)
+	}
+	nodes, err := collectChecks(rows)
+	if err != nil {
+		return nil, err
+	}
+	p := &Page{Total: total}
+	if len(nodes) > first {
+		nodes, p.HasNext = nodes[:first], true
+	}
+	p.Nodes = nodes
+	p.EndCursor = strconv.Itoa(offset + len(nodes))
+	return p, nil
+}
+
+// Hosts lists hosts, optionally matching search.
+func Hosts(ctx context.Context, tx pgx.Tx, search string) ([]*CheckRow, error) {
+	rows, err := tx.Query(ctx, checkSelect+` WHERE c.kind = 'host' AND ($1 = '' OR c.name ILIKE '%' || $1 || '%' OR c.summary ILIKE '%' || $1 || '%') ORDER BY c.name`, escapeLike(search))
+	if err != nil {
+		return nil, fmt.Errorf("listing hosts: %w", err)
+	}
+	return collectChecks(rows)
+}
+
+// HostByName finds a host.
+func HostByName(ctx context.Context, tx pgx.Tx, name string) (*CheckRow, error) {
+	rows, err := tx.Query(ctx, checkSelect+` WHERE c.kind = 'host' AND c.name = $1`, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading host: %w", err)
+	}
+	out, err := collectChecks(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, errs.E(errs.NotFound, "no host named %q", name)
+	}
+	return out[0], nil
+}
+
+// Children lists a host's services or traps, or a cluster's resources.
+func Children(ctx context.Context, tx pgx.Tx, parentIDs []uuid.UUID, kind string) ([]*CheckRow, error) {
+	rows, err := tx.Query(ctx, checkSelect+` WHERE c.parent_id = ANY ($1) AND c.kind = $2 ORDER BY c.name`, parentIDs, kind)
+	if err != nil {
+		return nil, fmt.Errorf("listing %ss: %w", kind, err)
+	}
+	return collectChecks(rows)
+}
+
+// History returns state changes of a check, newest first.
+func History(ctx context.Context, tx pgx.Tx, checkID string, first int, after string) ([]*StateChange, bool, string, error) {
+	id, err := ParseID(checkID)
+	if err != nil {
+		return nil, false, "", err
+	}
+	if first <= 0 || first > 500 {
+		return nil, false, "", errs.E(errs.Invalid, "first must be between 1 and 500")
+	}
+	var before int64 = 1<<62 - 1
+	if after != "" {
+		if before, err = strconv.ParseInt(after, 10, 64); err != nil {
+			return nil, false, "", errs.E(errs.Invalid, "invalid cursor %q", after)
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT id, at, status, previous, hard, attempt, output FROM state_history
+		WHERE check_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, id, before, first+1)
+	if err != nil {
+		return nil, false, "", fmt.Errorf("reading history: %w", err)
+	}
+	defer rows.Close()
+	var out []*StateChange
+	var last int64
+	for rows.Next() {
+		var sc StateChange
+		var st, prev string
+		if err := rows.Scan(&last, &sc.At, &st, &prev, &sc.Hard, &sc.Attempt, &sc.Output); err != nil {
+			return nil, false, "", err
+		}
+		sc.Status, _ = checks.ParseStatus(st)
+		sc.Previous, _ = checks.ParseStatus(prev)
+		out = append(out, &sc)
+	}
+	more := len(out) > first
+	if more {
+		out = out[:first]
+	}
+	return out, more, strconv.FormatInt(last, 10), rows.Err()
+}
+
+// Metrics returns perfdata series for a check between from and to,
+// downsampled to at most points buckets per label.
+func Metrics(ctx context.Context, tx pgx.Tx, checkID, label string, from, to time.Time, points int) ([]*MetricSeries, error) {
+	id, err := ParseID(checkID)
+	if err != nil {
+		return nil, err
+	}
+	if points <= 0 || points > 2000 {
+		return nil, errs.E(errs.Invalid, "points must be between 1 and 2000")
+	}
+	if !to.After(from) {
+		return nil, errs.E(errs.Invalid, "the time range is empty: from must be before to")
+	}
+	bucket := to.Sub(from) / time.Duration(points)
+	if bucket < time.Second {
+		bucket = time.Second
+	}
+	rows, err := tx.Query(ctx, `SELECT label, max(uom), date_bin($5::interval, at, $3::timestamptz) AS b, avg(value), min(value), max(value)
+		FROM metrics WHERE check_id = $1 AND ($2 = '' OR label = $2) AND at >= $3 AND at < $4
+		GROUP BY label, b ORDER BY label, b`, id, label, from, to, bucket.String())
+	if err != nil {
+		return nil, fmt.Errorf("reading metrics: %w", err)
+	}
+	defer rows.Close()
+	var out []*MetricSeries
+	for rows.Next() {
+		var l, uom string
+		var p MetricPoint
+		if err := rows.Scan(&l, &uom, &p.At, &p.Value, &p.Min, &p.Max); err != nil {
+			return nil, fmt.Errorf("reading metrics: %w", err)
+		}
+		if len(out) == 0 || out[len(out)-1].Label != l {
+			out = append(out, &MetricSeries{Label: l, UOM: uom})
+		}
+		out[len(out)-1].Points = append(out[len(out)-1].Points, p)
+	}
+	return out, rows.Err()
+}
+
+const alertSelect = `SELECT id, check_id, status, output, opened_at, updated_at, recovered_at, acknowledged_at, acknowledged_by, escalation_level FROM alerts`
+
+func collectAlerts(rows pgx.Rows, err error) ([]*Alert, error) {
+	if err != nil {
+		return nil, fmt.Errorf("reading alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []*Alert
+	for rows.Next() {
+		var a Alert
+		var st string
+		if err := rows.Scan(&a.ID, &a.CheckID, &st, &a.Output, &a.OpenedAt, &a.UpdatedAt, &a.RecoveredAt, &a.AcknowledgedAt, &a.AcknowledgedBy, &a.EscalationLevel); err != nil {
+			return nil, fmt.Errorf("reading alerts: %w", err)
+		}
+		a.Status, _ = checks.ParseStatus(st)
+		out = append(out, &a)
+	}
+	return out, rows.Err()
+}
+
+// Alerts lists alerts (open only, recovered only, or all when open is nil), newest first.
+func Alerts(ctx context.Context, tx pgx.Tx, open *bool, checkID string) ([]*Alert, error) {
+	var cid any
+	if checkID != "" {
+		u, err := ParseID(checkID)
+		if err != nil {
+			return nil, err
+		}
+		cid = u
+	}
+	return collectAlerts(tx.Query(ctx, alertSelect+` WHERE ($1::boolean IS NULL OR (recovered_at IS NULL) = $1) AND ($2::uuid IS NULL OR check_id = $2)
+		ORDER BY opened_at DESC LIMIT 500`, open, cid))
+}
+
+// AlertByID loads one alert.
+func AlertByID(ctx context.Context, tx pgx.Tx, id string) (*Alert, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, errs.E(errs.NotFound, "no alert with id %q", id)
+	}
+	out, err := collectAlerts(tx.Query(ctx, alertSelect+` WHERE id = $1`, id))
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, errs.E(errs.NotFound, "no alert with id %q", id)
+	}
+	return out[0], nil
+}
+
+// Comments lists comments on a check (or one alert).
+func Comments(ctx context.Context, tx pgx.Tx, checkID, alertID string) ([]*Comment, error) {
+	rows, err := tx.Query(ctx, `SELECT id, author, body, created_at FROM comments
+		WHERE ($1 = '' OR check_id::text = $1) AND ($2 = '' OR alert_id::text = $2) ORDER BY created_at DESC LIMIT 200`, checkID, alertID)
+	if err != nil {
+		return nil, fmt.Errorf("reading comments: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Comment, error) {
+		var c Comment
+		err := r.Scan(&c.ID, &c.Author, &c.Body, &c.CreatedAt)
+		return &c, err
+	})
+}
+
+// Downtimes lists a check's downtimes (only current and future ones when active).
+func Downtimes(ctx context.Context, tx pgx.Tx, checkID string, active bool) ([]*Downtime, error) {
+	rows, err := tx.Query(ctx, `SELECT id, check_id, starts_at, ends_at, comment, author, cancelled_at IS NOT NULL FROM downtimes
+		WHERE ($1 = '' OR check_id::text = $1) AND (NOT $2 OR (cancelled_at IS NULL AND ends_at > now())) ORDER BY starts_at DESC LIMIT 200`, checkID, active)
+	if err != nil {
+		return nil, fmt.Errorf("reading downtimes: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Downtime, error) {
+		var d Downtime
+		err := r.Scan(&d.ID, &d.CheckID, &d.Start, &d.End, &d.Comment, &d.Author, &d.Cancelled)
+		return &d, err
+	})
+}
+
+// StatusCounts counts the site's checks by status.
+func StatusCounts(ctx context.Context, tx pgx.Tx, group, location string) ([]*StatusCount, error) {
+	rows, err := tx.Query(ctx, `SELECT s.status, count(*) FROM check_state s JOIN checks c ON c.id = s.check_id
+		WHERE ($1 = '' OR $1 = ANY (c.groups)) AND ($2 = '' OR c.location = $2) GROUP BY s.status`, group, location)
+	if err != nil {
+		return nil, fmt.Errorf("counting: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*StatusCount, error) {
+		var sc StatusCount
+		var st string
+		err := r.Scan(&st, &sc.Count)
+		sc.Status, _ = checks.ParseStatus(st)
+		return &sc, err
+	})
+}
+
+// ConfigRevisions lists the latest revisions.
+func ConfigRevisions(ctx context.Context, tx pgx.Tx, first int) ([]*ConfigRevision, error) {
+	rows, err := tx.Query(ctx, `SELECT id, author, summary, added, changed, removed, diff, created_at FROM config_revisions ORDER BY id DESC LIMIT $1`, first)
+	if err != nil {
+		return nil, fmt.Errorf("reading revisions: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*ConfigRevision, error) {
+		var c ConfigRevision
+		err := r.Scan(&c.ID, &c.Author, &c.Summary, &c.Added, &c.Changed, &c.Removed, &c.Diff, &c.CreatedAt)
+		return &c, err
+	})
+}
+
+// Workers lists workers seen in the last day (workers are shared by all sites).
+func Workers(ctx context.Context, tx pgx.Tx) ([]*Worker, error) {
+	rows, err := tx.Query(ctx, `SELECT id, name, zone, engines, started_at, last_seen,
+		stopped_at IS NULL AND last_seen > now() - interval '30 seconds' FROM workers
+		WHERE last_seen > now() - interval '1 day' ORDER BY zone, name`)
+	if err != nil {
+		return nil, fmt.Errorf("reading workers: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Worker, error) {
+		var w Worker
+		err := r.Scan(&w.ID, &w.Name, &w.Zone, &w.Engines, &w.StartedAt, &w.LastSeen, &w.Alive)
+		return &w, err
+	})
+}
+
+// ErrNotFoundIfNoRows maps pgx.ErrNoRows to a NotFound error.
+func ErrNotFoundIfNoRows(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errs.E(errs.NotFound, "no such %s", what)
+	}
+	return err
+}

@@ -1,0 +1,188 @@
+package store
+
+import (
+	"time"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+)
+
+// CheckKind is the kind of a check as the API names it.
+type CheckKind string
+
+// The kinds.
+const (
+	KindHost     CheckKind = "HOST"
+	KindService  CheckKind = "SERVICE"
+	KindTrap     CheckKind = "TRAP"
+	KindCluster  CheckKind = "CLUSTER"
+	KindResource CheckKind = "RESOURCE"
+)
+
+// CheckRow is a check with its current state, as read for the API.
+type CheckRow struct {
+	ID          string
+	Kind        CheckKind
+	Name        string
+	Summary     string
+	Description string
+	Enabled     bool
+	Groups      []string
+	Location    string
+	Address     string
+	Engine      string
+	Command     string
+	Condition   string
+	ParentID    string
+	State       *CheckState
+}
+
+// CheckState is a check's current state.
+type CheckState struct {
+	Status          checks.Status
+	OK              bool
+	Hard            bool
+	Attempt         int
+	Output          string
+	LongOutput      string
+	Perfdata        []checks.Perfdata
+	LastCheck       *time.Time
+	LastStateChange *time.Time
+	Flapping        bool
+	FlapPercent     float64
+	Acknowledged    bool
+	InDowntime      bool
+	Suppressed      bool
+	Encompassed     bool
+	Worker          string
+	RuntimeMs       float64
+}
+
+// Host, Service, Trap, Cluster and Resource are the API's check types.
+type (
+	Host     struct{ CheckRow }
+	Service  struct{ CheckRow }
+	Trap     struct{ CheckRow }
+	Cluster  struct{ CheckRow }
+	Resource struct{ CheckRow }
+)
+
+// IsCheck marks the types implementing the GraphQL Check interface.
+func (Host) IsCheck()     {}
+func (Service) IsCheck()  {}
+func (Trap) IsCheck()     {}
+func (Cluster) IsCheck()  {}
+func (Resource) IsCheck() {}
+
+// Checker is any of the check types.
+type Checker interface {
+	IsCheck()
+	Row() *CheckRow
+}
+
+// Row returns the common part.
+func (c *CheckRow) Row() *CheckRow { return c }
+
+// AsChecker wraps a row in its kind's type.
+func AsChecker(r *CheckRow) Checker {
+	switch r.Kind {
+	case KindService:
+		return &Service{*r}
+	case KindTrap:
+		return &Trap{*r}
+	case KindCluster:
+		return &Cluster{*r}
+	case KindResource:
+		return &Resource{*r}
+	}
+	return &Host{*r}
+}
+
+// StateChange is one row of a check's history.
+type StateChange struct {
+	At       time.Time
+	Status   checks.Status
+	Previous checks.Status
+	Hard     bool
+	Attempt  int
+	Output   string
+}
+
+// Alert is a problem, open or recovered.
+type Alert struct {
+	ID              string
+	CheckID         string
+	Status          checks.Status
+	Output          string
+	OpenedAt        time.Time
+	UpdatedAt       time.Time
+	RecoveredAt     *time.Time
+	AcknowledgedAt  *time.Time
+	AcknowledgedBy  *string
+	EscalationLevel int
+}
+
+// Acknowledged reports whether someone acknowledged the alert.
+func (a *Alert) Acknowledged() bool { return a.AcknowledgedAt != nil }
+
+// Comment is a note on a check or alert.
+type Comment struct {
+	ID        string
+	Author    string
+	Body      string
+	CreatedAt time.Time
+}
+
+// Downtime is a planned maintenance window.
+type Downtime struct {
+	ID        string
+	CheckID   string
+	Start     time.Time
+	End       time.Time
+	Comment   string
+	Author    string
+	Cancelled bool
+}
+
+// MetricSeries is one perfdata label's values over time.
+type MetricSeries struct {
+	Label  string
+	UOM    string
+	Points []MetricPoint
+}
+
+// MetricPoint is one (downsampled) value.
+type MetricPoint struct {
+	At    time.Time
+	Value float64
+	Min   float64
+	Max   float64
+}
+
+// StatusCount counts checks in one status.
+type StatusCount struct {
+	Status checks.Status
+	Count  int
+}
+
+// ConfigRevision is one applied configuration change.
+type ConfigRevision struct {
+	ID        int
+	Author    string
+	Summary   string
+	Added     int
+	Changed   int
+	Removed   int
+	Diff      string
+	CreatedAt time.Time
+}
+
+// Worker is a worker process as last seen.
+type Worker struct {
+	ID        string
+	Name      string
+	Zone      string
+	Engines   []string
+	StartedAt time.Time
+	LastSeen  time.Time
+	Alive     bool
+}
