@@ -1,8 +1,31 @@
+// Package graph is Bergamot's GraphQL API: the gqlgen-generated executor
+// (generated.go, model/) and thin resolvers that open a site transaction and
+// call the store.
 package graph
 
-// This file will not be regenerated automatically.
-//
-// It serves as dependency injection for your app, add any dependencies you require
-// here.
+import (
+	"log/slog"
+	"time"
 
-type Resolver struct{}
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/bergamot-monitoring/bergamot/live"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// Resolver holds what the resolvers need. It is built once per node.
+type Resolver struct {
+	Pool        *pgxpool.Pool
+	Tenants     *tenants.Store
+	Configs     *store.Configs
+	River       *river.Client[pgx.Tx]
+	Hub         *live.Hub
+	Logger      *slog.Logger
+	SignupOpen  bool
+	StartWithin time.Duration
+	// SiteInit adds a new site's default configuration at signup.
+	SiteInit tenants.SiteInitializer
+}

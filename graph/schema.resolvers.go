@@ -7,8 +7,10 @@ package graph
 
 import (
 	"context"
-	"fmt"
 	"time"
+
+	"github.com/bergamot-monitoring/bergamot/errs"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/graph/model"
@@ -18,372 +20,465 @@ import (
 
 // Check is the resolver for the check field.
 func (r *alertResolver) Check(ctx context.Context, obj *store.Alert) (store.Checker, error) {
-	panic(fmt.Errorf("not implemented: Check - check"))
+	row, err := r.loadCheck(ctx, obj.CheckID)
+	if err != nil {
+		return nil, err
+	}
+	return store.AsChecker(row), nil
 }
 
 // Comments is the resolver for the comments field.
 func (r *alertResolver) Comments(ctx context.Context, obj *store.Alert) ([]*store.Comment, error) {
-	panic(fmt.Errorf("not implemented: Comments - comments"))
+	return r.commentsOf(ctx, "", obj.ID)
 }
 
 // History is the resolver for the history field.
 func (r *clusterResolver) History(ctx context.Context, obj *store.Cluster, first *int, after *string) (*model.StateChangeConnection, error) {
-	panic(fmt.Errorf("not implemented: History - history"))
+	return r.history(ctx, &obj.CheckRow, first, after)
 }
 
 // Metrics is the resolver for the metrics field.
 func (r *clusterResolver) Metrics(ctx context.Context, obj *store.Cluster, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error) {
-	panic(fmt.Errorf("not implemented: Metrics - metrics"))
+	return r.metrics(ctx, &obj.CheckRow, label, from, to, points)
 }
 
 // Alerts is the resolver for the alerts field.
 func (r *clusterResolver) Alerts(ctx context.Context, obj *store.Cluster, open *bool) ([]*store.Alert, error) {
-	panic(fmt.Errorf("not implemented: Alerts - alerts"))
+	return r.alertsOf(ctx, &obj.CheckRow, open)
 }
 
 // Downtimes is the resolver for the downtimes field.
 func (r *clusterResolver) Downtimes(ctx context.Context, obj *store.Cluster, active *bool) ([]*store.Downtime, error) {
-	panic(fmt.Errorf("not implemented: Downtimes - downtimes"))
+	return r.downtimesOf(ctx, &obj.CheckRow, active)
 }
 
 // Comments is the resolver for the comments field.
 func (r *clusterResolver) Comments(ctx context.Context, obj *store.Cluster) ([]*store.Comment, error) {
-	panic(fmt.Errorf("not implemented: Comments - comments"))
+	return r.commentsOf(ctx, obj.ID, "")
 }
 
 // Resources is the resolver for the resources field.
 func (r *clusterResolver) Resources(ctx context.Context, obj *store.Cluster) ([]*store.Resource, error) {
-	panic(fmt.Errorf("not implemented: Resources - resources"))
+	rows, err := r.children(ctx, obj.ID, "resource")
+	return wrapRows(rows, func(c store.CheckRow) *store.Resource { return &store.Resource{CheckRow: c} }), err
 }
 
 // History is the resolver for the history field.
 func (r *hostResolver) History(ctx context.Context, obj *store.Host, first *int, after *string) (*model.StateChangeConnection, error) {
-	panic(fmt.Errorf("not implemented: History - history"))
+	return r.history(ctx, &obj.CheckRow, first, after)
 }
 
 // Metrics is the resolver for the metrics field.
 func (r *hostResolver) Metrics(ctx context.Context, obj *store.Host, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error) {
-	panic(fmt.Errorf("not implemented: Metrics - metrics"))
+	return r.metrics(ctx, &obj.CheckRow, label, from, to, points)
 }
 
 // Alerts is the resolver for the alerts field.
 func (r *hostResolver) Alerts(ctx context.Context, obj *store.Host, open *bool) ([]*store.Alert, error) {
-	panic(fmt.Errorf("not implemented: Alerts - alerts"))
+	return r.alertsOf(ctx, &obj.CheckRow, open)
 }
 
 // Downtimes is the resolver for the downtimes field.
 func (r *hostResolver) Downtimes(ctx context.Context, obj *store.Host, active *bool) ([]*store.Downtime, error) {
-	panic(fmt.Errorf("not implemented: Downtimes - downtimes"))
+	return r.downtimesOf(ctx, &obj.CheckRow, active)
 }
 
 // Comments is the resolver for the comments field.
 func (r *hostResolver) Comments(ctx context.Context, obj *store.Host) ([]*store.Comment, error) {
-	panic(fmt.Errorf("not implemented: Comments - comments"))
+	return r.commentsOf(ctx, obj.ID, "")
 }
 
 // Services is the resolver for the services field.
 func (r *hostResolver) Services(ctx context.Context, obj *store.Host) ([]*store.Service, error) {
-	panic(fmt.Errorf("not implemented: Services - services"))
+	rows, err := r.children(ctx, obj.ID, "service")
+	return wrapRows(rows, func(c store.CheckRow) *store.Service { return &store.Service{CheckRow: c} }), err
 }
 
 // Traps is the resolver for the traps field.
 func (r *hostResolver) Traps(ctx context.Context, obj *store.Host) ([]*store.Trap, error) {
-	panic(fmt.Errorf("not implemented: Traps - traps"))
+	rows, err := r.children(ctx, obj.ID, "trap")
+	return wrapRows(rows, func(c store.CheckRow) *store.Trap { return &store.Trap{CheckRow: c} }), err
 }
 
 // SignUp is the resolver for the signUp field.
 func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error) {
-	panic(fmt.Errorf("not implemented: SignUp - signUp"))
+	return r.signUp(ctx, input)
 }
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, site string, email string, password string) (*model.AuthPayload, error) {
-	panic(fmt.Errorf("not implemented: Login - login"))
+	return r.login(ctx, site, email, password)
 }
 
 // Logout is the resolver for the logout field.
 func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
-	panic(fmt.Errorf("not implemented: Logout - logout"))
+	return r.logout(ctx)
 }
 
 // ApplyConfig is the resolver for the applyConfig field.
 func (r *mutationResolver) ApplyConfig(ctx context.Context, xml string, dryRun *bool) (*model.ConfigResult, error) {
-	panic(fmt.Errorf("not implemented: ApplyConfig - applyConfig"))
+	return r.applyConfig(ctx, xml, deref(dryRun, false))
 }
 
 // Acknowledge is the resolver for the acknowledge field.
 func (r *mutationResolver) Acknowledge(ctx context.Context, checkID string, comment string, sticky *bool) (*store.Alert, error) {
-	panic(fmt.Errorf("not implemented: Acknowledge - acknowledge"))
+	var out *store.Alert
+	err := r.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.Acknowledge(ctx, tx, checkID, author(ctx), comment, deref(sticky, false))
+		return err
+	})
+	return out, err
 }
 
 // Unacknowledge is the resolver for the unacknowledge field.
 func (r *mutationResolver) Unacknowledge(ctx context.Context, checkID string) (bool, error) {
-	panic(fmt.Errorf("not implemented: Unacknowledge - unacknowledge"))
+	return true, r.write(ctx, func(ctx context.Context, tx pgx.Tx) error { return store.Unacknowledge(ctx, tx, checkID) })
 }
 
 // ScheduleDowntime is the resolver for the scheduleDowntime field.
 func (r *mutationResolver) ScheduleDowntime(ctx context.Context, checkID string, start time.Time, end time.Time, comment string) (*store.Downtime, error) {
-	panic(fmt.Errorf("not implemented: ScheduleDowntime - scheduleDowntime"))
+	var out *store.Downtime
+	err := r.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.ScheduleDowntime(ctx, tx, checkID, author(ctx), comment, start, end)
+		return err
+	})
+	return out, err
 }
 
 // CancelDowntime is the resolver for the cancelDowntime field.
 func (r *mutationResolver) CancelDowntime(ctx context.Context, id string) (bool, error) {
-	panic(fmt.Errorf("not implemented: CancelDowntime - cancelDowntime"))
+	return true, r.write(ctx, func(ctx context.Context, tx pgx.Tx) error { return store.CancelDowntime(ctx, tx, id) })
 }
 
 // Suppress is the resolver for the suppress field.
 func (r *mutationResolver) Suppress(ctx context.Context, checkID string) (bool, error) {
-	panic(fmt.Errorf("not implemented: Suppress - suppress"))
+	return true, r.write(ctx, func(ctx context.Context, tx pgx.Tx) error { return store.SetSuppressed(ctx, tx, checkID, true) })
 }
 
 // Unsuppress is the resolver for the unsuppress field.
 func (r *mutationResolver) Unsuppress(ctx context.Context, checkID string) (bool, error) {
-	panic(fmt.Errorf("not implemented: Unsuppress - unsuppress"))
+	return true, r.write(ctx, func(ctx context.Context, tx pgx.Tx) error { return store.SetSuppressed(ctx, tx, checkID, false) })
 }
 
 // ExecuteNow is the resolver for the executeNow field.
 func (r *mutationResolver) ExecuteNow(ctx context.Context, checkID string) (bool, error) {
-	panic(fmt.Errorf("not implemented: ExecuteNow - executeNow"))
+	return r.executeNow(ctx, checkID)
 }
 
 // SubmitResult is the resolver for the submitResult field.
 func (r *mutationResolver) SubmitResult(ctx context.Context, checkID string, status checks.Status, output string) (bool, error) {
-	panic(fmt.Errorf("not implemented: SubmitResult - submitResult"))
+	return true, r.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return store.SubmitResult(ctx, tx, checkID, status, output, "passive:"+author(ctx))
+	})
 }
 
 // AddComment is the resolver for the addComment field.
 func (r *mutationResolver) AddComment(ctx context.Context, checkID string, body string) (*store.Comment, error) {
-	panic(fmt.Errorf("not implemented: AddComment - addComment"))
+	var out *store.Comment
+	err := r.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.AddComment(ctx, tx, checkID, author(ctx), body)
+		return err
+	})
+	return out, err
 }
 
 // CreateAPIToken is the resolver for the createApiToken field.
 func (r *mutationResolver) CreateAPIToken(ctx context.Context, name string) (string, error) {
-	panic(fmt.Errorf("not implemented: CreateAPIToken - createApiToken"))
+	return r.createToken(ctx, name)
 }
 
 // RevokeAPIToken is the resolver for the revokeApiToken field.
 func (r *mutationResolver) RevokeAPIToken(ctx context.Context, id string) (bool, error) {
-	panic(fmt.Errorf("not implemented: RevokeAPIToken - revokeApiToken"))
+	return r.revokeToken(ctx, id)
 }
 
 // InviteUser is the resolver for the inviteUser field.
 func (r *mutationResolver) InviteUser(ctx context.Context, email string, password string, role model.Role) (*model.User, error) {
-	panic(fmt.Errorf("not implemented: InviteUser - inviteUser"))
+	return r.inviteUser(ctx, email, password, role)
 }
 
 // SetRole is the resolver for the setRole field.
 func (r *mutationResolver) SetRole(ctx context.Context, userID string, role model.Role) (bool, error) {
-	panic(fmt.Errorf("not implemented: SetRole - setRole"))
+	return r.setRole(ctx, userID, role)
 }
 
 // Site is the resolver for the site field.
 func (r *queryResolver) Site(ctx context.Context) (*tenants.Site, error) {
-	panic(fmt.Errorf("not implemented: Site - site"))
+	p, err := tenants.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Site, nil
 }
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*model.User, error) {
-	panic(fmt.Errorf("not implemented: Me - me"))
+	p, err := tenants.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return userOf(&p.User, p.Role), nil
 }
 
 // Hosts is the resolver for the hosts field.
 func (r *queryResolver) Hosts(ctx context.Context, search *string) ([]*store.Host, error) {
-	panic(fmt.Errorf("not implemented: Hosts - hosts"))
+	var rows []*store.CheckRow
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		rows, err = store.Hosts(ctx, tx, deref(search, ""))
+		return err
+	})
+	return wrapRows(rows, func(c store.CheckRow) *store.Host { return &store.Host{CheckRow: c} }), err
 }
 
 // Host is the resolver for the host field.
 func (r *queryResolver) Host(ctx context.Context, id *string, name *string) (*store.Host, error) {
-	panic(fmt.Errorf("not implemented: Host - host"))
+	return r.host(ctx, id, name)
 }
 
 // Checks is the resolver for the checks field.
 func (r *queryResolver) Checks(ctx context.Context, filter *store.CheckFilter, first *int, after *string) (*model.CheckConnection, error) {
-	panic(fmt.Errorf("not implemented: Checks - checks"))
+	return r.checks(ctx, filter, deref(first, 100), deref(after, ""))
 }
 
 // Check is the resolver for the check field.
 func (r *queryResolver) Check(ctx context.Context, id string) (store.Checker, error) {
-	panic(fmt.Errorf("not implemented: Check - check"))
+	row, err := r.loadCheck(ctx, id)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return store.AsChecker(row), nil
 }
 
 // Alerts is the resolver for the alerts field.
 func (r *queryResolver) Alerts(ctx context.Context, open *bool) ([]*store.Alert, error) {
-	panic(fmt.Errorf("not implemented: Alerts - alerts"))
+	var out []*store.Alert
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.Alerts(ctx, tx, open, "")
+		return err
+	})
+	return nonNilSlice(out), err
 }
 
 // Alert is the resolver for the alert field.
 func (r *queryResolver) Alert(ctx context.Context, id string) (*store.Alert, error) {
-	panic(fmt.Errorf("not implemented: Alert - alert"))
+	var out *store.Alert
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.AlertByID(ctx, tx, id)
+		return err
+	})
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	return out, err
 }
 
 // Groups is the resolver for the groups field.
 func (r *queryResolver) Groups(ctx context.Context) ([]*model.Group, error) {
-	panic(fmt.Errorf("not implemented: Groups - groups"))
+	return r.groups(ctx)
 }
 
 // Locations is the resolver for the locations field.
 func (r *queryResolver) Locations(ctx context.Context) ([]*model.Location, error) {
-	panic(fmt.Errorf("not implemented: Locations - locations"))
+	return r.locations(ctx)
 }
 
 // Teams is the resolver for the teams field.
 func (r *queryResolver) Teams(ctx context.Context) ([]*model.Team, error) {
-	panic(fmt.Errorf("not implemented: Teams - teams"))
+	return r.teams(ctx)
 }
 
 // Contacts is the resolver for the contacts field.
 func (r *queryResolver) Contacts(ctx context.Context) ([]*model.Contact, error) {
-	panic(fmt.Errorf("not implemented: Contacts - contacts"))
+	return r.contacts(ctx)
 }
 
 // Commands is the resolver for the commands field.
 func (r *queryResolver) Commands(ctx context.Context) ([]*model.Command, error) {
-	panic(fmt.Errorf("not implemented: Commands - commands"))
+	return r.commands(ctx)
 }
 
 // TimePeriods is the resolver for the timePeriods field.
 func (r *queryResolver) TimePeriods(ctx context.Context) ([]*model.TimePeriod, error) {
-	panic(fmt.Errorf("not implemented: TimePeriods - timePeriods"))
+	return r.timePeriods(ctx)
 }
 
 // ConfigRevisions is the resolver for the configRevisions field.
 func (r *queryResolver) ConfigRevisions(ctx context.Context, first *int) ([]*store.ConfigRevision, error) {
-	panic(fmt.Errorf("not implemented: ConfigRevisions - configRevisions"))
+	var out []*store.ConfigRevision
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.ConfigRevisions(ctx, tx, min(max(deref(first, 20), 1), 200))
+		return err
+	})
+	return nonNilSlice(out), err
 }
 
 // ConfigXML is the resolver for the configXml field.
 func (r *queryResolver) ConfigXML(ctx context.Context) (string, error) {
-	panic(fmt.Errorf("not implemented: ConfigXML - configXml"))
+	return r.configXML(ctx)
 }
 
 // Workers is the resolver for the workers field.
 func (r *queryResolver) Workers(ctx context.Context) ([]*store.Worker, error) {
-	panic(fmt.Errorf("not implemented: Workers - workers"))
+	var out []*store.Worker
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.Workers(ctx, tx)
+		return err
+	})
+	return nonNilSlice(out), err
 }
 
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context) ([]*model.User, error) {
-	panic(fmt.Errorf("not implemented: Users - users"))
+	return r.users(ctx)
 }
 
 // APITokens is the resolver for the apiTokens field.
 func (r *queryResolver) APITokens(ctx context.Context) ([]*model.APIToken, error) {
-	panic(fmt.Errorf("not implemented: APITokens - apiTokens"))
+	return r.apiTokens(ctx)
 }
 
 // History is the resolver for the history field.
 func (r *resourceResolver) History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error) {
-	panic(fmt.Errorf("not implemented: History - history"))
+	return r.history(ctx, &obj.CheckRow, first, after)
 }
 
 // Metrics is the resolver for the metrics field.
 func (r *resourceResolver) Metrics(ctx context.Context, obj *store.Resource, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error) {
-	panic(fmt.Errorf("not implemented: Metrics - metrics"))
+	return r.metrics(ctx, &obj.CheckRow, label, from, to, points)
 }
 
 // Alerts is the resolver for the alerts field.
 func (r *resourceResolver) Alerts(ctx context.Context, obj *store.Resource, open *bool) ([]*store.Alert, error) {
-	panic(fmt.Errorf("not implemented: Alerts - alerts"))
+	return r.alertsOf(ctx, &obj.CheckRow, open)
 }
 
 // Downtimes is the resolver for the downtimes field.
 func (r *resourceResolver) Downtimes(ctx context.Context, obj *store.Resource, active *bool) ([]*store.Downtime, error) {
-	panic(fmt.Errorf("not implemented: Downtimes - downtimes"))
+	return r.downtimesOf(ctx, &obj.CheckRow, active)
 }
 
 // Comments is the resolver for the comments field.
 func (r *resourceResolver) Comments(ctx context.Context, obj *store.Resource) ([]*store.Comment, error) {
-	panic(fmt.Errorf("not implemented: Comments - comments"))
+	return r.commentsOf(ctx, obj.ID, "")
 }
 
 // Cluster is the resolver for the cluster field.
 func (r *resourceResolver) Cluster(ctx context.Context, obj *store.Resource) (*store.Cluster, error) {
-	panic(fmt.Errorf("not implemented: Cluster - cluster"))
+	row, err := r.loadCheck(ctx, obj.ParentID)
+	if err != nil {
+		return nil, err
+	}
+	return &store.Cluster{CheckRow: *row}, nil
 }
 
 // History is the resolver for the history field.
 func (r *serviceResolver) History(ctx context.Context, obj *store.Service, first *int, after *string) (*model.StateChangeConnection, error) {
-	panic(fmt.Errorf("not implemented: History - history"))
+	return r.history(ctx, &obj.CheckRow, first, after)
 }
 
 // Metrics is the resolver for the metrics field.
 func (r *serviceResolver) Metrics(ctx context.Context, obj *store.Service, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error) {
-	panic(fmt.Errorf("not implemented: Metrics - metrics"))
+	return r.metrics(ctx, &obj.CheckRow, label, from, to, points)
 }
 
 // Alerts is the resolver for the alerts field.
 func (r *serviceResolver) Alerts(ctx context.Context, obj *store.Service, open *bool) ([]*store.Alert, error) {
-	panic(fmt.Errorf("not implemented: Alerts - alerts"))
+	return r.alertsOf(ctx, &obj.CheckRow, open)
 }
 
 // Downtimes is the resolver for the downtimes field.
 func (r *serviceResolver) Downtimes(ctx context.Context, obj *store.Service, active *bool) ([]*store.Downtime, error) {
-	panic(fmt.Errorf("not implemented: Downtimes - downtimes"))
+	return r.downtimesOf(ctx, &obj.CheckRow, active)
 }
 
 // Comments is the resolver for the comments field.
 func (r *serviceResolver) Comments(ctx context.Context, obj *store.Service) ([]*store.Comment, error) {
-	panic(fmt.Errorf("not implemented: Comments - comments"))
+	return r.commentsOf(ctx, obj.ID, "")
 }
 
 // Host is the resolver for the host field.
 func (r *serviceResolver) Host(ctx context.Context, obj *store.Service) (*store.Host, error) {
-	panic(fmt.Errorf("not implemented: Host - host"))
+	row, err := r.loadCheck(ctx, obj.ParentID)
+	if err != nil {
+		return nil, err
+	}
+	return &store.Host{CheckRow: *row}, nil
 }
 
 // ID is the resolver for the id field.
 func (r *siteResolver) ID(ctx context.Context, obj *tenants.Site) (string, error) {
-	panic(fmt.Errorf("not implemented: ID - id"))
+	return obj.ID.String(), nil
 }
 
 // StatusCounts is the resolver for the statusCounts field.
 func (r *siteResolver) StatusCounts(ctx context.Context, obj *tenants.Site) ([]*store.StatusCount, error) {
-	panic(fmt.Errorf("not implemented: StatusCounts - statusCounts"))
+	var out []*store.StatusCount
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.StatusCounts(ctx, tx, "", "")
+		return err
+	})
+	return nonNilSlice(out), err
 }
 
 // CheckUpdated is the resolver for the checkUpdated field.
 func (r *subscriptionResolver) CheckUpdated(ctx context.Context, filter *store.CheckFilter) (<-chan *model.CheckUpdate, error) {
-	panic(fmt.Errorf("not implemented: CheckUpdated - checkUpdated"))
+	return r.checkUpdated(ctx, filter)
 }
 
 // AlertUpdated is the resolver for the alertUpdated field.
 func (r *subscriptionResolver) AlertUpdated(ctx context.Context) (<-chan *store.Alert, error) {
-	panic(fmt.Errorf("not implemented: AlertUpdated - alertUpdated"))
+	return r.alertUpdated(ctx)
 }
 
 // Notifications is the resolver for the notifications field.
 func (r *subscriptionResolver) Notifications(ctx context.Context) (<-chan *model.NotificationEvent, error) {
-	panic(fmt.Errorf("not implemented: Notifications - notifications"))
+	return r.notifications(ctx)
 }
 
 // History is the resolver for the history field.
 func (r *trapResolver) History(ctx context.Context, obj *store.Trap, first *int, after *string) (*model.StateChangeConnection, error) {
-	panic(fmt.Errorf("not implemented: History - history"))
+	return r.history(ctx, &obj.CheckRow, first, after)
 }
 
 // Metrics is the resolver for the metrics field.
 func (r *trapResolver) Metrics(ctx context.Context, obj *store.Trap, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error) {
-	panic(fmt.Errorf("not implemented: Metrics - metrics"))
+	return r.metrics(ctx, &obj.CheckRow, label, from, to, points)
 }
 
 // Alerts is the resolver for the alerts field.
 func (r *trapResolver) Alerts(ctx context.Context, obj *store.Trap, open *bool) ([]*store.Alert, error) {
-	panic(fmt.Errorf("not implemented: Alerts - alerts"))
+	return r.alertsOf(ctx, &obj.CheckRow, open)
 }
 
 // Downtimes is the resolver for the downtimes field.
 func (r *trapResolver) Downtimes(ctx context.Context, obj *store.Trap, active *bool) ([]*store.Downtime, error) {
-	panic(fmt.Errorf("not implemented: Downtimes - downtimes"))
+	return r.downtimesOf(ctx, &obj.CheckRow, active)
 }
 
 // Comments is the resolver for the comments field.
 func (r *trapResolver) Comments(ctx context.Context, obj *store.Trap) ([]*store.Comment, error) {
-	panic(fmt.Errorf("not implemented: Comments - comments"))
+	return r.commentsOf(ctx, obj.ID, "")
 }
 
 // Host is the resolver for the host field.
 func (r *trapResolver) Host(ctx context.Context, obj *store.Trap) (*store.Host, error) {
-	panic(fmt.Errorf("not implemented: Host - host"))
+	row, err := r.loadCheck(ctx, obj.ParentID)
+	if err != nil {
+		return nil, err
+	}
+	return &store.Host{CheckRow: *row}, nil
 }
 
 // Alert returns AlertResolver implementation.

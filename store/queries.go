@@ -17,10 +17,10 @@ import (
 )
 
 const checkSelect = `SELECT c.id, c.kind, c.name, c.summary, c.description, c.enabled, c.groups, c.location, c.address,
-	c.engine, c.command, c.condition, COALESCE(c.parent_id::text, ''),
+	c.engine, c.command, c.condition, COALESCE(c.parent_id::text, ''), COALESCE(p.name, ''),
 	s.status, s.ok, s.hard, s.attempt, s.output, s.long_output, s.perfdata, s.last_check, s.last_state_change,
 	s.flapping, s.flap_percent, s.acknowledged, s.in_downtime, s.suppressed, s.encompassed, s.worker, s.runtime_ms
-	FROM checks c JOIN check_state s ON s.check_id = c.id`
+	FROM checks c JOIN check_state s ON s.check_id = c.id LEFT JOIN checks p ON p.id = c.parent_id`
 
 func scanCheck(row pgx.Row) (*CheckRow, error) {
 	var r CheckRow
@@ -30,7 +30,7 @@ func scanCheck(row pgx.Row) (*CheckRow, error) {
 	var flap float32
 	var runtime float32
 	if err := row.Scan(&r.ID, &kind, &r.Name, &r.Summary, &r.Description, &r.Enabled, &r.Groups, &r.Location, &r.Address,
-		&r.Engine, &r.Command, &r.Condition, &r.ParentID,
+		&r.Engine, &r.Command, &r.Condition, &r.ParentID, &r.ParentName,
 		&status, &st.OK, &st.Hard, &st.Attempt, &st.Output, &st.LongOutput, &perf, &st.LastCheck, &st.LastStateChange,
 		&st.Flapping, &flap, &st.Acknowledged, &st.InDowntime, &st.Suppressed, &st.Encompassed, &st.Worker, &runtime); err != nil {
 		return nil, err
@@ -459,4 +459,9 @@ func ErrNotFoundIfNoRows(err error, what string) error {
 		return errs.E(errs.NotFound, "no such %s", what)
 	}
 	return err
+}
+
+// AlertsForChecks returns the open and recently changed alerts of checks.
+func AlertsForChecks(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]*Alert, error) {
+	return collectAlerts(tx.Query(ctx, alertSelect+` WHERE check_id = ANY ($1) AND (recovered_at IS NULL OR updated_at > now() - interval '1 minute')`, ids))
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strings"
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
@@ -33,6 +34,7 @@ type CheckRow struct {
 	Command     string
 	Condition   string
 	ParentID    string
+	ParentName  string
 	State       *CheckState
 }
 
@@ -185,4 +187,64 @@ type Worker struct {
 	StartedAt time.Time
 	LastSeen  time.Time
 	Alive     bool
+}
+
+// Match reports whether a check satisfies the filter (as ListChecks would).
+func (f *CheckFilter) Match(r *CheckRow) bool {
+	if f == nil {
+		return true
+	}
+	if len(f.IDs) > 0 && !contains(f.IDs, r.ID) {
+		return false
+	}
+	if f.Kind != nil && *f.Kind != r.Kind {
+		return false
+	}
+	if f.Host != nil && !(r.Kind == KindHost && r.Name == *f.Host || r.Kind != KindHost && r.ParentName == *f.Host) {
+		return false
+	}
+	if f.Group != nil && !contains(r.Groups, *f.Group) {
+		return false
+	}
+	if f.Location != nil && r.Location != *f.Location {
+		return false
+	}
+	st := r.State
+	if len(f.Status) > 0 {
+		found := false
+		for _, s := range f.Status {
+			found = found || s == st.Status
+		}
+		if !found {
+			return false
+		}
+	}
+	if f.Problems != nil && *f.Problems == st.OK {
+		return false
+	}
+	if f.Hard != nil && *f.Hard != st.Hard {
+		return false
+	}
+	if f.Acknowledged != nil && *f.Acknowledged != st.Acknowledged {
+		return false
+	}
+	if f.InDowntime != nil && *f.InDowntime != st.InDowntime {
+		return false
+	}
+	if f.Search != nil && *f.Search != "" {
+		q := strings.ToLower(*f.Search)
+		if !strings.Contains(strings.ToLower(r.Name), q) && !strings.Contains(strings.ToLower(r.Summary), q) {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

@@ -29,6 +29,11 @@ var engineConstructors = map[string]func(log *slog.Logger) checks.Engine{
 	"tcp":    func(l *slog.Logger) checks.Engine { return tcp.New(tcp.Options{Logger: l}) },
 	"udp":    func(l *slog.Logger) checks.Engine { return udp.New(udp.Options{Logger: l}) },
 	"dns":    func(l *slog.Logger) checks.Engine { return dns.New(dns.Options{Logger: l}) },
+	"nrpe":   func(l *slog.Logger) checks.Engine { return nrpe.New(nrpe.Options{Logger: l}) },
+	"script": func(l *slog.Logger) checks.Engine { return script.New(script.Options{Logger: l}) },
+	"snmp": func(l *slog.Logger) checks.Engine {
+		return snmp.New(snmp.Options{Logger: l, Script: script.New(script.Options{Logger: l})})
+	},
 	"icmp": func(l *slog.Logger) checks.Engine {
 		return icmp.New(icmp.Options{Logger: l, Privileged: os.Geteuid() == 0})
 	},

@@ -11,7 +11,7 @@ import { SettingsPage } from "./pages/settings";
 import { TeamsPage } from "./pages/teams";
 import { TreePage } from "./pages/tree";
 import { WorkersPage } from "./pages/workers";
-import { navigate, useRoute, type Route } from "./router";
+import { navigate, parseHash, useRoute, type Route } from "./router";
 import { AppContext, type App } from "./store/app";
 import { useStore } from "./store/store";
 
@@ -68,7 +68,8 @@ function Shell({ app }: { app: App }) {
 
   useEffect(() => {
     if (auth === "signedOut" && !publicPage) navigate("#/signin", true);
-    if (auth === "signedIn" && publicPage) navigate("#/", true);
+    const nowPublic = ["signin", "signup"].includes(parseHash(location.hash).parts[0] ?? "");
+    if (auth === "signedIn" && nowPublic) navigate("#/", true);
   }, [auth, publicPage]);
 
   useEffect(() => {
@@ -76,7 +77,7 @@ function Shell({ app }: { app: App }) {
     document.title = `${problems > 0 ? `(${problems}) ` : ""}${t} · Bergamot`;
   }, [route.path, problems]);
 
-  if (auth === "unknown") return <div class="boot" aria-busy="true">Bergamot…</div>;
+  if (auth === "unknown") return <div class="boot" aria-busy="true">Connecting to Bergamot…</div>;
   if (publicPage || auth !== "signedIn") return <AuthPage mode={route.parts[0] === "signup" ? "signup" : "signin"} />;
   return (
     <Layout path={route.path}>

@@ -40,7 +40,7 @@ export function worst(list: Status[]): Status {
 /** Icon glyphs: shape differs per status so colour is never the only signal. */
 const ICONS: Record<Status, string> = {
   OK: "✓", INFO: "i", PENDING: "…", ACTION: "→", WARNING: "!",
-  CRITICAL: "✕", UNKNOWN: "?", TIMEOUT: "⧗", ERROR: "‼", DISCONNECTED: "⌁",
+  CRITICAL: "✕", UNKNOWN: "?", TIMEOUT: "◔", ERROR: "‼", DISCONNECTED: "⊘",
 };
 
 export function statusIcon(s: Status): string {

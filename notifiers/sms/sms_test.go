@@ -115,7 +115,7 @@ func TestFit(t *testing.T) {
 		{"it’s “quoted” …", `it's "quoted" ...`},
 		{strings.Repeat("word ", 40), strings.TrimSpace(strings.Repeat("word ", 31)) + "..."},
 		{strings.Repeat("x", 200), strings.Repeat("x", 157) + "..."},
-		{strings.Repeat("{", 100), strings.Repeat("{", 78) + "..."},                   // extended chars count twice
+		{strings.Repeat("{", 100), strings.Repeat("{", 78) + "..."}, // extended chars count twice
 		{"Диск " + strings.Repeat("переполнен ", 10), "Диск переполнен переполнен переполнен переполнен переполнен..."}, // UCS-2: 70
 	} {
 		got := Fit(c.in)

@@ -12,11 +12,11 @@ const NAV: { path: string; label: string; icon: string }[] = [
   { path: "/checks", label: "Hosts & services", icon: "☰" },
   { path: "/alerts", label: "Alerts", icon: "⚑" },
   { path: "/groups", label: "Groups", icon: "▦" },
-  { path: "/locations", label: "Locations", icon: "⌖" },
-  { path: "/config", label: "Configuration", icon: "⚙" },
-  { path: "/workers", label: "Workers & zones", icon: "⛭" },
+  { path: "/locations", label: "Locations", icon: "⌂" },
+  { path: "/config", label: "Configuration", icon: "✎" },
+  { path: "/workers", label: "Workers & zones", icon: "▤" },
   { path: "/teams", label: "Teams & contacts", icon: "☺" },
-  { path: "/settings", label: "Site settings", icon: "⚿" },
+  { path: "/settings", label: "Site settings", icon: "⚙" },
 ];
 
 export function ConnPill() {
@@ -68,7 +68,7 @@ function NotifyButton() {
   if (p === "unsupported" || p === "granted") return null;
   return (
     <button class="btn btn-small btn-ghost notify-btn" onClick={() => void app.askNotifications()} disabled={p === "denied"} title={p === "denied" ? "Notifications are blocked in this browser's settings" : "Show a desktop notification for new alerts"}>
-      🔔 {p === "denied" ? "Blocked" : "Enable alerts"}
+      {p === "denied" ? "Blocked" : "Enable alerts"}
     </button>
   );
 }
@@ -126,7 +126,7 @@ export function Toasts() {
   return (
     <div class="toasts" aria-live="polite" role="region" aria-label="Notifications">
       {toasts.map((t) => (
-        <div key={t.id} class={`toast toast-${t.kind}`} role={t.kind === "error" || t.kind === "problem" ? "alert" : "status"}>
+        <div key={t.id} class={`toast toast-${t.kind}${t.status ? " " + statusClass(t.status as any) : ""}`} role={t.kind === "error" || t.kind === "problem" ? "alert" : "status"}>
           <div class="toast-text">
             {t.href ? <a href={t.href} class="toast-title">{t.title}</a> : <span class="toast-title">{t.title}</span>}
             {t.body && <span class="toast-body">{t.body}</span>}

@@ -18,8 +18,8 @@ export function Flags({ check }: { check: CheckSummary }) {
     <span class="flags">
       {!s.hard && !s.ok && <span class="chip chip-soft" title="Soft state: not yet confirmed">soft {s.attempt}</span>}
       {s.acknowledged && <span class="chip chip-ack" title="Acknowledged">✓ ack</span>}
-      {s.inDowntime && <span class="chip chip-dt" title="In scheduled downtime">⏾ downtime</span>}
-      {s.suppressed && <span class="chip chip-sup" title="Notifications suppressed">🔕 suppressed</span>}
+      {s.inDowntime && <span class="chip chip-dt" title="In scheduled downtime">☾ downtime</span>}
+      {s.suppressed && <span class="chip chip-sup" title="Notifications suppressed">◌ suppressed</span>}
       {s.flapping && <span class="chip chip-flap" title="Flapping">↯ flapping</span>}
     </span>
   );

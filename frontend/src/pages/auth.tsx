@@ -34,8 +34,8 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
       } catch {
         /* ignore */
       }
-      app.signedIn(p.user, { id: p.site.id, name: p.site.name, summary: summary }, p.token);
       navigate(mode === "signup" ? "#/config" : "#/");
+      app.signedIn(p.user, { id: p.site.id, name: p.site.name, summary: summary }, p.token);
     } catch (err) {
       setError((err as Error).message);
     } finally {
@@ -54,7 +54,7 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
         <p class="muted">{signup ? "A site holds your checks, teams and settings. You will be its admin." : "Monitoring for your site, live."}</p>
         <label>
           Site
-          <input name="site" value={site} onInput={(e) => setSite(e.currentTarget.value)} required autoComplete="organization" placeholder="acme" pattern="[A-Za-z0-9][A-Za-z0-9._-]*" title="Letters, digits, dot, dash and underscore" />
+          <input name="site" value={site} onInput={(e) => setSite(e.currentTarget.value)} required autoComplete="organization" placeholder="acme" pattern="[A-Za-z0-9][A-Za-z0-9._\-]*" title="Letters, digits, dot, dash and underscore" />
         </label>
         {signup && (
           <label>

@@ -36,16 +36,16 @@ export function CheckActions({ check, downtimes, onChanged }: { check: CheckSumm
         </button>
       )}
       <button class="btn" data-action="downtime" onClick={() => setDialog("downtime")}>
-        ⏾ Schedule downtime
+        ☾ Schedule downtime
       </button>
       <button class="btn" data-action={s.suppressed ? "unsuppress" : "suppress"} disabled={sup.busy} onClick={async () => { if (await sup.run({ checkId: check.id }, s.suppressed ? "Notifications resumed" : "Notifications suppressed")) done(); }}>
-        {s.suppressed ? "🔔 Unsuppress" : "🔕 Suppress"}
+        {s.suppressed ? "Unsuppress" : "◌ Suppress"}
       </button>
       {active.length > 0 && (
         <div class="downtimes" aria-label="Active downtimes">
           {active.map((d) => (
             <span key={d.id} class="chip chip-dt">
-              ⏾ until {dateTime(d.end)} — {d.comment}
+              ☾ until {dateTime(d.end)} — {d.comment}
               <button class="link-btn" disabled={cancelDt.busy} onClick={async () => { if (await cancelDt.run({ id: d.id }, "Downtime cancelled")) done(); }}>
                 cancel
               </button>

@@ -62,7 +62,7 @@ export function CheckPage({ id }: { id: string }) {
           </>
         )}
       </nav>
-      <header class={`check-head ${statusClass(s.status)}`}>
+      <header class={`check-head ${statusClass(s.status)}`} data-status={s.status} data-last-check={s.lastCheck ?? ""}>
         <div class="check-head-main">
           <StatusBadge status={s.status} soft={!s.hard && !s.ok} />
           <h1 data-testid="check-title">{displayName(c)}</h1>

@@ -77,7 +77,7 @@ function StatusTile({ status, count, total }: { status: Status; count: number; t
         {status}
       </span>
       <span class="tile-count">{count}</span>
-      <span class="tile-pct">{pct}%</span>
+      <span class="tile-pct">{count > 0 && pct === 0 ? "<1" : pct}%</span>
     </a>
   );
 }

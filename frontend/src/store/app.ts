@@ -6,7 +6,7 @@ import { Live, type ConnState } from "../api/live";
 import * as Q from "../api/queries";
 import type { Alert, CheckSummary, CheckUpdate, NotificationEvent, Site, StatusCount, User } from "../api/types";
 import { statusWord } from "../status";
-import { Batcher } from "./batcher";
+import { Batcher, type Schedule } from "./batcher";
 import { applyAlertUpdates, applyCheckUpdates, displayName, initialLiveState, setOverview, type LiveState } from "./checks";
 import { Store } from "./store";
 
@@ -21,6 +21,8 @@ export interface Toast {
   title: string;
   body?: string;
   href?: string;
+  /** status colours the toast's edge for check events. */
+  status?: string;
 }
 
 export interface AppOptions {
@@ -28,6 +30,8 @@ export interface AppOptions {
   fetch?: typeof fetch;
   /** Set false in tests to keep the socket closed. */
   live?: boolean;
+  /** How live updates are batched (default: once per animation frame). */
+  schedule?: Schedule;
 }
 
 /** App is the dashboard's data layer, shared through AppContext. */
@@ -47,6 +51,8 @@ export class App {
   private toastSeq = 0;
   private lastBrowserNote = 0;
   private recentNotes = new Map<string, number>();
+  private burst = 0;
+  private burstToast = 0;
   private readonly checkBatch: Batcher<CheckUpdate>;
   private readonly alertBatch: Batcher<Alert>;
   private readonly opts: AppOptions;
@@ -55,8 +61,8 @@ export class App {
     this.opts = opts;
     this.tokens = opts.tokens ?? localTokenStore;
     this.client = new GraphQLClient({ tokens: this.tokens, fetch: opts.fetch, onUnauthenticated: () => this.expire() });
-    this.checkBatch = new Batcher((items) => this.state.set((s) => applyCheckUpdates(s, items)));
-    this.alertBatch = new Batcher((items) => this.state.set((s) => applyAlertUpdates(s, items)));
+    this.checkBatch = new Batcher((items) => this.state.set((s) => applyCheckUpdates(s, items)), opts.schedule);
+    this.alertBatch = new Batcher((items) => this.state.set((s) => applyAlertUpdates(s, items)), opts.schedule);
   }
 
   /** boot finds out whether the stored token (or cookie) is still good. */
@@ -65,9 +71,9 @@ export class App {
       const d = await this.client.request<{ me: User; site: Site }>(Q.ME);
       this.signedIn(d.me, d.site);
     } catch (e) {
-      if (e instanceof ApiError && e.code !== "UNAUTHENTICATED" && this.tokens.get()) {
-        // Server unreachable: stay signed in, the socket will retry.
-        this.auth.set({ status: "signedOut" });
+      if (e instanceof ApiError && (e.code === "NETWORK" || e.code.startsWith("HTTP_5")) && this.tokens.get()) {
+        // Server unreachable or restarting: keep the session and try again.
+        setTimeout(() => void this.boot(), 3000);
         return;
       }
       this.auth.set({ status: "signedOut" });
@@ -147,7 +153,18 @@ export class App {
     if (this.recentNotes.size > 500) this.recentNotes.clear();
     const recovered = status === "OK" || status === "INFO";
     const title = `${statusWord(status as any)}: ${displayName(check)}`;
-    this.toast({ kind: recovered ? "recovery" : "problem", title, body: output, href: `#/check/${encodeURIComponent(check.id)}` });
+    const live = this.toasts.get().filter((t) => t.kind === "problem" || t.kind === "recovery");
+    if (live.length >= 3) {
+      // A storm: fold the rest into one summary toast instead of flooding the screen.
+      this.burst++;
+      const text = `${this.burst} more state change${this.burst === 1 ? "" : "s"}`;
+      const existing = this.toasts.get().find((t) => t.id === this.burstToast);
+      if (existing) this.toasts.set((l) => l.map((t) => (t.id === existing.id ? { ...t, title: text } : t)));
+      else this.burstToast = this.toast({ kind: "info", title: text, body: "See the overview for the full list", href: "#/" }, 10_000);
+    } else {
+      this.burst = 0;
+      this.toast({ kind: recovered ? "recovery" : "problem", title, body: output, href: `#/check/${encodeURIComponent(check.id)}`, status });
+    }
     this.browserNotify(title, output, check.id);
   }
 
@@ -175,10 +192,11 @@ export class App {
   }
 
   /** toast shows an in-page message for a few seconds; at most 4 at once. */
-  toast(t: Omit<Toast, "id">, ms = 8000) {
+  toast(t: Omit<Toast, "id">, ms = 8000): number {
     const id = ++this.toastSeq;
     this.toasts.set((list) => [...list, { ...t, id }].slice(-4));
     setTimeout(() => this.dismiss(id), ms);
+    return id;
   }
 
   dismiss(id: number) {

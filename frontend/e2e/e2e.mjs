@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+// Bergamot dashboard end-to-end test against a running server.
+//   BASE_URL=http://localhost:8080 node e2e/e2e.mjs
+// Signs up a new site, applies e2e/fixture.xml (dummy-engine checks), watches
+// the checks reach their states, measures a live update after "Execute now",
+// acknowledges, schedules downtime, checks a config error is shown at its line,
+// and saves screenshots to e2e/artifacts/. Exits non-zero with a message on failure.
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BASE = (process.env.BASE_URL ?? "http://localhost:8080").replace(/\/$/, "");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const ARTIFACTS = path.join(here, "artifacts");
+const STATE_TIMEOUT = Number(process.env.E2E_STATE_TIMEOUT_MS ?? 90_000);
+const LIVE_BUDGET_MS = Number(process.env.E2E_LIVE_BUDGET_MS ?? 1000);
+const site = `e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+const email = `oncall@${site}.example`;
+const password = `pw-${Math.random().toString(36).slice(2)}-X9`;
+const fixture = (name) => fs.readFileSync(path.join(here, name), "utf8").replaceAll("{{SITE}}", site);
+
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bergamot-e2e-"));
+const problems = [];
+const results = [];
+let passed = 0;
+let page;
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    const extra = await fn();
+    passed++;
+    results.push(`ok   ${name} (${Date.now() - t0} ms)${extra ? " — " + extra : ""}`);
+    console.log(results.at(-1));
+  } catch (e) {
+    const shot = path.join(ARTIFACTS, `FAILED-${name.replace(/\W+/g, "-")}.png`);
+    await page?.screenshot({ path: shot, fullPage: true }).catch(() => {});
+    throw new Error(`step "${name}" failed after ${Date.now() - t0} ms: ${e.message}\n  screenshot: ${shot}\n  page: ${page?.url()}`);
+  }
+}
+
+async function shot(name) {
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+const go = (hash) => page.goto(`${BASE}/#${hash}`);
+const row = (text) => page.locator(".check-row", { has: page.locator(".check-name", { hasText: text }) });
+
+async function waitStatus(name, status) {
+  await row(name).and(page.locator(`[data-status="${status}"]`)).first().waitFor({ timeout: STATE_TIMEOUT });
+}
+
+let context;
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1440, height: 900 },
+    colorScheme: "dark",
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+  page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+
+  await step("dashboard loads", async () => {
+    const res = await page.goto(`${BASE}/`);
+    if (!res || !res.ok()) throw new Error(`GET ${BASE}/ answered ${res?.status()}`);
+    await page.locator("h1").first().waitFor();
+  });
+
+  await step("sign up a new site", async () => {
+    await go("/signup");
+    await page.fill("input[name=site]", site);
+    await page.fill("input[name=email]", email);
+    await page.fill("input[name=password]", password);
+    await page.click("button[type=submit]");
+    await page.waitForURL(/#\/config/);
+    await page.locator(".conn-live").waitFor({ timeout: 10_000 });
+    return `site ${site}`;
+  });
+
+  await step("apply the fixture configuration", async () => {
+    await page.locator(".editor textarea").waitFor();
+    await page.fill(".editor textarea", fixture("fixture.xml"));
+    await page.click("[data-action=validate]");
+    const res = page.locator("[data-testid=config-result], [data-testid=config-errors]");
+    await res.waitFor();
+    if (await page.locator("[data-testid=config-errors]").count()) throw new Error(`dry run rejected the fixture: ${await res.innerText()}`);
+    await page.click("[data-action=apply]");
+    await page.locator("[data-testid=config-result]", { hasText: "Applied" }).waitFor();
+    await shot("config-applied");
+  });
+
+  let httpId = "";
+  await step("checks appear and reach their states", async () => {
+    await go("/");
+    await waitStatus("e2e-web / http", "CRITICAL");
+    await waitStatus("e2e-web / disk", "WARNING");
+    await shot("overview");
+    await go("/checks");
+    await waitStatus("e2e-web / load", "OK");
+    await waitStatus("e2e-web / http", "CRITICAL");
+    await shot("checks");
+    httpId = await row("e2e-web / http").first().getAttribute("data-check-id");
+    const out = await row("e2e-web / http").first().locator(".c-output").innerText();
+    if (!out.includes("it broke")) throw new Error(`http output is ${JSON.stringify(out)}, want "it broke"`);
+  });
+
+  await step("execute now: live update in the DOM", async () => {
+    await go(`/check/${encodeURIComponent(httpId)}`);
+    await page.locator(".check-head[data-status=CRITICAL]").waitFor();
+    await page.waitForTimeout(500); // let the page settle so the mutation we time is ours
+    await page.evaluate(() => {
+      const head = document.querySelector(".check-head");
+      const before = head.getAttribute("data-last-check");
+      window.__e2e = { before };
+      new MutationObserver(() => {
+        const el = document.querySelector(".check-head");
+        if (!window.__e2e.t1 && el && el.getAttribute("data-last-check") !== before) window.__e2e.t1 = performance.now();
+      }).observe(document.body, { attributes: true, subtree: true, attributeFilter: ["data-last-check"] });
+      document.querySelector("[data-action=execute]").addEventListener("click", () => (window.__e2e.t0 = performance.now()), { capture: true, once: true });
+    });
+    await page.click("[data-action=execute]");
+    await page.waitForFunction(() => window.__e2e.t1, null, { timeout: 15_000 }).catch(() => {
+      throw new Error("no live update reached the page within 15 s of Execute now (checkUpdated must fire on every result)");
+    });
+    const ms = await page.evaluate(() => window.__e2e.t1 - window.__e2e.t0);
+    if (ms > LIVE_BUDGET_MS) throw new Error(`click to DOM update took ${ms.toFixed(0)} ms, budget ${LIVE_BUDGET_MS} ms`);
+    return `click → DOM ${ms.toFixed(0)} ms`;
+  });
+
+  await step("acknowledge the problem", async () => {
+    await page.click("[data-action=acknowledge]");
+    await page.fill(".modal textarea[name=comment]", "e2e: looking into it");
+    await page.click(".modal button[type=submit]");
+    await page.locator(".check-head .chip-ack").waitFor();
+  });
+
+  await step("schedule downtime", async () => {
+    await page.click("[data-action=downtime]");
+    await page.fill(".modal textarea[name=comment]", "e2e: maintenance");
+    await page.click(".modal button[type=submit]");
+    await page.locator(".check-head .chip-dt").first().waitFor();
+    await shot("check-detail");
+  });
+
+  await step("config error shown at its line", async () => {
+    const bad = fixture("fixture-invalid.xml");
+    const line = bad.split("\n").findIndex((l) => l.includes("e2e-no-such-command")) + 1;
+    await go("/config");
+    await page.locator(".editor textarea").waitFor();
+    await page.fill(".editor textarea", bad);
+    await page.click("[data-action=validate]");
+    await page.locator("[data-testid=config-errors]").waitFor();
+    await page.locator(`.ln-err[data-line="${line}"]`).waitFor({ timeout: 5000 }).catch(async () => {
+      const marked = await page.locator(".ln-err").evaluateAll((els) => els.map((e) => e.getAttribute("data-line")));
+      const text = await page.locator("[data-testid=config-errors]").innerText();
+      throw new Error(`expected an error marked at line ${line}; marked lines: [${marked}]; errors: ${text}`);
+    });
+    const text = await page.locator("[data-testid=config-errors]").innerText();
+    if (!text.includes("e2e-no-such-command")) throw new Error(`error text does not name the unknown command: ${text}`);
+    await shot("config-error");
+    return `line ${line}`;
+  });
+
+  await step("other pages render", async () => {
+    for (const [hash, name, sel] of [["/alerts", "alerts", "h1"], ["/groups", "groups", "h1"], ["/locations", "locations", "h1"], ["/workers", "workers", "h1"], ["/teams", "teams", "h1"], ["/settings", "settings", ".panel"]]) {
+      await go(hash);
+      await page.locator(sel).first().waitFor();
+      await page.waitForTimeout(400);
+      if (await page.locator(".errorbox").count()) throw new Error(`${hash}: ${await page.locator(".errorbox").first().innerText()}`);
+      await shot(name);
+    }
+  });
+
+  await step("phone layout", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await go("/");
+    await row("e2e-web / http").first().waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 2) throw new Error(`page is ${overflow}px wider than a phone screen`);
+    await shot("overview-phone");
+  });
+
+  if (problems.length) throw new Error(`the browser reported errors:\n  ${problems.join("\n  ")}`);
+  console.log(`${passed} passed, 0 failed`);
+  await context.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+} catch (e) {
+  console.error(`\nE2E FAILED: ${e.message}`);
+  if (problems.length) console.error(`browser errors so far:\n  ${problems.join("\n  ")}`);
+  console.error(`${passed} passed, 1 failed`);
+  await context?.close().catch(() => {});
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+  process.exit(1);
+}

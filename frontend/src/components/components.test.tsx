@@ -1,0 +1,186 @@
+// Components rendered into happy-dom, fed by an in-process GraphQL responder.
+import { render } from "preact";
+import { act } from "preact/test-utils";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Root } from "../app";
+import { segments } from "../pages/check";
+import { filterFromQuery } from "../pages/checks";
+import { Editor, errorLines } from "../pages/config";
+import { buildTree } from "../pages/tree";
+import { App } from "../store/app";
+import { check, update } from "../store/testdata";
+import { StatusBadge } from "./status";
+import { AppContext } from "../store/app";
+import { ConnPill } from "./layout";
+
+type Handler = (vars: any) => unknown;
+
+function makeApp(handlers: Record<string, Handler>) {
+  const frames: (() => void)[] = [];
+  const calls: string[] = [];
+  const fetchFn = (async (_url: string, init: RequestInit) => {
+    const { query, variables } = JSON.parse(String(init.body));
+    const op = /(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? "";
+    calls.push(op);
+    const h = handlers[op];
+    const body = h ? { data: h(variables) } : { errors: [{ message: `no handler for ${op}`, extensions: { code: "INVALID" } }] };
+    return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
+  }) as unknown as typeof fetch;
+  const tokens = { v: "tok" as string | null, get() { return this.v; }, set(t: string | null) { this.v = t; } };
+  const app = new App({ fetch: fetchFn, tokens, live: false, schedule: (cb) => frames.push(cb) });
+  return { app, frames, calls, flush: () => act(() => { while (frames.length) frames.shift()!(); }) };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await act(() => new Promise((r) => setTimeout(r, 0)));
+};
+
+let root: HTMLElement;
+beforeEach(() => {
+  root = document.createElement("div");
+  document.body.appendChild(root);
+  location.hash = "#/";
+});
+afterEach(() => {
+  render(null, root);
+  root.remove();
+});
+
+const ME = () => ({ me: { id: "u", email: "a@b.c", displayName: "A", role: "ADMIN" }, site: { id: "s", name: "acme", summary: "" } });
+
+describe("StatusBadge", () => {
+  it("shows the status word and an icon, not colour alone", () => {
+    render(<StatusBadge status="CRITICAL" />, root);
+    const b = root.querySelector(".badge")!;
+    expect(b.textContent).toContain("CRITICAL");
+    expect(b.querySelector(".badge-icon")!.textContent).toBe("✕");
+    expect(b.className).toContain("st-critical");
+  });
+  it("marks soft states in words", () => {
+    render(<StatusBadge status="WARNING" soft />, root);
+    expect(root.querySelector(".badge")!.getAttribute("title")).toContain("soft");
+  });
+});
+
+describe("Overview", () => {
+  const a = check("a", "OK", {}, "disk"), b = check("b", "CRITICAL", {}, "http"), c = check("c", "WARNING", {}, "load");
+
+  it("shows counts and the problems list, then follows live updates without reload", async () => {
+    const { app, flush, calls } = makeApp({
+      Me: ME,
+      Overview: () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [{ status: "OK", count: 1 }, { status: "CRITICAL", count: 1 }, { status: "WARNING", count: 1 }] }, checks: { totalCount: 2, nodes: [b, c] } }),
+    });
+    await act(async () => {
+      render(<Root app={app} />, root);
+      await app.boot();
+    });
+    await settle();
+    const tile = (s: string) => root.querySelector(`.tile[data-status="${s}"] .tile-count`)!.textContent;
+    expect(tile("CRITICAL")).toBe("1");
+    expect(tile("OK")).toBe("1");
+    const rows = () => [...root.querySelectorAll(".problems-panel .check-row")].map((r) => `${r.getAttribute("data-status")}:${r.querySelector(".check-name")!.textContent}`);
+    expect(rows()).toEqual(["CRITICAL:host-b / http", "WARNING:host-c / load"]);
+
+    const overviewCalls = calls.filter((x) => x === "Overview").length;
+    // 1,000 updates in one frame: the last one wins, one render.
+    for (let i = 0; i < 999; i++) app.receiveCheckUpdate(update(a, i % 2 ? "OK" : "UNKNOWN"));
+    app.receiveCheckUpdate(update(a, "CRITICAL"));
+    app.receiveCheckUpdate(update(b, "OK"));
+    expect(rows()).toEqual(["CRITICAL:host-b / http", "WARNING:host-c / load"]); // not yet: waits for the frame
+    flush();
+    expect(rows()).toEqual(["CRITICAL:host-a / disk", "WARNING:host-c / load"]);
+    expect(tile("OK")).toBe("1");
+    expect(tile("CRITICAL")).toBe("1");
+    expect(calls.filter((x) => x === "Overview").length).toBe(overviewCalls); // no refetch needed
+    expect(root.querySelector(".problem-counter")!.textContent).toBe("2 problems");
+  });
+
+  it("says all is well in words when nothing is wrong", async () => {
+    const { app } = makeApp({ Me: ME, Overview: () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [{ status: "OK", count: 3 }] }, checks: { totalCount: 0, nodes: [] } }) });
+    await act(async () => {
+      render(<Root app={app} />, root);
+      await app.boot();
+    });
+    await settle();
+    expect(root.querySelector(".all-ok")!.textContent).toContain("All 3 checks are OK");
+  });
+
+  it("sends a signed-out visitor to the sign-in form", async () => {
+    const { app } = makeApp({ Me: () => { throw new Error("unreachable: no Me handler wanted"); } });
+    app.tokens.set(null);
+    await act(async () => {
+      render(<Root app={app} />, root);
+      await app.boot();
+    });
+    await settle();
+    expect(location.hash).toBe("#/signin");
+    expect(root.querySelector("h1")!.textContent).toBe("Sign in");
+  });
+
+  it("toasts a new alert from the live feed", async () => {
+    const { app, flush } = makeApp({ Me: ME, Overview: () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } }) });
+    await act(async () => {
+      render(<Root app={app} />, root);
+      await app.boot();
+    });
+    await settle();
+    act(() => app.receiveAlert({ id: "al", check: b, status: "CRITICAL", output: "it broke", openedAt: "", updatedAt: "", recoveredAt: null, acknowledged: false, acknowledgedAt: null, acknowledgedBy: null, escalationLevel: 0 }));
+    flush();
+    const t = root.querySelector(".toast")!;
+    expect(t.textContent).toContain("Critical: host-b / http");
+    expect(t.textContent).toContain("it broke");
+  });
+});
+
+describe("connection pill", () => {
+  it("shows live and reconnecting in words", () => {
+    const { app } = makeApp({});
+    act(() => render(<AppContext.Provider value={app}><ConnPill /></AppContext.Provider>, root));
+    expect(root.textContent).toBe("Offline");
+    act(() => app.conn.set("live"));
+    expect(root.textContent).toBe("Live");
+    act(() => app.conn.set("reconnecting"));
+    expect(root.textContent).toBe("Reconnecting…");
+  });
+});
+
+describe("config editor", () => {
+  it("marks validation errors at their lines", () => {
+    const errs = [{ message: "unknown command", file: "site.xml", line: 3, object: "host a" }, { message: "bad", file: null, line: null, object: null }];
+    expect([...errorLines(errs).keys()]).toEqual([3]);
+    render(<Editor value={"<a>\n<b/>\n<c/>\n</a>"} onChange={() => {}} errors={errs} />, root);
+    const marked = [...root.querySelectorAll(".ln-err")].map((e) => e.getAttribute("data-line"));
+    expect(marked).toEqual(["3"]);
+    expect(root.querySelectorAll(".ln")).toHaveLength(4);
+    expect(root.querySelector(".ln-err")!.getAttribute("title")).toBe("unknown command");
+  });
+});
+
+describe("page helpers", () => {
+  it("reads check filters from the URL", () => {
+    expect(filterFromQuery(new URLSearchParams("q=web&status=CRITICAL,WARNING,BOGUS&hard=no&ack=yes&group=db&problems=yes"))).toEqual({
+      search: "web", status: ["CRITICAL", "WARNING"], hard: false, acknowledged: true, group: "db", problems: true,
+    });
+    expect(filterFromQuery(new URLSearchParams(""))).toEqual({});
+  });
+
+  it("builds trees from parents and cuts cycles", () => {
+    const n = (name: string, parents: string[]) => ({ name, summary: null, status: "OK" as const, counts: [], parents });
+    const roots = buildTree([n("all", []), n("web", ["all"]), n("db", ["all"]), n("a", ["b"]), n("b", ["a"]), n("dbx", ["db"])]);
+    expect(roots.map((r) => r.name)).toEqual(["all"]);
+    expect(roots[0].children.map((c) => c.name)).toEqual(["db", "web"]);
+    expect(roots[0].children[0].children.map((c) => c.name)).toEqual(["dbx"]);
+  });
+
+  it("turns state history into timeline spans", () => {
+    const t = (h: number) => Date.UTC(2025, 0, 1, h);
+    const segs = segments(
+      [
+        { at: new Date(t(5)).toISOString(), status: "OK", previous: "CRITICAL", hard: true, attempt: 1, output: "" },
+        { at: new Date(t(2)).toISOString(), status: "CRITICAL", previous: "OK", hard: true, attempt: 1, output: "" },
+      ],
+      "OK", t(0), t(10),
+    );
+    expect(segs.map((s) => [s.status, (s.end - s.start) / 3600e3])).toEqual([["OK", 2], ["CRITICAL", 3], ["OK", 5]]);
+  });
+});

@@ -1,0 +1,153 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/bergamot-monitoring/bergamot/errs"
+	"github.com/bergamot-monitoring/bergamot/graph/model"
+	"github.com/bergamot-monitoring/bergamot/store"
+)
+
+// loaders batch per-request lookups so a page of checks costs a bounded
+// number of queries (no N+1).
+type loaders struct {
+	checks *dataloadgen.Loader[string, *store.CheckRow]
+}
+
+type loadersKey struct{}
+
+func (r *Resolver) withLoaders(ctx context.Context) context.Context {
+	l := &loaders{checks: dataloadgen.NewMappedLoader(func(ctx context.Context, keys []string) (map[string]*store.CheckRow, error) {
+		ids := make([]uuid.UUID, 0, len(keys))
+		for _, k := range keys {
+			if u, err := uuid.Parse(k); err == nil {
+				ids = append(ids, u)
+			}
+		}
+		out := map[string]*store.CheckRow{}
+		err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			rows, err := store.ChecksByID(ctx, tx, ids)
+			for _, row := range rows {
+				out[row.ID] = row
+			}
+			return err
+		})
+		return out, err
+	}, dataloadgen.WithWait(500*time.Microsecond))}
+	return context.WithValue(ctx, loadersKey{}, l)
+}
+
+func (r *Resolver) loadCheck(ctx context.Context, id string) (*store.CheckRow, error) {
+	l, ok := ctx.Value(loadersKey{}).(*loaders)
+	if !ok {
+		var row *store.CheckRow
+		err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			var err error
+			row, err = store.CheckByID(ctx, tx, id)
+			return err
+		})
+		return row, err
+	}
+	row, err := l.checks.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if row == nil {
+		return nil, errs.E(errs.NotFound, "no check with id %q", id)
+	}
+	return row, nil
+}
+
+func (r *Resolver) history(ctx context.Context, c *store.CheckRow, first *int, after *string) (*model.StateChangeConnection, error) {
+	var out *model.StateChangeConnection
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		nodes, more, cursor, err := store.History(ctx, tx, c.ID, deref(first, 50), deref(after, ""))
+		if err != nil {
+			return err
+		}
+		if nodes == nil {
+			nodes = []*store.StateChange{}
+		}
+		out = &model.StateChangeConnection{Nodes: nodes, PageInfo: &model.PageInfo{HasNextPage: more, EndCursor: &cursor}}
+		return nil
+	})
+	return out, err
+}
+
+func (r *Resolver) metrics(ctx context.Context, c *store.CheckRow, label *string, from, to *time.Time, points *int) ([]*store.MetricSeries, error) {
+	end := deref(to, time.Now())
+	start := deref(from, end.Add(-6*time.Hour))
+	var out []*store.MetricSeries
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.Metrics(ctx, tx, c.ID, deref(label, ""), start, end, deref(points, 200))
+		return err
+	})
+	if out == nil {
+		out = []*store.MetricSeries{}
+	}
+	return out, err
+}
+
+func (r *Resolver) alertsOf(ctx context.Context, c *store.CheckRow, open *bool) ([]*store.Alert, error) {
+	var out []*store.Alert
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.Alerts(ctx, tx, open, c.ID)
+		return err
+	})
+	return nonNilSlice(out), err
+}
+
+func (r *Resolver) downtimesOf(ctx context.Context, c *store.CheckRow, active *bool) ([]*store.Downtime, error) {
+	var out []*store.Downtime
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.Downtimes(ctx, tx, c.ID, deref(active, false))
+		return err
+	})
+	return nonNilSlice(out), err
+}
+
+func (r *Resolver) commentsOf(ctx context.Context, checkID, alertID string) ([]*store.Comment, error) {
+	var out []*store.Comment
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.Comments(ctx, tx, checkID, alertID)
+		return err
+	})
+	return nonNilSlice(out), err
+}
+
+func (r *Resolver) children(ctx context.Context, parentID, kind string) ([]*store.CheckRow, error) {
+	id, err := uuid.Parse(parentID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.CheckRow
+	err = r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		out, err = store.Children(ctx, tx, []uuid.UUID{id}, kind)
+		return err
+	})
+	return out, err
+}
+
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func wrapRows[T any](rows []*store.CheckRow, wrap func(store.CheckRow) T) []T {
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = wrap(*r)
+	}
+	return out
+}

@@ -1,0 +1,189 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/bergamot-monitoring/bergamot/errs"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// Limits protect the API from expensive requests.
+const (
+	MaxComplexity = 2000
+	MaxDepth      = 12
+	MaxBodyBytes  = 8 << 20
+)
+
+// SessionCookie is the browser session cookie's name.
+const SessionCookie = "bergamot_session"
+
+// HandlerOptions configure the GraphQL endpoint.
+type HandlerOptions struct {
+	AllowedOrigins []string
+	// Domain: requests to <site>.<Domain> must use credentials of that site.
+	Domain string
+}
+
+// NewHandler returns the /graphql endpoint: POST and GET over HTTP, and
+// WebSocket subscriptions.
+func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
+	srv.AddTransport(transport.Websocket{
+		Implementation:        gorillaWebsocket{allowedOrigins: o.AllowedOrigins},
+		KeepAlivePingInterval: 15 * time.Second,
+		InitTimeout:           10 * time.Second,
+		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			if auth := p.Authorization(); auth != "" {
+				principal, err := r.Tenants.Authenticate(ctx, strings.TrimSpace(strings.TrimPrefix(auth, "Bearer ")))
+				if err != nil {
+					return ctx, nil, errors.New("unauthenticated: bad token")
+				}
+				return tenants.WithPrincipal(ctx, principal), &p, nil
+			}
+			if _, err := tenants.PrincipalFrom(ctx); err != nil {
+				return ctx, nil, errors.New("unauthenticated: send {\"authorization\": \"Bearer <token>\"} in connection_init")
+			}
+			return ctx, &p, nil
+		},
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		oc := graphql.GetOperationContext(ctx)
+		if oc.Operation != nil && depth(oc.Operation.SelectionSet, 0) > MaxDepth {
+			return graphql.OneShot(graphql.ErrorResponse(ctx, "query is nested deeper than %d levels", MaxDepth))
+		}
+		return next(ctx)
+	})
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		ge := graphql.DefaultErrorPresenter(ctx, err)
+		var inner error = err
+		var gq *gqlerror.Error
+		if errors.As(err, &gq) && gq.Err != nil {
+			inner = gq.Err
+		}
+		if ge.Extensions == nil {
+			ge.Extensions = map[string]any{}
+		}
+		if code, ok := ge.Extensions["code"].(string); ok && (code == errcode.ValidationFailed || code == errcode.ParseFailed) {
+			ge.Extensions["code"] = "INVALID"
+			return ge
+		}
+		if errors.Is(inner, tenants.ErrNoSite) {
+			ge.Extensions["code"] = errs.Unauthenticated.Code()
+			ge.Message = "sign in or send an API token"
+			return ge
+		}
+		kind := errs.KindOf(inner)
+		if kind == errs.Internal {
+			if gq == nil || gq.Err != nil || !strings.Contains(ge.Message, "deeper than") {
+				if _, isErr := inner.(*errs.Error); !isErr && gq != nil && gq.Err == nil {
+					// gqlgen's own errors (complexity, input coercion) are the caller's fault.
+					ge.Extensions["code"] = "INVALID"
+					return ge
+				}
+				r.Logger.ErrorContext(ctx, "internal error in GraphQL request", slog.Any("error", err))
+				ge.Message = "internal error (logged on the server)"
+			}
+		}
+		ge.Extensions["code"] = kind.Code()
+		return ge
+	})
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		r.Logger.ErrorContext(ctx, "panic in GraphQL resolver", slog.Any("panic", v))
+		return errs.E(errs.Internal, "internal error")
+	})
+	return r.authenticate(o, srv)
+}
+
+func depth(set ast.SelectionSet, d int) int {
+	best := d
+	for _, s := range set {
+		var child ast.SelectionSet
+		switch f := s.(type) {
+		case *ast.Field:
+			child = f.SelectionSet
+		case *ast.InlineFragment:
+			child = f.SelectionSet
+		case *ast.FragmentSpread:
+			if f.Definition != nil {
+				child = f.Definition.SelectionSet
+			}
+		}
+		if len(child) > 0 {
+			if n := depth(child, d+1); n > best {
+				best = n
+			}
+		}
+	}
+	return best
+}
+
+// authenticate puts the caller's principal (from a bearer token or the
+// session cookie) in the request context, limits body size, and gives
+// resolvers a way to set the session cookie.
+func (r *Resolver) authenticate(o HandlerOptions, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
+		ctx := req.Context()
+		secret := ""
+		if h := req.Header.Get("Authorization"); h != "" {
+			secret = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
+		} else if c, err := req.Cookie(SessionCookie); err == nil {
+			secret = c.Value
+		}
+		if secret != "" {
+			p, err := r.Tenants.Authenticate(ctx, secret)
+			if err == nil && r.hostAllows(ctx, o.Domain, req.Host, p) {
+				ctx = tenants.WithPrincipal(ctx, p)
+			} else if req.Header.Get("Authorization") != "" && req.Header.Get("Upgrade") == "" {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = w.Write([]byte(`{"errors":[{"message":"invalid or revoked token","extensions":{"code":"UNAUTHENTICATED"}}],"data":null}`))
+				return
+			}
+		}
+		secure := req.TLS != nil || req.Header.Get("X-Forwarded-Proto") == "https"
+		ctx = context.WithValue(ctx, cookieSetterKey{}, CookieSetter(func(token string, clear bool) {
+			c := &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+				MaxAge: int(tenants.SessionTTL.Seconds())}
+			if clear {
+				c.Value, c.MaxAge = "", -1
+			}
+			http.SetCookie(w, c)
+		}))
+		ctx = r.withLoaders(ctx)
+		next.ServeHTTP(w, req.WithContext(ctx))
+	})
+}
+
+// hostAllows refuses credentials of one site on another site's host name.
+func (r *Resolver) hostAllows(ctx context.Context, domain, host string, p *tenants.Principal) bool {
+	if domain == "" {
+		return true
+	}
+	site, err := r.Tenants.SiteByHost(ctx, host, domain)
+	if err != nil {
+		return true // not a site host name (the bare service name, say)
+	}
+	return site.ID == p.Site.ID
+}

@@ -1,0 +1,5 @@
+package rest
+
+import "github.com/google/uuid"
+
+type uuidT = uuid.UUID
