@@ -130,7 +130,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 				}
 			}
 			params = append(params, river.InsertManyParams{
-				Args: ExecuteArgs{SiteID: d.site, CheckID: d.check, Slot: d.slot, Deadline: now.Add(s.StartWithin), Zone: d.zone},
+				Args:       ExecuteArgs{SiteID: d.site, CheckID: d.check, Slot: d.slot, Deadline: now.Add(s.StartWithin), Zone: d.zone},
 				InsertOpts: &river.InsertOpts{Queue: QueueForZone(d.zone), Priority: PriorityScheduled, MaxAttempts: 3},
 			})
 		}
