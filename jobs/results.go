@@ -32,6 +32,13 @@ type EventSink interface {
 	HandleEvents(ctx context.Context, tx pgx.Tx, c *ProcessedCheck) error
 }
 
+// BatchSink is an EventSink that also sees every check a transaction
+// processed for a site, after their writes were sent (so it reads the new
+// state), still inside the transaction. Virtual checks re-evaluate here.
+type BatchSink interface {
+	AfterBatch(ctx context.Context, tx pgx.Tx, site uuid.UUID, processed []*ProcessedCheck) error
+}
+
 // ProcessedCheck is one check after a result: what the sinks see.
 type ProcessedCheck struct {
 	SiteID   uuid.UUID
@@ -183,6 +190,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 	}
 	b := &pgx.Batch{}
 	var changed []string
+	var done []*ProcessedCheck
 	for _, r := range results {
 		rec, ok := recs[r.check]
 		if !ok {
@@ -193,6 +201,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 			return err
 		}
 		changed = append(changed, r.check.String())
+		done = append(done, pc)
 		for _, sink := range p.Sinks {
 			if err := sink.HandleEvents(ctx, tx, pc); err != nil {
 				return fmt.Errorf("handling events: %w", err)
@@ -207,6 +216,13 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("writing state: %w", err)
+	}
+	for _, sink := range p.Sinks {
+		if bs, ok := sink.(BatchSink); ok {
+			if err := bs.AfterBatch(ctx, tx, site, done); err != nil {
+				return fmt.Errorf("handling events: %w", err)
+			}
+		}
 	}
 	return nil
 }
@@ -355,4 +371,37 @@ func nonNilPerf(p []checks.Perfdata) []checks.Perfdata {
 		return []checks.Perfdata{}
 	}
 	return p
+}
+
+// ApplyOptions adjust how ApplyResult runs the state machine.
+type ApplyOptions struct {
+	// Immediate makes a confirmed change hard at once (thresholds of 1),
+	// as for virtual checks, whose members already confirmed it.
+	Immediate bool
+	// Unconfirmed keeps a change soft, as if dependencies were changing
+	// (a virtual check whose members are not all hard).
+	Unconfirmed bool
+}
+
+// ApplyResult runs one result through the state machine for one check of
+// the site inside tx (whose site is already set) and queues the writes the
+// processor makes (check_state, state_history, metrics, alerts, schedule)
+// on b; the caller sends b, NOTIFYs and calls its sinks. It returns nil
+// when the check does not exist.
+func ApplyResult(ctx context.Context, tx pgx.Tx, b *pgx.Batch, site, check uuid.UUID, res checks.Result, o ApplyOptions) (*ProcessedCheck, error) {
+	recs, err := loadRecords(ctx, tx, []uuid.UUID{check})
+	if err != nil {
+		return nil, err
+	}
+	rec, ok := recs[check]
+	if !ok {
+		return nil, nil
+	}
+	if o.Immediate {
+		rec.settings.State.FailedAfter, rec.settings.State.RecoversAfter = 1, 1
+	}
+	if o.Unconfirmed {
+		rec.deps = monitor.DepsChanging
+	}
+	return (&Processor{}).apply(ctx, b, site, &inboxRow{site: site, check: check, result: res, received: time.Now()}, rec)
 }

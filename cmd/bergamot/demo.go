@@ -27,7 +27,7 @@ const demoSite, demoEmail = "demo", "admin@demo.example"
 
 // ensureDemo creates the demo site with its admin and configuration the first
 // time, and prints the admin's credentials every time.
-func ensureDemo(ctx context.Context, env *Env, db *DB) error {
+func ensureDemo(ctx context.Context, env *Env, db *DB, httpPort string) error {
 	credFile := filepath.Join(env.Data, "demo-admin.txt")
 	ts := tenants.NewStore(db.Pool)
 	site, err := ts.SiteByName(ctx, demoSite)
@@ -37,7 +37,8 @@ func ensureDemo(ctx context.Context, env *Env, db *DB) error {
 		if err != nil {
 			return err
 		}
-		doc, err := config.Parse("demo.xml", bytes.NewReader(demoXML))
+		xmlText := bytes.Replace(demoXML, []byte(`<parameter name="http_port">8080</parameter>`), []byte(`<parameter name="http_port">`+httpPort+`</parameter>`), 1)
+		doc, err := config.Parse("demo.xml", bytes.NewReader(xmlText))
 		if err != nil {
 			return err
 		}

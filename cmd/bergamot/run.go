@@ -189,7 +189,8 @@ func cmdRun(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if *demo {
-		if err := ensureDemo(ctx, env, db); err != nil {
+		_, port, _ := net.SplitHostPort(addr)
+		if err := ensureDemo(ctx, env, db, port); err != nil {
 			return fmt.Errorf("creating demo site: %w", err)
 		}
 	}

@@ -22,6 +22,7 @@ const email = `oncall@${site}.example`;
 const password = `pw-${Math.random().toString(36).slice(2)}-X9`;
 const fixture = (name) => fs.readFileSync(path.join(here, name), "utf8").replaceAll("{{SITE}}", site);
 
+fs.rmSync(ARTIFACTS, { recursive: true, force: true });
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bergamot-e2e-"));
 const problems = [];

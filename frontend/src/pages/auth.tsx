@@ -58,7 +58,9 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
         </label>
         {signup && (
           <label>
-            Description <span class="muted">(optional)</span>
+            <span>
+              Description <span class="muted">(optional)</span>
+            </span>
             <input name="summary" value={summary} onInput={(e) => setSummary(e.currentTarget.value)} placeholder="ACME production" />
           </label>
         )}

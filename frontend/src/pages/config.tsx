@@ -138,10 +138,13 @@ function jumpToLine(line: number) {
 
 export function Editor({ value, onChange, errors }: { value: string; onChange: (v: string) => void; errors: ConfigError[] }) {
   const gutter = useRef<HTMLDivElement>(null);
+  const bands = useRef<HTMLDivElement>(null);
   const marks = useMemo(() => errorLines(errors), [errors]);
   const count = value.split("\n").length;
   const sync = (e: Event) => {
-    if (gutter.current) gutter.current.scrollTop = (e.currentTarget as HTMLTextAreaElement).scrollTop;
+    const ta = e.currentTarget as HTMLTextAreaElement;
+    if (gutter.current) gutter.current.scrollTop = ta.scrollTop;
+    if (bands.current) bands.current.style.transform = `translateY(${-ta.scrollTop}px)`;
   };
   const onKey = (e: KeyboardEvent) => {
     // Tab inserts two spaces; Escape then Tab leaves the editor (keyboard users are not trapped).
@@ -168,15 +171,23 @@ export function Editor({ value, onChange, errors }: { value: string; onChange: (
           );
         })}
       </div>
-      <textarea
-        spellcheck={false}
-        aria-label="Configuration XML (press Escape then Tab to leave)"
-        value={value}
-        onInput={(e) => onChange(e.currentTarget.value)}
-        onScroll={sync}
-        onKeyDown={onKey}
-        wrap="off"
-      />
+      <div class="editor-body">
+        <div class="bands" ref={bands} aria-hidden="true">
+          {[...marks.keys()].map((line) => (
+            <div key={line} class="band" style={{ top: `${(line - 1) * 19 + 8}px` }} />
+          ))}
+        </div>
+        <textarea
+          spellcheck={false}
+          aria-label="Configuration XML (press Escape then Tab to leave)"
+          aria-invalid={marks.size > 0}
+          value={value}
+          onInput={(e) => onChange(e.currentTarget.value)}
+          onScroll={sync}
+          onKeyDown={onKey}
+          wrap="off"
+        />
+      </div>
     </div>
   );
 }
