@@ -53,7 +53,7 @@ generate: ## regenerate generated code (gqlgen)
 
 lint: ## go vet and golangci-lint
 	$(GO) vet ./...
-	@command -v golangci-lint >/dev/null || $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@latest
+	@command -v golangci-lint >/dev/null || $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 	golangci-lint run ./...
 
 clean: ## remove build output (keeps the private database in .bergamot)

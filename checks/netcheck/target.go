@@ -109,6 +109,11 @@ func FailStatus(ctx context.Context, err error) checks.Status {
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return checks.StatusTimeout
 	}
+	// The socket deadline (set from ctx's) can fire a moment before ctx
+	// itself reports it.
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return checks.StatusTimeout
+	}
 	return checks.StatusCritical
 }
 

@@ -1,5 +1,5 @@
 // Groups and locations as trees with their roll-up status.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import * as Q from "../api/queries";
 import type { StatusCount } from "../api/types";
 import { ErrorBox, Loading, useQuery } from "../components/query";
@@ -37,6 +37,11 @@ export function buildTree(items: Node[]): TreeNode[] {
 export function TreePage({ kind }: { kind: "groups" | "locations" }) {
   const q = kind === "groups" ? Q.GROUPS : Q.LOCATIONS;
   const { data, error, loading, refetch } = useQuery<any>(q);
+  // Roll-ups change with every check result; refresh them while the page is open.
+  useEffect(() => {
+    const t = setInterval(() => void refetch(), 15_000);
+    return () => clearInterval(t);
+  }, [refetch]);
   const raw: any[] = data?.[kind] ?? [];
   const items: Node[] = raw.map((r) => ({ ...r, parents: kind === "groups" ? r.parents : r.parent ? [r.parent] : [], children: (r.children ?? []).map((c: any) => ({ ...c, parents: kind === "groups" ? c.parents : c.parent ? [c.parent] : [] })) }));
   const roots = buildTree(items);

@@ -1,0 +1,323 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/monitor/virtual"
+)
+
+// ConfigChannel is the NOTIFY channel store.Configs.Apply announces a
+// site's new configuration on (payload: the site's UUID).
+const ConfigChannel = "bergamot_config"
+
+// VirtualWorker names the results virtual checks get (check_state.worker).
+const VirtualWorker = "bergamot/virtual"
+
+// VirtualSink keeps clusters and resources up to date: after the processor
+// writes a batch of results, it re-evaluates every virtual check whose
+// condition refers (directly or through other virtual checks) to a
+// processed check, in dependency order, in the same transaction, and runs
+// each verdict through the state machine like a real result. A virtual
+// check is hard only when every check its condition looked at is hard.
+//
+// Parsed conditions and the reverse index (check -> virtual checks that
+// refer to it) are cached per site; Run drops a site's cache when its
+// configuration changes.
+type VirtualSink struct {
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+	// Forward receives the events of the virtual checks this sink updates
+	// (notifications and other sinks; not this sink itself).
+	Forward []EventSink
+	// MaxAge bounds how long a site's cache is trusted without a
+	// configuration notification (default 10 minutes).
+	MaxAge time.Duration
+
+	mu    sync.Mutex
+	sites map[uuid.UUID]*virtualIndex
+}
+
+// HandleEvents does nothing: virtual checks re-evaluate in AfterBatch,
+// once the batch's new states are written.
+func (v *VirtualSink) HandleEvents(context.Context, pgx.Tx, *ProcessedCheck) error { return nil }
+
+// Invalidate drops the cached conditions of a site (uuid.Nil: all sites).
+func (v *VirtualSink) Invalidate(site uuid.UUID) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if site == uuid.Nil {
+		v.sites = nil
+		return
+	}
+	delete(v.sites, site)
+}
+
+// Run LISTENs on ConfigChannel until ctx ends, dropping a site's cache on
+// each notification and every cache after a reconnect.
+func (v *VirtualSink) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		if err := v.listen(ctx); err != nil && ctx.Err() == nil {
+			v.Logger.WarnContext(ctx, "lost LISTEN connection; reconnecting", slog.String("channel", ConfigChannel), slog.Any("error", err))
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	return nil
+}
+
+func (v *VirtualSink) listen(ctx context.Context) error {
+	conn, err := v.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The connection may be broken or still listening: don't reuse it.
+		_ = conn.Conn().Close(context.Background())
+		conn.Release()
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+ConfigChannel); err != nil {
+		return err
+	}
+	v.Invalidate(uuid.Nil) // changes may have been missed meanwhile
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if site, err := uuid.Parse(n.Payload); err == nil {
+			v.Invalidate(site)
+		} else {
+			v.Invalidate(uuid.Nil)
+		}
+	}
+}
+
+// AfterBatch re-evaluates the virtual checks depending on the processed
+// checks (see VirtualSink).
+func (v *VirtualSink) AfterBatch(ctx context.Context, tx pgx.Tx, site uuid.UUID, processed []*ProcessedCheck) error {
+	idx, err := v.index(ctx, tx, site)
+	if err != nil {
+		return err
+	}
+	roots := make([]uuid.UUID, 0, len(processed))
+	for _, pc := range processed {
+		roots = append(roots, pc.CheckID)
+	}
+	order := idx.affected(roots)
+	if len(order) == 0 {
+		return nil
+	}
+	changed := make([]string, 0, len(order))
+	for _, id := range order {
+		pc, err := v.evaluate(ctx, tx, site, idx, id)
+		if err != nil {
+			return err
+		}
+		if pc == nil {
+			continue
+		}
+		changed = append(changed, id.String())
+		for _, s := range v.Forward {
+			if err := s.HandleEvents(ctx, tx, pc); err != nil {
+				return fmt.Errorf("virtual check %s: %w", idx.checks[id].label, err)
+			}
+		}
+	}
+	for len(changed) > 0 {
+		k := min(len(changed), 200)
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChecksChannel, site.String()+":"+strings.Join(changed[:k], ",")); err != nil {
+			return fmt.Errorf("announcing virtual checks: %w", err)
+		}
+		changed = changed[k:]
+	}
+	return nil
+}
+
+// evaluate computes one virtual check's verdict from the current state of
+// its members and applies it.
+func (v *VirtualSink) evaluate(ctx context.Context, tx pgx.Tx, site uuid.UUID, idx *virtualIndex, id uuid.UUID) (*ProcessedCheck, error) {
+	vc := idx.checks[id]
+	verdict, err := vc.eval(ctx, tx, idx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		verdict = virtual.Verdict{Status: checks.StatusUnknown, Hard: true, Output: "condition: " + err.Error()}
+	}
+	res := checks.Result{Status: verdict.Status, Output: verdict.Output, Started: time.Now(), Worker: VirtualWorker}
+	b := &pgx.Batch{}
+	pc, err := ApplyResult(ctx, tx, b, site, id, res, ApplyOptions{Immediate: true, Unconfirmed: !verdict.Hard})
+	if err != nil || pc == nil {
+		return nil, err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("writing virtual check %s: %w", vc.label, err)
+	}
+	return pc, nil
+}
+
+func (v *VirtualSink) index(ctx context.Context, tx pgx.Tx, site uuid.UUID) (*virtualIndex, error) {
+	maxAge := v.MaxAge
+	if maxAge <= 0 {
+		maxAge = 10 * time.Minute
+	}
+	v.mu.Lock()
+	idx := v.sites[site]
+	v.mu.Unlock()
+	if idx != nil && time.Since(idx.loaded) < maxAge {
+		return idx, nil
+	}
+	idx, err := loadVirtualIndex(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if v.sites == nil {
+		v.sites = map[uuid.UUID]*virtualIndex{}
+	}
+	v.sites[site] = idx
+	v.mu.Unlock()
+	return idx, nil
+}
+
+// virtualIndex is one site's virtual checks, their resolved references and
+// the reverse index from any check to the virtual checks that refer to it.
+type virtualIndex struct {
+	loaded     time.Time
+	labels     map[uuid.UUID]string
+	checks     map[uuid.UUID]*virtualCheck
+	dependents map[uuid.UUID][]uuid.UUID
+}
+
+type virtualCheck struct {
+	id      uuid.UUID
+	label   string
+	expr    *virtual.Expr
+	err     error // a condition that no longer parses or resolves
+	refs    map[virtual.Ref][]uuid.UUID
+	members []uuid.UUID
+}
+
+// affected lists the virtual checks depending on roots, transitively,
+// with every check after the virtual checks it depends on (cycles, which
+// configuration validation rejects, are broken arbitrarily).
+func (x *virtualIndex) affected(roots []uuid.UUID) []uuid.UUID {
+	set := map[uuid.UUID]bool{}
+	queue := slices.Clone(roots)
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, d := range x.dependents[id] {
+			if !set[d] {
+				set[d] = true
+				queue = append(queue, d)
+			}
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	// Kahn's algorithm over the affected virtual checks.
+	indeg := map[uuid.UUID]int{}
+	for id := range set {
+		for _, m := range x.checks[id].members {
+			if set[m] {
+				indeg[id]++
+			}
+		}
+	}
+	var order, ready []uuid.UUID
+	for id := range set {
+		if indeg[id] == 0 {
+			ready = append(ready, id)
+		}
+	}
+	for len(order) < len(set) {
+		if len(ready) == 0 { // a cycle: take the rest in any order
+			for id := range set {
+				if indeg[id] > 0 {
+					ready = append(ready, id)
+					indeg[id] = 0
+					break
+				}
+			}
+		}
+		slices.SortFunc(ready, func(a, b uuid.UUID) int { return strings.Compare(x.checks[a].label, x.checks[b].label) })
+		id := ready[0]
+		ready = ready[1:]
+		order = append(order, id)
+		for _, d := range x.dependents[id] {
+			if set[d] && indeg[d] > 0 {
+				if indeg[d]--; indeg[d] == 0 {
+					ready = append(ready, d)
+				}
+			}
+		}
+	}
+	return order
+}
+
+// eval reads the members' current state and evaluates the condition.
+func (vc *virtualCheck) eval(ctx context.Context, tx pgx.Tx, x *virtualIndex) (virtual.Verdict, error) {
+	if vc.err != nil {
+		return virtual.Verdict{}, vc.err
+	}
+	rows, err := tx.Query(ctx, `SELECT check_id, status, hard FROM check_state WHERE check_id = ANY ($1)`, vc.members)
+	if err != nil {
+		return virtual.Verdict{}, fmt.Errorf("reading members: %w", err)
+	}
+	states := make(map[uuid.UUID]virtual.Member, len(vc.members))
+	for rows.Next() {
+		var id uuid.UUID
+		var status string
+		var hard bool
+		if err := rows.Scan(&id, &status, &hard); err != nil {
+			rows.Close()
+			return virtual.Verdict{}, fmt.Errorf("reading members: %w", err)
+		}
+		st, err := checks.ParseStatus(status)
+		if err != nil {
+			st = checks.StatusUnknown
+		}
+		states[id] = virtual.Member{ID: id.String(), Name: x.labels[id], Status: st, Hard: hard}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return virtual.Verdict{}, fmt.Errorf("reading members: %w", err)
+	}
+	return vc.expr.Eval(ctx, stateResolver{refs: vc.refs, states: states})
+}
+
+// stateResolver answers references from resolved ids and loaded states.
+type stateResolver struct {
+	refs   map[virtual.Ref][]uuid.UUID
+	states map[uuid.UUID]virtual.Member
+}
+
+// Resolve implements virtual.Resolver.
+func (r stateResolver) Resolve(_ context.Context, ref virtual.Ref) ([]virtual.Member, error) {
+	ids, ok := r.refs[ref]
+	if !ok {
+		return nil, fmt.Errorf("unknown reference %s", ref)
+	}
+	out := make([]virtual.Member, 0, len(ids))
+	for _, id := range ids {
+		if m, ok := r.states[id]; ok {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
