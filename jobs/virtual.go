@@ -321,3 +321,170 @@ func (r stateResolver) Resolve(_ context.Context, ref virtual.Ref) ([]virtual.Me
 	}
 	return out, nil
 }
+
+// checkRef is one row of checks as the index sees it.
+type checkRef struct {
+	id     uuid.UUID
+	kind   string
+	name   string
+	parent uuid.UUID
+	pool   string
+	cond   string
+}
+
+// siteChecks finds checks by name, parent and pool.
+type siteChecks struct {
+	byID     map[uuid.UUID]*checkRef
+	top      map[string]uuid.UUID               // kind \x00 name -> host or cluster
+	children map[uuid.UUID]map[string]uuid.UUID // parent -> kind \x00 name -> child
+	pools    map[string][]uuid.UUID             // kind \x00 pool -> members, by name
+}
+
+// loadVirtualIndex reads the site's checks (tx is scoped to the site) and
+// resolves every condition's references to check ids.
+func loadVirtualIndex(ctx context.Context, tx pgx.Tx) (*virtualIndex, error) {
+	rows, err := tx.Query(ctx, `SELECT id, kind, name, parent_id, resource_pool, condition FROM checks ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("loading virtual checks: %w", err)
+	}
+	sc := &siteChecks{byID: map[uuid.UUID]*checkRef{}, top: map[string]uuid.UUID{},
+		children: map[uuid.UUID]map[string]uuid.UUID{}, pools: map[string][]uuid.UUID{}}
+	var all []*checkRef
+	for rows.Next() {
+		c := &checkRef{}
+		var parent *uuid.UUID
+		if err := rows.Scan(&c.id, &c.kind, &c.name, &parent, &c.pool, &c.cond); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("loading virtual checks: %w", err)
+		}
+		if parent != nil {
+			c.parent = *parent
+		}
+		all = append(all, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("loading virtual checks: %w", err)
+	}
+	for _, c := range all {
+		sc.byID[c.id] = c
+		if c.parent == uuid.Nil {
+			sc.top[c.kind+"\x00"+c.name] = c.id
+		} else {
+			if sc.children[c.parent] == nil {
+				sc.children[c.parent] = map[string]uuid.UUID{}
+			}
+			sc.children[c.parent][c.kind+"\x00"+c.name] = c.id
+		}
+		if c.pool != "" {
+			sc.pools[c.kind+"\x00"+c.pool] = append(sc.pools[c.kind+"\x00"+c.pool], c.id)
+		}
+	}
+	x := &virtualIndex{loaded: time.Now(), labels: map[uuid.UUID]string{}, checks: map[uuid.UUID]*virtualCheck{},
+		dependents: map[uuid.UUID][]uuid.UUID{}}
+	for _, c := range all {
+		x.labels[c.id] = sc.label(c)
+		if c.kind != "cluster" && c.kind != "resource" {
+			continue
+		}
+		vc := sc.resolveCondition(c)
+		x.checks[c.id] = vc
+		for _, m := range vc.members {
+			x.dependents[m] = append(x.dependents[m], c.id)
+		}
+	}
+	return x, nil
+}
+
+// label names a member in verdict output: "web1", "http on web1".
+func (sc *siteChecks) label(c *checkRef) string {
+	if p := sc.byID[c.parent]; p != nil {
+		return c.name + " on " + p.name
+	}
+	return c.name
+}
+
+func (sc *siteChecks) resolveCondition(c *checkRef) *virtualCheck {
+	vc := &virtualCheck{id: c.id, label: c.kind + " " + c.name, refs: map[virtual.Ref][]uuid.UUID{}}
+	vc.expr, vc.err = virtual.Parse(c.cond)
+	if vc.err != nil {
+		return vc
+	}
+	seen := map[uuid.UUID]bool{}
+	for _, ref := range vc.expr.References() {
+		ids, err := sc.resolve(ref)
+		if err != nil {
+			vc.err = err
+			return vc
+		}
+		vc.refs[ref] = ids
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				vc.members = append(vc.members, id)
+			}
+		}
+	}
+	return vc
+}
+
+// resolve finds the checks a reference names.
+func (sc *siteChecks) resolve(ref virtual.Ref) ([]uuid.UUID, error) {
+	kind := string(ref.Kind)
+	switch {
+	case ref.ID != "":
+		id, err := uuid.Parse(ref.ID)
+		if c := sc.byID[id]; err == nil && c != nil && c.kind == kind {
+			return []uuid.UUID{id}, nil
+		}
+		return nil, fmt.Errorf("no %s with id %s", kind, ref.ID)
+	case ref.Pool != "" && ref.Name == "":
+		return slices.Clone(sc.pools[kind+"\x00"+ref.Pool]), nil
+	case ref.Pool != "":
+		var out []uuid.UUID
+		for _, h := range sc.pools["host\x00"+ref.Pool] {
+			if id, ok := sc.children[h][kind+"\x00"+ref.Name]; ok {
+				out = append(out, id)
+			}
+		}
+		return out, nil
+	}
+	var parent uuid.UUID
+	switch ref.Kind {
+	case virtual.RefHost, virtual.RefCluster:
+		if id, ok := sc.top[kind+"\x00"+ref.Name]; ok {
+			return []uuid.UUID{id}, nil
+		}
+		return nil, fmt.Errorf("unknown %s %q", kind, ref.Name)
+	case virtual.RefService, virtual.RefTrap:
+		p, err := sc.parent("host", ref.Host, ref.HostID)
+		if err != nil {
+			return nil, err
+		}
+		parent = p
+	case virtual.RefResource:
+		p, err := sc.parent("cluster", ref.Cluster, ref.ClusterID)
+		if err != nil {
+			return nil, err
+		}
+		parent = p
+	}
+	if id, ok := sc.children[parent][kind+"\x00"+ref.Name]; ok {
+		return []uuid.UUID{id}, nil
+	}
+	return nil, fmt.Errorf("%s has no %s %q", sc.label(sc.byID[parent]), kind, ref.Name)
+}
+
+func (sc *siteChecks) parent(kind, name, id string) (uuid.UUID, error) {
+	if id != "" {
+		u, err := uuid.Parse(id)
+		if c := sc.byID[u]; err == nil && c != nil && c.kind == kind {
+			return u, nil
+		}
+		return uuid.Nil, fmt.Errorf("no %s with id %s", kind, id)
+	}
+	if u, ok := sc.top[kind+"\x00"+name]; ok {
+		return u, nil
+	}
+	return uuid.Nil, fmt.Errorf("unknown %s %q", kind, name)
+}

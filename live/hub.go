@@ -73,6 +73,13 @@ func (h *Hub) Subscribe(ctx context.Context, site uuid.UUID) *Subscriber {
 	return s
 }
 
+// Subscribers counts the open subscriptions of site on this node.
+func (h *Hub) Subscribers(site uuid.UUID) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[site])
+}
+
 // Run listens until ctx ends, reconnecting after errors.
 func (h *Hub) Run(ctx context.Context) error {
 	var since time.Time

@@ -32,6 +32,9 @@ func cmdMigrate(ctx context.Context, env *Env, args []string) error {
 }
 
 func cmdSite(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "sql-role" {
+		return cmdSQLRole(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "create" {
 		return errUsage
 	}
@@ -360,4 +363,35 @@ func cmdImport(ctx context.Context, env *Env, args []string) error {
 
 func cmdBench(ctx context.Context, env *Env, args []string) error {
 	return runBench(ctx, env, args)
+}
+
+func cmdSQLRole(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags("site sql-role", "bergamot site sql-role SITE")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errUsage
+	}
+	db, err := env.OpenDB(ctx, true, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	site, err := tenants.NewStore(db.Pool).SiteByName(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, db.OwnerURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	role, err := tenants.CreateSQLRole(ctx, conn, site)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("read-only SQL login for site %s (shown once):\n  user:     %s\n  password: %s\n", site.Name, role.Name, role.Password)
+	fmt.Println("It sees only this site's rows; try: SELECT * FROM reporting.availability_30d;")
+	return nil
 }

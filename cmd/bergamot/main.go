@@ -48,7 +48,7 @@ func commands() []*command {
 		{name: "migrate", summary: "apply database migrations (Bergamot's and River's)", usage: "bergamot migrate", run: cmdMigrate},
 		{name: "config", summary: "validate, apply or export Bergamot XML configuration", usage: "bergamot config validate FILE|DIR...\n  bergamot config apply --site SITE [--dry-run] FILE|DIR...\n  bergamot config export --site SITE", run: cmdConfig},
 		{name: "import", summary: "import Nagios object configuration", usage: "bergamot import nagios [--site SITE] [--xml OUT] nagios.cfg|FILE|DIR...", run: cmdImport},
-		{name: "site", summary: "create sites", usage: "bergamot site create [--summary TEXT] --admin EMAIL NAME", run: cmdSite},
+		{name: "site", summary: "create sites; make read-only SQL reporting logins", usage: "bergamot site create [--summary TEXT] --admin EMAIL NAME\n  bergamot site sql-role NAME", run: cmdSite},
 		{name: "user", summary: "create users in a site", usage: "bergamot user create --site SITE --role admin|editor|viewer EMAIL  (password from BERGAMOT_PASSWORD or prompted)", run: cmdUser},
 		{name: "token", summary: "create API tokens", usage: "bergamot token create --site SITE --user EMAIL NAME", run: cmdToken},
 		{name: "bench", summary: "measure end-to-end throughput on this machine", usage: "bergamot bench [--checks 10000] [--duration 60s]", run: cmdBench},

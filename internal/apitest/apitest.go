@@ -1,0 +1,399 @@
+// Package apitest starts a whole Bergamot API in-process for tests: a real
+// PostgreSQL database (pgtest), the GraphQL handler, the REST facade, the
+// live hub, the result processor and, optionally, a River worker with the
+// dummy engine, all behind server.New on an httptest server. It mirrors
+// cmd/bergamot's runServe wiring, so tests exercise what users run.
+//
+// Test binaries using it need pgtest's TestMain:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/checks/dummy"
+	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/graph"
+	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
+	"github.com/bergamot-monitoring/bergamot/jobs"
+	"github.com/bergamot-monitoring/bergamot/live"
+	"github.com/bergamot-monitoring/bergamot/rest"
+	"github.com/bergamot-monitoring/bergamot/server"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// Options change what Start runs.
+type Options struct {
+	// Worker runs a River worker with the dummy engine (for executeNow).
+	Worker bool
+	// PoolSize is the application pool's size (default 30).
+	PoolSize int32
+	// AllowedOrigins are passed to the GraphQL handler.
+	AllowedOrigins []string
+}
+
+// Env is a running API.
+type Env struct {
+	DB       *pgtest.DB
+	Pool     *pgxpool.Pool
+	Resolver *graph.Resolver
+	Hub      *live.Hub
+	Server   *httptest.Server
+	// URL is the server's base URL (http://127.0.0.1:port).
+	URL    string
+	Logger *slog.Logger
+}
+
+// DefaultSiteXML is what every new site starts with (like the real
+// default-site.xml: a time period and a dummy command).
+const DefaultSiteXML = `<bergamot site="default">
+  <time-period name="24x7"><summary>Always</summary><time-range>monday 00:00-24:00</time-range></time-period>
+  <command name="dummy-ok" engine="dummy"><summary>Always OK</summary><parameter name="status">OK</parameter><parameter name="output">OK</parameter></command>
+</bergamot>`
+
+// Start runs the API until the test ends.
+func Start(t testing.TB, o Options) *Env {
+	t.Helper()
+	db := pgtest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	if o.PoolSize <= 0 {
+		o.PoolSize = 30
+	}
+	pool, err := tenants.OpenPool(ctx, db.OwnerURL, o.PoolSize)
+	if err != nil {
+		cancel()
+		t.Fatalf("apitest: %v", err)
+	}
+	level := slog.LevelWarn
+	if os.Getenv("APITEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	rc, err := jobs.NewInsertClient(pool, log)
+	if err != nil {
+		cancel()
+		t.Fatalf("apitest: %v", err)
+	}
+	sealer, err := store.NewSealer(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		cancel()
+		t.Fatalf("apitest: %v", err)
+	}
+	cfgs := &store.Configs{Sealer: sealer}
+	hub := live.NewHub(pool, log)
+	res := &graph.Resolver{Pool: pool, Tenants: tenants.NewStore(pool), Configs: cfgs, River: rc, Hub: hub, Logger: log,
+		SignupOpen: true, StartWithin: 30 * time.Second, SiteInit: defaultSite(cfgs)}
+	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool},
+		GraphQL: res.NewHandler(graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins}), REST: rest.New(res, log)})
+	srv := httptest.NewServer(handler)
+	done := make(chan struct{}, 4)
+	goRun := func(f func(context.Context) error) {
+		go func() { _ = f(ctx); done <- struct{}{} }()
+	}
+	proc := &jobs.Processor{Pool: pool, Logger: log, Wake: jobs.Wakeup(ctx, pool, jobs.ResultsChannel, log)}
+	goRun(hub.Run)
+	goRun(proc.Run)
+	running := 2
+	var worker *river.Client[pgx.Tx]
+	if o.Worker {
+		reg := checks.NewRegistry()
+		reg.Register(dummy.New(dummy.Options{Logger: log}))
+		w := &jobs.ExecuteWorker{Pool: pool, Engines: reg, Sealer: sealer, WorkerID: "apitest-worker", Logger: log}
+		worker, err = jobs.NewWorkerClient(pool, jobs.WorkerConfig{Zone: "default", Concurrency: 5, Worker: w, Logger: log})
+		if err == nil {
+			err = worker.Start(ctx)
+		}
+		if err != nil {
+			cancel()
+			t.Fatalf("apitest: worker: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		if worker != nil {
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = worker.Stop(sctx)
+			c()
+		}
+		cancel()
+		for range running {
+			<-done
+		}
+		pool.Close()
+	})
+	e := &Env{DB: db, Pool: pool, Resolver: res, Hub: hub, Server: srv, URL: srv.URL, Logger: log}
+	return e
+}
+
+func defaultSite(cfgs *store.Configs) tenants.SiteInitializer {
+	return func(ctx context.Context, tx pgx.Tx, s *tenants.Site) error {
+		doc, err := config.Parse("default-site.xml", strings.NewReader(DefaultSiteXML))
+		if err != nil {
+			return err
+		}
+		res, err := cfgs.Apply(tenants.WithSite(ctx, s.ID), tx, doc, "signup", "default-site.xml", false)
+		if err != nil {
+			return err
+		}
+		if !res.OK {
+			return res.Errors
+		}
+		return nil
+	}
+}
+
+// Error is one GraphQL error.
+type Error struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// Code is the error's extensions.code.
+func (e Error) Code() string { s, _ := e.Extensions["code"].(string); return s }
+
+// Response is a GraphQL response.
+type Response struct {
+	Status int
+	Data   json.RawMessage `json:"data"`
+	Errors []Error         `json:"errors"`
+}
+
+// Codes lists the errors' codes.
+func (r *Response) Codes() []string {
+	out := make([]string, len(r.Errors))
+	for i, e := range r.Errors {
+		out[i] = e.Code()
+	}
+	return out
+}
+
+// Code is the first error's code, or "" without errors.
+func (r *Response) Code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	return r.Errors[0].Code()
+}
+
+// Decode unmarshals data into v.
+func (r *Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		t.Fatalf("decoding %s: %v", r.Data, err)
+	}
+}
+
+// Do posts a GraphQL request with token (may be empty) and returns the
+// response, failing the test only when HTTP itself fails.
+func (e *Env) Do(t testing.TB, token, query string, vars map[string]any) *Response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	resp, raw := e.HTTP(t, http.MethodPost, "/graphql", token, "application/json", body)
+	out := &Response{Status: resp.StatusCode}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("POST /graphql: status %d, body not JSON: %.300s", resp.StatusCode, raw)
+	}
+	return out
+}
+
+// MustDo is Do that fails the test on any GraphQL error and decodes data into v (may be nil).
+func (e *Env) MustDo(t testing.TB, token, query string, vars map[string]any, v any) {
+	t.Helper()
+	r := e.Do(t, token, query, vars)
+	if len(r.Errors) > 0 {
+		t.Fatalf("GraphQL errors for %s: %+v", oneLine(query), r.Errors)
+	}
+	if v != nil {
+		r.Decode(t, v)
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		s = s[:120] + "..."
+	}
+	return s
+}
+
+// HTTP makes a request with an optional bearer token and returns the
+// response (body already read and closed) and its body.
+func (e *Env) HTTP(t testing.TB, method, path, token, contentType string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := e.Server.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, path, err)
+	}
+	return resp, raw
+}
+
+// Eventually polls cond every 20 ms until it holds or d passes.
+func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Site is a signed-up site with its admin's session token.
+type Site struct {
+	Name, ID, Email, Password, Token string
+}
+
+// SignUp creates a site through the signUp mutation.
+func (e *Env) SignUp(t testing.TB, name string) *Site {
+	t.Helper()
+	s := &Site{Name: name, Email: "admin@" + name + ".example", Password: "Correct-Horse-9-battery"}
+	var out struct {
+		SignUp struct {
+			Token string
+			Site  struct{ ID string }
+		}
+	}
+	e.MustDo(t, "", `mutation($in: SignUpInput!) { signUp(input: $in) { token site { id } } }`,
+		map[string]any{"in": map[string]any{"siteName": name, "email": s.Email, "password": s.Password}}, &out)
+	s.Token, s.ID = out.SignUp.Token, out.SignUp.Site.ID
+	return s
+}
+
+// Apply applies config XML through applyConfig and fails on errors.
+func (e *Env) Apply(t testing.TB, token, xml string) {
+	t.Helper()
+	var out struct {
+		ApplyConfig struct {
+			OK     bool `json:"ok"`
+			Errors []struct {
+				Message string
+				Line    *int
+			}
+		}
+	}
+	e.MustDo(t, token, `mutation($x: String!) { applyConfig(xml: $x) { ok errors { message line } } }`, map[string]any{"x": xml}, &out)
+	if !out.ApplyConfig.OK {
+		t.Fatalf("applyConfig refused: %+v", out.ApplyConfig.Errors)
+	}
+}
+
+// SiteXML is a small site: hosts web1 and web2 (dummy engine) with
+// services http and disk, failing on the first bad result; a group,
+// location, team and contact.
+func SiteXML(site string) string {
+	return fmt.Sprintf(`<bergamot site=%q>
+  <group name="web"><summary>Web servers</summary></group>
+  <location name="dc1"><summary>Data centre 1</summary></location>
+  <team name="ops"><summary>Operations</summary></team>
+  <contact name="alice" teams="ops"><summary>Alice</summary><email>alice@%s.example</email></contact>
+  <command name="dummy-crit" engine="dummy"><summary>Always critical</summary><parameter name="status">CRITICAL</parameter><parameter name="output">broken on purpose</parameter></command>
+  <host name="web1" address="192.0.2.1" groups="web" location="dc1">
+    <summary>First web server</summary>
+    <check-command command="dummy-ok"/>
+    <schedule every="1h"/>
+    <state failed-after="1" recovers-after="1"/>
+    <notify teams="ops"/>
+    <service name="http"><summary>HTTP</summary><check-command command="dummy-crit"/><schedule every="1h"/><state failed-after="1" recovers-after="1"/></service>
+    <service name="disk"><summary>Disk</summary><check-command command="dummy-ok"/><schedule every="1h"/><state failed-after="1" recovers-after="1"/></service>
+  </host>
+  <host name="web2" address="192.0.2.2" groups="web" location="dc1">
+    <summary>Second web server</summary>
+    <check-command command="dummy-ok"/>
+    <schedule every="1h"/>
+    <state failed-after="1" recovers-after="1"/>
+    <service name="http"><summary>HTTP</summary><check-command command="dummy-ok"/><schedule every="1h"/><state failed-after="1" recovers-after="1"/></service>
+  </host>
+</bergamot>`, site, site)
+}
+
+// CheckIDs maps "host" and "host/service" to check ids for the token's site.
+func (e *Env) CheckIDs(t testing.TB, token string) map[string]string {
+	t.Helper()
+	var out struct {
+		Hosts []struct {
+			ID, Name string
+			Services []struct{ ID, Name string }
+		}
+	}
+	e.MustDo(t, token, `{ hosts { id name services { id name } } }`, nil, &out)
+	ids := map[string]string{}
+	for _, h := range out.Hosts {
+		ids[h.Name] = h.ID
+		for _, s := range h.Services {
+			ids[h.Name+"/"+s.Name] = s.ID
+		}
+	}
+	return ids
+}
+
+// Status returns a check's state status and hardness as the API shows them.
+func (e *Env) Status(t testing.TB, token, id string) (status string, hard bool) {
+	t.Helper()
+	var out struct {
+		Check *struct {
+			State struct {
+				Status string
+				Hard   bool
+			}
+		}
+	}
+	e.MustDo(t, token, `query($id: ID!) { check(id: $id) { state { status hard } } }`, map[string]any{"id": id}, &out)
+	if out.Check == nil {
+		t.Fatalf("check %s not found", id)
+	}
+	return out.Check.State.Status, out.Check.State.Hard
+}
+
+// Submit posts a passive result with submitResult and waits until the
+// processor has made it the check's state.
+func (e *Env) Submit(t testing.TB, token, id, status, output string) {
+	t.Helper()
+	e.MustDo(t, token, `mutation($id: ID!, $s: Status!, $o: String!) { submitResult(checkId: $id, status: $s, output: $o) }`,
+		map[string]any{"id": id, "s": status, "o": output}, nil)
+	e.WaitStatus(t, token, id, status)
+}
+
+// WaitStatus waits until the check shows status.
+func (e *Env) WaitStatus(t testing.TB, token, id, status string) {
+	t.Helper()
+	Eventually(t, 10*time.Second, "check "+id+" to become "+status, func() bool {
+		s, _ := e.Status(t, token, id)
+		return s == status
+	})
+}
