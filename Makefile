@@ -7,7 +7,7 @@ GO ?= go
 RUN_PACKAGES := postgresql monitoring-plugins-basic monitoring-plugins-standard libssl-dev gcc
 # Debian packages the tests need on top: real peers for every engine and channel.
 TEST_PACKAGES := $(RUN_PACKAGES) nagios-nrpe-server nagios-nrpe-plugin snmpd snmp snmptrapd haproxy dnsmasq-base \
-	ngircd exim4-daemon-light chromium nodejs npm iproute2 procps
+	ngircd exim4-daemon-light chromium iproute2 procps curl
 GO_TEST_FLAGS ?= -race -timeout 20m
 DEPS_STAMP := .bergamot/.deps
 
@@ -21,6 +21,7 @@ deps-run: ## install what `make run` needs (Debian packages) if missing
 
 deps-test: ## install what the tests need (Debian packages, npm modules) if missing
 	@./scripts/ensure-packages $(TEST_PACKAGES)
+	@command -v npm >/dev/null || ./scripts/ensure-packages nodejs npm
 	@cd frontend && (test -d node_modules/.package-lock.json -o -f node_modules/.package-lock.json || npm ci --no-audit --no-fund)
 
 frontend: ## build the dashboard into frontend/dist (needs Node; the committed build is used without it)

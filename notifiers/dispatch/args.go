@@ -1,0 +1,81 @@
+package dispatch
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"github.com/bergamot-monitoring/bergamot/notifiers"
+)
+
+// Queue is the River queue the notifier role works.
+const Queue = "notifications"
+
+// NotifyArgs is one event of one check, to be fanned out to recipients.
+type NotifyArgs struct {
+	Site  uuid.UUID  `json:"site"`
+	Check uuid.UUID  `json:"check"`
+	Alert *uuid.UUID `json:"alert,omitempty"`
+	// ID identifies the notification: the same event always has the same
+	// ID, so deliveries derived from it are deduplicated.
+	ID         string         `json:"id"`
+	Type       notifiers.Type `json:"type"`
+	Status     string         `json:"status"`
+	Previous   string         `json:"previous,omitempty"`
+	Output     string         `json:"output,omitempty"`
+	LongOutput string         `json:"long_output,omitempty"`
+	Since      time.Time      `json:"since"`
+	Time       time.Time      `json:"time"`
+	// Level is the escalation level (index into the check's escalations)
+	// of an escalation notification.
+	Level int `json:"level,omitempty"`
+	// Escalated has bit i set for escalation levels already notified:
+	// recoveries and acknowledgements reach those people too.
+	Escalated uint64 `json:"escalated,omitempty"`
+	// Repeat is set for reminders of a problem already notified.
+	Repeat  bool   `json:"repeat,omitempty"`
+	Author  string `json:"author,omitempty"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// Kind is the River job kind.
+func (NotifyArgs) Kind() string { return "notify" }
+
+// InsertOpts puts the job on the notifications queue; an identical event
+// inserted twice (a retried transaction) is one job.
+func (NotifyArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// DeliverArgs sends one delivery (one notification to one recipient on
+// one channel), found by its idempotency key.
+type DeliverArgs struct {
+	Site uuid.UUID `json:"site"`
+	Key  string    `json:"key"`
+}
+
+// Kind is the River job kind.
+func (DeliverArgs) Kind() string { return "notify_deliver" }
+
+// InsertOpts puts the job on the notifications queue.
+func (DeliverArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: Queue} }
+
+// DigestArgs sends the deliveries held back by the rate limit for one
+// recipient and channel as one summary message. Bucket is the rate window
+// the digest closes (unix seconds of its start), so there is one digest
+// job per window.
+type DigestArgs struct {
+	Site      uuid.UUID `json:"site"`
+	Recipient string    `json:"recipient"`
+	Channel   string    `json:"channel"`
+	Bucket    int64     `json:"bucket"`
+}
+
+// Kind is the River job kind.
+func (DigestArgs) Kind() string { return "notify_digest" }
+
+// InsertOpts: one digest job per recipient, channel and window.
+func (DigestArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
