@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,6 +55,9 @@ func (r *Resolver) loadCheck(ctx context.Context, id string) (*store.CheckRow, e
 		return row, err
 	}
 	row, err := l.checks.Load(ctx, id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		row, err = nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

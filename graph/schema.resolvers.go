@@ -9,13 +9,12 @@ import (
 	"context"
 	"time"
 
-	"github.com/bergamot-monitoring/bergamot/errs"
-	"github.com/jackc/pgx/v5"
-
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/graph/model"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
+	pgx "github.com/jackc/pgx/v5"
 )
 
 // Check is the resolver for the check field.

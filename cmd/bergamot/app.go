@@ -5,7 +5,9 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +49,12 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		frontend:   frontend.Handler(),
 		background: []func(context.Context) error{hub.Run},
 	}
+	// Virtual checks re-evaluate after each processed batch and forward their
+	// events to the sinks registered before them; passive checks go stale.
+	vs := &jobs.VirtualSink{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "virtual")), Forward: slices.Clone(a.sinks)}
+	fresh := &jobs.Freshness{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "freshness"))}
+	a.sinks = append(a.sinks, vs)
+	a.background = append(a.background, vs.Run, fresh.Run)
 	return a, nil
 }
 
@@ -70,7 +78,7 @@ func defaultSite(cfgs *store.Configs) tenants.SiteInitializer {
 
 // validators are the checks beyond package config applied to every configuration.
 func validators() []store.Validator {
-	return []store.Validator{validateConditions}
+	return []store.Validator{validateConditions, validateCycles, validateFreshness}
 }
 
 // validateConditions parses every cluster and resource condition and checks

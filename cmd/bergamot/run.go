@@ -78,6 +78,8 @@ type workerOptions struct {
 	zone        string
 	engines     string
 	concurrency int
+	// traps, when set, is the UDP address SNMP traps are received on.
+	traps string
 }
 
 func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgroup.Group) error {
@@ -102,6 +104,10 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	}
 	pres := &jobs.Presence{Pool: db.Pool, ID: id, Name: w.WorkerID, Zone: o.zone, Engines: reg.Names(), Version: version, Logger: log}
 	g.Go(func() error { return pres.Run(ctx) })
+	if o.traps != "" {
+		ti := &jobs.TrapIngest{Pool: db.Pool, Logger: log.With(slog.String("component", "traps"))}
+		g.Go(func() error { return ti.Run(ctx, o.traps) })
+	}
 	g.Go(func() error {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -138,10 +144,11 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 }
 
 func cmdWorker(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("worker", "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100]")
+	fs := newFlags("worker", "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100] [--traps :162]")
 	zone := fs.String("zone", env.Zone, "the zone whose checks this worker runs")
 	engines := fs.String("engines", "", "comma-separated engines to offer (default all: "+strings.Join(allEngines(), ",")+")")
 	conc := fs.Int("concurrency", 100, "checks run at once")
+	traps := fs.String("traps", "", "receive SNMP traps for every site's trap checks on this UDP address (e.g. :162)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -154,7 +161,7 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	}
 	defer db.Close()
 	g, gctx := errgroup.WithContext(ctx)
-	if err := runWorker(gctx, env, db, workerOptions{zone: *zone, engines: *engines, concurrency: *conc}, g); err != nil {
+	if err := runWorker(gctx, env, db, workerOptions{zone: *zone, engines: *engines, concurrency: *conc, traps: *traps}, g); err != nil {
 		return err
 	}
 	return g.Wait()

@@ -48,6 +48,15 @@ type Command struct {
 	Executor *string `json:"executor,omitempty"`
 }
 
+type CommandInput struct {
+	Name       string            `json:"name"`
+	Engine     string            `json:"engine"`
+	Executor   *string           `json:"executor,omitempty"`
+	Summary    *string           `json:"summary,omitempty"`
+	Extends    []string          `json:"extends,omitempty"`
+	Parameters []*ParameterInput `json:"parameters,omitempty"`
+}
+
 type ConfigError struct {
 	Message string  `json:"message"`
 	File    *string `json:"file,omitempty"`
@@ -72,6 +81,14 @@ type Contact struct {
 	Teams   []string `json:"teams"`
 }
 
+type ContactInput struct {
+	Name    string   `json:"name"`
+	Summary *string  `json:"summary,omitempty"`
+	Email   *string  `json:"email,omitempty"`
+	Mobile  *string  `json:"mobile,omitempty"`
+	Teams   []string `json:"teams,omitempty"`
+}
+
 type Group struct {
 	Name     string               `json:"name"`
 	Summary  *string              `json:"summary,omitempty"`
@@ -79,6 +96,20 @@ type Group struct {
 	Children []*Group             `json:"children"`
 	Status   checks.Status        `json:"status"`
 	Counts   []*store.StatusCount `json:"counts"`
+}
+
+type HostInput struct {
+	Name    string  `json:"name"`
+	Summary *string `json:"summary,omitempty"`
+	Address *string `json:"address,omitempty"`
+	// templates to inherit, in order
+	Extends  []string `json:"extends,omitempty"`
+	Groups   []string `json:"groups,omitempty"`
+	Location *string  `json:"location,omitempty"`
+	// check command of the host itself
+	Command    *string           `json:"command,omitempty"`
+	Parameters []*ParameterInput `json:"parameters,omitempty"`
+	WorkerPool *string           `json:"workerPool,omitempty"`
 }
 
 type Location struct {
@@ -107,7 +138,25 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
+type ParameterInput struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
 type Query struct {
+}
+
+type ServiceInput struct {
+	Host       string            `json:"host"`
+	Name       string            `json:"name"`
+	Summary    *string           `json:"summary,omitempty"`
+	Extends    []string          `json:"extends,omitempty"`
+	Command    string            `json:"command"`
+	Parameters []*ParameterInput `json:"parameters,omitempty"`
+	// interval such as 5m, 30s
+	Every      *string  `json:"every,omitempty"`
+	RetryEvery *string  `json:"retryEvery,omitempty"`
+	Groups     []string `json:"groups,omitempty"`
 }
 
 type SignUpInput struct {
@@ -131,11 +180,24 @@ type Team struct {
 	Contacts []*Contact `json:"contacts"`
 }
 
+type TeamInput struct {
+	Name    string   `json:"name"`
+	Summary *string  `json:"summary,omitempty"`
+	Parents []string `json:"parents,omitempty"`
+}
+
 type TimePeriod struct {
 	Name     string   `json:"name"`
 	Summary  *string  `json:"summary,omitempty"`
 	Ranges   []string `json:"ranges"`
 	Excludes []string `json:"excludes"`
+}
+
+type TimePeriodInput struct {
+	Name     string   `json:"name"`
+	Summary  *string  `json:"summary,omitempty"`
+	Ranges   []string `json:"ranges"`
+	Excludes []string `json:"excludes,omitempty"`
 }
 
 type User struct {

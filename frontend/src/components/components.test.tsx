@@ -182,5 +182,7 @@ describe("page helpers", () => {
       "OK", t(0), t(10),
     );
     expect(segs.map((s) => [s.status, (s.end - s.start) / 3600e3])).toEqual([["OK", 2], ["CRITICAL", 3], ["OK", 5]]);
+    const fresh = segments([{ at: new Date(t(8)).toISOString(), status: "CRITICAL", previous: "PENDING", hard: true, attempt: 1, output: "" }], "CRITICAL", t(0), t(10));
+    expect(fresh.map((s) => [s.status, (s.end - s.start) / 3600e3])).toEqual([[null, 8], ["CRITICAL", 2]]);
   });
 });

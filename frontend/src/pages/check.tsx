@@ -194,10 +194,11 @@ function Metrics({ id, detail }: { id: string; detail: CheckDetail }) {
 }
 
 /** segments turns newest-first state changes into timeline spans over [from, now]. */
-export function segments(nodes: StateChange[], current: Status, from: number, now: number): { status: Status; start: number; end: number }[] {
+export function segments(nodes: StateChange[], current: Status, from: number, now: number): { status: Status | null; start: number; end: number }[] {
   const asc = [...nodes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-  const out: { status: Status; start: number; end: number }[] = [];
-  let status: Status = asc.length ? asc[0].previous : current;
+  const out: { status: Status | null; start: number; end: number }[] = [];
+  // Before its first recorded change from PENDING the check did not exist yet: null, drawn empty.
+  let status: Status | null = asc.length ? (asc[0].previous === "PENDING" ? null : asc[0].previous) : current;
   let start = from;
   for (const n of asc) {
     const t = Date.parse(n.at);
@@ -230,10 +231,14 @@ function History({ nodes, current, now }: { nodes: StateChange[]; current: Statu
           ))}
         </div>
       </div>
-      <div class="timeline" role="img" aria-label={`Timeline: ${segs.map((s) => statusWord(s.status)).join(", then ")}`}>
-        {segs.map((s, i) => (
-          <span key={i} class={`timeline-seg ${statusClass(s.status)}`} style={{ flexGrow: Math.max(1, s.end - s.start) }} title={`${s.status} from ${dateTime(new Date(s.start).toISOString())} for ${since(new Date(s.start).toISOString(), s.end)}`} />
-        ))}
+      <div class="timeline" role="img" aria-label={`Timeline: ${segs.map((s) => (s.status ? statusWord(s.status) : "no data")).join(", then ")}`}>
+        {segs.map((s, i) =>
+          s.status === null ? (
+            <span key={i} class="timeline-gap" style={{ flexGrow: Math.max(1, s.end - s.start) }} title="No data: the check did not exist yet" />
+          ) : (
+            <span key={i} class={`timeline-seg ${statusClass(s.status)}`} style={{ flexGrow: Math.max(1, s.end - s.start) }} title={`${s.status} from ${dateTime(new Date(s.start).toISOString())} for ${since(new Date(s.start).toISOString(), s.end)}`} />
+          ),
+        )}
       </div>
       <div class="timeline-axis muted small">
         <span>{RANGES.find((r) => r.key === range)!.label} ago</span>

@@ -35,7 +35,7 @@ export function WorkersPage() {
                 {alive === 0 ? "✕ no worker alive" : `${alive}/${ws.length} alive`}
               </span>
             </div>
-            <div class="table" role="table" aria-label={`Workers in zone ${zone}`}>
+            <div class="table wide-dur" role="table" aria-label={`Workers in zone ${zone}`}>
               {ws.map((w) => (
                 <div class="tr" role="row" key={w.id}>
                   <span role="cell" class="c-status">

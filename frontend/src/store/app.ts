@@ -61,7 +61,10 @@ export class App {
     this.opts = opts;
     this.tokens = opts.tokens ?? localTokenStore;
     this.client = new GraphQLClient({ tokens: this.tokens, fetch: opts.fetch, onUnauthenticated: () => this.expire() });
-    this.checkBatch = new Batcher((items) => this.state.set((s) => applyCheckUpdates(s, items)), opts.schedule);
+    this.checkBatch = new Batcher((items) => {
+      this.state.set((s) => applyCheckUpdates(s, items));
+      if (this.state.get().countsStale) this.refreshSoon();
+    }, opts.schedule);
     this.alertBatch = new Batcher((items) => this.state.set((s) => applyAlertUpdates(s, items)), opts.schedule);
   }
 
@@ -114,6 +117,17 @@ export class App {
   async refreshOverview() {
     const d = await this.client.request<{ site: Site; checks: { nodes: CheckSummary[] } }>(Q.OVERVIEW);
     this.state.set((s) => setOverview(s, d.site.statusCounts as StatusCount[], d.checks.nodes));
+  }
+
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** refreshSoon refetches the overview once, half a second from now, however often it is asked. */
+  refreshSoon() {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      void this.refreshOverview().catch(() => {});
+    }, 500);
   }
 
   /** onResync registers a refetch to run after the socket comes back. */

@@ -36,6 +36,17 @@ describe("live state reducers", () => {
     expect(s.problems.size).toBe(0);
   });
 
+  it("asks for a refetch instead of guessing when a new check has no previous status", () => {
+    let s = overview(check("a", "OK"));
+    const u = update(check("n", "PENDING"), "CRITICAL");
+    s = applyCheckUpdates(s, [{ ...u, previous: null }]);
+    expect(s.countsStale).toBe(true);
+    expect(s.counts!.CRITICAL).toBe(0);
+    expect(s.problems.has("n")).toBe(true);
+    s = setOverview(s, [{ status: "OK", count: 1 }, { status: "CRITICAL", count: 1 }], [s.checks.get("n")!]);
+    expect(s.countsStale).toBe(false);
+  });
+
   it("returns a new state object per batch so subscribers re-render once", () => {
     const s0 = overview(check("a", "OK"));
     const s1 = applyCheckUpdates(s0, [update(check("a", "OK"), "CRITICAL")]);

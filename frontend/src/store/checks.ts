@@ -12,6 +12,8 @@ export interface LiveState {
   /** problems: ids of checks whose status is a problem. */
   problems: Set<string>;
   alerts: Map<string, Alert>;
+  /** countsStale: an update could not be placed (unknown previous status); refetch the counts. */
+  countsStale?: boolean;
 }
 
 export function emptyCounts(): Record<Status, number> {
@@ -47,7 +49,7 @@ export function mergeChecks(state: LiveState, nodes: CheckSummary[]): LiveState 
 export function setOverview(state: LiveState, counts: StatusCount[], problemNodes: CheckSummary[]): LiveState {
   for (const n of problemNodes) state.checks.set(n.id, n);
   const problems = new Set(problemNodes.filter((n) => isProblem(n.state.status)).map((n) => n.id));
-  return { ...state, rev: state.rev + 1, counts: countsFrom(counts), problems };
+  return { ...state, rev: state.rev + 1, counts: countsFrom(counts), problems, countsStale: false };
 }
 
 /**
@@ -59,13 +61,14 @@ export function applyCheckUpdates(state: LiveState, updates: CheckUpdate[]): Liv
   if (updates.length === 0) return state;
   const counts = state.counts ? { ...state.counts } : null;
   const problems = new Set(state.problems);
+  let stale = false;
   for (const u of updates) {
     const id = u.check.id;
     const cached = state.checks.get(id);
     const before: Status | undefined = cached?.state.status ?? u.previous?.status ?? undefined;
     const after = u.state.status;
     if (counts) {
-      if (before === undefined) counts[after] += 1; // a check we had never seen: new
+      if (before === undefined) stale = true; // never seen and no previous: only the server knows
       else if (before !== after) {
         counts[before] = Math.max(0, counts[before] - 1);
         counts[after] += 1;
@@ -75,7 +78,7 @@ export function applyCheckUpdates(state: LiveState, updates: CheckUpdate[]): Liv
     if (isProblem(after)) problems.add(id);
     else problems.delete(id);
   }
-  return { ...state, rev: state.rev + 1, counts, problems };
+  return { ...state, rev: state.rev + 1, counts, problems, countsStale: state.countsStale || stale };
 }
 
 /** applyAlertUpdates stores alerts and keeps the cached check's acknowledged flag in step. */

@@ -1,0 +1,235 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// Freshness parameters of a passive check (its own <parameter>s).
+const (
+	// FreshnessParam is how long a passive check may stay silent, as a
+	// Bergamot interval ("25h", "90s", "30" = minutes).
+	FreshnessParam = "freshness"
+	// FreshnessStatusParam is the status a silent check gets (default UNKNOWN).
+	FreshnessStatusParam = "freshness-status"
+	// FreshnessWorker names the results the freshness loop makes.
+	FreshnessWorker = "bergamot/freshness"
+)
+
+// Freshness watches passive checks (hosts, services and traps that are
+// not scheduled) with a freshness parameter: one that has heard no result
+// for longer than that gets a result of its freshness status (UNKNOWN by
+// default) saying how long it has been silent, repeated every retry-every
+// while soft and every `every` once hard, until a real result arrives.
+// This is also heartbeat monitoring: "alert when the backup job has not
+// reported in 25 hours".
+//
+// Every serve node runs one; a per-site advisory lock taken with
+// try-lock semantics keeps two nodes from reporting the same silence.
+type Freshness struct {
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+	// Every is how often to look (default 10s).
+	Every time.Duration
+}
+
+// ParseFreshness reads a freshness parameter; it is exported for
+// configuration validation.
+func ParseFreshness(s string) (time.Duration, error) {
+	d, err := config.ParseInterval(s)
+	if err == nil && d <= 0 {
+		err = fmt.Errorf("invalid freshness %q: must be more than zero", s)
+	}
+	return d, err
+}
+
+// Run looks for silent checks until ctx ends.
+func (f *Freshness) Run(ctx context.Context) error {
+	every := f.Every
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := f.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			f.Logger.ErrorContext(ctx, "freshness check failed", slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce looks at every site once and returns how many stale results it
+// inserted.
+func (f *Freshness) RunOnce(ctx context.Context) (int, error) {
+	rows, err := f.Pool.Query(ctx, `SELECT id FROM sites WHERE NOT disabled`)
+	if err != nil {
+		return 0, fmt.Errorf("listing sites: %w", err)
+	}
+	sites, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return 0, fmt.Errorf("listing sites: %w", err)
+	}
+	total := 0
+	for _, site := range sites {
+		err := tenants.InSite(tenants.WithSite(ctx, site), f.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			n, err := f.site(ctx, tx, site)
+			total += n
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("site %s: %w", site, err)
+		}
+	}
+	return total, nil
+}
+
+// passiveCheck is one watched check as read from the database.
+type passiveCheck struct {
+	id                 uuid.UUID
+	freshness, status  string
+	settings           store.CheckSettings
+	configured         time.Time
+	lastCheck          *time.Time
+	worker             string
+	hard               bool
+	silentSince, fired *time.Time
+}
+
+func (f *Freshness) site(ctx context.Context, tx pgx.Tx, site uuid.UUID) (int, error) {
+	var locked bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 9))`, "freshness:"+site.String()).Scan(&locked); err != nil {
+		return 0, fmt.Errorf("locking: %w", err)
+	}
+	if !locked {
+		return 0, nil // another node is looking at this site right now
+	}
+	rows, err := tx.Query(ctx, `SELECT c.id, c.parameters->>'freshness', COALESCE(c.parameters->>'freshness-status', ''), c.settings,
+			c.updated_at, s.last_check, s.worker, s.hard, f.silent_since, f.fired_at
+		FROM checks c JOIN check_state s ON s.check_id = c.id
+		LEFT JOIN passive_freshness f ON f.check_id = c.id
+		WHERE c.kind IN ('host', 'service', 'trap') AND c.enabled AND c.parameters ? 'freshness'
+			AND NOT EXISTS (SELECT 1 FROM check_schedule cs WHERE cs.check_id = c.id)`)
+	if err != nil {
+		return 0, fmt.Errorf("reading passive checks: %w", err)
+	}
+	var list []*passiveCheck
+	for rows.Next() {
+		c := &passiveCheck{}
+		var settings []byte
+		if err := rows.Scan(&c.id, &c.freshness, &c.status, &settings, &c.configured, &c.lastCheck, &c.worker, &c.hard,
+			&c.silentSince, &c.fired); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("reading passive checks: %w", err)
+		}
+		_ = json.Unmarshal(settings, &c.settings)
+		list = append(list, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("reading passive checks: %w", err)
+	}
+	now := time.Now()
+	n := 0
+	for _, c := range list {
+		res, since, ok := c.due(now)
+		if !ok {
+			continue
+		}
+		body, _ := json.Marshal(res)
+		if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, site, c.id, body); err != nil {
+			return n, fmt.Errorf("reporting silence: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO passive_freshness (check_id, site_id, silent_since, fired_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (check_id) DO UPDATE SET silent_since = EXCLUDED.silent_since, fired_at = EXCLUDED.fired_at`,
+			c.id, site, since, now); err != nil {
+			return n, fmt.Errorf("reporting silence: %w", err)
+		}
+		n++
+	}
+	if n > 0 {
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, ResultsChannel); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// due decides whether c is silent and needs a stale result now; it
+// returns the result and when the silence began.
+func (c *passiveCheck) due(now time.Time) (checks.Result, time.Time, bool) {
+	limit, err := ParseFreshness(c.freshness)
+	if err != nil {
+		return checks.Result{}, time.Time{}, false // rejected by configuration validation
+	}
+	// The last real result: our own stale results don't count.
+	var last time.Time
+	switch {
+	case c.worker != FreshnessWorker && c.lastCheck != nil:
+		last = *c.lastCheck
+	case c.silentSince != nil:
+		last = *c.silentSince
+	case c.lastCheck != nil:
+		last = *c.lastCheck
+	default:
+		last = c.configured // never heard from: silent since configured
+	}
+	silence := now.Sub(last)
+	if silence < limit {
+		return checks.Result{}, time.Time{}, false
+	}
+	if c.fired != nil && !c.fired.Before(last) {
+		// Already reported this silence: repeat like a failing active
+		// check (retry-every while soft, every once hard).
+		again := c.settings.Schedule.RetryEvery
+		if c.hard && c.worker == FreshnessWorker {
+			again = c.settings.Schedule.Every
+		}
+		if again <= 0 {
+			again = config.DefaultRetryEvery
+		}
+		if now.Sub(*c.fired) < again {
+			return checks.Result{}, time.Time{}, false
+		}
+	}
+	st, err := checks.ParseStatus(c.status)
+	if err != nil || c.status == "" {
+		st = checks.StatusUnknown
+	}
+	out := fmt.Sprintf("no result for %s; expected one every %s", humanDuration(silence), humanDuration(limit))
+	return checks.Result{Status: st, Output: out, Started: now, Worker: FreshnessWorker}, last, true
+}
+
+// humanDuration writes 25h3m, 90s as 1m30s, 2s.
+func humanDuration(d time.Duration) string {
+	if d >= time.Hour {
+		d = d.Round(time.Minute)
+	} else {
+		d = d.Round(time.Second)
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

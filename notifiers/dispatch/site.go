@@ -1,0 +1,305 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/config/timeperiod"
+	"github.com/bergamot-monitoring/bergamot/notifiers"
+	"github.com/bergamot-monitoring/bergamot/store"
+)
+
+// CredentialPrefix marks a parameter value that refers to a credential:
+// "credential:NAME" (its password) or "credential:NAME:field" (username,
+// password, key-id or key-secret).
+const CredentialPrefix = "credential:"
+
+// siteInfo is what the fan-out needs to know about a site.
+type siteInfo struct {
+	id       uuid.UUID
+	name     string
+	params   Params
+	contacts map[string]*config.Contact
+	parents  map[string][]string // team -> parent teams
+	periods  map[string]*timeperiod.Period
+	creds    map[string]map[string]string
+}
+
+// loadSite reads the site's name, parameters, contacts, teams, time periods
+// and (decrypted with sealer) the credentials channel parameters refer to.
+func loadSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, sealer *store.Sealer) (*siteInfo, error) {
+	s := &siteInfo{id: site, params: Params{}, contacts: map[string]*config.Contact{}, parents: map[string][]string{},
+		periods: map[string]*timeperiod.Period{}, creds: map[string]map[string]string{}}
+	var header string
+	if err := tx.QueryRow(ctx, `SELECT s.name, COALESCE((SELECT source FROM config_objects WHERE kind = '_site' LIMIT 1), '')
+		FROM sites s WHERE s.id = $1`, site).Scan(&s.name, &header); err != nil {
+		return nil, fmt.Errorf("loading site %s: %w", site, err)
+	}
+	if header != "" {
+		doc, err := config.Parse("site parameters", strings.NewReader(header))
+		if err != nil {
+			return nil, fmt.Errorf("site parameters: %w", err)
+		}
+		for _, p := range doc.Parameters {
+			s.params[p.AttrValue("name")] = strings.TrimSpace(p.Text)
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT name, email, phone, spec FROM contacts`)
+	if err != nil {
+		return nil, fmt.Errorf("loading contacts: %w", err)
+	}
+	for rows.Next() {
+		var name, mail, phone string
+		var spec []byte
+		if err := rows.Scan(&name, &mail, &phone, &spec); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("loading contacts: %w", err)
+		}
+		c := &config.Contact{}
+		if err := json.Unmarshal(spec, c); err != nil {
+			c = &config.Contact{Notifications: config.Notifications{Enabled: true, Alerts: true, Recovery: true, Acknowledge: true, AllEngines: true}}
+		}
+		c.Name = name
+		if c.Email == "" {
+			c.Email = mail
+		}
+		s.contacts[name] = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("loading contacts: %w", err)
+	}
+	if err := s.loadTeams(ctx, tx); err != nil {
+		return nil, err
+	}
+	if err := s.loadPeriods(ctx, tx); err != nil {
+		return nil, err
+	}
+	return s, s.loadCredentials(ctx, tx, sealer)
+}
+
+func (s *siteInfo) loadTeams(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT name, parents FROM teams`)
+	if err != nil {
+		return fmt.Errorf("loading teams: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var parents []string
+		if err := rows.Scan(&name, &parents); err != nil {
+			return fmt.Errorf("loading teams: %w", err)
+		}
+		s.parents[name] = parents
+	}
+	return rows.Err()
+}
+
+func (s *siteInfo) loadPeriods(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT name, ranges, excludes, time_zone FROM time_periods`)
+	if err != nil {
+		return fmt.Errorf("loading time periods: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, tz string
+		var ranges, excludes []string
+		if err := rows.Scan(&name, &ranges, &excludes, &tz); err != nil {
+			return fmt.Errorf("loading time periods: %w", err)
+		}
+		p := &timeperiod.Period{Name: name, Excludes: excludes}
+		if loc, err := time.LoadLocation(tz); err == nil {
+			p.Location = loc
+		}
+		for _, r := range ranges {
+			if rg, err := timeperiod.ParseRange(r); err == nil {
+				p.Ranges = append(p.Ranges, rg)
+			}
+		}
+		s.periods[name] = p
+	}
+	return rows.Err()
+}
+
+// credentialNames lists the credentials the site's and contacts'
+// parameters refer to.
+func (s *siteInfo) credentialNames() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p map[string]string) {
+		for k, v := range p {
+			name := ""
+			switch {
+			case strings.HasPrefix(v, CredentialPrefix):
+				name, _, _ = strings.Cut(strings.TrimPrefix(v, CredentialPrefix), ":")
+			case strings.HasSuffix(k, ".credential"):
+				name = v
+			}
+			if name != "" && !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+	}
+	add(s.params)
+	for _, c := range s.contacts {
+		add(c.Parameters)
+	}
+	return out
+}
+
+func (s *siteInfo) loadCredentials(ctx context.Context, tx pgx.Tx, sealer *store.Sealer) error {
+	names := s.credentialNames()
+	if len(names) == 0 || sealer == nil {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT name, sealed FROM credentials WHERE name = ANY ($1)`, names)
+	if err != nil {
+		return fmt.Errorf("loading credentials: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var sealed []byte
+		if err := rows.Scan(&name, &sealed); err != nil {
+			return fmt.Errorf("loading credentials: %w", err)
+		}
+		plain, err := sealer.Open(sealed, s.id[:])
+		if err != nil {
+			return fmt.Errorf("credential %q: %w", name, err)
+		}
+		s.creds[name] = parseCredential(string(plain))
+	}
+	return rows.Err()
+}
+
+var credFieldRE = regexp.MustCompile(`<(username|password|key-id|key-secret)>([^<]*)</`)
+
+func parseCredential(xmlText string) map[string]string {
+	out := map[string]string{}
+	r := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&#39;", "'", "&amp;", "&")
+	for _, m := range credFieldRE.FindAllStringSubmatch(xmlText, -1) {
+		out[m[1]] = r.Replace(m[2])
+	}
+	return out
+}
+
+// ResolveSecrets returns p with credential references replaced by the
+// secrets in creds (credential name -> field -> value): a value
+// "credential:NAME[:field]" becomes the field (default password), and a
+// parameter "<prefix>.credential" = NAME fills "<prefix>.username" and
+// "<prefix>.password" when they are not set. An unknown credential is an
+// error naming the parameter.
+func ResolveSecrets(p Params, creds map[string]map[string]string) (Params, error) {
+	out := Params{}
+	for k, v := range p {
+		out[k] = v
+	}
+	for k, v := range p {
+		switch {
+		case strings.HasPrefix(v, CredentialPrefix):
+			name, field, _ := strings.Cut(strings.TrimPrefix(v, CredentialPrefix), ":")
+			if field == "" {
+				field = "password"
+			}
+			c, ok := creds[name]
+			if !ok {
+				return nil, fmt.Errorf("parameter %s: no credential named %q", k, name)
+			}
+			out[k] = c[field]
+		case strings.HasSuffix(k, ".credential"):
+			c, ok := creds[strings.TrimSpace(v)]
+			if !ok {
+				return nil, fmt.Errorf("parameter %s: no credential named %q", k, v)
+			}
+			prefix := strings.TrimSuffix(k, "credential")
+			if p[prefix+"username"] == "" {
+				out[prefix+"username"] = c["username"]
+			}
+			if p[prefix+"password"] == "" {
+				out[prefix+"password"] = c["password"]
+			}
+		}
+	}
+	return out, nil
+}
+
+// contactParams merges the site's parameters with the contact's (the
+// contact wins) and resolves secrets.
+func (s *siteInfo) contactParams(c *config.Contact) (Params, error) {
+	p := Params{}
+	for k, v := range s.params {
+		p[k] = v
+	}
+	for k, v := range c.Parameters {
+		p[k] = v
+	}
+	return ResolveSecrets(p, s.creds)
+}
+
+// recipient builds the notifiers.Recipient of a contact.
+func recipient(c *config.Contact) notifiers.Recipient {
+	name := c.FullName
+	if name == "" {
+		name = strings.TrimSpace(c.FirstName + " " + c.FamilyName)
+	}
+	if name == "" {
+		name = c.Summary
+	}
+	if name == "" {
+		name = c.Name
+	}
+	phone := c.Mobile
+	if phone == "" {
+		phone = c.Pager
+	}
+	return notifiers.Recipient{ID: c.Name, Name: name, Email: c.Email, Phone: phone, IRCNick: c.Parameters["irc.nick"],
+		TimeZone: c.Parameters["time-zone"]}
+}
+
+// inTeam reports whether contact c is a member of team (directly or
+// through a sub-team whose ancestors include it).
+func (s *siteInfo) inTeam(c *config.Contact, team string) bool {
+	for _, t := range c.Teams {
+		if s.teamWithin(t, team, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *siteInfo) teamWithin(t, ancestor string, depth int) bool {
+	if t == ancestor {
+		return true
+	}
+	if depth > 32 {
+		return false
+	}
+	for _, p := range s.parents[t] {
+		if s.teamWithin(p, ancestor, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// inPeriod reports whether now is inside the named period; an empty name
+// is always, an unknown one never (the configuration validator reports it).
+func (s *siteInfo) inPeriod(name string, now time.Time) bool {
+	if name == "" {
+		return true
+	}
+	p, ok := s.periods[name]
+	if !ok {
+		return false
+	}
+	return p.Contains(now, func(n string) *timeperiod.Period { return s.periods[n] })
+}

@@ -1,0 +1,224 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/monitor"
+	"github.com/bergamot-monitoring/bergamot/notifiers"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// Sweeper periodically (Dispatcher.SweepEvery) queues what no result
+// triggers: acknowledgement notices for alerts acknowledged through the API
+// or an ack link, escalations that fell due, and digests left behind.
+// Several notifier nodes may sweep at once: claims are row-locked and
+// deliveries are idempotent.
+type Sweeper struct {
+	d *Dispatcher
+	// River inserts the jobs (an insert-only client is enough).
+	River *river.Client[pgx.Tx]
+}
+
+// NewSweeper returns a sweeper for d inserting with rc.
+func (d *Dispatcher) NewSweeper(rc *river.Client[pgx.Tx]) *Sweeper {
+	d.defaults()
+	return &Sweeper{d: d, River: rc}
+}
+
+// Run sweeps until ctx ends.
+func (s *Sweeper) Run(ctx context.Context) {
+	t := time.NewTicker(s.d.SweepEvery)
+	defer t.Stop()
+	for {
+		if err := s.SweepOnce(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.d.Logger.ErrorContext(ctx, "notification sweep failed", slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SweepOnce sweeps every enabled site once, as of now.
+func (s *Sweeper) SweepOnce(ctx context.Context, now time.Time) error {
+	rows, err := s.d.Pool.Query(ctx, `SELECT id FROM sites WHERE NOT disabled`)
+	if err != nil {
+		return fmt.Errorf("listing sites: %w", err)
+	}
+	sites, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return fmt.Errorf("listing sites: %w", err)
+	}
+	for _, site := range sites {
+		sctx := tenants.WithSite(ctx, site)
+		err := tenants.InSite(sctx, s.d.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			var args []NotifyArgs
+			acks, err := s.acknowledgements(ctx, tx, site)
+			if err != nil {
+				return err
+			}
+			esc, err := s.escalations(ctx, tx, site, now)
+			if err != nil {
+				return err
+			}
+			args = append(acks, esc...)
+			params := make([]river.InsertManyParams, 0, len(args))
+			for _, a := range args {
+				params = append(params, river.InsertManyParams{Args: a})
+			}
+			params = append(params, s.strandedDigests(ctx, tx, site, now)...)
+			if len(params) == 0 {
+				return nil
+			}
+			_, err = s.River.InsertManyTx(ctx, tx, params)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("site %s: %w", site, err)
+		}
+	}
+	return nil
+}
+
+// acknowledgements claims alerts acknowledged since their last notice.
+func (s *Sweeper) acknowledgements(ctx context.Context, tx pgx.Tx, site uuid.UUID) ([]NotifyArgs, error) {
+	rows, err := tx.Query(ctx, `UPDATE alerts a SET ack_notified_at = a.acknowledged_at
+		WHERE a.recovered_at IS NULL AND a.acknowledged_at IS NOT NULL
+		  AND (a.ack_notified_at IS NULL OR a.ack_notified_at < a.acknowledged_at)
+		RETURNING a.id, a.check_id, a.status, a.output, a.opened_at, a.acknowledged_at, COALESCE(a.acknowledged_by, ''),
+		  COALESCE((SELECT body FROM comments c WHERE c.alert_id = a.id AND c.body LIKE 'Acknowledged: %' ORDER BY c.created_at DESC LIMIT 1), ''),
+		  (SELECT machine FROM check_state s WHERE s.check_id = a.check_id)`)
+	if err != nil {
+		return nil, fmt.Errorf("claiming acknowledgements: %w", err)
+	}
+	defer rows.Close()
+	var out []NotifyArgs
+	for rows.Next() {
+		var alert uuid.UUID
+		a := NotifyArgs{Site: site, Type: notifiers.TypeAcknowledgement}
+		var machine []byte
+		if err := rows.Scan(&alert, &a.Check, &a.Status, &a.Output, &a.Since, &a.Time, &a.Author, &a.Comment, &machine); err != nil {
+			return nil, fmt.Errorf("claiming acknowledgements: %w", err)
+		}
+		var st monitor.State
+		_ = json.Unmarshal(machine, &st)
+		if st.Suppressed || st.InDowntime {
+			continue
+		}
+		a.Alert, a.Escalated = &alert, st.Escalated
+		a.Comment = strings.TrimPrefix(a.Comment, "Acknowledged: ")
+		a.ID = notificationID(a)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// escalations raises the due escalation levels of open, unacknowledged
+// alerts (monitor.Escalate) and saves the levels notified.
+func (s *Sweeper) escalations(ctx context.Context, tx pgx.Tx, site uuid.UUID, now time.Time) ([]NotifyArgs, error) {
+	rows, err := tx.Query(ctx, `SELECT a.id, a.check_id, a.output, c.settings, s.machine FROM alerts a
+		JOIN checks c ON c.id = a.check_id JOIN check_state s ON s.check_id = a.check_id
+		WHERE a.recovered_at IS NULL AND a.acknowledged_at IS NULL
+		  AND jsonb_typeof(c.settings->'Notifications'->'Escalations') = 'array'
+		FOR UPDATE OF s SKIP LOCKED`)
+	if err != nil {
+		return nil, fmt.Errorf("finding escalations: %w", err)
+	}
+	type due struct {
+		alert, check uuid.UUID
+		output       string
+		state        monitor.State
+		events       []monitor.Event
+	}
+	var all []due
+	for rows.Next() {
+		var d due
+		var settings, machine []byte
+		if err := rows.Scan(&d.alert, &d.check, &d.output, &settings, &machine); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("finding escalations: %w", err)
+		}
+		var cs store.CheckSettings
+		if json.Unmarshal(settings, &cs) != nil || json.Unmarshal(machine, &d.state) != nil {
+			continue
+		}
+		d.state, d.events = monitor.Escalate(d.state, escalationRules(cs), now)
+		if len(d.events) > 0 {
+			all = append(all, d)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("finding escalations: %w", err)
+	}
+	var out []NotifyArgs
+	for _, d := range all {
+		raw, _ := json.Marshal(d.state)
+		if _, err := tx.Exec(ctx, `UPDATE check_state SET machine = $2 WHERE check_id = $1`, d.check, raw); err != nil {
+			return nil, fmt.Errorf("saving escalation: %w", err)
+		}
+		top := 0
+		for _, ev := range d.events {
+			alert := d.alert
+			a := NotifyArgs{Site: site, Check: d.check, Alert: &alert, Type: notifiers.TypeEscalation, Status: ev.To.String(),
+				Previous: ev.From.String(), Output: d.output, Since: d.state.AlertSince, Time: ev.Time, Level: ev.Level,
+				Escalated: d.state.Escalated}
+			a.ID = notificationID(a)
+			out = append(out, a)
+			top = max(top, ev.Level+1)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE alerts SET escalation_level = GREATEST(escalation_level, $2) WHERE id = $1`, d.alert, top); err != nil {
+			return nil, fmt.Errorf("saving escalation: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// escalationRules converts a check's <escalate> settings for monitor.
+func escalationRules(cs store.CheckSettings) []monitor.Escalation {
+	var out []monitor.Escalation
+	for _, e := range cs.Notifications.Escalations {
+		r := monitor.Escalation{After: e.After, Renotify: e.Renotify}
+		for _, name := range e.Ignore {
+			if st, err := checks.ParseStatus(name); err == nil {
+				r.Ignore = append(r.Ignore, st)
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// strandedDigests re-queues digests for deliveries batched more than two
+// windows ago whose digest was missed (a batch committed just after its
+// window's digest ran).
+func (s *Sweeper) strandedDigests(ctx context.Context, tx pgx.Tx, site uuid.UUID, now time.Time) []river.InsertManyParams {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT recipient, channel FROM notification_deliveries
+		WHERE state = 'batched' AND decided_at < $1`, now.Add(-2*s.d.RateWindow))
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	w := s.d.RateWindow.Milliseconds()
+	var out []river.InsertManyParams
+	for rows.Next() {
+		var recipient, channel string
+		if rows.Scan(&recipient, &channel) == nil {
+			out = append(out, river.InsertManyParams{Args: DigestArgs{Site: site, Recipient: recipient, Channel: channel, Bucket: -(now.UnixMilli() / w * w)}})
+		}
+	}
+	return out
+}
