@@ -133,10 +133,12 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, site.String()); err != nil {
 		return nil, fmt.Errorf("locking site configuration: %w", err)
 	}
+	t0 := time.Now()
 	current, err := c.LoadDocument(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
+	fmt.Println("PHASE load", time.Since(t0))
 	merged := current.Merge(overlay)
 	if current.Site != "" {
 		merged.Site = current.Site
@@ -157,6 +159,7 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	if len(res.Errors) > 0 {
 		return res, nil
 	}
+	fmt.Println("PHASE resolve", time.Since(t0))
 	changes := config.Diff(current, merged)
 	for _, ch := range changes {
 		switch ch.Op {
@@ -176,9 +179,11 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	if err := c.writeObjects(ctx, tx, site, merged, changes); err != nil {
 		return nil, err
 	}
+	fmt.Println("PHASE objects", time.Since(t0))
 	if err := writeModel(ctx, tx, site, model, c.Sealer, merged); err != nil {
 		return nil, err
 	}
+	fmt.Println("PHASE model", time.Since(t0))
 	summary := fmt.Sprintf("%d added, %d changed, %d removed", res.Added, res.Changed, res.Removed)
 	if err := tx.QueryRow(ctx, `INSERT INTO config_revisions (site_id, author, source, summary, added, changed, removed, diff)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, site, author, source, summary, res.Added, res.Changed, res.Removed, res.Diff).Scan(&res.Revision); err != nil {
@@ -418,78 +423,20 @@ func writeModel(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Model,
 	}
 	// Parents first so foreign keys hold.
 	sort.SliceStable(rows, func(i, j int) bool { return (rows[i].ParentKey == "") && (rows[j].ParentKey != "") })
-	now := time.Now()
-	b := &pgx.Batch{}
-	flush := func() error {
-		if b.Len() == 0 {
-			return nil
-		}
-		err := tx.SendBatch(ctx, b).Close()
-		b = &pgx.Batch{}
-		return err
-	}
+	w := newCheckWriter(site, time.Now())
 	for _, r := range rows {
 		if e, ok := existing[r.key()]; ok && e.hash == r.Hash {
 			continue
 		}
-		c := r.Check
-		engine, executor, command, script := "", "", "", ""
-		params := map[string]string{}
-		for k, v := range c.Parameters {
-			params[k] = v
-		}
-		if c.Command != nil {
-			engine, executor, command, script = c.Command.Engine, c.Command.Executor, c.Command.Name, c.Command.Script
-			for k, v := range c.Command.Parameters {
-				params[k] = v
-			}
-		}
-		cond := ""
-		if c.Condition != nil {
-			cond = c.Condition.Text
-		}
-		settings, _ := json.Marshal(rowSettings(c))
-		pj, _ := json.Marshal(params)
-		b.Queue(`INSERT INTO checks (id, site_id, kind, name, parent_id, summary, description, enabled, suppressed, address, groups,
-			location, worker_pool, resource_pool, agent_id, external_ref, engine, executor, command, parameters, script, condition,
-			settings, depends, spec_hash, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25, now())
-			ON CONFLICT (id) DO UPDATE SET summary = EXCLUDED.summary, description = EXCLUDED.description, enabled = EXCLUDED.enabled,
-			suppressed = EXCLUDED.suppressed, address = EXCLUDED.address, groups = EXCLUDED.groups, location = EXCLUDED.location,
-			worker_pool = EXCLUDED.worker_pool, resource_pool = EXCLUDED.resource_pool, agent_id = EXCLUDED.agent_id,
-			external_ref = EXCLUDED.external_ref, engine = EXCLUDED.engine, executor = EXCLUDED.executor, command = EXCLUDED.command,
-			parameters = EXCLUDED.parameters, script = EXCLUDED.script, condition = EXCLUDED.condition, settings = EXCLUDED.settings,
-			depends = EXCLUDED.depends, spec_hash = EXCLUDED.spec_hash, updated_at = now()`,
-			r.ID, site, r.Kind, r.Name, r.ParentID, c.Summary, c.Description, c.Enabled, c.Suppressed, c.Address, nonNil(c.Groups),
-			c.Location, r.Zone, c.ResourcePool, c.AgentID, c.ExternalRef, engine, executor, command, pj, script, cond,
-			settings, nonNil(c.Depends), r.Hash)
-		status, output := strings.ToUpper(c.Initially.Status), c.Initially.Output
-		if status == "" {
-			status = "PENDING"
-		}
-		b.Queue(`INSERT INTO check_state (check_id, site_id, status, ok, output, suppressed) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (check_id) DO UPDATE SET suppressed = EXCLUDED.suppressed`,
-			r.ID, site, status, status == "PENDING" || status == "OK" || status == "INFO", output, c.Suppressed)
-		if r.Active {
-			every := r.Every
-			if every <= 0 {
-				every = config.DefaultEvery
-			}
-			b.Queue(`INSERT INTO check_schedule (check_id, site_id, next_run, interval_ms, zone, time_period) VALUES ($1, $2, $3, $4, $5, $6)
-				ON CONFLICT (check_id) DO UPDATE SET interval_ms = EXCLUDED.interval_ms, zone = EXCLUDED.zone, time_period = EXCLUDED.time_period,
-				next_run = LEAST(check_schedule.next_run, EXCLUDED.next_run)`,
-				r.ID, site, NextSlot(r.ID, every, now), every.Milliseconds(), r.Zone, nullIfEmpty(r.TimePeriod))
-		} else {
-			b.Queue(`DELETE FROM check_schedule WHERE check_id = $1`, r.ID)
-		}
-		if b.Len() >= 3000 {
-			if err := flush(); err != nil {
-				return fmt.Errorf("writing checks: %w", err)
+		w.add(r)
+		if w.len() >= writeChunk {
+			if err := w.flush(ctx, tx); err != nil {
+				return err
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return fmt.Errorf("writing checks: %w", err)
+	if err := w.flush(ctx, tx); err != nil {
+		return err
 	}
 	return writeSupport(ctx, tx, site, m, sealer, doc)
 }

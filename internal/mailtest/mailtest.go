@@ -15,7 +15,10 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/mail"
 	"os"
@@ -200,6 +203,28 @@ type Message struct {
 	File   string
 	Header mail.Header
 	Body   string
+	// Text is the decoded text/plain part (or the whole body when the
+	// message is not multipart).
+	Text string
+}
+
+// plainText decodes the text/plain part of a (multipart) message.
+func plainText(h mail.Header, body string) string {
+	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil || !strings.HasPrefix(mt, "multipart/") {
+		return body
+	}
+	r := multipart.NewReader(strings.NewReader(body), params["boundary"])
+	for {
+		p, err := r.NextPart() // decodes quoted-printable
+		if err != nil {
+			return body
+		}
+		if ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct == "text/plain" {
+			b, _ := io.ReadAll(p)
+			return string(b)
+		}
+	}
 }
 
 // Messages returns every message delivered so far, oldest file first.
@@ -219,7 +244,7 @@ func (e *Exim) Messages(t testing.TB) []*Message {
 		}
 		var b strings.Builder
 		_, _ = fmt.Fprint(&b, readAll(m))
-		out = append(out, &Message{File: f, Header: m.Header, Body: b.String()})
+		out = append(out, &Message{File: f, Header: m.Header, Body: b.String(), Text: plainText(m.Header, b.String())})
 	}
 	return out
 }

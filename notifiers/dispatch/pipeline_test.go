@@ -44,8 +44,8 @@ func TestAlertEscalationAcknowledgementRecovery(t *testing.T) {
 	const problem = "[acme] Problem: disk on web1 is CRITICAL"
 	alice := ex.WaitMessages(t, 1, 20*time.Second, to("alice@", problem))
 	ex.WaitMessages(t, 1, 20*time.Second, to("carol@", problem))
-	if !strings.Contains(alice[0].Body, "http://bergamot.test/ack/a1.") || !strings.Contains(alice[0].Body, "http://bergamot.test/#/check/"+disk) {
-		t.Errorf("alert lacks the dashboard and acknowledge links:\n%s", alice[0].Body)
+	if !strings.Contains(alice[0].Text, "http://bergamot.test/ack/a1.") || !strings.Contains(alice[0].Text, "http://bergamot.test/#/check/"+disk) {
+		t.Errorf("alert lacks the dashboard and acknowledge links:\n%s", alice[0].Text)
 	}
 
 	// Nobody acknowledged: after 1 s the managers are told.
@@ -57,8 +57,8 @@ func TestAlertEscalationAcknowledgementRecovery(t *testing.T) {
 	})
 	for _, who := range []string{"alice@", "carol@", "boss@"} {
 		m := ex.WaitMessages(t, 1, 20*time.Second, to(who, "[acme] Acknowledged: disk on web1"))
-		if !strings.Contains(m[0].Body, "replacing the disk") {
-			t.Errorf("acknowledgement to %s lacks the comment:\n%s", who, m[0].Body)
+		if !strings.Contains(m[0].Text, "replacing the disk") {
+			t.Errorf("acknowledgement to %s lacks the comment:\n%s", who, m[0].Text)
 		}
 	}
 	// Still critical, acknowledged: no new problem notification.

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/bergamot-monitoring/bergamot/config"
+)
+
+// writeChunk is how many checks one statement writes. Column arrays with
+// unnest make one round trip and one plan per chunk instead of three
+// statements per check (110,000 checks: 35 s -> a few seconds).
+const writeChunk = 5000
+
+// checkWriter collects checks as column arrays and writes them with
+// INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE.
+type checkWriter struct {
+	site uuid.UUID
+	now  time.Time
+
+	id                                            []uuid.UUID
+	parent                                        []pgtype.UUID
+	kind, name, summary, description              []string
+	enabled, suppressed                           []bool
+	address, groups, location, zone, rpool, agent []string
+	extRef, engine, executor, command, params     []string
+	script, cond, settings, depends, hash         []string
+	// check_state defaults
+	status, output []string
+	ok             []bool
+	// check_schedule rows of active checks, and inactive ids to unschedule
+	sID        []uuid.UUID
+	sNext      []time.Time
+	sInterval  []int32
+	sZone, sTP []string
+	unsched    []uuid.UUID
+}
+
+func newCheckWriter(site uuid.UUID, now time.Time) *checkWriter {
+	return &checkWriter{site: site, now: now}
+}
+
+func (w *checkWriter) len() int { return len(w.id) }
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func (w *checkWriter) add(r *checkRow) {
+	c := r.Check
+	engine, executor, command, script := "", "", "", ""
+	params := map[string]string{}
+	for k, v := range c.Parameters {
+		params[k] = v
+	}
+	if c.Command != nil {
+		engine, executor, command, script = c.Command.Engine, c.Command.Executor, c.Command.Name, c.Command.Script
+		for k, v := range c.Command.Parameters {
+			params[k] = v
+		}
+	}
+	cond := ""
+	if c.Condition != nil {
+		cond = c.Condition.Text
+	}
+	parent := pgtype.UUID{}
+	if r.ParentID != nil {
+		parent = pgtype.UUID{Bytes: *r.ParentID, Valid: true}
+	}
+	w.id = append(w.id, r.ID)
+	w.parent = append(w.parent, parent)
+	w.kind = append(w.kind, r.Kind)
+	w.name = append(w.name, r.Name)
+	w.summary = append(w.summary, c.Summary)
+	w.description = append(w.description, c.Description)
+	w.enabled = append(w.enabled, c.Enabled)
+	w.suppressed = append(w.suppressed, c.Suppressed)
+	w.address = append(w.address, c.Address)
+	w.groups = append(w.groups, jsonText(nonNil(c.Groups)))
+	w.location = append(w.location, c.Location)
+	w.zone = append(w.zone, r.Zone)
+	w.rpool = append(w.rpool, c.ResourcePool)
+	w.agent = append(w.agent, c.AgentID)
+	w.extRef = append(w.extRef, c.ExternalRef)
+	w.engine = append(w.engine, engine)
+	w.executor = append(w.executor, executor)
+	w.command = append(w.command, command)
+	w.params = append(w.params, jsonText(params))
+	w.script = append(w.script, script)
+	w.cond = append(w.cond, cond)
+	w.settings = append(w.settings, jsonText(rowSettings(c)))
+	w.depends = append(w.depends, jsonText(nonNil(c.Depends)))
+	w.hash = append(w.hash, r.Hash)
+
+	status := strings.ToUpper(c.Initially.Status)
+	if status == "" {
+		status = "PENDING"
+	}
+	w.status = append(w.status, status)
+	w.output = append(w.output, c.Initially.Output)
+	w.ok = append(w.ok, status == "PENDING" || status == "OK" || status == "INFO")
+
+	if !r.Active {
+		w.unsched = append(w.unsched, r.ID)
+		return
+	}
+	every := r.Every
+	if every <= 0 {
+		every = config.DefaultEvery
+	}
+	w.sID = append(w.sID, r.ID)
+	w.sNext = append(w.sNext, NextSlot(r.ID, every, w.now))
+	w.sInterval = append(w.sInterval, int32(every.Milliseconds()))
+	w.sZone = append(w.sZone, r.Zone)
+	w.sTP = append(w.sTP, r.TimePeriod)
+}
+
+const upsertChecks = `INSERT INTO checks (id, site_id, kind, name, parent_id, summary, description, enabled, suppressed, address, groups,
+	location, worker_pool, resource_pool, agent_id, external_ref, engine, executor, command, parameters, script, condition,
+	settings, depends, spec_hash, updated_at)
+SELECT u.id, $1, u.kind, u.name, u.parent, u.summary, u.description, u.enabled, u.suppressed, u.address,
+	ARRAY(SELECT jsonb_array_elements_text(u.groups::jsonb)), u.location, u.zone, u.rpool, u.agent, u.ext, u.engine, u.executor,
+	u.command, u.params::jsonb, u.script, u.cond, u.settings::jsonb, ARRAY(SELECT jsonb_array_elements_text(u.depends::jsonb)), u.hash, now()
+FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::bool[], $10::text[], $11::text[],
+	$12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
+	$22::text[], $23::text[], $24::text[], $25::text[])
+	AS u(id, parent, kind, name, summary, description, enabled, suppressed, address, groups, location, zone, rpool, agent, ext,
+	engine, executor, command, params, script, cond, settings, depends, hash)
+ON CONFLICT (id) DO UPDATE SET summary = EXCLUDED.summary, description = EXCLUDED.description, enabled = EXCLUDED.enabled,
+	suppressed = EXCLUDED.suppressed, address = EXCLUDED.address, groups = EXCLUDED.groups, location = EXCLUDED.location,
+	worker_pool = EXCLUDED.worker_pool, resource_pool = EXCLUDED.resource_pool, agent_id = EXCLUDED.agent_id,
+	external_ref = EXCLUDED.external_ref, engine = EXCLUDED.engine, executor = EXCLUDED.executor, command = EXCLUDED.command,
+	parameters = EXCLUDED.parameters, script = EXCLUDED.script, condition = EXCLUDED.condition, settings = EXCLUDED.settings,
+	depends = EXCLUDED.depends, spec_hash = EXCLUDED.spec_hash, updated_at = now()`
+
+const upsertStates = `INSERT INTO check_state (check_id, site_id, status, ok, output, suppressed)
+SELECT u.id, $1, u.status, u.ok, u.output, u.suppressed FROM unnest($2::uuid[], $3::text[], $4::bool[], $5::text[], $6::bool[])
+	AS u(id, status, ok, output, suppressed)
+ON CONFLICT (check_id) DO UPDATE SET suppressed = EXCLUDED.suppressed`
+
+const upsertSchedules = `INSERT INTO check_schedule (check_id, site_id, next_run, interval_ms, zone, time_period)
+SELECT u.id, $1, u.next, u.iv, u.zone, NULLIF(u.tp, '') FROM unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::text[], $6::text[])
+	AS u(id, next, iv, zone, tp)
+ON CONFLICT (check_id) DO UPDATE SET interval_ms = EXCLUDED.interval_ms, zone = EXCLUDED.zone, time_period = EXCLUDED.time_period,
+	next_run = LEAST(check_schedule.next_run, EXCLUDED.next_run)`
+
+// flush writes what was collected (checks before their state and schedule,
+// so foreign keys hold) and empties the writer.
+func (w *checkWriter) flush(ctx context.Context, tx pgx.Tx) error {
+	if len(w.id) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(upsertChecks, w.site, w.id, w.parent, w.kind, w.name, w.summary, w.description, w.enabled, w.suppressed, w.address,
+		w.groups, w.location, w.zone, w.rpool, w.agent, w.extRef, w.engine, w.executor, w.command, w.params, w.script, w.cond,
+		w.settings, w.depends, w.hash)
+	b.Queue(upsertStates, w.site, w.id, w.status, w.ok, w.output, w.suppressed)
+	if len(w.sID) > 0 {
+		b.Queue(upsertSchedules, w.site, w.sID, w.sNext, w.sInterval, w.sZone, w.sTP)
+	}
+	if len(w.unsched) > 0 {
+		b.Queue(`DELETE FROM check_schedule WHERE check_id = ANY ($1)`, w.unsched)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("writing checks: %w", err)
+	}
+	*w = checkWriter{site: w.site, now: w.now}
+	return nil
+}
