@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -21,9 +22,11 @@ import (
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
-// Limits protect the API from expensive requests.
+// Limits protect the API from expensive requests. Complexity counts one per
+// field, times the page size for paged lists (see complexity.go): the
+// dashboard's 500-check overview costs about 15,000.
 const (
-	MaxComplexity = 2000
+	MaxComplexity = 50000
 	MaxDepth      = 12
 	MaxBodyBytes  = 8 << 20
 )
@@ -41,7 +44,7 @@ type HandlerOptions struct {
 // NewHandler returns the /graphql endpoint: POST and GET over HTTP, and
 // WebSocket subscriptions.
 func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: r, Complexity: complexity()}))
 	srv.AddTransport(transport.Websocket{
 		Implementation:        gorillaWebsocket{allowedOrigins: o.AllowedOrigins},
 		KeepAlivePingInterval: 15 * time.Second,
@@ -70,7 +73,10 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		if oc.Operation != nil && depth(oc.Operation.SelectionSet, 0) > MaxDepth {
-			return graphql.OneShot(graphql.ErrorResponse(ctx, "query is nested deeper than %d levels", MaxDepth))
+			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+				Message:    fmt.Sprintf("query is nested deeper than %d levels", MaxDepth),
+				Extensions: map[string]any{"code": "INVALID"},
+			}}})
 		}
 		return next(ctx)
 	})
@@ -143,6 +149,12 @@ func depth(set ast.SelectionSet, d int) int {
 // resolvers a way to set the session cookie.
 func (r *Resolver) authenticate(o HandlerOptions, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.ContentLength > MaxBodyBytes {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			_, _ = fmt.Fprintf(w, `{"errors":[{"message":"request body is larger than %d bytes","extensions":{"code":"INVALID"}}],"data":null}`, MaxBodyBytes)
+			return
+		}
 		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
 		ctx := req.Context()
 		secret := ""

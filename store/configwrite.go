@@ -54,6 +54,27 @@ func jsonText(v any) string {
 	return string(b)
 }
 
+// arrayLiteral renders a PostgreSQL text[] literal, every element quoted.
+func arrayLiteral(items []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, it := range items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, r := range it {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
 func (w *checkWriter) add(r *checkRow) {
 	c := r.Check
 	engine, executor, command, script := "", "", "", ""
@@ -84,7 +105,7 @@ func (w *checkWriter) add(r *checkRow) {
 	w.enabled = append(w.enabled, c.Enabled)
 	w.suppressed = append(w.suppressed, c.Suppressed)
 	w.address = append(w.address, c.Address)
-	w.groups = append(w.groups, jsonText(nonNil(c.Groups)))
+	w.groups = append(w.groups, arrayLiteral(c.Groups))
 	w.location = append(w.location, c.Location)
 	w.zone = append(w.zone, r.Zone)
 	w.rpool = append(w.rpool, c.ResourcePool)
@@ -97,7 +118,7 @@ func (w *checkWriter) add(r *checkRow) {
 	w.script = append(w.script, script)
 	w.cond = append(w.cond, cond)
 	w.settings = append(w.settings, jsonText(rowSettings(c)))
-	w.depends = append(w.depends, jsonText(nonNil(c.Depends)))
+	w.depends = append(w.depends, arrayLiteral(c.Depends))
 	w.hash = append(w.hash, r.Hash)
 
 	status := strings.ToUpper(c.Initially.Status)
@@ -127,8 +148,8 @@ const upsertChecks = `INSERT INTO checks (id, site_id, kind, name, parent_id, su
 	location, worker_pool, resource_pool, agent_id, external_ref, engine, executor, command, parameters, script, condition,
 	settings, depends, spec_hash, updated_at)
 SELECT u.id, $1, u.kind, u.name, u.parent, u.summary, u.description, u.enabled, u.suppressed, u.address,
-	ARRAY(SELECT jsonb_array_elements_text(u.groups::jsonb)), u.location, u.zone, u.rpool, u.agent, u.ext, u.engine, u.executor,
-	u.command, u.params::jsonb, u.script, u.cond, u.settings::jsonb, ARRAY(SELECT jsonb_array_elements_text(u.depends::jsonb)), u.hash, now()
+	u.groups::text[], u.location, u.zone, u.rpool, u.agent, u.ext, u.engine, u.executor,
+	u.command, u.params::jsonb, u.script, u.cond, u.settings::jsonb, u.depends::text[], u.hash, now()
 FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::bool[], $10::text[], $11::text[],
 	$12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[],
 	$22::text[], $23::text[], $24::text[], $25::text[])

@@ -20,7 +20,7 @@ func (c *Channels) Validate(m *config.Model) config.ErrorList {
 		creds[name] = map[string]string{"username": cr.Username, "password": cr.Password, "key-id": cr.KeyID, "key-secret": cr.KeySecret}
 	}
 	var out config.ErrorList
-	out = append(out, c.validateParams(Params(m.Parameters), creds, "", config.Source{}, "site parameters")...)
+	out = append(out, c.validateParams(Params(m.Parameters), creds, "", config.Source{}, "site parameters", Params(m.Parameters))...)
 	for _, name := range sortedKeys(m.Contacts) {
 		ct := m.Contacts[name]
 		if !hasChannelParams(ct.Parameters) {
@@ -33,7 +33,7 @@ func (c *Channels) Validate(m *config.Model) config.ErrorList {
 		for k, v := range ct.Parameters {
 			merged[k] = v
 		}
-		out = append(out, c.validateParams(merged, creds, fmt.Sprintf("contact %q", name), ct.Source, "")...)
+		out = append(out, c.validateParams(merged, creds, fmt.Sprintf("contact %q", name), ct.Source, "", Params(ct.Parameters))...)
 	}
 	return out
 }
@@ -47,7 +47,9 @@ func hasChannelParams(p map[string]string) bool {
 	return false
 }
 
-func (c *Channels) validateParams(p Params, creds map[string]map[string]string, object string, src config.Source, where string) config.ErrorList {
+// validateParams checks the channels that own sets parameters for, with
+// the merged parameters p.
+func (c *Channels) validateParams(p Params, creds map[string]map[string]string, object string, src config.Source, where string, own Params) config.ErrorList {
 	var out config.ErrorList
 	bad := func(msg string) {
 		if where != "" {
@@ -58,7 +60,7 @@ func (c *Channels) validateParams(p Params, creds map[string]map[string]string, 
 	for _, name := range c.Names() {
 		ch, _ := c.Lookup(name)
 		configured := false
-		for k := range p {
+		for k := range own {
 			if strings.HasPrefix(k, ch.Prefix()) && k != "irc.nick" {
 				configured = true
 			}
