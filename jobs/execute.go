@@ -58,10 +58,18 @@ type ExecuteWorker struct {
 	Sealer   *store.Sealer
 	WorkerID string
 	Logger   *slog.Logger
+	// MaxRuntime bounds one job (default JobTimeout); NewWorkerClient sets
+	// it from WorkerConfig.RescueAfter.
+	MaxRuntime time.Duration
 }
 
-// Timeout lets River's own deadline sit just past the check's.
-func (w *ExecuteWorker) Timeout(*river.Job[ExecuteArgs]) time.Duration { return JobTimeout }
+// Timeout lets River's own deadline sit past the check's.
+func (w *ExecuteWorker) Timeout(*river.Job[ExecuteArgs]) time.Duration {
+	if w.MaxRuntime > 0 {
+		return w.MaxRuntime
+	}
+	return JobTimeout
+}
 
 // JobTimeout bounds one check job; checks have their own, shorter, timeouts.
 const JobTimeout = 2 * time.Minute

@@ -160,15 +160,16 @@ func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 }
 
 type checkRecord struct {
-	kind       string
-	settings   store.CheckSettings
-	suppressed bool
-	machine    monitor.State
-	deps       monitor.DepState
-	downtime   bool
-	alertID    *uuid.UUID
-	interval   int64
-	scheduled  bool
+	kind        string
+	settings    store.CheckSettings
+	suppressed  bool
+	machine     monitor.State
+	deps        monitor.DepState
+	downtime    bool
+	flexPending bool // a flexible downtime waits for a problem (downtime.go)
+	alertID     *uuid.UUID
+	interval    int64
+	scheduled   bool
 }
 
 func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, results []*inboxRow) error {
@@ -229,8 +230,8 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 
 func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*checkRecord, error) {
 	rows, err := tx.Query(ctx, `SELECT c.id, c.kind, c.settings, c.suppressed, s.machine, ps.machine,
-			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id IN (c.id, c.parent_id) AND d.cancelled_at IS NULL
-				AND now() >= d.starts_at AND now() < d.ends_at),
+			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id IN (c.id, c.parent_id) AND downtime_in_effect(d, now())),
+			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id = c.id AND downtime_flex_pending(d, now())),
 			(SELECT a.id FROM alerts a WHERE a.check_id = c.id AND a.recovered_at IS NULL),
 			sch.interval_ms
 		FROM checks c JOIN check_state s ON s.check_id = c.id
@@ -247,7 +248,7 @@ func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID
 		rec := &checkRecord{}
 		var settings, machine, parent []byte
 		var interval *int64
-		if err := rows.Scan(&id, &rec.kind, &settings, &rec.suppressed, &machine, &parent, &rec.downtime, &rec.alertID, &interval); err != nil {
+		if err := rows.Scan(&id, &rec.kind, &settings, &rec.suppressed, &machine, &parent, &rec.downtime, &rec.flexPending, &rec.alertID, &interval); err != nil {
 			return nil, fmt.Errorf("loading check state: %w", err)
 		}
 		_ = json.Unmarshal(settings, &rec.settings)
@@ -286,6 +287,7 @@ func (p *Processor) apply(ctx context.Context, b *pgx.Batch, site uuid.UUID, r *
 	if at.IsZero() || at.Year() < 2000 {
 		at = r.received
 	}
+	triggerFlexible(b, rec, r.check, r.result.Status)
 	settings := monitor.Settings{FailedAfter: rec.settings.State.FailedAfter, RecoversAfter: rec.settings.State.RecoversAfter}
 	next, events := monitor.Apply(prev, monitor.Input{Result: r.result.Status, Output: r.result.Output, Time: at,
 		Dependencies: rec.deps, InDowntime: rec.downtime, Suppressed: rec.suppressed}, settings)

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"time"
@@ -30,6 +31,13 @@ type WorkerConfig struct {
 	// Extra registers more job kinds (e.g. notifications) and queues.
 	Extra  func(w *river.Workers)
 	Queues map[string]river.QueueConfig
+	// RescueAfter is how long a check job may run before River hands it to
+	// another worker (its worker presumed dead); default JobTimeout plus a
+	// minute. It also bounds one job's run time.
+	RescueAfter time.Duration
+	// FetchCooldown and FetchPollInterval tune how eagerly the worker polls
+	// (defaults 10ms and 250ms; new jobs are also announced by NOTIFY).
+	FetchCooldown, FetchPollInterval time.Duration
 }
 
 // NewWorkerClient returns a River client working zone's queue only.
@@ -51,14 +59,21 @@ func NewWorkerClient(pool *pgxpool.Pool, cfg WorkerConfig) (*river.Client[pgx.Tx
 	for q, qc := range cfg.Queues {
 		queues[q] = qc
 	}
+	jobTimeout, rescue := JobTimeout, JobTimeout+time.Minute
+	if cfg.RescueAfter > 0 {
+		jobTimeout, rescue = cfg.RescueAfter, cfg.RescueAfter
+	}
+	if cfg.Worker != nil {
+		cfg.Worker.MaxRuntime = jobTimeout
+	}
 	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger:                      cfg.Logger,
 		Queues:                      queues,
 		Workers:                     workers,
-		FetchCooldown:               10 * time.Millisecond,
-		FetchPollInterval:           250 * time.Millisecond,
-		JobTimeout:                  JobTimeout,
-		RescueStuckJobsAfter:        JobTimeout + time.Minute,
+		FetchCooldown:               cmp.Or(cfg.FetchCooldown, 10*time.Millisecond),
+		FetchPollInterval:           cmp.Or(cfg.FetchPollInterval, 250*time.Millisecond),
+		JobTimeout:                  jobTimeout,
+		RescueStuckJobsAfter:        rescue,
 		CompletedJobRetentionPeriod: 10 * time.Minute,
 	})
 	if err != nil {

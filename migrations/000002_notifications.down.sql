@@ -1,4 +1,5 @@
 DROP TABLE IF EXISTS ack_tokens_used;
+DROP TABLE IF EXISTS notification_rates;
 DROP TABLE IF EXISTS notification_deliveries;
 DROP INDEX IF EXISTS notification_log_alert_idx;
 DROP INDEX IF EXISTS notification_log_sent_idx;

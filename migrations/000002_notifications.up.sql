@@ -34,6 +34,16 @@ CREATE INDEX notification_deliveries_rate_idx ON notification_deliveries (site_i
 CREATE INDEX notification_deliveries_batched_idx ON notification_deliveries (site_id, recipient, channel, created_at)
     WHERE state IN ('batched', 'digesting');
 
+-- Rate limit: deliveries decided per recipient, channel and fixed window.
+CREATE TABLE notification_rates (
+    site_id   uuid NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
+    recipient text NOT NULL,
+    channel   text NOT NULL,
+    bucket    bigint NOT NULL,
+    decided   integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (site_id, recipient, channel, bucket)
+);
+
 CREATE TABLE ack_tokens_used (
     site_id    uuid NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
     token_hash bytea NOT NULL,
@@ -46,7 +56,7 @@ DO $$
 DECLARE
     t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['notification_deliveries', 'ack_tokens_used']
+    FOREACH t IN ARRAY ARRAY['notification_deliveries', 'notification_rates', 'ack_tokens_used']
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);

@@ -74,13 +74,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func (a *API) auth(h func(ctx context.Context, w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		secret := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		if _, pw, ok := r.BasicAuth(); ok {
+			// Icinga 2 senders use HTTP basic auth: the password is a Bergamot API token.
+			secret = pw
+		}
 		if secret == "" {
 			if c, err := r.Cookie(graph.SessionCookie); err == nil {
 				secret = c.Value
 			}
 		}
 		if secret == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="bergamot"`)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bergamot", Basic realm="bergamot"`)
 			writeErr(w, errs.E(errs.Unauthenticated, "send an API token: Authorization: Bearer <token>"))
 			return
 		}
@@ -115,19 +119,19 @@ func (a *API) write(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx)
 
 // checkJSON is a check as the REST facade shows it.
 type checkJSON struct {
-	ID          string            `json:"id"`
-	Kind        string            `json:"kind"`
-	Name        string            `json:"name"`
-	Host        string            `json:"host,omitempty"`
-	Summary     string            `json:"summary,omitempty"`
-	Address     string            `json:"address,omitempty"`
-	Groups      []string          `json:"groups"`
-	State       *store.CheckState `json:"state"`
-	Services    []*checkJSON      `json:"services,omitempty"`
+	ID       string       `json:"id"`
+	Kind     string       `json:"kind"`
+	Name     string       `json:"name"`
+	Host     string       `json:"host,omitempty"`
+	Summary  string       `json:"summary,omitempty"`
+	Address  string       `json:"address,omitempty"`
+	Groups   []string     `json:"groups"`
+	State    *stateJSON   `json:"state"`
+	Services []*checkJSON `json:"services,omitempty"`
 }
 
 func toJSON(r *store.CheckRow) *checkJSON {
-	return &checkJSON{ID: r.ID, Kind: strings.ToLower(string(r.Kind)), Name: r.Name, Host: r.ParentName, Summary: r.Summary, Address: r.Address, Groups: r.Groups, State: r.State}
+	return &checkJSON{ID: r.ID, Kind: strings.ToLower(string(r.Kind)), Name: r.Name, Host: r.ParentName, Summary: r.Summary, Address: r.Address, Groups: nonNil(r.Groups), State: stateOf(r.State)}
 }
 
 func (a *API) hosts(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
@@ -194,10 +198,12 @@ func (a *API) alerts(ctx context.Context, w http.ResponseWriter, r *http.Request
 		f := false
 		open = &f
 	}
-	var out []*store.Alert
+	var out []*alertJSON
 	err := a.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		out, err = store.Alerts(ctx, tx, open, "")
+		rows, err := store.Alerts(ctx, tx, open, "")
+		for _, r := range rows {
+			out = append(out, alertOf(r))
+		}
 		return err
 	})
 	if err != nil {
@@ -238,7 +244,7 @@ func (a *API) acknowledge(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, map[string]any{"acknowledged": true, "alert": alert})
+	writeJSON(w, 200, map[string]any{"acknowledged": true, "alert": alertOf(alert)})
 	return nil
 }
 
@@ -307,6 +313,13 @@ func (a *API) icingaResult(ctx context.Context, w http.ResponseWriter, r *http.R
 	if body.ExitStatus == nil {
 		return errs.E(errs.Invalid, "exit_status is required")
 	}
+	// Icinga 2 also takes the object from the URL: ?host=h or ?service=h!s.
+	if q := r.URL.Query(); body.Host == "" && body.Service == "" && body.Filter == "" {
+		body.Host, body.Service = q.Get("host"), q.Get("service")
+		if body.Filter == "" {
+			body.Filter = q.Get("filter")
+		}
+	}
 	host, service := body.Host, ""
 	if body.Service != "" {
 		host, service, _ = strings.Cut(body.Service, "!")
@@ -322,6 +335,12 @@ func (a *API) icingaResult(ctx context.Context, w http.ResponseWriter, r *http.R
 		return errs.E(errs.Invalid, `name the object: "host": "h", "service": "h!s", or a filter`)
 	}
 	isService := strings.EqualFold(body.Type, "Service") || service != ""
+	if isService && service == "" {
+		return errs.E(errs.Invalid, `type Service needs the service: "service": "host!service" or service.name=="s" in the filter`)
+	}
+	if strings.EqualFold(body.Type, "Host") && service != "" {
+		return errs.E(errs.Invalid, "type Host does not take a service (%q)", service)
+	}
 	code := int(*body.ExitStatus)
 	var st checks.Status
 	if isService {

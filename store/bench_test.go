@@ -83,14 +83,3 @@ func BenchmarkApply10kHosts(b *testing.B) {
 	b.ReportMetric(first.Seconds()/float64(b.N), "first-apply-s")
 	b.ReportMetric(noop.Seconds()/float64(b.N), "noop-apply-s")
 }
-
-func TestSettingsSize(t *testing.T) {
-	s := newSite(t)
-	doc, _ := config.Parse("bench.xml", bytes.NewReader(hostsXML(3)))
-	s.mustApply(doc)
-	var a, b, c int
-	_ = tenants.InSite(s.ctx(), s.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT max(length(settings::text)), max(length(parameters::text)), max(pg_column_size(c.*)) FROM checks c`).Scan(&a, &b, &c)
-	})
-	t.Log(a, b, c)
-}

@@ -133,12 +133,10 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, site.String()); err != nil {
 		return nil, fmt.Errorf("locking site configuration: %w", err)
 	}
-	t0 := time.Now()
 	current, err := c.LoadDocument(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Println("PHASE load", time.Since(t0))
 	merged := current.Merge(overlay)
 	if current.Site != "" {
 		merged.Site = current.Site
@@ -159,7 +157,6 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	if len(res.Errors) > 0 {
 		return res, nil
 	}
-	fmt.Println("PHASE resolve", time.Since(t0))
 	changes := config.Diff(current, merged)
 	for _, ch := range changes {
 		switch ch.Op {
@@ -179,11 +176,9 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	if err := c.writeObjects(ctx, tx, site, merged, changes); err != nil {
 		return nil, err
 	}
-	fmt.Println("PHASE objects", time.Since(t0))
 	if err := writeModel(ctx, tx, site, model, c.Sealer, merged); err != nil {
 		return nil, err
 	}
-	fmt.Println("PHASE model", time.Since(t0))
 	summary := fmt.Sprintf("%d added, %d changed, %d removed", res.Added, res.Changed, res.Removed)
 	if err := tx.QueryRow(ctx, `INSERT INTO config_revisions (site_id, author, source, summary, added, changed, removed, diff)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, site, author, source, summary, res.Added, res.Changed, res.Removed, res.Diff).Scan(&res.Revision); err != nil {
@@ -423,10 +418,15 @@ func writeModel(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Model,
 	}
 	// Parents first so foreign keys hold.
 	sort.SliceStable(rows, func(i, j int) bool { return (rows[i].ParentKey == "") && (rows[j].ParentKey != "") })
-	w := newCheckWriter(site, time.Now())
+	now := time.Now()
+	added, changed := newCheckWriter(site, now, true), newCheckWriter(site, now, false)
 	for _, r := range rows {
-		if e, ok := existing[r.key()]; ok && e.hash == r.Hash {
-			continue
+		w := added
+		if e, ok := existing[r.key()]; ok {
+			if e.hash == r.Hash {
+				continue
+			}
+			w = changed
 		}
 		w.add(r)
 		if w.len() >= writeChunk {
@@ -435,7 +435,11 @@ func writeModel(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Model,
 			}
 		}
 	}
-	if err := w.flush(ctx, tx); err != nil {
+	// New parents are flushed before changed children that may move to them.
+	if err := added.flush(ctx, tx); err != nil {
+		return err
+	}
+	if err := changed.flush(ctx, tx); err != nil {
 		return err
 	}
 	return writeSupport(ctx, tx, site, m, sealer, doc)

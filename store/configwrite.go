@@ -24,6 +24,9 @@ const writeChunk = 5000
 type checkWriter struct {
 	site uuid.UUID
 	now  time.Time
+	// fresh writers hold only new checks: plain INSERTs, no conflict
+	// handling (cheaper for PostgreSQL).
+	fresh bool
 
 	id                                            []uuid.UUID
 	parent                                        []pgtype.UUID
@@ -43,8 +46,8 @@ type checkWriter struct {
 	unsched    []uuid.UUID
 }
 
-func newCheckWriter(site uuid.UUID, now time.Time) *checkWriter {
-	return &checkWriter{site: site, now: now}
+func newCheckWriter(site uuid.UUID, now time.Time, fresh bool) *checkWriter {
+	return &checkWriter{site: site, now: now, fresh: fresh}
 }
 
 func (w *checkWriter) len() int { return len(w.id) }
@@ -179,13 +182,19 @@ func (w *checkWriter) flush(ctx context.Context, tx pgx.Tx) error {
 	if len(w.id) == 0 {
 		return nil
 	}
+	sql := func(q string) string {
+		if w.fresh {
+			return q[:strings.Index(q, "ON CONFLICT")]
+		}
+		return q
+	}
 	b := &pgx.Batch{}
-	b.Queue(upsertChecks, w.site, w.id, w.parent, w.kind, w.name, w.summary, w.description, w.enabled, w.suppressed, w.address,
+	b.Queue(sql(upsertChecks), w.site, w.id, w.parent, w.kind, w.name, w.summary, w.description, w.enabled, w.suppressed, w.address,
 		w.groups, w.location, w.zone, w.rpool, w.agent, w.extRef, w.engine, w.executor, w.command, w.params, w.script, w.cond,
 		w.settings, w.depends, w.hash)
-	b.Queue(upsertStates, w.site, w.id, w.status, w.ok, w.output, w.suppressed)
+	b.Queue(sql(upsertStates), w.site, w.id, w.status, w.ok, w.output, w.suppressed)
 	if len(w.sID) > 0 {
-		b.Queue(upsertSchedules, w.site, w.sID, w.sNext, w.sInterval, w.sZone, w.sTP)
+		b.Queue(sql(upsertSchedules), w.site, w.sID, w.sNext, w.sInterval, w.sZone, w.sTP)
 	}
 	if len(w.unsched) > 0 {
 		b.Queue(`DELETE FROM check_schedule WHERE check_id = ANY ($1)`, w.unsched)
@@ -193,6 +202,6 @@ func (w *checkWriter) flush(ctx context.Context, tx pgx.Tx) error {
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("writing checks: %w", err)
 	}
-	*w = checkWriter{site: w.site, now: w.now}
+	*w = checkWriter{site: w.site, now: w.now, fresh: w.fresh}
 	return nil
 }

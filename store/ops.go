@@ -142,12 +142,11 @@ func ScheduleDowntime(ctx context.Context, tx pgx.Tx, checkID, author, comment s
 	}
 	now := time.Now()
 	if !now.Before(start) && now.Before(end) && !st.InDowntime {
-		st, _ = monitor.StartDowntime(st, now)
-		if err := saveMachine(ctx, tx, id, st); err != nil {
+		if _, err := flipDowntime(ctx, tx, id, st, true, now); err != nil {
 			return nil, err
 		}
 	}
-	return d, nil
+	return downtimeByID(ctx, tx, d.ID)
 }
 
 // CancelDowntime cancels a downtime.
@@ -163,8 +162,8 @@ func CancelDowntime(ctx context.Context, tx pgx.Tx, downtimeID string) error {
 	if err != nil {
 		return fmt.Errorf("cancelling downtime: %w", err)
 	}
-	var still bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM downtimes WHERE check_id = $1 AND cancelled_at IS NULL AND now() >= starts_at AND now() < ends_at)`, checkID).Scan(&still); err != nil {
+	still, err := downtimeStill(ctx, tx, checkID)
+	if err != nil {
 		return err
 	}
 	st, err := loadMachine(ctx, tx, checkID)
@@ -172,10 +171,9 @@ func CancelDowntime(ctx context.Context, tx pgx.Tx, downtimeID string) error {
 		return err
 	}
 	if st.InDowntime && !still {
-		st, _ = monitor.EndDowntime(st, time.Now())
-		return saveMachine(ctx, tx, checkID, st)
+		_, err = flipDowntime(ctx, tx, checkID, st, false, time.Now())
 	}
-	return nil
+	return err
 }
 
 // SetSuppressed suppresses or unsuppresses a check's notifications.

@@ -397,16 +397,7 @@ func Comments(ctx context.Context, tx pgx.Tx, checkID, alertID string) ([]*Comme
 
 // Downtimes lists a check's downtimes (only current and future ones when active).
 func Downtimes(ctx context.Context, tx pgx.Tx, checkID string, active bool) ([]*Downtime, error) {
-	rows, err := tx.Query(ctx, `SELECT id, check_id, starts_at, ends_at, comment, author, cancelled_at IS NOT NULL FROM downtimes
-		WHERE ($1 = '' OR check_id::text = $1) AND (NOT $2 OR (cancelled_at IS NULL AND ends_at > now())) ORDER BY starts_at DESC LIMIT 200`, checkID, active)
-	if err != nil {
-		return nil, fmt.Errorf("reading downtimes: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Downtime, error) {
-		var d Downtime
-		err := r.Scan(&d.ID, &d.CheckID, &d.Start, &d.End, &d.Comment, &d.Author, &d.Cancelled)
-		return &d, err
-	})
+	return listDowntimes(ctx, tx, checkID, active)
 }
 
 // StatusCounts counts the site's checks by status.

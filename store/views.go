@@ -143,6 +143,13 @@ type Downtime struct {
 	Comment   string
 	Author    string
 	Cancelled bool
+	// Kind, Duration (flexible, seconds), TimePeriod (recurring),
+	// StartedAt (when it began; nil when not) and InEffect: see downtime.go.
+	Kind       DowntimeKind
+	Duration   *int
+	TimePeriod *string
+	StartedAt  *time.Time
+	InEffect   bool
 }
 
 // MetricSeries is one perfdata label's values over time.

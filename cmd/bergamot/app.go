@@ -19,6 +19,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/live"
 	"github.com/bergamot-monitoring/bergamot/monitor/virtual"
+	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
 	"github.com/bergamot-monitoring/bergamot/rest"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -49,6 +50,14 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		frontend:   frontend.Handler(),
 		background: []func(context.Context) error{hub.Run},
 	}
+	// Notifications: processed events queue notification jobs (the notifier
+	// role works them); acknowledgement links are served under /ack/.
+	nd, err := newDispatcher(env, db, sealer)
+	if err != nil {
+		return nil, err
+	}
+	a.sinks = append(a.sinks, &dispatch.Sink{River: rc})
+	a.frontend = withAckLinks(nd.AckHandler(), a.frontend)
 	// Virtual checks re-evaluate after each processed batch and forward their
 	// events to the sinks registered before them; passive checks go stale.
 	vs := &jobs.VirtualSink{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "virtual")), Forward: slices.Clone(a.sinks)}
@@ -78,7 +87,7 @@ func defaultSite(cfgs *store.Configs) tenants.SiteInitializer {
 
 // validators are the checks beyond package config applied to every configuration.
 func validators() []store.Validator {
-	return []store.Validator{validateConditions, validateCycles, validateFreshness}
+	return []store.Validator{validateConditions, validateCycles, validateFreshness, dispatch.DefaultChannels(nil).Validate}
 }
 
 // validateConditions parses every cluster and resource condition and checks

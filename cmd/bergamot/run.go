@@ -27,6 +27,14 @@ type serveOptions struct {
 	startWithin time.Duration
 }
 
+// envDuration reads a duration from the environment, def when unset or bad.
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
+
 // runServe runs the serve role on db until ctx ends.
 func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup.Group) (string, error) {
 	log := env.Logger
@@ -78,6 +86,7 @@ type workerOptions struct {
 	zone        string
 	engines     string
 	concurrency int
+	rescueAfter time.Duration
 	// traps, when set, is the UDP address SNMP traps are received on.
 	traps string
 }
@@ -95,7 +104,7 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	host, _ := os.Hostname()
 	id := uuid.New()
 	w := &jobs.ExecuteWorker{Pool: db.Pool, Engines: reg, Sealer: sealer, WorkerID: fmt.Sprintf("%s/%s", host, id.String()[:8]), Logger: log}
-	rc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: o.zone, Concurrency: o.concurrency, Worker: w, Logger: log})
+	rc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: o.zone, Concurrency: o.concurrency, Worker: w, Logger: log, RescueAfter: o.rescueAfter})
 	if err != nil {
 		return err
 	}
@@ -123,6 +132,8 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags("serve", "bergamot serve [--listen :8080] [--signup open|closed]")
 	listen := fs.String("listen", env.Listen, "HTTP listen address")
 	signup := fs.String("signup", "open", "whether anyone may sign up a new site: open or closed")
+	startWithin := fs.Duration("start-within", envDuration("BERGAMOT_START_WITHIN", 60*time.Second),
+		"how long a queued check may wait for a worker before it is reported TIMEOUT (env BERGAMOT_START_WITHIN)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -135,7 +146,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer db.Close()
 	g, gctx := errgroup.WithContext(ctx)
-	addr, err := runServe(gctx, env, db, serveOptions{listen: *listen, signupOpen: *signup == "open"}, g)
+	addr, err := runServe(gctx, env, db, serveOptions{listen: *listen, signupOpen: *signup == "open", startWithin: *startWithin}, g)
 	if err != nil {
 		return err
 	}
@@ -148,6 +159,8 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	zone := fs.String("zone", env.Zone, "the zone whose checks this worker runs")
 	engines := fs.String("engines", "", "comma-separated engines to offer (default all: "+strings.Join(allEngines(), ",")+")")
 	conc := fs.Int("concurrency", 100, "checks run at once")
+	rescue := fs.Duration("rescue-after", envDuration("BERGAMOT_RESCUE_AFTER", 0),
+		"how long a check may run before it is handed to another worker as its worker is presumed dead (default 3m; env BERGAMOT_RESCUE_AFTER)")
 	traps := fs.String("traps", "", "receive SNMP traps for every site's trap checks on this UDP address (e.g. :162)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -161,14 +174,27 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	}
 	defer db.Close()
 	g, gctx := errgroup.WithContext(ctx)
-	if err := runWorker(gctx, env, db, workerOptions{zone: *zone, engines: *engines, concurrency: *conc, traps: *traps}, g); err != nil {
+	if err := runWorker(gctx, env, db, workerOptions{zone: *zone, engines: *engines, concurrency: *conc, traps: *traps, rescueAfter: *rescue}, g); err != nil {
 		return err
 	}
 	return g.Wait()
 }
 
 func cmdNotifier(ctx context.Context, env *Env, args []string) error {
-	return errors.New("the notifier role is not available yet in this version of Bergamot")
+	fs := newFlags("notifier", "bergamot notifier")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := env.OpenDB(ctx, false, 30)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	if err := runNotifier(gctx, env, db, g); err != nil {
+		return err
+	}
+	return g.Wait()
 }
 
 func cmdRun(ctx context.Context, env *Env, args []string) error {
@@ -193,6 +219,9 @@ func cmdRun(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if err := runWorker(gctx, env, db, workerOptions{zone: "default", concurrency: 50}, g); err != nil {
+		return err
+	}
+	if err := runNotifier(gctx, env, db, g); err != nil {
 		return err
 	}
 	if *demo {

@@ -42,10 +42,10 @@ type NotifyArgs struct {
 // Kind is the River job kind.
 func (NotifyArgs) Kind() string { return "notify" }
 
-// InsertOpts puts the job on the notifications queue; an identical event
-// inserted twice (a retried transaction) is one job.
+// InsertOpts puts the job on the notifications queue. A duplicate (a
+// retried transaction) is harmless: deliveries are keyed by ID.
 func (NotifyArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: Queue, MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: Queue, MaxAttempts: 10}
 }
 
 // DeliverArgs sends one delivery (one notification to one recipient on

@@ -283,7 +283,9 @@ type WebhookChannel struct{}
 func (WebhookChannel) Name() string { return webhook.Channel }
 
 // Reachable: webhook.url is set (for the contact or the site).
-func (WebhookChannel) Reachable(_ notifiers.Recipient, p Params) bool { return p.Get("webhook.url") != "" }
+func (WebhookChannel) Reachable(_ notifiers.Recipient, p Params) bool {
+	return p.Get("webhook.url") != ""
+}
 
 // Secrets lists webhook.secret.
 func (WebhookChannel) Secrets() []string { return []string{"webhook.secret"} }
@@ -305,7 +307,9 @@ type SlackChannel struct{}
 func (SlackChannel) Name() string { return slack.Channel }
 
 // Reachable: slack.webhook is set.
-func (SlackChannel) Reachable(_ notifiers.Recipient, p Params) bool { return p.Get("slack.webhook") != "" }
+func (SlackChannel) Reachable(_ notifiers.Recipient, p Params) bool {
+	return p.Get("slack.webhook") != ""
+}
 
 // Secrets lists slack.webhook.
 func (SlackChannel) Secrets() []string { return []string{"slack.webhook"} }

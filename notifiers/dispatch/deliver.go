@@ -72,7 +72,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		if err != nil || del == nil {
 			return err
 		}
-		site, err = loadSite(ctx, tx, a.Site, w.d.Sealer)
+		site, err = w.d.sites.load(ctx, tx, a.Site, w.d.Sealer)
 		return err
 	})
 	if err != nil || del == nil {
@@ -111,17 +111,18 @@ func (w *DeliverWorker) decide(ctx context.Context, tx pgx.Tx, a DeliverArgs, jo
 	}
 	del.p.N.Templates = nil
 	if del.state == StatePending && rateLimited(del.kind) {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, lockName(a.Site, del.recipient, del.channel)); err != nil {
-			return nil, fmt.Errorf("rate limit lock: %w", err)
-		}
-		var recent int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM notification_deliveries WHERE recipient = $1 AND channel = $2
-			AND state IN ('sending', 'sent') AND decided_at > now() - make_interval(secs => $3)`,
-			del.recipient, del.channel, w.d.RateWindow.Seconds()).Scan(&recent); err != nil {
+		// Fixed windows: the upsert row-locks the counter until commit, so
+		// exactly RateLimit deliveries per window go out alone.
+		win := w.d.RateWindow.Milliseconds()
+		bucket := time.Now().UnixMilli() / win * win
+		var decided int
+		if err := tx.QueryRow(ctx, `INSERT INTO notification_rates (site_id, recipient, channel, bucket, decided) VALUES ($1, $2, $3, $4, 1)
+			ON CONFLICT (site_id, recipient, channel, bucket) DO UPDATE SET decided = notification_rates.decided + 1 RETURNING decided`,
+			a.Site, del.recipient, del.channel, bucket).Scan(&decided); err != nil {
 			return nil, fmt.Errorf("rate limit: %w", err)
 		}
-		if recent >= w.d.RateLimit {
-			return nil, w.d.batch(ctx, tx, a.Site, del)
+		if decided > w.d.RateLimit {
+			return nil, w.d.batch(ctx, tx, a.Site, del, bucket, decided == w.d.RateLimit+1)
 		}
 	}
 	if _, err := tx.Exec(ctx, `UPDATE notification_deliveries SET state = 'sending', decided_at = COALESCE(decided_at, now())
@@ -135,19 +136,18 @@ func lockName(site uuid.UUID, recipient, channel string) string {
 	return "bergamot-notify/" + site.String() + "/" + recipient + "/" + channel
 }
 
-// batch holds a delivery back for the digest closing the current window.
-func (d *Dispatcher) batch(ctx context.Context, tx pgx.Tx, site uuid.UUID, del *delivery) error {
+// batch holds a delivery back for the digest closing window bucket; the
+// first delivery batched in a window schedules that digest.
+func (d *Dispatcher) batch(ctx context.Context, tx pgx.Tx, site uuid.UUID, del *delivery, bucket int64, first bool) error {
 	if _, err := tx.Exec(ctx, `UPDATE notification_deliveries SET state = 'batched', decided_at = now() WHERE idempotency = $1`, del.key); err != nil {
 		return fmt.Errorf("batching delivery: %w", err)
 	}
-	if err := d.log(ctx, tx, site, del, del.key, 1, StateBatched, fmt.Sprintf("rate limit of %d per %s reached: summarised in a digest", d.RateLimit, d.RateWindow)); err != nil {
-		return err
+	if !first {
+		return nil
 	}
-	w := d.RateWindow.Milliseconds()
-	bucket := time.Now().UnixMilli() / w * w
 	rc := river.ClientFromContext[pgx.Tx](ctx)
 	_, err := rc.InsertTx(ctx, tx, DigestArgs{Site: site, Recipient: del.recipient, Channel: del.channel, Bucket: bucket},
-		&river.InsertOpts{Queue: Queue, ScheduledAt: time.UnixMilli(bucket + w), MaxAttempts: d.MaxAttempts,
+		&river.InsertOpts{Queue: Queue, ScheduledAt: time.UnixMilli(bucket + d.RateWindow.Milliseconds()), MaxAttempts: d.MaxAttempts,
 			UniqueOpts: river.UniqueOpts{ByArgs: true}})
 	if err != nil {
 		return fmt.Errorf("scheduling digest: %w", err)

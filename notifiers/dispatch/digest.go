@@ -71,7 +71,7 @@ func (w *DigestWorker) Work(ctx context.Context, job *river.Job[DigestArgs]) err
 		if _, err := tx.Exec(ctx, `UPDATE notification_deliveries SET state = 'digesting', digest_job = $2 WHERE idempotency = ANY ($1)`, keys, job.ID); err != nil {
 			return fmt.Errorf("claiming digest: %w", err)
 		}
-		site, err = loadSite(ctx, tx, a.Site, w.d.Sealer)
+		site, err = w.d.sites.load(ctx, tx, a.Site, w.d.Sealer)
 		return err
 	})
 	if err != nil || len(members) == 0 {

@@ -54,6 +54,8 @@ type Dispatcher struct {
 	// Concurrency is the number of notification jobs worked at once
 	// (default 20).
 	Concurrency int
+
+	sites siteCache
 }
 
 func (d *Dispatcher) defaults() {

@@ -53,7 +53,7 @@ func (w *NotifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 	ctx = tenants.WithSite(ctx, a.Site)
 	rc := river.ClientFromContext[pgx.Tx](ctx)
 	return tenants.InSite(ctx, w.d.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		site, err := loadSite(ctx, tx, a.Site, w.d.Sealer)
+		site, err := w.d.sites.load(ctx, tx, a.Site, w.d.Sealer)
 		if err != nil {
 			return err
 		}

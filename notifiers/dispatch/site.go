@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -302,4 +303,41 @@ func (s *siteInfo) inPeriod(name string, now time.Time) bool {
 		return false
 	}
 	return p.Contains(now, func(n string) *timeperiod.Period { return s.periods[n] })
+}
+
+// siteCacheTTL is how long a site's contacts and channel settings are
+// reused between jobs (a configuration change is seen within it).
+const siteCacheTTL = 2 * time.Second
+
+type cachedSite struct {
+	info *siteInfo
+	at   time.Time
+}
+
+// siteCache holds recently loaded sites. Safe for concurrent use; the
+// cached siteInfo values are never modified after loading.
+type siteCache struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]cachedSite
+}
+
+// load returns the site, from the cache when fresh.
+func (c *siteCache) load(ctx context.Context, tx pgx.Tx, site uuid.UUID, sealer *store.Sealer) (*siteInfo, error) {
+	c.mu.Lock()
+	if e, ok := c.m[site]; ok && time.Since(e.at) < siteCacheTTL {
+		c.mu.Unlock()
+		return e.info, nil
+	}
+	c.mu.Unlock()
+	info, err := loadSite(ctx, tx, site, sealer)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[uuid.UUID]cachedSite{}
+	}
+	c.m[site] = cachedSite{info: info, at: time.Now()}
+	return info, nil
 }

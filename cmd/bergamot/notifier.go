@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
+	"github.com/bergamot-monitoring/bergamot/store"
+)
+
+// newDispatcher builds the notification dispatcher: ack links are signed
+// with a key derived from the secret key, and point at
+// BERGAMOT_PUBLIC_URL (e.g. https://bergamot.example.com).
+func newDispatcher(env *Env, db *DB, sealer *store.Sealer) (*dispatch.Dispatcher, error) {
+	key, err := store.LoadOrCreateKey(env.SecretKey, filepath.Join(env.Data, "secret.key"))
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("bergamot ack links v1"))
+	return &dispatch.Dispatcher{Pool: db.Pool, Logger: env.Logger.With(slog.String("role", "notifier")), Sealer: sealer,
+		Channels: dispatch.DefaultChannels(nil), AckKey: m.Sum(nil),
+		BaseURL: strings.TrimRight(os.Getenv("BERGAMOT_PUBLIC_URL"), "/")}, nil
+}
+
+// runNotifier runs the notifier role (River workers on the notifications
+// queue, plus the acknowledgement and escalation sweep) until ctx ends.
+func runNotifier(ctx context.Context, env *Env, db *DB, g *errgroup.Group) error {
+	sealer, err := env.Sealer()
+	if err != nil {
+		return err
+	}
+	d, err := newDispatcher(env, db, sealer)
+	if err != nil {
+		return fmt.Errorf("notifier: %w", err)
+	}
+	g.Go(func() error { return d.Run(ctx) })
+	return nil
+}
+
+// withAckLinks serves /ack/ with ack and everything else with next.
+func withAckLinks(ack, next http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/ack/", ack)
+	if next != nil {
+		mux.Handle("/", next)
+	}
+	return mux
+}

@@ -1,0 +1,195 @@
+package graph_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bergamot-monitoring/bergamot/internal/apitest"
+)
+
+const checkUpdatedQ = `subscription($f: CheckFilter) { checkUpdated(filter: $f) { check { id name } previous { status } state { status output hard } } }`
+
+type checkUpdate struct {
+	CheckUpdated struct {
+		Check    struct{ ID, Name string }
+		Previous *struct{ Status string }
+		State    struct {
+			Status, Output string
+			Hard           bool
+		}
+	}
+}
+
+// nextUpdate reads data messages until one is about check id.
+func nextUpdate(t *testing.T, w *apitest.WS, id string, d time.Duration) checkUpdate {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		m, err := w.Next(time.Until(deadline))
+		if err != nil {
+			t.Fatalf("%s: waiting for an update of %s: %v", w.Protocol, id, err)
+		}
+		var p struct {
+			Data   checkUpdate
+			Errors []apitest.Error
+		}
+		if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) > 0 {
+			t.Fatalf("payload %s: %v %+v", m.Payload, err, p.Errors)
+		}
+		if p.Data.CheckUpdated.Check.ID == id {
+			return p.Data
+		}
+	}
+}
+
+// expectNothing fails if w receives a data message within d.
+func expectNothing(t *testing.T, w *apitest.WS, d time.Duration, what string) {
+	t.Helper()
+	m, err := w.Next(d)
+	if err == nil {
+		t.Fatalf("%s received %s", what, m.Payload)
+	}
+	if !apitest.IsTimeout(err) {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func TestSubscriptions(t *testing.T) {
+	e, a, b, aIDs, bIDs := twoSites(t, apitest.Options{})
+	disk := aIDs["web1/disk"]
+
+	for _, proto := range []string{apitest.TransportWS, apitest.LegacyWS} {
+		t.Run(proto, func(t *testing.T) {
+			all := e.MustSubscribe(t, proto, a.Token, checkUpdatedQ, nil)
+			filtered := e.MustSubscribe(t, proto, a.Token, checkUpdatedQ, map[string]any{"f": map[string]any{"ids": []string{aIDs["web2"]}}})
+			byHost := e.MustSubscribe(t, proto, a.Token, checkUpdatedQ, map[string]any{"f": map[string]any{"host": "web1"}})
+			other := e.MustSubscribe(t, proto, b.Token, checkUpdatedQ, nil)
+			e.WaitSubscribers(t, a.ID, 3)
+			e.WaitSubscribers(t, b.ID, 1)
+			start := time.Now()
+			status := map[string]string{apitest.TransportWS: "WARNING", apitest.LegacyWS: "CRITICAL"}[proto]
+			e.MustDo(t, a.Token, `mutation($id: ID!, $s: Status!) { submitResult(checkId: $id, status: $s, output: "via websocket") }`,
+				map[string]any{"id": disk, "s": status}, nil)
+			u := nextUpdate(t, all, disk, 5*time.Second)
+			t.Logf("%s: update %s after %s", proto, u.CheckUpdated.State.Status, time.Since(start))
+			if u.CheckUpdated.State.Status != status || u.CheckUpdated.State.Output != "via websocket" || u.CheckUpdated.Check.Name != "disk" {
+				t.Fatalf("update: %+v", u)
+			}
+			if got := nextUpdate(t, byHost, disk, 5*time.Second); got.CheckUpdated.State.Status != status {
+				t.Fatalf("host-filtered update: %+v", got)
+			}
+			expectNothing(t, filtered, 300*time.Millisecond, "a subscription filtered to web2")
+			expectNothing(t, other, 50*time.Millisecond, "bravo's subscriber")
+		})
+	}
+
+	t.Run("auth through the upgrade header", func(t *testing.T) {
+		w, _, err := e.DialWS(apitest.TransportWS, http.Header{"Authorization": {"Bearer " + a.Token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if ack, err := w.Init(nil); err != nil || ack.Type != "connection_ack" {
+			t.Fatalf("init: %+v %v", ack, err)
+		}
+		if _, err := w.Subscribe(checkUpdatedQ, nil); err != nil {
+			t.Fatal(err)
+		}
+		e.WaitSubscribers(t, a.ID, 1)
+		e.MustDo(t, a.Token, `mutation($id: ID!) { submitResult(checkId: $id, status: OK, output: "header auth") }`, map[string]any{"id": disk}, nil)
+		if u := nextUpdate(t, w, disk, 5*time.Second); u.CheckUpdated.State.Output != "header auth" {
+			t.Fatalf("update: %+v", u)
+		}
+	})
+
+	t.Run("bad or missing token is refused", func(t *testing.T) {
+		for _, proto := range []string{apitest.TransportWS, apitest.LegacyWS} {
+			for _, payload := range []map[string]any{{"authorization": "Bearer bgt_nonsense"}, {"authorization": "Bearer " + a.Token + "x"}, nil} {
+				w, _, err := e.DialWS(proto, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ack, err := w.Init(payload)
+				if err == nil && ack.Type == "connection_ack" {
+					t.Errorf("%s: connection_init %v was acknowledged", proto, payload)
+				}
+				w.Close()
+			}
+		}
+		// A bad token in the upgrade header is refused too, and does not fall back to the payload.
+		w, _, err := e.DialWS(apitest.TransportWS, http.Header{"Authorization": {"Bearer bgt_nonsense"}})
+		if err == nil {
+			ack, err := w.Init(nil)
+			if err == nil && ack.Type == "connection_ack" {
+				t.Error("bad upgrade header token was acknowledged")
+			}
+			w.Close()
+		}
+	})
+
+	t.Run("bad origin is refused", func(t *testing.T) {
+		_, resp, err := e.DialWS(apitest.TransportWS, http.Header{"Origin": {"https://evil.example"}})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("evil origin: err %v resp %v", err, resp)
+		}
+		w, _, err := e.DialWS(apitest.TransportWS, http.Header{"Origin": {e.URL}})
+		if err != nil {
+			t.Fatalf("same origin refused: %v", err)
+		}
+		w.Close()
+	})
+
+	t.Run("alertUpdated and notifications on hard CRITICAL", func(t *testing.T) {
+		http2 := aIDs["web2/http"]
+		alerts := e.MustSubscribe(t, apitest.TransportWS, a.Token, `subscription { alertUpdated { id status output check { id } } }`, nil)
+		notes := e.MustSubscribe(t, apitest.LegacyWS, a.Token, `subscription { notifications { type status output check { id name } at } }`, nil)
+		bAlerts := e.MustSubscribe(t, apitest.TransportWS, b.Token, `subscription { alertUpdated { id check { id } } }`, nil)
+		bNotes := e.MustSubscribe(t, apitest.TransportWS, b.Token, `subscription { notifications { type } }`, nil)
+		e.WaitSubscribers(t, a.ID, 2)
+		e.WaitSubscribers(t, b.ID, 2)
+		e.MustDo(t, a.Token, `mutation($id: ID!) { submitResult(checkId: $id, status: CRITICAL, output: "web2 http dead") }`, map[string]any{"id": http2}, nil)
+		readFor := func(w *apitest.WS, field string) map[string]any {
+			t.Helper()
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				m, err := w.Next(time.Until(deadline))
+				if err != nil {
+					t.Fatalf("waiting for %s: %v", field, err)
+				}
+				var p struct{ Data map[string]map[string]any }
+				_ = json.Unmarshal(m.Payload, &p)
+				v := p.Data[field]
+				if c, _ := v["check"].(map[string]any); c != nil && c["id"] == http2 {
+					return v
+				}
+			}
+		}
+		al := readFor(alerts, "alertUpdated")
+		if al["status"] != "CRITICAL" || al["output"] != "web2 http dead" {
+			t.Fatalf("alertUpdated: %v", al)
+		}
+		n := readFor(notes, "notifications")
+		if n["type"] != "alert" || n["status"] != "CRITICAL" {
+			t.Fatalf("notification: %v", n)
+		}
+		// Recovery notifies too.
+		e.MustDo(t, a.Token, `mutation($id: ID!) { submitResult(checkId: $id, status: OK, output: "back") }`, map[string]any{"id": http2}, nil)
+		if n := readFor(notes, "notifications"); n["type"] != "recovery" || n["status"] != "OK" {
+			t.Fatalf("recovery notification: %v", n)
+		}
+		expectNothing(t, bAlerts, 200*time.Millisecond, "bravo's alertUpdated")
+		expectNothing(t, bNotes, 50*time.Millisecond, "bravo's notifications")
+		_ = bIDs
+	})
+
+	t.Run("subscription errors", func(t *testing.T) {
+		w := e.MustSubscribe(t, apitest.TransportWS, a.Token, `subscription { checkUpdated { nosuchfield } }`, nil)
+		_, err := w.Next(3 * time.Second)
+		if err == nil || !strings.Contains(err.Error(), "error") {
+			t.Fatalf("invalid subscription: %v", err)
+		}
+	})
+}

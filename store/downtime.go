@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/config/timeperiod"
+	"github.com/bergamot-monitoring/bergamot/errs"
+	"github.com/bergamot-monitoring/bergamot/monitor"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// DowntimesChannel wakes the downtime sweep (jobs.DowntimeSweep) when a
+// downtime is scheduled or cancelled, so that the services of a host and
+// the notifications follow at once rather than at the next sweep.
+const DowntimesChannel = "bergamot_downtimes"
+
+// Forever is the end of a recurring downtime scheduled without an end.
+var Forever = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// DowntimeKind says how a downtime begins and ends.
+type DowntimeKind string
+
+// The kinds of downtime.
+const (
+	// DowntimeFixed covers its check from start to end.
+	DowntimeFixed DowntimeKind = "FIXED"
+	// DowntimeFlexible begins at the first problem of its check between
+	// start and end and lasts its duration from then (even past end).
+	DowntimeFlexible DowntimeKind = "FLEXIBLE"
+	// DowntimeRecurring covers its check whenever its time period
+	// contains the moment, between start and end.
+	DowntimeRecurring DowntimeKind = "RECURRING"
+)
+
+// MarshalGQL writes the kind as a GraphQL enum value.
+func (k DowntimeKind) MarshalGQL(w io.Writer) {
+	if k == "" {
+		k = DowntimeFixed
+	}
+	_, _ = io.WriteString(w, strconv.Quote(string(k)))
+}
+
+// UnmarshalGQL reads a GraphQL enum value.
+func (k *DowntimeKind) UnmarshalGQL(v any) error {
+	s, _ := v.(string)
+	switch DowntimeKind(s) {
+	case DowntimeFixed, DowntimeFlexible, DowntimeRecurring:
+		*k = DowntimeKind(s)
+		return nil
+	}
+	return errs.E(errs.Invalid, "unknown downtime kind %v (want FIXED, FLEXIBLE or RECURRING)", v)
+}
+
+const downtimeColumns = `d.id, d.check_id, d.starts_at, d.ends_at, d.comment, d.author, d.cancelled_at IS NOT NULL,
+	CASE WHEN d.time_period IS NOT NULL THEN 'RECURRING' WHEN d.flexible THEN 'FLEXIBLE' ELSE 'FIXED' END,
+	d.duration_s, d.time_period, d.started_at, downtime_in_effect(d, now())`
+
+func scanDowntime(r pgx.CollectableRow) (*Downtime, error) {
+	var d Downtime
+	var kind string
+	err := r.Scan(&d.ID, &d.CheckID, &d.Start, &d.End, &d.Comment, &d.Author, &d.Cancelled, &kind, &d.Duration, &d.TimePeriod,
+		&d.StartedAt, &d.InEffect)
+	d.Kind = DowntimeKind(kind)
+	return &d, err
+}
+
+// listDowntimes is Downtimes: a check's downtimes (all of the site's for
+// an empty checkID), newest first; active keeps those not cancelled that
+// are in effect now or may still begin.
+func listDowntimes(ctx context.Context, tx pgx.Tx, checkID string, active bool) ([]*Downtime, error) {
+	rows, err := tx.Query(ctx, `SELECT `+downtimeColumns+` FROM downtimes d
+		WHERE ($1 = '' OR d.check_id::text = $1)
+			AND (NOT $2 OR (d.cancelled_at IS NULL AND (d.ends_at > now() OR downtime_in_effect(d, now()))))
+		ORDER BY d.starts_at DESC LIMIT 200`, checkID, active)
+	if err != nil {
+		return nil, fmt.Errorf("reading downtimes: %w", err)
+	}
+	return pgx.CollectRows(rows, scanDowntime)
+}
+
+func downtimeByID(ctx context.Context, tx pgx.Tx, id string) (*Downtime, error) {
+	rows, err := tx.Query(ctx, `SELECT `+downtimeColumns+` FROM downtimes d WHERE d.id = $1`, id)
+	if err != nil {
+		return nil, fmt.Errorf("reading downtime: %w", err)
+	}
+	return pgx.CollectExactlyOneRow(rows, scanDowntime)
+}
+
+// ScheduleFlexibleDowntime plans a flexible downtime (Nagios semantics):
+// it begins when the check has a problem at some moment between start and
+// end (at once when it already has one and the window is open) and then
+// lasts duration, even past end. A window that sees no problem expires
+// without effect.
+func ScheduleFlexibleDowntime(ctx context.Context, tx pgx.Tx, checkID, author, comment string, start, end time.Time,
+	duration time.Duration) (*Downtime, error) {
+	id, err := ParseID(checkID)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateDowntime(comment, start, end); err != nil {
+		return nil, err
+	}
+	if duration < time.Second {
+		return nil, errs.E(errs.Invalid, "the flexible downtime's duration must be at least one second (got %s)", duration)
+	}
+	st, err := loadMachine(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	var problem bool
+	if err := tx.QueryRow(ctx, `SELECT NOT ok FROM check_state WHERE check_id = $1`, id).Scan(&problem); err != nil {
+		return nil, fmt.Errorf("reading state: %w", err)
+	}
+	site, _ := tenants.SiteFrom(ctx)
+	dID := uuid.New()
+	now := time.Now()
+	var started *time.Time
+	if problem && !now.Before(start) && !now.After(end) {
+		started = &now
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO downtimes (id, site_id, check_id, starts_at, ends_at, flexible, duration_s, started_at, comment, author)
+		VALUES ($1,$2,$3,$4,$5,true,$6,$7,$8,$9)`, dID, site, id, start, end, int64(duration.Round(time.Second)/time.Second), started,
+		comment, author); err != nil {
+		return nil, fmt.Errorf("scheduling downtime: %w", err)
+	}
+	if started != nil {
+		if _, err := flipDowntime(ctx, tx, id, st, true, now); err != nil {
+			return nil, err
+		}
+	}
+	return downtimeByID(ctx, tx, dID.String())
+}
+
+// ScheduleRecurringDowntime puts a check in downtime whenever the named
+// time period of the site contains the moment (e.g. a period "sunday
+// 02:00-04:00" for a weekly maintenance), from from (zero: now) until
+// until (zero: until cancelled). The downtime sweep starts and ends each
+// occurrence; an occurrence under way when it is scheduled starts at once.
+func ScheduleRecurringDowntime(ctx context.Context, tx pgx.Tx, checkID, author, comment, period string, from, until time.Time) (*Downtime, error) {
+	id, err := ParseID(checkID)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if from.IsZero() {
+		from = now
+	}
+	if until.IsZero() {
+		until = Forever
+	}
+	if err := validateDowntime(comment, from, until); err != nil {
+		return nil, err
+	}
+	periods, err := TimePeriods(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	p := periods[period]
+	if p == nil {
+		return nil, errs.E(errs.Invalid, "no time period named %q (define it with <time-period name=%q> in the configuration)", period, period)
+	}
+	st, err := loadMachine(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	var started *time.Time
+	if !now.Before(from) && now.Before(until) && p.Contains(now, LookupIn(periods)) {
+		started = &now
+	}
+	site, _ := tenants.SiteFrom(ctx)
+	dID := uuid.New()
+	if _, err := tx.Exec(ctx, `INSERT INTO downtimes (id, site_id, check_id, starts_at, ends_at, time_period, started_at, comment, author)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, dID, site, id, from, until, period, started, comment, author); err != nil {
+		return nil, fmt.Errorf("scheduling downtime: %w", err)
+	}
+	if started != nil {
+		if _, err := flipDowntime(ctx, tx, id, st, true, now); err != nil {
+			return nil, err
+		}
+	}
+	return downtimeByID(ctx, tx, dID.String())
+}
+
+func validateDowntime(comment string, start, end time.Time) error {
+	if !end.After(start) {
+		return errs.E(errs.Invalid, "the downtime must end after it starts")
+	}
+	if end.Before(time.Now()) {
+		return errs.E(errs.Invalid, "the downtime is entirely in the past")
+	}
+	if strings.TrimSpace(comment) == "" {
+		return errs.E(errs.Invalid, "a downtime needs a comment saying why")
+	}
+	return nil
+}
+
+// flipDowntime starts (in) or ends a check's downtime in its state
+// machine, saves and announces the state, and queues the event for the
+// downtime sweep, which hands it to the event sinks (notifications). It
+// does nothing when the state already agrees.
+func flipDowntime(ctx context.Context, tx pgx.Tx, id uuid.UUID, st monitor.State, in bool, now time.Time) (monitor.State, error) {
+	if st.InDowntime == in {
+		return st, nil
+	}
+	prev := st
+	if in {
+		st, _ = monitor.StartDowntime(st, now)
+	} else {
+		st, _ = monitor.EndDowntime(st, now)
+	}
+	if err := saveMachine(ctx, tx, id, st); err != nil {
+		return st, err
+	}
+	return st, QueueDowntimeEvent(ctx, tx, id, in, now, prev, st)
+}
+
+// QueueDowntimeEvent records that a check's downtime started (or ended) at
+// at outside the downtime sweep, which hands the event to the event sinks
+// once; it also wakes the sweep.
+func QueueDowntimeEvent(ctx context.Context, tx pgx.Tx, check uuid.UUID, started bool, at time.Time, prev, next monitor.State) error {
+	site, err := tenants.SiteFrom(ctx)
+	if err != nil {
+		return err
+	}
+	p, _ := json.Marshal(prev)
+	n, _ := json.Marshal(next)
+	if _, err := tx.Exec(ctx, `INSERT INTO downtime_outbox (site_id, check_id, started, at, previous, state) VALUES ($1,$2,$3,$4,$5,$6)`,
+		site, check, started, at, p, n); err != nil {
+		return fmt.Errorf("queueing downtime event: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, DowntimesChannel); err != nil {
+		return fmt.Errorf("queueing downtime event: %w", err)
+	}
+	return nil
+}
+
+// downtimeStill reports whether any downtime of the check or its parent
+// is in effect now.
+func downtimeStill(ctx context.Context, tx pgx.Tx, check uuid.UUID) (bool, error) {
+	var still bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM downtimes d JOIN checks c ON d.check_id IN (c.id, c.parent_id)
+		WHERE c.id = $1 AND downtime_in_effect(d, now()))`, check).Scan(&still)
+	if err != nil {
+		return false, fmt.Errorf("reading downtimes: %w", err)
+	}
+	return still, nil
+}
+
+// TimePeriods loads the site's time periods by name.
+func TimePeriods(ctx context.Context, tx pgx.Tx) (map[string]*timeperiod.Period, error) {
+	rows, err := tx.Query(ctx, `SELECT name, ranges, excludes, time_zone FROM time_periods`)
+	if err != nil {
+		return nil, fmt.Errorf("loading time periods: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]*timeperiod.Period{}
+	for rows.Next() {
+		var name, tz string
+		var ranges, excludes []string
+		if err := rows.Scan(&name, &ranges, &excludes, &tz); err != nil {
+			return nil, fmt.Errorf("loading time periods: %w", err)
+		}
+		p := &timeperiod.Period{Name: name, Excludes: excludes}
+		if loc, err := time.LoadLocation(tz); err == nil {
+			p.Location = loc
+		}
+		for _, r := range ranges {
+			pr, err := timeperiod.ParseRange(r)
+			if err != nil {
+				return nil, fmt.Errorf("time period %q: %w", name, err)
+			}
+			p.Ranges = append(p.Ranges, pr)
+		}
+		out[name] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("loading time periods: %w", err)
+	}
+	return out, nil
+}
+
+// LookupIn makes a timeperiod.Lookup over a set of periods.
+func LookupIn(periods map[string]*timeperiod.Period) timeperiod.Lookup {
+	return func(name string) *timeperiod.Period { return periods[name] }
+}
