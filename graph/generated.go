@@ -180,13 +180,18 @@ type ComplexityRoot struct {
 	}
 
 	Downtime struct {
-		Author    func(childComplexity int) int
-		Cancelled func(childComplexity int) int
-		CheckID   func(childComplexity int) int
-		Comment   func(childComplexity int) int
-		End       func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Start     func(childComplexity int) int
+		Author     func(childComplexity int) int
+		Cancelled  func(childComplexity int) int
+		CheckID    func(childComplexity int) int
+		Comment    func(childComplexity int) int
+		Duration   func(childComplexity int) int
+		End        func(childComplexity int) int
+		ID         func(childComplexity int) int
+		InEffect   func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Start      func(childComplexity int) int
+		StartedAt  func(childComplexity int) int
+		TimePeriod func(childComplexity int) int
 	}
 
 	Group struct {
@@ -241,35 +246,37 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		Acknowledge      func(childComplexity int, checkID string, comment string, sticky *bool) int
-		AddComment       func(childComplexity int, checkID string, body string) int
-		ApplyConfig      func(childComplexity int, xml string, dryRun *bool) int
-		CancelDowntime   func(childComplexity int, id string) int
-		CreateAPIToken   func(childComplexity int, name string) int
-		DeleteCommand    func(childComplexity int, name string) int
-		DeleteContact    func(childComplexity int, name string) int
-		DeleteHost       func(childComplexity int, name string) int
-		DeleteService    func(childComplexity int, host string, name string) int
-		DeleteTeam       func(childComplexity int, name string) int
-		DeleteTimePeriod func(childComplexity int, name string) int
-		ExecuteNow       func(childComplexity int, checkID string) int
-		InviteUser       func(childComplexity int, email string, password string, role model.Role) int
-		Login            func(childComplexity int, site string, email string, password string) int
-		Logout           func(childComplexity int) int
-		RevokeAPIToken   func(childComplexity int, id string) int
-		SaveCommand      func(childComplexity int, input model.CommandInput) int
-		SaveContact      func(childComplexity int, input model.ContactInput) int
-		SaveHost         func(childComplexity int, input model.HostInput) int
-		SaveService      func(childComplexity int, input model.ServiceInput) int
-		SaveTeam         func(childComplexity int, input model.TeamInput) int
-		SaveTimePeriod   func(childComplexity int, input model.TimePeriodInput) int
-		ScheduleDowntime func(childComplexity int, checkID string, start time.Time, end time.Time, comment string) int
-		SetRole          func(childComplexity int, userID string, role model.Role) int
-		SignUp           func(childComplexity int, input model.SignUpInput) int
-		SubmitResult     func(childComplexity int, checkID string, status checks.Status, output string) int
-		Suppress         func(childComplexity int, checkID string) int
-		Unacknowledge    func(childComplexity int, checkID string) int
-		Unsuppress       func(childComplexity int, checkID string) int
+		Acknowledge               func(childComplexity int, checkID string, comment string, sticky *bool) int
+		AddComment                func(childComplexity int, checkID string, body string) int
+		ApplyConfig               func(childComplexity int, xml string, dryRun *bool) int
+		CancelDowntime            func(childComplexity int, id string) int
+		CreateAPIToken            func(childComplexity int, name string) int
+		DeleteCommand             func(childComplexity int, name string) int
+		DeleteContact             func(childComplexity int, name string) int
+		DeleteHost                func(childComplexity int, name string) int
+		DeleteService             func(childComplexity int, host string, name string) int
+		DeleteTeam                func(childComplexity int, name string) int
+		DeleteTimePeriod          func(childComplexity int, name string) int
+		ExecuteNow                func(childComplexity int, checkID string) int
+		InviteUser                func(childComplexity int, email string, password string, role model.Role) int
+		Login                     func(childComplexity int, site string, email string, password string) int
+		Logout                    func(childComplexity int) int
+		RevokeAPIToken            func(childComplexity int, id string) int
+		SaveCommand               func(childComplexity int, input model.CommandInput) int
+		SaveContact               func(childComplexity int, input model.ContactInput) int
+		SaveHost                  func(childComplexity int, input model.HostInput) int
+		SaveService               func(childComplexity int, input model.ServiceInput) int
+		SaveTeam                  func(childComplexity int, input model.TeamInput) int
+		SaveTimePeriod            func(childComplexity int, input model.TimePeriodInput) int
+		ScheduleDowntime          func(childComplexity int, checkID string, start time.Time, end time.Time, comment string) int
+		ScheduleFlexibleDowntime  func(childComplexity int, checkID string, start time.Time, end time.Time, duration int, comment string) int
+		ScheduleRecurringDowntime func(childComplexity int, checkID string, timePeriod string, comment string, from *time.Time, until *time.Time) int
+		SetRole                   func(childComplexity int, userID string, role model.Role) int
+		SignUp                    func(childComplexity int, input model.SignUpInput) int
+		SubmitResult              func(childComplexity int, checkID string, status checks.Status, output string) int
+		Suppress                  func(childComplexity int, checkID string) int
+		Unacknowledge             func(childComplexity int, checkID string) int
+		Unsuppress                func(childComplexity int, checkID string) int
 	}
 
 	NotificationEvent struct {
@@ -305,6 +312,7 @@ type ComplexityRoot struct {
 		ConfigRevisions func(childComplexity int, first *int) int
 		ConfigXML       func(childComplexity int) int
 		Contacts        func(childComplexity int) int
+		Downtimes       func(childComplexity int, active *bool) int
 		Groups          func(childComplexity int) int
 		Host            func(childComplexity int, id *string, name *string) int
 		Hosts           func(childComplexity int, search *string) int
@@ -495,6 +503,8 @@ type MutationResolver interface {
 	DeleteTeam(ctx context.Context, name string) (*model.ConfigResult, error)
 	SaveTimePeriod(ctx context.Context, input model.TimePeriodInput) (*model.ConfigResult, error)
 	DeleteTimePeriod(ctx context.Context, name string) (*model.ConfigResult, error)
+	ScheduleFlexibleDowntime(ctx context.Context, checkID string, start time.Time, end time.Time, duration int, comment string) (*store.Downtime, error)
+	ScheduleRecurringDowntime(ctx context.Context, checkID string, timePeriod string, comment string, from *time.Time, until *time.Time) (*store.Downtime, error)
 }
 type QueryResolver interface {
 	Site(ctx context.Context) (*tenants.Site, error)
@@ -516,6 +526,7 @@ type QueryResolver interface {
 	Workers(ctx context.Context) ([]*store.Worker, error)
 	Users(ctx context.Context) ([]*model.User, error)
 	APITokens(ctx context.Context) ([]*model.APIToken, error)
+	Downtimes(ctx context.Context, active *bool) ([]*store.Downtime, error)
 }
 type ResourceResolver interface {
 	History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error)
@@ -1174,6 +1185,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Downtime.Comment(childComplexity), true
+	case "Downtime.duration":
+		if e.ComplexityRoot.Downtime.Duration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Downtime.Duration(childComplexity), true
 	case "Downtime.end":
 		if e.ComplexityRoot.Downtime.End == nil {
 			break
@@ -1186,12 +1203,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Downtime.ID(childComplexity), true
+	case "Downtime.inEffect":
+		if e.ComplexityRoot.Downtime.InEffect == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Downtime.InEffect(childComplexity), true
+	case "Downtime.kind":
+		if e.ComplexityRoot.Downtime.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Downtime.Kind(childComplexity), true
 	case "Downtime.start":
 		if e.ComplexityRoot.Downtime.Start == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Downtime.Start(childComplexity), true
+	case "Downtime.startedAt":
+		if e.ComplexityRoot.Downtime.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Downtime.StartedAt(childComplexity), true
+	case "Downtime.timePeriod":
+		if e.ComplexityRoot.Downtime.TimePeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Downtime.TimePeriod(childComplexity), true
 
 	case "Group.children":
 		if e.ComplexityRoot.Group.Children == nil {
@@ -1682,6 +1723,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ScheduleDowntime(childComplexity, args["checkId"].(string), args["start"].(time.Time), args["end"].(time.Time), args["comment"].(string)), true
+	case "Mutation.scheduleFlexibleDowntime":
+		if e.ComplexityRoot.Mutation.ScheduleFlexibleDowntime == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scheduleFlexibleDowntime_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScheduleFlexibleDowntime(childComplexity, args["checkId"].(string), args["start"].(time.Time), args["end"].(time.Time), args["duration"].(int), args["comment"].(string)), true
+	case "Mutation.scheduleRecurringDowntime":
+		if e.ComplexityRoot.Mutation.ScheduleRecurringDowntime == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_scheduleRecurringDowntime_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ScheduleRecurringDowntime(childComplexity, args["checkId"].(string), args["timePeriod"].(string), args["comment"].(string), args["from"].(*time.Time), args["until"].(*time.Time)), true
 	case "Mutation.setRole":
 		if e.ComplexityRoot.Mutation.SetRole == nil {
 			break
@@ -1915,6 +1978,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Contacts(childComplexity), true
+	case "Query.downtimes":
+		if e.ComplexityRoot.Query.Downtimes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_downtimes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Downtimes(childComplexity, args["active"].(*bool)), true
 	case "Query.groups":
 		if e.ComplexityRoot.Query.Groups == nil {
 			break
@@ -2678,7 +2752,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "objects.graphqls"
+//go:embed "objects.graphqls" "downtime.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2972,6 +3046,7 @@ type Subscription {
 }
 `, BuiltIn: false},
 	{Name: "objects.graphqls", Input: sourceData("objects.graphqls"), BuiltIn: false},
+	{Name: "downtime.graphqls", Input: sourceData("downtime.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -3255,6 +3330,16 @@ func (ec *executionContext) childFields_Downtime(ctx context.Context, field grap
 		return ec.fieldContext_Downtime_author(ctx, field)
 	case "cancelled":
 		return ec.fieldContext_Downtime_cancelled(ctx, field)
+	case "kind":
+		return ec.fieldContext_Downtime_kind(ctx, field)
+	case "duration":
+		return ec.fieldContext_Downtime_duration(ctx, field)
+	case "timePeriod":
+		return ec.fieldContext_Downtime_timePeriod(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Downtime_startedAt(ctx, field)
+	case "inEffect":
+		return ec.fieldContext_Downtime_inEffect(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Downtime", field.Name)
 }
@@ -4331,6 +4416,98 @@ func (ec *executionContext) field_Mutation_scheduleDowntime_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_scheduleFlexibleDowntime_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "checkId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["checkId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "start",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["start"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "end",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["end"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "duration",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["duration"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "comment",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["comment"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_scheduleRecurringDowntime_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "checkId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["checkId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "timePeriod",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timePeriod"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "comment",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["comment"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "until",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["until"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4536,6 +4713,20 @@ func (ec *executionContext) field_Query_configRevisions_args(ctx context.Context
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_downtimes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "active",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["active"] = arg0
 	return args, nil
 }
 
@@ -7391,6 +7582,121 @@ func (ec *executionContext) fieldContext_Downtime_cancelled(_ context.Context, f
 	return graphql.NewScalarFieldContext("Downtime", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Downtime_kind(ctx context.Context, field graphql.CollectedField, obj *store.Downtime) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Downtime_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.DowntimeKind) graphql.Marshaler {
+			return ec.marshalNDowntimeKind2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐDowntimeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Downtime_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Downtime", field, false, false, "DowntimeKind")
+}
+
+func (ec *executionContext) _Downtime_duration(ctx context.Context, field graphql.CollectedField, obj *store.Downtime) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Downtime_duration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Duration, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Downtime_duration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Downtime", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Downtime_timePeriod(ctx context.Context, field graphql.CollectedField, obj *store.Downtime) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Downtime_timePeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimePeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Downtime_timePeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Downtime", field, false, false, "String")
+}
+
+func (ec *executionContext) _Downtime_startedAt(ctx context.Context, field graphql.CollectedField, obj *store.Downtime) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Downtime_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Downtime_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Downtime", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Downtime_inEffect(ctx context.Context, field graphql.CollectedField, obj *store.Downtime) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Downtime_inEffect(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InEffect, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Downtime_inEffect(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Downtime", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Group_name(ctx context.Context, field graphql.CollectedField, obj *model.Group) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9639,6 +9945,94 @@ func (ec *executionContext) fieldContext_Mutation_deleteTimePeriod(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_scheduleFlexibleDowntime(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scheduleFlexibleDowntime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScheduleFlexibleDowntime(ctx, fc.Args["checkId"].(string), fc.Args["start"].(time.Time), fc.Args["end"].(time.Time), fc.Args["duration"].(int), fc.Args["comment"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Downtime) graphql.Marshaler {
+			return ec.marshalNDowntime2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐDowntime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scheduleFlexibleDowntime(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Downtime(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scheduleFlexibleDowntime_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_scheduleRecurringDowntime(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_scheduleRecurringDowntime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ScheduleRecurringDowntime(ctx, fc.Args["checkId"].(string), fc.Args["timePeriod"].(string), fc.Args["comment"].(string), fc.Args["from"].(*time.Time), fc.Args["until"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Downtime) graphql.Marshaler {
+			return ec.marshalNDowntime2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐDowntime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_scheduleRecurringDowntime(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Downtime(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_scheduleRecurringDowntime_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NotificationEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10649,6 +11043,50 @@ func (ec *executionContext) fieldContext_Query_apiTokens(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ApiToken(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_downtimes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_downtimes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Downtimes(ctx, fc.Args["active"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.Downtime) graphql.Marshaler {
+			return ec.marshalNDowntime2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐDowntimeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_downtimes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Downtime(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_downtimes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -15747,6 +16185,31 @@ func (ec *executionContext) _Downtime(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "kind":
+			out.Values[i] = ec._Downtime_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "duration":
+			out.Values[i] = ec._Downtime_duration(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "timePeriod":
+			out.Values[i] = ec._Downtime_timePeriod(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._Downtime_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "inEffect":
+			out.Values[i] = ec._Downtime_inEffect(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16313,6 +16776,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "scheduleFlexibleDowntime":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scheduleFlexibleDowntime(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scheduleRecurringDowntime":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_scheduleRecurringDowntime(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16616,6 +17093,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_apiTokens(ctx, field)
+				})
+		case "downtimes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_downtimes(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -18068,6 +18551,16 @@ func (ec *executionContext) marshalNDowntime2ᚖgithubᚗcomᚋbergamotᚑmonito
 		return graphql.Null
 	}
 	return ec._Downtime(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDowntimeKind2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐDowntimeKind(ctx context.Context, v any) (store.DowntimeKind, error) {
+	var res store.DowntimeKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDowntimeKind2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐDowntimeKind(ctx context.Context, sel ast.SelectionSet, v store.DowntimeKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -155,6 +156,12 @@ func (r *Resolver) authenticate(o HandlerOptions, next http.Handler) http.Handle
 			_, _ = fmt.Fprintf(w, `{"errors":[{"message":"request body is larger than %d bytes","extensions":{"code":"INVALID"}}],"data":null}`, MaxBodyBytes)
 			return
 		}
+		if websocket.IsWebSocketUpgrade(req) && !(gorillaWebsocket{allowedOrigins: o.AllowedOrigins}).checkOrigin(req) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"errors":[{"message":"WebSocket connections from this origin are not allowed","extensions":{"code":"FORBIDDEN"}}],"data":null}`))
+			return
+		}
 		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
 		ctx := req.Context()
 		secret := ""
@@ -167,7 +174,7 @@ func (r *Resolver) authenticate(o HandlerOptions, next http.Handler) http.Handle
 			p, err := r.Tenants.Authenticate(ctx, secret)
 			if err == nil && r.hostAllows(ctx, o.Domain, req.Host, p) {
 				ctx = tenants.WithPrincipal(ctx, p)
-			} else if req.Header.Get("Authorization") != "" && req.Header.Get("Upgrade") == "" {
+			} else if req.Header.Get("Authorization") != "" {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusUnauthorized)
 				_, _ = w.Write([]byte(`{"errors":[{"message":"invalid or revoked token","extensions":{"code":"UNAUTHENTICATED"}}],"data":null}`))

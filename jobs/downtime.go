@@ -52,7 +52,7 @@ type DowntimeSweep struct {
 	// once (LISTEN on store.DowntimesChannel).
 	Every time.Duration
 	Wake  <-chan struct{}
-	// Now is the clock (default time.Now); tests move it.
+	// Now is the clock (default: the database's, as the processor's).
 	Now func() time.Time
 }
 
@@ -102,15 +102,14 @@ func (s *DowntimeSweep) RunOnce(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-func (s *DowntimeSweep) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
 func (s *DowntimeSweep) site(ctx context.Context, tx pgx.Tx, site uuid.UUID) (int, error) {
-	now := s.now()
+	// The database's clock by default, as the processor uses it.
+	var now time.Time
+	if s.Now != nil {
+		now = s.Now()
+	} else if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&now); err != nil {
+		return 0, fmt.Errorf("reading the time: %w", err)
+	}
 	n, err := s.drainOutbox(ctx, tx, site)
 	if err != nil {
 		return n, err

@@ -125,6 +125,13 @@ func (r *downtimeRig) expectDowntime(id uuid.UUID, in bool, starts, ends int) {
 		r.t.Fatalf("check %s in downtime = %v, want %v", id, got, in)
 	}
 	if s, e := r.count(id, monitor.EventDowntimeStarted), r.count(id, monitor.EventDowntimeEnded); s != starts || e != ends {
+		r.events.mu.Lock()
+		for _, pc := range r.events.pcs {
+			if pc.CheckID == id {
+				r.t.Logf("%s %v worker=%v", pc.Kind, pc.Events, pc.Result.Worker)
+			}
+		}
+		r.events.mu.Unlock()
 		r.t.Fatalf("check %s: %d downtime-started and %d downtime-ended events, want %d and %d", id, s, e, starts, ends)
 	}
 }

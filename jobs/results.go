@@ -281,7 +281,9 @@ func (p *Processor) apply(ctx context.Context, b *pgx.Batch, site uuid.UUID, r *
 		if st, err := checks.ParseStatus(rec.settings.Initially.Status); err == nil {
 			init = st
 		}
+		dt := prev.InDowntime // set by the downtime sweep before any result
 		prev = monitor.Initial(init, rec.settings.Initially.Output, r.result.Started)
+		prev.InDowntime = dt
 	}
 	at := r.result.Started.Add(r.result.Runtime)
 	if at.IsZero() || at.Year() < 2000 {

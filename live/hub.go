@@ -8,6 +8,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -44,12 +46,18 @@ type Hub struct {
 
 	mu   sync.Mutex
 	subs map[uuid.UUID]map[*Subscriber]struct{}
-	last map[uuid.UUID]*store.CheckState
+	// last is each followed check's state as last pushed, for Previous.
+	last map[uuid.UUID]lastState
+}
+
+type lastState struct {
+	site  uuid.UUID
+	state *store.CheckState
 }
 
 // NewHub returns a hub; call Run to start listening.
 func NewHub(pool *pgxpool.Pool, log *slog.Logger) *Hub {
-	return &Hub{Pool: pool, Logger: log, subs: map[uuid.UUID]map[*Subscriber]struct{}{}, last: map[uuid.UUID]*store.CheckState{}}
+	return &Hub{Pool: pool, Logger: log, subs: map[uuid.UUID]map[*Subscriber]struct{}{}, last: map[uuid.UUID]lastState{}}
 }
 
 // Subscribe registers a subscriber for site until ctx ends.
@@ -67,6 +75,13 @@ func (h *Hub) Subscribe(ctx context.Context, site uuid.UUID) *Subscriber {
 		delete(h.subs[site], s)
 		if len(h.subs[site]) == 0 {
 			delete(h.subs, site)
+			// Without subscribers the site's changes are not followed:
+			// forget its last states rather than keep stale ones.
+			for id, l := range h.last {
+				if l.site == site {
+					delete(h.last, id)
+				}
+			}
 		}
 		h.mu.Unlock()
 	}()
@@ -177,12 +192,24 @@ func (h *Hub) handle(ctx context.Context, payload string) {
 func (h *Hub) dispatch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) {
 	var rows []*store.CheckRow
 	var alerts []*store.Alert
+	var before map[uuid.UUID]*store.CheckState
+	h.mu.Lock()
+	var unknown []uuid.UUID
+	for _, id := range ids {
+		if _, ok := h.last[id]; !ok {
+			unknown = append(unknown, id)
+		}
+	}
+	h.mu.Unlock()
 	err := tenants.InSite(tenants.WithSite(ctx, site), h.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		if rows, err = store.ChecksByID(ctx, tx, ids); err != nil {
 			return err
 		}
-		alerts, err = store.AlertsForChecks(ctx, tx, ids)
+		if alerts, err = store.AlertsForChecks(ctx, tx, ids); err != nil {
+			return err
+		}
+		before, err = previousStates(ctx, tx, unknown)
 		return err
 	})
 	if err != nil {
@@ -198,8 +225,16 @@ func (h *Hub) dispatch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) {
 	defer h.mu.Unlock()
 	for _, r := range rows {
 		id, _ := uuid.Parse(r.ID)
-		u := &Update{Check: r, Previous: h.last[id], Alerts: byCheck[r.ID], At: now}
-		h.last[id] = r.State
+		prev := before[id]
+		if l, ok := h.last[id]; ok {
+			prev = l.state
+		} else if prev == nil {
+			prev = r.State // no change recorded by the latest result
+		}
+		u := &Update{Check: r, Previous: prev, Alerts: byCheck[r.ID], At: now}
+		if _, followed := h.subs[site]; followed {
+			h.last[id] = lastState{site: site, state: r.State}
+		}
 		for s := range h.subs[site] {
 			select {
 			case s.C <- u:
@@ -208,4 +243,37 @@ func (h *Hub) dispatch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) {
 			}
 		}
 	}
+}
+
+// previousStates reconstructs, for checks the hub has not followed yet,
+// the state before their latest result from state history: a history row
+// at the check's last result means that result changed status or hardness.
+// Checks whose latest result changed nothing are left out.
+func previousStates(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*store.CheckState, error) {
+	out := map[uuid.UUID]*store.CheckState{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT h.check_id, h.status, h.previous,
+			(SELECT o.hard FROM state_history o WHERE o.check_id = h.check_id AND o.id < h.id ORDER BY o.id DESC LIMIT 1)
+		FROM check_state s JOIN LATERAL (SELECT * FROM state_history x WHERE x.check_id = s.check_id ORDER BY x.at DESC, x.id DESC LIMIT 1) h ON true
+		WHERE s.check_id = ANY ($1) AND h.at = s.last_check`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading previous states: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		var status, previous string
+		var olderHard *bool
+		if err := rows.Scan(&id, &status, &previous, &olderHard); err != nil {
+			return nil, fmt.Errorf("reading previous states: %w", err)
+		}
+		st, _ := checks.ParseStatus(previous)
+		// Same status: the result made it hard. Otherwise the state before
+		// had the hardness of the change before (a new check starts hard).
+		hard := status != previous && (olderHard == nil || *olderHard)
+		out[id] = &store.CheckState{Status: st, OK: st.OK(), Hard: hard}
+	}
+	return out, rows.Err()
 }

@@ -160,6 +160,8 @@ func TestRoutes(t *testing.T) {
 			t.Fatalf("acknowledge: %d %+v", code, ack)
 		}
 		var bad apiErr
+		f.call(t, "POST", "/api/v1/checks/"+f.aIDs["web2"]+"/result", a.Token, map[string]string{"status": "OK", "output": "fine"}, nil)
+		e.WaitStatus(t, a.Token, f.aIDs["web2"], "OK")
 		if code := f.call(t, "POST", "/api/v1/checks/"+f.aIDs["web2"]+"/acknowledge", a.Token, map[string]any{"comment": "x"}, &bad); code != 400 {
 			t.Fatalf("acknowledging an OK check: %d %+v", code, bad)
 		}
@@ -324,8 +326,8 @@ func TestIcinga2ProcessCheckResult(t *testing.T) {
 			`{ "type": "Host", "filter": "host.name==\"web1\"", "exit_status": 0, "plugin_output": "Host is back." }`,
 			basic, "web1", "OK", "Host is back."},
 		{"service as h!s in the body", "/v1/actions/process-check-result",
-			`{ "type": "Service", "service": "web1!disk", "exit_status": 1, "plugin_output": "DISK WARNING - free space: / 3326 MB (56%);", "performance_data": "/=2643MB;5948;5958;0;5968" }`,
-			bearer, "web1/disk", "WARNING", "DISK WARNING - free space: / 3326 MB (56%);"},
+			`{ "type": "Service", "service": "web1!disk", "exit_status": 1, "plugin_output": "DISK WARNING - free space: / 3326 MB (56%)", "performance_data": "/=2643MB;5948;5958;0;5968" }`,
+			bearer, "web1/disk", "WARNING", "DISK WARNING - free space: / 3326 MB (56%)"},
 		{"service in the URL", "/v1/actions/process-check-result?service=web2!http",
 			`{ "exit_status": 3, "plugin_output": "UNKNOWN - plugin timed out", "check_source": "example.localdomain" }`,
 			basic, "web2/http", "UNKNOWN", "UNKNOWN - plugin timed out"},

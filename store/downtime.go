@@ -120,9 +120,12 @@ func ScheduleFlexibleDowntime(ctx context.Context, tx pgx.Tx, checkID, author, c
 	if err := tx.QueryRow(ctx, `SELECT NOT ok FROM check_state WHERE check_id = $1`, id).Scan(&problem); err != nil {
 		return nil, fmt.Errorf("reading state: %w", err)
 	}
+	now, err := dbNow(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
 	site, _ := tenants.SiteFrom(ctx)
 	dID := uuid.New()
-	now := time.Now()
 	var started *time.Time
 	if problem && !now.Before(start) && !now.After(end) {
 		started = &now
@@ -150,7 +153,10 @@ func ScheduleRecurringDowntime(ctx context.Context, tx pgx.Tx, checkID, author, 
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now, err := dbNow(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
 	if from.IsZero() {
 		from = now
 	}
@@ -188,6 +194,15 @@ func ScheduleRecurringDowntime(ctx context.Context, tx pgx.Tx, checkID, author, 
 		}
 	}
 	return downtimeByID(ctx, tx, dID.String())
+}
+
+// dbNow is the transaction's time, the clock downtimes are judged by.
+func dbNow(ctx context.Context, tx pgx.Tx) (time.Time, error) {
+	var now time.Time
+	if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&now); err != nil {
+		return now, fmt.Errorf("reading the time: %w", err)
+	}
+	return now, nil
 }
 
 func validateDowntime(comment string, start, end time.Time) error {
