@@ -54,12 +54,12 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 			if auth := p.Authorization(); auth != "" {
 				principal, err := r.Tenants.Authenticate(ctx, strings.TrimSpace(strings.TrimPrefix(auth, "Bearer ")))
 				if err != nil {
-					return ctx, nil, errors.New("unauthenticated: bad token")
+					return refuse(ctx), nil, errors.New("unauthenticated: bad token")
 				}
 				return tenants.WithPrincipal(ctx, principal), &p, nil
 			}
 			if _, err := tenants.PrincipalFrom(ctx); err != nil {
-				return ctx, nil, errors.New("unauthenticated: send {\"authorization\": \"Bearer <token>\"} in connection_init")
+				return refuse(ctx), nil, errors.New("unauthenticated: send {\"authorization\": \"Bearer <token>\"} in connection_init")
 			}
 			return ctx, &p, nil
 		},
@@ -120,6 +120,12 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 		return errs.E(errs.Internal, "internal error")
 	})
 	return r.authenticate(o, srv)
+}
+
+// refuse makes a refused connection_init close the socket with 4403
+// Forbidden, as graphql-transport-ws specifies.
+func refuse(ctx context.Context) context.Context {
+	return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), "Forbidden")
 }
 
 func depth(set ast.SelectionSet, d int) int {

@@ -64,6 +64,10 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	fresh := &jobs.Freshness{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "freshness"))}
 	a.sinks = append(a.sinks, vs)
 	a.background = append(a.background, vs.Run, fresh.Run)
+	a.background = append(a.background, func(ctx context.Context) error { // downtime starts/ends to a.sinks (docs/downtime.md)
+		return (&jobs.DowntimeSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "downtime")), Sinks: a.sinks,
+			Wake: jobs.Wakeup(ctx, db.Pool, store.DowntimesChannel, env.Logger)}).Run(ctx)
+	})
 	return a, nil
 }
 

@@ -2,9 +2,235 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/jobs"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
+// countSink counts processed results.
+type countSink struct{ n atomic.Int64 }
+
+func (c *countSink) HandleEvents(context.Context, pgx.Tx, *jobs.ProcessedCheck) error {
+	c.n.Add(1)
+	return nil
+}
+
+type benchOptions struct {
+	checks      int
+	every       time.Duration
+	duration    time.Duration
+	warmup      time.Duration
+	engine      string
+	concurrency int
+}
+
+// runBench measures the pipeline end to end (scheduled -> executed -> state
+// written) with one serve side and one worker in this process.
 func runBench(ctx context.Context, env *Env, args []string) error {
-	return errors.New("bench is not available yet in this version of Bergamot")
+	fs := newFlags("bench", "bergamot bench [--checks 10000] [--every 1s] [--duration 60s] [--engine dummy|nagios] [--rss-checks 100000]")
+	var o benchOptions
+	fs.IntVar(&o.checks, "checks", 10000, "checks to schedule")
+	fs.DurationVar(&o.every, "every", time.Second, "each check's interval (checks/every is the offered rate)")
+	fs.DurationVar(&o.duration, "duration", 60*time.Second, "measurement window (up to 5m)")
+	fs.DurationVar(&o.warmup, "warmup", 10*time.Second, "time before the window")
+	fs.StringVar(&o.engine, "engine", "dummy", "dummy (in-process) or nagios (forks check_dummy)")
+	fs.IntVar(&o.concurrency, "concurrency", 100, "worker concurrency")
+	rss := fs.Int("rss-checks", 0, "instead: configure this many checks (every 5m) and report the serve RSS")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.duration > 5*time.Minute {
+		return fmt.Errorf("--duration at most 5m")
+	}
+	env.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, err := env.OpenDB(ctx, true, 40)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *rss > 0 {
+		return benchRSS(ctx, env, db, *rss)
+	}
+	site, err := benchSite(ctx, env, db, o.checks, o.every, o.engine)
+	if err != nil {
+		return err
+	}
+	defer cleanupSite(env, db, site)
+	rate, p50, p99, err := benchRun(ctx, env, db, o)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("bench engine=%s checks=%d every=%s offered=%.0f/s window=%s: throughput %.0f checks/s, lateness p50 %.0f ms p99 %.0f ms\n",
+		o.engine, o.checks, o.every, float64(o.checks)/o.every.Seconds(), o.duration, rate, p50, p99)
+	return nil
+}
+
+// benchSite creates a site with n checks of engine, each every interval.
+func benchSite(ctx context.Context, env *Env, db *DB, n int, every time.Duration, engine string) (uuid.UUID, error) {
+	var site uuid.UUID
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		s, err := tenants.CreateSite(ctx, tx, "bench"+strings.ReplaceAll(uuid.NewString()[:8], "-", ""), "benchmark")
+		if err == nil {
+			site = s.ID
+		}
+		return err
+	})
+	if err != nil {
+		return site, err
+	}
+	var b strings.Builder
+	b.WriteString(`<bergamot site="bench">`)
+	if engine == "nagios" {
+		b.WriteString(`<command name="c" engine="nagios"><parameter name="command_line">/usr/lib/nagios/plugins/check_dummy 0 bench</parameter></command>`)
+	} else {
+		b.WriteString(`<command name="c" engine="dummy"><parameter name="output">bench</parameter></command>`)
+	}
+	fmt.Fprintf(&b, `<service name="s" template="yes"><check-command command="c"/><schedule every="%s" retry-every="%s" changing-every="%s"/></service>`, every, every, every)
+	for h := 0; h*10 < n; h++ {
+		fmt.Fprintf(&b, `<host name="h%d" address="127.0.0.1">`, h)
+		for s := 0; s < 10 && h*10+s < n; s++ {
+			fmt.Fprintf(&b, `<service name="s%d" extends="s"/>`, s)
+		}
+		b.WriteString(`</host>`)
+	}
+	b.WriteString(`</bergamot>`)
+	doc, err := config.Parse("bench.xml", strings.NewReader(b.String()))
+	if err != nil {
+		return site, err
+	}
+	sealer, err := env.Sealer()
+	if err != nil {
+		return site, err
+	}
+	err = tenants.InSite(tenants.WithSite(ctx, site), db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		res, err := (&store.Configs{Sealer: sealer}).Apply(ctx, tx, doc, "bench", "bench", false)
+		if err == nil && !res.OK {
+			err = res.Errors
+		}
+		return err
+	})
+	return site, err
+}
+
+func cleanupSite(env *Env, db *DB, site uuid.UUID) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Release()
+	_, _ = conn.Exec(ctx, `DELETE FROM check_schedule WHERE site_id = $1`, site)
+	_, _ = conn.Exec(ctx, `DELETE FROM river_job WHERE kind = 'check'`)
+	if _, err := conn.Exec(ctx, `DELETE FROM sites WHERE id = $1`, site); err != nil {
+		env.Logger.Warn("bench site not removed", slog.Any("error", err))
+	}
+}
+
+// benchRun runs the pipeline and returns results/s over the window and the
+// p50/p99 lateness (job start minus due slot) in ms.
+func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (rate, p50, p99 float64, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	log := env.Logger
+	rc, err := jobs.NewInsertClient(db.Pool, log)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	sealer, err := env.Sealer()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	reg, err := buildRegistry(log, o.engine)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	w := &jobs.ExecuteWorker{Pool: db.Pool, Engines: reg, Sealer: sealer, WorkerID: "bench", Logger: log}
+	wc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: "default", Concurrency: o.concurrency, Worker: w, Logger: log})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if err := wc.Start(ctx); err != nil {
+		return 0, 0, 0, err
+	}
+	defer func() {
+		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		defer c()
+		_ = wc.StopAndCancel(sctx)
+	}()
+	sink := &countSink{}
+	var wg sync.WaitGroup
+	for _, f := range []func(context.Context) error{
+		(&jobs.Scheduler{Pool: db.Pool, River: rc, Logger: log}).Run,
+		(&jobs.Processor{Pool: db.Pool, Logger: log, Sinks: []jobs.EventSink{sink}, Wake: jobs.Wakeup(ctx, db.Pool, jobs.ResultsChannel, log)}).Run,
+		(&jobs.Watchdog{Pool: db.Pool, River: rc, Logger: log}).Run,
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = f(ctx) }()
+	}
+	defer wg.Wait()
+	defer cancel()
+	select {
+	case <-ctx.Done():
+		return 0, 0, 0, ctx.Err()
+	case <-time.After(o.warmup):
+	}
+	start, n0 := time.Now(), sink.n.Load()
+	select {
+	case <-ctx.Done():
+		return 0, 0, 0, ctx.Err()
+	case <-time.After(o.duration):
+	}
+	rate = float64(sink.n.Load()-n0) / time.Since(start).Seconds()
+	err = db.Pool.QueryRow(ctx, `SELECT COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY l), 0), COALESCE(percentile_cont(0.99) WITHIN GROUP (ORDER BY l), 0)
+		FROM (SELECT extract(epoch FROM attempted_at - (args->>'slot')::timestamptz) * 1000 AS l FROM river_job
+			WHERE kind = 'check' AND attempted_at >= $1) x`, start).Scan(&p50, &p99)
+	return rate, p50, p99, err
+}
+
+// benchRSS configures n checks every 5 minutes, runs the serve-side loops
+// for a while and reports this process's resident memory.
+func benchRSS(ctx context.Context, env *Env, db *DB, n int) error {
+	site, err := benchSite(ctx, env, db, n, 5*time.Minute, "dummy")
+	if err != nil {
+		return err
+	}
+	defer cleanupSite(env, db, site)
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	rc, err := jobs.NewInsertClient(db.Pool, env.Logger)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for _, f := range []func(context.Context) error{
+		(&jobs.Scheduler{Pool: db.Pool, River: rc, Logger: env.Logger}).Run,
+		(&jobs.Processor{Pool: db.Pool, Logger: env.Logger}).Run,
+		(&jobs.Watchdog{Pool: db.Pool, River: rc, Logger: env.Logger}).Run,
+	} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = f(rctx) }()
+	}
+	wg.Wait()
+	runtime.GC()
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") || strings.HasPrefix(l, "VmHWM:") {
+			fmt.Printf("bench rss checks=%d %s\n", n, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	return nil
 }
