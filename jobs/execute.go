@@ -14,8 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-
+	
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -61,6 +60,12 @@ type ExecuteWorker struct {
 	// MaxRuntime bounds one job (default JobTimeout); NewWorkerClient sets
 	// it from WorkerConfig.RescueAfter.
 	MaxRuntime time.Duration
+	// SpecTTL, when positive, caches each check's definition for that long
+	// (InvalidateSpecs drops the cache when configuration changes).
+	SpecTTL time.Duration
+
+	handback handback
+	specs    specCache
 }
 
 // Timeout lets River's own deadline sit past the check's.
@@ -99,20 +104,26 @@ func (w *ExecuteWorker) complete(ctx context.Context, job *river.Job[ExecuteArgs
 	if err != nil {
 		return fmt.Errorf("encoding result: %w", err)
 	}
-	return pgx.BeginFunc(ctx, w.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`,
-			job.Args.SiteID, job.Args.CheckID, body); err != nil {
-			return fmt.Errorf("handing back result: %w", err)
-		}
-		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
-			return fmt.Errorf("completing job: %w", err)
-		}
-		_, err := tx.Exec(ctx, `SELECT pg_notify('bergamot_results', '')`)
-		return err
-	})
+	return w.handback.submit(ctx, w.Pool, job, body)
 }
 
 func (w *ExecuteWorker) loadRequest(ctx context.Context, checkID uuid.UUID) (*checks.Request, error) {
+	if w.SpecTTL > 0 {
+		if req := w.specs.get(checkID, w.SpecTTL); req != nil {
+			return req, nil
+		}
+	}
+	req, err := w.readRequest(ctx, checkID)
+	if err == nil && w.SpecTTL > 0 {
+		w.specs.put(checkID, req)
+	}
+	return req, err
+}
+
+// InvalidateSpecs drops cached check definitions (on a configuration change).
+func (w *ExecuteWorker) InvalidateSpecs() { w.specs.clear() }
+
+func (w *ExecuteWorker) readRequest(ctx context.Context, checkID uuid.UUID) (*checks.Request, error) {
 	req := &checks.Request{CheckID: checkID.String(), Timeout: DefaultCheckTimeout}
 	site, _ := tenants.SiteFrom(ctx)
 	req.SiteID = site.String()

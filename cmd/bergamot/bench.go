@@ -158,7 +158,7 @@ func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (rate, p50,
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	w := &jobs.ExecuteWorker{Pool: db.Pool, Engines: reg, Sealer: sealer, WorkerID: "bench", Logger: log}
+	w := &jobs.ExecuteWorker{Pool: db.Pool, Engines: reg, Sealer: sealer, WorkerID: "bench", Logger: log, SpecTTL: time.Minute}
 	wc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: "default", Concurrency: o.concurrency, Worker: w, Logger: log})
 	if err != nil {
 		return 0, 0, 0, err

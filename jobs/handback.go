@@ -1,0 +1,142 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+)
+
+// handback returns results through PostgreSQL in batches: many results per
+// transaction into result_inbox, with one NOTIFY per batch (NOTIFY
+// serialises committing transactions, so one per result would cap
+// throughput). Work waits until its result is committed and only then
+// returns, so River completes the job after the result is durable: a worker
+// that dies loses no result (its job is rescued and run again); at worst, a
+// death between the two gives one duplicate result, never a lost one.
+type handback struct {
+	once  sync.Once
+	queue chan *handbackItem
+}
+
+type handbackItem struct {
+	job  *river.Job[ExecuteArgs]
+	body []byte
+	done chan error
+}
+
+// handbackBatch is the most results per transaction; handbackWait how long
+// the first result of a batch waits for company.
+const (
+	handbackBatch = 500
+	handbackWait  = 2 * time.Millisecond
+)
+
+func (h *handback) submit(ctx context.Context, pool *pgxpool.Pool, job *river.Job[ExecuteArgs], body []byte) error {
+	h.once.Do(func() {
+		h.queue = make(chan *handbackItem, 4*handbackBatch)
+		go h.loop(pool)
+	})
+	it := &handbackItem{job: job, body: body, done: make(chan error, 1)}
+	select {
+	case h.queue <- it:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-it.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *handback) loop(pool *pgxpool.Pool) {
+	for first := range h.queue {
+		batch := []*handbackItem{first}
+		timer := time.NewTimer(handbackWait)
+	gather:
+		for len(batch) < handbackBatch {
+			select {
+			case it := <-h.queue:
+				batch = append(batch, it)
+			case <-timer.C:
+				break gather
+			}
+		}
+		timer.Stop()
+		err := writeResults(pool, batch)
+		for _, it := range batch {
+			it.done <- err
+		}
+	}
+}
+
+func writeResults(pool *pgxpool.Pool, batch []*handbackItem) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sites := make([]uuid.UUID, len(batch))
+	ids := make([]uuid.UUID, len(batch))
+	bodies := make([]string, len(batch))
+	for i, it := range batch {
+		sites[i], ids[i], bodies[i] = it.job.Args.SiteID, it.job.Args.CheckID, string(it.body)
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result)
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[])`, sites, ids, bodies); err != nil {
+			return fmt.Errorf("handing back results: %w", err)
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, ResultsChannel)
+		return err
+	})
+}
+
+// specCache keeps check definitions for a short while.
+type specCache struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]cachedSpec
+}
+
+type cachedSpec struct {
+	req *checks.Request
+	at  time.Time
+}
+
+func (c *specCache) get(id uuid.UUID, ttl time.Duration) *checks.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || time.Since(e.at) > ttl {
+		return nil
+	}
+	// Engines may not change the request, but give each run its own copy
+	// of what they could touch.
+	r := *e.req
+	r.Parameters = make(map[string]string, len(e.req.Parameters))
+	for k, v := range e.req.Parameters {
+		r.Parameters[k] = v
+	}
+	return &r
+}
+
+func (c *specCache) put(id uuid.UUID, req *checks.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 200000 {
+		c.m = map[uuid.UUID]cachedSpec{}
+	}
+	c.m[id] = cachedSpec{req: req, at: time.Now()}
+}
+
+func (c *specCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
+}
