@@ -190,6 +190,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 		return err
 	}
 	b := &pgx.Batch{}
+	bulk := &bulkWrites{}
 	var changed []string
 	var done []*ProcessedCheck
 	for _, r := range results {
@@ -197,7 +198,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 		if !ok {
 			continue // check removed meanwhile
 		}
-		pc, err := p.apply(ctx, b, site, r, rec)
+		pc, err := p.apply(ctx, b, bulk, site, r, rec)
 		if err != nil {
 			return err
 		}
@@ -209,6 +210,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 			}
 		}
 	}
+	bulk.queue(b)
 	// Announce, in chunks that fit NOTIFY's 8000-byte payload.
 	for len(changed) > 0 {
 		k := min(len(changed), 200)
@@ -274,7 +276,7 @@ func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID
 	return out, rows.Err()
 }
 
-func (p *Processor) apply(ctx context.Context, b *pgx.Batch, site uuid.UUID, r *inboxRow, rec *checkRecord) (*ProcessedCheck, error) {
+func (p *Processor) apply(ctx context.Context, b *pgx.Batch, bulk *bulkWrites, site uuid.UUID, r *inboxRow, rec *checkRecord) (*ProcessedCheck, error) {
 	prev := rec.machine
 	if prev.LastCheck.IsZero() && prev.Status == checks.StatusPending && prev.Attempt == 0 {
 		init := checks.StatusPending
@@ -297,23 +299,14 @@ func (p *Processor) apply(ctx context.Context, b *pgx.Batch, site uuid.UUID, r *
 
 	machine, _ := json.Marshal(next)
 	perf, _ := json.Marshal(nonNilPerf(r.result.Perfdata))
-	b.Queue(`UPDATE check_state SET status = $2, ok = $3, hard = $4, attempt = $5, output = $6, long_output = $7, perfdata = $8,
-		last_check = $9, last_state_change = $10, last_hard_change = $11, flapping = $12, flap_percent = $13, acknowledged = $14,
-		in_downtime = $15, suppressed = $16, encompassed = $17, machine = $18, worker = $19, runtime_ms = $20, updated_at = now()
-		WHERE check_id = $1`,
-		r.check, next.Status.String(), next.OK, next.Hard, next.Attempt, r.result.Output, r.result.LongOutput, perf,
-		at, nullTime(next.LastStateChange), nullTime(next.LastHardChange), next.Flapping, next.FlapPercent, next.Acknowledged,
-		next.InDowntime, next.Suppressed, next.Encompassed, machine, r.result.Worker, float64(r.result.Runtime.Microseconds())/1000)
+	bulk.state(r.check, next, &r.result, at, machine, perf)
 	if next.Status != prev.Status || next.Hard != prev.Hard {
-		b.Queue(`INSERT INTO state_history (site_id, check_id, at, status, previous, ok, hard, attempt, output) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-			site, r.check, at, next.Status.String(), prev.Status.String(), next.OK, next.Hard, next.Attempt, r.result.Output)
+		bulk.history(site, r.check, at, next, prev.Status, r.result.Output)
 	}
 	for _, pd := range r.result.Perfdata {
-		if pd.Value == nil {
-			continue
+		if pd.Value != nil {
+			bulk.metric(site, r.check, pd.Label, at, *pd.Value, pd.UOM)
 		}
-		b.Queue(`INSERT INTO metrics (site_id, check_id, label, at, value, uom) VALUES ($1,$2,$3,$4,$5,$6)`,
-			site, r.check, pd.Label, at, *pd.Value, pd.UOM)
 	}
 	pc := &ProcessedCheck{SiteID: site, CheckID: r.check, Kind: rec.kind, AlertID: rec.alertID, Previous: prev, State: next, Result: &r.result, Events: events}
 	for _, e := range events {
@@ -407,5 +400,8 @@ func ApplyResult(ctx context.Context, tx pgx.Tx, b *pgx.Batch, site, check uuid.
 	if o.Unconfirmed {
 		rec.deps = monitor.DepsChanging
 	}
-	return (&Processor{}).apply(ctx, b, site, &inboxRow{site: site, check: check, result: res, received: time.Now()}, rec)
+	bulk := &bulkWrites{}
+	pc, err := (&Processor{}).apply(ctx, b, bulk, site, &inboxRow{site: site, check: check, result: res, received: time.Now()}, rec)
+	bulk.queue(b)
+	return pc, err
 }

@@ -74,7 +74,7 @@ func NewWorkerClient(pool *pgxpool.Pool, cfg WorkerConfig) (*river.Client[pgx.Tx
 		FetchPollInterval:           cmp.Or(cfg.FetchPollInterval, 250*time.Millisecond),
 		JobTimeout:                  jobTimeout,
 		RescueStuckJobsAfter:        rescue,
-		CompletedJobRetentionPeriod: 10 * time.Minute,
+		CompletedJobRetentionPeriod: time.Minute, // keep river_job small: results live in our own tables
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)

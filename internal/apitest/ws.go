@@ -25,6 +25,7 @@ type WS struct {
 	Protocol string
 	mu       sync.Mutex
 	next     int
+	failed   error // a read failed: the connection is done
 }
 
 // Message is one server message.
@@ -85,11 +86,17 @@ func (w *WS) Subscribe(query string, vars map[string]any) (string, error) {
 	return id, w.send(map[string]any{"id": id, "type": typ, "payload": map[string]any{"query": query, "variables": vars}})
 }
 
-// Read returns the next message, waiting at most d.
+// Read returns the next message, waiting at most d. After a timeout the
+// connection cannot be read any more (gorilla/websocket) and Read keeps
+// returning the error.
 func (w *WS) Read(d time.Duration) (*Message, error) {
+	if w.failed != nil {
+		return nil, w.failed
+	}
 	_ = w.Conn.SetReadDeadline(time.Now().Add(d))
 	var m Message
 	if err := w.Conn.ReadJSON(&m); err != nil {
+		w.failed = err
 		return nil, err
 	}
 	return &m, nil

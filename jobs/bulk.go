@@ -1,0 +1,101 @@
+package jobs
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/monitor"
+)
+
+// bulkWrites gathers a batch's state, history and metric writes so each is
+// one statement over arrays (unnest) instead of one statement per result.
+type bulkWrites struct {
+	// check_state: the latest row per check wins.
+	idx                                    map[uuid.UUID]int
+	ids                                    []uuid.UUID
+	status, output, long, perf, machine, w []string
+	ok, hard, flapping, ack, dt, sup, enc  []bool
+	attempt                                []int32
+	at                                     []time.Time
+	lsc, lhc                               []*time.Time
+	flapPct, runtime                       []float64
+
+	hSite, hCheck           []uuid.UUID
+	hAt                     []time.Time
+	hStatus, hPrev, hOutput []string
+	hOK, hHard              []bool
+	hAttempt                []int32
+
+	mSite, mCheck []uuid.UUID
+	mLabel, mUOM  []string
+	mAt           []time.Time
+	mValue        []float64
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (w *bulkWrites) state(id uuid.UUID, next monitor.State, res *checks.Result, at time.Time, machine, perf []byte) {
+	if w.idx == nil {
+		w.idx = map[uuid.UUID]int{}
+	}
+	i, seen := w.idx[id]
+	if !seen {
+		i = len(w.ids)
+		w.idx[id] = i
+		w.ids = append(w.ids, id)
+		w.status, w.output, w.long, w.perf, w.machine, w.w = append(w.status, ""), append(w.output, ""), append(w.long, ""), append(w.perf, ""), append(w.machine, ""), append(w.w, "")
+		w.ok, w.hard, w.flapping, w.ack, w.dt, w.sup, w.enc = append(w.ok, false), append(w.hard, false), append(w.flapping, false), append(w.ack, false), append(w.dt, false), append(w.sup, false), append(w.enc, false)
+		w.attempt, w.at, w.lsc, w.lhc = append(w.attempt, 0), append(w.at, time.Time{}), append(w.lsc, nil), append(w.lhc, nil)
+		w.flapPct, w.runtime = append(w.flapPct, 0), append(w.runtime, 0)
+	}
+	w.status[i], w.output[i], w.long[i], w.perf[i], w.machine[i], w.w[i] = next.Status.String(), res.Output, res.LongOutput, string(perf), string(machine), res.Worker
+	w.ok[i], w.hard[i], w.flapping[i], w.ack[i], w.dt[i], w.sup[i], w.enc[i] = next.OK, next.Hard, next.Flapping, next.Acknowledged, next.InDowntime, next.Suppressed, next.Encompassed
+	w.attempt[i], w.at[i], w.lsc[i], w.lhc[i] = int32(next.Attempt), at, timePtr(next.LastStateChange), timePtr(next.LastHardChange)
+	w.flapPct[i], w.runtime[i] = next.FlapPercent, float64(res.Runtime.Microseconds())/1000
+}
+
+func (w *bulkWrites) history(site, check uuid.UUID, at time.Time, next monitor.State, prev checks.Status, output string) {
+	w.hSite, w.hCheck, w.hAt = append(w.hSite, site), append(w.hCheck, check), append(w.hAt, at)
+	w.hStatus, w.hPrev, w.hOutput = append(w.hStatus, next.Status.String()), append(w.hPrev, prev.String()), append(w.hOutput, output)
+	w.hOK, w.hHard, w.hAttempt = append(w.hOK, next.OK), append(w.hHard, next.Hard), append(w.hAttempt, int32(next.Attempt))
+}
+
+func (w *bulkWrites) metric(site, check uuid.UUID, label string, at time.Time, v float64, uom string) {
+	w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM = append(w.mSite, site), append(w.mCheck, check), append(w.mLabel, label), append(w.mAt, at), append(w.mValue, v), append(w.mUOM, uom)
+}
+
+// queue adds the gathered writes to b, before anything queued later.
+func (w *bulkWrites) queue(b *pgx.Batch) {
+	if len(w.ids) > 0 {
+		b.Queue(`UPDATE check_state s SET status = u.status, ok = u.ok, hard = u.hard, attempt = u.attempt, output = u.output,
+			long_output = u.long_output, perfdata = u.perfdata::jsonb, last_check = u.at, last_state_change = u.lsc, last_hard_change = u.lhc,
+			flapping = u.flapping, flap_percent = u.flap_percent, acknowledged = u.ack, in_downtime = u.dt, suppressed = u.sup,
+			encompassed = u.enc, machine = u.machine::jsonb, worker = u.worker, runtime_ms = u.runtime, updated_at = now()
+			FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::bool[], $5::int[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],
+				$10::timestamptz[], $11::timestamptz[], $12::bool[], $13::float8[], $14::bool[], $15::bool[], $16::bool[], $17::bool[],
+				$18::text[], $19::text[], $20::float8[])
+				AS u(id, status, ok, hard, attempt, output, long_output, perfdata, at, lsc, lhc, flapping, flap_percent, ack, dt, sup, enc, machine, worker, runtime)
+			WHERE s.check_id = u.id`,
+			w.ids, w.status, w.ok, w.hard, w.attempt, w.output, w.long, w.perf, w.at, w.lsc, w.lhc, w.flapping, w.flapPct,
+			w.ack, w.dt, w.sup, w.enc, w.machine, w.w, w.runtime)
+	}
+	if len(w.hCheck) > 0 {
+		b.Queue(`INSERT INTO state_history (site_id, check_id, at, status, previous, ok, hard, attempt, output)
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::bool[], $7::bool[], $8::int[], $9::text[])`,
+			w.hSite, w.hCheck, w.hAt, w.hStatus, w.hPrev, w.hOK, w.hHard, w.hAttempt, w.hOutput)
+	}
+	if len(w.mCheck) > 0 {
+		b.Queue(`INSERT INTO metrics (site_id, check_id, label, at, value, uom)
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::float8[], $6::text[])`,
+			w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM)
+	}
+	*w = bulkWrites{}
+}
