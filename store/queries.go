@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,29 +181,82 @@ type Page struct {
 	EndCursor string
 }
 
-// ListChecks returns checks matching f, ordered by severity (problems first)
-// then name; after is an opaque cursor from a previous page.
-func ListChecks(ctx context.Context, tx pgx.Tx, f *CheckFilter, first int, after string) (*Page, error) {
+// checkOrder is the list order: problems first, by severity, longest-lasting
+// first; check_state_order_idx matches it so pages come off the index.
+const checkOrder = `s.ok, s.severity, COALESCE(s.last_state_change, '9999-12-31 00:00:00+00'::timestamptz), s.check_id`
+
+// cursor is a keyset position in checkOrder.
+type cursor struct {
+	OK       bool      `json:"o"`
+	Severity int       `json:"s"`
+	Changed  time.Time `json:"t"`
+	ID       uuid.UUID `json:"i"`
+}
+
+func severityOf(st checks.Status) int {
+	switch st {
+	case checks.StatusCritical, checks.StatusError, checks.StatusDisconnected:
+		return 0
+	case checks.StatusTimeout:
+		return 1
+	case checks.StatusUnknown:
+		return 2
+	case checks.StatusWarning:
+		return 3
+	}
+	return 4
+}
+
+func encodeCursor(r *CheckRow) string {
+	c := cursor{OK: r.State.OK, Severity: severityOf(r.State.Status), Changed: infinity, ID: uuid.MustParse(r.ID)}
+	if r.State.LastStateChange != nil {
+		c.Changed = *r.State.LastStateChange
+	}
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// infinity stands for a NULL last_state_change ('infinity' in SQL).
+var infinity = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+func decodeCursor(s string) (*cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var c cursor
+	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == uuid.Nil {
+		return nil, errs.E(errs.Invalid, "invalid cursor %q: pass the endCursor of the previous page", s)
+	}
+	return &c, nil
+}
+
+// ListChecks returns checks matching f, problems first (by severity, then
+// duration); after is the endCursor of the previous page. The total is
+// counted only when wantTotal is set.
+func ListChecks(ctx context.Context, tx pgx.Tx, f *CheckFilter, first int, after string, wantTotal ...bool) (*Page, error) {
 	if first <= 0 || first > 1000 {
 		return nil, errs.E(errs.Invalid, "first must be between 1 and 1000")
 	}
-	offset := 0
-	if after != "" {
-		n, err := strconv.Atoi(after)
-		if err != nil || n < 0 {
-			return nil, errs.E(errs.Invalid, "invalid cursor %q", after)
-		}
-		offset = n
-	}
 	where, args := f.where(nil)
-	var total int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM checks c JOIN check_state s ON s.check_id = c.id WHERE `+where, args...).Scan(&total); err != nil {
-		return nil, fmt.Errorf("counting checks: %w", err)
+	p := &Page{Total: -1}
+	if len(wantTotal) == 0 || wantTotal[0] {
+		from := `check_state s`
+		if strings.Contains(where, "c.") {
+			from = `checks c JOIN check_state s ON s.check_id = c.id`
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+from+` WHERE `+where, args...).Scan(&p.Total); err != nil {
+			return nil, fmt.Errorf("counting checks: %w", err)
+		}
 	}
-	args = append(args, first+1, offset)
-	rows, err := tx.Query(ctx, checkSelect+` WHERE `+where+` ORDER BY s.ok, CASE s.status WHEN 'CRITICAL' THEN 0 WHEN 'ERROR' THEN 0 WHEN 'DISCONNECTED' THEN 0
-		WHEN 'TIMEOUT' THEN 1 WHEN 'UNKNOWN' THEN 2 WHEN 'WARNING' THEN 3 ELSE 4 END, s.last_state_change NULLS LAST, c.name, c.id
-		LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
+	if after != "" {
+		c, err := decodeCursor(after)
+		if err != nil {
+			return nil, err
+		}
+		n := len(args)
+		args = append(args, c.OK, c.Severity, c.Changed, c.ID)
+		where += fmt.Sprintf(` AND (%s) > ($%d, $%d, $%d::timestamptz, $%d)`, checkOrder, n+1, n+2, n+3, n+4)
+	}
+	args = append(args, first+1)
+	rows, err := tx.Query(ctx, checkSelect+` WHERE `+where+` ORDER BY `+checkOrder+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing checks: %w", err)
 	}
@@ -210,12 +264,15 @@ func ListChecks(ctx context.Context, tx pgx.Tx, f *CheckFilter, first int, after
 	if err != nil {
 		return nil, err
 	}
-	p := &Page{Total: total}
 	if len(nodes) > first {
 		nodes, p.HasNext = nodes[:first], true
 	}
 	p.Nodes = nodes
-	p.EndCursor = strconv.Itoa(offset + len(nodes))
+	if len(nodes) > 0 {
+		p.EndCursor = encodeCursor(nodes[len(nodes)-1])
+	} else {
+		p.EndCursor = after
+	}
 	return p, nil
 }
 
