@@ -144,14 +144,10 @@ func TestTwoSiteIsolation(t *testing.T) {
 			}
 			// Inserting a row for B while set to A is refused by the policy.
 			err = tenants.InSite(tenants.WithSite(ctx, siteA.ID), db.Pool, func(ctx context.Context, tx pgx.Tx) error {
-				_, err := tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %s SELECT * FROM %s LIMIT 0`, tbl, tbl)) // syntax check only
-				if err != nil {
-					return err
-				}
 				if _, err := tx.Exec(ctx, "SAVEPOINT s"); err != nil {
 					return err
 				}
-				_, err = tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET site_id = $1`, tbl), siteB.ID)
+				_, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET site_id = $1`, tbl), siteB.ID)
 				if err == nil || !strings.Contains(err.Error(), "row-level security") {
 					t.Errorf("moving A's %s rows to B: want a row-level security violation, got %v", tbl, err)
 				}
@@ -212,6 +208,11 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO downtimes (id, site_id, check_id, starts_at, ends_at, comment, author) VALUES (gen_random_uuid(), $1, '` + svc.String() + `', now(), now() + interval '1 hour', 'c', 'a')`,
 			`INSERT INTO metrics (site_id, check_id, label, at, value) VALUES ($1, '` + svc.String() + `', 'load1', now(), 0.5)`,
 			`INSERT INTO notification_log (site_id, kind, recipient, channel, idempotency, result) VALUES ($1, 'alert', 'x', 'email', 'k', 'sent')`,
+			`INSERT INTO notification_deliveries (site_id, idempotency, kind, recipient, channel, payload) VALUES ($1, 'k', 'alert', 'x', 'email', '{}')`,
+			`INSERT INTO notification_rates (site_id, recipient, channel, bucket) VALUES ($1, 'x', 'email', 1)`,
+			`INSERT INTO ack_tokens_used (site_id, token_hash, alert_id) VALUES ($1, '\x01', '` + alert.String() + `')`,
+			`INSERT INTO downtime_outbox (site_id, check_id, started, at, previous, state) VALUES ($1, '` + svc.String() + `', true, now(), '{}', '{}')`,
+			`INSERT INTO passive_freshness (check_id, site_id, silent_since, fired_at) VALUES ('` + svc.String() + `', $1, now(), now())`,
 		}
 		for _, s := range stmts {
 			if _, err := tx.Exec(ctx, s, site); err != nil {

@@ -35,7 +35,7 @@ func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer
 		if site, err = CreateSite(ctx, tx, in.SiteName, in.Summary); err != nil {
 			return err
 		}
-		if m, err = AddMember(ctx, tx, site.ID, in.Email, in.Password, RoleAdmin); err != nil {
+		if m, err = AddMember(ctx, tx, site.ID, in.Email, in.Password, RoleAdmin, true); err != nil {
 			return err
 		}
 		if init != nil {

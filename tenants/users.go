@@ -40,9 +40,10 @@ func NormalizeEmail(email string) (string, error) {
 
 // AddMember makes the user with email a member of the transaction's site
 // with role, creating the user with password when they do not exist yet. An
-// existing user keeps their password (password must then match, unless
-// empty, which an administrator's invitation uses).
-func AddMember(ctx context.Context, tx pgx.Tx, site uuid.UUID, email, password string, role Role) (*Member, error) {
+// existing user keeps their own password: at signup (verify set) the given
+// password must be theirs; an administrator's invitation (verify unset)
+// never learns whether the person already had an account elsewhere.
+func AddMember(ctx context.Context, tx pgx.Tx, site uuid.UUID, email, password string, role Role, verify ...bool) (*Member, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return nil, err
@@ -70,8 +71,8 @@ func AddMember(ctx context.Context, tx pgx.Tx, site uuid.UUID, email, password s
 		}
 	case err != nil:
 		return nil, fmt.Errorf("finding user: %w", err)
-	case password != "" && !VerifyPassword(hash, password):
-		return nil, errs.E(errs.Conflict, "a user with email %s already exists and the password does not match theirs", email)
+	case len(verify) > 0 && verify[0] && !VerifyPassword(hash, password):
+		return nil, errs.E(errs.Conflict, "%s already has a Bergamot account: sign up with that account's password", email)
 	}
 	if err := SetSite(ctx, tx, site); err != nil {
 		return nil, err
