@@ -25,19 +25,6 @@ func ParseInterval(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// formatInterval writes a duration the way ParseInterval reads it.
-func formatInterval(d time.Duration) string {
-	switch {
-	case d%time.Hour == 0 && d != 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	case d%time.Second == 0:
-		return fmt.Sprintf("%ds", d/time.Second)
-	}
-	return d.String()
-}
-
 func parseCount(s string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < 1 || n > 1000 {

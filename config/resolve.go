@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/bergamot-monitoring/bergamot/config/expr"
@@ -298,5 +297,3 @@ func (r *resolver) params(n *Node) map[string]string {
 	}
 	return out
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

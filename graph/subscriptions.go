@@ -57,7 +57,7 @@ func (r *Resolver) notifications(ctx context.Context) (<-chan *model.Notificatio
 		if prev == nil || !cur.Hard || (prev.Status == cur.Status && prev.Hard == cur.Hard) {
 			return nil
 		}
-		typ := ""
+		var typ string
 		switch {
 		case !cur.OK && (prev.OK || !prev.Hard || cur.Status.Worse(prev.Status)):
 			typ = "alert"

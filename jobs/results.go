@@ -356,13 +356,6 @@ func intervalFor(s store.CheckSettings, st monitor.State) time.Duration {
 	}
 }
 
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
 func nonNilPerf(p []checks.Perfdata) []checks.Perfdata {
 	if p == nil {
 		return []checks.Perfdata{}
