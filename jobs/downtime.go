@@ -18,7 +18,6 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/store"
-	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
 // DowntimeWorker names the synthetic results the downtime sweep hands to
@@ -58,48 +57,13 @@ type DowntimeSweep struct {
 
 // Run sweeps until ctx ends.
 func (s *DowntimeSweep) Run(ctx context.Context) error {
-	every := s.Every
-	if every <= 0 {
-		every = 10 * time.Second
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.ErrorContext(ctx, "downtime sweep failed", slog.Any("error", err))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-s.Wake:
-		}
-	}
+	return runEvery(ctx, s.Logger, s.Every, s.Wake, "downtime sweep", s.RunOnce)
 }
 
 // RunOnce sweeps every site once and returns how many downtime events it
 // handed to the sinks.
 func (s *DowntimeSweep) RunOnce(ctx context.Context) (int, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id FROM sites WHERE NOT disabled`)
-	if err != nil {
-		return 0, fmt.Errorf("listing sites: %w", err)
-	}
-	sites, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return 0, fmt.Errorf("listing sites: %w", err)
-	}
-	total := 0
-	for _, site := range sites {
-		err := tenants.InSite(tenants.WithSite(ctx, site), s.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			n, err := s.site(ctx, tx, site)
-			total += n
-			return err
-		})
-		if err != nil {
-			return total, fmt.Errorf("site %s: %w", site, err)
-		}
-	}
-	return total, nil
+	return forEachSite(ctx, s.Pool, s.site)
 }
 
 func (s *DowntimeSweep) site(ctx context.Context, tx pgx.Tx, site uuid.UUID) (int, error) {

@@ -15,7 +15,6 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/store"
-	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
 // Freshness parameters of a passive check (its own <parameter>s).
@@ -58,47 +57,13 @@ func ParseFreshness(s string) (time.Duration, error) {
 
 // Run looks for silent checks until ctx ends.
 func (f *Freshness) Run(ctx context.Context) error {
-	every := f.Every
-	if every <= 0 {
-		every = 10 * time.Second
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := f.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			f.Logger.ErrorContext(ctx, "freshness check failed", slog.Any("error", err))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	return runEvery(ctx, f.Logger, f.Every, nil, "freshness check", f.RunOnce)
 }
 
 // RunOnce looks at every site once and returns how many stale results it
 // inserted.
 func (f *Freshness) RunOnce(ctx context.Context) (int, error) {
-	rows, err := f.Pool.Query(ctx, `SELECT id FROM sites WHERE NOT disabled`)
-	if err != nil {
-		return 0, fmt.Errorf("listing sites: %w", err)
-	}
-	sites, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-	if err != nil {
-		return 0, fmt.Errorf("listing sites: %w", err)
-	}
-	total := 0
-	for _, site := range sites {
-		err := tenants.InSite(tenants.WithSite(ctx, site), f.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			n, err := f.site(ctx, tx, site)
-			total += n
-			return err
-		})
-		if err != nil {
-			return total, fmt.Errorf("site %s: %w", site, err)
-		}
-	}
-	return total, nil
+	return forEachSite(ctx, f.Pool, f.site)
 }
 
 // passiveCheck is one watched check as read from the database.
