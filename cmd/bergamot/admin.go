@@ -309,7 +309,7 @@ func printConfigErrors(err error) error {
 		for _, e := range list {
 			fmt.Fprintln(os.Stderr, e.Error())
 		}
-		return fmt.Errorf("configuration has %d error(s); nothing was applied", len(list))
+		return fmt.Errorf("configuration has %d error(s); nothing was changed", len(list))
 	}
 	return err
 }
