@@ -1,7 +1,9 @@
 // useQuery: fetch a GraphQL query, refetch on resync, show errors.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api/client";
+import type { CheckUpdate } from "../api/types";
 import { useApp } from "../store/app";
+import { RateLimiter } from "../store/limiter";
 
 export interface QueryResult<T> {
   data: T | null;
@@ -99,4 +101,42 @@ export function useMutation<T = any>(mutation: string) {
     [app, mutation],
   );
   return { run, busy };
+}
+
+export interface LiveRefetchOptions {
+  /** relevant picks the updates that affect this page (default: all). */
+  relevant?: (u: CheckUpdate) => boolean;
+  /** interval: at most one refetch per this many ms (default 1000). */
+  interval?: number;
+  /** poll: also refetch every this many ms as a safety net (default: no poll). */
+  poll?: number;
+}
+
+/**
+ * useLiveRefetch refetches when live check updates that matter arrive,
+ * rate-limited to one refetch per interval, plus an optional slow poll.
+ */
+export function useLiveRefetch(refetch: () => void | Promise<void>, opts: LiveRefetchOptions = {}) {
+  const app = useApp();
+  const ref = useRef({ refetch, relevant: opts.relevant });
+  ref.current = { refetch, relevant: opts.relevant };
+  const { interval = 1000, poll } = opts;
+  useEffect(() => {
+    const limiter = new RateLimiter(() => void ref.current.refetch(), { interval });
+    const un = app.onCheckUpdates((batch) => {
+      const rel = ref.current.relevant;
+      if (!rel || batch.some(rel)) limiter.trigger();
+    });
+    const t = poll ? setInterval(() => void ref.current.refetch(), poll) : null;
+    return () => {
+      un();
+      limiter.cancel();
+      if (t) clearInterval(t);
+    };
+  }, [app, interval, poll]);
+}
+
+/** statusChanged: the update moved the check to another status (or it is new to us). */
+export function statusChanged(u: CheckUpdate): boolean {
+  return !u.previous || u.previous.status !== u.state.status;
 }

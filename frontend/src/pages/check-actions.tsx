@@ -6,6 +6,7 @@ import { Dialog } from "../components/dialog";
 import { useMutation } from "../components/query";
 import { dateTime, localInput } from "../format";
 import { useApp } from "../store/app";
+import { usePermissions } from "../store/permissions";
 
 export function CheckActions({ check, downtimes, onChanged }: { check: CheckSummary; downtimes: Downtime[]; onChanged: () => void }) {
   const app = useApp();
@@ -20,25 +21,29 @@ export function CheckActions({ check, downtimes, onChanged }: { check: CheckSumm
     void app.refreshOverview().catch(() => {});
   };
   const active = downtimes.filter((d) => !d.cancelled);
+  const perm = usePermissions();
+  // Viewers see the actions greyed out, with the reason as a tooltip.
+  const no = !perm.canEdit;
+  const why = perm.editReason || undefined;
   return (
     <div class="actions">
-      <button class="btn btn-primary" data-action="execute" disabled={exec.busy} onClick={async () => { await exec.run({ checkId: check.id }); }}>
+      <button class="btn btn-primary" data-action="execute" disabled={no || exec.busy} title={why} onClick={async () => { await exec.run({ checkId: check.id }); }}>
         ↻ Execute now
       </button>
       {!s.ok && !s.acknowledged && (
-        <button class="btn" data-action="acknowledge" onClick={() => setDialog("ack")}>
+        <button class="btn" data-action="acknowledge" disabled={no} title={why} onClick={() => setDialog("ack")}>
           ✓ Acknowledge
         </button>
       )}
       {s.acknowledged && (
-        <button class="btn" data-action="unacknowledge" disabled={unack.busy} onClick={async () => { if (await unack.run({ checkId: check.id }, "Acknowledgement removed")) done(); }}>
+        <button class="btn" data-action="unacknowledge" disabled={no || unack.busy} title={why} onClick={async () => { if (await unack.run({ checkId: check.id }, "Acknowledgement removed")) done(); }}>
           Remove acknowledgement
         </button>
       )}
-      <button class="btn" data-action="downtime" onClick={() => setDialog("downtime")}>
+      <button class="btn" data-action="downtime" disabled={no} title={why} onClick={() => setDialog("downtime")}>
         ☾ Schedule downtime
       </button>
-      <button class="btn" data-action={s.suppressed ? "unsuppress" : "suppress"} disabled={sup.busy} onClick={async () => { if (await sup.run({ checkId: check.id }, s.suppressed ? "Notifications resumed" : "Notifications suppressed")) done(); }}>
+      <button class="btn" data-action={s.suppressed ? "unsuppress" : "suppress"} disabled={no || sup.busy} title={why} onClick={async () => { if (await sup.run({ checkId: check.id }, s.suppressed ? "Notifications resumed" : "Notifications suppressed")) done(); }}>
         {s.suppressed ? "Unsuppress" : "◌ Suppress"}
       </button>
       {active.length > 0 && (
@@ -46,7 +51,7 @@ export function CheckActions({ check, downtimes, onChanged }: { check: CheckSumm
           {active.map((d) => (
             <span key={d.id} class="chip chip-dt">
               ☾ until {dateTime(d.end)} — {d.comment}
-              <button class="link-btn" disabled={cancelDt.busy} onClick={async () => { if (await cancelDt.run({ id: d.id }, "Downtime cancelled")) done(); }}>
+              <button class="link-btn" disabled={no || cancelDt.busy} title={why} onClick={async () => { if (await cancelDt.run({ id: d.id }, "Downtime cancelled")) done(); }}>
                 cancel
               </button>
             </span>

@@ -12,6 +12,7 @@ import { useApp } from "../store/app";
 import { displayName, mergeChecks } from "../store/checks";
 import { useStore } from "../store/store";
 import { statusClass, statusWord, type Status } from "../status";
+import { usePermissions } from "../store/permissions";
 import { CheckActions } from "./check-actions";
 
 export const RANGES: { key: string; label: string; ms: number }[] = [
@@ -268,6 +269,7 @@ function Comments({ id, comments, onAdded }: { id: string; comments: CheckDetail
   const app = useApp();
   const [body, setBody] = useState("");
   const [busy, setBusy] = useState(false);
+  const perm = usePermissions();
   const add = async (e: Event) => {
     e.preventDefault();
     if (!body.trim()) return;
@@ -297,8 +299,8 @@ function Comments({ id, comments, onAdded }: { id: string; comments: CheckDetail
         ))}
       </ul>
       <form class="inline-form" onSubmit={add}>
-        <input aria-label="New comment" placeholder="Add a comment…" value={body} onInput={(e) => setBody(e.currentTarget.value)} />
-        <button class="btn btn-small" disabled={busy || !body.trim()}>
+        <input aria-label="New comment" placeholder={perm.canEdit ? "Add a comment…" : "Viewers cannot add comments"} disabled={!perm.canEdit} title={perm.editReason || undefined} value={body} onInput={(e) => setBody(e.currentTarget.value)} />
+        <button class="btn btn-small" data-action="comment" disabled={!perm.canEdit || busy || !body.trim()} title={perm.editReason || undefined}>
           Add
         </button>
       </form>

@@ -7,6 +7,7 @@ import { ErrorBox, useNow, useQuery } from "../components/query";
 import { href, navigate, type Route } from "../router";
 import { useApp } from "../store/app";
 import { mergeChecks } from "../store/checks";
+import { mismatch } from "../store/filter";
 import { useStore } from "../store/store";
 import { ALL_STATUSES, STATUSES_WORST_FIRST, statusClass, statusIcon, type Status } from "../status";
 
@@ -77,12 +78,19 @@ export function ChecksPage({ route }: { route: Route }) {
   const from = total === 0 ? 0 : (page - 1) * PAGE_SIZE + 1;
   const to = (page - 1) * PAGE_SIZE + rows.length;
   const active = Object.keys(filter).length > 0;
+  // Rows that live updates moved out of the filter stay in place, marked, until the next fetch.
+  const staleCount = rows.filter((c) => mismatch(c, filter) !== null).length;
 
   return (
     <div class="page">
       <div class="page-head">
         <h1>Hosts & services</h1>
-        <span class="muted">{data ? `${total.toLocaleString()} match${total === 1 ? "es" : ""}` : ""}</span>
+        <span class="muted">{data ? `${total.toLocaleString()} match${total === 1 ? "" : "es"}` : ""}</span>
+        {staleCount > 0 && (
+          <button class="btn btn-small btn-ghost stale-refresh" onClick={() => void refetch()} title="Rows marked “no longer matches” changed since the list was loaded">
+            {staleCount} no longer match{staleCount === 1 ? "es" : ""} · Refresh
+          </button>
+        )}
       </div>
       <div class="filters" role="search">
         <input class="search" type="search" placeholder="Search name or summary…" aria-label="Search checks" value={search} onInput={(e) => onSearch(e.currentTarget.value)} />
@@ -112,7 +120,7 @@ export function ChecksPage({ route }: { route: Route }) {
       </div>
       <ErrorBox error={error} retry={refetch} />
       <div class={`panel ${loading ? "is-loading" : ""}`}>
-        <CheckTable checks={rows} now={now} empty={loading ? "Loading…" : "No checks match these filters."} />
+        <CheckTable checks={rows} now={now} stale={(c) => mismatch(c, filter)} empty={loading ? "Loading…" : "No checks match these filters."} />
       </div>
       <div class="pager" aria-label="Pages">
         <button class="btn btn-small" disabled={page <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>

@@ -6,6 +6,7 @@ import type { ConfigError, ConfigResult, ConfigRevision } from "../api/types";
 import { ErrorBox, Loading, useQuery } from "../components/query";
 import { ago, dateTime } from "../format";
 import { useApp } from "../store/app";
+import { usePermissions } from "../store/permissions";
 
 const STARTER = `<?xml version="1.0" encoding="UTF-8"?>
 <bergamot site="my-site">
@@ -32,6 +33,7 @@ export function ConfigPage() {
   const [xml, setXml] = useState<string | null>(null);
   const [result, setResult] = useState<(ConfigResult & { dry: boolean }) | null>(null);
   const [busy, setBusy] = useState(false);
+  const perm = usePermissions();
   useEffect(() => {
     if (data && xml === null) setXml(data.configXml.trim() ? data.configXml : STARTER);
   }, [data]);
@@ -74,7 +76,7 @@ export function ConfigPage() {
             <button class="btn" data-action="validate" disabled={busy} onClick={() => run(true)}>
               Validate & preview
             </button>
-            <button class="btn btn-primary" data-action="apply" disabled={busy} onClick={() => run(false)}>
+            <button class="btn btn-primary" data-action="apply" disabled={busy || !perm.canEdit} title={perm.editReason || undefined} onClick={() => run(false)}>
               Apply
             </button>
             {dirty && (

@@ -4,6 +4,7 @@ import * as Q from "../api/queries";
 import type { ApiToken, Role, Site, User } from "../api/types";
 import { ErrorBox, Loading, useMutation, useQuery } from "../components/query";
 import { ago, dateTime } from "../format";
+import { permissions } from "../store/permissions";
 
 const ROLES: Role[] = ["ADMIN", "EDITOR", "VIEWER"];
 
@@ -26,7 +27,7 @@ export function SettingsPage() {
             </div>
           </section>
           <Users users={data.users} me={data.me} onChanged={refetch} />
-          <Tokens tokens={data.apiTokens} users={data.users} onChanged={refetch} />
+          <Tokens tokens={data.apiTokens} users={data.users} me={data.me} onChanged={refetch} />
         </>
       )}
     </div>
@@ -39,7 +40,8 @@ function Users({ users, me, onChanged }: { users: User[]; me: User; onChanged: (
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [role, setRoleNew] = useState<Role>("VIEWER");
-  const admin = me.role === "ADMIN";
+  const perm = permissions(me.role);
+  const admin = perm.canManageUsers;
   return (
     <section class="panel">
       <h2>Users <span class="count">{users.length}</span></h2>
@@ -48,7 +50,7 @@ function Users({ users, me, onChanged }: { users: User[]; me: User; onChanged: (
           <div class="tr" role="row" key={u.id}>
             <span role="cell" class="c-name"><span class="check-name">{u.displayName || u.email}</span> <span class="muted small">{u.email}</span></span>
             <span role="cell">
-              <select aria-label={`Role of ${u.email}`} value={u.role} disabled={!admin || u.id === me.id || setRole.busy} onChange={async (e) => { if (await setRole.run({ userId: u.id, role: e.currentTarget.value }, "Role changed")) onChanged(); }}>
+              <select aria-label={`Role of ${u.email}`} value={u.role} title={perm.usersReason || (u.id === me.id ? "You cannot change your own role" : undefined)} disabled={!admin || u.id === me.id || setRole.busy} onChange={async (e) => { if (await setRole.run({ userId: u.id, role: e.currentTarget.value }, "Role changed")) onChanged(); }}>
                 {ROLES.map((r) => <option key={r} value={r}>{r.toLowerCase()}</option>)}
               </select>
             </span>
@@ -65,11 +67,13 @@ function Users({ users, me, onChanged }: { users: User[]; me: User; onChanged: (
           <button class="btn btn-small" disabled={invite.busy}>Add user</button>
         </form>
       )}
+      {!admin && <p class="muted small users-note">{perm.usersReason}</p>}
     </section>
   );
 }
 
-function Tokens({ tokens, users, onChanged }: { tokens: ApiToken[]; users: User[]; onChanged: () => void }) {
+function Tokens({ tokens, users, me, onChanged }: { tokens: ApiToken[]; users: User[]; me: User; onChanged: () => void }) {
+  const perm = permissions(me.role);
   const create = useMutation<{ createApiToken: string }>(Q.CREATE_TOKEN);
   const revoke = useMutation(Q.REVOKE_TOKEN);
   const [name, setName] = useState("");
@@ -101,8 +105,8 @@ function Tokens({ tokens, users, onChanged }: { tokens: ApiToken[]; users: User[
         </div>
       )}
       <form class="inline-form" onSubmit={async (e) => { e.preventDefault(); const d = await create.run({ name }); if (d) { setFresh(d.createApiToken); setName(""); onChanged(); } }}>
-        <input required placeholder="Token name, e.g. ci-deploy" aria-label="Token name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        <button class="btn btn-small" disabled={create.busy}>Create token</button>
+        <input required placeholder="Token name, e.g. ci-deploy" aria-label="Token name" disabled={!perm.canEdit} title={perm.editReason || undefined} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        <button class="btn btn-small" data-action="create-token" disabled={!perm.canEdit || create.busy} title={perm.editReason || undefined}>Create token</button>
       </form>
     </section>
   );

@@ -1,8 +1,9 @@
 // Groups and locations as trees with their roll-up status.
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import * as Q from "../api/queries";
 import type { StatusCount } from "../api/types";
-import { ErrorBox, Loading, useQuery } from "../components/query";
+import type { CheckUpdate } from "../api/types";
+import { ErrorBox, Loading, statusChanged, useLiveRefetch, useQuery } from "../components/query";
 import { CountBar, StatusBadge } from "../components/status";
 import { href } from "../router";
 import type { Status } from "../status";
@@ -34,14 +35,17 @@ export function buildTree(items: Node[]): TreeNode[] {
   return [...byName.values()].filter((n) => !n.parents.some((p) => byName.has(p))).map((n) => n.name).sort().map((n) => make(n, new Set()));
 }
 
+/** affectsTree: the update can change a roll-up of this tree (a member check changed status). */
+export function affectsTree(kind: "groups" | "locations", u: CheckUpdate): boolean {
+  const member = kind === "groups" ? (u.check.groups?.length ?? 0) > 0 : !!u.check.location;
+  return member && statusChanged(u);
+}
+
 export function TreePage({ kind }: { kind: "groups" | "locations" }) {
   const q = kind === "groups" ? Q.GROUPS : Q.LOCATIONS;
   const { data, error, loading, refetch } = useQuery<any>(q);
-  // Roll-ups change with every check result; refresh them while the page is open.
-  useEffect(() => {
-    const t = setInterval(() => void refetch(), 15_000);
-    return () => clearInterval(t);
-  }, [refetch]);
+  // Roll-ups change when a member check changes status: refetch live, at most once a second.
+  useLiveRefetch(refetch, { relevant: (u) => affectsTree(kind, u) });
   const raw: any[] = data?.[kind] ?? [];
   const items: Node[] = raw.map((r) => ({ ...r, parents: kind === "groups" ? r.parents : r.parent ? [r.parent] : [], children: (r.children ?? []).map((c: any) => ({ ...c, parents: kind === "groups" ? c.parents : c.parent ? [c.parent] : [] })) }));
   const roots = buildTree(items);

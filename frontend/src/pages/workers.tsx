@@ -1,17 +1,15 @@
 // Workers grouped by zone, with liveness.
 import * as Q from "../api/queries";
 import type { Worker } from "../api/types";
-import { ErrorBox, Loading, useNow, useQuery } from "../components/query";
+import { ErrorBox, Loading, useLiveRefetch, useNow, useQuery } from "../components/query";
 import { ago, dateTime, since } from "../format";
-import { useEffect } from "preact/hooks";
 
 export function WorkersPage() {
   const now = useNow(5000);
   const { data, error, loading, refetch } = useQuery<{ workers: Worker[] }>(Q.WORKERS);
-  useEffect(() => {
-    const t = setInterval(() => void refetch(), 15_000);
-    return () => clearInterval(t);
-  }, [refetch]);
+  // Check results mean workers are at work: refetch live (at most every 5 s). Heartbeats
+  // produce no check updates, so a slow poll still catches workers that come and go.
+  useLiveRefetch(refetch, { interval: 5000, poll: 60_000 });
   const zones = new Map<string, Worker[]>();
   for (const w of data?.workers ?? []) zones.set(w.zone, [...(zones.get(w.zone) ?? []), w]);
   return (

@@ -48,6 +48,7 @@ export class App {
   private live: Live | null = null;
   private unsubs: (() => void)[] = [];
   private resyncers = new Set<() => void>();
+  private checkListeners = new Set<(batch: CheckUpdate[]) => void>();
   private toastSeq = 0;
   private lastBrowserNote = 0;
   private recentNotes = new Map<string, number>();
@@ -64,6 +65,7 @@ export class App {
     this.checkBatch = new Batcher((items) => {
       this.state.set((s) => applyCheckUpdates(s, items));
       if (this.state.get().countsStale) this.refreshSoon();
+      for (const fn of [...this.checkListeners]) fn(items);
     }, opts.schedule);
     this.alertBatch = new Batcher((items) => this.state.set((s) => applyAlertUpdates(s, items)), opts.schedule);
   }
@@ -134,6 +136,12 @@ export class App {
   onResync(fn: () => void): () => void {
     this.resyncers.add(fn);
     return () => this.resyncers.delete(fn);
+  }
+
+  /** onCheckUpdates registers a listener for each batch of live check updates (after the state holds them). */
+  onCheckUpdates(fn: (batch: CheckUpdate[]) => void): () => void {
+    this.checkListeners.add(fn);
+    return () => this.checkListeners.delete(fn);
   }
 
   private resync() {
