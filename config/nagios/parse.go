@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -112,20 +113,72 @@ var directiveAliases = map[string]string{
 	"service_groups_members": "servicegroup_members",
 }
 
-// ParseFile reads one Nagios object configuration file.
+// ParseFile reads one Nagios object configuration file, following its
+// include_file and include_dir directives (relative to the file's folder).
 func ParseFile(ctx context.Context, path string) ([]*Object, error) {
+	return parseFileSeen(ctx, path, map[string]bool{})
+}
+
+func parseFileSeen(ctx context.Context, path string, seen map[string]bool) ([]*Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	abs, _ := filepath.Abs(path)
+	if seen[abs] {
+		return nil, nil // included twice (or in a loop): nagios reads it once
+	}
+	seen[abs] = true
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("nagios: read object file: %w", err)
 	}
-	return ParseObjects(path, data)
+	objs, perr := ParseObjects(path, data)
+	var errs Errors
+	if perr != nil && !errors.As(perr, &errs) {
+		return objs, perr
+	}
+	for _, ln := range logicalLines(data) {
+		key, val, ok := strings.Cut(ln.text, "=")
+		key = strings.TrimSpace(key)
+		if !ok || (key != "include_file" && key != "include_dir") {
+			continue
+		}
+		target := strings.TrimSpace(val)
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		var files []string
+		if key == "include_dir" {
+			_ = filepath.WalkDir(target, func(p string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() && strings.HasSuffix(p, ".cfg") {
+					files = append(files, p)
+				}
+				return nil
+			})
+		} else {
+			files = []string{target}
+		}
+		for _, f := range files {
+			more, err := parseFileSeen(ctx, f, seen)
+			var sub Errors
+			switch {
+			case errors.As(err, &sub):
+				errs = append(errs, sub...)
+			case err != nil:
+				errs = append(errs, &Error{Position{File: path, Line: ln.no}, fmt.Sprintf("%s=%s: %v", key, strings.TrimSpace(val), err)})
+			}
+			objs = append(objs, more...)
+		}
+	}
+	if len(errs) > 0 {
+		return objs, errs
+	}
+	return objs, nil
 }
 
 // ParseObjects parses Nagios object definitions from data; name is used in
-// positions. include_file and include_dir directives are not followed here.
+// positions. include_file and include_dir directives are skipped here;
+// ParseFile follows them.
 func ParseObjects(name string, data []byte) ([]*Object, error) {
 	var (
 		objs []*Object
@@ -140,6 +193,9 @@ func ParseObjects(name string, data []byte) ([]*Object, error) {
 			continue
 		}
 		if cur == nil {
+			if strings.HasPrefix(line, "include_file=") || strings.HasPrefix(line, "include_dir=") {
+				continue // followed by ParseFile
+			}
 			rest, ok := strings.CutPrefix(line, "define")
 			if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t' && rest[0] != '{') {
 				errs = append(errs, &Error{pos, fmt.Sprintf("unexpected %q outside of an object definition", line)})
