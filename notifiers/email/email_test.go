@@ -4,12 +4,12 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/mail"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/mailtest"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
 )
 
@@ -25,15 +25,28 @@ func sample(typ notifiers.Type, st checks.Status) *notifiers.Notification {
 
 var ops = notifiers.Recipient{Name: "Ops Team", Email: "ops@bergamot.test"}
 
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitMessage returns the message delivered to ex whose Message-ID is id.
+func waitMessage(t *testing.T, ex *mailtest.Exim, id string) *mailtest.Message {
+	t.Helper()
+	return ex.WaitMessages(t, 1, 10*time.Second, func(m *mailtest.Message) bool { return m.Header.Get("Message-ID") == id })[0]
+}
+
 // parts reads a multipart/alternative body into content type -> text.
-func parts(t *testing.T, m *mail.Message) map[string]string {
+func parts(t *testing.T, m *mailtest.Message) map[string]string {
 	t.Helper()
 	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/alternative" {
 		t.Fatalf("content type %q: %v", m.Header.Get("Content-Type"), err)
 	}
 	out := map[string]string{}
-	r := multipart.NewReader(m.Body, params["boundary"])
+	r := multipart.NewReader(strings.NewReader(m.Body), params["boundary"])
 	for {
 		p, err := r.NextPart() // decodes quoted-printable
 		if err == io.EOF {
@@ -47,14 +60,14 @@ func parts(t *testing.T, m *mail.Message) map[string]string {
 }
 
 func TestDeliverThroughExim(t *testing.T) {
-	ex := startExim(t)
-	nf, err := New(Config{Host: "127.0.0.1", Port: ex.port, Username: "bergamot", Password: "s3cret",
-		From: "Bergamot <alerts@bergamot.example>", TLS: ex.tlsConfig(), Timeout: 10 * time.Second})
+	ex := mailtest.Start(t)
+	nf, err := New(Config{Host: "127.0.0.1", Port: ex.Port, Username: mailtest.Username, Password: mailtest.Password,
+		From: "Bergamot <alerts@bergamot.example>", TLS: ex.TLSConfig(), Timeout: 10 * time.Second})
 	must(t, err)
 
 	alert := sample(notifiers.TypeAlert, checks.StatusCritical)
 	must(t, nf.Send(t.Context(), alert, ops))
-	m := ex.waitMessage(t, "<alert.al-42@bergamot.example>")
+	m := waitMessage(t, ex, "<alert.al-42@bergamot.example>")
 	subj, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
 	if subj != "[acme] Problem: Disk / ✓ on web1 is CRITICAL" {
 		t.Errorf("subject %q", subj)
@@ -74,12 +87,12 @@ func TestDeliverThroughExim(t *testing.T) {
 	}
 
 	// The recovery, sent with AUTH LOGIN over implicit TLS, threads under the alert.
-	tlsNf, err := New(Config{Host: "127.0.0.1", Port: ex.tlsPort, Security: ImplicitTLS, Auth: "login",
-		Username: "bergamot", Password: "s3cret", From: "alerts@bergamot.example", TLS: ex.tlsConfig()})
+	tlsNf, err := New(Config{Host: "127.0.0.1", Port: ex.TLSPort, Security: ImplicitTLS, Auth: "login",
+		Username: mailtest.Username, Password: mailtest.Password, From: "alerts@bergamot.example", TLS: ex.TLSConfig()})
 	must(t, err)
 	rec := sample(notifiers.TypeRecovery, checks.StatusOK)
 	must(t, tlsNf.Send(t.Context(), rec, ops))
-	rm := ex.waitMessage(t, MessageID(rec, "bergamot.example"))
+	rm := waitMessage(t, ex, MessageID(rec, "bergamot.example"))
 	if rm.Header.Get("In-Reply-To") != "<alert.al-42@bergamot.example>" || rm.Header.Get("References") != "<alert.al-42@bergamot.example>" {
 		t.Errorf("recovery not threaded: %v", rm.Header)
 	}
@@ -89,8 +102,8 @@ func TestDeliverThroughExim(t *testing.T) {
 }
 
 func TestEximFailures(t *testing.T) {
-	ex := startExim(t)
-	base := Config{Host: "127.0.0.1", Port: ex.port, Username: "bergamot", Password: "s3cret", From: "alerts@bergamot.example", TLS: ex.tlsConfig(), Timeout: 5 * time.Second}
+	ex := mailtest.Start(t)
+	base := Config{Host: "127.0.0.1", Port: ex.Port, Username: mailtest.Username, Password: mailtest.Password, From: "alerts@bergamot.example", TLS: ex.TLSConfig(), Timeout: 5 * time.Second}
 	send := func(cfg Config, to notifiers.Recipient) error {
 		nf, err := New(cfg)
 		must(t, err)
@@ -108,8 +121,8 @@ func TestEximFailures(t *testing.T) {
 		{"relay refused", nil, notifiers.Recipient{Email: "someone@elsewhere.example"}, true, "email: RCPT TO:<someone@elsewhere.example>: 550 \"relay not permitted\""},
 		{"invalid address", nil, notifiers.Recipient{Email: "not an address"}, true, `email: invalid address: recipient "not an address"`},
 		{"untrusted certificate", func(c *Config) { c.TLS = nil }, ops, true, "email: STARTTLS: tls: failed to verify certificate"},
-		{"unreachable", func(c *Config) { c.Port = freePort(t) }, ops, false, "email: connecting to 127.0.0.1:"},
-		{"no starttls on tls port", func(c *Config) { c.Port = ex.tlsPort; c.Timeout = 500 * time.Millisecond }, ops, false, "email: greeting from"},
+		{"unreachable", func(c *Config) { c.Port = mailtest.FreePort(t) }, ops, false, "email: connecting to 127.0.0.1:"},
+		{"no starttls on tls port", func(c *Config) { c.Port = ex.TLSPort; c.Timeout = 500 * time.Millisecond }, ops, false, "email: greeting from"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
