@@ -130,7 +130,10 @@ func TestKilledWorkerCheckRunsOnceElsewhere(t *testing.T) {
 	}
 	_ = a.Wait()
 	r.workerProc("z", "BERGAMOT_RESCUE_AFTER=4s")
-	r.waitFor("the check to be rescued and finish on worker B", 90*time.Second, func() bool { return sink.count(id) >= 1 })
+	// The sink counts inside the processing transaction: wait for its commit too.
+	r.waitFor("the check to be rescued and finish on worker B", 90*time.Second, func() bool {
+		return sink.count(id) >= 1 && r.state("slow").Status != "PENDING"
+	})
 	if s := r.state("slow"); s.Status != "OK" || s.Output != "OK: slept" {
 		t.Errorf("after the rescue: %s %q", s.Status, s.Output)
 	}
