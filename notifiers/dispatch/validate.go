@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"fmt"
+	"github.com/bergamot-monitoring/bergamot/notifiers"
 	"strings"
 
 	"github.com/bergamot-monitoring/bergamot/config"
@@ -78,6 +79,11 @@ func (c *Channels) validateParams(p Params, creds map[string]map[string]string, 
 		if clear {
 			continue
 		}
+		// Site parameters may hold only a shared secret (a webhook secret,
+		// say) for contacts that give their own address: nothing to build.
+		if where != "" && onlySecrets(own, ch) && !ch.Reachable(anyRecipient, p) {
+			continue
+		}
 		resolved, err := ResolveSecrets(scoped(p, ch.Prefix()), creds)
 		if err != nil {
 			bad(err.Error())
@@ -92,3 +98,20 @@ func (c *Channels) validateParams(p Params, creds map[string]map[string]string, 
 	}
 	return out
 }
+
+func onlySecrets(own Params, ch Channel) bool {
+	secret := map[string]bool{}
+	for _, k := range ch.Secrets() {
+		secret[k] = true
+	}
+	for k := range own {
+		if strings.HasPrefix(k, ch.Prefix()) && !secret[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// anyRecipient has every address, so Reachable says whether the parameters
+// alone are enough to deliver.
+var anyRecipient = notifiers.Recipient{Name: "validation", Email: "validation@example.invalid", Phone: "+15550000000", IRCNick: "validation"}
