@@ -170,7 +170,10 @@ func (d *Dispatcher) send(ctx context.Context, site *siteInfo, recipient, channe
 		return err
 	}
 	n := p.N
-	n.Templates = d.Templates
+	n.Templates, err = d.siteTemplates.forSite(d.Templates, site.params)
+	if err != nil {
+		return notifiers.Permanent(err)
+	}
 	sctx, cancel := context.WithTimeout(ctx, d.SendTimeout)
 	defer cancel()
 	return nf.Send(sctx, &n, p.To)

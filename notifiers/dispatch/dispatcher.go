@@ -28,6 +28,8 @@ type Dispatcher struct {
 	Sealer *store.Sealer
 	// Templates renders messages (notifiers.DefaultTemplates when nil).
 	Templates *notifiers.Templates
+
+	siteTemplates siteTemplates
 	// BaseURL is the public address of the dashboard, e.g.
 	// "https://bergamot.example.com"; links are BaseURL+"/#/check/<id>" and
 	// BaseURL+"/ack/<token>". Empty: no links.

@@ -22,6 +22,9 @@ func (c *Channels) Validate(m *config.Model) config.ErrorList {
 	}
 	var out config.ErrorList
 	out = append(out, c.validateParams(Params(m.Parameters), creds, "", config.Source{}, "site parameters", Params(m.Parameters))...)
+	if err := applyTemplateParams(notifiers.DefaultTemplates(), Params(m.Parameters)); err != nil {
+		out = append(out, &config.Error{Message: "site parameters: " + err.Error()})
+	}
 	for _, name := range sortedKeys(m.Contacts) {
 		ct := m.Contacts[name]
 		if !hasChannelParams(ct.Parameters) {
