@@ -279,6 +279,19 @@ type ComplexityRoot struct {
 		Unsuppress                func(childComplexity int, checkID string) int
 	}
 
+	NotificationAttempt struct {
+		AlertID   func(childComplexity int) int
+		At        func(childComplexity int) int
+		Attempt   func(childComplexity int) int
+		Channel   func(childComplexity int) int
+		CheckID   func(childComplexity int) int
+		Error     func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Recipient func(childComplexity int) int
+		Result    func(childComplexity int) int
+	}
+
 	NotificationEvent struct {
 		At     func(childComplexity int) int
 		Check  func(childComplexity int) int
@@ -318,6 +331,7 @@ type ComplexityRoot struct {
 		Hosts           func(childComplexity int, search *string) int
 		Locations       func(childComplexity int) int
 		Me              func(childComplexity int) int
+		NotificationLog func(childComplexity int, first *int, checkID *string, failed *bool) int
 		Site            func(childComplexity int) int
 		Teams           func(childComplexity int) int
 		TimePeriods     func(childComplexity int) int
@@ -526,6 +540,7 @@ type QueryResolver interface {
 	Workers(ctx context.Context) ([]*store.Worker, error)
 	Users(ctx context.Context) ([]*model.User, error)
 	APITokens(ctx context.Context) ([]*model.APIToken, error)
+	NotificationLog(ctx context.Context, first *int, checkID *string, failed *bool) ([]*model.NotificationAttempt, error)
 	Downtimes(ctx context.Context, active *bool) ([]*store.Downtime, error)
 }
 type ResourceResolver interface {
@@ -1812,6 +1827,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.Unsuppress(childComplexity, args["checkId"].(string)), true
 
+	case "NotificationAttempt.alertId":
+		if e.ComplexityRoot.NotificationAttempt.AlertID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.AlertID(childComplexity), true
+	case "NotificationAttempt.at":
+		if e.ComplexityRoot.NotificationAttempt.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.At(childComplexity), true
+	case "NotificationAttempt.attempt":
+		if e.ComplexityRoot.NotificationAttempt.Attempt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.Attempt(childComplexity), true
+	case "NotificationAttempt.channel":
+		if e.ComplexityRoot.NotificationAttempt.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.Channel(childComplexity), true
+	case "NotificationAttempt.checkId":
+		if e.ComplexityRoot.NotificationAttempt.CheckID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.CheckID(childComplexity), true
+	case "NotificationAttempt.error":
+		if e.ComplexityRoot.NotificationAttempt.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.Error(childComplexity), true
+	case "NotificationAttempt.id":
+		if e.ComplexityRoot.NotificationAttempt.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.ID(childComplexity), true
+	case "NotificationAttempt.kind":
+		if e.ComplexityRoot.NotificationAttempt.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.Kind(childComplexity), true
+	case "NotificationAttempt.recipient":
+		if e.ComplexityRoot.NotificationAttempt.Recipient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.Recipient(childComplexity), true
+	case "NotificationAttempt.result":
+		if e.ComplexityRoot.NotificationAttempt.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.Result(childComplexity), true
+
 	case "NotificationEvent.at":
 		if e.ComplexityRoot.NotificationEvent.At == nil {
 			break
@@ -2030,6 +2106,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.notificationLog":
+		if e.ComplexityRoot.Query.NotificationLog == nil {
+			break
+		}
+
+		args, err := ec.field_Query_notificationLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.NotificationLog(childComplexity, args["first"].(*int), args["checkId"].(*string), args["failed"].(*bool)), true
 	case "Query.site":
 		if e.ComplexityRoot.Query.Site == nil {
 			break
@@ -2752,7 +2839,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "objects.graphqls" "downtime.graphqls"
+//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3046,6 +3133,7 @@ type Subscription {
 }
 `, BuiltIn: false},
 	{Name: "objects.graphqls", Input: sourceData("objects.graphqls"), BuiltIn: false},
+	{Name: "notifications.graphqls", Input: sourceData("notifications.graphqls"), BuiltIn: false},
 	{Name: "downtime.graphqls", Input: sourceData("downtime.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3444,6 +3532,32 @@ func (ec *executionContext) childFields_MetricSeries(ctx context.Context, field 
 		return ec.fieldContext_MetricSeries_points(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MetricSeries", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_NotificationAttempt_id(ctx, field)
+	case "checkId":
+		return ec.fieldContext_NotificationAttempt_checkId(ctx, field)
+	case "alertId":
+		return ec.fieldContext_NotificationAttempt_alertId(ctx, field)
+	case "kind":
+		return ec.fieldContext_NotificationAttempt_kind(ctx, field)
+	case "recipient":
+		return ec.fieldContext_NotificationAttempt_recipient(ctx, field)
+	case "channel":
+		return ec.fieldContext_NotificationAttempt_channel(ctx, field)
+	case "attempt":
+		return ec.fieldContext_NotificationAttempt_attempt(ctx, field)
+	case "result":
+		return ec.fieldContext_NotificationAttempt_result(ctx, field)
+	case "error":
+		return ec.fieldContext_NotificationAttempt_error(ctx, field)
+	case "at":
+		return ec.fieldContext_NotificationAttempt_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationAttempt", field.Name)
 }
 
 func (ec *executionContext) childFields_NotificationEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4763,6 +4877,36 @@ func (ec *executionContext) field_Query_hosts_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["search"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_notificationLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "checkId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["checkId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "failed",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["failed"] = arg2
 	return args, nil
 }
 
@@ -10033,6 +10177,236 @@ func (ec *executionContext) fieldContext_Mutation_scheduleRecurringDowntime(ctx 
 	return fc, nil
 }
 
+func (ec *executionContext) _NotificationAttempt_id(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _NotificationAttempt_checkId(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_checkId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_checkId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _NotificationAttempt_alertId(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_alertId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AlertID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_alertId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "ID")
+}
+
+func (ec *executionContext) _NotificationAttempt_kind(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationAttempt_recipient(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_recipient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipient, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationAttempt_channel(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationAttempt_attempt(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_attempt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_attempt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NotificationAttempt_result(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_result(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_result(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationAttempt_error(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationAttempt_at(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "Time")
+}
+
 func (ec *executionContext) _NotificationEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11043,6 +11417,50 @@ func (ec *executionContext) fieldContext_Query_apiTokens(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ApiToken(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_notificationLog(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_notificationLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().NotificationLog(ctx, fc.Args["first"].(*int), fc.Args["checkId"].(*string), fc.Args["failed"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.NotificationAttempt) graphql.Marshaler {
+			return ec.marshalNNotificationAttempt2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐNotificationAttemptᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_notificationLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationAttempt(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_notificationLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -16807,6 +17225,84 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	return out
 }
 
+var notificationAttemptImplementors = []string{"NotificationAttempt"}
+
+func (ec *executionContext) _NotificationAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationAttempt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationAttemptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationAttempt")
+		case "id":
+			out.Values[i] = ec._NotificationAttempt_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkId":
+			out.Values[i] = ec._NotificationAttempt_checkId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "alertId":
+			out.Values[i] = ec._NotificationAttempt_alertId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._NotificationAttempt_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recipient":
+			out.Values[i] = ec._NotificationAttempt_recipient(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channel":
+			out.Values[i] = ec._NotificationAttempt_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempt":
+			out.Values[i] = ec._NotificationAttempt_attempt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "result":
+			out.Values[i] = ec._NotificationAttempt_result(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._NotificationAttempt_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._NotificationAttempt_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var notificationEventImplementors = []string{"NotificationEvent"}
 
 func (ec *executionContext) _NotificationEvent(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationEvent) graphql.Marshaler {
@@ -17093,6 +17589,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_apiTokens(ctx, field)
+				})
+		case "notificationLog":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_notificationLog(ctx, field)
 				})
 		case "downtimes":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -18724,6 +19226,30 @@ func (ec *executionContext) marshalNMetricSeries2ᚖgithubᚗcomᚋbergamotᚑmo
 		return graphql.Null
 	}
 	return ec._MetricSeries(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNotificationAttempt2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐNotificationAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.NotificationAttempt) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotificationAttempt2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐNotificationAttempt(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNotificationAttempt2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐNotificationAttempt(ctx context.Context, sel ast.SelectionSet, v *model.NotificationAttempt) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationAttempt!")
+		return graphql.Null
+	}
+	return ec._NotificationAttempt(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNotificationEvent2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐNotificationEvent(ctx context.Context, sel ast.SelectionSet, v *model.NotificationEvent) graphql.Marshaler {
