@@ -271,6 +271,7 @@ type ComplexityRoot struct {
 		ScheduleDowntime          func(childComplexity int, checkID string, start time.Time, end time.Time, comment string) int
 		ScheduleFlexibleDowntime  func(childComplexity int, checkID string, start time.Time, end time.Time, duration int, comment string) int
 		ScheduleRecurringDowntime func(childComplexity int, checkID string, timePeriod string, comment string, from *time.Time, until *time.Time) int
+		SendTestNotification      func(childComplexity int, contact string, channel string) int
 		SetRole                   func(childComplexity int, userID string, role model.Role) int
 		SignUp                    func(childComplexity int, input model.SignUpInput) int
 		SubmitResult              func(childComplexity int, checkID string, status checks.Status, output string) int
@@ -517,6 +518,7 @@ type MutationResolver interface {
 	DeleteTeam(ctx context.Context, name string) (*model.ConfigResult, error)
 	SaveTimePeriod(ctx context.Context, input model.TimePeriodInput) (*model.ConfigResult, error)
 	DeleteTimePeriod(ctx context.Context, name string) (*model.ConfigResult, error)
+	SendTestNotification(ctx context.Context, contact string, channel string) (bool, error)
 	ScheduleFlexibleDowntime(ctx context.Context, checkID string, start time.Time, end time.Time, duration int, comment string) (*store.Downtime, error)
 	ScheduleRecurringDowntime(ctx context.Context, checkID string, timePeriod string, comment string, from *time.Time, until *time.Time) (*store.Downtime, error)
 }
@@ -1760,6 +1762,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ScheduleRecurringDowntime(childComplexity, args["checkId"].(string), args["timePeriod"].(string), args["comment"].(string), args["from"].(*time.Time), args["until"].(*time.Time)), true
+	case "Mutation.sendTestNotification":
+		if e.ComplexityRoot.Mutation.SendTestNotification == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendTestNotification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendTestNotification(childComplexity, args["contact"].(string), args["channel"].(string)), true
 	case "Mutation.setRole":
 		if e.ComplexityRoot.Mutation.SetRole == nil {
 			break
@@ -4619,6 +4632,28 @@ func (ec *executionContext) field_Mutation_scheduleRecurringDowntime_args(ctx co
 		return nil, err
 	}
 	args["until"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sendTestNotification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "contact",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["contact"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "channel",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["channel"] = arg1
 	return args, nil
 }
 
@@ -10083,6 +10118,50 @@ func (ec *executionContext) fieldContext_Mutation_deleteTimePeriod(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteTimePeriod_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sendTestNotification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sendTestNotification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SendTestNotification(ctx, fc.Args["contact"].(string), fc.Args["channel"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sendTestNotification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sendTestNotification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17190,6 +17269,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deleteTimePeriod":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deleteTimePeriod(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sendTestNotification":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sendTestNotification(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

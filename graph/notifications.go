@@ -47,3 +47,21 @@ func (r *Resolver) notificationLog(ctx context.Context, first int, checkID *stri
 	})
 	return out, err
 }
+
+// TestSender sends test notifications (the notification dispatcher).
+type TestSender interface {
+	SendTest(ctx context.Context, contact, channel string) error
+}
+
+func (r *Resolver) sendTestNotification(ctx context.Context, contact, channel string) (bool, error) {
+	if err := r.write(ctx, func(context.Context, pgx.Tx) error { return nil }); err != nil {
+		return false, err
+	}
+	if r.Tests == nil {
+		return false, errs.E(errs.Internal, "this server cannot send notifications")
+	}
+	if err := r.Tests.SendTest(ctx, contact, channel); err != nil {
+		return false, err
+	}
+	return true, nil
+}

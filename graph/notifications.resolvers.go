@@ -11,6 +11,11 @@ import (
 	"github.com/bergamot-monitoring/bergamot/graph/model"
 )
 
+// SendTestNotification is the resolver for the sendTestNotification field.
+func (r *mutationResolver) SendTestNotification(ctx context.Context, contact string, channel string) (bool, error) {
+	return r.sendTestNotification(ctx, contact, channel)
+}
+
 // NotificationLog is the resolver for the notificationLog field.
 func (r *queryResolver) NotificationLog(ctx context.Context, first *int, checkID *string, failed *bool) ([]*model.NotificationAttempt, error) {
 	return r.notificationLog(ctx, deref(first, 100), checkID, deref(failed, false))

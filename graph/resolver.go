@@ -28,4 +28,6 @@ type Resolver struct {
 	StartWithin time.Duration
 	// SiteInit adds a new site's default configuration at signup.
 	SiteInit tenants.SiteInitializer
+	// Tests sends test notifications (nil: not available on this node).
+	Tests TestSender
 }

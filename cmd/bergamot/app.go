@@ -56,6 +56,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	if err != nil {
 		return nil, err
 	}
+	res.Tests = nd
 	a.sinks = append(a.sinks, &dispatch.Sink{River: rc})
 	a.frontend = withAckLinks(nd.AckHandler(), a.frontend)
 	// Virtual checks re-evaluate after each processed batch and forward their
