@@ -56,7 +56,13 @@ func cmdSite(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	site, m, err := tenants.NewStore(db.Pool).SignUp(ctx, tenants.SignUpInput{SiteName: fs.Arg(0), Summary: *summary, Email: *admin, Password: pw}, nil)
+	sealer, err := env.Sealer()
+	if err != nil {
+		return err
+	}
+	// Like a signup: the site starts with the default templates.
+	init := defaultSite(&store.Configs{Sealer: sealer, Validators: validators()})
+	site, m, err := tenants.NewStore(db.Pool).SignUp(ctx, tenants.SignUpInput{SiteName: fs.Arg(0), Summary: *summary, Email: *admin, Password: pw}, init)
 	if err != nil {
 		return err
 	}

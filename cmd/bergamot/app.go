@@ -79,6 +79,7 @@ func defaultSite(cfgs *store.Configs) tenants.SiteInitializer {
 		if err != nil {
 			return err
 		}
+		doc.Site = s.Name
 		res, err := cfgs.Apply(tenants.WithSite(ctx, s.ID), tx, doc, "signup", "default-site.xml", false)
 		if err != nil {
 			return err
