@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -17,7 +18,10 @@ import (
 // error says what is wrong (channel not configured for that contact,
 // server refused, ...).
 func (d *Dispatcher) SendTest(ctx context.Context, contact, channel string) error {
-	d.defaults()
+	// No d.defaults() here: Run owns that, and SendTest may run alongside it.
+	if d.Channels == nil {
+		return errs.E(errs.Internal, "no notification channels configured on this node")
+	}
 	site, err := tenants.SiteFrom(ctx)
 	if err != nil {
 		return err
@@ -50,7 +54,11 @@ func (d *Dispatcher) SendTest(ctx context.Context, contact, channel string) erro
 	if err != nil {
 		return errs.Wrap(errs.Invalid, err, channel)
 	}
-	sctx, cancel := context.WithTimeout(ctx, d.SendTimeout)
+	timeout := d.SendTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	key := "test-" + uuid.NewString()
 	var sendErr error
