@@ -117,6 +117,14 @@ func (r *resolver) notifications(n *Node, label string) Notifications {
 	if nn != nil {
 		out.TimePeriod = nn.AttrValue("time-period")
 		r.checkRef(nn, label, "time-period", out.TimePeriod)
+		if v := nn.AttrValue("renotify-every"); v != "" {
+			d, err := ParseInterval(v)
+			if err != nil || d <= 0 {
+				r.sink.add(nn, label, "renotify-every %q is not an interval (e.g. 30m, 1h)", v)
+			} else {
+				out.RenotifyEvery = d
+			}
+		}
 		out.Ignore = splitList(nn.AttrValue("ignore"))
 		for _, e := range nn.ChildrenNamed("notification-engine") {
 			ne := NotificationEngine{Engine: e.AttrValue("engine"), Enabled: boolAttr(e, "enabled", true),

@@ -108,6 +108,9 @@ type Notifications struct {
 	Escalations []Escalation
 	Teams       []string // from <notify>
 	Contacts    []string // from <notify>
+	// RenotifyEvery repeats problem notifications while a problem lasts
+	// (<notifications renotify-every="30m">); 0 notifies once.
+	RenotifyEvery time.Duration
 }
 
 // NotificationEngine configures one delivery channel.

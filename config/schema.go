@@ -27,7 +27,7 @@ var (
 	activeAttrs    = []string{"worker-pool", "agent-id", "resource-pool"}
 	checkChildren  = set(describe, []string{"initially", "notify", "notifications", "external-ref", "note", "category", "application", "depends"})
 	activeChildren = []string{"state", "schedule", "check-command"}
-	notifyAttrs    = []string{"enabled", "time-period", "alerts", "alert", "recovery", "ignore", "all-engines", "acknowledge"}
+	notifyAttrs    = []string{"enabled", "time-period", "alerts", "alert", "recovery", "ignore", "all-engines", "acknowledge", "renotify-every"}
 )
 
 // objectKinds are the top-level object elements in the order they are

@@ -292,7 +292,8 @@ func (p *Processor) apply(ctx context.Context, b *pgx.Batch, bulk *bulkWrites, s
 		at = r.received
 	}
 	triggerFlexible(b, rec, r.check, r.result.Status)
-	settings := monitor.Settings{FailedAfter: rec.settings.State.FailedAfter, RecoversAfter: rec.settings.State.RecoversAfter}
+	settings := monitor.Settings{FailedAfter: rec.settings.State.FailedAfter, RecoversAfter: rec.settings.State.RecoversAfter,
+		Renotify: rec.settings.Notifications.RenotifyEvery}
 	next, events := monitor.Apply(prev, monitor.Input{Result: r.result.Status, Output: r.result.Output, Time: at,
 		Dependencies: rec.deps, InDowntime: rec.downtime, Suppressed: rec.suppressed}, settings)
 	rec.machine = next
