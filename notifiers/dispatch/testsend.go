@@ -83,4 +83,3 @@ func (d *Dispatcher) SendTest(ctx context.Context, contact, channel string) erro
 	}
 	return nil
 }
-
