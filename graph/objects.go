@@ -64,7 +64,7 @@ func (r *Resolver) applyNodes(ctx context.Context, edit func(cur *config.Documen
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, site.String()); err != nil {
+		if err := store.LockSiteConfig(ctx, tx, site); err != nil {
 			return err
 		}
 		cur, err := r.Configs.LoadDocument(ctx, tx)

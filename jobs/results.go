@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -21,10 +22,10 @@ import (
 // ChecksChannel is the NOTIFY channel announcing processed results. Its
 // payload is "<site uuid>:<check uuid>,<check uuid>,...": ids only; each
 // listener re-reads under its subscriber's site.
-const ChecksChannel = "bergamot_checks"
+const ChecksChannel = store.ChecksChannel
 
 // ResultsChannel wakes processors when results arrive.
-const ResultsChannel = "bergamot_results"
+const ResultsChannel = store.ResultsChannel
 
 // EventSink receives the state machine's events inside the processing
 // transaction (the notification issue enqueues notification jobs here).
@@ -349,11 +350,11 @@ func intervalFor(s store.CheckSettings, st monitor.State) time.Duration {
 	}
 	switch {
 	case !st.Hard:
-		return pick(s.Schedule.ChangingEvery, time.Minute)
+		return pick(s.Schedule.ChangingEvery, config.DefaultChangingEvery)
 	case st.HardOK:
-		return pick(s.Schedule.Every, 5*time.Minute)
+		return pick(s.Schedule.Every, config.DefaultEvery)
 	default:
-		return pick(s.Schedule.RetryEvery, time.Minute)
+		return pick(s.Schedule.RetryEvery, config.DefaultRetryEvery)
 	}
 }
 

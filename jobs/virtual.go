@@ -15,11 +15,12 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/monitor/virtual"
+	"github.com/bergamot-monitoring/bergamot/store"
 )
 
 // ConfigChannel is the NOTIFY channel store.Configs.Apply announces a
 // site's new configuration on (payload: the site's UUID).
-const ConfigChannel = "bergamot_config"
+const ConfigChannel = store.ConfigChannel
 
 // VirtualWorker names the results virtual checks get (check_state.worker).
 const VirtualWorker = "bergamot/virtual"

@@ -120,6 +120,16 @@ func xmlEscape(s string) string {
 	return r.Replace(s)
 }
 
+// LockSiteConfig serialises configuration changes of one site until tx
+// ends (re-entrant within tx). Apply takes it; callers that read the stored
+// configuration before applying take it first.
+func LockSiteConfig(ctx context.Context, tx pgx.Tx, site uuid.UUID) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, site.String()); err != nil {
+		return fmt.Errorf("locking site configuration: %w", err)
+	}
+	return nil
+}
+
 // Apply validates overlay merged onto the site's stored configuration and,
 // unless dryRun, applies it in tx: config objects, the resolved model, check
 // state and schedule, and a revision. On validation errors nothing is
@@ -129,9 +139,8 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	if err != nil {
 		return nil, err
 	}
-	// One apply per site at a time.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, site.String()); err != nil {
-		return nil, fmt.Errorf("locking site configuration: %w", err)
+	if err := LockSiteConfig(ctx, tx, site); err != nil {
+		return nil, err
 	}
 	current, err := c.LoadDocument(ctx, tx)
 	if err != nil {
@@ -184,7 +193,7 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, site, author, source, summary, res.Added, res.Changed, res.Removed, res.Diff).Scan(&res.Revision); err != nil {
 		return nil, fmt.Errorf("recording revision: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify('bergamot_config', $1)`, site.String()); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ConfigChannel, site.String()); err != nil {
 		return nil, fmt.Errorf("announcing configuration: %w", err)
 	}
 	return res, nil

@@ -17,8 +17,14 @@ import (
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
-// ChecksChannel mirrors jobs.ChecksChannel: "<site>:<id>,<id>".
-const ChecksChannel = "bergamot_checks"
+// NOTIFY channels. ChecksChannel carries "<site>:<id>,<id>" (ids only);
+// ResultsChannel wakes result processors; ConfigChannel carries the site id
+// of every configuration change.
+const (
+	ChecksChannel  = "bergamot_checks"
+	ResultsChannel = "bergamot_results"
+	ConfigChannel  = "bergamot_config"
+)
 
 func announce(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	site, err := tenants.SiteFrom(ctx)
@@ -222,7 +228,7 @@ func submit(ctx context.Context, tx pgx.Tx, id uuid.UUID, status checks.Status, 
 	if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, site, id, body); err != nil {
 		return fmt.Errorf("submitting result: %w", err)
 	}
-	_, err = tx.Exec(ctx, `SELECT pg_notify('bergamot_results', '')`)
+	_, err = tx.Exec(ctx, `SELECT pg_notify($1, '')`, ResultsChannel)
 	return err
 }
 
