@@ -83,6 +83,10 @@ type Result struct {
 	Runtime time.Duration
 	// Worker names the worker that ran it (set by the worker, not the engine).
 	Worker string `json:",omitempty"`
+	// Scheduled is the slot the check was due at (set by the worker for
+	// scheduled runs, zero for ad-hoc ones): Started minus Scheduled is how
+	// late it ran.
+	Scheduled time.Time `json:",omitzero"`
 }
 
 // Engine runs checks of one kind. Implementations must honour ctx (which

@@ -96,6 +96,9 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 		cancel()
 	}
 	res.Worker = w.WorkerID
+	if !job.Args.Adhoc {
+		res.Scheduled = job.Args.Slot
+	}
 	return w.complete(ctx, job, res)
 }
 

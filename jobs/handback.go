@@ -17,10 +17,17 @@ import (
 // handback returns results through PostgreSQL in batches: many results per
 // transaction into result_inbox, with one NOTIFY per batch (NOTIFY
 // serialises committing transactions, so one per result would cap
-// throughput). Work waits until its result is committed and only then
-// returns, so River completes the job after the result is durable: a worker
-// that dies loses no result (its job is rescued and run again); at worst, a
-// death between the two gives one duplicate result, never a lost one.
+// throughput). The same transaction finishes the results' River jobs by
+// deleting their rows, and writes only the results whose job was still
+// running: the result and the job's completion commit together, so a worker
+// that dies before the commit loses nothing (River rescues the job and it
+// runs again) and one that dies after it leaves nothing to run twice; a
+// late result of a job that was rescued meanwhile is dropped, because the
+// rescued run will give its own. Work waits for that commit before it
+// returns; River's own completion afterwards finds no row and does nothing.
+// Deleting instead of marking completed keeps river_job small at thousands
+// of checks a second (results live in our tables; River keeps no history of
+// check jobs).
 type handback struct {
 	once  sync.Once
 	queue chan *handbackItem
@@ -82,15 +89,21 @@ func (h *handback) loop(pool *pgxpool.Pool) {
 func writeResults(pool *pgxpool.Pool, batch []*handbackItem) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	jobIDs := make([]int64, len(batch))
 	sites := make([]uuid.UUID, len(batch))
 	ids := make([]uuid.UUID, len(batch))
 	bodies := make([]string, len(batch))
 	for i, it := range batch {
+		jobIDs[i] = it.job.ID
 		sites[i], ids[i], bodies[i] = it.job.Args.SiteID, it.job.Args.CheckID, string(it.body)
 	}
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result)
-			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[])`, sites, ids, bodies); err != nil {
+		if _, err := tx.Exec(ctx, `WITH done AS (
+				DELETE FROM river_job WHERE id = ANY($1::bigint[]) AND state = 'running' RETURNING id)
+			INSERT INTO result_inbox (site_id, check_id, result)
+			SELECT r.site_id, r.check_id, r.result
+			FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::jsonb[]) AS r(job_id, site_id, check_id, result)
+			JOIN done ON done.id = r.job_id`, jobIDs, sites, ids, bodies); err != nil {
 			return fmt.Errorf("handing back results: %w", err)
 		}
 		_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, ResultsChannel)

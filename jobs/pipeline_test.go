@@ -403,11 +403,11 @@ func TestExecuteNowJumpsTheQueue(t *testing.T) {
 	r.startWorker("default", 1)
 	r.waitFor("all jobs done", 30*time.Second, func() bool {
 		var n int
-		_ = r.db.Pool.QueryRow(r.ctx, `SELECT count(*) FROM river_job WHERE kind = 'check' AND state = 'completed'`).Scan(&n)
+		_ = r.db.Pool.QueryRow(r.ctx, `SELECT count(*) FROM result_inbox`).Scan(&n)
 		return n == 42
 	})
 	var first string
-	if err := r.db.Pool.QueryRow(r.ctx, `SELECT args->>'check_id' FROM river_job WHERE kind = 'check' ORDER BY attempted_at LIMIT 1`).Scan(&first); err != nil {
+	if err := r.db.Pool.QueryRow(r.ctx, `SELECT check_id::text FROM result_inbox ORDER BY (result->>'Started')::timestamptz LIMIT 1`).Scan(&first); err != nil {
 		t.Fatal(err)
 	}
 	if first != urgent.String() {
