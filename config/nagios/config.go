@@ -39,6 +39,17 @@ type Config struct {
 	Other []*Object
 	// Resources holds $USERn$ values, keyed "USER1".
 	Resources map[string]string
+	// Dependencies are the hostdependency and servicedependency objects
+	// expanded to one entry per master and dependent.
+	Dependencies []*Dependency
+	// Escalations and ExtInfo are the escalation and extinfo objects
+	// expanded to the hosts and services they apply to.
+	Escalations, ExtInfo []Target
+	// Warnings are forms nagios4 accepts that resolve to nothing or are
+	// not converted (e.g. a dependency of an object on itself).
+	Warnings []Warning
+
+	svcIndex map[string][]string
 }
 
 // Resolve applies template inheritance and memberships to objs and
@@ -60,6 +71,7 @@ func Resolve(objs []*Object, resources map[string]string) (*Config, error) {
 	errs = append(errs, c.expandServices()...)
 	errs = append(errs, c.expandServiceGroups()...)
 	errs = append(errs, c.expandContactGroups()...)
+	errs = append(errs, c.expandOther()...)
 	errs = append(errs, c.validate()...)
 	if len(errs) > 0 {
 		return c, errs.sorted()
@@ -135,8 +147,8 @@ func matchNames(list string, known []string, exists func(string) bool, missing f
 			names = known
 		} else if exists(n) {
 			names = []string{n}
-		} else if !excl {
-			missing(n)
+		} else {
+			missing(n) // nagios4 rejects unknown exclusions too
 		}
 		if excl {
 			neg = append(neg, names...)
@@ -242,6 +254,10 @@ func expandSubgroups(groups map[string]*Group, key string) Errors {
 	return errs
 }
 
+// hostsOf expands o's host and hostgroup lists like nagios4's
+// xodtemplate_expand_hostgroups_and_hosts: hosts named explicitly stay
+// unless excluded as hosts ('!host'); hosts from hostgroups are dropped
+// when excluded as hosts or through an excluded hostgroup ('!group').
 func (c *Config) hostsOf(o *Object, hostKey, groupKey string) ([]string, Errors) {
 	var errs Errors
 	hostExists := func(n string) bool { return c.Hosts[n] != nil }
@@ -252,13 +268,16 @@ func (c *Config) hostsOf(o *Object, hostKey, groupKey string) ([]string, Errors)
 	gpos, gneg := matchNames(o.Get(groupKey), groupNames, func(n string) bool { return c.HostGroups[n] != nil }, func(n string) {
 		errs = append(errs, &Error{o.Attrs[groupKey].Pos, fmt.Sprintf("could not find any hostgroup matching '%s' (%s definition '%s')", n, o.Type, o.displayName())})
 	})
-	for _, g := range gpos {
-		pos = append(pos, c.HostGroups[g].Members...)
-	}
+	out := setMinus(pos, neg)
+	reject := append([]string(nil), neg...)
 	for _, g := range gneg {
-		neg = append(neg, c.HostGroups[g].Members...)
+		reject = append(reject, c.HostGroups[g].Members...)
 	}
-	return setMinus(pos, neg), errs
+	var fromGroups []string
+	for _, g := range gpos {
+		fromGroups = append(fromGroups, c.HostGroups[g].Members...)
+	}
+	return appendUnique(out, setMinus(fromGroups, reject)...), errs
 }
 
 func (c *Config) expandServices() Errors {
@@ -298,25 +317,20 @@ func (c *Config) expandServices() Errors {
 
 func (c *Config) expandServiceGroups() Errors {
 	var errs Errors
-	svcExists := map[string]bool{}
-	for _, s := range c.Services {
-		svcExists[s.Host+","+s.Description] = true
-	}
 	for _, name := range sortedKeys(c.ServiceGroups) {
 		g := c.ServiceGroups[name]
+		a := g.Obj.Attrs["members"]
 		parts := splitList(g.Obj.Get("members"))
 		if len(parts)%2 != 0 {
-			errs = append(errs, &Error{g.Obj.Attrs["members"].Pos, fmt.Sprintf("servicegroup '%s' members must be host,service pairs", name)})
+			errs = append(errs, &Error{a.Pos, fmt.Sprintf("servicegroup '%s' members must be host,service pairs (service description missing from list '%s')", name, g.Obj.Get("members"))})
 			continue
 		}
+		var pos, neg []string
 		for i := 0; i < len(parts); i += 2 {
-			m := parts[i] + "," + parts[i+1]
-			if !svcExists[m] {
-				errs = append(errs, &Error{g.Obj.Attrs["members"].Pos, fmt.Sprintf("could not find service '%s' on host '%s' (member of servicegroup '%s')", parts[i+1], parts[i], name)})
-				continue
-			}
-			g.Members = appendUnique(g.Members, m)
+			p, n, e := c.servicesOnHost(parts[i], parts[i+1], a.Pos, fmt.Sprintf("member of servicegroup '%s'", name))
+			pos, neg, errs = append(pos, p...), append(neg, n...), append(errs, e...)
 		}
+		g.Members = setMinus(pos, neg)
 	}
 	for _, s := range c.Services {
 		for _, gn := range splitList(s.Obj.Get("servicegroups")) {

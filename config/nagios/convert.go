@@ -39,14 +39,20 @@ type Result struct {
 
 // converted lists, per object type, the directives the converter maps.
 var converted = map[string]map[string]bool{
-	"host":         set("host_name", "alias", "display_name", "address", "hostgroups", "check_command", "contact_groups", "contacts", "notification_period", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled"),
-	"service":      set("host_name", "hostgroup_name", "service_description", "display_name", "servicegroups", "check_command", "contact_groups", "contacts", "notification_period", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled"),
+	"host":         set("host_name", "alias", "display_name", "address", "hostgroups", "check_command", "contact_groups", "contacts", "notification_period", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled", "parents", "notes_url", "action_url", "icon_image", "icon_image_alt"),
+	"service":      set("host_name", "hostgroup_name", "service_description", "display_name", "servicegroups", "check_command", "contact_groups", "contacts", "notification_period", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled", "notes_url", "action_url", "icon_image", "icon_image_alt"),
 	"hostgroup":    set("hostgroup_name", "alias", "members", "hostgroup_members", "notes"),
 	"servicegroup": set("servicegroup_name", "alias", "members", "servicegroup_members", "notes"),
 	"contactgroup": set("contactgroup_name", "alias", "members", "contactgroup_members"),
 	"contact":      set("contact_name", "alias", "email", "pager", "contactgroups", "service_notification_period", "host_notification_period", "host_notifications_enabled", "service_notifications_enabled"),
 	"timeperiod":   set("timeperiod_name", "alias", "exclude"),
 	"command":      set("command_name", "command_line"),
+	// Dependency and escalation directives are mapped (or warned about
+	// individually) by convert_deps.go and convert_escalate.go.
+	"hostdependency":    set("host_name", "hostgroup_name", "dependent_host_name", "dependent_hostgroup_name", "inherits_parent", "execution_failure_criteria", "notification_failure_criteria", "dependency_period"),
+	"servicedependency": set("host_name", "hostgroup_name", "servicegroup_name", "service_description", "dependent_host_name", "dependent_hostgroup_name", "dependent_servicegroup_name", "dependent_service_description", "inherits_parent", "execution_failure_criteria", "notification_failure_criteria", "dependency_period"),
+	"hostescalation":    set("host_name", "hostgroup_name", "contacts", "contact_groups", "first_notification", "last_notification", "notification_interval", "escalation_period", "escalation_options"),
+	"serviceescalation": set("host_name", "hostgroup_name", "servicegroup_name", "service_description", "contacts", "contact_groups", "first_notification", "last_notification", "notification_interval", "escalation_period", "escalation_options"),
 }
 
 func set(v ...string) map[string]bool {
@@ -65,6 +71,9 @@ type converter struct {
 	stats    Stats
 	tmplName map[*Object]string
 	usedUser map[string]Position
+	svcName  map[Ref]string // Bergamot name of every service
+	svcObj   map[Ref]*Object
+	extras   map[Ref]*checkExtras
 }
 
 func (cv *converter) warn(pos Position, obj, directive, msg string) {
@@ -107,7 +116,11 @@ func Convert(c *Config, site string) *Result {
 	if site == "" {
 		site = "nagios-import"
 	}
-	cv := &converter{c: c, site: site, warned: map[string]bool{}, tmplName: map[*Object]string{}, usedUser: map[string]Position{}}
+	cv := &converter{c: c, site: site, warned: map[string]bool{}, tmplName: map[*Object]string{}, usedUser: map[string]Position{},
+		svcName: map[Ref]string{}, svcObj: map[Ref]*Object{}, extras: map[Ref]*checkExtras{}}
+	for _, w := range c.Warnings {
+		cv.warn(w.Pos, w.Object, w.Directive, w.Msg)
+	}
 	root := newEl("bergamot", "site", site)
 	cv.templates(root)
 	cv.timeperiods(root)
@@ -115,6 +128,10 @@ func Convert(c *Config, site string) *Result {
 	cv.groups(root)
 	cv.teams(root)
 	cv.contacts(root)
+	cv.serviceNames()
+	cv.dependencies()
+	cv.escalations()
+	cv.extinfo()
 	cv.hosts(root)
 	cv.others()
 	cv.siteParameters(root)

@@ -109,6 +109,11 @@ func (cv *converter) checkElement(kind string, o *Object, name, what string) *el
 	}
 	e.child("summary", summary)
 	e.child("description", o.Get("notes"))
+	for _, k := range infoParams {
+		if a, ok := o.Attrs[k]; ok && !a.Null {
+			cv.infoParameter(e, k, a, what)
+		}
+	}
 	if o.Has("notification_period") || o.Get("notifications_enabled") == "0" {
 		n := e.add(newEl("notifications"))
 		if o.Get("notifications_enabled") == "0" {
@@ -299,20 +304,17 @@ func (cv *converter) hosts(root *element) {
 		}
 		root.add(e)
 		cv.stats.Hosts++
-		used := map[string]bool{}
+		cv.applyExtras(e, Ref{Host: hn}, what)
 		for _, s := range svcOf[hn] {
 			swhat := fmt.Sprintf("service '%s' on host '%s'", s.Description, hn)
 			cv.reportUnconverted(s.Obj, swhat)
-			n := bergamotName(s.Description)
-			for i := 2; used[n]; i++ {
-				n = fmt.Sprintf("%s-%d", bergamotName(s.Description), i)
-			}
-			used[n] = true
-			se := cv.checkElement("service", s.Obj, n, swhat)
+			r := Ref{hn, s.Description}
+			se := cv.checkElement("service", s.Obj, cv.svcName[r], swhat)
 			se.attr("groups", strings.Join(svcGroupsOf[hn+","+s.Description], ", "))
 			if t, ok := cv.tmplName[s.Obj]; ok {
 				setAttr(se, "extends", t)
 			}
+			cv.applyExtras(se, r, swhat)
 			e.add(se)
 			cv.stats.Services++
 		}
@@ -329,12 +331,12 @@ func setAttr(e *element, k, v string) {
 	e.attr(k, v)
 }
 
-// others reports dependency, escalation and extinfo objects, which have no
-// Bergamot equivalent, one warning per directive.
+// others reports the directives of dependency and escalation objects
+// that are not mapped; extinfo objects are reported by extinfo.
 func (cv *converter) others() {
 	for _, o := range cv.c.Other {
-		what := o.Type + " definition"
-		cv.warn(o.Pos, what, "", "Bergamot has no "+o.Type+" objects; not converted")
-		cv.reportUnconverted(o, what)
+		if converted[o.Type] != nil {
+			cv.reportUnconverted(o, o.Type+" definition")
+		}
 	}
 }

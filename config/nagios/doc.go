@@ -15,6 +15,9 @@
 //     max_check_attempts, bad time ranges, dangling references); every
 //     problem names its file and line.
 //  4. [Convert] turns a [Config] into one Bergamot XML document; [Import]
-//     runs all stages. Directives that Bergamot cannot represent are
-//     reported as [Warning]s, never dropped silently.
+//     runs all stages. Host parents and host/service dependencies become
+//     <depends>, escalations <escalate> levels (after = time until the
+//     Nagios notification number), extinfo parameters. Directives that
+//     Bergamot cannot represent, or only approximately, are reported as
+//     [Warning]s, never dropped silently.
 package nagios

@@ -139,7 +139,21 @@ type xmlHost struct {
 		Name  string `xml:"name,attr"`
 		Value string `xml:",chardata"`
 	} `xml:"parameter"`
+	Depends       string `xml:"depends"`
+	Notifications struct {
+		Escalate []xmlEscalate `xml:"escalate"`
+	} `xml:"notifications"`
 	Services []xmlHost `xml:"service"`
+}
+
+type xmlEscalate struct {
+	After      string `xml:"after,attr"`
+	TimePeriod string `xml:"time-period,attr"`
+	Ignore     string `xml:"ignore,attr"`
+	Notify     struct {
+		Teams    string `xml:"teams,attr"`
+		Contacts string `xml:"contacts,attr"`
+	} `xml:"notify"`
 }
 
 func TestConvertEdge(t *testing.T) {
@@ -179,7 +193,9 @@ func TestConvertEdge(t *testing.T) {
 	if tm, ok := hosts["template:web1-tmpl"]; !ok || tm.Extends != "tmpl-a, tmpl-b, generic-host" {
 		t.Errorf("template web1-tmpl = %+v", tm)
 	}
-	if len(web1.Params) != 1 || web1.Params[0].Name != "snmpcommunity" || web1.Params[0].Value != "testcomm" {
+	// action_url is inherited from tmpl-b; icon_image is cancelled by null.
+	if len(web1.Params) != 2 || web1.Params[0].Name != "action_url" || web1.Params[0].Value != "from-b" ||
+		web1.Params[1].Name != "snmpcommunity" || web1.Params[1].Value != "testcomm" {
 		t.Errorf("web1 parameters = %+v", web1.Params)
 	}
 	svc := map[string]xmlHost{}
@@ -224,15 +240,19 @@ func TestConvertEdge(t *testing.T) {
 			t.Errorf("alice = %+v", c)
 		}
 	}
+	// db1's parent web1 becomes a dependency.
+	if d := hosts["db1"].Depends; d != "web1" {
+		t.Errorf("db1 depends = %q, want web1", d)
+	}
 	// Directives Bergamot cannot represent are reported, with file and line.
 	var found bool
 	for _, w := range res.Warnings {
-		if w.Directive == "action_url" && strings.HasSuffix(w.Pos.File, "edge.cfg") && w.Pos.Line == 61 {
+		if w.Directive == "host_notification_options" && strings.HasSuffix(w.Pos.File, "edge.cfg") && w.Pos.Line == 26 {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no warning for action_url at edge.cfg:61; warnings:\n%v", res.Warnings)
+		t.Errorf("no warning for host_notification_options at edge.cfg:26; warnings:\n%v", res.Warnings)
 	}
 }
 
@@ -265,7 +285,7 @@ func TestMainConfigAndResource(t *testing.T) {
 	}
 	var dep bool
 	for _, w := range res.Warnings {
-		if w.Pos.Line == 11 && strings.Contains(w.Msg, "hostdependency") {
+		if w.Pos.Line == 11 && w.Object == "hostdependency definition" && strings.Contains(w.Msg, "depend on itself") {
 			dep = true
 		}
 	}

@@ -111,6 +111,9 @@ var directiveAliases = map[string]string{
 	"obsess_over_service":    "obsess",
 	"host_groups_members":    "hostgroup_members",
 	"service_groups_members": "servicegroup_members",
+	// nagios4 accepts both spellings of the dependency criteria.
+	"execution_failure_options":    "execution_failure_criteria",
+	"notification_failure_options": "notification_failure_criteria",
 }
 
 // ParseFile reads one Nagios object configuration file, following its
