@@ -1,7 +1,10 @@
 // Package http is the native "http" check engine. Executor "" (or "http")
 // makes an HTTP or HTTPS request and checks the status code, body, JSON
 // value, response time and, when asked, certificate expiry; executor
-// "certificate" checks only the TLS certificate a server presents.
+// "certificate" checks only the TLS certificate a server presents; executor
+// "script" runs the command's JavaScript <script> with Bergamot's HTTP
+// script API (http.check()...execute(onResponse, onError)) on the script
+// engine (Options.Script), Bergamot's http-script-check.
 //
 // Parameters follow Bergamot's command templates (generic_http_commands.xml):
 // host, port, virtual_host, ssl, permit_invalid_certs, version, method,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/checks/netcheck"
+	"github.com/bergamot-monitoring/bergamot/checks/script"
 )
 
 // Options configure the engine; zero values pick sensible defaults.
@@ -34,6 +35,8 @@ type Options struct {
 	UserAgent string
 	// Now returns the current time (certificate expiry); nil is time.Now.
 	Now func() time.Time
+	// Script runs the "script" executor; nil creates one with default options.
+	Script *script.Engine
 }
 
 // Engine is the "http" engine. It is safe for concurrent use.
@@ -72,6 +75,9 @@ func New(opts Options) *Engine {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Script == nil {
+		opts.Script = script.New(script.Options{Logger: opts.Logger})
 	}
 	log := opts.Logger
 	if log == nil {
@@ -152,9 +158,11 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 		res = e.checkHTTP(ctx, req, start)
 	case "certificate":
 		res = e.checkCertificate(ctx, req)
+	case "script":
+		res = e.checkScript(ctx, req)
 	default:
 		res = &checks.Result{Status: checks.StatusError,
-			Output: fmt.Sprintf("the http engine has no %q executor (have: http, certificate)", req.Executor)}
+			Output: fmt.Sprintf("the http engine has no %q executor (have: http, certificate, script)", req.Executor)}
 	}
 	res.Started, res.Runtime = start, time.Since(start)
 	e.log.DebugContext(ctx, "http check", slog.String("check", req.CheckID), slog.String("executor", req.Executor),

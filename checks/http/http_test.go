@@ -108,13 +108,13 @@ func TestHTTPChecks(t *testing.T) {
 		{"bad status param", p("status", "20x"), checks.StatusError, `parameter "status": "20x" is not a status code`},
 		{"bad response time", p("warning_response_time", "fast"), checks.StatusError, `parameter "warning_response_time"`},
 		{"url param", map[string]string{"url": srv.URL + "/json", "contains": "replicas"}, checks.StatusOK, "HTTP OK"},
-		{"unknown executor", nil, checks.StatusError, ""},
+		{"unknown executor", nil, checks.StatusError, `the http engine has no "ftp" executor`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			exec := ""
 			if c.params == nil {
-				exec = "script"
+				exec = "ftp"
 			}
 			res := run(t, e, exec, c.params)
 			if res.Status != c.status || !strings.Contains(res.Output, c.output) {

@@ -2,6 +2,7 @@ package script
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -22,7 +23,8 @@ type Run struct {
 	Request *checks.Request
 
 	engine    *Engine
-	client    *http.Client
+	clients   map[bool]*http.Client // by "certificates not verified"
+	tlsBase   *tls.Config
 	published *checks.Result
 	readings  []checks.Perfdata
 	cleanups  []func()
@@ -40,8 +42,8 @@ func (r *Run) close() {
 	for i := len(r.cleanups) - 1; i >= 0; i-- {
 		r.cleanups[i]()
 	}
-	if r.client != nil {
-		r.client.CloseIdleConnections()
+	for _, c := range r.clients {
+		c.CloseIdleConnections()
 	}
 }
 

@@ -1,6 +1,7 @@
 package tcp_test
 
 import (
+	"fmt"
 	"syscall"
 	"time"
 )
@@ -11,3 +12,5 @@ func cpuTime() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(s, v) }

@@ -1,6 +1,11 @@
 // Package tcp is the native "tcp" check engine: it connects to a TCP port,
 // optionally over TLS (reporting certificate expiry), optionally sends a
 // string and expects a reply, and reports the connect time.
+//
+// A plain connect check (no send, expect or TLS) closes its connection with
+// a reset rather than FIN, as load-balancer health checks do, so probing
+// leaves no TIME_WAIT sockets behind; parameter close=graceful|reset|auto
+// overrides that.
 package tcp
 
 import (
@@ -52,7 +57,7 @@ const maxRead = 64 << 10
 
 type params struct {
 	host, addr, send, expect, serverName string
-	useTLS                               bool
+	useTLS, reset                        bool
 	idle                                 time.Duration
 	times                                netcheck.Thresholds
 	cert                                 netcheck.CertPolicy
@@ -92,6 +97,15 @@ func parse(req *checks.Request) (*params, error) {
 		return nil, err
 	}
 	p.cert.PermitInvalid = p.tls.PermitInvalid
+	switch mode := strings.ToLower(strings.TrimSpace(req.Param("close", "auto"))); mode {
+	case "auto":
+		p.reset = !p.useTLS && p.send == "" && p.expect == ""
+	case "reset":
+		p.reset = true
+	case "graceful":
+	default:
+		return nil, fmt.Errorf("parameter %q: %q is not auto, reset or graceful", "close", mode)
+	}
 	return p, nil
 }
 
@@ -117,7 +131,7 @@ func (e *Engine) run(ctx context.Context, p *params, start time.Time) *checks.Re
 		return &checks.Result{Status: st,
 			Output: fmt.Sprintf("%s - %s to %s after %s", st, netcheck.Describe(ctx, err), p.addr, netcheck.Millis(connectTime))}
 	}
-	defer conn.Close()
+	defer closeConn(conn, p.reset)
 	stop := netcheck.BindConn(ctx, conn)
 	defer stop()
 
@@ -142,6 +156,19 @@ func (e *Engine) run(ctx context.Context, p *params, start time.Time) *checks.Re
 		Output:   fmt.Sprintf("TCP %s - %s", status, strings.Join(msgs, ", ")),
 		Perfdata: []checks.Perfdata{netcheck.Perf("time", connectTime.Seconds(), "s", pt.WarnRaw(), pt.CritRaw(), netcheck.Zero())},
 	}
+}
+
+// closeConn closes the connection. With reset it aborts it (SO_LINGER 0:
+// the kernel sends RST instead of FIN), so neither side keeps the socket in
+// TIME_WAIT. A connect check that closes with FIN is the active closer and
+// holds every probe's port in TIME_WAIT for 60 s; at thousands of probes a
+// second to one address that fills the ephemeral port range and makes each
+// connect() search it.
+func closeConn(conn net.Conn, reset bool) {
+	if tc, ok := conn.(*net.TCPConn); ok && reset {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
 }
 
 // handshake upgrades conn to TLS and judges the certificate. A nil conn

@@ -25,7 +25,9 @@ import (
 var engineConstructors = map[string]func(log *slog.Logger) checks.Engine{
 	"nagios": func(l *slog.Logger) checks.Engine { return nagios.New(nagios.Options{Logger: l}) },
 	"dummy":  func(l *slog.Logger) checks.Engine { return dummy.New(dummy.Options{Logger: l}) },
-	"http":   func(l *slog.Logger) checks.Engine { return httpcheck.New(httpcheck.Options{Logger: l}) },
+	"http": func(l *slog.Logger) checks.Engine {
+		return httpcheck.New(httpcheck.Options{Logger: l, Script: script.New(script.Options{Logger: l})})
+	},
 	"tcp":    func(l *slog.Logger) checks.Engine { return tcp.New(tcp.Options{Logger: l}) },
 	"udp":    func(l *slog.Logger) checks.Engine { return udp.New(udp.Options{Logger: l}) },
 	"dns":    func(l *slog.Logger) checks.Engine { return dns.New(dns.Options{Logger: l}) },
