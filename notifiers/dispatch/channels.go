@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -117,9 +118,10 @@ func NewChannels(chs ...Channel) *Channels {
 }
 
 // DefaultChannels registers email, sms, webhook, slack and irc. tlsConfig
-// (may be nil: system roots) is used by email.
+// (may be nil: system roots) is used by email and irc; a site's
+// smtp.tls-ca / irc.tls-ca replace its roots.
 func DefaultChannels(tlsConfig *tls.Config) *Channels {
-	return NewChannels(&EmailChannel{TLS: tlsConfig}, SMSChannel{}, WebhookChannel{}, SlackChannel{}, IRCChannel{})
+	return NewChannels(&EmailChannel{TLS: tlsConfig}, SMSChannel{}, WebhookChannel{}, SlackChannel{}, IRCChannel{TLS: tlsConfig})
 }
 
 // Register adds ch; it panics on a duplicate name (a wiring mistake).
@@ -202,7 +204,8 @@ func closeNotifier(nf notifiers.Notifier) {
 // smtp.host (required), smtp.port, smtp.security (starttls, tls, none),
 // smtp.username and smtp.password (or smtp.credential naming a credential
 // with both), smtp.auth (plain, login), smtp.from (required), smtp.helo,
-// smtp.timeout. Recipients need an email address.
+// smtp.timeout, smtp.tls-ca (PEM certificates of a private CA, trusted
+// instead of the system roots). Recipients need an email address.
 type EmailChannel struct {
 	// TLS configures certificate checks (nil: system roots).
 	TLS *tls.Config
@@ -231,12 +234,12 @@ func (e *EmailChannel) Build(p Params) (notifiers.Notifier, error) {
 	}
 	cfg := email.Config{Host: p.Get("smtp.host"), Port: port, Security: email.Security(strings.ToLower(p.Get("smtp.security"))),
 		Username: p.Get("smtp.username"), Password: p["smtp.password"], Auth: p.Get("smtp.auth"), From: p.Get("smtp.from"),
-		HeloName: p.Get("smtp.helo"), Timeout: timeout, TLS: e.TLS}
-	if cfg.TLS != nil {
-		cfg.TLS = cfg.TLS.Clone()
-		if cfg.TLS.ServerName == "" {
-			cfg.TLS.ServerName = cfg.Host
-		}
+		HeloName: p.Get("smtp.helo"), Timeout: timeout}
+	if cfg.TLS, err = tlsConfig(p, "smtp.", cfg.Host, e.TLS); err != nil {
+		return nil, err
+	}
+	if p.Get("smtp.tls-ca") != "" && cfg.Security == email.NoTLS {
+		return nil, fmt.Errorf("parameter smtp.tls-ca is set but smtp.security is none")
 	}
 	return email.New(cfg)
 }
@@ -324,10 +327,15 @@ func (SlackChannel) Build(p Params) (notifiers.Notifier, error) {
 }
 
 // IRCChannel posts to an IRC channel. Site parameters: irc.server
-// (host:port), irc.tls, irc.password, irc.bot-nick (default "bergamot"),
-// irc.channel; contact parameter irc.nick (the person highlighted, and what
-// makes the contact reachable on IRC).
-type IRCChannel struct{}
+// (host:port), irc.tls (yes/no), irc.tls-ca (PEM certificates of a private
+// CA, trusted instead of the system roots; needs irc.tls), irc.password,
+// irc.bot-nick (default "bergamot"), irc.channel, irc.channel-key; contact
+// parameter irc.nick (the person highlighted, and what makes the contact
+// reachable on IRC).
+type IRCChannel struct {
+	// TLS configures certificate checks (nil: system roots).
+	TLS *tls.Config
+}
 
 // Name returns "irc".
 func (IRCChannel) Name() string { return irc.Channel }
@@ -341,13 +349,27 @@ func (IRCChannel) Reachable(to notifiers.Recipient, p Params) bool {
 func (IRCChannel) Secrets() []string { return []string{"irc.password"} }
 
 // Build makes an IRC notifier.
-func (IRCChannel) Build(p Params) (notifiers.Notifier, error) {
+func (i IRCChannel) Build(p Params) (notifiers.Notifier, error) {
 	nick := p.Get("irc.bot-nick")
 	if nick == "" {
 		nick = "bergamot"
 	}
-	return irc.New(irc.Config{Server: p.Get("irc.server"), TLS: p.Bool("irc.tls"), Password: p["irc.password"],
-		Nick: nick, Channel: p.Get("irc.channel"), ChannelKey: p["irc.channel-key"]})
+	useTLS, err := p.Flag("irc.tls")
+	if err != nil {
+		return nil, err
+	}
+	cfg := irc.Config{Server: p.Get("irc.server"), TLS: useTLS, Password: p["irc.password"],
+		Nick: nick, Channel: p.Get("irc.channel"), ChannelKey: p["irc.channel-key"]}
+	if p.Get("irc.tls-ca") != "" && !useTLS {
+		return nil, fmt.Errorf("parameter irc.tls-ca is set but irc.tls is not yes")
+	}
+	if useTLS {
+		host, _, _ := net.SplitHostPort(cfg.Server)
+		if cfg.TLSConfig, err = tlsConfig(p, "irc.", host, i.TLS); err != nil {
+			return nil, err
+		}
+	}
+	return irc.New(cfg)
 }
 
 // scoped keeps only the parameters a channel's build depends on (its

@@ -194,6 +194,13 @@ func twilioServer(t *testing.T) (*httptest.Server, *received) {
 // startIRC runs Debian's ngircd in the foreground on a loopback port (as
 // notifiers/irc's tests do) and returns its address.
 func startIRC(t *testing.T) string {
+	addr, _ := startIRCTLS(t, nil, nil)
+	return addr
+}
+
+// startIRCTLS is startIRC that, given a PEM certificate and key, also
+// listens with TLS (ngircd's [SSL] section) on tlsAddr.
+func startIRCTLS(t *testing.T, certPEM, keyPEM []byte) (addr, tlsAddr string) {
 	t.Helper()
 	bin, err := exec.LookPath("ngircd")
 	if err != nil {
@@ -201,10 +208,21 @@ func startIRC(t *testing.T) string {
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	addr := l.Addr().String()
+	addr = l.Addr().String()
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	dir := t.TempDir()
+	ssl := ""
+	if certPEM != nil {
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		must(t, err)
+		tlsAddr = tl.Addr().String()
+		tl.Close()
+		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		must(t, os.WriteFile(certFile, certPEM, 0o644))
+		must(t, os.WriteFile(keyFile, keyPEM, 0o600))
+		ssl = fmt.Sprintf("[SSL]\nCertFile = %s\nKeyFile = %s\nPorts = %d\n", certFile, keyFile, tl.Addr().(*net.TCPAddr).Port)
+	}
 	conf := filepath.Join(dir, "ngircd.conf")
 	must(t, os.WriteFile(conf, []byte(fmt.Sprintf(`[Global]
 Name = irc.bergamot.test
@@ -224,24 +242,27 @@ MaxConnectionsIP = 0
 DNS = no
 Ident = no
 PAM = no
-`, port, filepath.Join(dir, "ngircd.pid"))), 0o644))
+%s`, port, filepath.Join(dir, "ngircd.pid"), ssl)), 0o644))
 	cmd := exec.Command(bin, "-n", "-f", conf)
 	must(t, cmd.Start())
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return addr
+	for _, a := range []string{addr, tlsAddr} {
+		deadline := time.Now().Add(10 * time.Second)
+		for a != "" {
+			if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("ngircd not listening on %s", a)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ngircd not listening on %s", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	return addr, tlsAddr
 }
 
 // ircWatcher joins channel as a second, independent client and records

@@ -135,28 +135,33 @@ func TestBadChannelConfiguration(t *testing.T) {
 		}
 	}
 
-	// Delivery-time failures: wrong credentials (permanent), nothing
-	// listening (transient, retried then given up), and a working contact.
+	// Delivery-time failures: wrong SMTP credentials (exim answers 535:
+	// permanent), an SMTP port and a webhook where nothing listens
+	// (transient, retried then given up), and a working contact.
 	refused := httptest.NewServer(http.NotFoundHandler())
 	refusedURL := refused.URL
 	refused.Close()
-	r.apply(siteXML(ex, `
+	r.apply(siteXML(ex, fmt.Sprintf(`
 		<contact name="dave"><email>dave@bergamot.test</email><parameter name="smtp.credential">wrong-smtp</parameter></contact>
-		<contact name="hook"><parameter name="webhook.url">`+refusedURL+`/hook</parameter></contact>
+		<contact name="erin"><email>erin@bergamot.test</email><parameter name="smtp.port">%d</parameter></contact>
+		<contact name="hook"><parameter name="webhook.url">%s/hook</parameter></contact>
 		<host name="web1" address="10.0.0.1"><state failed-after="1"/>
-			<service name="disk"><state failed-after="1"/><notify contacts="dave,hook,alice"/></service>
-		</host>`))
+			<service name="disk"><state failed-after="1"/><notify contacts="dave,erin,hook,alice"/></service>
+		</host>`, mailtest.FreePort(t), refusedURL)))
 	r.submit(checks.StatusCritical, r.checkID("service", "disk"))
 	ex.WaitMessages(t, 1, 20*time.Second, to("alice@", "Problem: disk on web1"))
 	r.idle()
 	log := strings.Join(r.logRows(), "\n")
-	for _, want := range []string{"alice email alert sent", "dave email alert failed: ", "hook webhook alert retry: ", "hook webhook alert failed: "} {
+	for _, want := range []string{"alice email alert sent",
+		`dave email alert failed: email: AUTH PLAIN as "bergamot": 535 "Incorrect authentication data"`,
+		"erin email alert retry: email: connecting to 127.0.0.1:", "erin email alert failed: email: connecting to 127.0.0.1:",
+		"hook webhook alert retry: ", "hook webhook alert failed: "} {
 		if !strings.Contains(log, want) {
 			t.Errorf("delivery log lacks %q:\n%s", want, log)
 		}
 	}
-	if !strings.Contains(log, "535") && !strings.Contains(strings.ToLower(log), "auth") {
-		t.Errorf("dave's failure does not say authentication failed:\n%s", log)
+	if n := strings.Count(log, "dave email alert"); n != 1 {
+		t.Errorf("wrong credentials were tried %d times, want 1 (permanent):\n%s", n, log)
 	}
 	if strings.Contains(log, "s3cret") || strings.Contains(log, "not-the-password") {
 		t.Errorf("delivery log shows a secret:\n%s", log)

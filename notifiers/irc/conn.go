@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -25,7 +26,8 @@ type conn struct {
 
 	mu      sync.Mutex
 	cur     *session      // nil while disconnected
-	changed chan struct{} // closed when cur changes
+	lastErr error         // why the last attempt failed before joining; nil once joined
+	changed chan struct{} // closed when cur or lastErr changes
 	postMu  sync.Mutex    // one Send's lines stay together
 }
 
@@ -58,6 +60,8 @@ func (c *conn) run() {
 		}
 		if joined {
 			delay = c.cfg.ReconnectMin
+		} else {
+			c.failed(err)
 		}
 		c.cfg.Logger.WarnContext(c.ctx, "irc connection lost; reconnecting",
 			slogAttr("server", c.cfg.Server), slogAttr("nick", c.cfg.Nick), slogAttr("error", errString(err)), slogAttr("in", delay.String()))
@@ -75,6 +79,26 @@ func (c *conn) setCurrent(s *session) {
 	c.cur = s
 	close(c.changed)
 	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// failed records why an attempt ended before the channel was joined, so
+// waiting Sends can report it (and give up at once when retrying cannot
+// help, e.g. an untrusted certificate).
+func (c *conn) failed(err error) {
+	if err == nil {
+		err = fmt.Errorf("irc: %s closed the connection before %s was joined", c.cfg.Server, c.cfg.Channel)
+	}
+	c.mu.Lock()
+	c.lastErr = err
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+func (c *conn) joined() {
+	c.mu.Lock()
+	c.lastErr = nil
 	c.mu.Unlock()
 }
 
@@ -125,6 +149,7 @@ func (c *conn) session() (joined bool, err error) {
 		case "JOIN":
 			if strings.EqualFold(m.nick(), nick) && strings.EqualFold(m.param(0), c.cfg.Channel) && !joined {
 				joined = true
+				c.joined()
 				close(s.ready)
 				c.cfg.Logger.InfoContext(c.ctx, "irc joined", slogAttr("server", c.cfg.Server), slogAttr("channel", c.cfg.Channel))
 			}
@@ -142,26 +167,66 @@ func (c *conn) session() (joined bool, err error) {
 }
 
 func (c *conn) dial() (net.Conn, error) {
-	d := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: time.Minute}
-	if c.cfg.TLS {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if c.cfg.TLSConfig != nil {
-			tc = c.cfg.TLSConfig.Clone()
-		}
-		if tc.ServerName == "" {
-			tc.ServerName, _, _ = net.SplitHostPort(c.cfg.Server)
-		}
-		return (&tls.Dialer{NetDialer: d, Config: tc}).DialContext(c.ctx, "tcp", c.cfg.Server)
+	d := &net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: time.Minute}
+	nc, err := d.DialContext(c.ctx, "tcp", c.cfg.Server)
+	if err != nil {
+		return nil, fmt.Errorf("irc: connecting to %s: %w", c.cfg.Server, err)
 	}
-	return d.DialContext(c.ctx, "tcp", c.cfg.Server)
+	if !c.cfg.TLS {
+		return nc, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.cfg.TLSConfig != nil {
+		tc = c.cfg.TLSConfig.Clone()
+	}
+	if tc.ServerName == "" {
+		tc.ServerName, _, _ = net.SplitHostPort(c.cfg.Server)
+	}
+	tlsConn := tls.Client(nc, tc)
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.ConnectTimeout)
+	defer cancel()
+	if err := tlsConn.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		if ctx.Err() != nil && c.ctx.Err() == nil {
+			err = fmt.Errorf("no TLS handshake answer within %v (is the port plain-text IRC?)", c.cfg.ConnectTimeout)
+		}
+		return nil, classifyDial(fmt.Errorf("irc: connecting to %s with TLS: %w", c.cfg.Server, err))
+	}
+	return tlsConn, nil
 }
 
-// ready waits for a joined session.
+// classifyDial marks failures that reconnecting will not fix permanent: a
+// certificate the configuration does not trust (unknown authority, wrong
+// host name, expired) and a server that does not speak TLS on the port.
+func classifyDial(err error) error {
+	var certErr *tls.CertificateVerificationError
+	var hdrErr tls.RecordHeaderError
+	switch {
+	case errors.As(err, &certErr):
+		return notifiers.Permanent(err)
+	case errors.As(err, &hdrErr):
+		return notifiers.Permanent(fmt.Errorf("%w (is the port plain-text IRC? set TLS only for a TLS port)", err))
+	}
+	return err
+}
+
+// ready waits for a joined session. While disconnected it gives up at once
+// when the last attempt failed permanently, and otherwise, when ctx ends,
+// says why the last attempt failed.
 func (c *conn) ready(ctx context.Context) (*session, error) {
 	for {
 		c.mu.Lock()
-		s, changed := c.cur, c.changed
+		s, changed, lastErr := c.cur, c.changed, c.lastErr
 		c.mu.Unlock()
+		if s == nil && notifiers.IsPermanent(lastErr) {
+			return nil, lastErr
+		}
+		notConnected := func() error {
+			if lastErr != nil {
+				return fmt.Errorf("%w to %s (last attempt: %v): %w", ErrNotConnected, c.cfg.Server, lastErr, ctx.Err())
+			}
+			return fmt.Errorf("%w to %s: %w", ErrNotConnected, c.cfg.Server, ctx.Err())
+		}
 		if s != nil {
 			select {
 			case <-s.ready:
@@ -171,7 +236,7 @@ func (c *conn) ready(ctx context.Context) (*session, error) {
 			case <-changed:
 				continue
 			case <-ctx.Done():
-				return nil, fmt.Errorf("%w to %s: %w", ErrNotConnected, c.cfg.Server, ctx.Err())
+				return nil, notConnected()
 			case <-c.ctx.Done():
 				return nil, notifiers.Permanent(ErrClosed)
 			}
@@ -179,7 +244,7 @@ func (c *conn) ready(ctx context.Context) (*session, error) {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w to %s: %w", ErrNotConnected, c.cfg.Server, ctx.Err())
+			return nil, notConnected()
 		case <-c.ctx.Done():
 			return nil, notifiers.Permanent(ErrClosed)
 		}

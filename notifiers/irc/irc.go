@@ -55,6 +55,9 @@ type Config struct {
 	ChannelKey string
 	// MaxLineBytes bounds the text of one PRIVMSG (default 400).
 	MaxLineBytes int
+	// ConnectTimeout bounds the TCP connect and, separately, the TLS
+	// handshake (default 15s).
+	ConnectTimeout time.Duration
 	// ReconnectMin and ReconnectMax bound the reconnect backoff (1s, 2m).
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
@@ -85,6 +88,9 @@ func (c Config) Validate() error {
 	if c.MaxLineBytes < 0 || (c.MaxLineBytes > 0 && c.MaxLineBytes < 32) {
 		return fmt.Errorf("irc: max line bytes %d must be at least 32", c.MaxLineBytes)
 	}
+	if c.ConnectTimeout < 0 {
+		return errors.New("irc: connect timeout must not be negative")
+	}
 	if c.ReconnectMin < 0 || c.ReconnectMax < 0 {
 		return errors.New("irc: reconnect backoff must not be negative")
 	}
@@ -100,6 +106,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxLineBytes == 0 {
 		c.MaxLineBytes = 400
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 15 * time.Second
 	}
 	if c.ReconnectMin == 0 {
 		c.ReconnectMin = time.Second

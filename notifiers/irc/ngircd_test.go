@@ -14,14 +14,19 @@ import (
 
 // ngircd is Debian's ngircd run in the foreground on a loopback port.
 type ngircd struct {
-	t    *testing.T
-	bin  string
-	conf string
-	addr string
-	cmd  *exec.Cmd
+	t       *testing.T
+	bin     string
+	conf    string
+	addr    string
+	tlsAddr string // set when started with a certificate
+	cmd     *exec.Cmd
 }
 
-func startNgircd(t *testing.T) *ngircd {
+func startNgircd(t *testing.T) *ngircd { return startNgircdTLS(t, nil) }
+
+// startNgircdTLS starts ngircd; with a certificate it also listens with
+// TLS (ngircd's [SSL] section, GnuTLS in Debian's build) on tlsAddr.
+func startNgircdTLS(t *testing.T, cert *serverCert) *ngircd {
 	t.Helper()
 	bin, err := exec.LookPath("ngircd")
 	if err != nil {
@@ -34,6 +39,19 @@ func startNgircd(t *testing.T) *ngircd {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	dir := t.TempDir()
+	sslSection, tlsAddr := "", ""
+	if cert != nil {
+		tlsPort := freePort(t)
+		tlsAddr = net.JoinHostPort("127.0.0.1", fmt.Sprint(tlsPort))
+		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		if err := os.WriteFile(certFile, cert.certPEM, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyFile, cert.keyPEM, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sslSection = fmt.Sprintf("[SSL]\nCertFile = %s\nKeyFile = %s\nPorts = %d\n", certFile, keyFile, tlsPort)
+	}
 	conf := filepath.Join(dir, "ngircd.conf")
 	// Flood limits are lifted for the test's bursts; the rest is stock.
 	text := fmt.Sprintf(`[Global]
@@ -54,11 +72,11 @@ MaxConnectionsIP = 0
 DNS = no
 Ident = no
 PAM = no
-`, port, filepath.Join(dir, "ngircd.pid"))
+%s`, port, filepath.Join(dir, "ngircd.pid"), sslSection)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &ngircd{t: t, bin: bin, conf: conf, addr: l.Addr().String()}
+	s := &ngircd{t: t, bin: bin, conf: conf, addr: l.Addr().String(), tlsAddr: tlsAddr}
 	s.start()
 	t.Cleanup(s.stop)
 	return s
@@ -70,15 +88,34 @@ func (s *ngircd) start() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
+	for _, addr := range []string{s.addr, s.tlsAddr} {
+		if addr != "" {
+			s.waitListening(addr)
+		}
+	}
+}
+
+func (s *ngircd) waitListening(addr string) {
+	s.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", s.addr, time.Second); err == nil {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.t.Fatalf("ngircd not listening on %s", s.addr)
+	s.t.Fatalf("ngircd not listening on %s", addr)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (s *ngircd) stop() {

@@ -1,0 +1,165 @@
+package dispatch
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/notifiers"
+)
+
+// privateCA makes a CA and a server certificate it signed for hosts; it
+// returns the CA certificate, server certificate and server key as PEM.
+func privateCA(t testing.TB, hosts ...string) (caPEM, certPEM, keyPEM []byte) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Bergamot Test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	must(t, err)
+	caCert, err := x509.ParseCertificate(caDER)
+	must(t, err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: hosts[0]},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	must(t, err)
+	kb, err := x509.MarshalECPrivateKey(key)
+	must(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
+}
+
+// indent puts a PEM text inside an indented XML element, as people paste it.
+func indent(pemText []byte) string {
+	return "\n\t\t" + strings.ReplaceAll(strings.TrimSpace(string(pemText)), "\n", "\n\t\t") + "\n\t"
+}
+
+// TestIRCOverTLSWithPrivateCA: a site whose IRC server has a certificate
+// from its own CA sets irc.tls and irc.tls-ca; the configuration validates,
+// and a notification reaches the channel over TLS. Another CA's
+// certificate in irc.tls-ca is a prompt, permanent delivery error.
+func TestIRCOverTLSWithPrivateCA(t *testing.T) {
+	caPEM, certPEM, keyPEM := privateCA(t, "127.0.0.1", "localhost")
+	plain, tlsAddr := startIRCTLS(t, certPEM, keyPEM)
+	watcher := ircWatcher(t, plain, ircChannel)
+	site := func(ca []byte) string {
+		return fmt.Sprintf(`<bergamot site="acme">
+	<parameter name="irc.server">%s</parameter>
+	<parameter name="irc.tls">yes</parameter>
+	<parameter name="irc.tls-ca">%s</parameter>
+	<parameter name="irc.channel">%s</parameter>
+	<parameter name="irc.bot-nick">bergabot</parameter>
+	<contact name="dave"><parameter name="irc.nick">dave</parameter></contact>
+</bergamot>`, tlsAddr, indent(ca), ircChannel)
+	}
+	chs := DefaultChannels(nil)
+	t.Cleanup(func() { chs.Close(context.Background()) })
+	m := resolveXML(t, site(caPEM))
+	if errs := chs.Validate(m); len(errs) != 0 {
+		t.Fatalf("valid TLS settings rejected: %v", errs)
+	}
+	nf, err := chs.Notifier("irc", Params(m.Parameters))
+	must(t, err)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	n := &notifiers.Notification{Type: notifiers.TypeAlert, Site: "acme", Check: notifiers.Check{Kind: "service", Name: "disk", Host: "web1"},
+		Status: checks.StatusCritical, Output: "DISK CRITICAL"}
+	must(t, nf.Send(ctx, n, notifiers.Recipient{IRCNick: "dave"}))
+	watcher.waitFor(t, "irc", 1, "bergabot> dave: [acme] Problem: disk")
+
+	otherCA, _, _ := privateCA(t, "127.0.0.1")
+	m = resolveXML(t, site(otherCA))
+	nf, err = chs.Notifier("irc", Params(m.Parameters))
+	must(t, err)
+	start := time.Now()
+	err = nf.Send(ctx, n, notifiers.Recipient{IRCNick: "dave"})
+	if err == nil || !notifiers.IsPermanent(err) || !strings.Contains(err.Error(), "x509: certificate signed by unknown authority") {
+		t.Fatalf("untrusted certificate: err = %v (permanent %v)", err, notifiers.IsPermanent(err))
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("untrusted certificate took %v to report", d)
+	}
+}
+
+// TestTLSParameterValidation: bad TLS settings are configuration errors
+// naming the parameter.
+func TestTLSParameterValidation(t *testing.T) {
+	caPEM, _, keyPEM := privateCA(t, "localhost")
+	for _, c := range []struct{ params, want string }{
+		{`<parameter name="irc.tls">maybe</parameter>`, `parameter irc.tls: "maybe" is not yes or no`},
+		{`<parameter name="irc.tls">yes</parameter><parameter name="irc.tls-ca">not a certificate</parameter>`,
+			"parameter irc.tls-ca: must be PEM certificates (-----BEGIN CERTIFICATE----- ...)"},
+		{`<parameter name="irc.tls">yes</parameter><parameter name="irc.tls-ca">` + indent(keyPEM) + `</parameter>`,
+			"parameter irc.tls-ca: PEM block 1 is a EC PRIVATE KEY, not a CERTIFICATE"},
+		{`<parameter name="irc.tls-ca">` + indent(caPEM) + `</parameter>`, "parameter irc.tls-ca is set but irc.tls is not yes"},
+		{`<parameter name="irc.tls">yes</parameter><parameter name="irc.tls-ca">` + indent(caPEM) + "garbage</parameter>",
+			"parameter irc.tls-ca: must be PEM certificates"},
+	} {
+		m := resolveXML(t, `<bergamot site="s"><parameter name="irc.server">irc.example.com:6697</parameter>
+			<parameter name="irc.channel">#ops</parameter>`+c.params+`</bergamot>`)
+		errs := DefaultChannels(nil).Validate(m)
+		if len(errs) != 1 || !strings.Contains(errs.Error(), "site parameters: "+c.want) {
+			t.Errorf("%s:\n got %v\nwant %q", c.params, errs, c.want)
+		}
+	}
+	for _, c := range []struct{ params, want string }{
+		{`<parameter name="smtp.tls-ca">-----BEGIN CERTIFICATE-----
+AAAA
+-----END CERTIFICATE-----</parameter>`, "parameter smtp.tls-ca: certificate 1: x509: "},
+		{`<parameter name="smtp.security">none</parameter><parameter name="smtp.tls-ca">` + indent(caPEM) + `</parameter>`,
+			"parameter smtp.tls-ca is set but smtp.security is none"},
+	} {
+		m := resolveXML(t, `<bergamot site="s"><parameter name="smtp.host">mail.example.com</parameter>
+			<parameter name="smtp.from">b@example.com</parameter>`+c.params+`</bergamot>`)
+		errs := DefaultChannels(nil).Validate(m)
+		if len(errs) != 1 || !strings.Contains(errs.Error(), "site parameters: "+c.want) {
+			t.Errorf("%s:\n got %v\nwant %q", c.params, errs, c.want)
+		}
+	}
+	// A valid CA validates for email too.
+	m := resolveXML(t, `<bergamot site="s"><parameter name="smtp.host">mail.example.com</parameter>
+		<parameter name="smtp.from">b@example.com</parameter><parameter name="smtp.tls-ca">`+indent(caPEM)+`</parameter></bergamot>`)
+	if errs := DefaultChannels(nil).Validate(m); len(errs) != 0 {
+		t.Errorf("valid smtp.tls-ca rejected: %v", errs)
+	}
+}
+
+// FuzzParseCAs: any text either parses to a pool or is an error; never a
+// panic, never an empty pool without an error.
+func FuzzParseCAs(f *testing.F) {
+	caPEM, certPEM, keyPEM := privateCA(f, "localhost")
+	for _, s := range []string{string(caPEM), indent(caPEM), string(caPEM) + string(certPEM), string(keyPEM), "", "junk",
+		"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "-----BEGIN CERTIFICATE-----\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		pool, err := parseCAs(s)
+		if (err == nil) == (pool == nil) {
+			t.Fatalf("parseCAs(%q) = %v, %v", s, pool, err)
+		}
+	})
+}
