@@ -20,6 +20,9 @@ func (r *resolver) buildCheck(n *Node, host *Check, label string) *Check {
 		Source:        src(n),
 	}
 	r.checkRef(n, label, "location", c.Location)
+	if d := n.Child("depends"); d != nil && len(c.Depends) > 0 {
+		r.dependsAt[c] = d
+	}
 	if st := n.Child("state"); st != nil {
 		if v, err := parseCount(st.AttrValue("failed-after")); err == nil {
 			c.State.FailedAfter = v

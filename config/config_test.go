@@ -244,6 +244,13 @@ func TestInvalid(t *testing.T) {
 		"invalid-unknown-attribute.xml": `testdata/invalid-unknown-attribute.xml:2: team "a": unknown attribute "colour" on <team> (allowed: extends, grants, name, revokes, security-domains, state, teams, template)`,
 		"invalid-unknown-element.xml":   `testdata/invalid-unknown-element.xml:3: host "a": unknown element <frobnicate> inside <host>`,
 		"invalid-time-range.xml":        `testdata/invalid-time-range.xml:3: time-period "bad": time-range "funday 09:00-17:00": unknown day "funday" in "funday 09:00-17:00"`,
+		"invalid-depends.xml": strings.Join([]string{
+			`testdata/invalid-depends.xml:4: host "b": depends: dependency cycle: b -> c/web -> b`,
+			`testdata/invalid-depends.xml:7: service "web" on host "c": depends: unknown check "nosuch" (want a service of the same host, a host, or host/service)`,
+			`testdata/invalid-depends.xml:7: service "web" on host "c": depends: "c/web" is the check itself`,
+			`testdata/invalid-depends.xml:8: service "db" on host "c": depends: "db" is the check itself`,
+			`testdata/invalid-depends.xml:10: host "d": depends: dependency cycle: d -> d/ping -> d`,
+			`testdata/invalid-depends.xml:11: cluster "k": depends: unknown check "e/nothing" (want a service of the same host, a host, or host/service)`}, "\n"),
 		"invalid-missing-refs.xml": strings.Join([]string{
 			`testdata/invalid-missing-refs.xml:2: host "web1": unknown group "nogroup"`,
 			`testdata/invalid-missing-refs.xml:2: host "web1": unknown location "nowhere"`,

@@ -65,7 +65,10 @@ type Check struct {
 	Schedule        Schedule
 	Notifications   Notifications
 	Initially       Initially
-	Depends         []string
+	// Depends are the <depends> entries as written; DependsOn the checks
+	// they name, resolved and checked by Resolve (see depends.go).
+	Depends   []string
+	DependsOn []*Check `json:"-"`
 	// Parameters are the check's own <parameter>s, evaluated.
 	Parameters map[string]string
 	// Command is the bound check command (nil for virtual checks and for

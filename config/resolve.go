@@ -31,6 +31,8 @@ type resolver struct {
 	creds     CredentialResolver
 	site      map[string]string
 	model     *Model
+	// dependsAt is the <depends> element of each check that has one.
+	dependsAt map[*Check]*Node
 }
 
 // Resolve applies inheritance to doc, checks every reference, evaluates
@@ -39,7 +41,7 @@ type resolver struct {
 func Resolve(doc *Document, opts ...ResolveOption) (*Model, error) {
 	r := &resolver{doc: doc, memo: map[string]*Node{}, visiting: map[string]bool{},
 		objErrs: map[string]ErrorList{}, deps: map[string][]string{}, required: map[string]bool{},
-		templates: map[string]*expr.Template{}}
+		templates: map[string]*expr.Template{}, dependsAt: map[*Check]*Node{}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -83,6 +85,7 @@ func Resolve(doc *Document, opts ...ResolveOption) (*Model, error) {
 			m.Clusters = append(m.Clusters, r.buildCheck(n, nil, objectLabel("cluster", o.Name())))
 		}
 	}
+	r.checkDepends(m)
 	for k, errs := range r.objErrs {
 		if !r.required[k] {
 			m.Warnings = append(m.Warnings, errs...)

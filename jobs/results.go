@@ -236,7 +236,9 @@ func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID
 			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id IN (c.id, c.parent_id) AND downtime_in_effect(d, now())),
 			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id = c.id AND downtime_flex_pending(d, now())),
 			(SELECT a.id FROM alerts a WHERE a.check_id = c.id AND a.recovered_at IS NULL),
-			sch.interval_ms
+			sch.interval_ms,
+			CASE WHEN c.depends_on <> '{}' THEN
+				(SELECT jsonb_agg(ds.machine) FROM check_state ds WHERE ds.check_id = ANY (c.depends_on)) END
 		FROM checks c JOIN check_state s ON s.check_id = c.id
 		LEFT JOIN check_state ps ON ps.check_id = c.parent_id AND c.kind IN ('service', 'trap')
 		LEFT JOIN check_schedule sch ON sch.check_id = c.id
@@ -249,9 +251,9 @@ func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID
 	for rows.Next() {
 		var id uuid.UUID
 		rec := &checkRecord{}
-		var settings, machine, parent []byte
+		var settings, machine, parent, deps []byte
 		var interval *int64
-		if err := rows.Scan(&id, &rec.kind, &settings, &rec.suppressed, &machine, &parent, &rec.downtime, &rec.flexPending, &rec.alertID, &interval); err != nil {
+		if err := rows.Scan(&id, &rec.kind, &settings, &rec.suppressed, &machine, &parent, &rec.downtime, &rec.flexPending, &rec.alertID, &interval, &deps); err != nil {
 			return nil, fmt.Errorf("loading check state: %w", err)
 		}
 		_ = json.Unmarshal(settings, &rec.settings)
@@ -260,12 +262,15 @@ func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID
 		}
 		if len(parent) > 2 {
 			var ps monitor.State
-			if json.Unmarshal(parent, &ps) == nil && ps.LastCheck.After(time.Time{}) {
-				switch {
-				case ps.Hard && !ps.HardOK:
-					rec.deps = monitor.DepsDown
-				case !ps.Hard:
-					rec.deps = monitor.DepsChanging
+			if json.Unmarshal(parent, &ps) == nil {
+				rec.deps = max(rec.deps, depStateOf(ps))
+			}
+		}
+		if len(deps) > 2 {
+			var ds []monitor.State
+			if json.Unmarshal(deps, &ds) == nil {
+				for _, d := range ds {
+					rec.deps = max(rec.deps, depStateOf(d))
 				}
 			}
 		}
@@ -275,6 +280,21 @@ func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID
 		out[id] = rec
 	}
 	return out, rows.Err()
+}
+
+// depStateOf is what one dependency's state means for its dependents: a
+// hard problem is down, a soft state changing; a check that never ran
+// counts as up.
+func depStateOf(s monitor.State) monitor.DepState {
+	switch {
+	case s.LastCheck.IsZero():
+		return monitor.DepsUp
+	case s.Hard && !s.HardOK:
+		return monitor.DepsDown
+	case !s.Hard:
+		return monitor.DepsChanging
+	}
+	return monitor.DepsUp
 }
 
 func (p *Processor) apply(ctx context.Context, b *pgx.Batch, bulk *bulkWrites, site uuid.UUID, r *inboxRow, rec *checkRecord) (*ProcessedCheck, error) {
@@ -393,7 +413,7 @@ func ApplyResult(ctx context.Context, tx pgx.Tx, b *pgx.Batch, site, check uuid.
 		rec.settings.State.FailedAfter, rec.settings.State.RecoversAfter = 1, 1
 	}
 	if o.Unconfirmed {
-		rec.deps = monitor.DepsChanging
+		rec.deps = max(rec.deps, monitor.DepsChanging) // a <depends> that is down still wins
 	}
 	bulk := &bulkWrites{}
 	pc, err := (&Processor{}).apply(ctx, b, bulk, site, &inboxRow{site: site, check: check, result: res, received: time.Now()}, rec)

@@ -371,7 +371,8 @@ func writeModel(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Model,
 		id   uuid.UUID
 		hash string
 	}{}
-	q, err := tx.Query(ctx, `SELECT c.id, c.kind, c.name, COALESCE(p.kind || '/' || p.name, ''), c.spec_hash
+	oldDeps := map[uuid.UUID][]uuid.UUID{}
+	q, err := tx.Query(ctx, `SELECT c.id, c.kind, c.name, COALESCE(p.kind || '/' || p.name, ''), c.spec_hash, c.depends_on
 		FROM checks c LEFT JOIN checks p ON p.id = c.parent_id`)
 	if err != nil {
 		return fmt.Errorf("reading checks: %w", err)
@@ -379,9 +380,13 @@ func writeModel(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Model,
 	for q.Next() {
 		var id uuid.UUID
 		var kind, name, parent, hash string
-		if err := q.Scan(&id, &kind, &name, &parent, &hash); err != nil {
+		var deps []uuid.UUID
+		if err := q.Scan(&id, &kind, &name, &parent, &hash, &deps); err != nil {
 			q.Close()
 			return fmt.Errorf("reading checks: %w", err)
+		}
+		if len(deps) > 0 {
+			oldDeps[id] = deps
 		}
 		existing[kind+"\x00"+parent+"\x00"+name] = struct {
 			id   uuid.UUID
@@ -449,6 +454,9 @@ func writeModel(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Model,
 		return err
 	}
 	if err := changed.flush(ctx, tx); err != nil {
+		return err
+	}
+	if err := writeDependsOn(ctx, tx, rows, oldDeps); err != nil {
 		return err
 	}
 	return writeSupport(ctx, tx, site, m, sealer, doc)

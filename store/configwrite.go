@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -203,5 +204,51 @@ func (w *checkWriter) flush(ctx context.Context, tx pgx.Tx) error {
 		return fmt.Errorf("writing checks: %w", err)
 	}
 	*w = checkWriter{site: w.site, now: w.now, fresh: w.fresh}
+	return nil
+}
+
+// setDependsOn stores the resolved <depends> of many checks in one
+// statement: pairs (check, dependency) in order; a check whose list became
+// empty comes as one pair with a NULL dependency.
+const setDependsOn = `UPDATE checks c SET depends_on = d.deps
+FROM (SELECT u.id, COALESCE(array_agg(u.dep ORDER BY u.ord) FILTER (WHERE u.dep IS NOT NULL), '{}') AS deps
+	FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS u(id, dep, ord) GROUP BY u.id) d
+WHERE c.id = d.id`
+
+// writeDependsOn resolves each row's Check.DependsOn (checked by
+// config.Resolve) to check ids, once every check of the model has its id
+// and row, and rewrites checks.depends_on where it differs from old (the
+// stored lists, by check id).
+func writeDependsOn(ctx context.Context, tx pgx.Tx, rows []*checkRow, old map[uuid.UUID][]uuid.UUID) error {
+	byCheck := make(map[*config.Check]uuid.UUID, len(rows))
+	for _, r := range rows {
+		byCheck[r.Check] = r.ID
+	}
+	var ids, deps []pgtype.UUID
+	for _, r := range rows {
+		want := make([]uuid.UUID, 0, len(r.Check.DependsOn))
+		for _, d := range r.Check.DependsOn {
+			if id, ok := byCheck[d]; ok {
+				want = append(want, id)
+			}
+		}
+		if slices.Equal(want, old[r.ID]) {
+			continue
+		}
+		self := pgtype.UUID{Bytes: r.ID, Valid: true}
+		if len(want) == 0 {
+			ids, deps = append(ids, self), append(deps, pgtype.UUID{})
+			continue
+		}
+		for _, id := range want {
+			ids, deps = append(ids, self), append(deps, pgtype.UUID{Bytes: id, Valid: true})
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, setDependsOn, ids, deps); err != nil {
+		return fmt.Errorf("writing check dependencies: %w", err)
+	}
 	return nil
 }
