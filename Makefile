@@ -3,8 +3,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 GO ?= go
-# Debian packages `make run` needs (checked, installed when missing, as root).
-RUN_PACKAGES := postgresql monitoring-plugins-basic monitoring-plugins-standard libssl-dev gcc
+# Debian packages `make run` needs (checked, installed when missing, as root;
+# nagios-nrpe-server is the demo's private NRPE daemon, its system service is not started).
+RUN_PACKAGES := postgresql nagios-nrpe-server monitoring-plugins-basic monitoring-plugins-standard libssl-dev gcc
 # Debian packages the tests need on top: real peers for every engine and channel.
 TEST_PACKAGES := $(RUN_PACKAGES) nagios-nrpe-server nagios-nrpe-plugin snmpd snmp snmptrapd haproxy dnsmasq-base \
 	ngircd exim4-daemon-light chromium iproute2 procps curl

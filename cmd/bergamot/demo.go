@@ -1,10 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	_ "embed"
+	"embed"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -13,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
-	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -23,11 +22,19 @@ import (
 //go:embed demo.xml
 var demoXML []byte
 
+// demoFiles holds the stock Bergamot templates the NRPE demo host uses
+// (demo/base, copied unchanged from Bergamot) and that host (nrpe-host.xml).
+//
+//go:embed demo
+var demoFiles embed.FS
+
 const demoSite, demoEmail = "demo", "admin@demo.example"
 
-// ensureDemo creates the demo site with its admin and configuration the first
-// time, and prints the admin's credentials every time.
-func ensureDemo(ctx context.Context, env *Env, db *DB, httpPort string) error {
+// ensureDemo starts the demo's private NRPE daemon (stopped when ctx ends,
+// through g), creates the demo site with its admin and configuration the
+// first time, and prints the admin's credentials every time.
+func ensureDemo(ctx context.Context, env *Env, db *DB, httpPort string, g *errgroup.Group) error {
+	nrpePort := startDemoNRPE(ctx, env, g)
 	credFile := filepath.Join(env.Data, "demo-admin.txt")
 	ts := tenants.NewStore(db.Pool)
 	site, err := ts.SiteByName(ctx, demoSite)
@@ -37,8 +44,7 @@ func ensureDemo(ctx context.Context, env *Env, db *DB, httpPort string) error {
 		if err != nil {
 			return err
 		}
-		xmlText := bytes.Replace(demoXML, []byte(`<parameter name="http_port">8080</parameter>`), []byte(`<parameter name="http_port">`+httpPort+`</parameter>`), 1)
-		doc, err := config.Parse("demo.xml", bytes.NewReader(xmlText))
+		doc, err := demoDocument(httpPort, nrpePort)
 		if err != nil {
 			return err
 		}

@@ -239,7 +239,7 @@ func cmdRun(ctx context.Context, env *Env, args []string) error {
 	}
 	if *demo {
 		_, port, _ := net.SplitHostPort(addr)
-		if err := ensureDemo(ctx, env, db, port); err != nil {
+		if err := ensureDemo(gctx, env, db, port, g); err != nil {
 			return fmt.Errorf("creating demo site: %w", err)
 		}
 	}
