@@ -226,21 +226,30 @@ func cmdRun(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
+	// A failure while starting stops what already started (the server, the
+	// worker, the demo's NRPE daemon) before returning.
+	fail := func(err error) error {
+		cancel()
+		_ = g.Wait()
+		return err
+	}
 	addr, err := runServe(gctx, env, db, serveOptions{listen: *listen, signupOpen: true}, g)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	if err := runWorker(gctx, env, db, workerOptions{zone: "default", concurrency: 50}, g); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := runNotifier(gctx, env, db, g); err != nil {
-		return err
+		return fail(err)
 	}
 	if *demo {
 		_, port, _ := net.SplitHostPort(addr)
 		if err := ensureDemo(gctx, env, db, port, g); err != nil {
-			return fmt.Errorf("creating demo site: %w", err)
+			return fail(fmt.Errorf("creating demo site: %w", err))
 		}
 	}
 	env.Logger.InfoContext(ctx, "Bergamot is running", slog.String("dashboard", "http://"+displayAddr(addr)+"/"), slog.Duration("startup", time.Since(start).Round(time.Millisecond)))
