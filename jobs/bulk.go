@@ -86,6 +86,8 @@ func (w *bulkWrites) queue(b *pgx.Batch) {
 			WHERE s.check_id = u.id`,
 			w.ids, w.status, w.ok, w.hard, w.attempt, w.output, w.long, w.perf, w.at, w.lsc, w.lhc, w.flapping, w.flapPct,
 			w.ack, w.dt, w.sup, w.enc, w.machine, w.w, w.runtime)
+		// Their results are in: the checks' next slots may queue again.
+		b.Queue(`UPDATE check_schedule SET in_flight_until = NULL WHERE check_id = ANY($1) AND in_flight_until IS NOT NULL`, w.ids)
 	}
 	if len(w.hCheck) > 0 {
 		b.Queue(`INSERT INTO state_history (site_id, check_id, at, status, previous, ok, hard, attempt, output)

@@ -435,8 +435,10 @@ func TestTwoSchedulersNeverRunASlotTwice(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, s := range []*Scheduler{
-		{Pool: r.db.Pool, River: r.rc, Logger: r.log, Tick: 5 * time.Millisecond, Batch: 50},
-		{Pool: pool2, River: rc2, Logger: r.log, Tick: 5 * time.Millisecond, Batch: 50},
+		// No worker answers here: let in-flight jobs hold back nothing, so
+		// every second's slot is queued and can race.
+		{Pool: r.db.Pool, River: r.rc, Logger: r.log, Tick: 5 * time.Millisecond, Batch: 50, InFlightFor: time.Millisecond},
+		{Pool: pool2, River: rc2, Logger: r.log, Tick: 5 * time.Millisecond, Batch: 50, InFlightFor: time.Millisecond},
 	} {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = s.Run(ctx) }()
@@ -452,5 +454,49 @@ func TestTwoSchedulersNeverRunASlotTwice(t *testing.T) {
 	}
 	if dup != 0 {
 		t.Errorf("%d of %d slots were queued twice", dup, total)
+	}
+}
+
+// TestInFlightCheckSkipsSlots: while a check's job waits for a worker, its
+// next slots are skipped instead of queued behind it; once its result is
+// in, the next slot queues again.
+func TestInFlightCheckSkipsSlots(t *testing.T) {
+	r := newE2ERig(t, `<bergamot site="t"><command name="d" engine="dummy"/><host name="h" address="127.0.0.1">
+		<service name="fast"><check-command command="d"/><schedule every="1s" retry-every="1s" changing-every="1s"/></service></host></bergamot>`)
+	id := r.checkID("fast")
+	sched := &Scheduler{Pool: r.db.Pool, River: r.rc, Logger: r.log}
+	due := func() {
+		t.Helper()
+		if _, err := r.db.Pool.Exec(r.ctx, `UPDATE check_schedule SET next_run = now() - interval '1 second' WHERE check_id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sched.RunOnce(r.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due()
+	due()
+	due()
+	if n := jobsFor(t, r.db.Pool, id); n != 1 {
+		t.Fatalf("%d jobs queued for three slots with no worker; want 1 (the later slots skipped)", n)
+	}
+	if sched.Skipped() != 2 {
+		t.Errorf("skipped = %d, want 2", sched.Skipped())
+	}
+	// A worker runs the job and the processor takes the result: the next
+	// slot queues again.
+	r.goRun((&Processor{Pool: r.db.Pool, Logger: r.log, Wake: Wakeup(r.ctx, r.db.Pool, ResultsChannel, r.log)}).Run)
+	r.startWorker("default", 1)
+	r.waitFor("the result", 30*time.Second, func() bool { return r.state("fast").Status == "OK" })
+	r.waitFor("the job to end", 10*time.Second, func() bool { return jobsFor(t, r.db.Pool, id) == 0 })
+	r.waitFor("the in-flight mark to clear", 10*time.Second, func() bool {
+		var busy bool
+		_ = r.db.Pool.QueryRow(r.ctx, `SELECT in_flight_until IS NOT NULL FROM check_schedule WHERE check_id = $1`, id).Scan(&busy)
+		return !busy
+	})
+	before := sched.Skipped()
+	due()
+	if sched.Skipped() != before {
+		t.Errorf("a slot after the result was skipped")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,9 +36,20 @@ type Scheduler struct {
 	// StartWithin is how long a queued check may wait for a worker before
 	// the watchdog reports it as TIMEOUT (default 60s).
 	StartWithin time.Duration
+	// InFlightFor bounds how long a queued or running check holds back its
+	// later slots when its result never comes (default StartWithin plus
+	// JobTimeout plus a minute). While a check's job is in flight its slots
+	// are skipped, not queued behind it: an overloaded zone runs each check
+	// as often as it can instead of growing an endless queue.
+	InFlightFor time.Duration
 
 	periods periodCache
+	skipped atomic.Int64
 }
+
+// Skipped is how many slots were skipped because the check's previous job
+// was still in flight (a sign the zone's workers cannot keep up).
+func (s *Scheduler) Skipped() int64 { return s.skipped.Load() }
 
 func (s *Scheduler) defaults() {
 	if s.Batch <= 0 {
@@ -48,6 +60,9 @@ func (s *Scheduler) defaults() {
 	}
 	if s.StartWithin <= 0 {
 		s.StartWithin = 60 * time.Second
+	}
+	if s.InFlightFor <= 0 {
+		s.InFlightFor = s.StartWithin + JobTimeout + time.Minute
 	}
 }
 
@@ -83,6 +98,7 @@ type dueCheck struct {
 	zone        string
 	slot        time.Time
 	period      *string
+	busy        bool // its previous job is still in flight: skip this slot
 }
 
 // RunOnce claims one batch of due checks and queues them; it returns how many it claimed.
@@ -91,19 +107,20 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	var n int
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `WITH due AS (
-				SELECT check_id, next_run AS slot FROM check_schedule
+				SELECT check_id, next_run AS slot, COALESCE(in_flight_until > now(), false) AS busy FROM check_schedule
 				WHERE next_run <= now() AND NOT paused ORDER BY next_run LIMIT $1 FOR UPDATE SKIP LOCKED)
 			UPDATE check_schedule s SET next_run = due.slot + make_interval(secs => s.interval_ms / 1000.0) *
-				(floor(extract(epoch FROM now() - due.slot) * 1000 / s.interval_ms) + 1)
+				(floor(extract(epoch FROM now() - due.slot) * 1000 / s.interval_ms) + 1),
+				in_flight_until = CASE WHEN due.busy THEN s.in_flight_until ELSE now() + make_interval(secs => $2) END
 			FROM due WHERE s.check_id = due.check_id
-			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period`, s.Batch)
+			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period, due.busy`, s.Batch, s.InFlightFor.Seconds())
 		if err != nil {
 			return fmt.Errorf("claiming due checks: %w", err)
 		}
 		var due []dueCheck
 		for rows.Next() {
 			var d dueCheck
-			if err := rows.Scan(&d.check, &d.site, &d.zone, &d.slot, &d.period); err != nil {
+			if err := rows.Scan(&d.check, &d.site, &d.zone, &d.slot, &d.period, &d.busy); err != nil {
 				rows.Close()
 				return fmt.Errorf("claiming due checks: %w", err)
 			}
@@ -119,13 +136,19 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 		}
 		now := time.Now()
 		params := make([]river.InsertManyParams, 0, len(due))
+		var outside []uuid.UUID // claimed but not queued: nothing in flight
 		for _, d := range due {
+			if d.busy {
+				s.skipped.Add(1)
+				continue
+			}
 			if d.period != nil && *d.period != "" {
 				in, err := s.periods.inside(ctx, tx, d.site, *d.period, now)
 				if err != nil {
 					s.Logger.WarnContext(ctx, "time period not usable; running check anyway",
 						slog.String("check", d.check.String()), slog.Any("error", err))
 				} else if !in {
+					outside = append(outside, d.check)
 					continue
 				}
 			}
@@ -133,6 +156,11 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 				Args:       ExecuteArgs{SiteID: d.site, CheckID: d.check, Slot: d.slot, Deadline: now.Add(s.StartWithin), Zone: d.zone},
 				InsertOpts: &river.InsertOpts{Queue: QueueForZone(d.zone), Priority: PriorityScheduled, MaxAttempts: 3},
 			})
+		}
+		if len(outside) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE check_schedule SET in_flight_until = NULL WHERE check_id = ANY($1)`, outside); err != nil {
+				return fmt.Errorf("claiming due checks: %w", err)
+			}
 		}
 		if len(params) == 0 {
 			return nil
