@@ -89,7 +89,7 @@ func readPassword(prompt string) (string, error) {
 
 func siteContext(ctx context.Context, ts *tenants.Store, name string) (context.Context, *tenants.Site, error) {
 	if name == "" {
-		return nil, nil, errors.New("--site is required")
+		return nil, nil, errors.New("--site SITE is required (the site's name, e.g. --site demo; sites are made by `bergamot run` or `bergamot site create`)")
 	}
 	site, err := ts.SiteByName(ctx, name)
 	if err != nil {
@@ -193,14 +193,14 @@ func cmdConfig(ctx context.Context, env *Env, args []string) error {
 		}
 		doc, err := config.LoadPaths(fs.Args()...)
 		if err != nil {
-			return printConfigErrors(err)
+			return printValidateErrors(err)
 		}
 		model, err := config.Resolve(doc)
 		if err != nil {
-			return printConfigErrors(err)
+			return printValidateErrors(err)
 		}
 		if errs := validateConditions(model); len(errs) > 0 {
-			return printConfigErrors(errs)
+			return printValidateErrors(errs)
 		}
 		for _, w := range model.Warnings {
 			fmt.Fprintf(os.Stderr, "warning: %s\n", w)
@@ -309,6 +309,25 @@ func currentUser() string {
 	return "unknown"
 }
 
+// printValidateErrors is printConfigErrors for `config validate`, which
+// changes nothing anyway; when the files refer to objects they do not define
+// it points at apply --dry-run, which checks them against a site.
+func printValidateErrors(err error) error {
+	var list config.ErrorList
+	if !errors.As(err, &list) {
+		return err
+	}
+	unknown := false
+	for _, e := range list {
+		fmt.Fprintln(os.Stderr, e.Error())
+		unknown = unknown || strings.Contains(e.Error(), ": unknown template") || strings.Contains(e.Error(), ": unknown command") || strings.Contains(e.Error(), ": unknown team")
+	}
+	if unknown {
+		fmt.Fprintln(os.Stderr, "\nnote: validate checks the files on their own. To check files that use a site's templates and\ncommands against that site, run: bergamot config apply --dry-run --site SITE FILE...")
+	}
+	return fmt.Errorf("configuration has %d error(s)", len(list))
+}
+
 func printConfigErrors(err error) error {
 	var list config.ErrorList
 	if errors.As(err, &list) {
@@ -335,6 +354,11 @@ func cmdImport(ctx context.Context, env *Env, args []string) error {
 	}
 	res, err := nagiosimport.ImportContext(ctx, nagiosimport.Options{Site: *siteName}, fs.Args()...)
 	if err != nil {
+		if strings.Contains(err.Error(), "is not defined anywhere") && !strings.Contains(strings.Join(fs.Args(), " "), "nagios-plugins") {
+			if _, serr := os.Stat("/etc/nagios-plugins/config"); serr == nil {
+				err = fmt.Errorf("%w\n\nnote: Debian defines the plugin commands (check_ping, check_http, ...) in /etc/nagios-plugins/config;\nadd that directory to the command line, or give the nagios.cfg that includes it", err)
+			}
+		}
 		return err
 	}
 	for _, w := range res.Warnings {

@@ -39,15 +39,15 @@ func notYet(what string) func(context.Context, *Env, []string) error {
 
 func commands() []*command {
 	return []*command{
-		{name: "run", summary: "run everything on this machine (embedded PostgreSQL unless DATABASE_URL is set)", usage: "bergamot run [--listen :8080] [--demo=true]", run: cmdRun},
+		{name: "run", summary: "run everything on this machine (embedded PostgreSQL unless DATABASE_URL is set)", usage: "bergamot run [--listen :8080] [--demo=true]\n\n  Keeps its database in $BERGAMOT_DATA/postgres (default ./.bergamot); on first start it creates\n  the site \"demo\" and prints its admin login, also saved in $BERGAMOT_DATA/demo-admin.txt.", run: cmdRun},
 		{name: "serve", summary: "HTTP API, dashboard, scheduler and result processing", usage: "bergamot serve [--listen :8080] [--signup open|closed]", run: cmdServe},
 		{name: "worker", summary: "execute checks queued for one zone", usage: "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100]", run: cmdWorker},
 		{name: "notifier", summary: "deliver notifications", usage: "bergamot notifier", run: cmdNotifier},
-		{name: "agent", summary: "host agent (dials out to the hub)", usage: "bergamot agent", run: notYet("the host agent")},
-		{name: "agent-manager", summary: "certificate authority for agents", usage: "bergamot agent-manager", run: notYet("the agent manager")},
+		{name: "agent", summary: "host agent (dials out to the hub; not available yet)", usage: "bergamot agent", run: notYet("the host agent")},
+		{name: "agent-manager", summary: "certificate authority for agents (not available yet)", usage: "bergamot agent-manager", run: notYet("the agent manager")},
 		{name: "migrate", summary: "apply database migrations (Bergamot's and River's)", usage: "bergamot migrate", run: cmdMigrate},
-		{name: "config", summary: "validate, apply or export Bergamot XML configuration", usage: "bergamot config validate FILE|DIR...\n  bergamot config apply --site SITE [--dry-run] FILE|DIR...\n  bergamot config export --site SITE", run: cmdConfig},
-		{name: "import", summary: "import Nagios object configuration", usage: "bergamot import nagios [--site SITE] [--xml OUT] nagios.cfg|FILE|DIR...", run: cmdImport},
+		{name: "config", summary: "validate, apply or export Bergamot XML configuration", usage: "bergamot config validate FILE|DIR...                       check files on their own\n  bergamot config apply --site SITE [--dry-run] FILE|DIR...  merge files onto a site's configuration\n  bergamot config export --site SITE                         print a site's whole configuration\n\n  To delete an object with apply, give it state=\"absent\"; `bergamot COMMAND SUBCOMMAND --help` lists flags.", run: cmdConfig},
+		{name: "import", summary: "import Nagios object configuration", usage: "bergamot import nagios [--site SITE] [--xml OUT] nagios.cfg|FILE|DIR...\n\n  Give --xml OUT (- for standard output) to write Bergamot XML, --site SITE to apply it, or both.\n  On Debian, the plugin commands (check_ping, check_http, ...) are in /etc/nagios-plugins/config:\n  give that directory too, or the nagios.cfg that includes it.", run: cmdImport},
 		{name: "site", summary: "create sites; make read-only SQL reporting logins", usage: "bergamot site create [--summary TEXT] --admin EMAIL NAME\n  bergamot site sql-role NAME", run: cmdSite},
 		{name: "user", summary: "create users in a site", usage: "bergamot user create --site SITE --role admin|editor|viewer EMAIL  (password from BERGAMOT_PASSWORD or prompted)", run: cmdUser},
 		{name: "token", summary: "create API tokens", usage: "bergamot token create --site SITE --user EMAIL NAME", run: cmdToken},
@@ -88,10 +88,13 @@ func main() {
 		if len(args) > 1 {
 			for _, c := range commands() {
 				if c.name == args[1] {
-					fmt.Printf("%s: %s\n\nUsage:\n  %s\n", c.name, c.summary, c.usage)
+					commandHelp(os.Stdout, c)
 					return
 				}
 			}
+			fmt.Fprintf(os.Stderr, "bergamot help: unknown command %q\n\n", args[1])
+			usage(os.Stderr)
+			os.Exit(2)
 		}
 		usage(os.Stdout)
 		if len(args) == 0 {
@@ -110,6 +113,11 @@ func main() {
 		usage(os.Stderr)
 		os.Exit(2)
 	}
+	if len(args) == 2 && isHelpFlag(args[1]) && !hasOwnFlags(cmd.name) {
+		// Commands with subcommands (config, site, ...) have no flags of their own.
+		commandHelp(os.Stdout, cmd)
+		return
+	}
 	logger := newLogger(logFormat)
 	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -120,12 +128,33 @@ func main() {
 	case errors.Is(err, flag.ErrHelp):
 		return
 	case errors.Is(err, errUsage):
+		if msg := strings.TrimSuffix(err.Error(), ": "+errUsage.Error()); err != errUsage && msg != err.Error() {
+			fmt.Fprintf(os.Stderr, "bergamot %s: %s\n\n", cmd.name, msg)
+		}
 		fmt.Fprintf(os.Stderr, "Usage:\n  %s\n", cmd.usage)
 		os.Exit(2)
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "bergamot %s: %v\n", cmd.name, err)
 		os.Exit(1)
 	}
+}
+
+// commandHelp prints a command's summary and usage.
+func commandHelp(w io.Writer, c *command) {
+	fmt.Fprintf(w, "%s: %s\n\nUsage:\n  %s\n", c.name, c.summary, c.usage)
+}
+
+func isHelpFlag(a string) bool {
+	return a == "-h" || a == "-help" || a == "--help" || a == "help"
+}
+
+// hasOwnFlags says whether a command parses flags itself (its --help lists them).
+func hasOwnFlags(name string) bool {
+	switch name {
+	case "run", "serve", "worker", "notifier", "migrate", "bench":
+		return true
+	}
+	return false
 }
 
 func newLogger(format string) *slog.Logger {
@@ -149,8 +178,13 @@ func newLogger(format string) *slog.Logger {
 func newFlags(name, usageText string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage:\n  %s\n\nFlags:\n", usageText)
-		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "Usage:\n  %s\n", usageText)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintf(fs.Output(), "\nFlags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Root } from "../app";
 import { segments } from "../pages/check";
 import { filterFromQuery } from "../pages/checks";
-import { Editor, errorLines } from "../pages/config";
+import { Editor, droppedObjects, errorLines, markAbsent, topLevelObjects } from "../pages/config";
 import { buildTree } from "../pages/tree";
 import { App } from "../store/app";
 import { check, update } from "../store/testdata";
@@ -153,6 +153,56 @@ describe("config editor", () => {
     expect(marked).toEqual(["3"]);
     expect(root.querySelectorAll(".ln")).toHaveLength(4);
     expect(root.querySelector(".ln-err")!.getAttribute("title")).toBe("unknown command");
+  });
+});
+
+describe("config editor: deleted objects", () => {
+  const stored = `<?xml version="1.0"?>
+<bergamot site="acme">
+    <parameter name="p"/>
+    <!-- <host name="commented"/> -->
+    <command name="ping" engine="nagios"><parameter name="command_line">check_ping</parameter></command>
+    <host name="web1" address="10.0.0.1">
+        <service name="http"><check-command command="ping"/></service>
+    </host>
+    <host name='a&amp;b' address="10.0.0.2"/>
+</bergamot>
+`;
+
+  it("finds the named objects at the top level only", () => {
+    expect(topLevelObjects(stored)).toEqual([{ tag: "command", name: "ping" }, { tag: "host", name: "web1" }, { tag: "host", name: "a&b" }]);
+  });
+
+  it("lists objects deleted from the text and marks them absent", () => {
+    const edited = stored.replace(/ {4}<host name="web1"[\s\S]*?<\/host>\n/, "").replace(/<service name="http">.*<\/service>/, "");
+    const gone = droppedObjects(stored, edited);
+    expect(gone).toEqual([{ tag: "host", name: "web1" }]);
+    const marked = markAbsent(edited, [...gone, { tag: "host", name: 'x"<y' }]);
+    expect(marked).toContain('    <host name="web1" state="absent"/>\n    <host name="x&quot;&lt;y" state="absent"/>\n</bergamot>');
+    expect(droppedObjects(stored, marked)).toEqual([]);
+  });
+
+  it("warns on the page when Apply would keep a deleted host", async () => {
+    location.hash = "#/config";
+    const { app } = makeApp({ Me: ME, Overview: () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } }), Config: () => ({ configXml: stored, configRevisions: [] }) });
+    await act(async () => {
+      render(<Root app={app} />, root);
+      await app.boot();
+    });
+    await settle();
+    const ta = root.querySelector<HTMLTextAreaElement>(".editor textarea")!;
+    expect(root.querySelector("[data-testid=config-dropped]")).toBeNull();
+    await act(async () => {
+      ta.value = stored.replace(/ {4}<host name="web1"[\s\S]*?<\/host>\n/, "");
+      ta.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    await settle();
+    const note = root.querySelector("[data-testid=config-dropped]")!;
+    expect(note.textContent).toContain('host "web1" would stay');
+    await act(async () => note.querySelector<HTMLButtonElement>("[data-action=mark-absent]")!.click());
+    await settle();
+    expect(root.querySelector<HTMLTextAreaElement>(".editor textarea")!.value).toContain('<host name="web1" state="absent"/>');
+    expect(root.querySelector("[data-testid=config-dropped]")).toBeNull();
   });
 });
 

@@ -67,8 +67,8 @@ function NotifyButton() {
   const p = useStore(app.notifyPermission, (x) => x);
   if (p === "unsupported" || p === "granted") return null;
   return (
-    <button class="btn btn-small btn-ghost notify-btn" onClick={() => void app.askNotifications()} disabled={p === "denied"} title={p === "denied" ? "Notifications are blocked in this browser's settings" : "Show a desktop notification for new alerts"}>
-      {p === "denied" ? "Blocked" : "Enable alerts"}
+    <button class="btn btn-small btn-ghost notify-btn" onClick={() => void app.askNotifications()} disabled={p === "denied"} title={p === "denied" ? "Desktop notifications are blocked in this browser's settings" : "Ask this browser to show a desktop notification for each new alert (alerting itself is always on)"}>
+      {p === "denied" ? "Desktop alerts blocked" : "Desktop alerts"}
     </button>
   );
 }

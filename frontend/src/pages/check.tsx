@@ -7,7 +7,7 @@ import { Chart } from "../components/chart";
 import { CheckTable } from "../components/checktable";
 import { ErrorBox, Loading, useNow, useQuery } from "../components/query";
 import { Flags, StatusBadge } from "../components/status";
-import { ago, dateTime, since } from "../format";
+import { ago, dateTime, duration, since } from "../format";
 import { useApp } from "../store/app";
 import { displayName, mergeChecks } from "../store/checks";
 import { useStore } from "../store/store";
@@ -22,6 +22,9 @@ export const RANGES: { key: string; label: string; ms: number }[] = [
   { key: "7d", label: "7 days", ms: 7 * 86400e3 },
   { key: "30d", label: "30 days", ms: 30 * 86400e3 },
 ];
+
+/** POINTS is how many points a chart asks for over its range. */
+const POINTS = 240;
 
 export function CheckPage({ id }: { id: string }) {
   const app = useApp();
@@ -140,10 +143,10 @@ function Fact({ label, value, title, href }: { label: string; value: string; tit
 
 function Metrics({ id, detail }: { id: string; detail: CheckDetail }) {
   const [range, setRange] = useState("24h");
-  const ms = RANGES.find((r) => r.key === range)!.ms;
+  const { ms, label: rangeLabel } = RANGES.find((r) => r.key === range)!;
   const vars = useMemo(() => {
     const to = new Date();
-    return { id, from: new Date(to.getTime() - ms).toISOString(), to: to.toISOString(), points: 240 };
+    return { id, from: new Date(to.getTime() - ms).toISOString(), to: to.toISOString(), points: POINTS };
   }, [id, ms]);
   const { data, error, loading, refetch } = useQuery<{ check: { metrics: MetricSeries[] } | null }>(Q.METRICS, vars);
   const perf = detail.state.perfdata ?? [];
@@ -185,7 +188,21 @@ function Metrics({ id, detail }: { id: string; detail: CheckDetail }) {
                 {sr.label}
                 {sr.uom ? ` (${sr.uom})` : ""}
               </figcaption>
-              {sr.points.length > 1 ? <Chart series={sr} warn={p?.warn} crit={p?.crit} /> : <div class="empty small">Not enough data in this range.</div>}
+              {sr.points.length > 1 ? (
+                <Chart series={sr} warn={p?.warn} crit={p?.crit} />
+              ) : (
+                <div class="empty small" data-testid="chart-empty">
+                  {sr.points.length === 0
+                    ? `No data in the last ${rangeLabel}.`
+                    : `Only one point so far in the last ${rangeLabel} (each point covers ${duration(ms / POINTS)}); a chart needs two.`}
+                  {range !== "1h" && (
+                    <>
+                      {" "}
+                      <button class="link-btn" onClick={() => setRange("1h")}>Show the last hour</button>
+                    </>
+                  )}
+                </div>
+              )}
             </figure>
           );
         })}

@@ -27,6 +27,55 @@ export function errorLines(errors: ConfigError[]): Map<number, string[]> {
   return m;
 }
 
+/** ConfigObject is a named element directly inside <bergamot> (a host, command, team...). */
+export interface ConfigObject {
+  tag: string;
+  name: string;
+}
+
+const unescapeXml = (s: string) =>
+  s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+const escapeXml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
+
+/** topLevelObjects lists the named objects directly inside the root element (parameters excluded). */
+export function topLevelObjects(xml: string): ConfigObject[] {
+  const text = xml.replace(/<!--[\s\S]*?-->/g, "").replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, "").replace(/<\?[\s\S]*?\?>/g, "");
+  const tag = /<(\/?)([A-Za-z_][\w.-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>/g;
+  const out: ConfigObject[] = [];
+  let depth = 0;
+  for (let m = tag.exec(text); m; m = tag.exec(text)) {
+    const [, close, name, attrs, selfClosing] = m;
+    if (close) {
+      depth--;
+      continue;
+    }
+    if (depth === 1 && name !== "parameter") {
+      const a = /(?:^|\s)name\s*=\s*(?:"([^"]*)"|'([^']*)')/.exec(attrs);
+      if (a) out.push({ tag: name, name: unescapeXml(a[1] ?? a[2] ?? "") });
+    }
+    if (!selfClosing) depth++;
+  }
+  return out;
+}
+
+/** droppedObjects lists the top-level objects of before that after no longer has. */
+export function droppedObjects(before: string, after: string): ConfigObject[] {
+  const kept = new Set(topLevelObjects(after).map((o) => `${o.tag}\u0000${o.name}`));
+  return topLevelObjects(before).filter((o) => !kept.has(`${o.tag}\u0000${o.name}`));
+}
+
+/** markAbsent adds `<tag name="..." state="absent"/>` for each object before the closing root tag. */
+export function markAbsent(xml: string, objs: ConfigObject[]): string {
+  const lines = objs.map((o) => `    <${o.tag} name="${escapeXml(o.name)}" state="absent"/>\n`).join("");
+  const at = xml.lastIndexOf("</bergamot>");
+  return at < 0 ? xml + lines : xml.slice(0, at) + lines + xml.slice(at);
+}
+
+const describeObjects = (objs: ConfigObject[]) => {
+  const shown = objs.slice(0, 5).map((o) => `${o.tag} "${o.name}"`).join(", ");
+  return objs.length > 5 ? `${shown} and ${objs.length - 5} more` : shown;
+};
+
 export function ConfigPage() {
   const app = useApp();
   const { data, error, loading, refetch } = useQuery<{ configXml: string; configRevisions: ConfigRevision[] }>(Q.CONFIG);
@@ -38,6 +87,7 @@ export function ConfigPage() {
     if (data && xml === null) setXml(data.configXml.trim() ? data.configXml : STARTER);
   }, [data]);
   const dirty = data !== null && xml !== null && xml !== data.configXml;
+  const dropped = useMemo(() => (data && xml !== null && data.configXml.trim() ? droppedObjects(data.configXml, xml) : []), [data, xml]);
 
   async function run(dryRun: boolean) {
     if (xml === null) return;
@@ -86,6 +136,18 @@ export function ConfigPage() {
             )}
             <span class="muted small">Validation runs the same checks as Apply without changing anything.</span>
           </div>
+          {dropped.length > 0 && (
+            <div class="notice" role="note" data-testid="config-dropped">
+              <span class="grow">
+                <strong>Deleting text does not delete objects.</strong> Apply merges this text onto the stored configuration, so{" "}
+                {describeObjects(dropped)} {dropped.length === 1 ? "would stay" : "would all stay"}. To remove {dropped.length === 1 ? "it" : "them"}, add{" "}
+                <code>state="absent"</code>.
+              </span>
+              <button class="btn btn-small" data-action="mark-absent" onClick={() => { setXml(markAbsent(xml!, dropped)); setResult(null); }}>
+                Mark {dropped.length === 1 ? "it" : `all ${dropped.length}`} for removal
+              </button>
+            </div>
+          )}
           {result && <ResultView result={result} />}
         </>
       )}

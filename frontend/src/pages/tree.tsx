@@ -82,7 +82,7 @@ function TreeItem({ node, kind, depth }: { node: TreeNode; kind: "groups" | "loc
         <StatusBadge status={node.status} small />
         <a class="tree-name" href={href("/checks", { [filterKey]: node.name })}>{node.name}</a>
         {node.summary && <span class="muted small ellipsis tree-summary">{node.summary}</span>}
-        <span class="tree-counts muted small">{total} checks</span>
+        <span class="tree-counts muted small">{total} check{total === 1 ? "" : "s"}</span>
         <CountBar counts={counts} />
       </div>
       {has && open && (
