@@ -155,3 +155,20 @@ func wrapRows[T any](rows []*store.CheckRow, wrap func(store.CheckRow) T) []T {
 	}
 	return out
 }
+
+// dependsOn loads the checks c names in <depends> (batched through the
+// request's check loader), in their configured order.
+func (r *Resolver) dependsOn(ctx context.Context, c *store.CheckRow) ([]store.Checker, error) {
+	out := make([]store.Checker, 0, len(c.DependsOn))
+	for _, id := range c.DependsOn {
+		row, err := r.loadCheck(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			continue // removed since: nothing to show
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, store.AsChecker(row))
+	}
+	return out, nil
+}

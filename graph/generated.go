@@ -115,6 +115,7 @@ type ComplexityRoot struct {
 		Alerts      func(childComplexity int, open *bool) int
 		Comments    func(childComplexity int) int
 		Condition   func(childComplexity int) int
+		DependsOn   func(childComplexity int) int
 		Description func(childComplexity int) int
 		Downtimes   func(childComplexity int, active *bool) int
 		Enabled     func(childComplexity int) int
@@ -207,6 +208,7 @@ type ComplexityRoot struct {
 		Address     func(childComplexity int) int
 		Alerts      func(childComplexity int, open *bool) int
 		Comments    func(childComplexity int) int
+		DependsOn   func(childComplexity int) int
 		Description func(childComplexity int) int
 		Downtimes   func(childComplexity int, active *bool) int
 		Enabled     func(childComplexity int) int
@@ -345,6 +347,7 @@ type ComplexityRoot struct {
 		Cluster     func(childComplexity int) int
 		Comments    func(childComplexity int) int
 		Condition   func(childComplexity int) int
+		DependsOn   func(childComplexity int) int
 		Description func(childComplexity int) int
 		Downtimes   func(childComplexity int, active *bool) int
 		Enabled     func(childComplexity int) int
@@ -363,6 +366,7 @@ type ComplexityRoot struct {
 		Alerts      func(childComplexity int, open *bool) int
 		Command     func(childComplexity int) int
 		Comments    func(childComplexity int) int
+		DependsOn   func(childComplexity int) int
 		Description func(childComplexity int) int
 		Downtimes   func(childComplexity int, active *bool) int
 		Enabled     func(childComplexity int) int
@@ -428,6 +432,7 @@ type ComplexityRoot struct {
 	Trap struct {
 		Alerts      func(childComplexity int, open *bool) int
 		Comments    func(childComplexity int) int
+		DependsOn   func(childComplexity int) int
 		Description func(childComplexity int) int
 		Downtimes   func(childComplexity int, active *bool) int
 		Enabled     func(childComplexity int) int
@@ -476,6 +481,7 @@ type ClusterResolver interface {
 	Alerts(ctx context.Context, obj *store.Cluster, open *bool) ([]*store.Alert, error)
 	Downtimes(ctx context.Context, obj *store.Cluster, active *bool) ([]*store.Downtime, error)
 	Comments(ctx context.Context, obj *store.Cluster) ([]*store.Comment, error)
+	DependsOn(ctx context.Context, obj *store.Cluster) ([]store.Checker, error)
 
 	Resources(ctx context.Context, obj *store.Cluster) ([]*store.Resource, error)
 }
@@ -485,6 +491,7 @@ type HostResolver interface {
 	Alerts(ctx context.Context, obj *store.Host, open *bool) ([]*store.Alert, error)
 	Downtimes(ctx context.Context, obj *store.Host, active *bool) ([]*store.Downtime, error)
 	Comments(ctx context.Context, obj *store.Host) ([]*store.Comment, error)
+	DependsOn(ctx context.Context, obj *store.Host) ([]store.Checker, error)
 	Services(ctx context.Context, obj *store.Host) ([]*store.Service, error)
 	Traps(ctx context.Context, obj *store.Host) ([]*store.Trap, error)
 }
@@ -551,6 +558,7 @@ type ResourceResolver interface {
 	Alerts(ctx context.Context, obj *store.Resource, open *bool) ([]*store.Alert, error)
 	Downtimes(ctx context.Context, obj *store.Resource, active *bool) ([]*store.Downtime, error)
 	Comments(ctx context.Context, obj *store.Resource) ([]*store.Comment, error)
+	DependsOn(ctx context.Context, obj *store.Resource) ([]store.Checker, error)
 
 	Cluster(ctx context.Context, obj *store.Resource) (*store.Cluster, error)
 }
@@ -560,6 +568,7 @@ type ServiceResolver interface {
 	Alerts(ctx context.Context, obj *store.Service, open *bool) ([]*store.Alert, error)
 	Downtimes(ctx context.Context, obj *store.Service, active *bool) ([]*store.Downtime, error)
 	Comments(ctx context.Context, obj *store.Service) ([]*store.Comment, error)
+	DependsOn(ctx context.Context, obj *store.Service) ([]store.Checker, error)
 	Host(ctx context.Context, obj *store.Service) (*store.Host, error)
 }
 type SiteResolver interface {
@@ -578,6 +587,7 @@ type TrapResolver interface {
 	Alerts(ctx context.Context, obj *store.Trap, open *bool) ([]*store.Alert, error)
 	Downtimes(ctx context.Context, obj *store.Trap, active *bool) ([]*store.Downtime, error)
 	Comments(ctx context.Context, obj *store.Trap) ([]*store.Comment, error)
+	DependsOn(ctx context.Context, obj *store.Trap) ([]store.Checker, error)
 	Host(ctx context.Context, obj *store.Trap) (*store.Host, error)
 }
 
@@ -892,6 +902,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Cluster.Condition(childComplexity), true
+	case "Cluster.dependsOn":
+		if e.ComplexityRoot.Cluster.DependsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.DependsOn(childComplexity), true
 	case "Cluster.description":
 		if e.ComplexityRoot.Cluster.Description == nil {
 			break
@@ -1311,6 +1327,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Host.Comments(childComplexity), true
+	case "Host.dependsOn":
+		if e.ComplexityRoot.Host.DependsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.DependsOn(childComplexity), true
 	case "Host.description":
 		if e.ComplexityRoot.Host.Description == nil {
 			break
@@ -2190,6 +2212,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Resource.Condition(childComplexity), true
+	case "Resource.dependsOn":
+		if e.ComplexityRoot.Resource.DependsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Resource.DependsOn(childComplexity), true
 	case "Resource.description":
 		if e.ComplexityRoot.Resource.Description == nil {
 			break
@@ -2301,6 +2329,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Service.Comments(childComplexity), true
+	case "Service.dependsOn":
+		if e.ComplexityRoot.Service.DependsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Service.DependsOn(childComplexity), true
 	case "Service.description":
 		if e.ComplexityRoot.Service.Description == nil {
 			break
@@ -2580,6 +2614,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Trap.Comments(childComplexity), true
+	case "Trap.dependsOn":
+		if e.ComplexityRoot.Trap.DependsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Trap.DependsOn(childComplexity), true
 	case "Trap.description":
 		if e.ComplexityRoot.Trap.Description == nil {
 			break
@@ -2912,6 +2952,8 @@ interface Check {
   alerts(open: Boolean): [Alert!]!
   downtimes(active: Boolean): [Downtime!]!
   comments: [Comment!]!
+  "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
+  dependsOn: [Check!]!
 }
 
 type CheckState {
@@ -2952,6 +2994,8 @@ type Host implements Check {
   alerts(open: Boolean): [Alert!]!
   downtimes(active: Boolean): [Downtime!]!
   comments: [Comment!]!
+  "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
+  dependsOn: [Check!]!
   services: [Service!]!
   traps: [Trap!]!
 }
@@ -2971,6 +3015,8 @@ type Service implements Check {
   alerts(open: Boolean): [Alert!]!
   downtimes(active: Boolean): [Downtime!]!
   comments: [Comment!]!
+  "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
+  dependsOn: [Check!]!
   host: Host!
   engine: String!
   command: String
@@ -2991,6 +3037,8 @@ type Trap implements Check {
   alerts(open: Boolean): [Alert!]!
   downtimes(active: Boolean): [Downtime!]!
   comments: [Comment!]!
+  "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
+  dependsOn: [Check!]!
   host: Host!
 }
 
@@ -3009,6 +3057,8 @@ type Cluster implements Check {
   alerts(open: Boolean): [Alert!]!
   downtimes(active: Boolean): [Downtime!]!
   comments: [Comment!]!
+  "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
+  dependsOn: [Check!]!
   condition: String!
   resources: [Resource!]!
 }
@@ -3028,6 +3078,8 @@ type Resource implements Check {
   alerts(open: Boolean): [Alert!]!
   downtimes(active: Boolean): [Downtime!]!
   comments: [Comment!]!
+  "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
+  dependsOn: [Check!]!
   condition: String!
   cluster: Cluster!
 }
@@ -3309,6 +3361,8 @@ func (ec *executionContext) childFields_Cluster(ctx context.Context, field graph
 		return ec.fieldContext_Cluster_downtimes(ctx, field)
 	case "comments":
 		return ec.fieldContext_Cluster_comments(ctx, field)
+	case "dependsOn":
+		return ec.fieldContext_Cluster_dependsOn(ctx, field)
 	case "condition":
 		return ec.fieldContext_Cluster_condition(ctx, field)
 	case "resources":
@@ -3495,6 +3549,8 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_downtimes(ctx, field)
 	case "comments":
 		return ec.fieldContext_Host_comments(ctx, field)
+	case "dependsOn":
+		return ec.fieldContext_Host_dependsOn(ctx, field)
 	case "services":
 		return ec.fieldContext_Host_services(ctx, field)
 	case "traps":
@@ -3649,6 +3705,8 @@ func (ec *executionContext) childFields_Resource(ctx context.Context, field grap
 		return ec.fieldContext_Resource_downtimes(ctx, field)
 	case "comments":
 		return ec.fieldContext_Resource_comments(ctx, field)
+	case "dependsOn":
+		return ec.fieldContext_Resource_dependsOn(ctx, field)
 	case "condition":
 		return ec.fieldContext_Resource_condition(ctx, field)
 	case "cluster":
@@ -3687,6 +3745,8 @@ func (ec *executionContext) childFields_Service(ctx context.Context, field graph
 		return ec.fieldContext_Service_downtimes(ctx, field)
 	case "comments":
 		return ec.fieldContext_Service_comments(ctx, field)
+	case "dependsOn":
+		return ec.fieldContext_Service_dependsOn(ctx, field)
 	case "host":
 		return ec.fieldContext_Service_host(ctx, field)
 	case "engine":
@@ -3807,6 +3867,8 @@ func (ec *executionContext) childFields_Trap(ctx context.Context, field graphql.
 		return ec.fieldContext_Trap_downtimes(ctx, field)
 	case "comments":
 		return ec.fieldContext_Trap_comments(ctx, field)
+	case "dependsOn":
+		return ec.fieldContext_Trap_dependsOn(ctx, field)
 	case "host":
 		return ec.fieldContext_Trap_host(ctx, field)
 	}
@@ -6823,6 +6885,38 @@ func (ec *executionContext) fieldContext_Cluster_comments(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Cluster_dependsOn(ctx context.Context, field graphql.CollectedField, obj *store.Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_dependsOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Cluster().DependsOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []store.Checker) graphql.Marshaler {
+			return ec.marshalNCheck2ᚕgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐCheckerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_dependsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Cluster",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Cluster_condition(ctx context.Context, field graphql.CollectedField, obj *store.Cluster) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8474,6 +8568,38 @@ func (ec *executionContext) fieldContext_Host_comments(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Comment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Host_dependsOn(ctx context.Context, field graphql.CollectedField, obj *store.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_dependsOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Host().DependsOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []store.Checker) graphql.Marshaler {
+			return ec.marshalNCheck2ᚕgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐCheckerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_dependsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Host",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
 	}
 	return fc, nil
@@ -12088,6 +12214,38 @@ func (ec *executionContext) fieldContext_Resource_comments(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Resource_dependsOn(ctx context.Context, field graphql.CollectedField, obj *store.Resource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Resource_dependsOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Resource().DependsOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []store.Checker) graphql.Marshaler {
+			return ec.marshalNCheck2ᚕgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐCheckerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Resource_dependsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Resource",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Resource_condition(ctx context.Context, field graphql.CollectedField, obj *store.Resource) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12562,6 +12720,38 @@ func (ec *executionContext) fieldContext_Service_comments(_ context.Context, fie
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Comment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Service_dependsOn(ctx context.Context, field graphql.CollectedField, obj *store.Service) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Service_dependsOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Service().DependsOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []store.Checker) graphql.Marshaler {
+			return ec.marshalNCheck2ᚕgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐCheckerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Service_dependsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Service",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
 	}
 	return fc, nil
@@ -13714,6 +13904,38 @@ func (ec *executionContext) fieldContext_Trap_comments(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Comment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Trap_dependsOn(ctx context.Context, field graphql.CollectedField, obj *store.Trap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Trap_dependsOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Trap().DependsOn(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []store.Checker) graphql.Marshaler {
+			return ec.marshalNCheck2ᚕgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐCheckerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Trap_dependsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Trap",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
 	}
 	return fc, nil
@@ -16285,6 +16507,12 @@ func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Cluster_comments(ctx, field, obj)
 				})
+		case "dependsOn":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Cluster_dependsOn(ctx, field, obj)
+				})
 		case "condition":
 			out.Values[i] = ec._Cluster_condition(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -16872,6 +17100,12 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Host_comments(ctx, field, obj)
+				})
+		case "dependsOn":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Host_dependsOn(ctx, field, obj)
 				})
 		case "services":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -17805,6 +18039,12 @@ func (ec *executionContext) _Resource(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Resource_comments(ctx, field, obj)
 				})
+		case "dependsOn":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Resource_dependsOn(ctx, field, obj)
+				})
 		case "condition":
 			out.Values[i] = ec._Resource_condition(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17918,6 +18158,12 @@ func (ec *executionContext) _Service(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Service_comments(ctx, field, obj)
+				})
+		case "dependsOn":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Service_dependsOn(ctx, field, obj)
 				})
 		case "host":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -18341,6 +18587,12 @@ func (ec *executionContext) _Trap(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Trap_comments(ctx, field, obj)
+				})
+		case "dependsOn":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Trap_dependsOn(ctx, field, obj)
 				})
 		case "host":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

@@ -56,6 +56,11 @@ func (r *clusterResolver) Comments(ctx context.Context, obj *store.Cluster) ([]*
 	return r.commentsOf(ctx, obj.ID, "")
 }
 
+// DependsOn is the resolver for the dependsOn field.
+func (r *clusterResolver) DependsOn(ctx context.Context, obj *store.Cluster) ([]store.Checker, error) {
+	return r.dependsOn(ctx, &obj.CheckRow)
+}
+
 // Resources is the resolver for the resources field.
 func (r *clusterResolver) Resources(ctx context.Context, obj *store.Cluster) ([]*store.Resource, error) {
 	rows, err := r.children(ctx, obj.ID, "resource")
@@ -85,6 +90,11 @@ func (r *hostResolver) Downtimes(ctx context.Context, obj *store.Host, active *b
 // Comments is the resolver for the comments field.
 func (r *hostResolver) Comments(ctx context.Context, obj *store.Host) ([]*store.Comment, error) {
 	return r.commentsOf(ctx, obj.ID, "")
+}
+
+// DependsOn is the resolver for the dependsOn field.
+func (r *hostResolver) DependsOn(ctx context.Context, obj *store.Host) ([]store.Checker, error) {
+	return r.dependsOn(ctx, &obj.CheckRow)
 }
 
 // Services is the resolver for the services field.
@@ -372,6 +382,11 @@ func (r *resourceResolver) Comments(ctx context.Context, obj *store.Resource) ([
 	return r.commentsOf(ctx, obj.ID, "")
 }
 
+// DependsOn is the resolver for the dependsOn field.
+func (r *resourceResolver) DependsOn(ctx context.Context, obj *store.Resource) ([]store.Checker, error) {
+	return r.dependsOn(ctx, &obj.CheckRow)
+}
+
 // Cluster is the resolver for the cluster field.
 func (r *resourceResolver) Cluster(ctx context.Context, obj *store.Resource) (*store.Cluster, error) {
 	row, err := r.loadCheck(ctx, obj.ParentID)
@@ -404,6 +419,11 @@ func (r *serviceResolver) Downtimes(ctx context.Context, obj *store.Service, act
 // Comments is the resolver for the comments field.
 func (r *serviceResolver) Comments(ctx context.Context, obj *store.Service) ([]*store.Comment, error) {
 	return r.commentsOf(ctx, obj.ID, "")
+}
+
+// DependsOn is the resolver for the dependsOn field.
+func (r *serviceResolver) DependsOn(ctx context.Context, obj *store.Service) ([]store.Checker, error) {
+	return r.dependsOn(ctx, &obj.CheckRow)
 }
 
 // Host is the resolver for the host field.
@@ -469,6 +489,11 @@ func (r *trapResolver) Downtimes(ctx context.Context, obj *store.Trap, active *b
 // Comments is the resolver for the comments field.
 func (r *trapResolver) Comments(ctx context.Context, obj *store.Trap) ([]*store.Comment, error) {
 	return r.commentsOf(ctx, obj.ID, "")
+}
+
+// DependsOn is the resolver for the dependsOn field.
+func (r *trapResolver) DependsOn(ctx context.Context, obj *store.Trap) ([]store.Checker, error) {
+	return r.dependsOn(ctx, &obj.CheckRow)
 }
 
 // Host is the resolver for the host field.

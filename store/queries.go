@@ -20,7 +20,8 @@ import (
 const checkSelect = `SELECT c.id, c.kind, c.name, c.summary, c.description, c.enabled, c.groups, c.location, c.address,
 	c.engine, c.command, c.condition, COALESCE(c.parent_id::text, ''), COALESCE(p.name, ''),
 	s.status, s.ok, s.hard, s.attempt, s.output, s.long_output, s.perfdata, s.last_check, s.last_state_change,
-	s.flapping, s.flap_percent, s.acknowledged, s.in_downtime, s.suppressed, s.encompassed, s.worker, s.runtime_ms
+	s.flapping, s.flap_percent, s.acknowledged, s.in_downtime, s.suppressed, s.encompassed, s.worker, s.runtime_ms,
+	c.depends_on::text[]
 	FROM checks c JOIN check_state s ON s.check_id = c.id LEFT JOIN checks p ON p.id = c.parent_id`
 
 func scanCheck(row pgx.Row) (*CheckRow, error) {
@@ -33,7 +34,8 @@ func scanCheck(row pgx.Row) (*CheckRow, error) {
 	if err := row.Scan(&r.ID, &kind, &r.Name, &r.Summary, &r.Description, &r.Enabled, &r.Groups, &r.Location, &r.Address,
 		&r.Engine, &r.Command, &r.Condition, &r.ParentID, &r.ParentName,
 		&status, &st.OK, &st.Hard, &st.Attempt, &st.Output, &st.LongOutput, &perf, &st.LastCheck, &st.LastStateChange,
-		&st.Flapping, &flap, &st.Acknowledged, &st.InDowntime, &st.Suppressed, &st.Encompassed, &st.Worker, &runtime); err != nil {
+		&st.Flapping, &flap, &st.Acknowledged, &st.InDowntime, &st.Suppressed, &st.Encompassed, &st.Worker, &runtime,
+		&r.DependsOn); err != nil {
 		return nil, err
 	}
 	r.Kind = CheckKind(strings.ToUpper(kind))

@@ -35,7 +35,9 @@ type CheckRow struct {
 	Condition   string
 	ParentID    string
 	ParentName  string
-	State       *CheckState
+	// DependsOn holds the ids of the checks named by <depends>.
+	DependsOn []string
+	State     *CheckState
 }
 
 // CheckState is a check's current state.
