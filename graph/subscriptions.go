@@ -10,21 +10,29 @@ import (
 )
 
 // subscribe registers with the hub for the caller's site and maps each
-// update through fn (nil results are skipped) until ctx ends.
-func subscribe[T any](ctx context.Context, hub *live.Hub, fn func(u *live.Update) []T) (<-chan T, error) {
+// update through fn (nil results are skipped) until ctx ends. match runs on
+// the hub, before anything is queued for this subscription, so updates a
+// subscriber does not want cost it nothing; fn runs on the subscription's
+// own goroutine (one per subscription, not per message).
+func subscribe[T any](ctx context.Context, hub *live.Hub, match func(u *live.Update) bool, keys []string, fn func(u *live.Update) []T) (<-chan T, error) {
 	p, err := tenants.PrincipalFrom(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sub := hub.Subscribe(ctx, p.Site.ID)
+	sub := hub.Subscribe(ctx, p.Site.ID, match, keys...)
+	l, _ := ctx.Value(loadersKey{}).(*loaders)
 	out := make(chan T, 256)
 	go func() {
 		defer close(out)
 		for {
+			var batch []*live.Update
 			select {
 			case <-ctx.Done():
 				return
-			case u := <-sub.C:
+			case batch = <-sub.C:
+			}
+			for _, u := range batch {
+				prime(l, u)
 				for _, v := range fn(u) {
 					select {
 					case out <- v:
@@ -38,37 +46,68 @@ func subscribe[T any](ctx context.Context, hub *live.Hub, fn func(u *live.Update
 	return out, nil
 }
 
+// prime gives the connection's check loader the parent the hub re-read
+// with u, so resolving a service's host (say) reads nothing from the
+// database and shows the host as of this update rather than as first
+// loaded.
+func prime(l *loaders, u *live.Update) {
+	if l == nil || u.Parent == nil {
+		return
+	}
+	l.checks.Clear(u.Parent.ID)
+	l.checks.Prime(u.Parent.ID, u.Parent)
+}
+
 func (r *Resolver) checkUpdated(ctx context.Context, f *store.CheckFilter) (<-chan *model.CheckUpdate, error) {
-	return subscribe(ctx, r.Hub, func(u *live.Update) []*model.CheckUpdate {
-		if !f.Match(u.Check) {
-			return nil
-		}
+	return subscribe(ctx, r.Hub, func(u *live.Update) bool { return f.Match(u.Check) }, filterKeys(f), func(u *live.Update) []*model.CheckUpdate {
 		return []*model.CheckUpdate{{Check: store.AsChecker(u.Check), Previous: u.Previous, State: u.Check.State}}
 	})
 }
 
 func (r *Resolver) alertUpdated(ctx context.Context) (<-chan *store.Alert, error) {
-	return subscribe(ctx, r.Hub, func(u *live.Update) []*store.Alert { return u.Alerts })
+	return subscribe(ctx, r.Hub, func(u *live.Update) bool { return len(u.Alerts) > 0 }, nil, func(u *live.Update) []*store.Alert { return u.Alerts })
 }
 
 func (r *Resolver) notifications(ctx context.Context) (<-chan *model.NotificationEvent, error) {
-	return subscribe(ctx, r.Hub, func(u *live.Update) []*model.NotificationEvent {
-		prev, cur := u.Previous, u.Check.State
-		if prev == nil || !cur.Hard || (prev.Status == cur.Status && prev.Hard == cur.Hard) {
-			return nil
-		}
-		var typ string
-		switch {
-		case !cur.OK && (prev.OK || !prev.Hard || cur.Status.Worse(prev.Status)):
-			typ = "alert"
-		case cur.OK && !prev.OK:
-			typ = "recovery"
-		default:
-			return nil
-		}
-		if cur.Acknowledged || cur.Suppressed || cur.InDowntime || cur.Encompassed {
-			return nil
-		}
-		return []*model.NotificationEvent{{Type: typ, Check: store.AsChecker(u.Check), Status: cur.Status, Output: cur.Output, At: u.At}}
+	return subscribe(ctx, r.Hub, func(u *live.Update) bool { return notificationType(u) != "" }, nil, func(u *live.Update) []*model.NotificationEvent {
+		cur := u.Check.State
+		return []*model.NotificationEvent{{Type: notificationType(u), Check: store.AsChecker(u.Check), Status: cur.Status, Output: cur.Output, At: u.At}}
 	})
+}
+
+// filterKeys are the hub index keys of a filter that names check ids or a
+// host (nil: the subscription sees every update of the site).
+func filterKeys(f *store.CheckFilter) []string {
+	switch {
+	case f == nil:
+		return nil
+	case len(f.IDs) > 0:
+		keys := make([]string, len(f.IDs))
+		for i, id := range f.IDs {
+			keys[i] = live.IDKey(id)
+		}
+		return keys
+	case f.Host != nil:
+		return []string{live.HostKey(*f.Host)}
+	}
+	return nil
+}
+
+// notificationType is "alert" or "recovery" when u is a hard change that
+// notifies, otherwise "".
+func notificationType(u *live.Update) string {
+	prev, cur := u.Previous, u.Check.State
+	if prev == nil || cur == nil || !cur.Hard || (prev.Status == cur.Status && prev.Hard == cur.Hard) {
+		return ""
+	}
+	if cur.Acknowledged || cur.Suppressed || cur.InDowntime || cur.Encompassed {
+		return ""
+	}
+	switch {
+	case !cur.OK && (prev.OK || !prev.Hard || cur.Status.Worse(prev.Status)):
+		return "alert"
+	case cur.OK && !prev.OK:
+		return "recovery"
+	}
+	return ""
 }

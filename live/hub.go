@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,15 +29,22 @@ type Update struct {
 	Check    *store.CheckRow
 	Previous *store.CheckState
 	Alerts   []*store.Alert
-	At       time.Time
+	// Parent is the check's host (services, traps) or cluster (resources),
+	// re-read with it, or nil; subscribers use it instead of reading it
+	// again each.
+	Parent *store.CheckRow
+	At     time.Time
 }
 
 // Subscriber receives updates of one site.
 type Subscriber struct {
-	site uuid.UUID
-	C    chan *Update
-	// Dropped counts updates lost because the subscriber was too slow.
-	Dropped int
+	site  uuid.UUID
+	match func(*Update) bool
+	keys  []string
+	// C receives, per change batch, the updates that match (never empty).
+	C chan []*Update
+	// dropped counts batches lost because the subscriber was too slow.
+	dropped int
 }
 
 // Hub is the node's fan-out.
@@ -46,8 +54,17 @@ type Hub struct {
 
 	mu   sync.Mutex
 	subs map[uuid.UUID]map[*Subscriber]struct{}
+	// keyed indexes subscribers with keys by site and key; the others
+	// are in open.
+	keyed map[uuid.UUID]map[string]map[*Subscriber]struct{}
+	open  map[uuid.UUID]map[*Subscriber]struct{}
 	// last is each followed check's state as last pushed, for Previous.
 	last map[uuid.UUID]lastState
+	// pending holds changed check ids per site not yet dispatched; wake
+	// tells the dispatcher there are some. Notifications arriving while a
+	// batch is re-read are coalesced into the next one.
+	pending map[uuid.UUID]map[uuid.UUID]struct{}
+	wake    chan struct{}
 }
 
 type lastState struct {
@@ -55,26 +72,79 @@ type lastState struct {
 	state *store.CheckState
 }
 
+// subscriberBuffer is how many change batches a subscriber may lag behind.
+const subscriberBuffer = 1024
+
 // NewHub returns a hub; call Run to start listening.
 func NewHub(pool *pgxpool.Pool, log *slog.Logger) *Hub {
-	return &Hub{Pool: pool, Logger: log, subs: map[uuid.UUID]map[*Subscriber]struct{}{}, last: map[uuid.UUID]lastState{}}
+	return &Hub{Pool: pool, Logger: log, subs: map[uuid.UUID]map[*Subscriber]struct{}{}, last: map[uuid.UUID]lastState{},
+		keyed: map[uuid.UUID]map[string]map[*Subscriber]struct{}{}, open: map[uuid.UUID]map[*Subscriber]struct{}{},
+		pending: map[uuid.UUID]map[uuid.UUID]struct{}{}, wake: make(chan struct{}, 1)}
 }
 
-// Subscribe registers a subscriber for site until ctx ends.
-func (h *Hub) Subscribe(ctx context.Context, site uuid.UUID) *Subscriber {
-	s := &Subscriber{site: site, C: make(chan *Update, 4096)}
-	h.mu.Lock()
-	if h.subs[site] == nil {
-		h.subs[site] = map[*Subscriber]struct{}{}
+// IDKey and HostKey name what a subscriber follows, for Subscribe's keys:
+// a check by id, or a host with its services and traps (a cluster with its
+// resources) by name.
+func IDKey(id string) string { return "id:" + id }
+
+// HostKey: see IDKey.
+func HostKey(name string) string { return "host:" + name }
+
+// keysOf are the keys an update of r is indexed under.
+func keysOf(r *store.CheckRow) [2]string {
+	host := r.ParentName
+	if r.Kind == store.KindHost {
+		host = r.Name
 	}
-	h.subs[site][s] = struct{}{}
+	return [2]string{IDKey(r.ID), HostKey(host)}
+}
+
+func addTo[K comparable](m map[K]map[*Subscriber]struct{}, k K, s *Subscriber) {
+	if m[k] == nil {
+		m[k] = map[*Subscriber]struct{}{}
+	}
+	m[k][s] = struct{}{}
+}
+
+func removeFrom[K comparable](m map[K]map[*Subscriber]struct{}, k K, s *Subscriber) {
+	delete(m[k], s)
+	if len(m[k]) == 0 {
+		delete(m, k)
+	}
+}
+
+// Subscribe registers a subscriber for site until ctx ends. match (nil:
+// everything) selects the updates it receives; it runs on the hub's
+// dispatcher, so it must be quick and must not block. keys (IDKey,
+// HostKey), when given, promise that match accepts only updates of those
+// checks or hosts: the hub then offers it only those, so a thousand
+// subscribers to one host each cost nothing for the other hosts' changes.
+func (h *Hub) Subscribe(ctx context.Context, site uuid.UUID, match func(*Update) bool, keys ...string) *Subscriber {
+	s := &Subscriber{site: site, match: match, keys: slices.Compact(slices.Sorted(slices.Values(keys))), C: make(chan []*Update, subscriberBuffer)}
+	h.mu.Lock()
+	addTo(h.subs, site, s)
+	if len(s.keys) == 0 {
+		addTo(h.open, site, s)
+	}
+	for _, k := range s.keys {
+		if h.keyed[site] == nil {
+			h.keyed[site] = map[string]map[*Subscriber]struct{}{}
+		}
+		addTo(h.keyed[site], k, s)
+	}
 	h.mu.Unlock()
-	go func() {
-		<-ctx.Done()
+	context.AfterFunc(ctx, func() {
 		h.mu.Lock()
-		delete(h.subs[site], s)
+		defer h.mu.Unlock()
+		removeFrom(h.subs, site, s)
+		removeFrom(h.open, site, s)
+		for _, k := range s.keys {
+			removeFrom(h.keyed[site], k, s)
+		}
+		if len(h.keyed[site]) == 0 {
+			delete(h.keyed, site)
+		}
 		if len(h.subs[site]) == 0 {
-			delete(h.subs, site)
 			// Without subscribers the site's changes are not followed:
 			// forget its last states rather than keep stale ones.
 			for id, l := range h.last {
@@ -83,9 +153,15 @@ func (h *Hub) Subscribe(ctx context.Context, site uuid.UUID) *Subscriber {
 				}
 			}
 		}
-		h.mu.Unlock()
-	}()
+	})
 	return s
+}
+
+// Dropped counts the change batches s lost because it was too slow.
+func (h *Hub) Dropped(s *Subscriber) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return s.dropped
 }
 
 // Subscribers counts the open subscriptions of site on this node.
@@ -97,6 +173,9 @@ func (h *Hub) Subscribers(site uuid.UUID) int {
 
 // Run listens until ctx ends, reconnecting after errors.
 func (h *Hub) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { defer close(done); h.dispatcher(ctx) }()
+	defer func() { <-done }()
 	var since time.Time
 	for ctx.Err() == nil {
 		conn, err := h.Pool.Acquire(ctx)
@@ -121,7 +200,7 @@ func (h *Hub) Run(ctx context.Context) error {
 				since = time.Now().Add(-2 * time.Second)
 				break
 			}
-			h.handle(ctx, n.Payload)
+			h.handle(n.Payload)
 		}
 		_ = conn.Conn().Close(context.Background())
 		conn.Release()
@@ -146,7 +225,7 @@ func (h *Hub) sites() []uuid.UUID {
 	return out
 }
 
-// resync pushes every check of subscribed sites changed since t.
+// resync queues every check of subscribed sites changed since t.
 func (h *Hub) resync(ctx context.Context, t time.Time) {
 	for _, site := range h.sites() {
 		var ids []uuid.UUID
@@ -159,12 +238,14 @@ func (h *Hub) resync(ctx context.Context, t time.Time) {
 			return err
 		})
 		if err == nil && len(ids) > 0 {
-			h.dispatch(ctx, site, ids)
+			h.enqueue(site, ids)
 		}
 	}
 }
 
-func (h *Hub) handle(ctx context.Context, payload string) {
+// handle queues the checks of one notification ("<site>:<id>,<id>...")
+// when the site has subscribers on this node.
+func (h *Hub) handle(payload string) {
 	siteStr, list, ok := strings.Cut(payload, ":")
 	if !ok {
 		return
@@ -179,20 +260,64 @@ func (h *Hub) handle(ctx context.Context, payload string) {
 	if !any {
 		return
 	}
-	var ids []uuid.UUID
-	for _, s := range strings.Split(list, ",") {
+	ids := make([]uuid.UUID, 0, strings.Count(list, ",")+1)
+	for len(list) > 0 {
+		var s string
+		s, list, _ = strings.Cut(list, ",")
 		if id, err := uuid.Parse(s); err == nil {
 			ids = append(ids, id)
 		}
 	}
-	h.dispatch(ctx, site, ids)
+	h.enqueue(site, ids)
 }
 
-// dispatch re-reads the checks under site and pushes them to its subscribers.
+func (h *Hub) enqueue(site uuid.UUID, ids []uuid.UUID) {
+	h.mu.Lock()
+	p := h.pending[site]
+	if p == nil {
+		p = make(map[uuid.UUID]struct{}, len(ids))
+		h.pending[site] = p
+	}
+	for _, id := range ids {
+		p[id] = struct{}{}
+	}
+	h.mu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatcher re-reads and pushes queued changes until ctx ends: one
+// re-read per site for everything queued since the last one.
+func (h *Hub) dispatcher(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.wake:
+		}
+		h.mu.Lock()
+		batch := h.pending
+		h.pending = map[uuid.UUID]map[uuid.UUID]struct{}{}
+		h.mu.Unlock()
+		for site, set := range batch {
+			ids := make([]uuid.UUID, 0, len(set))
+			for id := range set {
+				ids = append(ids, id)
+			}
+			h.dispatch(ctx, site, ids)
+		}
+	}
+}
+
+// dispatch re-reads the checks under site, with their alerts and parents,
+// in one transaction and pushes them to its subscribers.
 func (h *Hub) dispatch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) {
 	var rows []*store.CheckRow
 	var alerts []*store.Alert
 	var before map[uuid.UUID]*store.CheckState
+	parents := map[string]*store.CheckRow{}
 	h.mu.Lock()
 	var unknown []uuid.UUID
 	for _, id := range ids {
@@ -201,6 +326,11 @@ func (h *Hub) dispatch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) {
 		}
 	}
 	h.mu.Unlock()
+	began := time.Now()
+	defer func() {
+		h.Logger.DebugContext(ctx, "live updates: dispatched", slog.String("site", site.String()), slog.Int("checks", len(ids)),
+			slog.Int("unknown", len(unknown)), slog.Duration("took", time.Since(began)))
+	}()
 	err := tenants.InSite(tenants.WithSite(ctx, site), h.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		if rows, err = store.ChecksByID(ctx, tx, ids); err != nil {
@@ -209,11 +339,16 @@ func (h *Hub) dispatch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) {
 		if alerts, err = store.AlertsForChecks(ctx, tx, ids); err != nil {
 			return err
 		}
+		if err := readParents(ctx, tx, rows, parents); err != nil {
+			return err
+		}
 		before, err = previousStates(ctx, tx, unknown)
 		return err
 	})
 	if err != nil {
-		h.Logger.WarnContext(ctx, "live updates: re-reading checks failed", slog.Any("error", err))
+		if ctx.Err() == nil {
+			h.Logger.WarnContext(ctx, "live updates: re-reading checks failed", slog.Any("error", err))
+		}
 		return
 	}
 	byCheck := map[string][]*store.Alert{}
@@ -223,6 +358,8 @@ func (h *Hub) dispatch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) {
 	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	subs := h.subs[site]
+	updates := make([]*Update, 0, len(rows))
 	for _, r := range rows {
 		id, _ := uuid.Parse(r.ID)
 		prev := before[id]
@@ -231,18 +368,93 @@ func (h *Hub) dispatch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) {
 		} else if prev == nil {
 			prev = r.State // no change recorded by the latest result
 		}
-		u := &Update{Check: r, Previous: prev, Alerts: byCheck[r.ID], At: now}
-		if _, followed := h.subs[site]; followed {
+		updates = append(updates, &Update{Check: r, Previous: prev, Alerts: byCheck[r.ID], Parent: parents[r.ParentID], At: now})
+		if subs != nil {
 			h.last[id] = lastState{site: site, state: r.State}
 		}
-		for s := range h.subs[site] {
-			select {
-			case s.C <- u:
-			default:
-				s.Dropped++
+	}
+	h.fanOut(site, updates)
+}
+
+// fanOut offers updates to the site's subscribers: every open one, and
+// the keyed ones following a changed check or its host. h.mu is held.
+func (h *Hub) fanOut(site uuid.UUID, updates []*Update) {
+	for s := range h.open[site] {
+		h.push(s, updates)
+	}
+	if keyed := h.keyed[site]; len(keyed) > 0 {
+		batches := map[*Subscriber][]*Update{}
+		for _, u := range updates {
+			for _, k := range keysOf(u.Check) {
+				for s := range keyed[k] {
+					b := batches[s]
+					if (len(b) == 0 || b[len(b)-1] != u) && (s.match == nil || s.match(u)) {
+						batches[s] = append(b, u)
+					}
+				}
+			}
+		}
+		for s, b := range batches {
+			h.send(s, b)
+		}
+	}
+}
+
+// push sends s the updates it matches, as one batch.
+func (h *Hub) push(s *Subscriber, updates []*Update) {
+	mine := updates
+	if s.match != nil {
+		mine = nil
+		for _, u := range updates {
+			if s.match(u) {
+				mine = append(mine, u)
 			}
 		}
 	}
+	h.send(s, mine)
+}
+
+// send queues a non-empty batch for s; a subscriber whose buffer is full
+// loses the batch (counted). h.mu is held.
+func (h *Hub) send(s *Subscriber, batch []*Update) {
+	if len(batch) == 0 {
+		return
+	}
+	select {
+	case s.C <- batch:
+	default:
+		s.dropped++
+	}
+}
+
+// readParents adds the hosts and clusters of rows not among them to
+// parents (keyed by id), rows included.
+func readParents(ctx context.Context, tx pgx.Tx, rows []*store.CheckRow, parents map[string]*store.CheckRow) error {
+	for _, r := range rows {
+		parents[r.ID] = r
+	}
+	var missing []uuid.UUID
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if r.ParentID == "" || parents[r.ParentID] != nil || seen[r.ParentID] {
+			continue
+		}
+		seen[r.ParentID] = true
+		if id, err := uuid.Parse(r.ParentID); err == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	more, err := store.ChecksByID(ctx, tx, missing)
+	if err != nil {
+		return err
+	}
+	for _, r := range more {
+		parents[r.ID] = r
+	}
+	return nil
 }
 
 // previousStates reconstructs, for checks the hub has not followed yet,
