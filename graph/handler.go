@@ -119,7 +119,7 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 		r.Logger.ErrorContext(ctx, "panic in GraphQL resolver", slog.Any("panic", v))
 		return errs.E(errs.Internal, "internal error")
 	})
-	return r.authenticate(o, srv)
+	return withLandingPage(r.authenticate(o, srv))
 }
 
 // refuse makes a refused connection_init close the socket with 4403

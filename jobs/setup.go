@@ -15,7 +15,7 @@ import (
 // NewInsertClient returns a River client that only inserts and cancels jobs
 // (serve nodes: scheduler, watchdog, executeNow).
 func NewInsertClient(pool *pgxpool.Pool, log *slog.Logger) (*river.Client[pgx.Tx], error) {
-	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: log})
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: RiverLogger(log)})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
 	}
@@ -67,7 +67,7 @@ func NewWorkerClient(pool *pgxpool.Pool, cfg WorkerConfig) (*river.Client[pgx.Tx
 		cfg.Worker.MaxRuntime = jobTimeout
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger:                      cfg.Logger,
+		Logger:                      RiverLogger(cfg.Logger),
 		Queues:                      queues,
 		Workers:                     workers,
 		FetchCooldown:               cmp.Or(cfg.FetchCooldown, 10*time.Millisecond),

@@ -41,6 +41,9 @@ func New(res *graph.Resolver, log *slog.Logger) *API {
 	a.mux.HandleFunc("POST /api/v1/checks/{id}/result", a.auth(a.result))
 	a.mux.HandleFunc("POST /api/v1/config", a.auth(a.config))
 	a.mux.HandleFunc("POST /v1/actions/process-check-result", a.auth(a.icingaResult))
+	a.mux.HandleFunc("GET /api/v1/{$}", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, routeIndex())
+	})
 	a.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errs.E(errs.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -231,36 +231,6 @@ func (c *Configs) writeObjects(ctx context.Context, tx pgx.Tx, site uuid.UUID, m
 	return nil
 }
 
-// renderDiff writes a readable diff of the changes: each object's lines
-// prefixed with - (removed) or + (added).
-func renderDiff(changes []config.Change) string {
-	var b strings.Builder
-	for _, ch := range changes {
-		fmt.Fprintf(&b, "%s %s %q\n", ch.Op, ch.Kind, ch.Name)
-		before := strings.Split(strings.TrimRight(ch.Before, "\n"), "\n")
-		after := strings.Split(strings.TrimRight(ch.After, "\n"), "\n")
-		inAfter := map[string]int{}
-		for _, l := range after {
-			inAfter[l]++
-		}
-		inBefore := map[string]int{}
-		for _, l := range before {
-			inBefore[l]++
-		}
-		for _, l := range before {
-			if l != "" && inAfter[l] == 0 {
-				b.WriteString("- " + l + "\n")
-			}
-		}
-		for _, l := range after {
-			if l != "" && inBefore[l] == 0 {
-				b.WriteString("+ " + l + "\n")
-			}
-		}
-	}
-	return b.String()
-}
-
 // checkRow is one row of the checks table as the configuration wants it.
 type checkRow struct {
 	ID         uuid.UUID

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -257,11 +258,7 @@ func cmdConfig(ctx context.Context, env *Env, args []string) error {
 		if res.Diff != "" {
 			fmt.Print(res.Diff)
 		}
-		verb := "applied to"
-		if *dry {
-			verb = "would apply to (dry run)"
-		}
-		fmt.Printf("%s site %s: %d added, %d changed, %d removed\n", verb, site.Name, res.Added, res.Changed, res.Removed)
+		fmt.Println(applySummary(site.Name, *dry, res.Added, res.Changed, res.Removed))
 		return nil
 	case "export":
 		fs := newFlags("config export", "bergamot config export --site SITE")
@@ -299,12 +296,29 @@ func cmdConfig(ctx context.Context, env *Env, args []string) error {
 	return errUsage
 }
 
+// applySummary is the last line `config apply` prints.
+func applySummary(site string, dry bool, added, changed, removed int) string {
+	switch {
+	case added+changed+removed == 0 && dry:
+		return fmt.Sprintf("no changes (dry run): site %s already has this configuration", site)
+	case added+changed+removed == 0:
+		return fmt.Sprintf("no changes: site %s already has this configuration", site)
+	case dry:
+		return fmt.Sprintf("would apply to site %s (dry run, nothing changed): %d added, %d changed, %d removed", site, added, changed, removed)
+	}
+	return fmt.Sprintf("applied to site %s: %d added, %d changed, %d removed", site, added, changed, removed)
+}
+
+// currentUser names the author of CLI configuration revisions.
 func currentUser() string {
 	if u := os.Getenv("SUDO_USER"); u != "" {
 		return u
 	}
 	if u := os.Getenv("USER"); u != "" {
 		return u
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username // USER is unset under cron, systemd and docker exec
 	}
 	return "unknown"
 }

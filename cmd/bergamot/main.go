@@ -62,7 +62,7 @@ func usage(w io.Writer) {
 	for _, c := range cmds {
 		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nEnvironment: DATABASE_URL, BERGAMOT_DATA (./.bergamot), BERGAMOT_LISTEN (:8080), BERGAMOT_ZONE (default).\nRun `bergamot COMMAND --help` for a command's flags.\n")
+	fmt.Fprintf(w, "\nEnvironment: DATABASE_URL, BERGAMOT_DATA (./.bergamot), BERGAMOT_LISTEN (:8080), BERGAMOT_ZONE (default),\nBERGAMOT_LOG_LEVEL (debug|info|warn|error; default info for run/serve/worker/notifier, warn for admin commands), BERGAMOT_DEBUG.\nRun `bergamot COMMAND --help` for a command's flags.\n")
 }
 
 func main() {
@@ -118,12 +118,17 @@ func main() {
 		commandHelp(os.Stdout, cmd)
 		return
 	}
-	logger := newLogger(logFormat)
+	level, err := logLevel(cmd.name, os.Getenv("BERGAMOT_LOG_LEVEL"), os.Getenv("BERGAMOT_DEBUG") != "")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bergamot: %v\n", err)
+		os.Exit(2)
+	}
+	logger := newLogger(logFormat, level)
 	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := LoadEnv(logger)
-	err := cmd.run(ctx, env, args[1:])
+	err = cmd.run(ctx, env, args[1:])
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return
@@ -157,17 +162,36 @@ func hasOwnFlags(name string) bool {
 	return false
 }
 
-func newLogger(format string) *slog.Logger {
+// logLevel is the log level of a command: BERGAMOT_LOG_LEVEL when set
+// (debug, info, warn or error), else debug with BERGAMOT_DEBUG, else info for
+// the long-running services and warn for admin commands, whose output would
+// otherwise start with start-up chatter ("adopting PostgreSQL", "schema migrated").
+func logLevel(cmd, env string, debug bool) (slog.Level, error) {
+	if env != "" {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(env)); err != nil {
+			return 0, fmt.Errorf("BERGAMOT_LOG_LEVEL=%q: want debug, info, warn or error", env)
+		}
+		return l, nil
+	}
+	if debug {
+		return slog.LevelDebug, nil
+	}
+	switch cmd {
+	case "run", "serve", "worker", "notifier", "migrate", "bench", "agent", "agent-manager":
+		return slog.LevelInfo, nil
+	}
+	return slog.LevelWarn, nil
+}
+
+func newLogger(format string, level slog.Level) *slog.Logger {
 	if format == "" {
 		format = "json"
 		if term.IsTerminal(int(os.Stderr.Fd())) {
 			format = "text"
 		}
 	}
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if os.Getenv("BERGAMOT_DEBUG") != "" {
-		opts.Level = slog.LevelDebug
-	}
+	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}

@@ -148,16 +148,31 @@ func Convert(c *Config, site string) *Result {
 	return &Result{XML: b.Bytes(), Warnings: cv.warnings, Stats: cv.stats}
 }
 
+// DefaultPluginDir is the value given to $USER1$ (the site parameter
+// nagios_path) when no resource file defines it: the directory of Debian's
+// monitoring-plugins packages.
+const DefaultPluginDir = "/usr/lib/nagios/plugins"
+
 // siteParameters puts the $USERn$ values used by commands first in the
 // document as site parameters.
 func (cv *converter) siteParameters(root *element) {
 	var ps []*element
 	for _, k := range sortedKeys(cv.usedUser) {
-		p := newEl("parameter", "name", userParam(k), "description", "Nagios $"+k+"$ from resource.cfg")
+		desc := "Nagios $" + k + "$ from resource.cfg"
 		v, ok := cv.c.Resources[k]
-		if !ok {
-			cv.warn(cv.usedUser[k], "resource macros", k, "is used but no resource_file defines it; set the site parameter "+userParam(k)+" by hand")
+		switch {
+		case ok:
+		case k == "USER1":
+			v = DefaultPluginDir
+			desc = "Nagios $USER1$ (no resource file defined it: the Debian plugin directory)"
+			cv.warn(cv.usedUser[k], "resource macros", "$"+k+"$", "is used here (first use) but no resource file given defines it; the site parameter "+
+				userParam(k)+" defaults to "+DefaultPluginDir+" (where Debian's monitoring-plugins live); give your resource.cfg or nagios.cfg, or change the parameter if your plugins are elsewhere")
+		default:
+			desc = "Nagios $" + k + "$ (no resource file defined it; set it by hand)"
+			cv.warn(cv.usedUser[k], "resource macros", "$"+k+"$", "is used here (first use) but no resource file given defines it; the site parameter "+
+				userParam(k)+" is empty: give your resource.cfg or nagios.cfg, or set the parameter by hand")
 		}
+		p := newEl("parameter", "name", userParam(k), "description", desc)
 		p.text = v
 		ps = append(ps, p)
 	}

@@ -32,8 +32,9 @@ func (cv *converter) commands(root *element) {
 		e.attr("engine", "nagios")
 		for _, m := range macroRE.FindAllStringSubmatch(line, -1) {
 			if strings.HasPrefix(m[1], "USER") && isInt(m[1][4:]) {
-				if _, ok := cv.usedUser[m[1]]; !ok {
-					cv.usedUser[m[1]] = o.Attrs["command_line"].Pos
+				pos := o.Attrs["command_line"].Pos
+				if prev, ok := cv.usedUser[m[1]]; !ok || pos.File < prev.File || pos.File == prev.File && pos.Line < prev.Line {
+					cv.usedUser[m[1]] = pos // the first use, in file and line order
 				}
 			}
 		}

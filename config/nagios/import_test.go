@@ -293,3 +293,48 @@ func TestMainConfigAndResource(t *testing.T) {
 		t.Errorf("hostdependency not reported: %v", res.Warnings)
 	}
 }
+
+// TestUndefinedUserMacros: $USER1$ used without a resource file defaults to
+// Debian's plugin directory (so imported checks find their plugins) and
+// both it and other $USERn$ are reported at their first use.
+func TestUndefinedUserMacros(t *testing.T) {
+	dir := t.TempDir()
+	obj := "define command{\n command_name b\n command_line $USER1$/check_b $USER3$\n}\n" +
+		"define command{\n command_name a\n command_line $USER1$/check_a\n}\n" +
+		"define host{\n host_name h\n address 10.0.0.1\n max_check_attempts 3\n check_command a\n}\n"
+	p := filepath.Join(dir, "objs.cfg")
+	if err := os.WriteFile(p, []byte(obj), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ImportContext(context.Background(), Options{Site: "s"}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc bergamotDoc
+	if err := xml.Unmarshal(res.XML, &doc); err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]string{}
+	for _, prm := range doc.Parameters {
+		params[prm.Name] = prm.Value
+	}
+	if got := params["nagios_path"]; got != "/usr/lib/nagios/plugins" {
+		t.Errorf("nagios_path = %q, want /usr/lib/nagios/plugins; parameters %v", got, params)
+	}
+	if v, ok := params["nagios_user3"]; !ok || v != "" {
+		t.Errorf("nagios_user3 = %q (present %v), want present and empty", v, ok)
+	}
+	found := map[string]Warning{}
+	for _, w := range res.Warnings {
+		if w.Object == "resource macros" {
+			found[w.Directive] = w
+		}
+	}
+	w1, ok := found["$USER1$"]
+	if !ok || w1.Pos.File != p || w1.Pos.Line != 3 || !strings.Contains(w1.Msg, "/usr/lib/nagios/plugins") || !strings.Contains(w1.Msg, "Debian") {
+		t.Errorf("$USER1$ warning = %+v (want %s:3, naming the default); all: %v", w1, p, res.Warnings)
+	}
+	if w3, ok := found["$USER3$"]; !ok || w3.Pos.Line != 3 || !strings.Contains(w3.String(), "objs.cfg:3") {
+		t.Errorf("$USER3$ warning = %+v; all: %v", w3, res.Warnings)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
 	"github.com/bergamot-monitoring/bergamot/store"
 )
@@ -120,7 +121,7 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 		return nil, err
 	}
 	c, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
-		Logger:                      d.Logger,
+		Logger:                      jobs.RiverLogger(d.Logger),
 		Queues:                      map[string]river.QueueConfig{Queue: {MaxWorkers: d.Concurrency}},
 		Workers:                     ws,
 		FetchCooldown:               10 * time.Millisecond,

@@ -3,7 +3,7 @@ import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Root } from "../app";
-import { segments } from "../pages/check";
+import { History, segments } from "../pages/check";
 import { filterFromQuery } from "../pages/checks";
 import { Editor, droppedObjects, errorLines, markAbsent, topLevelObjects } from "../pages/config";
 import { buildTree } from "../pages/tree";
@@ -11,7 +11,7 @@ import { App } from "../store/app";
 import { check, update } from "../store/testdata";
 import { StatusBadge } from "./status";
 import { AppContext } from "../store/app";
-import { ConnPill } from "./layout";
+import { ConnPill, Toasts } from "./layout";
 
 type Handler = (vars: any) => unknown;
 
@@ -234,5 +234,46 @@ describe("page helpers", () => {
     expect(segs.map((s) => [s.status, (s.end - s.start) / 3600e3])).toEqual([["OK", 2], ["CRITICAL", 3], ["OK", 5]]);
     const fresh = segments([{ at: new Date(t(8)).toISOString(), status: "CRITICAL", previous: "PENDING", hard: true, attempt: 1, output: "" }], "CRITICAL", t(0), t(10));
     expect(fresh.map((s) => [s.status, (s.end - s.start) / 3600e3])).toEqual([[null, 8], ["CRITICAL", 2]]);
+  });
+});
+
+describe("toasts", () => {
+  it("shows at most three, counts the rest and dismisses all", () => {
+    const { app } = makeApp({});
+    act(() => render(<AppContext.Provider value={app}><Toasts /></AppContext.Provider>, root));
+    act(() => {
+      for (let i = 1; i <= 7; i++) app.toast({ kind: "problem", title: `alert ${i}` }, 60_000);
+    });
+    const shown = [...root.querySelectorAll(".toast")].map((t) => t.querySelector(".toast-title")!.textContent);
+    expect(shown).toEqual(["alert 5", "alert 6", "alert 7"]);
+    expect(root.querySelector(".toasts-more")!.textContent).toBe("and 4 more");
+    expect(document.documentElement.classList.contains("has-toasts")).toBe(true);
+    const clear = [...root.querySelectorAll("button")].find((b) => b.textContent === "Dismiss all")!;
+    act(() => void clear.dispatchEvent(new MouseEvent("click", { bubbles: true })));
+    expect(root.querySelectorAll(".toast").length).toBe(0);
+    expect(root.querySelector(".toasts-bar")).toBeNull();
+    expect(document.documentElement.classList.contains("has-toasts")).toBe(false);
+  });
+
+  it("shows a single toast without the summary bar", () => {
+    const { app } = makeApp({});
+    act(() => render(<AppContext.Provider value={app}><Toasts /></AppContext.Provider>, root));
+    act(() => void app.toast({ kind: "info", title: "Configuration applied" }, 60_000));
+    expect(root.querySelectorAll(".toast").length).toBe(1);
+    expect(root.querySelector(".toasts-bar")).toBeNull();
+  });
+});
+
+describe("state history", () => {
+  it("labels each change soft or hard in words", () => {
+    const now = Date.parse("2026-01-02T12:00:00Z");
+    const nodes = [
+      { at: "2026-01-02T11:58:00Z", status: "CRITICAL", previous: "WARNING", hard: true, attempt: 3, output: "down" },
+      { at: "2026-01-02T11:50:00Z", status: "WARNING", previous: "OK", hard: false, attempt: 1, output: "slow" },
+    ] as any;
+    act(() => render(<History nodes={nodes} current={"CRITICAL" as any} now={now} />, root));
+    const items = [...root.querySelectorAll(".history-list li")];
+    expect(items.map((li) => li.querySelector(".state-type")!.textContent)).toEqual(["hard", "soft"]);
+    expect(items[1].querySelector(".state-type")!.getAttribute("title")).toContain("attempt 1");
   });
 });

@@ -1,7 +1,7 @@
 // The page frame: top bar (site, connection, problems, theme), navigation, toasts.
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { useApp } from "../store/app";
+import { useApp, VISIBLE_TOASTS } from "../store/app";
 import { totalChecks } from "../store/checks";
 import { useStore } from "../store/store";
 import { applyTheme, loadTheme, nextTheme, type ThemeChoice } from "../theme";
@@ -123,9 +123,24 @@ export function Layout({ path, children }: { path: string; children: ComponentCh
 export function Toasts() {
   const app = useApp();
   const toasts = useStore(app.toasts, (t) => t);
+  const visible = toasts.slice(-VISIBLE_TOASTS);
+  const more = toasts.length - visible.length;
+  useEffect(() => {
+    // Lets the page scroll its last buttons clear of the toast stack.
+    document.documentElement.classList.toggle("has-toasts", toasts.length > 0);
+  }, [toasts.length > 0]);
+  useEffect(() => () => document.documentElement.classList.remove("has-toasts"), []);
   return (
     <div class="toasts" aria-live="polite" role="region" aria-label="Notifications">
-      {toasts.map((t) => (
+      {(more > 0 || toasts.length > 1) && (
+        <div class="toasts-bar">
+          {more > 0 && <span class="toasts-more">and {more} more</span>}
+          <button class="link-btn toasts-clear" onClick={() => app.dismissAll()}>
+            Dismiss all
+          </button>
+        </div>
+      )}
+      {visible.map((t) => (
         <div key={t.id} class={`toast toast-${t.kind}${t.status ? " " + statusClass(t.status as any) : ""}`} role={t.kind === "error" || t.kind === "problem" ? "alert" : "status"}>
           <div class="toast-text">
             {t.href ? <a href={t.href} class="toast-title">{t.title}</a> : <span class="toast-title">{t.title}</span>}

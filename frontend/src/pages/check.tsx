@@ -233,7 +233,8 @@ export function segments(nodes: StateChange[], current: Status, from: number, no
   return out;
 }
 
-function History({ nodes, current, now }: { nodes: StateChange[]; current: Status; now: number }) {
+/** History is the check page's state timeline and list of state changes. */
+export function History({ nodes, current, now }: { nodes: StateChange[]; current: Status; now: number }) {
   const [range, setRange] = useState("24h");
   const ms = RANGES.find((r) => r.key === range)!.ms;
   const segs = segments(nodes, current, now - ms, now);
@@ -273,6 +274,9 @@ function History({ nodes, current, now }: { nodes: StateChange[]; current: Statu
               <span aria-hidden="true">→</span>
               <span class="sr-only">to</span>
               <StatusBadge status={n.status} small soft={!n.hard} />
+              <span class={`chip state-type ${n.hard ? "chip-hard" : "chip-soft"}`} title={n.hard ? "Hard state: confirmed" : `Soft state: attempt ${n.attempt}, may still recover`}>
+                {n.hard ? "hard" : "soft"}
+              </span>
               <span class="grow ellipsis" title={n.output}>{n.output}</span>
             </li>
           ))}

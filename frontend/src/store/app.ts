@@ -15,6 +15,11 @@ export type AuthState =
   | { status: "signedOut" }
   | { status: "signedIn"; user: User; site: Pick<Site, "id" | "name" | "summary"> };
 
+/** MAX_TOASTS is how many toasts are kept (older ones are dropped). */
+export const MAX_TOASTS = 50;
+/** VISIBLE_TOASTS is how many toasts are shown at once. */
+export const VISIBLE_TOASTS = 3;
+
 export interface Toast {
   id: number;
   kind: "problem" | "recovery" | "info" | "error";
@@ -213,16 +218,23 @@ export class App {
     this.notifyPermission.set(p);
   }
 
-  /** toast shows an in-page message for a few seconds; at most 4 at once. */
+  /** toast shows an in-page message for a few seconds. The list keeps the
+   * newest MAX_TOASTS; the page shows the newest VISIBLE_TOASTS of them and
+   * counts the rest ("and N more"). */
   toast(t: Omit<Toast, "id">, ms = 8000): number {
     const id = ++this.toastSeq;
-    this.toasts.set((list) => [...list, { ...t, id }].slice(-4));
+    this.toasts.set((list) => [...list, { ...t, id }].slice(-MAX_TOASTS));
     setTimeout(() => this.dismiss(id), ms);
     return id;
   }
 
   dismiss(id: number) {
     this.toasts.set((list) => (list.some((t) => t.id === id) ? list.filter((t) => t.id !== id) : list));
+  }
+
+  /** dismissAll removes every toast. */
+  dismissAll() {
+    if (this.toasts.get().length > 0) this.toasts.set([]);
   }
 
   private startLive() {
