@@ -44,6 +44,7 @@ export const CHECK_DETAIL = `query CheckDetail($id: ID!) {
     state { ${STATE} longOutput flapPercent worker runtimeMs perfdata { label value uom warn crit min max } }
     ... on Host { address services { ...CheckRow } }
     ... on Service { engine command }
+    dependsOn { ...CheckRow }
     ... on Cluster { condition }
     ... on Resource { condition }
     history(first: 100) { nodes { at status previous hard attempt output } pageInfo { hasNextPage endCursor } }

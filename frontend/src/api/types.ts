@@ -79,6 +79,8 @@ export interface CheckDetail extends CheckSummary {
   command?: string | null;
   condition?: string;
   services?: CheckSummary[];
+  /** The checks its <depends> names. */
+  dependsOn?: CheckSummary[];
   history: { nodes: StateChange[]; pageInfo: PageInfo };
   alerts: Alert[];
   downtimes: Downtime[];

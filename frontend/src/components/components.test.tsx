@@ -277,3 +277,29 @@ describe("state history", () => {
     expect(items[1].querySelector(".state-type")!.getAttribute("title")).toContain("attempt 1");
   });
 });
+
+describe("check page: dependencies", () => {
+  it("lists the checks it depends on and says when it is encompassed", async () => {
+    const db = check("db", "CRITICAL", {}, "postgres");
+    const app1 = { ...check("app", "CRITICAL", { encompassed: true } as any, "app"), description: null, enabled: true,
+      state: { ...check("app", "CRITICAL").state, encompassed: true, longOutput: null, flapPercent: 0, worker: null, runtimeMs: null, perfdata: [] },
+      dependsOn: [db], history: { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } }, alerts: [], downtimes: [], comments: [] };
+    location.hash = "#/check/app";
+    const { app } = makeApp({
+      Me: ME,
+      Overview: () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } }),
+      CheckDetail: () => ({ check: app1 }),
+      Metrics: () => ({ check: { id: "app", metrics: [] } }),
+    });
+    await act(async () => {
+      render(<Root app={app} />, root);
+      await app.boot();
+    });
+    await settle();
+    const panel = root.querySelector("[data-testid=depends-on]");
+    expect(panel).not.toBeNull();
+    expect(panel!.textContent).toContain("Depends on");
+    expect(panel!.textContent).toContain("postgres");
+    expect(panel!.textContent).toContain("encompassed and raises no alert");
+  });
+});

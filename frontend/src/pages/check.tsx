@@ -32,7 +32,7 @@ export function CheckPage({ id }: { id: string }) {
   const { data, error, loading, refetch } = useQuery<{ check: CheckDetail | null }>(Q.CHECK_DETAIL, { id });
   const detail = data?.check ?? null;
   useEffect(() => {
-    if (detail) app.state.set((s) => mergeChecks(s, [detail, ...(detail.services ?? [])]));
+    if (detail) app.state.set((s) => mergeChecks(s, [detail, ...(detail.services ?? []), ...(detail.dependsOn ?? [])]));
   }, [detail]);
 
   // Live: the cached summary follows checkUpdated; refetch details when the state moves.
@@ -49,6 +49,8 @@ export function CheckPage({ id }: { id: string }) {
   }, [liveKey]);
   const serviceIds = detail?.services?.map((s) => s.id) ?? [];
   const services = useStore(app.state, (s) => serviceIds.map((i) => s.checks.get(i)!).filter(Boolean));
+  const depIds = detail?.dependsOn?.map((d) => d.id) ?? [];
+  const deps = useStore(app.state, (s) => depIds.map((i) => s.checks.get(i)!).filter(Boolean));
 
   if (error && !detail) return <div class="page"><ErrorBox error={error} retry={refetch} /></div>;
   if (!detail) return <div class="page">{loading ? <Loading /> : <div class="empty">No such check. It may have been removed from the configuration.</div>}</div>;
@@ -100,6 +102,18 @@ export function CheckPage({ id }: { id: string }) {
         <section class="panel">
           <h2>Services <span class="count">{services.length}</span></h2>
           <CheckTable checks={services} now={now} showHost={false} empty="This host has no services." />
+        </section>
+      )}
+
+      {deps.length > 0 && (
+        <section class="panel" data-testid="depends-on">
+          <h2>Depends on <span class="count">{deps.length}</span></h2>
+          <p class="muted">
+            {s.encompassed
+              ? "A dependency is down: this check is encompassed and raises no alert of its own."
+              : "While one of these is down, this check is encompassed and raises no alert of its own; while one is changing, this check waits before going hard."}
+          </p>
+          <CheckTable checks={deps} now={now} showHost={true} empty="" />
         </section>
       )}
 
