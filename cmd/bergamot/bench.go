@@ -58,19 +58,63 @@ type benchOptions struct {
 	duration    time.Duration
 	warmup      time.Duration
 	engine      string
+	plugin      string
 	concurrency int
+	peer        *benchPeer
+	pgPID       int
+}
+
+// benchResult is what one run measured over its window.
+type benchResult struct {
+	rate, p50, p99 float64
+	checks         int64
+	cpu            benchCPU // used during the window
+	notOK          int64
+	example        string
+	load           string
+}
+
+// plugins are the Nagios plugins --engine nagios can run, by --plugin name;
+// %d is the peer's port.
+var benchPlugins = map[string]string{
+	"dummy": "/usr/lib/nagios/plugins/check_dummy 0 bench",
+	"tcp":   "/usr/lib/nagios/plugins/check_tcp -H 127.0.0.1 -p %d",
+	"http":  "/usr/lib/nagios/plugins/check_http -H 127.0.0.1 -p %d -u /",
+}
+
+// peerKind returns the peer (tcp or http) the run's checks talk to, or "".
+func (o benchOptions) peerKind() string {
+	switch {
+	case o.engine == "tcp" || o.engine == "http":
+		return o.engine
+	case o.engine == "nagios" && (o.plugin == "tcp" || o.plugin == "http"):
+		return o.plugin
+	}
+	return ""
+}
+
+// label names the run: the engine, and the plugin for nagios.
+func (o benchOptions) label() string {
+	if o.engine == "nagios" {
+		return "nagios+check_" + o.plugin
+	}
+	return o.engine
 }
 
 // runBench measures the pipeline end to end (scheduled -> executed -> state
 // written) with one serve side and one worker in this process.
 func runBench(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("bench", "bergamot bench [--checks 10000] [--every 1s] [--duration 60s] [--engine dummy|nagios] [--rss-checks 100000]")
+	if isPeerMode(args) {
+		return runBenchPeer(ctx, args)
+	}
+	fs := newFlags("bench", "bergamot bench [--checks 10000] [--every 1s] [--duration 60s] [--engine dummy|tcp|http|nagios [--plugin dummy|tcp|http]] [--rss-checks 100000]")
 	var o benchOptions
 	fs.IntVar(&o.checks, "checks", 10000, "checks to schedule")
 	fs.DurationVar(&o.every, "every", time.Second, "each check's interval (checks/every is the offered rate)")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "measurement window (up to 5m)")
 	fs.DurationVar(&o.warmup, "warmup", 10*time.Second, "time before the window")
-	fs.StringVar(&o.engine, "engine", "dummy", "dummy (in-process) or nagios (forks check_dummy)")
+	fs.StringVar(&o.engine, "engine", "dummy", "dummy (in-process), tcp or http (native, against a local peer process), or nagios (forks --plugin)")
+	fs.StringVar(&o.plugin, "plugin", "dummy", "with --engine nagios: dummy (check_dummy 0), tcp (check_tcp) or http (check_http) against a local peer process")
 	fs.IntVar(&o.concurrency, "concurrency", 100, "worker concurrency")
 	rss := fs.Int("rss-checks", 0, "instead: configure this many checks (every 5m) and report the serve RSS")
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +122,14 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	}
 	if o.duration > 5*time.Minute {
 		return fmt.Errorf("--duration at most 5m")
+	}
+	switch o.engine {
+	case "dummy", "tcp", "http", "nagios":
+	default:
+		return fmt.Errorf("--engine %q: want dummy, tcp, http or nagios", o.engine)
+	}
+	if _, ok := benchPlugins[o.plugin]; !ok {
+		return fmt.Errorf("--plugin %q: want dummy, tcp or http", o.plugin)
 	}
 	env.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, err := env.OpenDB(ctx, true, 40)
@@ -88,22 +140,80 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	if *rss > 0 {
 		return benchRSS(ctx, env, db, *rss)
 	}
-	site, err := benchSite(ctx, env, db, o.checks, o.every, o.engine)
+	if kind := o.peerKind(); kind != "" {
+		if o.peer, err = startBenchPeer(ctx, kind); err != nil {
+			return err
+		}
+		defer o.peer.stop()
+	}
+	if env.DatabaseURL == "" {
+		o.pgPID = postmasterPID(env.Data)
+	}
+	site, err := benchSite(ctx, env, db, o.checks, o.every, benchCommand(o))
 	if err != nil {
 		return err
 	}
 	defer cleanupSite(env, db, site)
-	rate, p50, p99, err := benchRun(ctx, env, db, o)
+	r, err := benchRun(ctx, env, db, o)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("bench engine=%s checks=%d every=%s offered=%.0f/s window=%s: throughput %.0f checks/s, lateness p50 %.0f ms p99 %.0f ms\n",
-		o.engine, o.checks, o.every, float64(o.checks)/o.every.Seconds(), o.duration, rate, p50, p99)
+	printBench(o, r)
 	return nil
 }
 
-// benchSite creates a site with n checks of engine, each every interval.
-func benchSite(ctx context.Context, env *Env, db *DB, n int, every time.Duration, engine string) (uuid.UUID, error) {
+// benchCommand is the <command> the run's checks use.
+func benchCommand(o benchOptions) string {
+	port := 0
+	if o.peer != nil {
+		port = o.peer.Port
+	}
+	switch o.engine {
+	case "nagios":
+		line := benchPlugins[o.plugin]
+		if strings.Contains(line, "%d") {
+			line = fmt.Sprintf(line, port)
+		}
+		return fmt.Sprintf(`<command name="c" engine="nagios"><parameter name="command_line">%s</parameter></command>`, line)
+	case "tcp":
+		return fmt.Sprintf(`<command name="c" engine="tcp"><parameter name="host">127.0.0.1</parameter><parameter name="port">%d</parameter></command>`, port)
+	case "http":
+		return fmt.Sprintf(`<command name="c" engine="http"><parameter name="host">127.0.0.1</parameter><parameter name="port">%d</parameter><parameter name="path">/</parameter></command>`, port)
+	}
+	return `<command name="c" engine="dummy"><parameter name="output">bench</parameter></command>`
+}
+
+// printBench prints one run's line: throughput, lateness, CPU per 1,000
+// checks (bergamot = this process plus its reaped children, the plugins),
+// the peer's and PostgreSQL's CPU, and the load average at the end.
+func printBench(o benchOptions, r benchResult) {
+	per := func(sec float64) float64 {
+		if r.checks == 0 {
+			return 0
+		}
+		return sec / float64(r.checks) * 1000
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "bench engine=%s checks=%d every=%s offered=%.0f/s window=%s: throughput %.0f checks/s, lateness p50 %.0f ms p99 %.0f ms",
+		o.label(), o.checks, o.every, float64(o.checks)/o.every.Seconds(), o.duration, r.rate, r.p50, r.p99)
+	fmt.Fprintf(&b, ", cpu/1000 checks: bergamot %.3f s (process %.3f + plugins %.3f)",
+		per(r.cpu.self+r.cpu.children), per(r.cpu.self), per(r.cpu.children))
+	if o.peer != nil {
+		fmt.Fprintf(&b, ", peer %.3f s", per(r.cpu.peer))
+	}
+	if o.pgPID > 0 {
+		fmt.Fprintf(&b, ", postgres %.3f s", per(r.cpu.postgres))
+	}
+	fmt.Fprintf(&b, ", load %s", r.load)
+	if r.notOK > 0 {
+		fmt.Fprintf(&b, ", NOT OK %d (e.g. %q)", r.notOK, r.example)
+	}
+	fmt.Println(b.String())
+}
+
+// benchSite creates a site with n checks of command (a <command name="c">
+// element), each every interval.
+func benchSite(ctx context.Context, env *Env, db *DB, n int, every time.Duration, command string) (uuid.UUID, error) {
 	var site uuid.UUID
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		s, err := tenants.CreateSite(ctx, tx, "bench"+strings.ReplaceAll(uuid.NewString()[:8], "-", ""), "benchmark")
@@ -117,11 +227,7 @@ func benchSite(ctx context.Context, env *Env, db *DB, n int, every time.Duration
 	}
 	var b strings.Builder
 	b.WriteString(`<bergamot site="bench">`)
-	if engine == "nagios" {
-		b.WriteString(`<command name="c" engine="nagios"><parameter name="command_line">/usr/lib/nagios/plugins/check_dummy 0 bench</parameter></command>`)
-	} else {
-		b.WriteString(`<command name="c" engine="dummy"><parameter name="output">bench</parameter></command>`)
-	}
+	b.WriteString(command)
 	fmt.Fprintf(&b, `<service name="s" template="yes"><check-command command="c"/><schedule every="%s" retry-every="%s" changing-every="%s"/></service>`, every, every, every)
 	for h := 0; h*10 < n; h++ {
 		fmt.Fprintf(&b, `<host name="h%d" address="127.0.0.1">`, h)
@@ -164,42 +270,42 @@ func cleanupSite(env *Env, db *DB, site uuid.UUID) {
 	}
 }
 
-// benchRun runs the pipeline and returns results/s over the window and the
-// p50/p99 lateness (job start minus due slot) in ms.
-func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (rate, p50, p99 float64, err error) {
+// benchRun runs the pipeline and returns results/s over the window, the
+// p50/p99 lateness (job start minus due slot) in ms and the CPU used.
+func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (r benchResult, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	log := env.Logger
 	rc, err := jobs.NewInsertClient(db.Pool, log)
 	if err != nil {
-		return 0, 0, 0, err
+		return r, err
 	}
 	sealer, err := env.Sealer()
 	if err != nil {
-		return 0, 0, 0, err
+		return r, err
 	}
 	reg, err := buildRegistry(log, o.engine)
 	if err != nil {
-		return 0, 0, 0, err
+		return r, err
 	}
 	w := &jobs.ExecuteWorker{Pool: db.Pool, Engines: reg, Sealer: sealer, WorkerID: "bench", Logger: log, SpecTTL: time.Minute}
 	wc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: "default", Concurrency: o.concurrency, Worker: w, Logger: log})
 	if err != nil {
-		return 0, 0, 0, err
+		return r, err
 	}
 	if err := wc.Start(ctx); err != nil {
-		return 0, 0, 0, err
+		return r, err
 	}
 	defer func() {
 		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
 		defer c()
 		_ = wc.StopAndCancel(sctx)
 	}()
-	sink := &countSink{}
+	sink, status := &countSink{}, &statusSink{}
 	var wg sync.WaitGroup
 	for _, f := range []func(context.Context) error{
 		(&jobs.Scheduler{Pool: db.Pool, River: rc, Logger: log}).Run,
-		(&jobs.Processor{Pool: db.Pool, Logger: log, Sinks: []jobs.EventSink{sink}, Wake: jobs.Wakeup(ctx, db.Pool, jobs.ResultsChannel, log)}).Run,
+		(&jobs.Processor{Pool: db.Pool, Logger: log, Sinks: []jobs.EventSink{sink, status}, Wake: jobs.Wakeup(ctx, db.Pool, jobs.ResultsChannel, log)}).Run,
 		(&jobs.Watchdog{Pool: db.Pool, River: rc, Logger: log}).Run,
 	} {
 		wg.Add(1)
@@ -209,25 +315,38 @@ func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (rate, p50,
 	defer cancel()
 	select {
 	case <-ctx.Done():
-		return 0, 0, 0, ctx.Err()
+		return r, ctx.Err()
 	case <-time.After(o.warmup):
 	}
-	start, n0 := time.Now(), sink.n.Load()
+	peerPID := 0
+	if o.peer != nil {
+		peerPID = o.peer.cmd.Process.Pid
+	}
+	start, n0, cpu0 := time.Now(), sink.n.Load(), readCPU(peerPID, o.pgPID)
 	sink.recording.Store(true)
+	status.recording.Store(true)
 	select {
 	case <-ctx.Done():
-		return 0, 0, 0, ctx.Err()
+		return r, ctx.Err()
 	case <-time.After(o.duration):
 	}
-	rate = float64(sink.n.Load()-n0) / time.Since(start).Seconds()
-	p50, p99 = sink.lateness()
-	return rate, p50, p99, nil
+	cpu1, n1 := readCPU(peerPID, o.pgPID), sink.n.Load()
+	r.checks = n1 - n0
+	r.rate = float64(r.checks) / time.Since(start).Seconds()
+	r.p50, r.p99 = sink.lateness()
+	r.cpu = benchCPU{self: cpu1.self - cpu0.self, children: cpu1.children - cpu0.children,
+		peer: cpu1.peer - cpu0.peer, postgres: cpu1.postgres - cpu0.postgres}
+	r.notOK, r.load = status.notOK.Load(), loadAverage()
+	if e := status.example.Load(); e != nil {
+		r.example = *e
+	}
+	return r, nil
 }
 
 // benchRSS configures n checks every 5 minutes, runs the serve-side loops
 // for a while and reports this process's resident memory.
 func benchRSS(ctx context.Context, env *Env, db *DB, n int) error {
-	site, err := benchSite(ctx, env, db, n, 5*time.Minute, "dummy")
+	site, err := benchSite(ctx, env, db, n, 5*time.Minute, benchCommand(benchOptions{engine: "dummy"}))
 	if err != nil {
 		return err
 	}
