@@ -3,13 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
-	"runtime"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -343,35 +345,46 @@ func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (r benchRes
 	return r, nil
 }
 
-// benchRSS configures n checks every 5 minutes, runs the serve-side loops
-// for a while and reports this process's resident memory.
+// benchRSS configures n checks every 5 minutes, then starts a separate
+// `bergamot serve` process on the same database (everything a serve node
+// runs: API, hub, scheduler, processor, watchdog, sweeps) and reports its
+// resident memory after it has run for a while. The configuration is applied
+// here, so the apply's own memory is not counted as the server's.
 func benchRSS(ctx context.Context, env *Env, db *DB, n int) error {
 	site, err := benchSite(ctx, env, db, n, 5*time.Minute, benchCommand(benchOptions{engine: "dummy"}))
 	if err != nil {
 		return err
 	}
 	defer cleanupSite(env, db, site)
-	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	rc, err := jobs.NewInsertClient(db.Pool, env.Logger)
+	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	for _, f := range []func(context.Context) error{
-		(&jobs.Scheduler{Pool: db.Pool, River: rc, Logger: env.Logger}).Run,
-		(&jobs.Processor{Pool: db.Pool, Logger: env.Logger}).Run,
-		(&jobs.Watchdog{Pool: db.Pool, River: rc, Logger: env.Logger}).Run,
-	} {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = f(rctx) }()
+	cmd := exec.CommandContext(ctx, self, "serve", "--listen", "127.0.0.1:0")
+	// No worker runs here: with a short start-within the watchdog turns the
+	// queued checks into TIMEOUT results, so the processor and the hub work
+	// through a steady flow of results as they would in production.
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+db.OwnerURL, "BERGAMOT_LOG_LEVEL=warn", "BERGAMOT_START_WITHIN=5s")
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting bergamot serve: %w", err)
 	}
-	wg.Wait()
-	runtime.GC()
-	b, _ := os.ReadFile("/proc/self/status")
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(30 * time.Second):
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		return fmt.Errorf("bergamot serve ended early: %w", err)
+	}
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, "VmRSS:") || strings.HasPrefix(l, "VmHWM:") {
-			fmt.Printf("bench rss checks=%d %s\n", n, strings.Join(strings.Fields(l), " "))
+			fmt.Printf("bench serve rss checks=%d %s\n", n, strings.Join(strings.Fields(l), " "))
 		}
 	}
 	return nil
