@@ -86,8 +86,15 @@ func (w *bulkWrites) queue(b *pgx.Batch) {
 			WHERE s.check_id = u.id`,
 			w.ids, w.status, w.ok, w.hard, w.attempt, w.output, w.long, w.perf, w.at, w.lsc, w.lhc, w.flapping, w.flapPct,
 			w.ack, w.dt, w.sup, w.enc, w.machine, w.w, w.runtime)
-		// Their results are in: the checks' next slots may queue again.
-		b.Queue(`UPDATE check_schedule SET in_flight_until = NULL WHERE check_id = ANY($1) AND in_flight_until IS NOT NULL`, w.ids)
+		// Their results are in: the checks' next slots may queue again. A
+		// check held back while in flight had its next slot pushed past the
+		// in-flight bound: bring it back to the first slot from now on, in
+		// step with its interval.
+		b.Queue(`UPDATE check_schedule SET in_flight_until = NULL,
+				next_run = CASE WHEN next_run > now() + make_interval(secs => interval_ms / 1000.0)
+					THEN next_run - make_interval(secs => interval_ms / 1000.0) * floor(extract(epoch FROM next_run - now()) * 1000 / interval_ms)
+					ELSE next_run END
+			WHERE check_id = ANY($1) AND in_flight_until IS NOT NULL`, w.ids)
 	}
 	if len(w.hCheck) > 0 {
 		b.Queue(`INSERT INTO state_history (site_id, check_id, at, status, previous, ok, hard, attempt, output)

@@ -47,8 +47,11 @@ type Scheduler struct {
 	skipped atomic.Int64
 }
 
-// Skipped is how many slots were skipped because the check's previous job
-// was still in flight (a sign the zone's workers cannot keep up).
+// Skipped is how many times a due check was held back because its previous
+// job was still in flight (a sign the zone's workers cannot keep up). A held
+// back check's next slot moves past the in-flight bound, in step with its
+// interval, and its result brings it back to the first slot from then on,
+// so a busy check costs one write, not one per missed slot.
 func (s *Scheduler) Skipped() int64 { return s.skipped.Load() }
 
 func (s *Scheduler) defaults() {
@@ -110,7 +113,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 				SELECT check_id, next_run AS slot, COALESCE(in_flight_until > now(), false) AS busy FROM check_schedule
 				WHERE next_run <= now() AND NOT paused ORDER BY next_run LIMIT $1 FOR UPDATE SKIP LOCKED)
 			UPDATE check_schedule s SET next_run = due.slot + make_interval(secs => s.interval_ms / 1000.0) *
-				(floor(extract(epoch FROM now() - due.slot) * 1000 / s.interval_ms) + 1),
+				(floor(extract(epoch FROM (CASE WHEN due.busy THEN s.in_flight_until ELSE now() END) - due.slot) * 1000 / s.interval_ms) + 1),
 				in_flight_until = CASE WHEN due.busy THEN s.in_flight_until ELSE now() + make_interval(secs => $2) END
 			FROM due WHERE s.check_id = due.check_id
 			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period, due.busy`, s.Batch, s.InFlightFor.Seconds())

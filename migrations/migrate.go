@@ -97,8 +97,19 @@ func Up(ctx context.Context, url string, log *slog.Logger) error {
 	if _, err := conn.Exec(ctx, grantRiver); err != nil {
 		return fmt.Errorf("migrate: granting river tables: %w", err)
 	}
+	if _, err := conn.Exec(ctx, tuneRiver); err != nil {
+		return fmt.Errorf("migrate: tuning river tables: %w", err)
+	}
 	return nil
 }
+
+// tuneRiver vacuums River's job table after a fixed number of dead rows,
+// unthrottled: every check inserts, updates and deletes a row there, and
+// with the default settings dead rows pile up faster than autovacuum cleans
+// them, so every fetch of the queue slows down the longer Bergamot runs
+// (see 000010_autovacuum.up.sql for our own hot tables).
+const tuneRiver = `ALTER TABLE river_job SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
+	autovacuum_vacuum_cost_delay = 0, autovacuum_analyze_scale_factor = 0.05)`
 
 const grantRiver = `DO $$
 DECLARE t text;

@@ -159,7 +159,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 func (c *Cluster) startPostgres(ctx context.Context, bin, dataDir, runDir string, cred *syscall.Credential) error {
 	args := []string{"-D", dataDir, "-k", runDir, "-c", "listen_addresses=", "-c", "unix_socket_permissions=0777",
 		"-c", "max_connections=300", "-c", "shared_buffers=128MB", "-c", "fsync=on",
-		"-c", "synchronous_commit=off", "-c", "log_min_messages=warning"}
+		"-c", "synchronous_commit=off", "-c", "log_min_messages=warning",
+		// The check pipeline churns a few tables thousands of rows a second:
+		// look for vacuum work every few seconds, not every minute.
+		"-c", "autovacuum_naptime=5s"}
 	keys := make([]string, 0, len(c.opts.Settings))
 	for k := range c.opts.Settings {
 		keys = append(keys, k)
