@@ -62,6 +62,7 @@ type benchOptions struct {
 	engine      string
 	plugin      string
 	concurrency int
+	cooldown    time.Duration
 	peer        *benchPeer
 	pgPID       int
 }
@@ -118,6 +119,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&o.engine, "engine", "dummy", "dummy (in-process), tcp or http (native, against a local peer process), or nagios (forks --plugin)")
 	fs.StringVar(&o.plugin, "plugin", "dummy", "with --engine nagios: dummy (check_dummy 0), tcp (check_tcp) or http (check_http) against a local peer process")
 	fs.IntVar(&o.concurrency, "concurrency", 100, "worker concurrency")
+	fs.DurationVar(&o.cooldown, "fetch-cooldown", 0, "least time between two fetches of the worker's queue (default: the worker's)")
 	rss := fs.Int("rss-checks", 0, "instead: configure this many checks (every 5m) and report the serve RSS")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -291,7 +293,7 @@ func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (r benchRes
 		return r, err
 	}
 	w := &jobs.ExecuteWorker{Pool: db.Pool, Engines: reg, Sealer: sealer, WorkerID: "bench", Logger: log, SpecTTL: time.Minute}
-	wc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: "default", Concurrency: o.concurrency, Worker: w, Logger: log})
+	wc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: "default", Concurrency: o.concurrency, Worker: w, Logger: log, FetchCooldown: o.cooldown})
 	if err != nil {
 		return r, err
 	}
