@@ -17,10 +17,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/internal/hostsetup"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -108,7 +108,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	bin, err := FindBinaries()
 	if errors.Is(err, ErrNoPostgres) && opts.Install && os.Geteuid() == 0 {
 		opts.Logger.InfoContext(ctx, "PostgreSQL not found; installing it with apt-get (once)")
-		if ierr := aptInstall(ctx, "postgresql"); ierr != nil {
+		if ierr := hostsetup.AptInstall(ctx, "postgresql"); ierr != nil {
 			return nil, fmt.Errorf("devdb: installing postgresql: %w", ierr)
 		}
 		bin, err = FindBinaries()
@@ -300,29 +300,12 @@ func chownTree(dir string, cred *syscall.Credential) error {
 // checkTraversable makes sure the postgres user can reach dir: every parent
 // must be searchable by others.
 func checkTraversable(dir string) error {
-	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return fmt.Errorf("devdb: %w", err)
-		}
-		if fi.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("devdb: the postgres OS user cannot reach %s because %s is not searchable by others (mode %v); set BERGAMOT_DATA to a directory outside it, e.g. /var/lib/bergamot", dir, p, fi.Mode().Perm())
-		}
-		if p == "/" {
-			return nil
-		}
+	p, mode, err := hostsetup.BlockedParent(dir)
+	if err != nil {
+		return fmt.Errorf("devdb: %w", err)
 	}
-}
-
-func aptInstall(ctx context.Context, pkgs ...string) error {
-	upd := exec.CommandContext(ctx, "apt-get", "update", "-q")
-	upd.Stdout, upd.Stderr = os.Stderr, os.Stderr
-	_ = upd.Run()
-	cmd := exec.CommandContext(ctx, "apt-get", append([]string{"install", "-y", "-q", "--no-install-recommends"}, pkgs...)...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("apt-get install %s: %w", strings.Join(pkgs, " "), err)
+	if p != "" {
+		return fmt.Errorf("devdb: the postgres OS user cannot reach %s because %s is not searchable by others (mode %v); set BERGAMOT_DATA to a directory outside it, e.g. /var/lib/bergamot", dir, p, mode)
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bergamot-monitoring/bergamot/internal/hostsetup"
 )
 
 // Paths of the Debian programs the daemon is made of.
@@ -172,7 +174,7 @@ func ensureInstalled(ctx context.Context, install bool, log *slog.Logger) error 
 		return ErrNoNRPE
 	}
 	log.InfoContext(ctx, "NRPE daemon not found; installing it with apt-get (once)", slog.String("packages", strings.Join(Packages, " ")))
-	if err := aptInstall(ctx, Packages...); err != nil {
+	if err := hostsetup.AptInstall(ctx, Packages...); err != nil {
 		return fmt.Errorf("devnrpe: %w", err)
 	}
 	if !isExec(DaemonPath) {
@@ -339,18 +341,14 @@ func killProcesses(cfgPath string) {
 // are root) can reach dir to run check_mem: every parent must be searchable
 // by others.
 func checkTraversable(dir string) error {
-	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return fmt.Errorf("devnrpe: %w", err)
-		}
-		if fi.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("devnrpe: the nagios user cannot reach %s because %s is not searchable by others (mode %v); set BERGAMOT_DATA to a directory outside it", dir, p, fi.Mode().Perm())
-		}
-		if p == "/" {
-			return nil
-		}
+	p, mode, err := hostsetup.BlockedParent(dir)
+	if err != nil {
+		return fmt.Errorf("devnrpe: %w", err)
 	}
+	if p != "" {
+		return fmt.Errorf("devnrpe: the nagios user cannot reach %s because %s is not searchable by others (mode %v); set BERGAMOT_DATA to a directory outside it", dir, p, mode)
+	}
+	return nil
 }
 
 func isExec(p string) bool {
