@@ -29,34 +29,18 @@ func newCloseRecorder(t *testing.T) *closeRecorder {
 		t.Fatal(err)
 	}
 	r := &closeRecorder{addr: ln.Addr().String()}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				_, err := io.Copy(io.Discard, c)
-				end := "eof"
-				if errors.Is(err, syscall.ECONNRESET) {
-					end = "reset"
-				} else if err != nil {
-					end = err.Error()
-				}
-				r.mu.Lock()
-				r.ends = append(r.ends, end)
-				r.mu.Unlock()
-			}()
+	serveConns(t, ln, func(c net.Conn) {
+		_, err := io.Copy(io.Discard, c)
+		end := "eof"
+		if errors.Is(err, syscall.ECONNRESET) {
+			end = "reset"
+		} else if err != nil {
+			end = err.Error()
 		}
-	}()
+		r.mu.Lock()
+		r.ends = append(r.ends, end)
+		r.mu.Unlock()
+	})
 	return r
 }
 

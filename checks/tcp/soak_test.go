@@ -139,24 +139,6 @@ func silentServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				_, _ = io.Copy(io.Discard, c)
-			}()
-		}
-	}()
+	serveConns(t, ln, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 	return ln.Addr().String()
 }

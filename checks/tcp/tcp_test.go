@@ -15,16 +15,9 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks/tcp"
 )
 
-// bannerServer greets with a banner, then answers "PING\r\n" with "PONG\r\n".
-func bannerServer(t testing.TB, tlsCfg *tls.Config) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tlsCfg != nil {
-		ln = tls.NewListener(ln, tlsCfg)
-	}
+// serveConns accepts on ln until the test ends and handles each connection
+// in its own goroutine, with a 5 s deadline, closing it afterwards.
+func serveConns(t testing.TB, ln net.Listener, handle func(c net.Conn)) {
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Add(1)
@@ -40,22 +33,37 @@ func bannerServer(t testing.TB, tlsCfg *tls.Config) string {
 				defer wg.Done()
 				defer c.Close()
 				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				if _, err := c.Write([]byte("220 mail.test ESMTP ready\r\n")); err != nil {
-					return
-				}
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					if line == "PING\r\n" {
-						_, _ = c.Write([]byte("PONG\r\n"))
-					}
-				}
+				handle(c)
 			}()
 		}
 	}()
+}
+
+// bannerServer greets with a banner, then answers "PING\r\n" with "PONG\r\n".
+func bannerServer(t testing.TB, tlsCfg *tls.Config) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	serveConns(t, ln, func(c net.Conn) {
+		if _, err := c.Write([]byte("220 mail.test ESMTP ready\r\n")); err != nil {
+			return
+		}
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if line == "PING\r\n" {
+				_, _ = c.Write([]byte("PONG\r\n"))
+			}
+		}
+	})
 	return ln.Addr().String()
 }
 
