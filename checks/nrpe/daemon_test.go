@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bergamot-monitoring/bergamot/internal/testnet"
 )
 
 // Paths of the Debian programs the tests run.
@@ -82,7 +84,7 @@ func startDaemon(t testing.TB, mode daemonMode) *daemon {
 	if err := os.Chmod(dir, 0o755); err != nil { // the daemon runs as nagios
 		t.Fatal(err)
 	}
-	d := &daemon{mode: mode, dir: dir, port: freePort(t)}
+	d := &daemon{mode: mode, dir: dir, port: testnet.FreePort(t)}
 	d.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(d.port))
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "pid_file=%s/nrpe.pid\nserver_port=%d\nserver_address=127.0.0.1\n", dir, d.port)
@@ -175,16 +177,6 @@ func killConnectionChildren(cfgPath string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // reference runs the real check_nrpe against the daemon and returns its

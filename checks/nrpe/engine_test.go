@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/testnet"
 )
 
 // request builds a check request the way Bergamot's templates do
@@ -161,7 +162,7 @@ func TestFailures(t *testing.T) {
 	defer e.Close()
 
 	t.Run("refused", func(t *testing.T) {
-		gone := &daemon{mode: modeADH, port: freePort(t)}
+		gone := &daemon{mode: modeADH, port: testnet.FreePort(t)}
 		_, code := gone.reference(t, "-c", "check_users")
 		res := execute(t, e, request(gone, "command", "check_users"))
 		want := "CRITICAL - connection refused to 127.0.0.1:" + strconv.Itoa(gone.port) + " after "
@@ -210,7 +211,7 @@ func TestFailures(t *testing.T) {
 // wants as many goroutines and open descriptors afterwards as before.
 func TestNoLeaks(t *testing.T) {
 	adh, plain := startDaemon(t, modeADH), startDaemon(t, modePlain)
-	gone := &daemon{mode: modeADH, port: freePort(t)}
+	gone := &daemon{mode: modeADH, port: testnet.FreePort(t)}
 	run := func(e *Engine) {
 		for _, r := range []*checks.Request{
 			request(adh, "command", "check_users"), request(adh, "command", "check_users", "transport", "tls"),

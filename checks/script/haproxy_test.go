@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/testnet"
 )
 
 // startHAProxy runs Debian's haproxy with a stats CSV endpoint on loopback,
@@ -27,7 +28,7 @@ func startHAProxy(t *testing.T) (statsPort int) {
 	}
 	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	t.Cleanup(live.Close)
-	statsPort, fePort, deadPort := freePort(t), freePort(t), freePort(t)
+	statsPort, fePort, deadPort := testnet.FreePort(t), testnet.FreePort(t), testnet.FreePort(t)
 	cfg := fmt.Sprintf(`global
   maxconn 100
 defaults
@@ -136,7 +137,7 @@ func TestHAProxyTemplates(t *testing.T) {
 		}
 	})
 	t.Run("connection refused goes to the error callback", func(t *testing.T) {
-		p := params("web", "port", strconv.Itoa(freePort(t)))
+		p := params("web", "port", strconv.Itoa(testnet.FreePort(t)))
 		res := execute(t, e, request(cmds["haproxy-backend-up-servers"], p))
 		if res.Status != checks.StatusError || !strings.Contains(res.Output, "connection refused") {
 			t.Fatalf("got %s %q", res.Status, res.Output)

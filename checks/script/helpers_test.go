@@ -3,7 +3,6 @@ package script
 import (
 	"context"
 	"encoding/xml"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,15 +58,6 @@ func request(cmd templateCommand, params map[string]string) *checks.Request {
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // execute runs a request with a deadline.
 func execute(t *testing.T, e *Engine, req *checks.Request) *checks.Result {

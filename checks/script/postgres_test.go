@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/testnet"
 )
 
 const pgBin = "/usr/lib/postgresql/15/bin"
@@ -53,7 +54,7 @@ func startPostgres(t *testing.T, password string) int {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
-	port := freePort(t)
+	port := testnet.FreePort(t)
 	pg := exec.Command(filepath.Join(pgBin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "shared_buffers=16MB")
 	pg.SysProcAttr = cred

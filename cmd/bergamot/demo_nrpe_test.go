@@ -17,6 +17,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/internal/devnrpe"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
+	"github.com/bergamot-monitoring/bergamot/internal/testnet"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -114,7 +115,7 @@ func TestDemoNRPEEndToEnd(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(data, "nrpe"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	nrpePort := freeTCPPort(t)
+	nrpePort := testnet.FreePort(t)
 	if err := os.WriteFile(filepath.Join(data, "nrpe", "port"), []byte(strconv.Itoa(nrpePort)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -199,14 +200,4 @@ func TestDemoNRPEEndToEnd(t *testing.T) {
 	if r := got["load"]; !strings.Contains(strings.ToLower(r[1]), "load average") {
 		t.Errorf("load output %q does not read like check_load", r[1])
 	}
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -2,7 +2,6 @@ package devnrpe
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/bergamot-monitoring/bergamot/internal/testnet"
 )
 
 const checkNRPE = PluginDir + "/check_nrpe"
@@ -40,7 +41,7 @@ func TestDaemonRunsTemplateCommands(t *testing.T) {
 	requireNRPE(t)
 	ctx := context.Background()
 	dir := filepath.Join(reachableTempDir(t), "nrpe")
-	d, err := Start(ctx, Options{Dir: dir, Port: freePortT(t)})
+	d, err := Start(ctx, Options{Dir: dir, Port: testnet.FreePort(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestStopEndsDaemonAndRestartReusesPort(t *testing.T) {
 	dir := reachableTempDir(t)
 	// A saved port from an earlier run is used again (the demo site's
 	// stored configuration names it).
-	want := freePortT(t)
+	want := testnet.FreePort(t)
 	if err := os.WriteFile(filepath.Join(dir, "port"), []byte(strconv.Itoa(want)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -121,16 +122,6 @@ func TestStopEndsDaemonAndRestartReusesPort(t *testing.T) {
 	}
 }
 
-func freePortT(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func syscallKill0(pid int) error { return syscall.Kill(pid, 0) }
 
 // reachableTempDir is a temporary directory the nagios user can reach (the
@@ -155,7 +146,7 @@ func TestRefusesUnreachableDirAsRoot(t *testing.T) {
 	if err := os.Chmod(parent, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Start(context.Background(), Options{Dir: filepath.Join(parent, "nrpe"), Port: freePortT(t)})
+	_, err := Start(context.Background(), Options{Dir: filepath.Join(parent, "nrpe"), Port: testnet.FreePort(t)})
 	if err == nil || !strings.Contains(err.Error(), "not searchable by others") || !strings.Contains(err.Error(), parent) {
 		t.Fatalf("err = %v, want one naming %s as not searchable", err, parent)
 	}

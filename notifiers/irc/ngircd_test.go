@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bergamot-monitoring/bergamot/internal/testnet"
 )
 
 // ngircd is Debian's ngircd run in the foreground on a loopback port.
@@ -41,7 +43,7 @@ func startNgircdTLS(t *testing.T, cert *serverCert) *ngircd {
 	dir := t.TempDir()
 	sslSection, tlsAddr := "", ""
 	if cert != nil {
-		tlsPort := freePort(t)
+		tlsPort := testnet.FreePort(t)
 		tlsAddr = net.JoinHostPort("127.0.0.1", fmt.Sprint(tlsPort))
 		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 		if err := os.WriteFile(certFile, cert.certPEM, 0o644); err != nil {
@@ -106,16 +108,6 @@ func (s *ngircd) waitListening(addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.t.Fatalf("ngircd not listening on %s", addr)
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (s *ngircd) stop() {
