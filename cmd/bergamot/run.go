@@ -252,7 +252,7 @@ func cmdRun(ctx context.Context, env *Env, args []string) error {
 			return fail(fmt.Errorf("creating demo site: %w", err))
 		}
 	}
-	env.Logger.InfoContext(ctx, "Bergamot is running", slog.String("dashboard", "http://"+displayAddr(addr)+"/"), slog.Duration("startup", time.Since(start).Round(time.Millisecond)))
+	env.Logger.InfoContext(ctx, "Bergamot is running", slog.String("dashboard", "http://"+displayAddr(addr)+"/"), slog.String("startup", time.Since(start).Round(time.Millisecond).String()))
 	fmt.Fprintf(os.Stderr, "\n  Dashboard: http://%s/   (Ctrl-C stops Bergamot and its database)\n\n", displayAddr(addr))
 	err = g.Wait()
 	env.Logger.Info("stopped")
