@@ -8,9 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/ircdtest"
 	"github.com/bergamot-monitoring/bergamot/notifiers/slack"
 	"github.com/bergamot-monitoring/bergamot/notifiers/webhook"
 )
@@ -191,80 +189,6 @@ func twilioServer(t *testing.T) (*httptest.Server, *received) {
 	return srv, rec
 }
 
-// startIRC runs Debian's ngircd in the foreground on a loopback port (as
-// notifiers/irc's tests do) and returns its address.
-func startIRC(t *testing.T) string {
-	addr, _ := startIRCTLS(t, nil, nil)
-	return addr
-}
-
-// startIRCTLS is startIRC that, given a PEM certificate and key, also
-// listens with TLS (ngircd's [SSL] section) on tlsAddr.
-func startIRCTLS(t *testing.T, certPEM, keyPEM []byte) (addr, tlsAddr string) {
-	t.Helper()
-	bin, err := exec.LookPath("ngircd")
-	if err != nil {
-		t.Skip("ngircd not installed (apt-get install -y ngircd)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	addr = l.Addr().String()
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	dir := t.TempDir()
-	ssl := ""
-	if certPEM != nil {
-		tl, err := net.Listen("tcp", "127.0.0.1:0")
-		must(t, err)
-		tlsAddr = tl.Addr().String()
-		tl.Close()
-		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-		must(t, os.WriteFile(certFile, certPEM, 0o644))
-		must(t, os.WriteFile(keyFile, keyPEM, 0o600))
-		ssl = fmt.Sprintf("[SSL]\nCertFile = %s\nKeyFile = %s\nPorts = %d\n", certFile, keyFile, tl.Addr().(*net.TCPAddr).Port)
-	}
-	conf := filepath.Join(dir, "ngircd.conf")
-	must(t, os.WriteFile(conf, []byte(fmt.Sprintf(`[Global]
-Name = irc.bergamot.test
-Info = Bergamot test server
-AdminInfo1 = test
-AdminInfo2 = test
-AdminEMail = test@bergamot.test
-Listen = 127.0.0.1
-Ports = %d
-MotdPhrase = hello
-ServerUID = 65534
-ServerGID = 65534
-PidFile = %s
-[Limits]
-MaxConnectionsIP = 0
-[Options]
-DNS = no
-Ident = no
-PAM = no
-%s`, port, filepath.Join(dir, "ngircd.pid"), ssl)), 0o644))
-	cmd := exec.Command(bin, "-n", "-f", conf)
-	must(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	for _, a := range []string{addr, tlsAddr} {
-		deadline := time.Now().Add(10 * time.Second)
-		for a != "" {
-			if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("ngircd not listening on %s", a)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	return addr, tlsAddr
-}
-
 // ircWatcher joins channel as a second, independent client and records
 // every PRIVMSG to it as "nick> text".
 func ircWatcher(t *testing.T, addr, channel string) *received {
@@ -325,7 +249,7 @@ func splitIRC(s string) (prefix, cmd string, params []string, trailing string) {
 // and IRC, each with a real receiver on loopback: each channel gets exactly
 // one alert and one recovery.
 func TestEveryChannelAlertAndRecovery(t *testing.T) {
-	ircAddr := startIRC(t)
+	ircAddr := ircdtest.Start(t, nil).Addr
 	watcher := ircWatcher(t, ircAddr, ircChannel)
 	hook, hooks := webhookReceiver(t)
 	sl, slacks := slackReceiver(t)

@@ -2,55 +2,27 @@ package dispatch
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
+	"crypto/tls"
 	"fmt"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/checks/netcheck/certtest"
+	"github.com/bergamot-monitoring/bergamot/internal/ircdtest"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
 )
 
-// privateCA makes a CA and a server certificate it signed for hosts; it
-// returns the CA certificate, server certificate and server key as PEM.
-func privateCA(t testing.TB, hosts ...string) (caPEM, certPEM, keyPEM []byte) {
+// privateCA makes a CA and a server certificate it signed for localhost and
+// 127.0.0.1; it returns the certificate as issued and the CA certificate,
+// server certificate and server key as PEM.
+func privateCA(t testing.TB) (leaf tls.Certificate, caPEM, certPEM, keyPEM []byte) {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Bergamot Test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	must(t, err)
-	caCert, err := x509.ParseCertificate(caDER)
-	must(t, err)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: hosts[0]},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	must(t, err)
-	kb, err := x509.MarshalECPrivateKey(key)
-	must(t, err)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
+	ca := certtest.NewCA(t)
+	leaf = certtest.Leaf(t, ca, "localhost", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	certPEM, keyPEM = certtest.PEM(t, leaf)
+	return leaf, ca.PEM(), certPEM, keyPEM
 }
 
 // indent puts a PEM text inside an indented XML element, as people paste it.
@@ -63,8 +35,9 @@ func indent(pemText []byte) string {
 // and a notification reaches the channel over TLS. Another CA's
 // certificate in irc.tls-ca is a prompt, permanent delivery error.
 func TestIRCOverTLSWithPrivateCA(t *testing.T) {
-	caPEM, certPEM, keyPEM := privateCA(t, "127.0.0.1", "localhost")
-	plain, tlsAddr := startIRCTLS(t, certPEM, keyPEM)
+	leaf, caPEM, _, _ := privateCA(t)
+	srv := ircdtest.Start(t, &leaf)
+	plain, tlsAddr := srv.Addr, srv.TLSAddr
 	watcher := ircWatcher(t, plain, ircChannel)
 	site := func(ca []byte) string {
 		return fmt.Sprintf(`<bergamot site="acme">
@@ -91,7 +64,7 @@ func TestIRCOverTLSWithPrivateCA(t *testing.T) {
 	must(t, nf.Send(ctx, n, notifiers.Recipient{IRCNick: "dave"}))
 	watcher.waitFor(t, "irc", 1, "bergabot> dave: [acme] Problem: disk")
 
-	otherCA, _, _ := privateCA(t, "127.0.0.1")
+	_, otherCA, _, _ := privateCA(t)
 	m = resolveXML(t, site(otherCA))
 	nf, err = chs.Notifier("irc", Params(m.Parameters))
 	must(t, err)
@@ -108,7 +81,7 @@ func TestIRCOverTLSWithPrivateCA(t *testing.T) {
 // TestTLSParameterValidation: bad TLS settings are configuration errors
 // naming the parameter.
 func TestTLSParameterValidation(t *testing.T) {
-	caPEM, _, keyPEM := privateCA(t, "localhost")
+	_, caPEM, _, keyPEM := privateCA(t)
 	for _, c := range []struct{ params, want string }{
 		{`<parameter name="irc.tls">maybe</parameter>`, `parameter irc.tls: "maybe" is not yes or no`},
 		{`<parameter name="irc.tls">yes</parameter><parameter name="irc.tls-ca">not a certificate</parameter>`,
@@ -151,7 +124,7 @@ AAAA
 // FuzzParseCAs: any text either parses to a pool or is an error; never a
 // panic, never an empty pool without an error.
 func FuzzParseCAs(f *testing.F) {
-	caPEM, certPEM, keyPEM := privateCA(f, "localhost")
+	_, caPEM, certPEM, keyPEM := privateCA(f)
 	for _, s := range []string{string(caPEM), indent(caPEM), string(caPEM) + string(certPEM), string(keyPEM), "", "junk",
 		"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "-----BEGIN CERTIFICATE-----\n"} {
 		f.Add(s)

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/ircdtest"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
 )
 
@@ -36,9 +37,9 @@ func newNotifier(t *testing.T, addr string) *Notifier {
 }
 
 func TestPostToChannel(t *testing.T) {
-	srv := startNgircd(t)
-	w := watch(t, srv.addr, "#ops")
-	nf := newNotifier(t, srv.addr)
+	srv := ircdtest.Start(t, nil)
+	w := watch(t, srv.Addr, "#ops")
+	nf := newNotifier(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 
@@ -96,11 +97,11 @@ func TestPostToChannel(t *testing.T) {
 }
 
 func TestReconnectAfterServerRestart(t *testing.T) {
-	srv := startNgircd(t)
-	nf := newNotifier(t, srv.addr)
+	srv := ircdtest.Start(t, nil)
+	nf := newNotifier(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	w := watch(t, srv.addr, "#ops")
+	w := watch(t, srv.Addr, "#ops")
 	if err := nf.Send(ctx, sample("before restart"), notifiers.Recipient{}); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 		t.Fatalf("got %q", l)
 	}
 
-	srv.stop()
+	srv.Stop()
 	// While the server is down a Send with a short deadline fails transiently.
 	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
 	err := nf.Send(short, sample("lost"), notifiers.Recipient{})
@@ -117,8 +118,8 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 		t.Fatalf("send while down: %v", err)
 	}
 
-	srv.start()
-	w2 := watch(t, srv.addr, "#ops")
+	srv.Start()
+	w2 := watch(t, srv.Addr, "#ops")
 	if err := nf.Send(ctx, sample("after restart"), notifiers.Recipient{}); err != nil {
 		t.Fatal(err)
 	}

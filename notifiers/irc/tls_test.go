@@ -2,81 +2,20 @@ package irc
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/checks/netcheck/certtest"
+	"github.com/bergamot-monitoring/bergamot/internal/ircdtest"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
 )
 
-// testCA is a private certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
-
-// serverCert is a PEM certificate and key for ngircd's [SSL] section.
-type serverCert struct{ certPEM, keyPEM []byte }
-
-func newCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// issue makes a server certificate for hosts (names or IP addresses).
-func (ca *testCA) issue(t *testing.T, hosts ...string) *serverCert {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: hosts[0]},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &serverCert{certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})}
+// leaf issues ngircd's certificate for localhost (and 127.0.0.1) from ca.
+func leaf(t *testing.T, ca *certtest.CA) *tls.Certificate {
+	c := certtest.Leaf(t, ca, "localhost", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	return &c
 }
 
 func newTLSNotifier(t *testing.T, cfg Config) *Notifier {
@@ -99,10 +38,10 @@ func newTLSNotifier(t *testing.T, cfg Config) *Notifier {
 // a private CA; the notifier trusts that CA and posts over the TLS port
 // (which speaks nothing but TLS), and the watcher sees the message.
 func TestTLSPostToChannel(t *testing.T) {
-	ca := newCA(t, "Bergamot Test CA")
-	srv := startNgircdTLS(t, ca.issue(t, "127.0.0.1", "localhost"))
-	w := watch(t, srv.addr, "#ops")
-	nf := newTLSNotifier(t, Config{Server: srv.tlsAddr, TLSConfig: &tls.Config{RootCAs: ca.pool}})
+	ca := certtest.NewCA(t)
+	srv := ircdtest.Start(t, leaf(t, ca))
+	w := watch(t, srv.Addr, "#ops")
+	nf := newTLSNotifier(t, Config{Server: srv.TLSAddr, TLSConfig: &tls.Config{RootCAs: ca.Pool}})
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	if err := nf.Send(ctx, sample("DISK CRITICAL - 97% used"), notifiers.Recipient{IRCNick: "alice"}); err != nil {
@@ -117,20 +56,20 @@ func TestTLSPostToChannel(t *testing.T) {
 // a prompt, permanent delivery error that says what is wrong, not a wait
 // for the send deadline.
 func TestTLSBadCertificate(t *testing.T) {
-	ca := newCA(t, "Bergamot Test CA")
-	srv := startNgircdTLS(t, ca.issue(t, "127.0.0.1", "localhost"))
-	other := newCA(t, "Some Other CA")
+	ca := certtest.NewCA(t)
+	srv := ircdtest.Start(t, leaf(t, ca))
+	other := certtest.NewCA(t)
 	for _, c := range []struct {
 		name string
 		cfg  Config
 		want string
 	}{
-		{"untrusted CA", Config{Server: srv.tlsAddr, TLSConfig: &tls.Config{RootCAs: other.pool}},
-			"irc: connecting to " + srv.tlsAddr + " with TLS: tls: failed to verify certificate: x509: certificate signed by unknown authority"},
-		{"system roots", Config{Server: srv.tlsAddr},
-			"irc: connecting to " + srv.tlsAddr + " with TLS: tls: failed to verify certificate: x509: certificate signed by unknown authority"},
-		{"wrong host name", Config{Server: srv.tlsAddr, TLSConfig: &tls.Config{RootCAs: ca.pool, ServerName: "irc.example.com"}},
-			"irc: connecting to " + srv.tlsAddr + " with TLS: tls: failed to verify certificate: x509: certificate is valid for localhost, not irc.example.com"},
+		{"untrusted CA", Config{Server: srv.TLSAddr, TLSConfig: &tls.Config{RootCAs: other.Pool}},
+			"irc: connecting to " + srv.TLSAddr + " with TLS: tls: failed to verify certificate: x509: certificate signed by unknown authority"},
+		{"system roots", Config{Server: srv.TLSAddr},
+			"irc: connecting to " + srv.TLSAddr + " with TLS: tls: failed to verify certificate: x509: certificate signed by unknown authority"},
+		{"wrong host name", Config{Server: srv.TLSAddr, TLSConfig: &tls.Config{RootCAs: ca.Pool, ServerName: "irc.example.com"}},
+			"irc: connecting to " + srv.TLSAddr + " with TLS: tls: failed to verify certificate: x509: certificate is valid for localhost, not irc.example.com"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			nf := newTLSNotifier(t, c.cfg)
@@ -151,12 +90,12 @@ func TestTLSBadCertificate(t *testing.T) {
 // TestTLSToPlainPort: TLS to a port that speaks plain IRC gets no
 // handshake answer; the send ends at its deadline saying so.
 func TestTLSToPlainPort(t *testing.T) {
-	srv := startNgircd(t)
-	nf := newTLSNotifier(t, Config{Server: srv.addr, ConnectTimeout: 300 * time.Millisecond})
+	srv := ircdtest.Start(t, nil)
+	nf := newTLSNotifier(t, Config{Server: srv.Addr, ConnectTimeout: 300 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	err := nf.Send(ctx, sample("never shown"), notifiers.Recipient{})
-	want := "irc: not connected to " + srv.addr + " (last attempt: irc: connecting to " + srv.addr +
+	want := "irc: not connected to " + srv.Addr + " (last attempt: irc: connecting to " + srv.Addr +
 		" with TLS: no TLS handshake answer within 300ms (is the port plain-text IRC?)): context deadline exceeded"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant %s", err, want)

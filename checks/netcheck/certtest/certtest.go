@@ -79,13 +79,29 @@ func WriteKeyPair(t testing.TB, c tls.Certificate) (certFile, keyFile string) {
 	t.Helper()
 	dir := t.TempDir()
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writePEM(t, certFile, "CERTIFICATE", c.Certificate[0])
+	certPEM, keyPEM := PEM(t, c)
+	for file, data := range map[string][]byte{certFile: certPEM, keyFile: keyPEM} {
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return certFile, keyFile
+}
+
+// PEM returns c's certificate and its (EC) private key as PEM.
+func PEM(t testing.TB, c tls.Certificate) (certPEM, keyPEM []byte) {
+	t.Helper()
 	kb, err := x509.MarshalECPrivateKey(c.PrivateKey.(*ecdsa.PrivateKey))
 	if err != nil {
 		t.Fatal(err)
 	}
-	writePEM(t, keyFile, "EC PRIVATE KEY", kb)
-	return certFile, keyFile
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
+}
+
+// PEM returns the CA certificate as PEM (what a user pastes as a trusted CA).
+func (ca *CA) PEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {
