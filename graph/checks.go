@@ -156,19 +156,49 @@ func wrapRows[T any](rows []*store.CheckRow, wrap func(store.CheckRow) T) []T {
 	return out
 }
 
-// dependsOn loads the checks c names in <depends> (batched through the
-// request's check loader), in their configured order.
+// dependsOn loads the checks c names in <depends>, in their configured
+// order, skipping any removed since.
 func (r *Resolver) dependsOn(ctx context.Context, c *store.CheckRow) ([]store.Checker, error) {
-	out := make([]store.Checker, 0, len(c.DependsOn))
-	for _, id := range c.DependsOn {
-		row, err := r.loadCheck(ctx, id)
-		if errs.Is(err, errs.NotFound) {
-			continue // removed since: nothing to show
+	rows, err := r.loadChecks(ctx, c.DependsOn)
+	out := make([]store.Checker, 0, len(rows))
+	for _, row := range rows {
+		out = append(out, store.AsChecker(row))
+	}
+	return out, err
+}
+
+// loadChecks loads the checks of ids (in one batch through the request's
+// check loader) in the order given, leaving out those that do not exist.
+func (r *Resolver) loadChecks(ctx context.Context, ids []string) ([]*store.CheckRow, error) {
+	l, ok := ctx.Value(loadersKey{}).(*loaders)
+	if !ok {
+		var out []*store.CheckRow
+		for _, id := range ids {
+			row, err := r.loadCheck(ctx, id)
+			if errs.Is(err, errs.NotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, row)
+		}
+		return out, nil
+	}
+	thunks := make([]func() (*store.CheckRow, error), len(ids))
+	for i, id := range ids {
+		thunks[i] = l.checks.LoadThunk(ctx, id)
+	}
+	out := make([]*store.CheckRow, 0, len(ids))
+	for _, th := range thunks {
+		row, err := th()
+		if errors.Is(err, dataloadgen.ErrNotFound) || err == nil && row == nil {
+			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, store.AsChecker(row))
+		out = append(out, row)
 	}
 	return out, nil
 }
