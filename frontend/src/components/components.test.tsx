@@ -7,29 +7,12 @@ import { History, segments } from "../pages/check";
 import { filterFromQuery } from "../pages/checks";
 import { Editor, droppedObjects, errorLines, markAbsent, topLevelObjects } from "../pages/config";
 import { buildTree } from "../pages/tree";
-import { App } from "../store/app";
-import { check, update } from "../store/testdata";
+import { check, fakeApp, update } from "../store/testdata";
 import { StatusBadge } from "./status";
 import { AppContext } from "../store/app";
 import { ConnPill, Toasts } from "./layout";
 
-type Handler = (vars: any) => unknown;
-
-function makeApp(handlers: Record<string, Handler>) {
-  const frames: (() => void)[] = [];
-  const calls: string[] = [];
-  const fetchFn = (async (_url: string, init: RequestInit) => {
-    const { query, variables } = JSON.parse(String(init.body));
-    const op = /(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? "";
-    calls.push(op);
-    const h = handlers[op];
-    const body = h ? { data: h(variables) } : { errors: [{ message: `no handler for ${op}`, extensions: { code: "INVALID" } }] };
-    return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
-  }) as unknown as typeof fetch;
-  const tokens = { v: "tok" as string | null, get() { return this.v; }, set(t: string | null) { this.v = t; } };
-  const app = new App({ fetch: fetchFn, tokens, live: false, schedule: (cb) => frames.push(cb) });
-  return { app, frames, calls, flush: () => act(() => { while (frames.length) frames.shift()!(); }) };
-}
+const makeApp = fakeApp;
 
 const settle = async () => {
   for (let i = 0; i < 5; i++) await act(() => new Promise((r) => setTimeout(r, 0)));

@@ -6,28 +6,15 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Root } from "../app";
 import type { Role } from "../api/types";
 import { App, AppContext } from "../store/app";
-import { check, update } from "../store/testdata";
+import { check, fakeApp, update, type Handler } from "../store/testdata";
 import { CheckActions } from "../pages/check-actions";
 
-type Handler = (vars: any) => unknown;
-
 function makeApp(handlers: Record<string, Handler>, role: Role = "ADMIN") {
-  const frames: (() => void)[] = [];
-  const calls: string[] = [];
-  const fetchFn = (async (_url: string, init: RequestInit) => {
-    const { query, variables } = JSON.parse(String(init.body));
-    const op = /(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? "";
-    calls.push(op);
-    const h = handlers[op];
-    const body = h ? { data: h(variables) } : { errors: [{ message: `no handler for ${op}`, extensions: { code: "INVALID" } }] };
-    return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
-  }) as unknown as typeof fetch;
-  const tokens = { v: "tok" as string | null, get() { return this.v; }, set(t: string | null) { this.v = t; } };
-  const app = new App({ fetch: fetchFn, tokens, live: false, schedule: (cb) => frames.push(cb) });
+  const { app, calls, flush } = fakeApp(handlers);
   const me = { id: "u", email: "a@b.c", displayName: "A", role };
   handlers.Me ??= () => ({ me, site: { id: "s", name: "acme", summary: "" } });
   handlers.Overview ??= () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } });
-  return { app, me, calls, count: (op: string) => calls.filter((c) => c === op).length, flush: () => act(() => { while (frames.length) frames.shift()!(); }) };
+  return { app, me, calls, count: (op: string) => calls.filter((c) => c === op).length, flush };
 }
 
 const settle = async () => {

@@ -1,6 +1,33 @@
 // Builders for test checks (used by the unit tests only).
+import { act } from "preact/test-utils";
 import type { CheckSummary, CheckUpdate } from "../api/types";
 import type { Status } from "../status";
+import { App } from "./app";
+
+/** Answers one GraphQL operation (by name) with its data. */
+export type Handler = (vars: any) => unknown;
+
+/**
+ * An App fed by an in-process GraphQL responder: each request is answered by
+ * the handler named like its operation (an INVALID error when there is none).
+ * calls lists the operations asked for; flush runs the frames the App
+ * scheduled (live updates are batched per animation frame).
+ */
+export function fakeApp(handlers: Record<string, Handler>) {
+  const frames: (() => void)[] = [];
+  const calls: string[] = [];
+  const fetchFn = (async (_url: string, init: RequestInit) => {
+    const { query, variables } = JSON.parse(String(init.body));
+    const op = /(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? "";
+    calls.push(op);
+    const h = handlers[op];
+    const body = h ? { data: h(variables) } : { errors: [{ message: `no handler for ${op}`, extensions: { code: "INVALID" } }] };
+    return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
+  }) as unknown as typeof fetch;
+  const tokens = { v: "tok" as string | null, get() { return this.v; }, set(t: string | null) { this.v = t; } };
+  const app = new App({ fetch: fetchFn, tokens, live: false, schedule: (cb) => frames.push(cb) });
+  return { app, calls, flush: () => act(() => { while (frames.length) frames.shift()!(); }) };
+}
 
 export function check(id: string, status: Status, extra: Partial<CheckSummary["state"]> = {}, name = id): CheckSummary {
   const ok = ["OK", "INFO", "PENDING", "ACTION"].includes(status);
