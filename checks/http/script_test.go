@@ -2,12 +2,10 @@ package http_test
 
 import (
 	"context"
-	"encoding/xml"
 	"fmt"
 	"net"
 	nethttp "net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks"
 	bhttp "github.com/bergamot-monitoring/bergamot/checks/http"
 	"github.com/bergamot-monitoring/bergamot/checks/netcheck/certtest"
+	"github.com/bergamot-monitoring/bergamot/internal/fixturecmd"
 )
 
 // healthScript GETs /json and judges the replica lag against max_lag,
@@ -165,7 +164,7 @@ func TestRabbitMQTemplates(t *testing.T) {
 	}))
 	defer srv.Close()
 	host, port := hostPort(t, srv.URL)
-	cmds := loadTemplate(t, "rabbitmq/rabbitmq_overview_commands.xml")
+	cmds := fixturecmd.Load(t, "rabbitmq/rabbitmq_overview_commands.xml")
 	e := bhttp.New(bhttp.Options{})
 	defer e.Close()
 	params := func(cmd string, kv ...string) map[string]string {
@@ -204,42 +203,10 @@ func TestRabbitMQTemplates(t *testing.T) {
 	}
 }
 
-const templates = "/work/shared/fixtures/bergamot-config/base/templates/commands/"
-
-type templateCommand struct {
-	Name     string `xml:"name,attr"`
-	Engine   string `xml:"engine,attr"`
-	Executor string `xml:"executor,attr"`
-	Script   string `xml:"script"`
-	Params   []struct {
-		Name  string `xml:"name,attr"`
-		Value string `xml:",chardata"`
-	} `xml:"parameter"`
-}
-
-func loadTemplate(t *testing.T, rel string) map[string]templateCommand {
-	t.Helper()
-	data, err := os.ReadFile(templates + rel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Commands []templateCommand `xml:"command"`
-	}
-	if err := xml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-	out := map[string]templateCommand{}
-	for _, c := range doc.Commands {
-		out[c.Name] = c
-	}
-	return out
-}
-
 // TestFixtureCommandIsScriptExecutor pins the routing this executor serves:
 // Bergamot's http-script-check is engine "http", executor "script".
 func TestFixtureCommandIsScriptExecutor(t *testing.T) {
-	c, ok := loadTemplate(t, "generic_http_commands.xml")["http-script-check"]
+	c, ok := fixturecmd.Load(t, "generic_http_commands.xml")["http-script-check"]
 	if !ok || c.Engine != "http" || c.Executor != "script" {
 		t.Fatalf("http-script-check is %+v", c)
 	}

@@ -2,46 +2,20 @@ package script
 
 import (
 	"context"
-	"encoding/xml"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/fixturecmd"
 )
 
-const templates = "/work/shared/fixtures/bergamot-config/base/templates/commands"
-
 // templateCommand is one <command> from Bergamot's base templates.
-type templateCommand struct {
-	Name   string `xml:"name,attr"`
-	Script string `xml:"script"`
-	Params []struct {
-		Name  string `xml:"name,attr"`
-		Value string `xml:",chardata"`
-	} `xml:"parameter"`
-}
+type templateCommand = fixturecmd.Command
 
 // loadCommands reads every command in a template file by name.
 func loadCommands(t *testing.T, rel string) map[string]templateCommand {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(templates, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Commands []templateCommand `xml:"command"`
-	}
-	if err := xml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("%s: %v", rel, err)
-	}
-	out := map[string]templateCommand{}
-	for _, c := range doc.Commands {
-		out[c.Name] = c
-	}
-	return out
+	return fixturecmd.Load(t, rel)
 }
 
 // request builds a check request for a template command: its own parameter

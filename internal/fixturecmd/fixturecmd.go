@@ -1,0 +1,45 @@
+// Package fixturecmd reads <command> definitions from Bergamot's own base
+// templates (the shared fixtures), for engine tests that run them unchanged.
+package fixturecmd
+
+import (
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Dir holds the base templates' command files.
+const Dir = "/work/shared/fixtures/bergamot-config/base/templates/commands"
+
+// Command is one <command> of the templates, as written (no inheritance).
+type Command struct {
+	Name     string `xml:"name,attr"`
+	Engine   string `xml:"engine,attr"`
+	Executor string `xml:"executor,attr"`
+	Script   string `xml:"script"`
+	Params   []struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:",chardata"`
+	} `xml:"parameter"`
+}
+
+// Load reads every command of the template file rel (under Dir) by name.
+func Load(t testing.TB, rel string) map[string]Command {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(Dir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Commands []Command `xml:"command"`
+	}
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	out := map[string]Command{}
+	for _, c := range doc.Commands {
+		out[c.Name] = c
+	}
+	return out
+}
