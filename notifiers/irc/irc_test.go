@@ -22,9 +22,15 @@ func sample(output string) *notifiers.Notification {
 	}
 }
 
-func newNotifier(t *testing.T, addr string) *Notifier {
+func newNotifier(t *testing.T, addr string) *Notifier { return startNotifier(t, Config{Server: addr}) }
+
+// startNotifier makes the tests' notifier from cfg: nick bergamot in #ops,
+// quick reconnects, closed when the test ends.
+func startNotifier(t *testing.T, cfg Config) *Notifier {
 	t.Helper()
-	nf, err := New(Config{Server: addr, Nick: "bergamot", Channel: "#ops", ReconnectMin: 50 * time.Millisecond, ReconnectMax: 200 * time.Millisecond})
+	cfg.Nick, cfg.Channel = "bergamot", "#ops"
+	cfg.ReconnectMin, cfg.ReconnectMax = 50*time.Millisecond, 200*time.Millisecond
+	nf, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,18 +20,8 @@ func leaf(t *testing.T, ca *certtest.CA) *tls.Certificate {
 
 func newTLSNotifier(t *testing.T, cfg Config) *Notifier {
 	t.Helper()
-	cfg.Nick, cfg.Channel, cfg.TLS = "bergamot", "#ops", true
-	cfg.ReconnectMin, cfg.ReconnectMax = 50*time.Millisecond, 200*time.Millisecond
-	nf, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = nf.Close(ctx)
-	})
-	return nf
+	cfg.TLS = true
+	return startNotifier(t, cfg)
 }
 
 // TestTLSPostToChannel: ngircd listens with TLS using a certificate from
