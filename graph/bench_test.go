@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/internal/apitest"
+	"github.com/bergamot-monitoring/bergamot/server"
 )
 
 // report adds p50 and p99 of samples (milliseconds) to the benchmark.
@@ -30,10 +32,19 @@ func report(b *testing.B, samples []time.Duration) {
 	b.ReportMetric(0, "ns/op") // latency percentiles say more than the mean
 }
 
+// tuneLikeServe gives the benchmark process the garbage-collector settings
+// of a serve node (server.TuneGC), restoring Go's defaults afterwards.
+func tuneLikeServe(b *testing.B) {
+	gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+	debug.SetGCPercent(gc)
+	server.TuneGC()
+	b.Cleanup(func() { debug.SetGCPercent(gc); debug.SetMemoryLimit(limit) })
+}
+
 // seedChecks inserts hosts*perHost+hosts checks with states straight into
 // the site's tables as the owner (applying a 100,000-check configuration
 // through the API would dominate the benchmark's run time).
-func seedChecks(b *testing.B, e *apitest.Env, site string, hosts, perHost int) {
+func seedChecks(b testing.TB, e *apitest.Env, site string, hosts, perHost int) {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, e.DB.OwnerURL)
 	if err != nil {
@@ -73,6 +84,7 @@ func seedChecks(b *testing.B, e *apitest.Env, site string, hosts, perHost int) {
 // BenchmarkChecksQuery: a page of 100 checks with their host and state,
 // in a site of 100,000 checks (2% CRITICAL, 3% WARNING, 1% UNKNOWN).
 func BenchmarkChecksQuery(b *testing.B) {
+	tuneLikeServe(b)
 	e := apitest.Start(b, apitest.Options{})
 	a := e.SignUp(b, "alpha")
 	seedChecks(b, e, a.ID, 10000, 9)
@@ -172,6 +184,7 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 	subs, unfiltered, rate := envInt("BENCH_SUBS", 1000), envInt("BENCH_SUBS_ALL", 0), envInt("BENCH_RATE", 1000)
 	hosts := max(envInt("BENCH_HOSTS", 6000), 1)
 	const perHost, overviews, widgets = 9, 10, 90
+	tuneLikeServe(b)
 	e := apitest.Start(b, apitest.Options{})
 	a := e.SignUp(b, "alpha")
 	seedChecks(b, e, a.ID, hosts, perHost)

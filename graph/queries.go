@@ -2,12 +2,14 @@ package graph
 
 import (
 	"context"
-
 	"encoding/json"
-	"github.com/99designs/gqlgen/graphql"
+	"slices"
 	"sort"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/errs"
@@ -46,7 +48,10 @@ func (r *Resolver) checks(ctx context.Context, f *store.CheckFilter, first int, 
 	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		page, err = store.ListChecks(ctx, tx, f, first, after, wantsField(ctx, "totalCount"))
-		return err
+		if err != nil || !wantsNested(ctx, "nodes", "host", "cluster") {
+			return err
+		}
+		return r.primeParents(ctx, tx, page.Nodes)
 	})
 	if err != nil {
 		return nil, err
@@ -288,6 +293,74 @@ var _ = json.Marshal
 
 // wantsField reports whether the query selected name on the current field,
 // so expensive parts (a count over 100,000 checks) run only when asked for.
+// wantsNested reports whether the current field's selection asks, under
+// its child field named under, for any field named one of names (looking
+// through fragments).
+func wantsNested(ctx context.Context, under string, names ...string) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return false
+	}
+	for _, sel := range fc.Field.Selections {
+		if f, ok := sel.(*ast.Field); ok && f.Name == under && selects(f.SelectionSet, names) {
+			return true
+		}
+	}
+	return false
+}
+
+func selects(set ast.SelectionSet, names []string) bool {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if slices.Contains(names, s.Name) {
+				return true
+			}
+		case *ast.InlineFragment:
+			if selects(s.SelectionSet, names) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if s.Definition != nil && selects(s.Definition.SelectionSet, names) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// primeParents loads the hosts and clusters of a page of checks in the
+// page's own transaction and hands them to the request's check loader, so
+// a page "with its host" costs one more query, not one more transaction.
+func (r *Resolver) primeParents(ctx context.Context, tx pgx.Tx, rows []*store.CheckRow) error {
+	l, ok := ctx.Value(loadersKey{}).(*loaders)
+	if !ok {
+		return nil
+	}
+	seen := map[string]bool{}
+	ids := make([]uuid.UUID, 0, len(rows))
+	for _, row := range rows {
+		if row.ParentID == "" || seen[row.ParentID] {
+			continue
+		}
+		seen[row.ParentID] = true
+		if u, err := uuid.Parse(row.ParentID); err == nil {
+			ids = append(ids, u)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	parents, err := store.ChecksByID(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	for _, p := range parents {
+		l.checks.Prime(p.ID, p)
+	}
+	return nil
+}
+
 func wantsField(ctx context.Context, name string) bool {
 	for _, f := range graphql.CollectAllFields(ctx) {
 		if f == name {

@@ -18,6 +18,12 @@ const AppRole = "bergamot_app"
 // application is confined by row-level security even when url names the
 // owner (as the embedded database does). maxConns 0 keeps pgx's default.
 func OpenPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+	return OpenPoolWith(ctx, url, maxConns, nil)
+}
+
+// OpenPoolWith is OpenPool with a hook that may change the pool's
+// configuration first (tests attach a query tracer, for one).
+func OpenPoolWith(ctx context.Context, url string, maxConns int32, tune func(*pgxpool.Config)) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing database URL: %w", err)
@@ -28,6 +34,9 @@ func OpenPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, e
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
 		return err
+	}
+	if tune != nil {
+		tune(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -63,10 +72,19 @@ type Beginner interface {
 // InSite runs fn in a transaction confined to the site in ctx by row-level
 // security. The setting is transaction-local (set_config(..., true)), so it
 // can never leak to another use of the connection. fn's error rolls back.
+// With a pool or connection, BEGIN and the setting travel in one round trip.
 func InSite(ctx context.Context, db Beginner, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	site, err := SiteFrom(ctx)
 	if err != nil {
 		return err
+	}
+	if site == uuid.Nil {
+		return ErrNoSite
+	}
+	if tb, ok := db.(txBeginner); ok {
+		// A uuid's text form is hex digits and dashes: safe to inline.
+		opts := pgx.TxOptions{BeginQuery: "BEGIN; SELECT set_config('bergamot.site_id', '" + site.String() + "', true)"}
+		return pgx.BeginTxFunc(ctx, tb, opts, func(tx pgx.Tx) error { return fn(ctx, tx) })
 	}
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		if err := SetSite(ctx, tx, site); err != nil {
@@ -74,6 +92,11 @@ func InSite(ctx context.Context, db Beginner, fn func(ctx context.Context, tx pg
 		}
 		return fn(ctx, tx)
 	})
+}
+
+// txBeginner is a pool or a connection: it can begin with a custom query.
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 }
 
 // SetSite switches an open transaction to site. Used by batch processors

@@ -48,6 +48,8 @@ type Options struct {
 	PoolSize int32
 	// AllowedOrigins are passed to the GraphQL handler.
 	AllowedOrigins []string
+	// Tracer, when set, sees every statement of the application pool.
+	Tracer pgx.QueryTracer
 }
 
 // Env is a running API.
@@ -77,7 +79,11 @@ func Start(t testing.TB, o Options) *Env {
 	if o.PoolSize <= 0 {
 		o.PoolSize = 30
 	}
-	pool, err := tenants.OpenPool(ctx, db.OwnerURL, o.PoolSize)
+	pool, err := tenants.OpenPoolWith(ctx, db.OwnerURL, o.PoolSize, func(c *pgxpool.Config) {
+		if o.Tracer != nil {
+			c.ConnConfig.Tracer = o.Tracer
+		}
+	})
 	if err != nil {
 		cancel()
 		t.Fatalf("apitest: %v", err)
