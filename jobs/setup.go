@@ -22,6 +22,12 @@ func NewInsertClient(pool *pgxpool.Pool, log *slog.Logger) (*river.Client[pgx.Tx
 	return c, nil
 }
 
+// NoReindex turns off River's nightly REINDEX of its tables' indexes: our
+// clients run as bergamot_app, which owns no table (row-level security
+// needs that), so the REINDEX failed every midnight with "must be owner of
+// index". Autovacuum (tuned for river_job by migrate) keeps them in shape.
+var NoReindex = []string{}
+
 // WorkerConfig configures a worker's River client.
 type WorkerConfig struct {
 	Zone        string
@@ -75,6 +81,7 @@ func NewWorkerClient(pool *pgxpool.Pool, cfg WorkerConfig) (*river.Client[pgx.Tx
 		JobTimeout:                  jobTimeout,
 		RescueStuckJobsAfter:        rescue,
 		CompletedJobRetentionPeriod: time.Minute, // keep river_job small: results live in our own tables
+		ReindexerIndexNames:         NoReindex,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)

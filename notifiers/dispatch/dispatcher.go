@@ -128,6 +128,7 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 		FetchPollInterval:           200 * time.Millisecond,
 		JobTimeout:                  d.SendTimeout + 30*time.Second,
 		CompletedJobRetentionPeriod: time.Hour,
+		ReindexerIndexNames:         jobs.NoReindex,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
