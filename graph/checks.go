@@ -24,12 +24,7 @@ type loadersKey struct{}
 
 func (r *Resolver) withLoaders(ctx context.Context) context.Context {
 	l := &loaders{checks: dataloadgen.NewMappedLoader(func(ctx context.Context, keys []string) (map[string]*store.CheckRow, error) {
-		ids := make([]uuid.UUID, 0, len(keys))
-		for _, k := range keys {
-			if u, err := uuid.Parse(k); err == nil {
-				ids = append(ids, u)
-			}
-		}
+		ids := parseIDs(keys)
 		out := map[string]*store.CheckRow{}
 		err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
 			rows, err := store.ChecksByID(ctx, tx, ids)
@@ -41,6 +36,20 @@ func (r *Resolver) withLoaders(ctx context.Context) context.Context {
 		return out, err
 	}, dataloadgen.WithWait(500*time.Microsecond))}
 	return context.WithValue(ctx, loadersKey{}, l)
+}
+
+// parseIDs returns the distinct check ids among keys, skipping empty and
+// malformed ones (they name no check).
+func parseIDs(keys []string) []uuid.UUID {
+	ids := make([]uuid.UUID, 0, len(keys))
+	seen := make(map[uuid.UUID]bool, len(keys))
+	for _, k := range keys {
+		if u, err := uuid.Parse(k); err == nil && !seen[u] {
+			seen[u] = true
+			ids = append(ids, u)
+		}
+	}
+	return ids
 }
 
 func (r *Resolver) loadCheck(ctx context.Context, id string) (*store.CheckRow, error) {

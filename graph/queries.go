@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -291,8 +290,6 @@ func (r *Resolver) timePeriods(ctx context.Context) ([]*model.TimePeriod, error)
 
 var _ = json.Marshal
 
-// wantsField reports whether the query selected name on the current field,
-// so expensive parts (a count over 100,000 checks) run only when asked for.
 // wantsNested reports whether the current field's selection asks, under
 // its child field named under, for any field named one of names (looking
 // through fragments).
@@ -337,17 +334,11 @@ func (r *Resolver) primeParents(ctx context.Context, tx pgx.Tx, rows []*store.Ch
 	if !ok {
 		return nil
 	}
-	seen := map[string]bool{}
-	ids := make([]uuid.UUID, 0, len(rows))
+	parentIDs := make([]string, 0, len(rows))
 	for _, row := range rows {
-		if row.ParentID == "" || seen[row.ParentID] {
-			continue
-		}
-		seen[row.ParentID] = true
-		if u, err := uuid.Parse(row.ParentID); err == nil {
-			ids = append(ids, u)
-		}
+		parentIDs = append(parentIDs, row.ParentID)
 	}
+	ids := parseIDs(parentIDs)
 	if len(ids) == 0 {
 		return nil
 	}
@@ -361,6 +352,8 @@ func (r *Resolver) primeParents(ctx context.Context, tx pgx.Tx, rows []*store.Ch
 	return nil
 }
 
+// wantsField reports whether the query selected name on the current field,
+// so expensive parts (a count over 100,000 checks) run only when asked for.
 func wantsField(ctx context.Context, name string) bool {
 	for _, f := range graphql.CollectAllFields(ctx) {
 		if f == name {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"os"
 	"runtime/debug"
 )
@@ -19,17 +20,17 @@ const (
 	memoryLimit = 256 << 20
 )
 
-// TuneGC applies the API node's garbage-collector settings and reports
-// whether it changed anything (environment variables take precedence).
-func TuneGC() bool {
-	changed := false
+// TuneGC applies the API node's garbage-collector settings and returns
+// those it applied, for the log (environment variables take precedence).
+func TuneGC() []slog.Attr {
+	var applied []slog.Attr
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
-		changed = true
+		applied = append(applied, slog.Int("gogc", gcPercent))
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
-		changed = true
+		applied = append(applied, slog.Int64("memory_limit_bytes", memoryLimit))
 	}
-	return changed
+	return applied
 }

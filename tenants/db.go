@@ -64,39 +64,24 @@ func SiteFrom(ctx context.Context) (uuid.UUID, error) {
 	return s, nil
 }
 
-// Beginner is what InSite needs: a pool or a connection.
+// Beginner is what InSite needs: a pool or a connection, which can begin
+// a transaction with a custom BEGIN statement.
 type Beginner interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
 }
 
 // InSite runs fn in a transaction confined to the site in ctx by row-level
 // security. The setting is transaction-local (set_config(..., true)), so it
 // can never leak to another use of the connection. fn's error rolls back.
-// With a pool or connection, BEGIN and the setting travel in one round trip.
+// BEGIN and the setting travel in one round trip.
 func InSite(ctx context.Context, db Beginner, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	site, err := SiteFrom(ctx)
 	if err != nil {
 		return err
 	}
-	if site == uuid.Nil {
-		return ErrNoSite
-	}
-	if tb, ok := db.(txBeginner); ok {
-		// A uuid's text form is hex digits and dashes: safe to inline.
-		opts := pgx.TxOptions{BeginQuery: "BEGIN; SELECT set_config('bergamot.site_id', '" + site.String() + "', true)"}
-		return pgx.BeginTxFunc(ctx, tb, opts, func(tx pgx.Tx) error { return fn(ctx, tx) })
-	}
-	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		if err := SetSite(ctx, tx, site); err != nil {
-			return err
-		}
-		return fn(ctx, tx)
-	})
-}
-
-// txBeginner is a pool or a connection: it can begin with a custom query.
-type txBeginner interface {
-	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+	// A uuid's text form is hex digits and dashes: safe to inline.
+	opts := pgx.TxOptions{BeginQuery: "BEGIN; SELECT set_config('bergamot.site_id', '" + site.String() + "', true)"}
+	return pgx.BeginTxFunc(ctx, db, opts, func(tx pgx.Tx) error { return fn(ctx, tx) })
 }
 
 // SetSite switches an open transaction to site. Used by batch processors

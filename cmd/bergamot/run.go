@@ -38,8 +38,8 @@ func envDuration(key string, def time.Duration) time.Duration {
 // runServe runs the serve role on db until ctx ends.
 func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup.Group) (string, error) {
 	log := env.Logger
-	if server.TuneGC() {
-		log.DebugContext(ctx, "GC tuned for an API node", slog.Int("gogc", 400), slog.String("memory_limit", "256MiB"))
+	if applied := server.TuneGC(); len(applied) > 0 {
+		log.LogAttrs(ctx, slog.LevelDebug, "GC tuned for an API node", applied...)
 	}
 	rc, err := jobs.NewInsertClient(db.Pool, log)
 	if err != nil {
