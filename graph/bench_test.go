@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/internal/apitest"
+	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 	"github.com/bergamot-monitoring/bergamot/server"
 )
 
@@ -225,6 +226,7 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 	load.Feed(b)
 	time.Sleep(2 * time.Second)
 	load.Start(b)
+	lattrace.Start()
 	before, cpu0, pg0 := loadAvg(), apitest.SelfCPU(), pgCPU(e)
 	for b.Loop() {
 		time.Sleep(time.Second)
@@ -232,6 +234,9 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 	srvCPU, pgUsed := apitest.SelfCPU()-cpu0, pgCPU(e)-pg0
 	s := load.Stop(b)
 	b.StopTimer()
+	lattrace.Stop()
+	// Where the time went (b.Log would cut this off after ten lines).
+	fmt.Fprint(os.Stderr, "time since the load client stamped a result (just before handing it back), by stage; then how long single steps took:\n"+lattrace.Report())
 	sec := s.Window.Seconds()
 	var backlog int
 	_ = owner.QueryRow(context.Background(), `SELECT count(*) FROM result_inbox`).Scan(&backlog)

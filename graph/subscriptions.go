@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/bergamot-monitoring/bergamot/graph/model"
+	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 	"github.com/bergamot-monitoring/bergamot/live"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -32,6 +33,9 @@ func subscribe[T any](ctx context.Context, hub *live.Hub, match func(u *live.Upd
 			case batch = <-sub.C:
 			}
 			for _, u := range batch {
+				if u.Check.State != nil {
+					lattrace.Stamp("6 subscription took it", u.Check.State.Output)
+				}
 				prime(l, u)
 				for _, v := range fn(u) {
 					select {

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -102,6 +103,30 @@ func TestSubscriptions(t *testing.T) {
 		e.MustDo(t, a.Token, `mutation($id: ID!) { submitResult(checkId: $id, status: OK, output: "header auth") }`, map[string]any{"id": disk}, nil)
 		if u := nextUpdate(t, w, disk, 5*time.Second); u.CheckUpdated.State.Output != "header auth" {
 			t.Fatalf("update: %+v", u)
+		}
+	})
+
+	t.Run("a burst of results arrives in order", func(t *testing.T) {
+		// The hub re-reads several batches at once; a subscriber must
+		// still never see a check go back to an older state.
+		w := e.MustSubscribe(t, apitest.TransportWS, a.Token, checkUpdatedQ, map[string]any{"f": map[string]any{"ids": []string{disk}}})
+		e.WaitSubscribers(t, a.ID, 1)
+		const n = 40
+		for i := 1; i <= n; i++ {
+			e.MustDo(t, a.Token, `mutation($id: ID!, $o: String!) { submitResult(checkId: $id, status: OK, output: $o) }`,
+				map[string]any{"id": disk, "o": fmt.Sprintf("burst %d", i)}, nil)
+		}
+		last := 0
+		for last < n {
+			u := nextUpdate(t, w, disk, 10*time.Second)
+			var k int
+			if _, err := fmt.Sscanf(u.CheckUpdated.State.Output, "burst %d", &k); err != nil {
+				continue // an update from before the burst
+			}
+			if k < last {
+				t.Fatalf("update %q arrived after burst %d", u.CheckUpdated.State.Output, last)
+			}
+			last = k
 		}
 	})
 

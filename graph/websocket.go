@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
+
+	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 )
 
 // gorillaWebsocket adapts gorilla/websocket to gqlgen's websocket transport,
@@ -203,7 +206,15 @@ func (g *gorillaConn) WriteJSON(v any) error {
 	_ = g.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if b, ok := appendMessage(g.buf[:0], v); ok {
 		g.buf = b
-		return g.c.WriteMessage(websocket.TextMessage, b)
+		err := g.c.WriteMessage(websocket.TextMessage, b)
+		if lattrace.Enabled() {
+			if i := bytes.Index(b, []byte(`"bench `)); i >= 0 {
+				if j := bytes.IndexByte(b[i+1:], '"'); j > 0 {
+					lattrace.Stamp("7 websocket written", string(b[i+1:i+1+j]))
+				}
+			}
+		}
+		return err
 	}
 	return g.c.WriteJSON(v)
 }

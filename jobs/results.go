@@ -1,10 +1,12 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -99,65 +102,81 @@ type inboxRow struct {
 	received    time.Time
 }
 
+// claimResults takes the oldest results of the inbox; rows other
+// processors hold are skipped.
+const claimResults = `DELETE FROM result_inbox WHERE id IN (
+		SELECT id FROM result_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+	RETURNING id, site_id, check_id, result, received_at`
+
 // RunOnce processes one batch; it returns how many results it took.
+// BEGIN travels with the claim, and each site's setting with the read of
+// its checks' state, to spend as few round trips as possible.
 func (p *Processor) RunOnce(ctx context.Context) (int, error) {
 	if p.Batch <= 0 {
 		p.Batch = 500
 	}
-	var n int
-	err := pgx.BeginFunc(ctx, p.Pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `DELETE FROM result_inbox WHERE id IN (
-				SELECT id FROM result_inbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-			RETURNING id, site_id, check_id, result, received_at`, p.Batch)
-		if err != nil {
-			return fmt.Errorf("claiming results: %w", err)
-		}
-		bySite := map[uuid.UUID][]*inboxRow{}
-		var order []uuid.UUID
-		type keyed struct {
-			id  int64
-			row *inboxRow
-		}
-		var all []keyed
+	type keyed struct {
+		id  int64
+		row *inboxRow
+	}
+	var all []keyed
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(claimResults, p.Batch).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			r := &inboxRow{}
 			var id int64
 			var body []byte
 			if err := rows.Scan(&id, &r.site, &r.check, &body, &r.received); err != nil {
-				rows.Close()
-				return fmt.Errorf("claiming results: %w", err)
+				return err
 			}
 			if err := json.Unmarshal(body, &r.result); err != nil {
 				p.Logger.ErrorContext(ctx, "dropping unreadable result", slog.Int64("inbox_id", id), slog.Any("error", err))
 				continue
 			}
 			all = append(all, keyed{id, r})
+			lattrace.Stamp("1 processor claimed", r.result.Output)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("claiming results: %w", err)
-		}
-		n = len(all)
-		// RETURNING order is not guaranteed: restore arrival order.
-		for i := 1; i < len(all); i++ {
-			for j := i; j > 0 && all[j].id < all[j-1].id; j-- {
-				all[j], all[j-1] = all[j-1], all[j]
-			}
-		}
-		for _, k := range all {
-			if _, ok := bySite[k.row.site]; !ok {
-				order = append(order, k.row.site)
-			}
-			bySite[k.row.site] = append(bySite[k.row.site], k.row)
-		}
-		for _, site := range order {
-			if err := p.processSite(ctx, tx, site, bySite[site]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return rows.Err()
 	})
-	return n, err
+	t0 := time.Now()
+	br := p.Pool.SendBatch(ctx, b)
+	tx := br.Tx()
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := br.Close(); err != nil {
+		return 0, fmt.Errorf("claiming results: %w", err)
+	}
+	lattrace.Add("processor: claim", time.Since(t0))
+	if len(all) == 0 {
+		return 0, tx.Commit(ctx)
+	}
+	// RETURNING order is not guaranteed: restore arrival order.
+	slices.SortFunc(all, func(a, b keyed) int { return cmp.Compare(a.id, b.id) })
+	bySite := map[uuid.UUID][]*inboxRow{}
+	var order []uuid.UUID
+	for _, k := range all {
+		if _, ok := bySite[k.row.site]; !ok {
+			order = append(order, k.row.site)
+		}
+		bySite[k.row.site] = append(bySite[k.row.site], k.row)
+	}
+	for _, site := range order {
+		if err := p.processSite(ctx, tx, site, bySite[site]); err != nil {
+			return 0, err
+		}
+	}
+	for _, k := range all {
+		lattrace.Stamp("2 processor applied", k.row.result.Output)
+	}
+	t1 := time.Now()
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("committing results: %w", err)
+	}
+	lattrace.Add("processor: commit", time.Since(t1))
+	for _, k := range all {
+		lattrace.Stamp("3 processor committed", k.row.result.Output)
+	}
+	return len(all), nil
 }
 
 type checkRecord struct {
@@ -174,9 +193,6 @@ type checkRecord struct {
 }
 
 func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, results []*inboxRow) error {
-	if err := tenants.SetSite(ctx, tx, site); err != nil {
-		return err
-	}
 	ctx = tenants.WithSite(ctx, site)
 	ids := make([]uuid.UUID, 0, len(results))
 	seen := map[uuid.UUID]bool{}
@@ -186,10 +202,16 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 			ids = append(ids, r.check)
 		}
 	}
-	recs, err := loadRecords(ctx, tx, ids)
-	if err != nil {
-		return err
+	// The site's setting and the read of its checks in one round trip.
+	read := &pgx.Batch{}
+	read.Queue("SELECT set_config('bergamot.site_id', $1, true)", site.String())
+	recs := make(map[uuid.UUID]*checkRecord, len(ids))
+	queueLoadRecords(read, ids, recs)
+	t0 := time.Now()
+	if err := tx.SendBatch(ctx, read).Close(); err != nil {
+		return fmt.Errorf("loading check state: %w", err)
 	}
+	lattrace.Add("processor: read state", time.Since(t0))
 	b := &pgx.Batch{}
 	bulk := &bulkWrites{}
 	var changed []string
@@ -218,9 +240,11 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 		b.Queue(`SELECT pg_notify($1, $2)`, ChecksChannel, site.String()+":"+strings.Join(changed[:k], ","))
 		changed = changed[k:]
 	}
+	t1 := time.Now()
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("writing state: %w", err)
 	}
+	lattrace.Add("processor: write state", time.Since(t1))
 	for _, sink := range p.Sinks {
 		if bs, ok := sink.(BatchSink); ok {
 			if err := bs.AfterBatch(ctx, tx, site, done); err != nil {
@@ -231,8 +255,20 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 	return nil
 }
 
+// loadRecords reads what the state machine needs of the checks ids.
 func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*checkRecord, error) {
-	rows, err := tx.Query(ctx, `SELECT c.id, c.kind, c.settings, c.suppressed, s.machine, ps.machine,
+	out := make(map[uuid.UUID]*checkRecord, len(ids))
+	b := &pgx.Batch{}
+	queueLoadRecords(b, ids, out)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("loading check state: %w", err)
+	}
+	return out, nil
+}
+
+// queueLoadRecords queues on b the read loadRecords makes, into out.
+func queueLoadRecords(b *pgx.Batch, ids []uuid.UUID, out map[uuid.UUID]*checkRecord) {
+	b.Queue(`SELECT c.id, c.kind, c.settings, c.suppressed, s.machine, ps.machine,
 			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id IN (c.id, c.parent_id) AND downtime_in_effect(d, now())),
 			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id = c.id AND downtime_flex_pending(d, now())),
 			(SELECT a.id FROM alerts a WHERE a.check_id = c.id AND a.recovered_at IS NULL),
@@ -242,44 +278,40 @@ func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID
 		FROM checks c JOIN check_state s ON s.check_id = c.id
 		LEFT JOIN check_state ps ON ps.check_id = c.parent_id AND c.kind IN ('service', 'trap')
 		LEFT JOIN check_schedule sch ON sch.check_id = c.id
-		WHERE c.id = ANY ($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("loading check state: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[uuid.UUID]*checkRecord, len(ids))
-	for rows.Next() {
-		var id uuid.UUID
-		rec := &checkRecord{}
-		var settings, machine, parent, deps []byte
-		var interval *int64
-		if err := rows.Scan(&id, &rec.kind, &settings, &rec.suppressed, &machine, &parent, &rec.downtime, &rec.flexPending, &rec.alertID, &interval, &deps); err != nil {
-			return nil, fmt.Errorf("loading check state: %w", err)
-		}
-		_ = json.Unmarshal(settings, &rec.settings)
-		if len(machine) > 2 {
-			_ = json.Unmarshal(machine, &rec.machine)
-		}
-		if len(parent) > 2 {
-			var ps monitor.State
-			if json.Unmarshal(parent, &ps) == nil {
-				rec.deps = max(rec.deps, depStateOf(ps))
+		WHERE c.id = ANY ($1)`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id uuid.UUID
+			rec := &checkRecord{}
+			var settings, machine, parent, deps []byte
+			var interval *int64
+			if err := rows.Scan(&id, &rec.kind, &settings, &rec.suppressed, &machine, &parent, &rec.downtime, &rec.flexPending, &rec.alertID, &interval, &deps); err != nil {
+				return err
 			}
-		}
-		if len(deps) > 2 {
-			var ds []monitor.State
-			if json.Unmarshal(deps, &ds) == nil {
-				for _, d := range ds {
-					rec.deps = max(rec.deps, depStateOf(d))
+			_ = json.Unmarshal(settings, &rec.settings)
+			if len(machine) > 2 {
+				_ = json.Unmarshal(machine, &rec.machine)
+			}
+			if len(parent) > 2 {
+				var ps monitor.State
+				if json.Unmarshal(parent, &ps) == nil {
+					rec.deps = max(rec.deps, depStateOf(ps))
 				}
 			}
+			if len(deps) > 2 {
+				var ds []monitor.State
+				if json.Unmarshal(deps, &ds) == nil {
+					for _, d := range ds {
+						rec.deps = max(rec.deps, depStateOf(d))
+					}
+				}
+			}
+			if interval != nil {
+				rec.scheduled, rec.interval = true, *interval
+			}
+			out[id] = rec
 		}
-		if interval != nil {
-			rec.scheduled, rec.interval = true, *interval
-		}
-		out[id] = rec
-	}
-	return out, rows.Err()
+		return rows.Err()
+	})
 }
 
 // depStateOf is what one dependency's state means for its dependents: a

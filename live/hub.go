@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -288,36 +289,74 @@ func (h *Hub) enqueue(site uuid.UUID, ids []uuid.UUID) {
 	}
 }
 
+// dispatchers is how many re-reads may run at once. A re-read is mostly
+// waiting on PostgreSQL, so while one waits the next batch of changes is
+// already on its way; fan-outs still happen in the order the re-reads
+// began, so a subscriber never sees a check go back to an older state.
+const dispatchers = 2
+
 // dispatcher re-reads and pushes queued changes until ctx ends: one
-// re-read per site for everything queued since the last one.
+// re-read per site for everything queued since the last one began.
 func (h *Hub) dispatcher(ctx context.Context) {
+	slots := make(chan struct{}, dispatchers)
+	prev := make(chan struct{})
+	close(prev)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-h.wake:
 		}
+		// Wait for a free slot: changes arriving meanwhile join this batch.
+		select {
+		case <-ctx.Done():
+			return
+		case slots <- struct{}{}:
+		}
 		h.mu.Lock()
 		batch := h.pending
 		h.pending = map[uuid.UUID]map[uuid.UUID]struct{}{}
 		h.mu.Unlock()
-		for site, set := range batch {
-			ids := make([]uuid.UUID, 0, len(set))
-			for id := range set {
-				ids = append(ids, id)
+		done := make(chan struct{})
+		wg.Add(1)
+		go func(after <-chan struct{}) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			defer close(done)
+			reads := make([]*reread, 0, len(batch))
+			for site, set := range batch {
+				ids := make([]uuid.UUID, 0, len(set))
+				for id := range set {
+					ids = append(ids, id)
+				}
+				if r := h.reread(ctx, site, ids); r != nil {
+					reads = append(reads, r)
+				}
 			}
-			h.dispatch(ctx, site, ids)
-		}
+			<-after
+			for _, r := range reads {
+				h.deliver(r)
+			}
+		}(prev)
+		prev = done
 	}
 }
 
-// dispatch re-reads the checks under site, with their alerts and parents,
-// in one transaction and pushes them to its subscribers.
-func (h *Hub) dispatch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) {
-	var rows []*store.CheckRow
-	var alerts []*store.Alert
-	var before map[uuid.UUID]*store.CheckState
-	parents := map[string]*store.CheckRow{}
+// reread is one site's changed checks as re-read for its subscribers.
+type reread struct {
+	site    uuid.UUID
+	rows    []*store.CheckRow
+	alerts  []*store.Alert
+	parents map[string]*store.CheckRow
+	before  map[uuid.UUID]*store.CheckState
+}
+
+// reread reads the checks ids of site with their alerts and parents in one
+// round trip (an implicit transaction under the site's row-level security);
+// nil when that failed (logged).
+func (h *Hub) reread(ctx context.Context, site uuid.UUID, ids []uuid.UUID) *reread {
 	h.mu.Lock()
 	var unknown []uuid.UUID
 	for _, id := range ids {
@@ -327,53 +366,69 @@ func (h *Hub) dispatch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) {
 	}
 	h.mu.Unlock()
 	began := time.Now()
-	defer func() {
-		h.Logger.DebugContext(ctx, "live updates: dispatched", slog.String("site", site.String()), slog.Int("checks", len(ids)),
-			slog.Int("unknown", len(unknown)), slog.Duration("took", time.Since(began)))
-	}()
-	err := tenants.InSite(tenants.WithSite(ctx, site), h.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		if rows, err = store.ChecksByID(ctx, tx, ids); err != nil {
-			return err
-		}
-		if alerts, err = store.AlertsForChecks(ctx, tx, ids); err != nil {
-			return err
-		}
-		if err := readParents(ctx, tx, rows, parents); err != nil {
-			return err
-		}
-		before, err = previousStates(ctx, tx, unknown)
-		return err
-	})
-	if err != nil {
+	r := &reread{site: site, parents: map[string]*store.CheckRow{}, before: map[uuid.UUID]*store.CheckState{}}
+	var all []*store.CheckRow
+	b := tenants.SiteBatch(site)
+	store.QueueChecksAndParents(b, ids, &all)
+	store.QueueAlertsForChecks(b, ids, &r.alerts)
+	queuePreviousStates(b, unknown, r.before)
+	defer func() { lattrace.Add("hub: re-read", time.Since(began)) }()
+	if err := h.Pool.SendBatch(ctx, b).Close(); err != nil {
 		if ctx.Err() == nil {
 			h.Logger.WarnContext(ctx, "live updates: re-reading checks failed", slog.Any("error", err))
 		}
-		return
+		return nil
+	}
+	changed := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		changed[id.String()] = true
+	}
+	for _, c := range all {
+		r.parents[c.ID] = c
+		if changed[c.ID] {
+			r.rows = append(r.rows, c)
+		}
+	}
+	h.Logger.DebugContext(ctx, "live updates: re-read", slog.String("site", site.String()), slog.Int("checks", len(ids)),
+		slog.Int("unknown", len(unknown)), slog.Duration("took", time.Since(began)))
+	return r
+}
+
+// deliver pushes a re-read to its site's subscribers.
+func (h *Hub) deliver(r *reread) {
+	for _, c := range r.rows {
+		if c.State != nil {
+			lattrace.Stamp("4 hub re-read", c.State.Output)
+		}
 	}
 	byCheck := map[string][]*store.Alert{}
-	for _, a := range alerts {
+	for _, a := range r.alerts {
 		byCheck[a.CheckID] = append(byCheck[a.CheckID], a)
 	}
 	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	subs := h.subs[site]
-	updates := make([]*Update, 0, len(rows))
-	for _, r := range rows {
-		id, _ := uuid.Parse(r.ID)
-		prev := before[id]
+	subs := h.subs[r.site]
+	updates := make([]*Update, 0, len(r.rows))
+	for _, c := range r.rows {
+		id, _ := uuid.Parse(c.ID)
+		prev := r.before[id]
 		if l, ok := h.last[id]; ok {
 			prev = l.state
 		} else if prev == nil {
-			prev = r.State // no change recorded by the latest result
+			prev = c.State // no change recorded by the latest result
 		}
-		updates = append(updates, &Update{Check: r, Previous: prev, Alerts: byCheck[r.ID], Parent: parents[r.ParentID], At: now})
+		updates = append(updates, &Update{Check: c, Previous: prev, Alerts: byCheck[c.ID], Parent: r.parents[c.ParentID], At: now})
 		if subs != nil {
-			h.last[id] = lastState{site: site, state: r.State}
+			h.last[id] = lastState{site: r.site, state: c.State}
 		}
 	}
-	h.fanOut(site, updates)
+	h.fanOut(r.site, updates)
+	for _, c := range r.rows {
+		if c.State != nil {
+			lattrace.Stamp("5 hub fanned out", c.State.Output)
+		}
+	}
 }
 
 // fanOut offers updates to the site's subscribers: every open one, and
@@ -427,65 +482,36 @@ func (h *Hub) send(s *Subscriber, batch []*Update) {
 	}
 }
 
-// readParents adds the hosts and clusters of rows not among them to
-// parents (keyed by id), rows included.
-func readParents(ctx context.Context, tx pgx.Tx, rows []*store.CheckRow, parents map[string]*store.CheckRow) error {
-	for _, r := range rows {
-		parents[r.ID] = r
-	}
-	var missing []uuid.UUID
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if r.ParentID == "" || parents[r.ParentID] != nil || seen[r.ParentID] {
-			continue
-		}
-		seen[r.ParentID] = true
-		if id, err := uuid.Parse(r.ParentID); err == nil {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	more, err := store.ChecksByID(ctx, tx, missing)
-	if err != nil {
-		return err
-	}
-	for _, r := range more {
-		parents[r.ID] = r
-	}
-	return nil
-}
-
-// previousStates reconstructs, for checks the hub has not followed yet,
-// the state before their latest result from state history: a history row
-// at the check's last result means that result changed status or hardness.
-// Checks whose latest result changed nothing are left out.
-func previousStates(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*store.CheckState, error) {
-	out := map[uuid.UUID]*store.CheckState{}
+// queuePreviousStates queues on b the reconstruction, for checks the hub
+// has not followed yet, of the state before their latest result, from
+// state history: a history row at the check's last result means that
+// result changed status or hardness. Checks whose latest result changed
+// nothing are left out of into.
+func queuePreviousStates(b *pgx.Batch, ids []uuid.UUID, into map[uuid.UUID]*store.CheckState) {
 	if len(ids) == 0 {
-		return out, nil
+		return
 	}
-	rows, err := tx.Query(ctx, `SELECT h.check_id, h.status, h.previous,
+	b.Queue(`SELECT h.check_id, h.status, h.previous,
 			(SELECT o.hard FROM state_history o WHERE o.check_id = h.check_id AND o.id < h.id ORDER BY o.id DESC LIMIT 1)
 		FROM check_state s JOIN LATERAL (SELECT * FROM state_history x WHERE x.check_id = s.check_id ORDER BY x.at DESC, x.id DESC LIMIT 1) h ON true
-		WHERE s.check_id = ANY ($1) AND h.at = s.last_check`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("reading previous states: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id uuid.UUID
-		var status, previous string
-		var olderHard *bool
-		if err := rows.Scan(&id, &status, &previous, &olderHard); err != nil {
-			return nil, fmt.Errorf("reading previous states: %w", err)
+		WHERE s.check_id = ANY ($1) AND h.at = s.last_check`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id uuid.UUID
+			var status, previous string
+			var olderHard *bool
+			if err := rows.Scan(&id, &status, &previous, &olderHard); err != nil {
+				return fmt.Errorf("reading previous states: %w", err)
+			}
+			st, _ := checks.ParseStatus(previous)
+			// Same status: the result made it hard. Otherwise the state
+			// before had the hardness of the change before (a new check
+			// starts hard).
+			hard := status != previous && (olderHard == nil || *olderHard)
+			into[id] = &store.CheckState{Status: st, OK: st.OK(), Hard: hard}
 		}
-		st, _ := checks.ParseStatus(previous)
-		// Same status: the result made it hard. Otherwise the state before
-		// had the hardness of the change before (a new check starts hard).
-		hard := status != previous && (olderHard == nil || *olderHard)
-		out[id] = &store.CheckState{Status: st, OK: st.OK(), Hard: hard}
-	}
-	return out, rows.Err()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading previous states: %w", err)
+		}
+		return nil
+	})
 }

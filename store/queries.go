@@ -80,6 +80,19 @@ func ChecksByID(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]*CheckRow, e
 	return collectChecks(rows)
 }
 
+// QueueChecksAndParents queues on b the read of the checks ids together
+// with their hosts and clusters (in no particular order, each once); they
+// are appended to *into when the batch runs.
+func QueueChecksAndParents(b *pgx.Batch, ids []uuid.UUID, into *[]*CheckRow) {
+	// ARRAY(...) is computed once, so the lookup stays an index scan.
+	b.Queue(checkSelect+` WHERE c.id = ANY ($1::uuid[] || ARRAY(SELECT parent_id FROM checks WHERE id = ANY ($1) AND parent_id IS NOT NULL))`, ids).
+		Query(func(rows pgx.Rows) error {
+			out, err := collectChecks(rows)
+			*into = append(*into, out...)
+			return err
+		})
+}
+
 // CheckByID loads one check or returns NotFound.
 func CheckByID(ctx context.Context, tx pgx.Tx, id string) (*CheckRow, error) {
 	u, err := ParseID(id)
@@ -511,7 +524,21 @@ func ErrNotFoundIfNoRows(err error, what string) error {
 	return err
 }
 
+// alertsForChecks selects the open and recently changed alerts of the
+// checks $1.
+const alertsForChecks = alertSelect + ` WHERE check_id = ANY ($1) AND (recovered_at IS NULL OR updated_at > now() - interval '1 minute')`
+
 // AlertsForChecks returns the open and recently changed alerts of checks.
 func AlertsForChecks(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]*Alert, error) {
-	return collectAlerts(tx.Query(ctx, alertSelect+` WHERE check_id = ANY ($1) AND (recovered_at IS NULL OR updated_at > now() - interval '1 minute')`, ids))
+	return collectAlerts(tx.Query(ctx, alertsForChecks, ids))
+}
+
+// QueueAlertsForChecks queues on b what AlertsForChecks reads; the
+// alerts are appended to *into when the batch runs.
+func QueueAlertsForChecks(b *pgx.Batch, ids []uuid.UUID, into *[]*Alert) {
+	b.Queue(alertsForChecks, ids).Query(func(rows pgx.Rows) error {
+		out, err := collectAlerts(rows, nil)
+		*into = append(*into, out...)
+		return err
+	})
 }

@@ -84,6 +84,18 @@ func InSite(ctx context.Context, db Beginner, fn func(ctx context.Context, tx pg
 	return pgx.BeginTxFunc(ctx, db, opts, func(tx pgx.Tx) error { return fn(ctx, tx) })
 }
 
+// SiteBatch returns a batch whose first statement confines it to site by
+// row-level security; queue reads after it. Send it on a pool or a
+// connection, not inside a transaction: pgx then runs the whole batch as
+// one implicit transaction, so the transaction-local setting covers
+// exactly the batch's statements, and the setting plus every read travel
+// in one round trip.
+func SiteBatch(site uuid.UUID) *pgx.Batch {
+	b := &pgx.Batch{}
+	b.Queue("SELECT set_config('bergamot.site_id', $1, true)", site.String())
+	return b
+}
+
 // SetSite switches an open transaction to site. Used by batch processors
 // that handle several sites' rows in one transaction, one site at a time.
 func SetSite(ctx context.Context, tx pgx.Tx, site uuid.UUID) error {

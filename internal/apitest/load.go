@@ -20,7 +20,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
@@ -473,12 +472,9 @@ func feedBatch(ctx context.Context, pool *pgxpool.Pool, c LoadConfig, site uuid.
 		body, _ := json.Marshal(checks.Result{Status: st, Output: "bench " + strconv.FormatInt(now.UnixNano(), 10) + " " + strconv.Itoa(k), Started: now})
 		sites[i], checkIDs[i], bodies[i] = site, ids[k%len(ids)], string(body)
 	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result)
-			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[])`, sites, checkIDs, bodies); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, store.ResultsChannel)
-		return err
-	})
+	// One statement, as jobs/handback.go writes results.
+	_, err := pool.Exec(ctx, `WITH handed AS (INSERT INTO result_inbox (site_id, check_id, result)
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]))
+		SELECT pg_notify($4, '')`, sites, checkIDs, bodies, store.ResultsChannel)
+	return err
 }
