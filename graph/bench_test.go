@@ -227,6 +227,14 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 	time.Sleep(2 * time.Second)
 	load.Start(b)
 	lattrace.Start()
+	jctx, jstop := context.WithCancel(context.Background())
+	go func() {
+		for jctx.Err() == nil {
+			t0 := time.Now()
+			time.Sleep(time.Millisecond)
+			lattrace.Add("machine: 1ms sleep overshoot", time.Since(t0)-time.Millisecond)
+		}
+	}()
 	before, cpu0, pg0 := loadAvg(), apitest.SelfCPU(), pgCPU(e)
 	for b.Loop() {
 		time.Sleep(time.Second)
@@ -235,6 +243,7 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 	s := load.Stop(b)
 	b.StopTimer()
 	lattrace.Stop()
+	jstop()
 	// Where the time went (b.Log would cut this off after ten lines).
 	fmt.Fprint(os.Stderr, "time since the load client stamped a result (just before handing it back), by stage; then how long single steps took:\n"+lattrace.Report())
 	sec := s.Window.Seconds()

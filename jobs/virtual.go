@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -121,6 +122,16 @@ func (v *VirtualSink) AfterBatch(ctx context.Context, tx pgx.Tx, site uuid.UUID,
 	if len(order) == 0 {
 		return nil
 	}
+	// Processors run in parallel on different checks, and two of them may
+	// affect one virtual check. Each evaluates it holding its lock, taken
+	// for all affected virtual checks at once in id order (so two batches
+	// never wait on each other in a cycle); the second then reads the
+	// first's committed member states and the virtual check's new state.
+	locks := slices.SortedFunc(slices.Values(order), func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int, hashtext(id::text)) FROM unnest($2::uuid[]) AS id`,
+		virtualLockClass, locks); err != nil {
+		return fmt.Errorf("locking virtual checks: %w", err)
+	}
 	changed := make([]string, 0, len(order))
 	for _, id := range order {
 		pc, err := v.evaluate(ctx, tx, site, idx, id)
@@ -146,6 +157,10 @@ func (v *VirtualSink) AfterBatch(ctx context.Context, tx pgx.Tx, site uuid.UUID,
 	}
 	return nil
 }
+
+// virtualLockClass is the first key of the advisory locks virtual checks
+// are evaluated under (the second is a hash of the check id).
+const virtualLockClass = 0x76697274 // "virt"
 
 // evaluate computes one virtual check's verdict from the current state of
 // its members and applies it.

@@ -1,0 +1,100 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+)
+
+// orderSink records, per check, the sequence numbers of the results the
+// processors apply ("seq N" outputs), in the order they apply them.
+type orderSink struct {
+	mu   sync.Mutex
+	seqs map[uuid.UUID][]int
+}
+
+func (o *orderSink) HandleEvents(_ context.Context, _ pgx.Tx, pc *ProcessedCheck) error {
+	var k int
+	if _, err := fmt.Sscanf(pc.Result.Output, "seq %d", &k); err != nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.seqs[pc.CheckID] = append(o.seqs[pc.CheckID], k)
+	return nil
+}
+
+func (o *orderSink) total() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, s := range o.seqs {
+		n += len(s)
+	}
+	return n
+}
+
+// TestParallelProcessorsKeepEachChecksOrder: three serve nodes' processors
+// (six loops in all) work through one inbox in small batches at once, yet
+// each check's results are applied one transaction at a time, in arrival
+// order, each exactly once, and its state ends at its last result.
+func TestParallelProcessorsKeepEachChecksOrder(t *testing.T) {
+	const nChecks, perCheck = 8, 60
+	var services string
+	for i := range nChecks {
+		services += svc(fmt.Sprintf("s%d", i), plugins+"/check_dummy 0")
+	}
+	r := newE2ERig(t, pluginXML(services))
+	ids := make([]uuid.UUID, nChecks)
+	for i := range ids {
+		ids[i] = r.checkID(fmt.Sprintf("s%d", i))
+	}
+	// Round-robin over the checks: every batch holds several of each.
+	sites, checkIDs, bodies := []uuid.UUID{}, []uuid.UUID{}, []string{}
+	start := time.Now().Add(-time.Hour)
+	for k := range perCheck {
+		for i, id := range ids {
+			st := checks.StatusOK
+			if (k+i)%3 == 0 {
+				st = checks.StatusCritical // changes make history rows and alerts too
+			}
+			body, _ := json.Marshal(checks.Result{Status: st, Output: fmt.Sprintf("seq %d", k), Started: start.Add(time.Duration(k) * time.Second)})
+			sites, checkIDs, bodies = append(sites, r.site), append(checkIDs, id), append(bodies, string(body))
+		}
+	}
+	if _, err := r.db.Pool.Exec(r.ctx, `INSERT INTO result_inbox (site_id, check_id, result)
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[])`, sites, checkIDs, bodies); err != nil {
+		t.Fatal(err)
+	}
+	sink := &orderSink{seqs: map[uuid.UUID][]int{}}
+	for _, loops := range []int{2, 3, 1} {
+		p := &Processor{Pool: r.db.Pool, Logger: r.log, Sinks: []EventSink{sink}, Batch: 7, Loops: loops}
+		r.goRun(p.Run)
+	}
+	r.waitFor("every result applied", 30*time.Second, func() bool { return sink.total() >= nChecks*perCheck })
+	time.Sleep(100 * time.Millisecond) // anything applied twice would show now
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for i, id := range ids {
+		got := sink.seqs[id]
+		if len(got) != perCheck {
+			t.Errorf("s%d: %d results applied, want %d", i, len(got), perCheck)
+		}
+		for k, seq := range got {
+			if seq != k {
+				t.Fatalf("s%d: results applied in order %v, want 0..%d", i, got, perCheck-1)
+			}
+		}
+		if s := r.state(fmt.Sprintf("s%d", i)); s.Output != fmt.Sprintf("seq %d", perCheck-1) {
+			t.Errorf("s%d ends with output %q, want the last result's", i, s.Output)
+		}
+	}
+}
