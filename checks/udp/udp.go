@@ -40,7 +40,9 @@ func (e *Engine) Name() string { return "udp" }
 
 // Execute sends "send" to host:port and waits for a reply containing
 // "expect" (any reply when expect is empty). Parameters: host, port, send,
-// expect, warning_response_time, critical_response_time (ms).
+// expect, expect_idle_ms (after a reply without expect, how long to wait
+// for another; default 500), warning_response_time, critical_response_time
+// (ms).
 func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Result, error) {
 	start := time.Now()
 	res := e.run(ctx, req, start)
@@ -63,6 +65,10 @@ func (e *Engine) run(ctx context.Context, req *checks.Request, start time.Time) 
 		return misconfigured(errors.New(`parameter "send" is required: UDP needs a datagram to provoke a reply`))
 	}
 	expect := netcheck.Unescape(req.Param("expect", ""))
+	idleMS, err := req.IntParam("expect_idle_ms", 500)
+	if err != nil {
+		return misconfigured(err)
+	}
 	times, err := netcheck.ParseThresholds("warning_response_time", req.Param("warning_response_time", ""),
 		"critical_response_time", req.Param("critical_response_time", ""))
 	if err != nil {
@@ -80,17 +86,36 @@ func (e *Engine) run(ctx context.Context, req *checks.Request, start time.Time) 
 	if _, err := conn.Write([]byte(send)); err != nil {
 		return failed(ctx, err, addr, time.Since(start))
 	}
+	// Datagrams without expect are passed over (a service may answer with
+	// several, a provisional one first); once one has come, the wait for
+	// another ends after expect_idle_ms of silence, as the tcp engine's.
 	buf := make([]byte, 64<<10)
+	var last []byte // the last datagram read, when it lacked expect
+	mismatched := false
 	for {
 		n, err := conn.Read(buf)
 		elapsed := time.Since(start)
 		if err != nil {
+			if mismatched {
+				return &checks.Result{Status: checks.StatusCritical, Output: fmt.Sprintf("UDP CRITICAL - expected %q from %s but received %q",
+					expect, addr, netcheck.Printable(last, 60))}
+			}
 			return failed(ctx, err, addr, elapsed)
 		}
 		got := buf[:n]
 		if expect != "" && !strings.Contains(string(got), expect) {
-			return &checks.Result{Status: checks.StatusCritical, Output: fmt.Sprintf("UDP CRITICAL - expected %q from %s but received %q",
-				expect, addr, netcheck.Printable(got, 60))}
+			last, mismatched = append(last[:0], got...), true
+			if idleMS > 0 {
+				d := time.Now().Add(time.Duration(idleMS) * time.Millisecond)
+				if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+					d = cd
+				}
+				_ = conn.SetReadDeadline(d)
+				if ctx.Err() != nil { // ended before the line above replaced the deadline BindConn set
+					_ = conn.SetReadDeadline(time.Unix(1, 0))
+				}
+			}
+			continue
 		}
 		st := times.Evaluate(float64(elapsed) / float64(time.Millisecond))
 		pt := times.Scale(0.001)
