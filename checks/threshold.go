@@ -64,7 +64,7 @@ var errNotNumber = errors.New("not a number")
 func parseRangeNumber(s string) (float64, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
+		if (c < '0' || c > '9') && !strings.ContainsRune("-+.eE", rune(c)) {
 			return 0, fmt.Errorf("%q: %w", s, errNotNumber)
 		}
 	}

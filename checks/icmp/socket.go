@@ -36,8 +36,11 @@ func openSocket(v6, privileged bool) (*socket, error) {
 	}
 	c, err := xicmp.ListenPacket(rawNet, addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: datagram socket: %v; raw socket: %w (allow unprivileged ping with sysctl net.ipv4.ping_group_range, or run as root / with CAP_NET_RAW)",
-			errNoSocket, dgramErr, err)
+		const hint = "allow unprivileged ping with sysctl net.ipv4.ping_group_range, or run as root / with CAP_NET_RAW"
+		if dgramErr == nil { // privileged: only a raw socket was tried
+			return nil, fmt.Errorf("%w: raw socket: %w (%s)", errNoSocket, err, hint)
+		}
+		return nil, fmt.Errorf("%w: datagram socket: %w; raw socket: %w (%s)", errNoSocket, dgramErr, err, hint)
 	}
 	return &socket{conn: c, v6: v6}, nil
 }
@@ -77,7 +80,10 @@ func (s *socket) receive(ctx context.Context, id int, until time.Time, sent map[
 			return err
 		}
 		if ctx.Err() != nil {
-			return nil
+			// The check's time is up (and the deadline just set replaced the
+			// one ctx's end set): stop waiting, as at the deadline; packets not
+			// answered by now count as lost.
+			return nil //nolint:nilerr // the end of ctx ends the wait, it is not a failure
 		}
 		n, _, err := s.conn.ReadFrom(buf)
 		now := time.Now()

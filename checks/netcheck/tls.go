@@ -84,8 +84,10 @@ func EvaluateCertificate(state tls.ConnectionState, name string, p CertPolicy, n
 			inter.AddCert(c)
 		}
 		_, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: p.Roots, Intermediates: inter, CurrentTime: now})
+		// An expired (or not yet valid) certificate is left to CertExpiry, which says which and when.
 		var inv x509.CertificateInvalidError
-		if err != nil && !(errors.As(err, &inv) && inv.Reason == x509.Expired) {
+		expired := errors.As(err, &inv) && inv.Reason == x509.Expired
+		if err != nil && !expired {
 			return checks.StatusCritical, DescribeCertError(err, name, now)
 		}
 	}

@@ -322,7 +322,7 @@ func (c *adhConn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		if c.done {
-			_ = c.Conn.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 			C.nrpe_tls_shutdown(c.t)
 			_ = c.flush()
 		}

@@ -313,7 +313,7 @@ func readResponse(r io.Reader) (*Response, error) {
 // answered, which is how the daemon refuses a query it does not like.
 func noAnswer(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err) {
-		return fmt.Errorf("%w (%v)", ErrNoAnswer, err)
+		return fmt.Errorf("%w (%w)", ErrNoAnswer, err)
 	}
 	return err
 }

@@ -136,11 +136,17 @@ func (e *Engine) execGet(ctx context.Context, g *gosnmp.GoSNMP, req *checks.Requ
 	f, _ := new(big.Float).SetInt(v.Number).Float64()
 	status, err := threshold(f, warn, crit, param(req, "greater", "threshold") == "less")
 	if err != nil {
-		return &checks.Result{Status: checks.StatusError, Output: err.Error()}, nil
+		return misconfigured(err), nil
 	}
 	res.Status = status
 	res.Perfdata = []checks.Perfdata{{Label: label, Value: &f, Warn: warn, Crit: crit}}
 	return res, nil
+}
+
+// misconfigured is the result of a check whose parameters are wrong: an
+// ERROR result that says why, not an engine failure (see checks.Engine).
+func misconfigured(err error) *checks.Result {
+	return &checks.Result{Status: checks.StatusError, Output: err.Error()}
 }
 
 // threshold compares value with numeric warn/crit thresholds.
@@ -188,7 +194,7 @@ func (e *Engine) execWalk(ctx context.Context, g *gosnmp.GoSNMP, req *checks.Req
 	if warn, crit := param(req, "", "warning"), param(req, "", "critical"); warn != "" || crit != "" {
 		status, err := threshold(n, warn, crit, param(req, "greater", "threshold") == "less")
 		if err != nil {
-			return &checks.Result{Status: checks.StatusError, Output: err.Error()}, nil
+			return misconfigured(err), nil
 		}
 		res.Status = status
 	}

@@ -115,7 +115,7 @@ func (e *Engine) execInterface(ctx context.Context, g *gosnmp.GoSNMP, req *check
 	warn, crit := param(req, "", "warning"), param(req, "", "critical")
 	status, err := threshold(math.Max(in, out), warn, crit, false)
 	if err != nil {
-		return &checks.Result{Status: checks.StatusError, Output: err.Error()}, nil
+		return misconfigured(err), nil
 	}
 	return &checks.Result{Status: status,
 		Output: fmt.Sprintf("%s is up: in %s, out %s", name, bitRate(in), bitRate(out)),

@@ -83,7 +83,10 @@ func (r *TrapReceiver) Serve(ctx context.Context, addr string, handle func(ctx c
 	select {
 	case <-ctx.Done():
 		tl.Close()
-		<-errc
+		// Listen returns once Close stopped it; an error then only reports the closing.
+		if err := <-errc; err != nil {
+			log.DebugContext(ctx, "snmp trap receiver closed", slog.String("addr", addr), slog.Any("error", err))
+		}
 		return nil
 	case err := <-errc:
 		return fmt.Errorf("snmp trap receiver on %s: %w", addr, err)

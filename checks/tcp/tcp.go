@@ -114,7 +114,9 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 	start := time.Now()
 	p, err := parse(req)
 	if err != nil {
-		return &checks.Result{Status: checks.StatusError, Output: "TCP check misconfigured: " + err.Error(), Started: start}, nil
+		res := misconfigured(err)
+		res.Started = start
+		return res, nil
 	}
 	res := e.run(ctx, p, start)
 	res.Started, res.Runtime = start, time.Since(start)
@@ -208,4 +210,10 @@ func exchange(ctx context.Context, conn net.Conn, p *params) (checks.Status, str
 		return netcheck.FailStatus(ctx, err), fmt.Sprintf("expected %q but read nothing: %s", p.expect, netcheck.Describe(ctx, err))
 	}
 	return checks.StatusCritical, fmt.Sprintf("expected %q but received %q", p.expect, netcheck.Printable(got, 60))
+}
+
+// misconfigured is the result of a check whose parameters are wrong: an
+// ERROR result that says why, not an engine failure (see checks.Engine).
+func misconfigured(err error) *checks.Result {
+	return &checks.Result{Status: checks.StatusError, Output: "TCP check misconfigured: " + err.Error()}
 }
