@@ -39,6 +39,11 @@ type Config struct {
 	Other []*Object
 	// Resources holds $USERn$ values, keyed "USER1".
 	Resources map[string]string
+	// IntervalLength is the main configuration's interval_length in
+	// seconds: the unit of check_interval, retry_interval,
+	// notification_interval and first_notification_delay. 0 means nagios4's
+	// default of 60.
+	IntervalLength int
 	// Dependencies are the hostdependency and servicedependency objects
 	// expanded to one entry per master and dependent.
 	Dependencies []*Dependency

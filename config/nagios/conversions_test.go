@@ -158,8 +158,86 @@ func hasWarning(res *Result, line int, words ...string) bool {
 // baseLines is where the snippet's own lines start.
 var baseLines = strings.Count(snippetBase, "\n")
 
-func TestDependencies(t *testing.T) {
-	m, res := importSnippet(t, `define servicedependency{
+// wantWarning is a warning expected at a line of a snippet (counted from
+// the snippet's first line) that mentions all of words.
+type wantWarning struct {
+	line  int
+	words []string
+}
+
+// checkWant is a value expected of one converted check, as Bergamot's own
+// configuration package resolves it.
+type checkWant struct {
+	host, svc string
+	what      string                  // names the value in failures
+	get       func(*config.Check) any // reads it
+	want      any
+}
+
+// snippetCase is a configuration added to snippetBase, the checks it must
+// produce and the warnings it must (and must not) give.
+type snippetCase struct {
+	name     string
+	cfg      string
+	checks   []checkWant
+	warnings []wantWarning
+	// quiet are warnings that must not be given: a value that Bergamot's
+	// fixed behaviour matches is nothing to warn about.
+	quiet []wantWarning
+	// xml are strings the produced document must contain.
+	xml []string
+}
+
+func runSnippetCases(t *testing.T, cases []snippetCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, res := importSnippet(t, tc.cfg)
+			for _, c := range tc.checks {
+				if got := c.get(findCheck(t, m, c.host, c.svc)); !reflect.DeepEqual(got, c.want) {
+					t.Errorf("%s/%s %s = %#v, want %#v", c.host, c.svc, c.what, got, c.want)
+				}
+			}
+			for _, w := range tc.warnings {
+				if !hasWarning(res, baseLines+w.line, w.words...) {
+					t.Errorf("no warning at line %d with %q:\n%v", baseLines+w.line, w.words, res.Warnings)
+				}
+			}
+			for _, w := range tc.quiet {
+				if hasWarning(res, baseLines+w.line, w.words...) {
+					t.Errorf("unexpected warning at line %d with %q:\n%v", baseLines+w.line, w.words, res.Warnings)
+				}
+			}
+			for _, x := range tc.xml {
+				if !bytes.Contains(res.XML, []byte(x)) {
+					t.Errorf("no %s in:\n%s", x, res.XML)
+				}
+			}
+		})
+	}
+}
+
+// Readers of converted check values, for checkWant.
+func depends(c *config.Check) any     { return c.Depends }
+func groups(c *config.Check) any      { return c.Groups }
+func escalations(c *config.Check) any { return c.Notifications.Escalations }
+func parameter(name string) func(*config.Check) any {
+	return func(c *config.Check) any { return c.Parameters[name] }
+}
+func description(c *config.Check) any { return c.Description }
+func serviceNames(c *config.Check) any {
+	var out []string
+	for _, s := range c.Services {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+func TestConversions(t *testing.T) {
+	runSnippetCases(t, []snippetCase{
+		{
+			name: "dependencies",
+			cfg: `define servicedependency{
 	host_name A
 	service_description X
 	dependent_host_name B
@@ -188,72 +266,39 @@ define hostdependency{
 	host_name C
 	dependent_host_name A
 }
-`)
-	for _, tc := range []struct {
-		host, svc string
-		want      []string
-	}{
-		{"B", "Y-web", []string{"A/X", "X"}}, // cross-host, then same-host from hg-ab
-		{"A", "Y-web", []string{"X"}},        // same-host dependency ('*,!X' on A)
-		{"C", "Y-web", nil},
-		{"B", "", []string{"A"}},
-		{"A", "", nil},                // A on itself is skipped; C->A never fails
-		{"C", "", []string{"B", "A"}}, // inherits_parent: B's own dependency on A
-	} {
-		if got := findCheck(t, m, tc.host, tc.svc).Depends; !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s/%s depends = %q, want %q", tc.host, tc.svc, got, tc.want)
-		}
-	}
-	for _, w := range []struct {
-		line  int
-		words []string
-	}{
-		{7, []string{"dependency_period", "dropped"}},
-		{9, []string{"some master states only", "unknown or warning"}},
-		{13, []string{"execution_failure_criteria", "keeps running"}},
-		{15, []string{"'A' would depend on itself"}},
-		{20, []string{"some master states only", "unreachable"}},
-		{26, []string{"nagios4 never applies it"}},
-	} {
-		if !hasWarning(res, baseLines+w.line, w.words...) {
-			t.Errorf("no warning at line %d with %q:\n%v", baseLines+w.line, w.words, res.Warnings)
-		}
-	}
-}
-
-func TestParentsBecomeDependencies(t *testing.T) {
-	m, res := importSnippet(t, `define host{
+`,
+			checks: []checkWant{
+				{"B", "Y-web", "depends", depends, []string{"A/X", "X"}}, // cross-host, then same-host from hg-ab
+				{"A", "Y-web", "depends", depends, []string{"X"}},        // same-host dependency ('*,!X' on A)
+				{"C", "Y-web", "depends", depends, []string(nil)},
+				{"B", "", "depends", depends, []string{"A"}},
+				{"A", "", "depends", depends, []string(nil)},      // A on itself is skipped; C->A never fails
+				{"C", "", "depends", depends, []string{"B", "A"}}, // inherits_parent: B's own dependency on A
+			},
+			warnings: []wantWarning{
+				{7, []string{"dependency_period", "dropped"}},
+				{9, []string{"some master states only", "unknown or warning"}},
+				{13, []string{"execution_failure_criteria", "keeps running"}},
+				{15, []string{"'A' would depend on itself"}},
+				{20, []string{"some master states only", "unreachable"}},
+				{26, []string{"nagios4 never applies it"}},
+			},
+		},
+		{
+			name: "parents become dependencies",
+			cfg: `define host{
 	host_name D
 	use h-tmpl
 	address 10.0.0.4
 	parents A,B
 }
-`)
-	if got := findCheck(t, m, "D", "").Depends; !reflect.DeepEqual(got, []string{"A", "B"}) {
-		t.Errorf("D depends = %q", got)
-	}
-	if !hasWarning(res, baseLines+5, "parents", "all of them") {
-		t.Errorf("no warning about several parents: %v", res.Warnings)
-	}
-}
-
-func TestDependencyErrors(t *testing.T) {
-	for _, tc := range []struct{ cfg, want string }{
-		{"define hostdependency{\n dependent_host_name A\n}\n", "no host_name or hostgroup_name"},
-		{"define hostdependency{\n host_name nope\n dependent_host_name A\n}\n", "could not find any host matching 'nope'"},
-		{"define servicedependency{\n host_name A\n service_description nope\n dependent_service_description X\n}\n", "could not find a service matching host name 'A' and description 'nope'"},
-		{"define serviceescalation{\n host_name A\n contacts bob\n first_notification 1\n}\n", "has hosts but no service_description"},
-	} {
-		_, err := importText(t, tc.cfg)
-		var es Errors
-		if !errors.As(err, &es) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "objects.cfg:") {
-			t.Errorf("%q: error %v, want %q with file:line", tc.cfg, err, tc.want)
-		}
-	}
-}
-
-func TestEscalations(t *testing.T) {
-	m, res := importSnippet(t, `define serviceescalation{
+`,
+			checks:   []checkWant{{"D", "", "depends", depends, []string{"A", "B"}}},
+			warnings: []wantWarning{{5, []string{"parents", "all of them"}}},
+		},
+		{
+			name: "escalations",
+			cfg: `define serviceescalation{
 	host_name A
 	service_description X
 	first_notification 3
@@ -295,42 +340,28 @@ define hostescalation{
 	first_notification 2
 	contacts bob
 }
-`)
-	x := findCheck(t, m, "A", "X").Notifications.Escalations
-	if len(x) != 1 || x[0].After != 30*time.Minute || x[0].TimePeriod != "workhours" ||
-		!reflect.DeepEqual(x[0].Ignore, []string{"unknown", "warning"}) || !reflect.DeepEqual(x[0].Teams, []string{"ops"}) {
-		t.Errorf("A/X escalations = %+v", x)
-	}
-	a := findCheck(t, m, "A", "").Notifications.Escalations
-	if len(a) != 2 || a[0].After != 0 || !reflect.DeepEqual(a[0].Contacts, []string{"alice", "bob"}) ||
-		a[1].After != 10*time.Minute || !reflect.DeepEqual(a[1].Contacts, []string{"bob"}) {
-		t.Errorf("A escalations = %+v", a)
-	}
-	if b := findCheck(t, m, "B", "").Notifications.Escalations; len(b) != 0 {
-		t.Errorf("B excluded by !B, got %+v", b)
-	}
-	if c := findCheck(t, m, "C", "Y-web").Notifications.Escalations; len(c) != 1 || c[0].After != 15*time.Minute {
-		t.Errorf("C/Y-web escalations = %+v", c)
-	}
-	if d := findCheck(t, m, "D", "").Notifications.Escalations; len(d) != 0 {
-		t.Errorf("D notifies once, escalation cannot fire: %+v", d)
-	}
-	for _, w := range []struct {
-		line  int
-		words []string
-	}{
-		{15, []string{"last_notification", "notification 4"}},
-		{16, []string{"notification_interval", "every 60 minutes"}},
-		{40, []string{"never sends notification 2"}},
-	} {
-		if !hasWarning(res, baseLines+w.line, w.words...) {
-			t.Errorf("no warning at line %d with %q:\n%v", baseLines+w.line, w.words, res.Warnings)
-		}
-	}
-}
-
-func TestServicegroupPatterns(t *testing.T) {
-	m, _ := importSnippet(t, `define servicegroup{
+`,
+			checks: []checkWant{
+				// (3-1) x X's notification_interval of 15 minutes.
+				{"A", "X", "escalations", escalations, []config.Escalation{
+					{After: 30 * time.Minute, TimePeriod: "workhours", Ignore: []string{"unknown", "warning"}, Teams: []string{"ops"}}}},
+				// Levels in time order: first_notification 1, then 2 x 10 minutes.
+				{"A", "", "escalations", escalations, []config.Escalation{
+					{After: 0, Teams: []string{"ops"}, Contacts: []string{"alice", "bob"}},
+					{After: 10 * time.Minute, Contacts: []string{"bob"}}}},
+				{"B", "", "escalations (excluded by !B)", escalations, []config.Escalation(nil)},
+				{"C", "Y-web", "escalations", escalations, []config.Escalation{{After: 15 * time.Minute, Contacts: []string{"bob"}}}},
+				{"D", "", "escalations (D notifies once, so they cannot fire)", escalations, []config.Escalation(nil)},
+			},
+			warnings: []wantWarning{
+				{15, []string{"last_notification", "notification 4"}},
+				{16, []string{"notification_interval", "every 60m"}},
+				{40, []string{"never sends notification 2"}},
+			},
+		},
+		{
+			name: "servicegroup patterns",
+			cfg: `define servicegroup{
 	servicegroup_name sg
 	members A,*,A,!X,B,X
 }
@@ -340,38 +371,22 @@ define service{
 	hostgroup_name *,!hg-a
 	service_description Z
 }
-`)
-	if g := findCheck(t, m, "A", "Y-web").Groups; !reflect.DeepEqual(g, []string{"sg"}) {
-		t.Errorf("A/Y-web groups = %q", g)
-	}
-	if g := findCheck(t, m, "A", "X").Groups; len(g) != 0 {
-		t.Errorf("A/X excluded by !X, groups = %q", g)
-	}
-	if g := findCheck(t, m, "B", "X").Groups; !reflect.DeepEqual(g, []string{"sg"}) {
-		t.Errorf("B/X groups = %q", g)
-	}
-	// An explicitly named host stays even when an excluded hostgroup
-	// holds it (nagios4: "if they're explicitly added we must obey").
-	for _, h := range []string{"A", "B"} {
-		findCheck(t, m, h, "Z")
-	}
-	for _, s := range findCheck(t, m, "C", "").Services {
-		if s.Name == "Z" {
-			t.Errorf("C is in no hostgroup but got service Z")
-		}
-	}
-	_, err := importText(t, "define servicegroup{\n servicegroup_name bad\n members *,X\n}\n")
-	if err == nil || !strings.Contains(err.Error(), "nagios4 does not expand '*'") {
-		t.Errorf("'*' host in servicegroup members: %v", err)
-	}
-	_, err = importText(t, "define hostgroup{\n hostgroup_name bad\n members A,!nohost\n}\n")
-	if err == nil || !strings.Contains(err.Error(), "could not find any host matching 'nohost'") {
-		t.Errorf("unknown exclusion: %v", err)
-	}
-}
-
-func TestExtinfo(t *testing.T) {
-	m, res := importSnippet(t, `define hostextinfo{
+`,
+			checks: []checkWant{
+				{"A", "Y-web", "groups", groups, []string{"sg"}},
+				{"A", "X", "groups (excluded by !X)", groups, []string(nil)},
+				{"B", "X", "groups", groups, []string{"sg"}},
+				// An explicitly named host stays even when an excluded
+				// hostgroup holds it (nagios4: "if they're explicitly added
+				// we must obey"); C is in no hostgroup.
+				{"A", "", "services", serviceNames, []string{"X", "Y-web", "Z"}},
+				{"B", "", "services", serviceNames, []string{"X", "Y-web", "Z"}},
+				{"C", "", "services", serviceNames, []string{"X", "Y-web"}},
+			},
+		},
+		{
+			name: "extinfo",
+			cfg: `define hostextinfo{
 	host_name A
 	notes_url http://wiki.example.com/$HOSTNAME$
 	icon_image server.png
@@ -383,16 +398,33 @@ define serviceextinfo{
 	notes Ask the web team
 	action_url http://graphs.example.com/$HOSTADDRESS$
 }
-`)
-	a := findCheck(t, m, "A", "")
-	if a.Parameters["notes_url"] != "http://wiki.example.com/A" || a.Parameters["icon_image"] != "server.png" {
-		t.Errorf("A parameters = %v", a.Parameters)
-	}
-	bx := findCheck(t, m, "B", "X")
-	if bx.Description != "Ask the web team" || bx.Parameters["action_url"] != "http://graphs.example.com/10.0.0.2" {
-		t.Errorf("B/X = %q %v", bx.Description, bx.Parameters)
-	}
-	if !hasWarning(res, baseLines+5, "vrml_image", "not converted") {
-		t.Errorf("no vrml_image warning: %v", res.Warnings)
+`,
+			checks: []checkWant{
+				{"A", "", "notes_url", parameter("notes_url"), "http://wiki.example.com/A"},
+				{"A", "", "icon_image", parameter("icon_image"), "server.png"},
+				{"B", "X", "description", description, "Ask the web team"},
+				{"B", "X", "action_url", parameter("action_url"), "http://graphs.example.com/10.0.0.2"},
+			},
+			warnings: []wantWarning{{5, []string{"vrml_image", "not converted"}}},
+		},
+	})
+}
+
+// TestImportErrors: configurations nagios4 rejects are rejected, naming
+// the file and line.
+func TestImportErrors(t *testing.T) {
+	for _, tc := range []struct{ cfg, want string }{
+		{"define hostdependency{\n dependent_host_name A\n}\n", "no host_name or hostgroup_name"},
+		{"define hostdependency{\n host_name nope\n dependent_host_name A\n}\n", "could not find any host matching 'nope'"},
+		{"define servicedependency{\n host_name A\n service_description nope\n dependent_service_description X\n}\n", "could not find a service matching host name 'A' and description 'nope'"},
+		{"define serviceescalation{\n host_name A\n contacts bob\n first_notification 1\n}\n", "has hosts but no service_description"},
+		{"define servicegroup{\n servicegroup_name bad\n members *,X\n}\n", "nagios4 does not expand '*'"},
+		{"define hostgroup{\n hostgroup_name bad\n members A,!nohost\n}\n", "could not find any host matching 'nohost'"},
+	} {
+		_, err := importText(t, tc.cfg)
+		var es Errors
+		if !errors.As(err, &es) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "objects.cfg:") {
+			t.Errorf("%q: error %v, want %q with file:line", tc.cfg, err, tc.want)
+		}
 	}
 }

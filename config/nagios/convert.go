@@ -38,9 +38,11 @@ type Result struct {
 }
 
 // converted lists, per object type, the directives the converter maps.
+// Host and service directives Bergamot has no setting for, but may match
+// by its fixed behaviour, are in checkApproximations instead.
 var converted = map[string]map[string]bool{
-	"host":         set("host_name", "alias", "display_name", "address", "hostgroups", "check_command", "contact_groups", "contacts", "notification_period", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled", "parents", "notes_url", "action_url", "icon_image", "icon_image_alt"),
-	"service":      set("host_name", "hostgroup_name", "service_description", "display_name", "servicegroups", "check_command", "contact_groups", "contacts", "notification_period", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled", "notes_url", "action_url", "icon_image", "icon_image_alt"),
+	"host":         set("host_name", "alias", "display_name", "address", "hostgroups", "check_command", "contact_groups", "contacts", "notification_period", "notification_interval", "notification_options", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled", "parents", "notes_url", "action_url", "icon_image", "icon_image_alt"),
+	"service":      set("host_name", "hostgroup_name", "service_description", "display_name", "servicegroups", "check_command", "contact_groups", "contacts", "notification_period", "notification_interval", "notification_options", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled", "notes_url", "action_url", "icon_image", "icon_image_alt"),
 	"hostgroup":    set("hostgroup_name", "alias", "members", "hostgroup_members", "notes"),
 	"servicegroup": set("servicegroup_name", "alias", "members", "servicegroup_members", "notes"),
 	"contactgroup": set("contactgroup_name", "alias", "members", "contactgroup_members"),
@@ -74,6 +76,8 @@ type converter struct {
 	svcName  map[Ref]string // Bergamot name of every service
 	svcObj   map[Ref]*Object
 	extras   map[Ref]*checkExtras
+	// templateByName finds a template by type and name ("host\x00generic-host").
+	templateByName map[string]*Object
 }
 
 func (cv *converter) warn(pos Position, obj, directive, msg string) {
@@ -92,6 +96,9 @@ func (cv *converter) reportUnconverted(o *Object, what string) {
 		a := o.Attrs[k]
 		if converted[o.Type][k] || strings.HasPrefix(k, "range:") || a.Null {
 			continue
+		}
+		if _, approx := checkApproximations[k]; approx && (o.Type == "host" || o.Type == "service") {
+			continue // reported by reportApproximations when it matters
 		}
 		if strings.HasPrefix(k, "_") && (o.Type == "host" || o.Type == "service" || o.Type == "contact") {
 			continue
@@ -117,7 +124,12 @@ func Convert(c *Config, site string) *Result {
 		site = "nagios-import"
 	}
 	cv := &converter{c: c, site: site, warned: map[string]bool{}, tmplName: map[*Object]string{}, usedUser: map[string]Position{},
-		svcName: map[Ref]string{}, svcObj: map[Ref]*Object{}, extras: map[Ref]*checkExtras{}}
+		svcName: map[Ref]string{}, svcObj: map[Ref]*Object{}, extras: map[Ref]*checkExtras{}, templateByName: map[string]*Object{}}
+	for _, o := range c.Objects {
+		if k := o.Type + "\x00" + o.Name; o.Name != "" && cv.templateByName[k] == nil {
+			cv.templateByName[k] = o
+		}
+	}
 	for _, w := range c.Warnings {
 		cv.warn(w.Pos, w.Object, w.Directive, w.Msg)
 	}
@@ -211,9 +223,9 @@ func (cv *converter) templates(root *element) {
 		var e *element
 		switch o.Type {
 		case "host":
-			e = cv.checkElement("host", o, n, what)
+			e = cv.checkElement("host", o, n, what, true)
 		case "service":
-			e = cv.checkElement("service", o, n, what)
+			e = cv.checkElement("service", o, n, what, true)
 		case "contact":
 			e = cv.contactElement(o, n, what)
 		case "timeperiod":

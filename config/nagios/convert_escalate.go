@@ -27,7 +27,8 @@ type escalation struct {
 // <escalate> levels in the <notifications> of each target. Nagios
 // escalates by notification number, Bergamot after a time: level
 // first_notification is reached after first_notification_delay +
-// (first_notification-1) x the target's notification_interval minutes.
+// (first_notification-1) x the target's notification_interval, both in
+// interval_length units (minutes by default).
 func (cv *converter) escalations() {
 	levels := map[Ref][]escalation{}
 	var order []Ref
@@ -99,9 +100,14 @@ func (cv *converter) escalationAfter(o, target *Object, r Ref) (float64, bool) {
 		cv.warn(o.Attrs["last_notification"].Pos, what, "last_notification", fmt.Sprintf("Bergamot keeps an escalation level until the alert ends; nagios4 stops after notification %d (approximation)", last))
 	}
 	if v := o.Get("notification_interval"); v != "" && v != valueOr(target, "notification_interval") {
-		cv.warn(o.Attrs["notification_interval"].Pos, what, "notification_interval", fmt.Sprintf("Bergamot notifies an escalation level once and keeps %s's own interval; nagios4 re-notifies every %s minutes while escalated (approximation)", r, v))
+		every := v + " interval units"
+		if s, ok := cv.seconds(v); ok {
+			every = formatSeconds(s)
+		}
+		cv.warn(o.Attrs["notification_interval"].Pos, what, "notification_interval", fmt.Sprintf("Bergamot notifies an escalation level once and keeps %s's own interval; nagios4 re-notifies every %s while escalated (approximation)", r, every))
 	}
-	after := delay + float64(first-1)*interval
+	// Nagios counts in interval_length units, Bergamot in minutes here.
+	after := (delay + float64(first-1)*interval) * float64(cv.intervalLength()) / 60
 	if after > maxEscalationMinutes {
 		cv.warn(o.Attrs["first_notification"].Pos, what, "first_notification", fmt.Sprintf("%s would escalate after %.0f minutes, more than ten years; not converted", r, after))
 		return 0, false

@@ -83,9 +83,9 @@ func nrpeCommand(line string) (nrpeCall, bool) {
 	return call, true
 }
 
-// checkElement renders a host or service (template or instance) from its
-// resolved attributes.
-func (cv *converter) checkElement(kind string, o *Object, name, what string) *element {
+// checkElement renders a host or service from its resolved attributes, as
+// a Bergamot template when asTemplate is set.
+func (cv *converter) checkElement(kind string, o *Object, name, what string, asTemplate bool) *element {
 	e := newEl(kind, "name", name)
 	e.attr("extends", cv.extends(o))
 	if kind == "host" {
@@ -93,6 +93,8 @@ func (cv *converter) checkElement(kind string, o *Object, name, what string) *el
 	}
 	if o.Get("active_checks_enabled") == "0" {
 		e.attr("enabled", "no")
+	} else if cv.anyAncestor(o, func(t *Object) bool { return t.Get("active_checks_enabled") == "0" }) {
+		e.attr("enabled", "yes") // override a template's enabled="no"
 	}
 	var groups []string
 	for _, g := range splitList(o.Get("hostgroups") + "," + o.Get("servicegroups")) {
@@ -115,17 +117,10 @@ func (cv *converter) checkElement(kind string, o *Object, name, what string) *el
 			cv.infoParameter(e, k, a, what)
 		}
 	}
-	if o.Has("notification_period") || o.Get("notifications_enabled") == "0" {
-		n := e.add(newEl("notifications"))
-		if o.Get("notifications_enabled") == "0" {
-			n.attr("enabled", "no")
-		} else {
-			n.attr("enabled", "yes")
-		}
-		if tp := o.Get("notification_period"); tp != "" {
-			n.attr("time-period", bergamotName(tp))
-		}
+	if n := cv.notificationsElement(o, what, asTemplate); n != nil {
+		e.add(n)
 	}
+	cv.reportApproximations(o, what)
 	if o.Has("contact_groups") || o.Has("contacts") {
 		n := e.add(newEl("notify"))
 		n.attr("teams", joinNames(o.Get("contact_groups")))
@@ -134,8 +129,10 @@ func (cv *converter) checkElement(kind string, o *Object, name, what string) *el
 	if v := o.Get("max_check_attempts"); v != "" {
 		e.add(newEl("state", "failed-after", v, "recovers-after", "1"))
 	}
-	if o.Has("check_interval") || o.Has("retry_interval") || o.Has("check_period") {
-		s := e.add(newEl("schedule", "every", minutes(valueOr(o, "check_interval")), "retry-every", minutes(valueOr(o, "retry_interval"))))
+	// Bergamot's default schedule is nagios4's (5 and 1 minutes) only when
+	// an interval unit is a minute.
+	if o.Has("check_interval") || o.Has("retry_interval") || o.Has("check_period") || !asTemplate && cv.intervalLength() != defaultIntervalLength {
+		s := e.add(newEl("schedule", "every", cv.intervalAttr(o, "check_interval", what), "retry-every", cv.intervalAttr(o, "retry_interval", what)))
 		if tp := o.Get("check_period"); tp != "" {
 			s.attr("time-period", bergamotName(tp))
 		}
@@ -163,18 +160,6 @@ func (cv *converter) checkElement(kind string, o *Object, name, what string) *el
 		}
 	}
 	return e
-}
-
-// minutes renders a Nagios interval (in interval_length units, 60s by
-// default) as a Bergamot schedule value.
-func minutes(v string) string {
-	if isInt(v) {
-		return v + "m"
-	}
-	if f, err := parseFloat(v); err == nil {
-		return fmt.Sprintf("%ds", int(f*60))
-	}
-	return v
 }
 
 // maxArg is the highest $ARGn$ that command name uses.
@@ -248,8 +233,14 @@ func (cv *converter) contactElement(o *Object, name, what string) *element {
 			tp = hp
 		}
 		en := "yes"
-		if o.Get("host_notifications_enabled") == "0" && o.Get("service_notifications_enabled") == "0" {
+		hOff, sOff := o.Get("host_notifications_enabled") == "0", o.Get("service_notifications_enabled") == "0"
+		switch {
+		case hOff && sOff:
 			en = "no"
+		case hOff:
+			cv.warn(o.Attrs["host_notifications_enabled"].Pos, what, "host_notifications_enabled", "is 0 but service notifications are on; Bergamot has one switch per contact, so host notifications stay enabled")
+		case sOff:
+			cv.warn(o.Attrs["service_notifications_enabled"].Pos, what, "service_notifications_enabled", "is 0 but host notifications are on; Bergamot has one switch per contact, so service notifications stay enabled")
 		}
 		e.add(newEl("notifications", "enabled", en, "time-period", bergamotName(tp)))
 	}
@@ -298,7 +289,7 @@ func (cv *converter) hosts(root *element) {
 		h := cv.c.Hosts[hn]
 		what := "host '" + hn + "'"
 		cv.reportUnconverted(h, what)
-		e := cv.checkElement("host", h, bergamotName(hn), what)
+		e := cv.checkElement("host", h, bergamotName(hn), what, false)
 		e.attr("groups", strings.Join(groupsOf[hn], ", "))
 		if t, ok := cv.tmplName[h]; ok {
 			setAttr(e, "extends", t) // the host's own template carries its `use`
@@ -310,7 +301,7 @@ func (cv *converter) hosts(root *element) {
 			swhat := fmt.Sprintf("service '%s' on host '%s'", s.Description, hn)
 			cv.reportUnconverted(s.Obj, swhat)
 			r := Ref{hn, s.Description}
-			se := cv.checkElement("service", s.Obj, cv.svcName[r], swhat)
+			se := cv.checkElement("service", s.Obj, cv.svcName[r], swhat, false)
 			se.attr("groups", strings.Join(svcGroupsOf[hn+","+s.Description], ", "))
 			if t, ok := cv.tmplName[s.Obj]; ok {
 				setAttr(se, "extends", t)

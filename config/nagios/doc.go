@@ -5,7 +5,8 @@
 //
 //  1. [ParseFile] / [ParseObjects] read Nagios object files into raw
 //     [Object]s that remember the file and line of every directive, and
-//     [ParseMainConfig] reads cfg_file, cfg_dir and resource_file from a
+//     [ParseMainConfig] reads cfg_file, cfg_dir, resource_file and
+//     interval_length from a
 //     main nagios.cfg.
 //  2. [Resolve] applies Nagios template inheritance (use a,b,c with the
 //     leftmost template winning, name, register 0, null, +value, custom

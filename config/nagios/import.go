@@ -43,6 +43,8 @@ func Load(ctx context.Context, paths ...string) (*Config, error) {
 		return nil, errors.New("nagios: no configuration files given")
 	}
 	var files, resources []string
+	var intervalLength int
+	var intervalFrom string
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -77,6 +79,12 @@ func Load(ctx context.Context, paths ...string) (*Config, error) {
 			files = append(files, fs...)
 		}
 		resources = append(resources, mc.ResourceFiles...)
+		if mc.IntervalLength != 0 {
+			if intervalLength != 0 && intervalLength != mc.IntervalLength {
+				return nil, fmt.Errorf("nagios: %s sets interval_length=%d but %s sets %d: import them separately", p, mc.IntervalLength, intervalFrom, intervalLength)
+			}
+			intervalLength, intervalFrom = mc.IntervalLength, p
+		}
 	}
 	res := map[string]string{}
 	for _, r := range resources {
@@ -104,7 +112,11 @@ func Load(ctx context.Context, paths ...string) (*Config, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	return Resolve(objs, res)
+	c, err := Resolve(objs, res)
+	if c != nil {
+		c.IntervalLength = intervalLength
+	}
+	return c, err
 }
 
 // isMainConfig reports whether data looks like a main nagios.cfg.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -342,10 +343,16 @@ type MainConfig struct {
 	CfgFiles      []string
 	CfgDirs       []string
 	ResourceFiles []string
+	// IntervalLength is interval_length: the seconds in one unit of the
+	// object directives check_interval, retry_interval,
+	// notification_interval and first_notification_delay; 0 when the file
+	// does not set it (nagios4's default is 60).
+	IntervalLength int
 }
 
-// ParseMainConfig reads cfg_file, cfg_dir and resource_file from a main
-// configuration; relative paths are resolved against its directory.
+// ParseMainConfig reads cfg_file, cfg_dir, resource_file and
+// interval_length from a main configuration; relative paths are resolved
+// against its directory.
 func ParseMainConfig(ctx context.Context, path string) (*MainConfig, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -384,6 +391,12 @@ func parseMain(path string, r io.Reader) (*MainConfig, error) {
 			mc.CfgDirs = append(mc.CfgDirs, abs(v))
 		case "resource_file":
 			mc.ResourceFiles = append(mc.ResourceFiles, abs(v))
+		case "interval_length":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, Errors{{Position{File: path, Line: ln.no}, fmt.Sprintf("interval_length '%s' is not a positive whole number of seconds", v)}}
+			}
+			mc.IntervalLength = n
 		}
 	}
 	return mc, nil
