@@ -6,8 +6,7 @@
 //  1. [ParseFile] / [ParseObjects] read Nagios object files into raw
 //     [Object]s that remember the file and line of every directive, and
 //     [ParseMainConfig] reads cfg_file, cfg_dir, resource_file and
-//     interval_length from a
-//     main nagios.cfg.
+//     interval_length from a main nagios.cfg.
 //  2. [Resolve] applies Nagios template inheritance (use a,b,c with the
 //     leftmost template winning, name, register 0, null, +value, custom
 //     variables) and memberships from both sides, with '*' and '!'
