@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -125,7 +126,8 @@ func Parse(name string, r io.Reader) (*Document, error) {
 func addFile(dst, all *Document, name string, r io.Reader, sink *errorSink) {
 	root, err := parseTree(name, r)
 	if err != nil {
-		if e, ok := err.(*Error); ok {
+		var e *Error
+		if errors.As(err, &e) {
 			sink.list = append(sink.list, e)
 		} else {
 			sink.add(nil, "", "%v", err)

@@ -52,6 +52,11 @@ func (l ErrorList) Err() error {
 	if len(l) == 0 {
 		return nil
 	}
+	return l.sorted()
+}
+
+// sorted sorts l by file and line and drops repeated errors, in place.
+func (l ErrorList) sorted() ErrorList {
 	sort.SliceStable(l, func(i, j int) bool {
 		if l[i].File != l[j].File {
 			return l[i].File < l[j].File

@@ -91,9 +91,7 @@ func Resolve(doc *Document, opts ...ResolveOption) (*Model, error) {
 			m.Warnings = append(m.Warnings, errs...)
 		}
 	}
-	if err := m.Warnings.Err(); err != nil {
-		m.Warnings = err.(ErrorList)
-	}
+	m.Warnings = m.Warnings.sorted()
 	if err := r.sink.list.Err(); err != nil {
 		return m, err
 	}

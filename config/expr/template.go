@@ -54,9 +54,10 @@ func closingBrace(s string, from int) (int, error) {
 		c := s[j]
 		switch {
 		case quote != 0:
-			if c == '\\' {
+			switch c {
+			case '\\':
 				j++
-			} else if c == quote {
+			case quote:
 				quote = 0
 			}
 		case c == '\'' || c == '"':

@@ -179,7 +179,8 @@ func (p *Period) collectEdges(lookup Lookup, edges map[*time.Location][]time.Dur
 	}
 	seen = append(seen, p)
 	loc := p.location()
-	es := append(edges[loc], 0)
+	es := edges[loc]
+	es = append(es, 0)
 	for _, r := range p.Ranges {
 		for _, ts := range r.Times {
 			es = append(es, ts.Start, ts.End)
