@@ -383,7 +383,9 @@ func cmdImport(ctx context.Context, env *Env, args []string) error {
 	switch *out {
 	case "":
 	case "-":
-		os.Stdout.Write(res.XML)
+		if _, err := os.Stdout.Write(res.XML); err != nil {
+			return err
+		}
 	default:
 		if err := os.WriteFile(*out, res.XML, 0o644); err != nil {
 			return err
@@ -395,11 +397,14 @@ func cmdImport(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		defer os.Remove(tmp.Name())
+		defer func() { _ = os.Remove(tmp.Name()) }() // best effort: a leftover file in the temp directory harms nothing
 		if _, err := tmp.Write(res.XML); err != nil {
+			tmp.Close()
 			return err
 		}
-		tmp.Close()
+		if err := tmp.Close(); err != nil {
+			return err
+		}
 		return cmdConfig(ctx, env, []string{"apply", "--site", *siteName, tmp.Name()})
 	}
 	return nil

@@ -114,12 +114,16 @@ func startBenchPeer(ctx context.Context, kind string) (*benchPeer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench peer: %w", err)
 	}
-	cmd := exec.Command(exe, "bench", "--peer", kind, "--listen", "127.0.0.1:0")
+	cmd := exec.CommandContext(ctx, exe, "bench", "--peer", kind, "--listen", "127.0.0.1:0")
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("bench peer: %w", err)
 	}
+	// When ctx ends first, stop the peer as stop does: close its stdin (it
+	// exits), and kill it if it lingers.
+	cmd.Cancel = func() error { return in.Close() }
+	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("bench peer: %w", err)

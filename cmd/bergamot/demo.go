@@ -37,7 +37,7 @@ func ensureDemo(ctx context.Context, env *Env, db *DB, httpPort string, g *errgr
 	nrpePort := startDemoNRPE(ctx, env, g)
 	credFile := filepath.Join(env.Data, "demo-admin.txt")
 	ts := tenants.NewStore(db.Pool)
-	site, err := ts.SiteByName(ctx, demoSite)
+	_, err := ts.SiteByName(ctx, demoSite)
 	if errs.Is(err, errs.NotFound) {
 		pw := "Demo-" + randomWord()
 		sealer, err := env.Sealer()
@@ -49,7 +49,7 @@ func ensureDemo(ctx context.Context, env *Env, db *DB, httpPort string, g *errgr
 			return err
 		}
 		cfgs := &store.Configs{Sealer: sealer, Validators: validators()}
-		site, _, err = ts.SignUp(ctx, tenants.SignUpInput{SiteName: demoSite, Summary: "Bergamot demo", Email: demoEmail, Password: pw},
+		site, _, err := ts.SignUp(ctx, tenants.SignUpInput{SiteName: demoSite, Summary: "Bergamot demo", Email: demoEmail, Password: pw},
 			func(ctx context.Context, tx pgx.Tx, s *tenants.Site) error {
 				res, err := cfgs.Apply(tenants.WithSite(ctx, s.ID), tx, doc, "bergamot run (demo)", "demo.xml", false)
 				if err != nil {
@@ -75,7 +75,8 @@ func ensureDemo(ctx context.Context, env *Env, db *DB, httpPort string, g *errgr
 	}
 	creds, err := os.ReadFile(credFile)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "\n  Demo site %q exists (its admin credentials file %s is missing).\n", demoSite, credFile)
+		// Not fatal: the demo runs; only the reminder of the password is lost.
+		fmt.Fprintf(os.Stderr, "\n  Demo site %q exists (its admin credentials file cannot be read: %v).\n", demoSite, err)
 		return nil
 	}
 	var pw string

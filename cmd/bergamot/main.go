@@ -55,14 +55,16 @@ func commands() []*command {
 	}
 }
 
+// usage prints the commands; a write error (a closed terminal) has nowhere
+// to be reported.
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "Bergamot: distributed monitoring, compatible with Nagios plugins.\n\nUsage: bergamot [--log-format text|json] COMMAND [flags]\n\nCommands:\n")
+	_, _ = fmt.Fprintf(w, "Bergamot: distributed monitoring, compatible with Nagios plugins.\n\nUsage: bergamot [--log-format text|json] COMMAND [flags]\n\nCommands:\n")
 	cmds := commands()
 	sort.SliceStable(cmds, func(i, j int) bool { return false })
 	for _, c := range cmds {
-		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
+		_, _ = fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nEnvironment: DATABASE_URL, BERGAMOT_DATA (./.bergamot), BERGAMOT_LISTEN (:8080), BERGAMOT_ZONE (default),\nBERGAMOT_LOG_LEVEL (debug|info|warn|error; default info for run/serve/worker/notifier, warn for admin commands), BERGAMOT_DEBUG.\nRun `bergamot COMMAND --help` for a command's flags.\n")
+	_, _ = fmt.Fprintf(w, "\nEnvironment: DATABASE_URL, BERGAMOT_DATA (./.bergamot), BERGAMOT_LISTEN (:8080), BERGAMOT_ZONE (default),\nBERGAMOT_LOG_LEVEL (debug|info|warn|error; default info for run/serve/worker/notifier, warn for admin commands), BERGAMOT_DEBUG.\nRun `bergamot COMMAND --help` for a command's flags.\n")
 }
 
 func main() {
@@ -125,28 +127,39 @@ func main() {
 	}
 	logger := newLogger(logFormat, level)
 	slog.SetDefault(logger)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	env := LoadEnv(logger)
-	err = cmd.run(ctx, env, args[1:])
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return
-	case errors.Is(err, errUsage):
-		if msg := strings.TrimSuffix(err.Error(), ": "+errUsage.Error()); err != errUsage && msg != err.Error() {
-			fmt.Fprintf(os.Stderr, "bergamot %s: %s\n\n", cmd.name, msg)
-		}
-		fmt.Fprintf(os.Stderr, "Usage:\n  %s\n", cmd.usage)
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "bergamot %s: %v\n", cmd.name, err)
-		os.Exit(1)
+	if code := runCommand(cmd, logger, args[1:]); code != 0 {
+		os.Exit(code)
 	}
 }
 
-// commandHelp prints a command's summary and usage.
+// runCommand runs cmd with a context that SIGINT and SIGTERM end, reports
+// its error, and returns the exit status: 0, 1 for a failure, 2 for a usage
+// error.
+func runCommand(cmd *command, logger *slog.Logger, args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := LoadEnv(logger)
+	err := cmd.run(ctx, env, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		// A wrapped errUsage carries a message ("...: usage") worth printing.
+		if msg, wrapped := strings.CutSuffix(err.Error(), ": "+errUsage.Error()); wrapped {
+			fmt.Fprintf(os.Stderr, "bergamot %s: %s\n\n", cmd.name, msg)
+		}
+		fmt.Fprintf(os.Stderr, "Usage:\n  %s\n", cmd.usage)
+		return 2
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "bergamot %s: %v\n", cmd.name, err)
+		return 1
+	}
+	return 0
+}
+
+// commandHelp prints a command's summary and usage (write errors: see usage).
 func commandHelp(w io.Writer, c *command) {
-	fmt.Fprintf(w, "%s: %s\n\nUsage:\n  %s\n", c.name, c.summary, c.usage)
+	_, _ = fmt.Fprintf(w, "%s: %s\n\nUsage:\n  %s\n", c.name, c.summary, c.usage)
 }
 
 func isHelpFlag(a string) bool {
@@ -201,12 +214,12 @@ func newLogger(format string, level slog.Level) *slog.Logger {
 // newFlags makes a flag set whose -h prints the command's usage.
 func newFlags(name, usageText string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage:\n  %s\n", usageText)
+	fs.Usage = func() { // write errors: see usage
+		_, _ = fmt.Fprintf(fs.Output(), "Usage:\n  %s\n", usageText)
 		n := 0
 		fs.VisitAll(func(*flag.Flag) { n++ })
 		if n > 0 {
-			fmt.Fprintf(fs.Output(), "\nFlags:\n")
+			_, _ = fmt.Fprintf(fs.Output(), "\nFlags:\n")
 			fs.PrintDefaults()
 		}
 	}

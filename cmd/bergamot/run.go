@@ -55,7 +55,8 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	}
 	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool},
 		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend})
-	ln, err := net.Listen("tcp", o.listen)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", o.listen)
 	if err != nil {
 		return "", fmt.Errorf("listening on %s: %w (set BERGAMOT_LISTEN or --listen to another address)", o.listen, err)
 	}
