@@ -2,6 +2,7 @@ package apitest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -130,10 +131,10 @@ func (w *WS) Next(d time.Duration) (*Message, error) {
 	}
 }
 
-var errTimeout = fmt.Errorf("no message in time")
+var errTimeout = errors.New("no message in time")
 
 // IsTimeout reports whether err is Next's timeout.
-func IsTimeout(err error) bool { return err == errTimeout }
+func IsTimeout(err error) bool { return errors.Is(err, errTimeout) }
 
 // Close closes the connection.
 func (w *WS) Close() { _ = w.Conn.Close() }

@@ -175,7 +175,8 @@ func (c *Cluster) startPostgres(ctx context.Context, bin, dataDir, runDir string
 	if err != nil {
 		return fmt.Errorf("devdb: %w", err)
 	}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
+	// PostgreSQL outlives ctx (which bounds only the start-up): Stop ends it, in order.
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), filepath.Join(bin, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Own process group: a Ctrl-C in the terminal reaches us, and we stop
 	// PostgreSQL in order, after our own connections are closed.
@@ -196,7 +197,7 @@ func (c *Cluster) startPostgres(ctx context.Context, bin, dataDir, runDir string
 		select {
 		case err := <-c.done:
 			c.done <- err
-			return fmt.Errorf("devdb: postgres exited during start-up (%v); see %s", err, filepath.Join(c.opts.Dir, "postgres.log"))
+			return fmt.Errorf("devdb: postgres exited during start-up (%w); see %s", err, filepath.Join(c.opts.Dir, "postgres.log"))
 		case <-ctx.Done():
 			c.Stop(context.Background())
 			return ctx.Err()

@@ -63,7 +63,8 @@ type Daemon struct {
 	dir, cfgPath string
 	port         int
 	cmd          *exec.Cmd
-	done         chan error
+	done         chan struct{} // closed when the daemon has exited, with waitErr set
+	waitErr      error         // how it exited (cmd.Wait's error)
 	log          *slog.Logger
 }
 
@@ -116,7 +117,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	// A killed daemon's pid file would make nrpe bail out while the old
 	// process is not yet reaped.
 	_ = os.Remove(filepath.Join(dir, "nrpe.pid"))
-	if d.port, err = choosePort(dir, opts.Port, log); err != nil {
+	if d.port, err = choosePort(ctx, dir, opts.Port, log); err != nil {
 		return nil, err
 	}
 	cmds := opts.Commands
@@ -184,13 +185,13 @@ func ensureInstalled(ctx context.Context, install bool, log *slog.Logger) error 
 }
 
 // choosePort picks the port (see Options.Port) and saves it in dir/port.
-func choosePort(dir string, want int, log *slog.Logger) (int, error) {
+func choosePort(ctx context.Context, dir string, want int, log *slog.Logger) (int, error) {
 	portFile := filepath.Join(dir, "port")
 	if want == 0 {
 		if b, err := os.ReadFile(portFile); err == nil {
 			saved, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 			switch {
-			case saved > 0 && portFree(saved):
+			case saved > 0 && portFree(ctx, saved):
 				want = saved
 			case saved > 0:
 				log.Warn("the private NRPE daemon's saved port is taken; choosing another (checks configured for the old port will fail)",
@@ -198,11 +199,12 @@ func choosePort(dir string, want int, log *slog.Logger) (int, error) {
 			}
 		}
 	}
-	if want == 0 && portFree(DefaultPort) {
+	if want == 0 && portFree(ctx, DefaultPort) {
 		want = DefaultPort
 	}
 	if want == 0 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		var lc net.ListenConfig
+		l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 		if err != nil {
 			return 0, fmt.Errorf("devnrpe: finding a free port: %w", err)
 		}
@@ -215,8 +217,9 @@ func choosePort(dir string, want int, log *slog.Logger) (int, error) {
 	return want, nil
 }
 
-func portFree(port int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+func portFree(ctx context.Context, port int) bool {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		return false
 	}
@@ -269,7 +272,8 @@ func (d *Daemon) start(ctx context.Context) error {
 		f.Close()
 	}
 	var out bytes.Buffer
-	cmd := exec.Command(DaemonPath, "-c", d.cfgPath, "-f")
+	// The daemon outlives ctx (which bounds only the start-up): Stop ends it.
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), DaemonPath, "-c", d.cfgPath, "-f")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Own process group: Stop ends the daemon and its children together,
 	// after Bergamot's own work has stopped.
@@ -278,8 +282,8 @@ func (d *Daemon) start(ctx context.Context) error {
 		return fmt.Errorf("devnrpe: starting %s: %w", DaemonPath, err)
 	}
 	d.cmd = cmd
-	d.done = make(chan error, 1)
-	go func() { d.done <- cmd.Wait(); close(d.done) }()
+	d.done = make(chan struct{})
+	go func() { d.waitErr = cmd.Wait(); close(d.done) }()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		if logb, _ := os.ReadFile(logPath); int64(len(logb)) >= logStart &&
@@ -287,10 +291,10 @@ func (d *Daemon) start(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case err := <-d.done:
+		case <-d.done:
 			logText, _ := os.ReadFile(logPath)
 			d.cmd = nil
-			return fmt.Errorf("devnrpe: nrpe exited during start-up (%v): %s%s", err, out.String(), lastLines(logText, 5))
+			return fmt.Errorf("devnrpe: nrpe exited during start-up (%w): %s%s", d.waitErr, out.String(), lastLines(logText, 5))
 		case <-ctx.Done():
 			_ = d.Stop(context.Background())
 			return ctx.Err()

@@ -2,6 +2,7 @@ package devnrpe
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,8 @@ func query(t *testing.T, d *Daemon, command string) (string, int) {
 	t.Helper()
 	out, err := exec.Command(checkNRPE, "-H", "127.0.0.1", "-p", strconv.Itoa(d.Port()), "-t", "20", "-c", command).CombinedOutput()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
@@ -92,7 +94,7 @@ func TestStopEndsDaemonAndRestartReusesPort(t *testing.T) {
 	if err := d.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if portFree(want) == false {
+	if portFree(ctx, want) == false {
 		t.Errorf("port %d still taken after Stop", want)
 	}
 	if err := syscallKill0(pid); err == nil {

@@ -22,12 +22,17 @@ const policyRC = "/usr/sbin/policy-rc.d"
 // AptInstall installs Debian packages with apt-get (as root) without
 // starting their daemons, as scripts/ensure-packages does. apt's output goes
 // to stderr so a long first install shows its progress.
-func AptInstall(ctx context.Context, pkgs ...string) error {
+func AptInstall(ctx context.Context, pkgs ...string) (err error) {
 	if _, err := os.Stat(policyRC); errors.Is(err, os.ErrNotExist) {
 		if err := os.WriteFile(policyRC, []byte("#!/bin/sh\nexit 101\n"), 0o755); err != nil {
 			return fmt.Errorf("writing %s: %w", policyRC, err)
 		}
-		defer os.Remove(policyRC)
+		defer func() {
+			// Left behind, it would keep every daemon installed later from starting.
+			if rerr := os.Remove(policyRC); rerr != nil && err == nil {
+				err = fmt.Errorf("removing %s: %w", policyRC, rerr)
+			}
+		}()
 	}
 	upd := exec.CommandContext(ctx, "apt-get", "update", "-q")
 	upd.Stdout, upd.Stderr = os.Stderr, os.Stderr

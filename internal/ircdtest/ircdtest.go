@@ -77,7 +77,7 @@ PAM = no
 // Start (re)starts the daemon and waits until its ports accept.
 func (s *Server) Start() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "-n", "-f", s.conf)
+	s.cmd = exec.CommandContext(s.t.Context(), s.bin, "-n", "-f", s.conf)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -91,8 +91,9 @@ func (s *Server) Start() {
 func (s *Server) waitListening(addr string) {
 	s.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
+	d := net.Dialer{Timeout: time.Second}
 	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		if c, err := d.DialContext(s.t.Context(), "tcp", addr); err == nil {
 			c.Close()
 			return
 		}
