@@ -192,6 +192,9 @@ func TestMajorityOfPool(t *testing.T) {
 
 	p.push("web1", "", checks.StatusCritical, "down")
 	web := p.expect("cluster", "web", "", "WARNING", true, "web1 CRITICAL")
+	if web.alerts != 1 {
+		t.Fatalf("cluster web at WARNING: %d alerts, want the one a hard problem opens", web.alerts)
+	}
 	p.expect("cluster", "web-lenient", "", "OK", true, "")
 	p.expect("cluster", "outer", "", "WARNING", true, "") // re-evaluated through cluster 'web'
 

@@ -88,7 +88,8 @@ func NewHub(pool *pgxpool.Pool, log *slog.Logger) *Hub {
 // resources) by name.
 func IDKey(id string) string { return "id:" + id }
 
-// HostKey: see IDKey.
+// HostKey names a host with its services and traps (a cluster with its
+// resources) for Subscribe's keys (see IDKey).
 func HostKey(name string) string { return "host:" + name }
 
 // keysOf are the keys an update of r is indexed under.

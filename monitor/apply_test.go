@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -186,7 +187,7 @@ func TestAllStatuses(t *testing.T) {
 
 func TestAcknowledgeOKFails(t *testing.T) {
 	st, _ := Apply(Initial(pend, "", t0), Input{Result: ok, Time: t0}, Settings{})
-	if _, _, err := Acknowledge(st, false, t0); err != ErrNoProblem {
+	if _, _, err := Acknowledge(st, false, t0); !errors.Is(err, ErrNoProblem) {
 		t.Fatalf("Acknowledge on OK: err = %v, want ErrNoProblem", err)
 	}
 	// A soft problem can be acknowledged.

@@ -129,12 +129,12 @@ func Initial(status checks.Status, output string, now time.Time) State {
 type DepState int
 
 const (
-	// DepsUp: no dependencies, or all are in a steady ok state.
+	// DepsUp means no dependencies, or all are in a steady ok state.
 	DepsUp DepState = iota
-	// DepsChanging: at least one dependency is in a soft state and none is
-	// down; the check may not become hard until they settle.
+	// DepsChanging means at least one dependency is in a soft state and
+	// none is down; the check may not become hard until they settle.
 	DepsChanging
-	// DepsDown: at least one dependency is in a steady not-ok state; the
+	// DepsDown means at least one dependency is in a steady not-ok state; the
 	// check is Encompassed and raises no alert of its own.
 	DepsDown
 )

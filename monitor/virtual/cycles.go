@@ -29,7 +29,7 @@ func DetectCycles(graph map[string][]string) [][]string {
 		}
 		out = append(out, cyclePath(graph, scc))
 	}
-	slices.SortFunc(out, func(a, b []string) int { return slices.Compare(a, b) })
+	slices.SortFunc(out, slices.Compare)
 	return out
 }
 

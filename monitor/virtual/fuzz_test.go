@@ -2,6 +2,7 @@ package virtual
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"testing"
 
@@ -41,7 +42,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src string) {
 		e, err := Parse(src)
 		if err != nil {
-			if _, ok := err.(*SyntaxError); !ok {
+			var se *SyntaxError
+			if !errors.As(err, &se) {
 				t.Fatalf("%q: error is not a SyntaxError: %v", src, err)
 			}
 			return
