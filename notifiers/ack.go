@@ -47,18 +47,18 @@ func VerifyAck(key []byte, token string, now time.Time) (alertID string, expires
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[3])
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("%w: signature: %v", ErrAckMalformed, err)
+		return "", time.Time{}, fmt.Errorf("%w: signature: %w", ErrAckMalformed, err)
 	}
 	if !hmac.Equal(sig, ackMAC(key, strings.Join(parts[:3], "."))) {
 		return "", time.Time{}, ErrAckSignature
 	}
 	id, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("%w: alert id: %v", ErrAckMalformed, err)
+		return "", time.Time{}, fmt.Errorf("%w: alert id: %w", ErrAckMalformed, err)
 	}
 	sec, err := strconv.ParseInt(parts[2], 10, 64)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("%w: expiry: %v", ErrAckMalformed, err)
+		return "", time.Time{}, fmt.Errorf("%w: expiry: %w", ErrAckMalformed, err)
 	}
 	expires = time.Unix(sec, 0)
 	if !now.Before(expires) {

@@ -150,7 +150,7 @@ func (t *Templates) OverrideHTML(typ Type, body string) error {
 }
 
 func buildHTML(overrides map[string]string) (*htemplate.Template, error) {
-	h, err := htemplate.New("email.html.tmpl").Funcs(htemplate.FuncMap(templateFuncs())).ParseFS(defaultTemplateFS, "templates/email.html.tmpl")
+	h, err := htemplate.New("email.html.tmpl").Funcs(templateFuncs()).ParseFS(defaultTemplateFS, "templates/email.html.tmpl")
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ type DigestArgs struct {
 // Kind is the River job kind.
 func (DigestArgs) Kind() string { return "notify_digest" }
 
-// InsertOpts: one digest job per recipient, channel and window.
+// InsertOpts makes one digest job per recipient, channel and window.
 func (DigestArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }

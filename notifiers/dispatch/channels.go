@@ -77,7 +77,7 @@ func (p Params) hash() string {
 	sort.Strings(keys)
 	h := sha256.New()
 	for _, k := range keys {
-		fmt.Fprintf(h, "%d:%s=%d:%s;", len(k), k, len(p[k]), p[k])
+		_, _ = fmt.Fprintf(h, "%d:%s=%d:%s;", len(k), k, len(p[k]), p[k]) // a hash.Hash's Write never fails
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
@@ -214,7 +214,7 @@ type EmailChannel struct {
 // Name returns "email".
 func (*EmailChannel) Name() string { return email.Channel }
 
-// Reachable: smtp.host is set and the recipient has an email address.
+// Reachable reports whether smtp.host is set and the recipient has an email address.
 func (*EmailChannel) Reachable(to notifiers.Recipient, p Params) bool {
 	return p.Get("smtp.host") != "" && to.Email != ""
 }
@@ -253,7 +253,7 @@ type SMSChannel struct{}
 // Name returns "sms".
 func (SMSChannel) Name() string { return sms.Channel }
 
-// Reachable: an account is set and the recipient has a phone number.
+// Reachable reports whether an account is set and the recipient has a phone number.
 func (SMSChannel) Reachable(to notifiers.Recipient, p Params) bool {
 	return (p.Get("sms.account-sid") != "" || p.Get("sms.credential") != "") && to.Phone != ""
 }
@@ -285,7 +285,7 @@ type WebhookChannel struct{}
 // Name returns "webhook".
 func (WebhookChannel) Name() string { return webhook.Channel }
 
-// Reachable: webhook.url is set (for the contact or the site).
+// Reachable reports whether webhook.url is set (for the contact or the site).
 func (WebhookChannel) Reachable(_ notifiers.Recipient, p Params) bool {
 	return p.Get("webhook.url") != ""
 }
@@ -309,7 +309,7 @@ type SlackChannel struct{}
 // Name returns "slack".
 func (SlackChannel) Name() string { return slack.Channel }
 
-// Reachable: slack.webhook is set.
+// Reachable reports whether slack.webhook is set.
 func (SlackChannel) Reachable(_ notifiers.Recipient, p Params) bool {
 	return p.Get("slack.webhook") != ""
 }
@@ -340,7 +340,7 @@ type IRCChannel struct {
 // Name returns "irc".
 func (IRCChannel) Name() string { return irc.Channel }
 
-// Reachable: a server and channel are set and the contact has irc.nick.
+// Reachable reports whether a server and channel are set and the contact has irc.nick.
 func (IRCChannel) Reachable(to notifiers.Recipient, p Params) bool {
 	return p.Get("irc.server") != "" && p.Get("irc.channel") != "" && to.IRCNick != ""
 }

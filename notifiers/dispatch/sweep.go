@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,7 +66,6 @@ func (s *Sweeper) SweepOnce(ctx context.Context, now time.Time) error {
 	for _, site := range sites {
 		sctx := tenants.WithSite(ctx, site)
 		err := tenants.InSite(sctx, s.d.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			var args []NotifyArgs
 			acks, err := s.acknowledgements(ctx, tx, site)
 			if err != nil {
 				return err
@@ -74,7 +74,7 @@ func (s *Sweeper) SweepOnce(ctx context.Context, now time.Time) error {
 			if err != nil {
 				return err
 			}
-			args = append(acks, esc...)
+			args := slices.Concat(acks, esc)
 			params := make([]river.InsertManyParams, 0, len(args))
 			for _, a := range args {
 				params = append(params, river.InsertManyParams{Args: a})

@@ -69,7 +69,7 @@ func (s *siteTemplates) forSite(def *notifiers.Templates, p Params) (*notifiers.
 	}
 	h := sha256.New()
 	for _, k := range keys {
-		fmt.Fprintf(h, "%s\x00%s\x00", k, p[k])
+		_, _ = fmt.Fprintf(h, "%s\x00%s\x00", k, p[k]) // a hash.Hash's Write never fails
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	s.mu.Lock()

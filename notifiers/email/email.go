@@ -98,7 +98,7 @@ func (c Config) Validate() error {
 		return errors.New("email: from address is required")
 	}
 	if _, err := mail.ParseAddress(c.From); err != nil {
-		return fmt.Errorf("email: from address %q: %v", c.From, err)
+		return fmt.Errorf("email: from address %q: %w", c.From, err)
 	}
 	if c.Timeout < 0 {
 		return fmt.Errorf("email: timeout %s must not be negative", c.Timeout)
@@ -157,7 +157,7 @@ func (e *Notifier) Send(ctx context.Context, n *notifiers.Notification, to notif
 	}
 	rcpt, err := mail.ParseAddress(to.Email)
 	if err != nil {
-		return notifiers.Permanent(fmt.Errorf("%w: recipient %q: %v", ErrInvalidAddress, to.Email, err))
+		return notifiers.Permanent(fmt.Errorf("%w: recipient %q: %w", ErrInvalidAddress, to.Email, err))
 	}
 	if rcpt.Name == "" {
 		rcpt.Name = to.Name

@@ -43,7 +43,7 @@ func MessageID(n *notifiers.Notification, domain string) string {
 func msgIDSafe(s string) string {
 	ok := s != "" && len(s) <= 64
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+		if !msgIDRune(r) {
 			ok = false
 			break
 		}
@@ -53,6 +53,10 @@ func msgIDSafe(s string) string {
 	}
 	h := sha256.Sum256([]byte(s))
 	return "h" + hex.EncodeToString(h[:12])
+}
+
+func msgIDRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
 }
 
 // BuildMessage assembles the RFC 5322 message: headers, then a
@@ -66,7 +70,9 @@ func BuildMessage(from, to *mail.Address, domain string, n *notifiers.Notificati
 	h("Subject", mime.QEncoding.Encode("utf-8", oneLine(msg.Subject)))
 	h("Date", n.When().Format(time.RFC1123Z))
 	h("Message-ID", MessageID(n, domain))
-	if n.AlertID != "" && !(n.Type == notifiers.TypeAlert && n.Repeat == 0) {
+	// Every message of an alert but its first refers to the first, so mail
+	// clients thread them.
+	if first := n.Type == notifiers.TypeAlert && n.Repeat == 0; n.AlertID != "" && !first {
 		h("In-Reply-To", ThreadID(n.AlertID, domain))
 		h("References", ThreadID(n.AlertID, domain))
 	}

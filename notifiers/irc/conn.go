@@ -120,9 +120,13 @@ func (c *conn) session() (joined bool, err error) {
 	c.setCurrent(s)
 	nick := c.cfg.Nick
 	if c.cfg.Password != "" {
-		s.send("PASS " + c.cfg.Password)
+		if err := s.send("PASS " + c.cfg.Password); err != nil {
+			return false, err
+		}
 	}
-	s.send("NICK " + nick)
+	if err := s.send("NICK " + nick); err != nil {
+		return false, err
+	}
 	if err := s.send("USER " + c.cfg.User + " 0 * :" + c.cfg.RealName); err != nil {
 		return false, err
 	}
@@ -223,7 +227,9 @@ func (c *conn) ready(ctx context.Context) (*session, error) {
 		}
 		notConnected := func() error {
 			if lastErr != nil {
-				return fmt.Errorf("%w to %s (last attempt: %v): %w", ErrNotConnected, c.cfg.Server, lastErr, ctx.Err())
+				// lastErr is context only, not wrapped: were it permanent, it
+				// would make this delivery's failure permanent too.
+				return fmt.Errorf("%w to %s (last attempt: %s): %w", ErrNotConnected, c.cfg.Server, lastErr.Error(), ctx.Err())
 			}
 			return fmt.Errorf("%w to %s: %w", ErrNotConnected, c.cfg.Server, ctx.Err())
 		}
