@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,12 +28,18 @@ type Options struct {
 	Metrics  *Metrics
 }
 
+// textf writes (part of) a plain-text response. An error means the client
+// went away: there is no one left to tell.
+func textf(w io.Writer, format string, args ...any) {
+	_, _ = fmt.Fprintf(w, format, args...)
+}
+
 // New builds the HTTP handler.
 func New(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
-		fmt.Fprintln(w, "ok")
+		textf(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -42,12 +49,12 @@ func New(o Options) http.Handler {
 		switch {
 		case err != nil:
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "database not reachable: %v\n", err)
+			textf(w, "database not reachable: %v\n", err)
 		case !current:
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "schema version %d, want %d: run bergamot migrate\n", v, migrations.Latest())
+			textf(w, "schema version %d, want %d: run bergamot migrate\n", v, migrations.Latest())
 		default:
-			fmt.Fprintf(w, "ready (schema %d)\n", v)
+			textf(w, "ready (schema %d)\n", v)
 		}
 	})
 	if o.Metrics != nil {
@@ -65,7 +72,7 @@ func New(o Options) http.Handler {
 	} else {
 		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/plain")
-			fmt.Fprintln(w, "Bergamot is running. The dashboard was not built into this binary: run make build.")
+			textf(w, "Bergamot is running. The dashboard was not built into this binary: run make build.\n")
 		})
 	}
 	return logRequests(o.Logger, o.Metrics, mux)
@@ -122,12 +129,12 @@ type Metrics struct {
 // ServeHTTP writes the metrics.
 func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	fmt.Fprintf(w, "# HELP bergamot_http_requests_total HTTP requests served.\n# TYPE bergamot_http_requests_total counter\nbergamot_http_requests_total %d\n", m.requests.Load())
+	textf(w, "# HELP bergamot_http_requests_total HTTP requests served.\n# TYPE bergamot_http_requests_total counter\nbergamot_http_requests_total %d\n", m.requests.Load())
 	if m.Pool == nil {
 		return
 	}
 	st := m.Pool.Stat()
-	fmt.Fprintf(w, "# HELP bergamot_db_connections Database connections in the pool.\n# TYPE bergamot_db_connections gauge\nbergamot_db_connections{state=\"acquired\"} %d\nbergamot_db_connections{state=\"idle\"} %d\n",
+	textf(w, "# HELP bergamot_db_connections Database connections in the pool.\n# TYPE bergamot_db_connections gauge\nbergamot_db_connections{state=\"acquired\"} %d\nbergamot_db_connections{state=\"idle\"} %d\n",
 		st.AcquiredConns(), st.IdleConns())
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -135,7 +142,7 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = m.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM check_schedule WHERE next_run <= now()),
 		(SELECT count(*) FROM result_inbox), (SELECT count(*) FROM workers WHERE stopped_at IS NULL AND last_seen > now() - interval '30 seconds')`).
 		Scan(&due, &inbox, &workers)
-	fmt.Fprintf(w, "# HELP bergamot_checks_due Checks due and not yet queued.\n# TYPE bergamot_checks_due gauge\nbergamot_checks_due %d\n", due)
-	fmt.Fprintf(w, "# HELP bergamot_results_pending Results waiting to be processed.\n# TYPE bergamot_results_pending gauge\nbergamot_results_pending %d\n", inbox)
-	fmt.Fprintf(w, "# HELP bergamot_workers_alive Workers seen in the last 30 seconds.\n# TYPE bergamot_workers_alive gauge\nbergamot_workers_alive %d\n", workers)
+	textf(w, "# HELP bergamot_checks_due Checks due and not yet queued.\n# TYPE bergamot_checks_due gauge\nbergamot_checks_due %d\n", due)
+	textf(w, "# HELP bergamot_results_pending Results waiting to be processed.\n# TYPE bergamot_results_pending gauge\nbergamot_results_pending %d\n", inbox)
+	textf(w, "# HELP bergamot_workers_alive Workers seen in the last 30 seconds.\n# TYPE bergamot_workers_alive gauge\nbergamot_workers_alive %d\n", workers)
 }

@@ -184,8 +184,9 @@ func (w *checkWriter) flush(ctx context.Context, tx pgx.Tx) error {
 		return nil
 	}
 	sql := func(q string) string {
-		if w.fresh {
-			return q[:strings.Index(q, "ON CONFLICT")]
+		if w.fresh { // nothing to conflict with: plain INSERTs
+			before, _, _ := strings.Cut(q, "ON CONFLICT")
+			return before
 		}
 		return q
 	}
