@@ -83,7 +83,7 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 	})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		ge := graphql.DefaultErrorPresenter(ctx, err)
-		var inner error = err
+		inner := err
 		var gq *gqlerror.Error
 		if errors.As(err, &gq) && gq.Err != nil {
 			inner = gq.Err
@@ -103,7 +103,8 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 		kind := errs.KindOf(inner)
 		if kind == errs.Internal {
 			if gq == nil || gq.Err != nil || !strings.Contains(ge.Message, "deeper than") {
-				if _, isErr := inner.(*errs.Error); !isErr && gq != nil && gq.Err == nil {
+				var ee *errs.Error
+				if !errors.As(inner, &ee) && gq != nil && gq.Err == nil {
 					// gqlgen's own errors (complexity, input coercion) are the caller's fault.
 					ge.Extensions["code"] = "INVALID"
 					return ge
