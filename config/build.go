@@ -118,9 +118,10 @@ func (r *resolver) notifications(n *Node, label string) Notifications {
 		out.TimePeriod = nn.AttrValue("time-period")
 		r.checkRef(nn, label, "time-period", out.TimePeriod)
 		if v := nn.AttrValue("renotify-every"); v != "" {
+			// "0" says notify once, overriding a template that re-notifies.
 			d, err := ParseInterval(v)
-			if err != nil || d <= 0 {
-				r.sink.add(nn, label, "renotify-every %q is not an interval (e.g. 30m, 1h)", v)
+			if err != nil {
+				r.sink.add(nn, label, "renotify-every %q is not an interval (e.g. 30m, 1h, or 0 to notify once)", v)
 			} else {
 				out.RenotifyEvery = d
 			}

@@ -112,7 +112,8 @@ type Notifications struct {
 	Teams       []string // from <notify>
 	Contacts    []string // from <notify>
 	// RenotifyEvery repeats problem notifications while a problem lasts
-	// (<notifications renotify-every="30m">); 0 notifies once.
+	// (<notifications renotify-every="30m">); 0 (unset, or "0" to override
+	// a template) notifies once.
 	RenotifyEvery time.Duration
 }
 

@@ -32,3 +32,28 @@ func TestRenotifyEvery(t *testing.T) {
 		t.Fatalf("bad renotify-every: %v", err)
 	}
 }
+
+// TestRenotifyZeroOverridesTemplate: renotify-every="0" on an object
+// notifies once even though the template it extends re-notifies.
+func TestRenotifyZeroOverridesTemplate(t *testing.T) {
+	doc, err := Parse("r.xml", strings.NewReader(`<bergamot site="s">
+		<command name="c" engine="dummy"/>
+		<host name="base" template="yes"><check-command command="c"/><notifications renotify-every="1h"/></host>
+		<host name="loud" extends="base"/>
+		<host name="once" extends="base"><notifications renotify-every="0"/></host>
+	</bergamot>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Resolve(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]time.Duration{}
+	for _, h := range m.Hosts {
+		got[h.Name] = h.Notifications.RenotifyEvery
+	}
+	if got["loud"] != time.Hour || got["once"] != 0 {
+		t.Fatalf("renotify-every: loud %s (want 1h), once %s (want 0)", got["loud"], got["once"])
+	}
+}

@@ -148,11 +148,12 @@ func matchNames(list string, known []string, exists func(string) bool, missing f
 		excl := strings.HasPrefix(n, "!")
 		n = strings.TrimPrefix(n, "!")
 		var names []string
-		if n == "*" {
+		switch {
+		case n == "*":
 			names = known
-		} else if exists(n) {
+		case exists(n):
 			names = []string{n}
-		} else {
+		default:
 			missing(n) // nagios4 rejects unknown exclusions too
 		}
 		if excl {

@@ -144,7 +144,7 @@ func (cv *converter) notificationOptions(o *Object) (alerts, recovery, ignore st
 			opts['r'], opts['f'], opts['s'] = true, true, true
 		case l == "n" || l == "none":
 			opts = map[byte]bool{}
-		case len(l) == 1 && (states[l[0]] != nil || strings.Contains("rfs", l) || o.Type == "host" && l == "u"):
+		case len(l) == 1 && (states[l[0]] != nil || (l == "r" || l == "f" || l == "s") || o.Type == "host" && l == "u"):
 			opts[l[0]] = true
 		default:
 			warn(fmt.Sprintf("unknown option '%s' ignored", l))
@@ -192,7 +192,7 @@ func flatten(m map[byte][]string) []string {
 // value differs from Bergamot's default, or to override a different value
 // that a template it extends would otherwise pass on: Bergamot merges
 // templates attribute by attribute, so a Nagios object that notifies only
-// once below a template that re-notifies gets renotify-every="" (unset).
+// once below a template that re-notifies gets renotify-every="0".
 func (cv *converter) notificationsElement(o *Object, what string, asTemplate bool) *element {
 	vals, ws := cv.notificationValues(o, asTemplate)
 	for _, w := range ws {
@@ -210,6 +210,9 @@ func (cv *converter) notificationsElement(o *Object, what string, asTemplate boo
 	n := newEl("notifications")
 	for _, v := range vals {
 		if v.value != v.unset || inherited[v.attr] {
+			if v.attr == "renotify-every" && v.value == "" {
+				v.value = "0" // notify once, not the template's interval
+			}
 			n.attrs = append(n.attrs, [2]string{v.attr, v.value})
 		}
 	}

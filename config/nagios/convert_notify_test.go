@@ -61,7 +61,7 @@ define service{
 				{"D", "Once", "renotify", renotify, time.Duration(0)},
 				{"D", "X", "renotify", renotify, 15 * time.Minute},
 			},
-			xml: []string{`<notifications renotify-every=""/>`},
+			xml: []string{`<notifications renotify-every="0"/>`},
 		},
 		{
 			name: "unset and null mean nagios4's default of 30",

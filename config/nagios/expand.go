@@ -189,7 +189,8 @@ func (c *Config) expandHostDependency(o *Object) Errors {
 	}
 	masters, e1 := c.hostsOf(o, "host_name", "hostgroup_name")
 	deps, e2 := c.hostsOf(o, "dependent_host_name", "dependent_hostgroup_name")
-	errs = append(e1, e2...)
+	errs = append(errs, e1...)
+	errs = append(errs, e2...)
 	for _, m := range masters {
 		for _, d := range deps {
 			c.addDependency(o, Ref{Host: m}, Ref{Host: d})

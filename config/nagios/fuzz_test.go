@@ -41,7 +41,7 @@ func FuzzParse(f *testing.F) {
 			d := xml.NewDecoder(bytes.NewReader(res.XML))
 			for {
 				if _, err := d.Token(); err != nil {
-					if err != io.EOF {
+					if !errors.Is(err, io.EOF) {
 						t.Fatalf("converted XML not well-formed: %v", err)
 					}
 					break
