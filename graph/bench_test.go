@@ -121,7 +121,10 @@ func BenchmarkChecksQuery(b *testing.B) {
 		{"first-page", pageNoCount, nil, ""},
 		{"next-page", pageNoCount, nil, first.Checks.PageInfo.EndCursor},
 		{"problems", pageNoCount, map[string]any{"problems": true}, ""},
-		{"search", pageNoCount, map[string]any{"search": "host-42"}, ""},
+		{"search", pageNoCount, map[string]any{"search": "host-42"}, ""},        // 111 matches
+		{"search-rare", pageNoCount, map[string]any{"search": "host-4242"}, ""}, // 1 match
+		{"search-10k", pageNoCount, map[string]any{"search": "svc-1"}, ""},      // 10,000 matches
+		{"search-common", pageNoCount, map[string]any{"search": "svc"}, ""},     // 90,000 matches
 	} {
 		page := c.query
 		b.Run(c.name, func(b *testing.B) {

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS check_search_ids(text, integer);
