@@ -290,58 +290,33 @@ func (h *Hub) enqueue(site uuid.UUID, ids []uuid.UUID) {
 	}
 }
 
-// dispatchers is how many re-reads may run at once. A re-read is mostly
-// waiting on PostgreSQL, so while one waits the next batch of changes is
-// already on its way; fan-outs still happen in the order the re-reads
-// began, so a subscriber never sees a check go back to an older state.
-const dispatchers = 2
-
 // dispatcher re-reads and pushes queued changes until ctx ends: one
 // re-read per site for everything queued since the last one began.
+//
+// Re-reads run one at a time. Two in flight would hide the next one's
+// wait on PostgreSQL, but the one begun later could take its snapshot
+// first, and delivering in the order they began would then show a check
+// going back to an older state (TestSubscriptions/a_burst... caught that).
 func (h *Hub) dispatcher(ctx context.Context) {
-	slots := make(chan struct{}, dispatchers)
-	prev := make(chan struct{})
-	close(prev)
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-h.wake:
 		}
-		// Wait for a free slot: changes arriving meanwhile join this batch.
-		select {
-		case <-ctx.Done():
-			return
-		case slots <- struct{}{}:
-		}
 		h.mu.Lock()
 		batch := h.pending
 		h.pending = map[uuid.UUID]map[uuid.UUID]struct{}{}
 		h.mu.Unlock()
-		done := make(chan struct{})
-		wg.Add(1)
-		go func(after <-chan struct{}) {
-			defer wg.Done()
-			defer func() { <-slots }()
-			defer close(done)
-			reads := make([]*reread, 0, len(batch))
-			for site, set := range batch {
-				ids := make([]uuid.UUID, 0, len(set))
-				for id := range set {
-					ids = append(ids, id)
-				}
-				if r := h.reread(ctx, site, ids); r != nil {
-					reads = append(reads, r)
-				}
+		for site, set := range batch {
+			ids := make([]uuid.UUID, 0, len(set))
+			for id := range set {
+				ids = append(ids, id)
 			}
-			<-after
-			for _, r := range reads {
+			if r := h.reread(ctx, site, ids); r != nil {
 				h.deliver(r)
 			}
-		}(prev)
-		prev = done
+		}
 	}
 }
 
