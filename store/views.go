@@ -61,20 +61,33 @@ type CheckState struct {
 	RuntimeMs       float64
 }
 
-// Host, Service, Trap, Cluster and Resource are the API's check types.
+// The API's check types, one per kind.
 type (
-	Host     struct{ CheckRow }
-	Service  struct{ CheckRow }
-	Trap     struct{ CheckRow }
-	Cluster  struct{ CheckRow }
+	// Host is a host check.
+	Host struct{ CheckRow }
+	// Service is a service of a host.
+	Service struct{ CheckRow }
+	// Trap is a passive check fed by SNMP traps.
+	Trap struct{ CheckRow }
+	// Cluster is a virtual host over other hosts.
+	Cluster struct{ CheckRow }
+	// Resource is a virtual service of a cluster.
 	Resource struct{ CheckRow }
 )
 
-// IsCheck marks the types implementing the GraphQL Check interface.
-func (Host) IsCheck()     {}
-func (Service) IsCheck()  {}
-func (Trap) IsCheck()     {}
-func (Cluster) IsCheck()  {}
+// IsCheck marks Host as implementing the GraphQL Check interface.
+func (Host) IsCheck() {}
+
+// IsCheck marks Service as implementing the GraphQL Check interface.
+func (Service) IsCheck() {}
+
+// IsCheck marks Trap as implementing the GraphQL Check interface.
+func (Trap) IsCheck() {}
+
+// IsCheck marks Cluster as implementing the GraphQL Check interface.
+func (Cluster) IsCheck() {}
+
+// IsCheck marks Resource as implementing the GraphQL Check interface.
 func (Resource) IsCheck() {}
 
 // Checker is any of the check types.
@@ -198,6 +211,14 @@ type Worker struct {
 	Alive     bool
 }
 
+// onHost reports whether r is the host named host or one of its checks.
+func onHost(r *CheckRow, host string) bool {
+	if r.Kind == KindHost {
+		return r.Name == host
+	}
+	return r.ParentName == host
+}
+
 // Match reports whether a check satisfies the filter (as ListChecks would).
 func (f *CheckFilter) Match(r *CheckRow) bool {
 	if f == nil {
@@ -209,7 +230,7 @@ func (f *CheckFilter) Match(r *CheckRow) bool {
 	if f.Kind != nil && *f.Kind != r.Kind {
 		return false
 	}
-	if f.Host != nil && !(r.Kind == KindHost && r.Name == *f.Host || r.Kind != KindHost && r.ParentName == *f.Host) {
+	if f.Host != nil && !onHost(r, *f.Host) {
 		return false
 	}
 	if f.Group != nil && !contains(r.Groups, *f.Group) {
