@@ -53,10 +53,10 @@ bench: deps-run ## run the benchmarks and print their figures
 generate: ## regenerate generated code (gqlgen)
 	$(GO) tool gqlgen generate
 
-lint: ## go vet and golangci-lint
+lint: ## go vet and golangci-lint (installed into GOPATH/bin when missing); CI runs it
 	$(GO) vet ./...
-	@command -v golangci-lint >/dev/null || $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
-	golangci-lint run ./...
+	@PATH="$$($(GO) env GOPATH)/bin:$$PATH"; command -v golangci-lint >/dev/null || $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" golangci-lint run ./...
 
 clean: ## remove build output (keeps the private database in .bergamot)
 	rm -rf bin
