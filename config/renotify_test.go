@@ -6,11 +6,10 @@ import (
 	"time"
 )
 
-func TestRenotifyEvery(t *testing.T) {
-	doc, err := Parse("r.xml", strings.NewReader(`<bergamot site="s">
-		<command name="c" engine="dummy"/>
-		<host name="h"><check-command command="c"/><notifications renotify-every="30m"/></host>
-	</bergamot>`))
+// resolveText parses and resolves a configuration that must be valid.
+func resolveText(t *testing.T, xml string) *Model {
+	t.Helper()
+	doc, err := Parse("r.xml", strings.NewReader(xml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,10 +17,18 @@ func TestRenotifyEvery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+func TestRenotifyEvery(t *testing.T) {
+	m := resolveText(t, `<bergamot site="s">
+		<command name="c" engine="dummy"/>
+		<host name="h"><check-command command="c"/><notifications renotify-every="30m"/></host>
+	</bergamot>`)
 	if got := m.Hosts[0].Notifications.RenotifyEvery; got != 30*time.Minute {
 		t.Fatalf("renotify-every: got %s, want 30m", got)
 	}
-	doc, err = Parse("r.xml", strings.NewReader(`<bergamot site="s">
+	doc, err := Parse("r.xml", strings.NewReader(`<bergamot site="s">
 		<command name="c" engine="dummy"/>
 		<host name="h"><check-command command="c"/><notifications renotify-every="soon"/></host>
 	</bergamot>`))
@@ -36,19 +43,12 @@ func TestRenotifyEvery(t *testing.T) {
 // TestRenotifyZeroOverridesTemplate: renotify-every="0" on an object
 // notifies once even though the template it extends re-notifies.
 func TestRenotifyZeroOverridesTemplate(t *testing.T) {
-	doc, err := Parse("r.xml", strings.NewReader(`<bergamot site="s">
+	m := resolveText(t, `<bergamot site="s">
 		<command name="c" engine="dummy"/>
 		<host name="base" template="yes"><check-command command="c"/><notifications renotify-every="1h"/></host>
 		<host name="loud" extends="base"/>
 		<host name="once" extends="base"><notifications renotify-every="0"/></host>
-	</bergamot>`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Resolve(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	</bergamot>`)
 	got := map[string]time.Duration{}
 	for _, h := range m.Hosts {
 		got[h.Name] = h.Notifications.RenotifyEvery

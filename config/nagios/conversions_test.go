@@ -99,6 +99,13 @@ func importSnippet(t *testing.T, extra string) (*config.Model, *Result) {
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}
+	return loadImported(t, res), res
+}
+
+// loadImported parses and resolves an import's XML with Bergamot's own
+// configuration package, which must accept it.
+func loadImported(t *testing.T, res *Result) *config.Model {
+	t.Helper()
 	doc, err := config.Parse("import.xml", bytes.NewReader(res.XML))
 	if err != nil {
 		t.Fatalf("bergamot parse: %v\n%s", err, res.XML)
@@ -107,7 +114,7 @@ func importSnippet(t *testing.T, extra string) (*config.Model, *Result) {
 	if err != nil {
 		t.Fatalf("bergamot resolve: %v\n%s", err, res.XML)
 	}
-	return m, res
+	return m
 }
 
 func importText(t *testing.T, extra string) (*Result, error) {

@@ -325,14 +325,7 @@ define hostescalation{
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := config.Parse("import.xml", strings.NewReader(string(res.XML)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := config.Resolve(doc)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, res.XML)
-	}
+	m := loadImported(t, res)
 	for _, c := range []checkWant{
 		{"D", "", "schedule", schedule, [2]time.Duration{5 * time.Minute, 30 * time.Second}},
 		{"A", "", "schedule (nagios4's defaults 5 and 1, in units)", schedule, [2]time.Duration{150 * time.Second, 30 * time.Second}},
@@ -371,14 +364,7 @@ func TestConvertedChecksMatchObjectsCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := config.Parse("import.xml", strings.NewReader(string(res.XML)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := config.Resolve(doc)
-	if err != nil {
-		t.Fatalf("bergamot resolve: %v", err)
-	}
+	m := loadImported(t, res)
 	units := func(v string) time.Duration {
 		f, err := parseFloat(v)
 		if err != nil {
