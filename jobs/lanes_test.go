@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
 // orderSink records, per check, the sequence numbers of the results the
@@ -96,5 +98,71 @@ func TestParallelProcessorsKeepEachChecksOrder(t *testing.T) {
 		if s := r.state(fmt.Sprintf("s%d", i)); s.Output != fmt.Sprintf("seq %d", perCheck-1) {
 			t.Errorf("s%d ends with output %q, want the last result's", i, s.Output)
 		}
+	}
+}
+
+// TestAcknowledgeDuringProcessingIsKept: an acknowledgement committed
+// while the processor applies a result for the same check survives it.
+// The processor's state write replaces only the state it read; here it
+// finds the acknowledged one instead, rolls back and applies the result
+// again from there, instead of overwriting the acknowledgement.
+func TestAcknowledgeDuringProcessingIsKept(t *testing.T) {
+	r := newE2ERig(t, pluginXML(svc("disk", plugins+"/check_dummy 2")))
+	id := r.checkID("disk")
+	p := &Processor{Pool: r.db.Pool, Logger: r.log}
+	feed := func(out string) {
+		t.Helper()
+		body, _ := json.Marshal(checks.Result{Status: checks.StatusCritical, Output: out, Started: time.Now()})
+		if _, err := r.db.Pool.Exec(r.ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, r.site, id, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, out := range []string{"full 1", "full 2"} { // failed-after 2: hard CRITICAL
+		feed(out)
+		if n, err := p.RunOnce(r.ctx); err != nil || n != 1 {
+			t.Fatalf("RunOnce = %d, %v", n, err)
+		}
+	}
+	if s := r.state("disk"); s.Status != "CRITICAL" || !s.Hard {
+		t.Fatalf("state %+v, want hard CRITICAL", s)
+	}
+
+	acked, release := make(chan error, 1), make(chan struct{})
+	go func() {
+		acked <- tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			if _, err := store.Acknowledge(ctx, tx, id.String(), "ops", "on it", false); err != nil {
+				return err
+			}
+			acked <- nil
+			<-release // hold the acknowledgement uncommitted
+			return nil
+		})
+	}()
+	if err := <-acked; err != nil {
+		t.Fatal(err)
+	}
+	feed("full 3")
+	processed := make(chan error, 1)
+	go func() {
+		_, err := p.RunOnce(r.ctx)
+		processed <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the processor reaches the check's row
+	close(release)
+	if err := <-acked; err != nil {
+		t.Fatalf("acknowledging: %v", err)
+	}
+	if err := <-processed; err != nil {
+		t.Fatal(err)
+	}
+	var ackd bool
+	var out string
+	if err := tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT acknowledged, output FROM check_state WHERE check_id = $1`, id).Scan(&ackd, &out)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !ackd || out != "full 3" {
+		t.Fatalf("after the result: acknowledged %v, output %q; want the acknowledgement kept and output %q", ackd, out, "full 3")
 	}
 }
