@@ -350,9 +350,26 @@ func ListChecks(ctx context.Context, tx pgx.Tx, f *CheckFilter, first int, after
 	return p, nil
 }
 
-// Hosts lists hosts, optionally matching search.
+// Hosts lists hosts, optionally matching search (name or summary, case
+// insensitive). Like ListChecks it looks the matches up through
+// check_search_ids first, so a search does not test every check of the
+// site under row-level security.
 func Hosts(ctx context.Context, tx pgx.Tx, search string) ([]*CheckRow, error) {
-	rows, err := tx.Query(ctx, checkSelect+` WHERE c.kind = 'host' AND ($1 = '' OR c.name ILIKE '%' || $1 || '%' OR c.summary ILIKE '%' || $1 || '%') ORDER BY c.name`, escapeLike(search))
+	q := checkSelect + ` WHERE c.kind = 'host'`
+	var args []any
+	if search != "" {
+		hits, err := findSearch(ctx, tx, search)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, likePattern(search))
+		q += ` AND (c.name ILIKE $1 OR c.summary ILIKE $1)`
+		if hits.known {
+			args = append(args, hits.ids)
+			q += ` AND c.id = ANY ($2)`
+		}
+	}
+	rows, err := tx.Query(ctx, q+` ORDER BY c.name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing hosts: %w", err)
 	}

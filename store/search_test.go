@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -96,6 +97,24 @@ func TestListChecksSearch(t *testing.T) {
 			if got[i].ID != want[i] {
 				t.Fatalf("search %q: check %d is %s, want %s", term, i, got[i].Name, want[i])
 			}
+		}
+		// hosts(search:) finds the same hosts (every check here is one).
+		var hosts []*store.CheckRow
+		if err := tenants.InSite(s.ctx(), s.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			var err error
+			hosts, err = store.Hosts(ctx, tx, term)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		gotIDs := make([]string, len(hosts))
+		for i, h := range hosts {
+			gotIDs[i] = h.ID
+		}
+		slices.Sort(gotIDs)
+		slices.Sort(want)
+		if !slices.Equal(gotIDs, want) {
+			t.Fatalf("hosts search %q: %d hosts, want %d", term, len(gotIDs), len(want))
 		}
 	}
 }
