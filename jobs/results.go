@@ -306,7 +306,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 	}
 	// The site's setting and the read of its checks in one round trip.
 	read := &pgx.Batch{}
-	read.Queue("SELECT set_config('bergamot.site_id', $1, true)", site.String())
+	tenants.QueueSetSite(read, site)
 	recs := make(map[uuid.UUID]*checkRecord, len(ids))
 	queueLoadRecords(read, ids, recs)
 	t0 := time.Now()

@@ -161,6 +161,20 @@ func findSearch(ctx context.Context, tx pgx.Tx, search string) (searchHits, erro
 // likePattern is the ILIKE pattern matching search anywhere.
 func likePattern(search string) string { return "%" + escapeLike(search) + "%" }
 
+// conditions renders f as SQL conditions with arguments from $1 (see
+// where), looking its search up through check_search_ids first.
+func (f *CheckFilter) conditions(ctx context.Context, tx pgx.Tx) (string, []any, error) {
+	var hits searchHits
+	if f != nil && f.Search != nil && *f.Search != "" {
+		var err error
+		if hits, err = findSearch(ctx, tx, *f.Search); err != nil {
+			return "", nil, err
+		}
+	}
+	where, args := f.where(nil, hits)
+	return where, args, nil
+}
+
 // Where renders the filter as SQL conditions with arguments starting at $n;
 // hits is what findSearch found for f.Search.
 func (f *CheckFilter) where(args []any, hits searchHits) (string, []any) {
@@ -302,14 +316,10 @@ func ListChecks(ctx context.Context, tx pgx.Tx, f *CheckFilter, first int, after
 	if first <= 0 || first > 1000 {
 		return nil, errs.E(errs.Invalid, "first must be between 1 and 1000")
 	}
-	var hits searchHits
-	if f != nil && f.Search != nil && *f.Search != "" {
-		var err error
-		if hits, err = findSearch(ctx, tx, *f.Search); err != nil {
-			return nil, err
-		}
+	where, args, err := f.conditions(ctx, tx)
+	if err != nil {
+		return nil, err
 	}
-	where, args := f.where(nil, hits)
 	p := &Page{Total: -1}
 	if len(wantTotal) == 0 || wantTotal[0] {
 		from := `check_state s`
@@ -351,25 +361,14 @@ func ListChecks(ctx context.Context, tx pgx.Tx, f *CheckFilter, first int, after
 }
 
 // Hosts lists hosts, optionally matching search (name or summary, case
-// insensitive). Like ListChecks it looks the matches up through
-// check_search_ids first, so a search does not test every check of the
-// site under row-level security.
+// insensitive), with the same conditions as ListChecks' kind and search.
 func Hosts(ctx context.Context, tx pgx.Tx, search string) ([]*CheckRow, error) {
-	q := checkSelect + ` WHERE c.kind = 'host'`
-	var args []any
-	if search != "" {
-		hits, err := findSearch(ctx, tx, search)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, likePattern(search))
-		q += ` AND (c.name ILIKE $1 OR c.summary ILIKE $1)`
-		if hits.known {
-			args = append(args, hits.ids)
-			q += ` AND c.id = ANY ($2)`
-		}
+	kind := KindHost
+	where, args, err := (&CheckFilter{Kind: &kind, Search: &search}).conditions(ctx, tx)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := tx.Query(ctx, q+` ORDER BY c.name`, args...)
+	rows, err := tx.Query(ctx, checkSelect+` WHERE `+where+` ORDER BY c.name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing hosts: %w", err)
 	}
@@ -600,19 +599,11 @@ func ErrNotFoundIfNoRows(err error, what string) error {
 	return err
 }
 
-// alertsForChecks selects the open and recently changed alerts of the
-// checks $1.
-const alertsForChecks = alertSelect + ` WHERE check_id = ANY ($1) AND (recovered_at IS NULL OR updated_at > now() - interval '1 minute')`
-
-// AlertsForChecks returns the open and recently changed alerts of checks.
-func AlertsForChecks(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) ([]*Alert, error) {
-	return collectAlerts(tx.Query(ctx, alertsForChecks, ids))
-}
-
-// QueueAlertsForChecks queues on b what AlertsForChecks reads; the
-// alerts are appended to *into when the batch runs.
+// QueueAlertsForChecks queues on b the read of the open and recently
+// changed alerts of checks; they are appended to *into when the batch
+// runs.
 func QueueAlertsForChecks(b *pgx.Batch, ids []uuid.UUID, into *[]*Alert) {
-	b.Queue(alertsForChecks, ids).Query(func(rows pgx.Rows) error {
+	b.Queue(alertSelect+` WHERE check_id = ANY ($1) AND (recovered_at IS NULL OR updated_at > now() - interval '1 minute')`, ids).Query(func(rows pgx.Rows) error {
 		out, err := collectAlerts(rows, nil)
 		*into = append(*into, out...)
 		return err

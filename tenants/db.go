@@ -92,8 +92,17 @@ func InSite(ctx context.Context, db Beginner, fn func(ctx context.Context, tx pg
 // in one round trip.
 func SiteBatch(site uuid.UUID) *pgx.Batch {
 	b := &pgx.Batch{}
-	b.Queue("SELECT set_config('bergamot.site_id', $1, true)", site.String())
+	QueueSetSite(b, site)
 	return b
+}
+
+// setSiteSQL confines the rest of the transaction to the site $1.
+const setSiteSQL = "SELECT set_config('bergamot.site_id', $1, true)"
+
+// QueueSetSite queues on b what SetSite does: the statements queued after
+// it, and the rest of their transaction, see only site's rows.
+func QueueSetSite(b *pgx.Batch, site uuid.UUID) {
+	b.Queue(setSiteSQL, site.String())
 }
 
 // SetSite switches an open transaction to site. Used by batch processors
@@ -102,7 +111,7 @@ func SetSite(ctx context.Context, tx pgx.Tx, site uuid.UUID) error {
 	if site == uuid.Nil {
 		return ErrNoSite
 	}
-	if _, err := tx.Exec(ctx, "SELECT set_config('bergamot.site_id', $1, true)", site.String()); err != nil {
+	if _, err := tx.Exec(ctx, setSiteSQL, site.String()); err != nil {
 		return fmt.Errorf("setting site: %w", err)
 	}
 	return nil
