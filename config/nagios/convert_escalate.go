@@ -141,13 +141,19 @@ func (cv *converter) escalationIgnore(o *Object) string {
 	if o.Type == "hostescalation" && opts['u'] && !opts['d'] {
 		cv.warn(a.Pos, what, "escalation_options", "option 'u' (unreachable) has no Bergamot equivalent: an unreachable host's alerts are held back; dropped")
 	}
-	var ignore []string
+	return strings.Join(unselected(states, opts), ", ")
+}
+
+// unselected lists, in letter order, the statuses of states whose option
+// letter is not in opts: what a level or an object ignores.
+func unselected(states map[byte][]string, opts map[byte]bool) []string {
+	var out []string
 	for _, l := range sortedLetters(states) {
 		if !opts[l] {
-			ignore = append(ignore, states[l]...)
+			out = append(out, states[l]...)
 		}
 	}
-	return strings.Join(ignore, ", ")
+	return out
 }
 
 func sortedLetters(m map[byte][]string) []byte {

@@ -150,14 +150,9 @@ func (cv *converter) notificationOptions(o *Object) (alerts, recovery, ignore st
 			warn(fmt.Sprintf("unknown option '%s' ignored", l))
 		}
 	}
-	var ig []string
-	for _, l := range sortedLetters(states) {
-		if !opts[l] {
-			ig = append(ig, states[l]...)
-		}
-	}
+	ig := unselected(states, opts)
 	alerts, recovery = "yes", "yes"
-	if len(ig) == len(flatten(states)) {
+	if len(ig) == len(unselected(states, nil)) {
 		alerts, ig = "no", nil // no problem state notifies
 	}
 	if !opts['r'] {
@@ -177,14 +172,6 @@ func (cv *converter) notificationOptions(o *Object) (alerts, recovery, ignore st
 		warn(fmt.Sprintf("omits %s, but Bergamot always sends flapping start/stop and downtime start/end notifications (approximation)", strings.Join(missing, " and ")))
 	}
 	return alerts, recovery, strings.Join(ig, ", "), ws
-}
-
-func flatten(m map[byte][]string) []string {
-	var out []string
-	for _, v := range m {
-		out = append(out, v...)
-	}
-	return out
 }
 
 // notificationsElement renders the <notifications> of a host or service,
