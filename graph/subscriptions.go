@@ -26,11 +26,9 @@ func subscribe[T any](ctx context.Context, hub *live.Hub, match func(u *live.Upd
 	go func() {
 		defer close(out)
 		for {
-			var batch []*live.Update
-			select {
-			case <-ctx.Done():
+			batch, err := hub.Next(ctx, sub)
+			if err != nil {
 				return
-			case batch = <-sub.C:
 			}
 			for _, u := range batch {
 				if u.Check.State != nil {

@@ -42,10 +42,70 @@ type Subscriber struct {
 	site  uuid.UUID
 	match func(*Update) bool
 	keys  []string
-	// C receives, per change batch, the updates that match (never empty).
-	C chan []*Update
-	// dropped counts batches lost because the subscriber was too slow.
-	dropped int
+	// c receives, per change batch, the updates that match (never empty);
+	// read it through Hub.Next.
+	c chan []*Update
+	// owed holds, once c is full, every later update for s coalesced by
+	// check (h.mu guards it): Next hands it over as one batch when c is
+	// drained, so a slow subscriber skips intermediate states but never
+	// misses a check's latest one. more wakes a waiting Next.
+	owed *owed
+	more chan struct{}
+	// coalesced counts updates merged into a later one of the same check
+	// because s fell behind.
+	coalesced int
+}
+
+// owed is a slow subscriber's backlog: the newest update of each check, in
+// order of first appearance, with the Previous of the oldest.
+type owed struct {
+	order   []string
+	updates map[string]*Update
+}
+
+// add merges batch into o and returns how many of its updates replaced an
+// older one of the same check.
+func (o *owed) add(batch []*Update) int {
+	merged := 0
+	for _, u := range batch {
+		old, ok := o.updates[u.Check.ID]
+		if !ok {
+			o.order = append(o.order, u.Check.ID)
+			o.updates[u.Check.ID] = u
+			continue
+		}
+		merged++
+		m := *u
+		m.Previous = old.Previous
+		m.Alerts = mergeAlerts(old.Alerts, u.Alerts)
+		o.updates[u.Check.ID] = &m
+	}
+	return merged
+}
+
+// mergeAlerts is older's alerts updated by newer's (by id), newer's new
+// ones appended.
+func mergeAlerts(older, newer []*store.Alert) []*store.Alert {
+	if len(older) == 0 {
+		return newer
+	}
+	out := slices.Clone(older)
+	for _, a := range newer {
+		if i := slices.IndexFunc(out, func(b *store.Alert) bool { return b.ID == a.ID }); i >= 0 {
+			out[i] = a
+		} else {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (o *owed) batch() []*Update {
+	out := make([]*Update, len(o.order))
+	for i, id := range o.order {
+		out[i] = o.updates[id]
+	}
+	return out
 }
 
 // Hub is the node's fan-out.
@@ -122,7 +182,7 @@ func removeFrom[K comparable](m map[K]map[*Subscriber]struct{}, k K, s *Subscrib
 // checks or hosts: the hub then offers it only those, so a thousand
 // subscribers to one host each cost nothing for the other hosts' changes.
 func (h *Hub) Subscribe(ctx context.Context, site uuid.UUID, match func(*Update) bool, keys ...string) *Subscriber {
-	s := &Subscriber{site: site, match: match, keys: slices.Compact(slices.Sorted(slices.Values(keys))), C: make(chan []*Update, subscriberBuffer)}
+	s := &Subscriber{site: site, match: match, keys: slices.Compact(slices.Sorted(slices.Values(keys))), c: make(chan []*Update, subscriberBuffer), more: make(chan struct{}, 1)}
 	h.mu.Lock()
 	addTo(h.subs, site, s)
 	if len(s.keys) == 0 {
@@ -159,11 +219,42 @@ func (h *Hub) Subscribe(ctx context.Context, site uuid.UUID, match func(*Update)
 	return s
 }
 
-// Dropped counts the change batches s lost because it was too slow.
-func (h *Hub) Dropped(s *Subscriber) int {
+// Next waits for s's next batch of updates (never empty) until ctx ends.
+// Batches come in the order their changes were read. A subscriber that
+// falls subscriberBuffer batches behind gets the rest of its backlog as
+// one batch, coalesced by check (see Coalesced).
+func (h *Hub) Next(ctx context.Context, s *Subscriber) ([]*Update, error) {
+	for {
+		select {
+		case b := <-s.c:
+			return b, nil
+		default:
+		}
+		h.mu.Lock()
+		// Senders hold h.mu and, while owed is set, queue nothing on c:
+		// with c empty here, owed is everything left, in order.
+		if o := s.owed; o != nil && len(s.c) == 0 {
+			s.owed = nil
+			h.mu.Unlock()
+			return o.batch(), nil
+		}
+		h.mu.Unlock()
+		select {
+		case b := <-s.c:
+			return b, nil
+		case <-s.more:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Coalesced counts the updates s received merged into a later update of
+// the same check because it fell behind.
+func (h *Hub) Coalesced(s *Subscriber) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return s.dropped
+	return s.coalesced
 }
 
 // Subscribers counts the open subscriptions of site on this node.
@@ -445,16 +536,27 @@ func (h *Hub) push(s *Subscriber, updates []*Update) {
 	h.send(s, mine)
 }
 
-// send queues a non-empty batch for s; a subscriber whose buffer is full
-// loses the batch (counted). h.mu is held.
+// send queues a non-empty batch for s. Once s's buffer is full, this and
+// later batches are coalesced into its backlog until Next has drained the
+// buffer, so nothing is lost and memory stays bounded by the site's
+// checks. h.mu is held.
 func (h *Hub) send(s *Subscriber, batch []*Update) {
 	if len(batch) == 0 {
 		return
 	}
+	if s.owed == nil {
+		select {
+		case s.c <- batch:
+			return
+		default:
+			s.owed = &owed{updates: map[string]*Update{}}
+			h.Logger.Warn("live updates: a subscriber fell behind; coalescing its updates by check", slog.String("site", s.site.String()))
+		}
+	}
+	s.coalesced += s.owed.add(batch)
 	select {
-	case s.C <- batch:
+	case s.more <- struct{}{}:
 	default:
-		s.dropped++
 	}
 }
 

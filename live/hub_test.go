@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -14,7 +15,7 @@ import (
 
 // TestFanOut: notifications queue per site (coalesced), and each
 // subscriber receives only its site's updates that its filter matches,
-// as one batch; a full subscriber loses batches, counted.
+// as one batch.
 func TestFanOut(t *testing.T) {
 	h := NewHub(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -43,32 +44,24 @@ func TestFanOut(t *testing.T) {
 	h.mu.Lock()
 	h.fanOut(siteA, updates)
 	h.mu.Unlock()
-	if got := <-byHost.C; len(got) != 2 || got[0] != updates[0] || got[1] != updates[1] {
+	if got := <-byHost.c; len(got) != 2 || got[0] != updates[0] || got[1] != updates[1] {
 		t.Errorf("host-keyed subscriber got %+v, want web1 and its service", got)
 	}
-	if got := <-byID.C; len(got) != 1 || got[0] != updates[1] {
+	if got := <-byID.c; len(got) != 1 || got[0] != updates[1] {
 		t.Errorf("id-keyed subscriber got %+v, want one update", got)
 	}
-	if got := <-all.C; len(got) != 3 {
+	if got := <-all.c; len(got) != 3 {
 		t.Errorf("unfiltered subscriber got %d updates, want 3", len(got))
 	}
-	if got := <-onlyWeb2.C; len(got) != 1 || got[0].Check.ID != web2.String() {
+	if got := <-onlyWeb2.c; len(got) != 1 || got[0].Check.ID != web2.String() {
 		t.Errorf("filtered subscriber got %+v", got)
 	}
 	select {
-	case u := <-other.C:
+	case u := <-other.c:
 		t.Errorf("site B's subscriber got %+v", u)
 	default:
 	}
 
-	for range subscriberBuffer + 3 {
-		h.mu.Lock()
-		h.push(onlyWeb2, updates)
-		h.mu.Unlock()
-	}
-	if d := h.Dropped(onlyWeb2); d != 3 {
-		t.Errorf("dropped %d batches, want 3", d)
-	}
 	cancel()
 	// context.AfterFunc unsubscribes asynchronously.
 	deadline := time.Now().Add(5 * time.Second)
@@ -77,5 +70,82 @@ func TestFanOut(t *testing.T) {
 			t.Fatal("subscribers still registered after their context ended")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSlowSubscriberGetsLatestStates: a subscriber that falls more than
+// subscriberBuffer batches behind loses no check: once it has drained its
+// buffer it receives the rest as one batch holding each check's newest
+// update, with the Previous of the oldest one it missed and every alert,
+// and afterwards batches flow one by one again.
+func TestSlowSubscriberGetsLatestStates(t *testing.T) {
+	h := NewHub(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	site := uuid.New()
+	s := h.Subscribe(ctx, site, nil)
+	a, b := uuid.NewString(), uuid.NewString()
+	update := func(id string, n int, alert string) *Update {
+		u := &Update{Check: &store.CheckRow{ID: id, Kind: store.KindHost, Name: id,
+			State: &store.CheckState{Output: fmt.Sprint(n)}}, Previous: &store.CheckState{Output: fmt.Sprint(n - 1)}}
+		if alert != "" {
+			u.Alerts = []*store.Alert{{ID: alert, Output: fmt.Sprint(n)}}
+		}
+		return u
+	}
+	push := func(us ...*Update) {
+		h.mu.Lock()
+		h.send(s, us)
+		h.mu.Unlock()
+	}
+	for i := range subscriberBuffer {
+		push(update(a, i, ""))
+	}
+	// Beyond the buffer: a's alert opens then changes, b appears.
+	push(update(a, 2000, "alert-1"))
+	push(update(b, 1, ""), update(a, 2001, "alert-1"))
+	push(update(a, 2002, "alert-2"))
+	if got := h.Coalesced(s); got != 2 {
+		t.Errorf("coalesced %d updates, want 2", got)
+	}
+	next := func() []*Update {
+		t.Helper()
+		c, stop := context.WithTimeout(ctx, 5*time.Second)
+		defer stop()
+		got, err := h.Next(c, s)
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		return got
+	}
+	for i := range subscriberBuffer {
+		if got := next(); len(got) != 1 || got[0].Check.State.Output != fmt.Sprint(i) {
+			t.Fatalf("batch %d: got %v, want check a's result %d", i, got[0].Check.State.Output, i)
+		}
+	}
+	// Meanwhile the subscriber caught up: this goes to the backlog too,
+	// behind what it owes, not ahead of it.
+	push(update(b, 2, ""))
+	got := next()
+	if len(got) != 2 || got[0].Check.ID != a || got[1].Check.ID != b {
+		t.Fatalf("backlog %v, want a then b", got)
+	}
+	if u := got[0]; u.Check.State.Output != "2002" || u.Previous.Output != "1999" {
+		t.Errorf("a: state %s previous %s, want 2002 after 1999", u.Check.State.Output, u.Previous.Output)
+	}
+	if al := got[0].Alerts; len(al) != 2 || al[0].ID != "alert-1" || al[0].Output != "2001" || al[1].ID != "alert-2" {
+		t.Errorf("a's alerts %+v, want alert-1 as of 2001 and alert-2", al)
+	}
+	if u := got[1]; u.Check.State.Output != "2" || u.Previous.Output != "0" {
+		t.Errorf("b: state %s previous %s, want 2 after 0", u.Check.State.Output, u.Previous.Output)
+	}
+	push(update(b, 3, ""))
+	if got := next(); len(got) != 1 || got[0].Check.State.Output != "3" {
+		t.Errorf("after the backlog got %v, want b's next result alone", got)
+	}
+	c, stop := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer stop()
+	if got, err := h.Next(c, s); err == nil {
+		t.Errorf("Next with nothing queued returned %v", got)
 	}
 }
