@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -164,5 +166,73 @@ func TestAcknowledgeDuringProcessingIsKept(t *testing.T) {
 	}
 	if !ackd || out != "full 3" {
 		t.Fatalf("after the result: acknowledged %v, output %q; want the acknowledgement kept and output %q", ackd, out, "full 3")
+	}
+}
+
+// TestSuppressDuringProcessingIsKept: a configuration change that
+// suppresses a check, committed while the processor applies a result for
+// it, survives the result: the processor's write finds a newer state than
+// it read, rolls back and applies the result again from there.
+func TestSuppressDuringProcessingIsKept(t *testing.T) {
+	r := newE2ERig(t, pluginXML(svc("disk", plugins+"/check_dummy 2")))
+	id := r.checkID("disk")
+	p := &Processor{Pool: r.db.Pool, Logger: r.log}
+	feed := func(out string) {
+		t.Helper()
+		body, _ := json.Marshal(checks.Result{Status: checks.StatusCritical, Output: out, Started: time.Now()})
+		if _, err := r.db.Pool.Exec(r.ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, r.site, id, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feed("full 1")
+	if n, err := p.RunOnce(r.ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	xml := strings.Replace(pluginXML(svc("disk", plugins+"/check_dummy 2")), `<service name="disk"`, `<service name="disk" suppressed="yes"`, 1)
+	doc, err := config.Parse("suppress.xml", strings.NewReader(xml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, release := make(chan error, 1), make(chan struct{})
+	go func() {
+		applied <- tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			res, err := (&store.Configs{Sealer: r.sealer}).Apply(ctx, tx, doc, "test", "suppress.xml", false)
+			if err == nil && (!res.OK || res.Changed != 1) {
+				err = fmt.Errorf("apply: %+v", res)
+			}
+			if err != nil {
+				return err
+			}
+			applied <- nil
+			<-release // hold the change uncommitted
+			return nil
+		})
+	}()
+	if err := <-applied; err != nil {
+		t.Fatal(err)
+	}
+	feed("full 2")
+	processed := make(chan error, 1)
+	go func() {
+		_, err := p.RunOnce(r.ctx)
+		processed <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the processor reaches the check's row
+	close(release)
+	if err := <-applied; err != nil {
+		t.Fatalf("applying: %v", err)
+	}
+	if err := <-processed; err != nil {
+		t.Fatal(err)
+	}
+	var suppressed bool
+	var out string
+	if err := tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT suppressed, output FROM check_state WHERE check_id = $1`, id).Scan(&suppressed, &out)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !suppressed || out != "full 2" {
+		t.Fatalf("after the result: suppressed %v, output %q; want the suppression kept and output %q", suppressed, out, "full 2")
 	}
 }
