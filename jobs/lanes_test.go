@@ -236,3 +236,47 @@ func TestSuppressDuringProcessingIsKept(t *testing.T) {
 		t.Fatalf("after the result: suppressed %v, output %q; want the suppression kept and output %q", suppressed, out, "full 2")
 	}
 }
+
+// TestOlderResultDoesNotTakeTheCheckBack: when two runs of one check
+// overlap and the older one's result reaches the inbox last (two workers,
+// executeNow during a scheduled run), the check keeps the newer result's
+// state; the older run's perfdata is still recorded.
+func TestOlderResultDoesNotTakeTheCheckBack(t *testing.T) {
+	r := newE2ERig(t, pluginXML(svc("disk", plugins+"/check_dummy 0")))
+	id := r.checkID("disk")
+	p := &Processor{Pool: r.db.Pool, Logger: r.log}
+	now := time.Now()
+	feed := func(st checks.Status, out string, started time.Time, value float64) {
+		t.Helper()
+		body, _ := json.Marshal(checks.Result{Status: st, Output: out, Started: started, Runtime: 10 * time.Millisecond,
+			Perfdata: []checks.Perfdata{{Label: "used", Value: &value}}})
+		if _, err := r.db.Pool.Exec(r.ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, r.site, id, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feed(checks.StatusOK, "newer", now, 1)
+	feed(checks.StatusCritical, "older", now.Add(-2*time.Second), 2)
+	if _, err := p.RunOnce(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	feed(checks.StatusCritical, "oldest, alone in its batch", now.Add(-3*time.Second), 3)
+	if _, err := p.RunOnce(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	var points, inbox int
+	if err := tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT output FROM check_state WHERE check_id = $1`, id).Scan(&out); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM result_inbox WHERE check_id = $1`, id).Scan(&inbox); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM metrics WHERE check_id = $1`, id).Scan(&points)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if out != "newer" || points != 3 || inbox != 0 {
+		t.Fatalf("output %q, %d metric points, %d results left; want %q, 3 points, none left", out, points, inbox, "newer")
+	}
+}

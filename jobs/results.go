@@ -327,6 +327,9 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 		if err != nil {
 			return err
 		}
+		if pc == nil {
+			continue // stale: older than the state it would replace
+		}
 		changed = append(changed, r.check.String())
 		done = append(done, pc)
 		for _, sink := range p.Sinks {
@@ -435,6 +438,9 @@ func depStateOf(s monitor.State) monitor.DepState {
 	return monitor.DepsUp
 }
 
+// apply runs r through rec's state machine, queueing the writes on b and
+// bulk. It returns nil for a result older than rec's latest (nothing but
+// its metrics is written).
 func (p *Processor) apply(ctx context.Context, b *pgx.Batch, bulk *bulkWrites, site uuid.UUID, r *inboxRow, rec *checkRecord) (*ProcessedCheck, error) {
 	prev := rec.machine
 	if prev.LastCheck.IsZero() && prev.Status == checks.StatusPending && prev.Attempt == 0 {
@@ -449,6 +455,22 @@ func (p *Processor) apply(ctx context.Context, b *pgx.Batch, bulk *bulkWrites, s
 	at := r.result.Started.Add(r.result.Runtime)
 	if at.IsZero() || at.Year() < 2000 {
 		at = r.received
+	}
+	if !rec.machine.LastCheck.IsZero() && at.Before(rec.machine.LastCheck) {
+		// Two runs of one check overlapped (executeNow, a rescued job,
+		// a passive sender's backlog) and the older finished last: its
+		// result would take the check back in time. Like Icinga 2, keep
+		// the newer state; the older run's perfdata still counts.
+		for _, pd := range r.result.Perfdata {
+			if pd.Value != nil {
+				bulk.metric(site, r.check, pd.Label, at, *pd.Value, pd.UOM)
+			}
+		}
+		if p.Logger != nil {
+			p.Logger.InfoContext(ctx, "ignoring a result older than the check's state", slog.String("check", r.check.String()),
+				slog.Time("result_at", at), slog.Time("state_at", rec.machine.LastCheck))
+		}
+		return nil, nil
 	}
 	triggerFlexible(b, rec, r.check, r.result.Status)
 	settings := monitor.Settings{FailedAfter: rec.settings.State.FailedAfter, RecoversAfter: rec.settings.State.RecoversAfter,
