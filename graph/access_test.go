@@ -38,9 +38,10 @@ func twoSites(t *testing.T, o apitest.Options) (*apitest.Env, *apitest.Site, *ap
 
 // everything reads every query (with nested check fields) of the schema.
 const everything = `{ site { id name summary aliases statusCounts { status count } } me { id email role }
-  hosts { id name address services { id name host { name } } traps { id } alerts { id } comments { body } downtimes { id } }
+  hosts(first: 100) { id name address services { id name host { name } } traps { id } alerts(first: 10) { id } comments(first: 10) { body } downtimes(first: 10) { id } }
   checks(first: 100) { totalCount nodes { id name summary state { output } history { nodes { output } } metrics { label } } }
-  alerts { id output check { id name } comments { body } }
+  alerts { id output check { id name } comments(first: 10) { body } }
+  downtimes { id comment } notificationLog { id recipient }
   groups { name children { name } counts { count } } locations { name children { name } } teams { name contacts { name email } }
   contacts { name email teams } commands { name engine } timePeriods { name ranges }
   configRevisions(first: 200) { id author summary diff } configXml workers { id name } users { id email } apiTokens { id name userId } }`

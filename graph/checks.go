@@ -79,7 +79,7 @@ func (r *Resolver) loadCheck(ctx context.Context, id string) (*store.CheckRow, e
 func (r *Resolver) history(ctx context.Context, c *store.CheckRow, first *int, after *string) (*model.StateChangeConnection, error) {
 	var out *model.StateChangeConnection
 	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		nodes, more, cursor, err := store.History(ctx, tx, c.ID, deref(first, 50), deref(after, ""))
+		nodes, more, cursor, err := store.History(ctx, tx, c.ID, deref(first, store.HistoryPage.Default), deref(after, ""))
 		if err != nil {
 			return err
 		}
@@ -107,34 +107,41 @@ func (r *Resolver) metrics(ctx context.Context, c *store.CheckRow, label *string
 	return out, err
 }
 
-func (r *Resolver) alertsOf(ctx context.Context, c *store.CheckRow, open *bool) ([]*store.Alert, error) {
-	var out []*store.Alert
+// listPage reads one page of a paged list (store.Alerts, store.Comments,
+// ...) in a site transaction; first defaults to the list's default page
+// size. The page is never nil.
+func listPage[T any](ctx context.Context, r *Resolver, size store.PageSize, first *int, after *string,
+	read func(ctx context.Context, tx pgx.Tx, first int, after string) ([]T, bool, error)) ([]T, error) {
+	var out []T
 	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		out, err = store.Alerts(ctx, tx, open, c.ID)
+		out, _, err = read(ctx, tx, deref(first, size.Default), deref(after, ""))
 		return err
 	})
 	return nonNilSlice(out), err
 }
 
-func (r *Resolver) downtimesOf(ctx context.Context, c *store.CheckRow, active *bool) ([]*store.Downtime, error) {
-	var out []*store.Downtime
-	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		out, err = store.Downtimes(ctx, tx, c.ID, deref(active, false))
-		return err
+// alerts lists alerts (one check's when checkID is set), newest first.
+func (r *Resolver) alerts(ctx context.Context, open *bool, checkID string, first *int, after *string) ([]*store.Alert, error) {
+	return listPage(ctx, r, store.AlertsPage, first, after, func(ctx context.Context, tx pgx.Tx, first int, after string) ([]*store.Alert, bool, error) {
+		return store.Alerts(ctx, tx, open, checkID, first, after)
 	})
-	return nonNilSlice(out), err
 }
 
-func (r *Resolver) commentsOf(ctx context.Context, checkID, alertID string) ([]*store.Comment, error) {
-	var out []*store.Comment
-	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		out, err = store.Comments(ctx, tx, checkID, alertID)
-		return err
+func (r *Resolver) alertsOf(ctx context.Context, c *store.CheckRow, open *bool, first *int, after *string) ([]*store.Alert, error) {
+	return r.alerts(ctx, open, c.ID, first, after)
+}
+
+func (r *Resolver) downtimesOf(ctx context.Context, c *store.CheckRow, active *bool, first *int, after *string) ([]*store.Downtime, error) {
+	return listPage(ctx, r, store.DowntimesPage, first, after, func(ctx context.Context, tx pgx.Tx, first int, after string) ([]*store.Downtime, bool, error) {
+		return store.Downtimes(ctx, tx, c.ID, deref(active, false), first, after)
 	})
-	return nonNilSlice(out), err
+}
+
+func (r *Resolver) commentsOf(ctx context.Context, checkID, alertID string, first *int, after *string) ([]*store.Comment, error) {
+	return listPage(ctx, r, store.CommentsPage, first, after, func(ctx context.Context, tx pgx.Tx, first int, after string) ([]*store.Comment, bool, error) {
+		return store.Comments(ctx, tx, checkID, alertID, first, after)
+	})
 }
 
 func (r *Resolver) children(ctx context.Context, parentID, kind string) ([]*store.CheckRow, error) {

@@ -33,12 +33,8 @@ func (r *Resolver) scheduleRecurringDowntime(ctx context.Context, checkID, perio
 }
 
 // siteDowntimes lists the site's downtimes.
-func (r *Resolver) siteDowntimes(ctx context.Context, active *bool) ([]*store.Downtime, error) {
-	var out []*store.Downtime
-	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		out, err = store.Downtimes(ctx, tx, "", deref(active, false))
-		return err
+func (r *Resolver) siteDowntimes(ctx context.Context, active *bool, first *int, after *string) ([]*store.Downtime, error) {
+	return listPage(ctx, r, store.DowntimesPage, first, after, func(ctx context.Context, tx pgx.Tx, first int, after string) ([]*store.Downtime, bool, error) {
+		return store.Downtimes(ctx, tx, "", deref(active, false), first, after)
 	})
-	return out, err
 }

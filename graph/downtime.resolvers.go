@@ -23,6 +23,6 @@ func (r *mutationResolver) ScheduleRecurringDowntime(ctx context.Context, checkI
 }
 
 // Downtimes is the resolver for the downtimes field.
-func (r *queryResolver) Downtimes(ctx context.Context, active *bool) ([]*store.Downtime, error) {
-	return r.siteDowntimes(ctx, active)
+func (r *queryResolver) Downtimes(ctx context.Context, active *bool, first *int, after *string) ([]*store.Downtime, error) {
+	return r.siteDowntimes(ctx, active, first, after)
 }

@@ -54,7 +54,8 @@ type ComplexityRoot struct {
 		AcknowledgedAt  func(childComplexity int) int
 		AcknowledgedBy  func(childComplexity int) int
 		Check           func(childComplexity int) int
-		Comments        func(childComplexity int) int
+		Comments        func(childComplexity int, first *int, after *string) int
+		Cursor          func(childComplexity int) int
 		EscalationLevel func(childComplexity int) int
 		ID              func(childComplexity int) int
 		OpenedAt        func(childComplexity int) int
@@ -112,12 +113,12 @@ type ComplexityRoot struct {
 	}
 
 	Cluster struct {
-		Alerts      func(childComplexity int, open *bool) int
-		Comments    func(childComplexity int) int
+		Alerts      func(childComplexity int, open *bool, first *int, after *string) int
+		Comments    func(childComplexity int, first *int, after *string) int
 		Condition   func(childComplexity int) int
 		DependsOn   func(childComplexity int) int
 		Description func(childComplexity int) int
-		Downtimes   func(childComplexity int, active *bool) int
+		Downtimes   func(childComplexity int, active *bool, first *int, after *string) int
 		Enabled     func(childComplexity int) int
 		Groups      func(childComplexity int) int
 		History     func(childComplexity int, first *int, after *string) int
@@ -142,6 +143,7 @@ type ComplexityRoot struct {
 		Author    func(childComplexity int) int
 		Body      func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
+		Cursor    func(childComplexity int) int
 		ID        func(childComplexity int) int
 	}
 
@@ -167,6 +169,7 @@ type ComplexityRoot struct {
 		Author    func(childComplexity int) int
 		Changed   func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
+		Cursor    func(childComplexity int) int
 		Diff      func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Removed   func(childComplexity int) int
@@ -185,6 +188,7 @@ type ComplexityRoot struct {
 		Cancelled  func(childComplexity int) int
 		CheckID    func(childComplexity int) int
 		Comment    func(childComplexity int) int
+		Cursor     func(childComplexity int) int
 		Duration   func(childComplexity int) int
 		End        func(childComplexity int) int
 		ID         func(childComplexity int) int
@@ -206,11 +210,12 @@ type ComplexityRoot struct {
 
 	Host struct {
 		Address     func(childComplexity int) int
-		Alerts      func(childComplexity int, open *bool) int
-		Comments    func(childComplexity int) int
+		Alerts      func(childComplexity int, open *bool, first *int, after *string) int
+		Comments    func(childComplexity int, first *int, after *string) int
+		Cursor      func(childComplexity int) int
 		DependsOn   func(childComplexity int) int
 		Description func(childComplexity int) int
-		Downtimes   func(childComplexity int, active *bool) int
+		Downtimes   func(childComplexity int, active *bool, first *int, after *string) int
 		Enabled     func(childComplexity int) int
 		Groups      func(childComplexity int) int
 		History     func(childComplexity int, first *int, after *string) int
@@ -288,6 +293,7 @@ type ComplexityRoot struct {
 		Attempt   func(childComplexity int) int
 		Channel   func(childComplexity int) int
 		CheckID   func(childComplexity int) int
+		Cursor    func(childComplexity int) int
 		Error     func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Kind      func(childComplexity int) int
@@ -321,20 +327,20 @@ type ComplexityRoot struct {
 	Query struct {
 		APITokens       func(childComplexity int) int
 		Alert           func(childComplexity int, id string) int
-		Alerts          func(childComplexity int, open *bool) int
+		Alerts          func(childComplexity int, open *bool, first *int, after *string) int
 		Check           func(childComplexity int, id string) int
 		Checks          func(childComplexity int, filter *store.CheckFilter, first *int, after *string) int
 		Commands        func(childComplexity int) int
-		ConfigRevisions func(childComplexity int, first *int) int
+		ConfigRevisions func(childComplexity int, first *int, after *string) int
 		ConfigXML       func(childComplexity int) int
 		Contacts        func(childComplexity int) int
-		Downtimes       func(childComplexity int, active *bool) int
+		Downtimes       func(childComplexity int, active *bool, first *int, after *string) int
 		Groups          func(childComplexity int) int
 		Host            func(childComplexity int, id *string, name *string) int
-		Hosts           func(childComplexity int, search *string) int
+		Hosts           func(childComplexity int, search *string, first *int, after *string) int
 		Locations       func(childComplexity int) int
 		Me              func(childComplexity int) int
-		NotificationLog func(childComplexity int, first *int, checkID *string, failed *bool) int
+		NotificationLog func(childComplexity int, first *int, after *string, checkID *string, failed *bool) int
 		Site            func(childComplexity int) int
 		Teams           func(childComplexity int) int
 		TimePeriods     func(childComplexity int) int
@@ -343,13 +349,13 @@ type ComplexityRoot struct {
 	}
 
 	Resource struct {
-		Alerts      func(childComplexity int, open *bool) int
+		Alerts      func(childComplexity int, open *bool, first *int, after *string) int
 		Cluster     func(childComplexity int) int
-		Comments    func(childComplexity int) int
+		Comments    func(childComplexity int, first *int, after *string) int
 		Condition   func(childComplexity int) int
 		DependsOn   func(childComplexity int) int
 		Description func(childComplexity int) int
-		Downtimes   func(childComplexity int, active *bool) int
+		Downtimes   func(childComplexity int, active *bool, first *int, after *string) int
 		Enabled     func(childComplexity int) int
 		Groups      func(childComplexity int) int
 		History     func(childComplexity int, first *int, after *string) int
@@ -363,12 +369,12 @@ type ComplexityRoot struct {
 	}
 
 	Service struct {
-		Alerts      func(childComplexity int, open *bool) int
+		Alerts      func(childComplexity int, open *bool, first *int, after *string) int
 		Command     func(childComplexity int) int
-		Comments    func(childComplexity int) int
+		Comments    func(childComplexity int, first *int, after *string) int
 		DependsOn   func(childComplexity int) int
 		Description func(childComplexity int) int
-		Downtimes   func(childComplexity int, active *bool) int
+		Downtimes   func(childComplexity int, active *bool, first *int, after *string) int
 		Enabled     func(childComplexity int) int
 		Engine      func(childComplexity int) int
 		Groups      func(childComplexity int) int
@@ -430,11 +436,11 @@ type ComplexityRoot struct {
 	}
 
 	Trap struct {
-		Alerts      func(childComplexity int, open *bool) int
-		Comments    func(childComplexity int) int
+		Alerts      func(childComplexity int, open *bool, first *int, after *string) int
+		Comments    func(childComplexity int, first *int, after *string) int
 		DependsOn   func(childComplexity int) int
 		Description func(childComplexity int) int
-		Downtimes   func(childComplexity int, active *bool) int
+		Downtimes   func(childComplexity int, active *bool, first *int, after *string) int
 		Enabled     func(childComplexity int) int
 		Groups      func(childComplexity int) int
 		History     func(childComplexity int, first *int, after *string) int
@@ -473,14 +479,14 @@ type ComplexityRoot struct {
 type AlertResolver interface {
 	Check(ctx context.Context, obj *store.Alert) (store.Checker, error)
 
-	Comments(ctx context.Context, obj *store.Alert) ([]*store.Comment, error)
+	Comments(ctx context.Context, obj *store.Alert, first *int, after *string) ([]*store.Comment, error)
 }
 type ClusterResolver interface {
 	History(ctx context.Context, obj *store.Cluster, first *int, after *string) (*model.StateChangeConnection, error)
 	Metrics(ctx context.Context, obj *store.Cluster, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error)
-	Alerts(ctx context.Context, obj *store.Cluster, open *bool) ([]*store.Alert, error)
-	Downtimes(ctx context.Context, obj *store.Cluster, active *bool) ([]*store.Downtime, error)
-	Comments(ctx context.Context, obj *store.Cluster) ([]*store.Comment, error)
+	Alerts(ctx context.Context, obj *store.Cluster, open *bool, first *int, after *string) ([]*store.Alert, error)
+	Downtimes(ctx context.Context, obj *store.Cluster, active *bool, first *int, after *string) ([]*store.Downtime, error)
+	Comments(ctx context.Context, obj *store.Cluster, first *int, after *string) ([]*store.Comment, error)
 	DependsOn(ctx context.Context, obj *store.Cluster) ([]store.Checker, error)
 
 	Resources(ctx context.Context, obj *store.Cluster) ([]*store.Resource, error)
@@ -488,9 +494,9 @@ type ClusterResolver interface {
 type HostResolver interface {
 	History(ctx context.Context, obj *store.Host, first *int, after *string) (*model.StateChangeConnection, error)
 	Metrics(ctx context.Context, obj *store.Host, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error)
-	Alerts(ctx context.Context, obj *store.Host, open *bool) ([]*store.Alert, error)
-	Downtimes(ctx context.Context, obj *store.Host, active *bool) ([]*store.Downtime, error)
-	Comments(ctx context.Context, obj *store.Host) ([]*store.Comment, error)
+	Alerts(ctx context.Context, obj *store.Host, open *bool, first *int, after *string) ([]*store.Alert, error)
+	Downtimes(ctx context.Context, obj *store.Host, active *bool, first *int, after *string) ([]*store.Downtime, error)
+	Comments(ctx context.Context, obj *store.Host, first *int, after *string) ([]*store.Comment, error)
 	DependsOn(ctx context.Context, obj *store.Host) ([]store.Checker, error)
 	Services(ctx context.Context, obj *store.Host) ([]*store.Service, error)
 	Traps(ctx context.Context, obj *store.Host) ([]*store.Trap, error)
@@ -532,11 +538,11 @@ type MutationResolver interface {
 type QueryResolver interface {
 	Site(ctx context.Context) (*tenants.Site, error)
 	Me(ctx context.Context) (*model.User, error)
-	Hosts(ctx context.Context, search *string) ([]*store.Host, error)
+	Hosts(ctx context.Context, search *string, first *int, after *string) ([]*store.Host, error)
 	Host(ctx context.Context, id *string, name *string) (*store.Host, error)
 	Checks(ctx context.Context, filter *store.CheckFilter, first *int, after *string) (*model.CheckConnection, error)
 	Check(ctx context.Context, id string) (store.Checker, error)
-	Alerts(ctx context.Context, open *bool) ([]*store.Alert, error)
+	Alerts(ctx context.Context, open *bool, first *int, after *string) ([]*store.Alert, error)
 	Alert(ctx context.Context, id string) (*store.Alert, error)
 	Groups(ctx context.Context) ([]*model.Group, error)
 	Locations(ctx context.Context) ([]*model.Location, error)
@@ -544,20 +550,20 @@ type QueryResolver interface {
 	Contacts(ctx context.Context) ([]*model.Contact, error)
 	Commands(ctx context.Context) ([]*model.Command, error)
 	TimePeriods(ctx context.Context) ([]*model.TimePeriod, error)
-	ConfigRevisions(ctx context.Context, first *int) ([]*store.ConfigRevision, error)
+	ConfigRevisions(ctx context.Context, first *int, after *string) ([]*store.ConfigRevision, error)
 	ConfigXML(ctx context.Context) (string, error)
 	Workers(ctx context.Context) ([]*store.Worker, error)
 	Users(ctx context.Context) ([]*model.User, error)
 	APITokens(ctx context.Context) ([]*model.APIToken, error)
-	NotificationLog(ctx context.Context, first *int, checkID *string, failed *bool) ([]*model.NotificationAttempt, error)
-	Downtimes(ctx context.Context, active *bool) ([]*store.Downtime, error)
+	NotificationLog(ctx context.Context, first *int, after *string, checkID *string, failed *bool) ([]*store.NotificationAttempt, error)
+	Downtimes(ctx context.Context, active *bool, first *int, after *string) ([]*store.Downtime, error)
 }
 type ResourceResolver interface {
 	History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error)
 	Metrics(ctx context.Context, obj *store.Resource, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error)
-	Alerts(ctx context.Context, obj *store.Resource, open *bool) ([]*store.Alert, error)
-	Downtimes(ctx context.Context, obj *store.Resource, active *bool) ([]*store.Downtime, error)
-	Comments(ctx context.Context, obj *store.Resource) ([]*store.Comment, error)
+	Alerts(ctx context.Context, obj *store.Resource, open *bool, first *int, after *string) ([]*store.Alert, error)
+	Downtimes(ctx context.Context, obj *store.Resource, active *bool, first *int, after *string) ([]*store.Downtime, error)
+	Comments(ctx context.Context, obj *store.Resource, first *int, after *string) ([]*store.Comment, error)
 	DependsOn(ctx context.Context, obj *store.Resource) ([]store.Checker, error)
 
 	Cluster(ctx context.Context, obj *store.Resource) (*store.Cluster, error)
@@ -565,9 +571,9 @@ type ResourceResolver interface {
 type ServiceResolver interface {
 	History(ctx context.Context, obj *store.Service, first *int, after *string) (*model.StateChangeConnection, error)
 	Metrics(ctx context.Context, obj *store.Service, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error)
-	Alerts(ctx context.Context, obj *store.Service, open *bool) ([]*store.Alert, error)
-	Downtimes(ctx context.Context, obj *store.Service, active *bool) ([]*store.Downtime, error)
-	Comments(ctx context.Context, obj *store.Service) ([]*store.Comment, error)
+	Alerts(ctx context.Context, obj *store.Service, open *bool, first *int, after *string) ([]*store.Alert, error)
+	Downtimes(ctx context.Context, obj *store.Service, active *bool, first *int, after *string) ([]*store.Downtime, error)
+	Comments(ctx context.Context, obj *store.Service, first *int, after *string) ([]*store.Comment, error)
 	DependsOn(ctx context.Context, obj *store.Service) ([]store.Checker, error)
 	Host(ctx context.Context, obj *store.Service) (*store.Host, error)
 }
@@ -584,9 +590,9 @@ type SubscriptionResolver interface {
 type TrapResolver interface {
 	History(ctx context.Context, obj *store.Trap, first *int, after *string) (*model.StateChangeConnection, error)
 	Metrics(ctx context.Context, obj *store.Trap, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error)
-	Alerts(ctx context.Context, obj *store.Trap, open *bool) ([]*store.Alert, error)
-	Downtimes(ctx context.Context, obj *store.Trap, active *bool) ([]*store.Downtime, error)
-	Comments(ctx context.Context, obj *store.Trap) ([]*store.Comment, error)
+	Alerts(ctx context.Context, obj *store.Trap, open *bool, first *int, after *string) ([]*store.Alert, error)
+	Downtimes(ctx context.Context, obj *store.Trap, active *bool, first *int, after *string) ([]*store.Downtime, error)
+	Comments(ctx context.Context, obj *store.Trap, first *int, after *string) ([]*store.Comment, error)
 	DependsOn(ctx context.Context, obj *store.Trap) ([]store.Checker, error)
 	Host(ctx context.Context, obj *store.Trap) (*store.Host, error)
 }
@@ -638,7 +644,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Alert.Comments(childComplexity), true
+		args, err := ec.field_Alert_comments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Alert.Comments(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Alert.cursor":
+		if e.ComplexityRoot.Alert.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Alert.Cursor(childComplexity), true
 	case "Alert.escalationLevel":
 		if e.ComplexityRoot.Alert.EscalationLevel == nil {
 			break
@@ -889,13 +906,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Cluster.Alerts(childComplexity, args["open"].(*bool)), true
+		return e.ComplexityRoot.Cluster.Alerts(childComplexity, args["open"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Cluster.comments":
 		if e.ComplexityRoot.Cluster.Comments == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Cluster.Comments(childComplexity), true
+		args, err := ec.field_Cluster_comments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Cluster.Comments(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Cluster.condition":
 		if e.ComplexityRoot.Cluster.Condition == nil {
 			break
@@ -924,7 +946,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Cluster.Downtimes(childComplexity, args["active"].(*bool)), true
+		return e.ComplexityRoot.Cluster.Downtimes(childComplexity, args["active"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Cluster.enabled":
 		if e.ComplexityRoot.Cluster.Enabled == nil {
 			break
@@ -1045,6 +1067,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Comment.CreatedAt(childComplexity), true
+	case "Comment.cursor":
+		if e.ComplexityRoot.Comment.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Comment.Cursor(childComplexity), true
 	case "Comment.id":
 		if e.ComplexityRoot.Comment.ID == nil {
 			break
@@ -1144,6 +1172,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConfigRevision.CreatedAt(childComplexity), true
+	case "ConfigRevision.cursor":
+		if e.ComplexityRoot.ConfigRevision.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigRevision.Cursor(childComplexity), true
 	case "ConfigRevision.diff":
 		if e.ComplexityRoot.ConfigRevision.Diff == nil {
 			break
@@ -1218,6 +1252,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Downtime.Comment(childComplexity), true
+	case "Downtime.cursor":
+		if e.ComplexityRoot.Downtime.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Downtime.Cursor(childComplexity), true
 	case "Downtime.duration":
 		if e.ComplexityRoot.Downtime.Duration == nil {
 			break
@@ -1320,13 +1360,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Host.Alerts(childComplexity, args["open"].(*bool)), true
+		return e.ComplexityRoot.Host.Alerts(childComplexity, args["open"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Host.comments":
 		if e.ComplexityRoot.Host.Comments == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Host.Comments(childComplexity), true
+		args, err := ec.field_Host_comments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Host.Comments(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Host.cursor":
+		if e.ComplexityRoot.Host.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Host.Cursor(childComplexity), true
 	case "Host.dependsOn":
 		if e.ComplexityRoot.Host.DependsOn == nil {
 			break
@@ -1349,7 +1400,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Host.Downtimes(childComplexity, args["active"].(*bool)), true
+		return e.ComplexityRoot.Host.Downtimes(childComplexity, args["active"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Host.enabled":
 		if e.ComplexityRoot.Host.Enabled == nil {
 			break
@@ -1892,6 +1943,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NotificationAttempt.CheckID(childComplexity), true
+	case "NotificationAttempt.cursor":
+		if e.ComplexityRoot.NotificationAttempt.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationAttempt.Cursor(childComplexity), true
 	case "NotificationAttempt.error":
 		if e.ComplexityRoot.NotificationAttempt.Error == nil {
 			break
@@ -2037,7 +2094,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Alerts(childComplexity, args["open"].(*bool)), true
+		return e.ComplexityRoot.Query.Alerts(childComplexity, args["open"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Query.check":
 		if e.ComplexityRoot.Query.Check == nil {
 			break
@@ -2076,7 +2133,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ConfigRevisions(childComplexity, args["first"].(*int)), true
+		return e.ComplexityRoot.Query.ConfigRevisions(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.configXml":
 		if e.ComplexityRoot.Query.ConfigXML == nil {
 			break
@@ -2099,7 +2156,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Downtimes(childComplexity, args["active"].(*bool)), true
+		return e.ComplexityRoot.Query.Downtimes(childComplexity, args["active"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Query.groups":
 		if e.ComplexityRoot.Query.Groups == nil {
 			break
@@ -2127,7 +2184,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Hosts(childComplexity, args["search"].(*string)), true
+		return e.ComplexityRoot.Query.Hosts(childComplexity, args["search"].(*string), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.locations":
 		if e.ComplexityRoot.Query.Locations == nil {
@@ -2151,7 +2208,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.NotificationLog(childComplexity, args["first"].(*int), args["checkId"].(*string), args["failed"].(*bool)), true
+		return e.ComplexityRoot.Query.NotificationLog(childComplexity, args["first"].(*int), args["after"].(*string), args["checkId"].(*string), args["failed"].(*bool)), true
 	case "Query.site":
 		if e.ComplexityRoot.Query.Site == nil {
 			break
@@ -2193,7 +2250,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Resource.Alerts(childComplexity, args["open"].(*bool)), true
+		return e.ComplexityRoot.Resource.Alerts(childComplexity, args["open"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Resource.cluster":
 		if e.ComplexityRoot.Resource.Cluster == nil {
 			break
@@ -2205,7 +2262,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Resource.Comments(childComplexity), true
+		args, err := ec.field_Resource_comments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Resource.Comments(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Resource.condition":
 		if e.ComplexityRoot.Resource.Condition == nil {
 			break
@@ -2234,7 +2296,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Resource.Downtimes(childComplexity, args["active"].(*bool)), true
+		return e.ComplexityRoot.Resource.Downtimes(childComplexity, args["active"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Resource.enabled":
 		if e.ComplexityRoot.Resource.Enabled == nil {
 			break
@@ -2316,7 +2378,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Service.Alerts(childComplexity, args["open"].(*bool)), true
+		return e.ComplexityRoot.Service.Alerts(childComplexity, args["open"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Service.command":
 		if e.ComplexityRoot.Service.Command == nil {
 			break
@@ -2328,7 +2390,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Service.Comments(childComplexity), true
+		args, err := ec.field_Service_comments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Service.Comments(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Service.dependsOn":
 		if e.ComplexityRoot.Service.DependsOn == nil {
 			break
@@ -2351,7 +2418,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Service.Downtimes(childComplexity, args["active"].(*bool)), true
+		return e.ComplexityRoot.Service.Downtimes(childComplexity, args["active"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Service.enabled":
 		if e.ComplexityRoot.Service.Enabled == nil {
 			break
@@ -2607,13 +2674,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Trap.Alerts(childComplexity, args["open"].(*bool)), true
+		return e.ComplexityRoot.Trap.Alerts(childComplexity, args["open"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Trap.comments":
 		if e.ComplexityRoot.Trap.Comments == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Trap.Comments(childComplexity), true
+		args, err := ec.field_Trap_comments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Trap.Comments(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Trap.dependsOn":
 		if e.ComplexityRoot.Trap.DependsOn == nil {
 			break
@@ -2636,7 +2708,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Trap.Downtimes(childComplexity, args["active"].(*bool)), true
+		return e.ComplexityRoot.Trap.Downtimes(childComplexity, args["active"].(*bool), args["first"].(*int), args["after"].(*string)), true
 	case "Trap.enabled":
 		if e.ComplexityRoot.Trap.Enabled == nil {
 			break
@@ -2907,6 +2979,16 @@ var sources = []*ast.Source{
 	{Name: "../schema.graphqls", Input: `# Bergamot GraphQL API. Every query runs inside the caller's site (tenant),
 # confined by PostgreSQL row-level security. Errors carry extensions.code:
 # UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID, CONFLICT, INTERNAL.
+#
+# Paging: every list that can grow takes first (page size) and after (an
+# opaque cursor). checks and history are connections: pass
+# pageInfo.endCursor as after. The other lists (hosts, alerts, comments,
+# downtimes, notificationLog, configRevisions) return plain lists whose
+# items have a cursor field: pass the last item's cursor as after for the
+# next page; a page shorter than first is the last. first outside 1..max
+# and a malformed after are INVALID. Defaults and maxima: hosts 1000/1000,
+# alerts, comments, downtimes and notificationLog 100/1000, configRevisions
+# 20/200, checks 100/1000, history 50/500.
 
 scalar Time
 scalar Map
@@ -2949,9 +3031,12 @@ interface Check {
   history(first: Int = 50, after: String): StateChangeConnection!
   "Performance data series for a time range, downsampled to at most points per series."
   metrics(label: String, from: Time, to: Time, points: Int = 200): [MetricSeries!]!
-  alerts(open: Boolean): [Alert!]!
-  downtimes(active: Boolean): [Downtime!]!
-  comments: [Comment!]!
+  "This check's alerts, newest first (by openedAt, then id); open: only open (true) or recovered (false) ones."
+  alerts(open: Boolean, first: Int = 100, after: String): [Alert!]!
+  "This check's downtimes, newest first (by start, then id); active: only those not cancelled that are in effect or may still begin."
+  downtimes(active: Boolean, first: Int = 100, after: String): [Downtime!]!
+  "Comments on this check and its alerts, newest first (by createdAt, then id)."
+  comments(first: Int = 100, after: String): [Comment!]!
   "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
   dependsOn: [Check!]!
 }
@@ -2988,12 +3073,17 @@ type Host implements Check {
   groups: [String!]!
   location: String
   address: String
+  "This host's position in hosts' order (by name): pass it as hosts(after:) for the hosts that follow."
+  cursor: String!
   state: CheckState!
   history(first: Int = 50, after: String): StateChangeConnection!
   metrics(label: String, from: Time, to: Time, points: Int = 200): [MetricSeries!]!
-  alerts(open: Boolean): [Alert!]!
-  downtimes(active: Boolean): [Downtime!]!
-  comments: [Comment!]!
+  "This check's alerts, newest first (by openedAt, then id); open: only open (true) or recovered (false) ones."
+  alerts(open: Boolean, first: Int = 100, after: String): [Alert!]!
+  "This check's downtimes, newest first (by start, then id); active: only those not cancelled that are in effect or may still begin."
+  downtimes(active: Boolean, first: Int = 100, after: String): [Downtime!]!
+  "Comments on this check and its alerts, newest first (by createdAt, then id)."
+  comments(first: Int = 100, after: String): [Comment!]!
   "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
   dependsOn: [Check!]!
   services: [Service!]!
@@ -3012,9 +3102,12 @@ type Service implements Check {
   state: CheckState!
   history(first: Int = 50, after: String): StateChangeConnection!
   metrics(label: String, from: Time, to: Time, points: Int = 200): [MetricSeries!]!
-  alerts(open: Boolean): [Alert!]!
-  downtimes(active: Boolean): [Downtime!]!
-  comments: [Comment!]!
+  "This check's alerts, newest first (by openedAt, then id); open: only open (true) or recovered (false) ones."
+  alerts(open: Boolean, first: Int = 100, after: String): [Alert!]!
+  "This check's downtimes, newest first (by start, then id); active: only those not cancelled that are in effect or may still begin."
+  downtimes(active: Boolean, first: Int = 100, after: String): [Downtime!]!
+  "Comments on this check and its alerts, newest first (by createdAt, then id)."
+  comments(first: Int = 100, after: String): [Comment!]!
   "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
   dependsOn: [Check!]!
   host: Host!
@@ -3034,9 +3127,12 @@ type Trap implements Check {
   state: CheckState!
   history(first: Int = 50, after: String): StateChangeConnection!
   metrics(label: String, from: Time, to: Time, points: Int = 200): [MetricSeries!]!
-  alerts(open: Boolean): [Alert!]!
-  downtimes(active: Boolean): [Downtime!]!
-  comments: [Comment!]!
+  "This check's alerts, newest first (by openedAt, then id); open: only open (true) or recovered (false) ones."
+  alerts(open: Boolean, first: Int = 100, after: String): [Alert!]!
+  "This check's downtimes, newest first (by start, then id); active: only those not cancelled that are in effect or may still begin."
+  downtimes(active: Boolean, first: Int = 100, after: String): [Downtime!]!
+  "Comments on this check and its alerts, newest first (by createdAt, then id)."
+  comments(first: Int = 100, after: String): [Comment!]!
   "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
   dependsOn: [Check!]!
   host: Host!
@@ -3054,9 +3150,12 @@ type Cluster implements Check {
   state: CheckState!
   history(first: Int = 50, after: String): StateChangeConnection!
   metrics(label: String, from: Time, to: Time, points: Int = 200): [MetricSeries!]!
-  alerts(open: Boolean): [Alert!]!
-  downtimes(active: Boolean): [Downtime!]!
-  comments: [Comment!]!
+  "This check's alerts, newest first (by openedAt, then id); open: only open (true) or recovered (false) ones."
+  alerts(open: Boolean, first: Int = 100, after: String): [Alert!]!
+  "This check's downtimes, newest first (by start, then id); active: only those not cancelled that are in effect or may still begin."
+  downtimes(active: Boolean, first: Int = 100, after: String): [Downtime!]!
+  "Comments on this check and its alerts, newest first (by createdAt, then id)."
+  comments(first: Int = 100, after: String): [Comment!]!
   "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
   dependsOn: [Check!]!
   condition: String!
@@ -3075,9 +3174,12 @@ type Resource implements Check {
   state: CheckState!
   history(first: Int = 50, after: String): StateChangeConnection!
   metrics(label: String, from: Time, to: Time, points: Int = 200): [MetricSeries!]!
-  alerts(open: Boolean): [Alert!]!
-  downtimes(active: Boolean): [Downtime!]!
-  comments: [Comment!]!
+  "This check's alerts, newest first (by openedAt, then id); open: only open (true) or recovered (false) ones."
+  alerts(open: Boolean, first: Int = 100, after: String): [Alert!]!
+  "This check's downtimes, newest first (by start, then id); active: only those not cancelled that are in effect or may still begin."
+  downtimes(active: Boolean, first: Int = 100, after: String): [Downtime!]!
+  "Comments on this check and its alerts, newest first (by createdAt, then id)."
+  comments(first: Int = 100, after: String): [Comment!]!
   "Checks this one depends on (<depends>): while one of them is down, this check is encompassed and raises no alert of its own."
   dependsOn: [Check!]!
   condition: String!
@@ -3102,12 +3204,23 @@ type Alert {
   acknowledgedAt: Time
   acknowledgedBy: String
   escalationLevel: Int!
-  comments: [Comment!]!
+  "Comments on this alert, newest first (by createdAt, then id)."
+  comments(first: Int = 100, after: String): [Comment!]!
+  "This alert's position in the alerts lists' order (newest first): pass it as after for the alerts that follow."
+  cursor: String!
 }
 
-type Comment { id: ID!  author: String!  body: String!  createdAt: Time! }
+type Comment {
+  id: ID!  author: String!  body: String!  createdAt: Time!
+  "Position in the comments lists' order: pass it as after for the comments that follow."
+  cursor: String!
+}
 
-type Downtime { id: ID!  checkId: ID!  start: Time!  end: Time!  comment: String!  author: String!  cancelled: Boolean! }
+type Downtime {
+  id: ID!  checkId: ID!  start: Time!  end: Time!  comment: String!  author: String!  cancelled: Boolean!
+  "Position in the downtimes lists' order: pass it as after for the downtimes that follow."
+  cursor: String!
+}
 
 type CheckUpdate { check: Check!  previous: CheckState  state: CheckState! }
 
@@ -3142,7 +3255,11 @@ type TimePeriod { name: String!  summary: String  ranges: [String!]!  excludes: 
 
 type ConfigResult { ok: Boolean!  errors: [ConfigError!]!  added: Int!  changed: Int!  removed: Int!  diff: String  revision: Int }
 type ConfigError { message: String!  file: String  line: Int  object: String }
-type ConfigRevision { id: Int!  author: String!  summary: String!  added: Int!  changed: Int!  removed: Int!  diff: String!  createdAt: Time! }
+type ConfigRevision {
+  id: Int!  author: String!  summary: String!  added: Int!  changed: Int!  removed: Int!  diff: String!  createdAt: Time!
+  "Position in configRevisions' order: pass it as after for older revisions."
+  cursor: String!
+}
 
 type Worker { id: ID!  name: String!  zone: String!  engines: [String!]!  startedAt: Time!  lastSeen: Time!  alive: Boolean! }
 
@@ -3151,11 +3268,13 @@ input SignUpInput { siteName: String!  email: String!  password: String!  summar
 type Query {
   site: Site!
   me: User!
-  hosts(search: String): [Host!]!
+  "Hosts by name (then id); search: substring of name or summary. Page with first and after (the last host's cursor)."
+  hosts(search: String, first: Int = 1000, after: String): [Host!]!
   host(id: ID, name: String): Host
   checks(filter: CheckFilter, first: Int = 100, after: String): CheckConnection!
   check(id: ID!): Check
-  alerts(open: Boolean): [Alert!]!
+  "Alerts, newest first (by openedAt, then id); open: only open (true) or recovered (false) ones. Page with first and after (the last alert's cursor)."
+  alerts(open: Boolean, first: Int = 100, after: String): [Alert!]!
   alert(id: ID!): Alert
   groups: [Group!]!
   locations: [Location!]!
@@ -3163,7 +3282,8 @@ type Query {
   contacts: [Contact!]!
   commands: [Command!]!
   timePeriods: [TimePeriod!]!
-  configRevisions(first: Int = 20): [ConfigRevision!]!
+  "Applied configuration changes, newest first. Page with first and after (the last revision's cursor)."
+  configRevisions(first: Int = 20, after: String): [ConfigRevision!]!
   "The site's configuration as Bergamot XML (secrets never included)."
   configXml: String!
   workers: [Worker!]!
@@ -3233,6 +3353,8 @@ func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql
 		return ec.fieldContext_Alert_escalationLevel(ctx, field)
 	case "comments":
 		return ec.fieldContext_Alert_comments(ctx, field)
+	case "cursor":
+		return ec.fieldContext_Alert_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Alert", field.Name)
 }
@@ -3395,6 +3517,8 @@ func (ec *executionContext) childFields_Comment(ctx context.Context, field graph
 		return ec.fieldContext_Comment_body(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Comment_createdAt(ctx, field)
+	case "cursor":
+		return ec.fieldContext_Comment_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Comment", field.Name)
 }
@@ -3451,6 +3575,8 @@ func (ec *executionContext) childFields_ConfigRevision(ctx context.Context, fiel
 		return ec.fieldContext_ConfigRevision_diff(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_ConfigRevision_createdAt(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ConfigRevision_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConfigRevision", field.Name)
 }
@@ -3485,6 +3611,8 @@ func (ec *executionContext) childFields_Downtime(ctx context.Context, field grap
 		return ec.fieldContext_Downtime_author(ctx, field)
 	case "cancelled":
 		return ec.fieldContext_Downtime_cancelled(ctx, field)
+	case "cursor":
+		return ec.fieldContext_Downtime_cursor(ctx, field)
 	case "kind":
 		return ec.fieldContext_Downtime_kind(ctx, field)
 	case "duration":
@@ -3537,6 +3665,8 @@ func (ec *executionContext) childFields_Host(ctx context.Context, field graphql.
 		return ec.fieldContext_Host_location(ctx, field)
 	case "address":
 		return ec.fieldContext_Host_address(ctx, field)
+	case "cursor":
+		return ec.fieldContext_Host_cursor(ctx, field)
 	case "state":
 		return ec.fieldContext_Host_state(ctx, field)
 	case "history":
@@ -3625,6 +3755,8 @@ func (ec *executionContext) childFields_NotificationAttempt(ctx context.Context,
 		return ec.fieldContext_NotificationAttempt_error(ctx, field)
 	case "at":
 		return ec.fieldContext_NotificationAttempt_at(ctx, field)
+	case "cursor":
+		return ec.fieldContext_NotificationAttempt_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NotificationAttempt", field.Name)
 }
@@ -4025,6 +4157,28 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Alert_comments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Cluster_alerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4036,6 +4190,44 @@ func (ec *executionContext) field_Cluster_alerts_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["open"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Cluster_comments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -4050,6 +4242,22 @@ func (ec *executionContext) field_Cluster_downtimes_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["active"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -4124,6 +4332,44 @@ func (ec *executionContext) field_Host_alerts_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["open"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Host_comments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -4138,6 +4384,22 @@ func (ec *executionContext) field_Host_downtimes_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["active"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -4866,6 +5128,22 @@ func (ec *executionContext) field_Query_alerts_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["open"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -4924,6 +5202,14 @@ func (ec *executionContext) field_Query_configRevisions_args(ctx context.Context
 		return nil, err
 	}
 	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -4938,6 +5224,22 @@ func (ec *executionContext) field_Query_downtimes_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["active"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -4974,6 +5276,22 @@ func (ec *executionContext) field_Query_hosts_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["search"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -4988,22 +5306,30 @@ func (ec *executionContext) field_Query_notificationLog_args(ctx context.Context
 		return nil, err
 	}
 	args["first"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "checkId",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "checkId",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOID2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["checkId"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "failed",
+	args["checkId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "failed",
 		func(ctx context.Context, v any) (*bool, error) {
 			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["failed"] = arg2
+	args["failed"] = arg3
 	return args, nil
 }
 
@@ -5018,6 +5344,44 @@ func (ec *executionContext) field_Resource_alerts_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["open"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Resource_comments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -5032,6 +5396,22 @@ func (ec *executionContext) field_Resource_downtimes_args(ctx context.Context, r
 		return nil, err
 	}
 	args["active"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -5106,6 +5486,44 @@ func (ec *executionContext) field_Service_alerts_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["open"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Service_comments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -5120,6 +5538,22 @@ func (ec *executionContext) field_Service_downtimes_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["active"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -5208,6 +5642,44 @@ func (ec *executionContext) field_Trap_alerts_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["open"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Trap_comments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -5222,6 +5694,22 @@ func (ec *executionContext) field_Trap_downtimes_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["active"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -5630,7 +6118,8 @@ func (ec *executionContext) _Alert_comments(ctx context.Context, field graphql.C
 			return ec.fieldContext_Alert_comments(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Alert().Comments(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Alert().Comments(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Comment) graphql.Marshaler {
@@ -5640,7 +6129,7 @@ func (ec *executionContext) _Alert_comments(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Alert_comments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Alert_comments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Alert",
 		Field:      field,
@@ -5650,7 +6139,41 @@ func (ec *executionContext) fieldContext_Alert_comments(_ context.Context, field
 			return ec.childFields_Comment(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Alert_comments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Alert_cursor(ctx context.Context, field graphql.CollectedField, obj *store.Alert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Alert_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Alert_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Alert", field, true, false, "String")
 }
 
 func (ec *executionContext) _ApiToken_id(ctx context.Context, field graphql.CollectedField, obj *model.APIToken) (ret graphql.Marshaler) {
@@ -6775,7 +7298,7 @@ func (ec *executionContext) _Cluster_alerts(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Cluster().Alerts(ctx, obj, fc.Args["open"].(*bool))
+			return ec.Resolvers.Cluster().Alerts(ctx, obj, fc.Args["open"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Alert) graphql.Marshaler {
@@ -6819,7 +7342,7 @@ func (ec *executionContext) _Cluster_downtimes(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Cluster().Downtimes(ctx, obj, fc.Args["active"].(*bool))
+			return ec.Resolvers.Cluster().Downtimes(ctx, obj, fc.Args["active"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Downtime) graphql.Marshaler {
@@ -6862,7 +7385,8 @@ func (ec *executionContext) _Cluster_comments(ctx context.Context, field graphql
 			return ec.fieldContext_Cluster_comments(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Cluster().Comments(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Cluster().Comments(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Comment) graphql.Marshaler {
@@ -6872,7 +7396,7 @@ func (ec *executionContext) _Cluster_comments(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Cluster_comments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Cluster_comments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Cluster",
 		Field:      field,
@@ -6881,6 +7405,17 @@ func (ec *executionContext) fieldContext_Cluster_comments(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Comment(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Cluster_comments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7154,6 +7689,29 @@ func (ec *executionContext) _Comment_createdAt(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Comment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Comment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Comment_cursor(ctx context.Context, field graphql.CollectedField, obj *store.Comment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Comment_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Comment_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Comment", field, true, false, "String")
 }
 
 func (ec *executionContext) _ConfigError_message(ctx context.Context, field graphql.CollectedField, obj *model.ConfigError) (ret graphql.Marshaler) {
@@ -7602,6 +8160,29 @@ func (ec *executionContext) fieldContext_ConfigRevision_createdAt(_ context.Cont
 	return graphql.NewScalarFieldContext("ConfigRevision", field, false, false, "Time")
 }
 
+func (ec *executionContext) _ConfigRevision_cursor(ctx context.Context, field graphql.CollectedField, obj *store.ConfigRevision) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigRevision_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigRevision_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigRevision", field, true, false, "String")
+}
+
 func (ec *executionContext) _Contact_name(ctx context.Context, field graphql.CollectedField, obj *model.Contact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7853,6 +8434,29 @@ func (ec *executionContext) _Downtime_cancelled(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Downtime_cancelled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Downtime", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Downtime_cursor(ctx context.Context, field graphql.CollectedField, obj *store.Downtime) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Downtime_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Downtime_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Downtime", field, true, false, "String")
 }
 
 func (ec *executionContext) _Downtime_kind(ctx context.Context, field graphql.CollectedField, obj *store.Downtime) (ret graphql.Marshaler) {
@@ -8333,6 +8937,29 @@ func (ec *executionContext) fieldContext_Host_address(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Host", field, false, false, "String")
 }
 
+func (ec *executionContext) _Host_cursor(ctx context.Context, field graphql.CollectedField, obj *store.Host) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Host_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Host_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Host", field, true, false, "String")
+}
+
 func (ec *executionContext) _Host_state(ctx context.Context, field graphql.CollectedField, obj *store.Host) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8463,7 +9090,7 @@ func (ec *executionContext) _Host_alerts(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Host().Alerts(ctx, obj, fc.Args["open"].(*bool))
+			return ec.Resolvers.Host().Alerts(ctx, obj, fc.Args["open"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Alert) graphql.Marshaler {
@@ -8507,7 +9134,7 @@ func (ec *executionContext) _Host_downtimes(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Host().Downtimes(ctx, obj, fc.Args["active"].(*bool))
+			return ec.Resolvers.Host().Downtimes(ctx, obj, fc.Args["active"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Downtime) graphql.Marshaler {
@@ -8550,7 +9177,8 @@ func (ec *executionContext) _Host_comments(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Host_comments(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Host().Comments(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Host().Comments(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Comment) graphql.Marshaler {
@@ -8560,7 +9188,7 @@ func (ec *executionContext) _Host_comments(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Host_comments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Host_comments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Host",
 		Field:      field,
@@ -8569,6 +9197,17 @@ func (ec *executionContext) fieldContext_Host_comments(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Comment(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Host_comments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -10382,7 +11021,7 @@ func (ec *executionContext) fieldContext_Mutation_scheduleRecurringDowntime(ctx 
 	return fc, nil
 }
 
-func (ec *executionContext) _NotificationAttempt_id(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationAttempt_id(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10405,7 +11044,7 @@ func (ec *executionContext) fieldContext_NotificationAttempt_id(_ context.Contex
 	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "ID")
 }
 
-func (ec *executionContext) _NotificationAttempt_checkId(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationAttempt_checkId(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10428,7 +11067,7 @@ func (ec *executionContext) fieldContext_NotificationAttempt_checkId(_ context.C
 	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "ID")
 }
 
-func (ec *executionContext) _NotificationAttempt_alertId(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationAttempt_alertId(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10451,7 +11090,7 @@ func (ec *executionContext) fieldContext_NotificationAttempt_alertId(_ context.C
 	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "ID")
 }
 
-func (ec *executionContext) _NotificationAttempt_kind(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationAttempt_kind(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10474,7 +11113,7 @@ func (ec *executionContext) fieldContext_NotificationAttempt_kind(_ context.Cont
 	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "String")
 }
 
-func (ec *executionContext) _NotificationAttempt_recipient(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationAttempt_recipient(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10497,7 +11136,7 @@ func (ec *executionContext) fieldContext_NotificationAttempt_recipient(_ context
 	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "String")
 }
 
-func (ec *executionContext) _NotificationAttempt_channel(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationAttempt_channel(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10520,7 +11159,7 @@ func (ec *executionContext) fieldContext_NotificationAttempt_channel(_ context.C
 	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "String")
 }
 
-func (ec *executionContext) _NotificationAttempt_attempt(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationAttempt_attempt(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10543,7 +11182,7 @@ func (ec *executionContext) fieldContext_NotificationAttempt_attempt(_ context.C
 	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "Int")
 }
 
-func (ec *executionContext) _NotificationAttempt_result(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationAttempt_result(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10566,7 +11205,7 @@ func (ec *executionContext) fieldContext_NotificationAttempt_result(_ context.Co
 	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "String")
 }
 
-func (ec *executionContext) _NotificationAttempt_error(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationAttempt_error(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10589,7 +11228,7 @@ func (ec *executionContext) fieldContext_NotificationAttempt_error(_ context.Con
 	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "String")
 }
 
-func (ec *executionContext) _NotificationAttempt_at(ctx context.Context, field graphql.CollectedField, obj *model.NotificationAttempt) (ret graphql.Marshaler) {
+func (ec *executionContext) _NotificationAttempt_at(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10610,6 +11249,29 @@ func (ec *executionContext) _NotificationAttempt_at(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_NotificationAttempt_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("NotificationAttempt", field, false, false, "Time")
+}
+
+func (ec *executionContext) _NotificationAttempt_cursor(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationAttempt_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationAttempt_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationAttempt", field, true, false, "String")
 }
 
 func (ec *executionContext) _NotificationEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEvent) (ret graphql.Marshaler) {
@@ -11017,7 +11679,7 @@ func (ec *executionContext) _Query_hosts(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Hosts(ctx, fc.Args["search"].(*string))
+			return ec.Resolvers.Query().Hosts(ctx, fc.Args["search"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Host) graphql.Marshaler {
@@ -11193,7 +11855,7 @@ func (ec *executionContext) _Query_alerts(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Alerts(ctx, fc.Args["open"].(*bool))
+			return ec.Resolvers.Query().Alerts(ctx, fc.Args["open"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Alert) graphql.Marshaler {
@@ -11473,7 +12135,7 @@ func (ec *executionContext) _Query_configRevisions(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ConfigRevisions(ctx, fc.Args["first"].(*int))
+			return ec.Resolvers.Query().ConfigRevisions(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.ConfigRevision) graphql.Marshaler {
@@ -11636,11 +12298,11 @@ func (ec *executionContext) _Query_notificationLog(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().NotificationLog(ctx, fc.Args["first"].(*int), fc.Args["checkId"].(*string), fc.Args["failed"].(*bool))
+			return ec.Resolvers.Query().NotificationLog(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["checkId"].(*string), fc.Args["failed"].(*bool))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.NotificationAttempt) graphql.Marshaler {
-			return ec.marshalNNotificationAttempt2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐNotificationAttemptᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.NotificationAttempt) graphql.Marshaler {
+			return ec.marshalNNotificationAttempt2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐNotificationAttemptᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11680,7 +12342,7 @@ func (ec *executionContext) _Query_downtimes(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Downtimes(ctx, fc.Args["active"].(*bool))
+			return ec.Resolvers.Query().Downtimes(ctx, fc.Args["active"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Downtime) graphql.Marshaler {
@@ -12104,7 +12766,7 @@ func (ec *executionContext) _Resource_alerts(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Resource().Alerts(ctx, obj, fc.Args["open"].(*bool))
+			return ec.Resolvers.Resource().Alerts(ctx, obj, fc.Args["open"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Alert) graphql.Marshaler {
@@ -12148,7 +12810,7 @@ func (ec *executionContext) _Resource_downtimes(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Resource().Downtimes(ctx, obj, fc.Args["active"].(*bool))
+			return ec.Resolvers.Resource().Downtimes(ctx, obj, fc.Args["active"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Downtime) graphql.Marshaler {
@@ -12191,7 +12853,8 @@ func (ec *executionContext) _Resource_comments(ctx context.Context, field graphq
 			return ec.fieldContext_Resource_comments(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Resource().Comments(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Resource().Comments(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Comment) graphql.Marshaler {
@@ -12201,7 +12864,7 @@ func (ec *executionContext) _Resource_comments(ctx context.Context, field graphq
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Resource_comments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Resource_comments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Resource",
 		Field:      field,
@@ -12210,6 +12873,17 @@ func (ec *executionContext) fieldContext_Resource_comments(_ context.Context, fi
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Comment(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Resource_comments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -12615,7 +13289,7 @@ func (ec *executionContext) _Service_alerts(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Service().Alerts(ctx, obj, fc.Args["open"].(*bool))
+			return ec.Resolvers.Service().Alerts(ctx, obj, fc.Args["open"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Alert) graphql.Marshaler {
@@ -12659,7 +13333,7 @@ func (ec *executionContext) _Service_downtimes(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Service().Downtimes(ctx, obj, fc.Args["active"].(*bool))
+			return ec.Resolvers.Service().Downtimes(ctx, obj, fc.Args["active"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Downtime) graphql.Marshaler {
@@ -12702,7 +13376,8 @@ func (ec *executionContext) _Service_comments(ctx context.Context, field graphql
 			return ec.fieldContext_Service_comments(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Service().Comments(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Service().Comments(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Comment) graphql.Marshaler {
@@ -12712,7 +13387,7 @@ func (ec *executionContext) _Service_comments(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Service_comments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Service_comments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Service",
 		Field:      field,
@@ -12721,6 +13396,17 @@ func (ec *executionContext) fieldContext_Service_comments(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Comment(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Service_comments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -13799,7 +14485,7 @@ func (ec *executionContext) _Trap_alerts(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Trap().Alerts(ctx, obj, fc.Args["open"].(*bool))
+			return ec.Resolvers.Trap().Alerts(ctx, obj, fc.Args["open"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Alert) graphql.Marshaler {
@@ -13843,7 +14529,7 @@ func (ec *executionContext) _Trap_downtimes(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Trap().Downtimes(ctx, obj, fc.Args["active"].(*bool))
+			return ec.Resolvers.Trap().Downtimes(ctx, obj, fc.Args["active"].(*bool), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Downtime) graphql.Marshaler {
@@ -13886,7 +14572,8 @@ func (ec *executionContext) _Trap_comments(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Trap_comments(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Trap().Comments(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Trap().Comments(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.Comment) graphql.Marshaler {
@@ -13896,7 +14583,7 @@ func (ec *executionContext) _Trap_comments(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Trap_comments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Trap_comments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Trap",
 		Field:      field,
@@ -13905,6 +14592,17 @@ func (ec *executionContext) fieldContext_Trap_comments(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Comment(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Trap_comments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -16104,6 +16802,11 @@ func (ec *executionContext) _Alert(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Alert_comments(ctx, field, obj)
 				})
+		case "cursor":
+			out.Values[i] = ec._Alert_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16620,6 +17323,11 @@ func (ec *executionContext) _Comment(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "cursor":
+			out.Values[i] = ec._Comment_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16799,6 +17507,11 @@ func (ec *executionContext) _ConfigRevision(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "cursor":
+			out.Values[i] = ec._ConfigRevision_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16907,6 +17620,11 @@ func (ec *executionContext) _Downtime(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cancelled":
 			out.Values[i] = ec._Downtime_cancelled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._Downtime_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -17064,6 +17782,11 @@ func (ec *executionContext) _Host(ctx context.Context, sel ast.SelectionSet, obj
 		case "address":
 			out.Values[i] = ec._Host_address(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cursor":
+			out.Values[i] = ec._Host_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "state":
@@ -17547,7 +18270,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 
 var notificationAttemptImplementors = []string{"NotificationAttempt"}
 
-func (ec *executionContext) _NotificationAttempt(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationAttempt) graphql.Marshaler {
+func (ec *executionContext) _NotificationAttempt(ctx context.Context, sel ast.SelectionSet, obj *store.NotificationAttempt) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, notificationAttemptImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17603,6 +18326,11 @@ func (ec *executionContext) _NotificationAttempt(ctx context.Context, sel ast.Se
 			}
 		case "at":
 			out.Values[i] = ec._NotificationAttempt_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._NotificationAttempt_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -19566,11 +20294,11 @@ func (ec *executionContext) marshalNMetricSeries2ᚖgithubᚗcomᚋbergamotᚑmo
 	return ec._MetricSeries(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNNotificationAttempt2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐNotificationAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.NotificationAttempt) graphql.Marshaler {
+func (ec *executionContext) marshalNNotificationAttempt2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐNotificationAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.NotificationAttempt) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNNotificationAttempt2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐNotificationAttempt(ctx, sel, v[i])
+		return ec.marshalNNotificationAttempt2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐNotificationAttempt(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19582,7 +20310,7 @@ func (ec *executionContext) marshalNNotificationAttempt2ᚕᚖgithubᚗcomᚋber
 	return ret
 }
 
-func (ec *executionContext) marshalNNotificationAttempt2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐNotificationAttempt(ctx context.Context, sel ast.SelectionSet, v *model.NotificationAttempt) graphql.Marshaler {
+func (ec *executionContext) marshalNNotificationAttempt2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐNotificationAttempt(ctx context.Context, sel ast.SelectionSet, v *store.NotificationAttempt) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "NotificationAttempt!")
 		return graphql.Null

@@ -8,7 +8,7 @@ package graph
 import (
 	"context"
 
-	"github.com/bergamot-monitoring/bergamot/graph/model"
+	"github.com/bergamot-monitoring/bergamot/store"
 )
 
 // SendTestNotification is the resolver for the sendTestNotification field.
@@ -17,6 +17,6 @@ func (r *mutationResolver) SendTestNotification(ctx context.Context, contact str
 }
 
 // NotificationLog is the resolver for the notificationLog field.
-func (r *queryResolver) NotificationLog(ctx context.Context, first *int, checkID *string, failed *bool) ([]*model.NotificationAttempt, error) {
-	return r.notificationLog(ctx, deref(first, 100), checkID, deref(failed, false))
+func (r *queryResolver) NotificationLog(ctx context.Context, first *int, after *string, checkID *string, failed *bool) ([]*store.NotificationAttempt, error) {
+	return r.notificationLog(ctx, first, after, checkID, deref(failed, false))
 }

@@ -42,6 +42,19 @@ func (r *Resolver) host(ctx context.Context, id, name *string) (*store.Host, err
 	return &store.Host{CheckRow: *row}, nil
 }
 
+// hosts lists a page of hosts by name.
+func (r *Resolver) hosts(ctx context.Context, search string, first *int, after *string) ([]*store.Host, error) {
+	rows, err := listPage(ctx, r, store.HostsPage, first, after, func(ctx context.Context, tx pgx.Tx, first int, after string) ([]*store.CheckRow, bool, error) {
+		return store.Hosts(ctx, tx, search, first, after)
+	})
+	return wrapRows(rows, func(c store.CheckRow) *store.Host { return &store.Host{CheckRow: c} }), err
+}
+
+// configRevisions lists a page of configuration revisions, newest first.
+func (r *Resolver) configRevisions(ctx context.Context, first *int, after *string) ([]*store.ConfigRevision, error) {
+	return listPage(ctx, r, store.RevisionsPage, first, after, store.ConfigRevisions)
+}
+
 func (r *Resolver) checks(ctx context.Context, f *store.CheckFilter, first int, after string) (*model.CheckConnection, error) {
 	var page *store.Page
 	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {

@@ -27,8 +27,8 @@ func (r *alertResolver) Check(ctx context.Context, obj *store.Alert) (store.Chec
 }
 
 // Comments is the resolver for the comments field.
-func (r *alertResolver) Comments(ctx context.Context, obj *store.Alert) ([]*store.Comment, error) {
-	return r.commentsOf(ctx, "", obj.ID)
+func (r *alertResolver) Comments(ctx context.Context, obj *store.Alert, first *int, after *string) ([]*store.Comment, error) {
+	return r.commentsOf(ctx, "", obj.ID, first, after)
 }
 
 // History is the resolver for the history field.
@@ -42,18 +42,18 @@ func (r *clusterResolver) Metrics(ctx context.Context, obj *store.Cluster, label
 }
 
 // Alerts is the resolver for the alerts field.
-func (r *clusterResolver) Alerts(ctx context.Context, obj *store.Cluster, open *bool) ([]*store.Alert, error) {
-	return r.alertsOf(ctx, &obj.CheckRow, open)
+func (r *clusterResolver) Alerts(ctx context.Context, obj *store.Cluster, open *bool, first *int, after *string) ([]*store.Alert, error) {
+	return r.alertsOf(ctx, &obj.CheckRow, open, first, after)
 }
 
 // Downtimes is the resolver for the downtimes field.
-func (r *clusterResolver) Downtimes(ctx context.Context, obj *store.Cluster, active *bool) ([]*store.Downtime, error) {
-	return r.downtimesOf(ctx, &obj.CheckRow, active)
+func (r *clusterResolver) Downtimes(ctx context.Context, obj *store.Cluster, active *bool, first *int, after *string) ([]*store.Downtime, error) {
+	return r.downtimesOf(ctx, &obj.CheckRow, active, first, after)
 }
 
 // Comments is the resolver for the comments field.
-func (r *clusterResolver) Comments(ctx context.Context, obj *store.Cluster) ([]*store.Comment, error) {
-	return r.commentsOf(ctx, obj.ID, "")
+func (r *clusterResolver) Comments(ctx context.Context, obj *store.Cluster, first *int, after *string) ([]*store.Comment, error) {
+	return r.commentsOf(ctx, obj.ID, "", first, after)
 }
 
 // DependsOn is the resolver for the dependsOn field.
@@ -78,18 +78,18 @@ func (r *hostResolver) Metrics(ctx context.Context, obj *store.Host, label *stri
 }
 
 // Alerts is the resolver for the alerts field.
-func (r *hostResolver) Alerts(ctx context.Context, obj *store.Host, open *bool) ([]*store.Alert, error) {
-	return r.alertsOf(ctx, &obj.CheckRow, open)
+func (r *hostResolver) Alerts(ctx context.Context, obj *store.Host, open *bool, first *int, after *string) ([]*store.Alert, error) {
+	return r.alertsOf(ctx, &obj.CheckRow, open, first, after)
 }
 
 // Downtimes is the resolver for the downtimes field.
-func (r *hostResolver) Downtimes(ctx context.Context, obj *store.Host, active *bool) ([]*store.Downtime, error) {
-	return r.downtimesOf(ctx, &obj.CheckRow, active)
+func (r *hostResolver) Downtimes(ctx context.Context, obj *store.Host, active *bool, first *int, after *string) ([]*store.Downtime, error) {
+	return r.downtimesOf(ctx, &obj.CheckRow, active, first, after)
 }
 
 // Comments is the resolver for the comments field.
-func (r *hostResolver) Comments(ctx context.Context, obj *store.Host) ([]*store.Comment, error) {
-	return r.commentsOf(ctx, obj.ID, "")
+func (r *hostResolver) Comments(ctx context.Context, obj *store.Host, first *int, after *string) ([]*store.Comment, error) {
+	return r.commentsOf(ctx, obj.ID, "", first, after)
 }
 
 // DependsOn is the resolver for the dependsOn field.
@@ -233,14 +233,8 @@ func (r *queryResolver) Me(ctx context.Context) (*model.User, error) {
 }
 
 // Hosts is the resolver for the hosts field.
-func (r *queryResolver) Hosts(ctx context.Context, search *string) ([]*store.Host, error) {
-	var rows []*store.CheckRow
-	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		rows, err = store.Hosts(ctx, tx, deref(search, ""))
-		return err
-	})
-	return wrapRows(rows, func(c store.CheckRow) *store.Host { return &store.Host{CheckRow: c} }), err
+func (r *queryResolver) Hosts(ctx context.Context, search *string, first *int, after *string) ([]*store.Host, error) {
+	return r.hosts(ctx, deref(search, ""), first, after)
 }
 
 // Host is the resolver for the host field.
@@ -266,14 +260,8 @@ func (r *queryResolver) Check(ctx context.Context, id string) (store.Checker, er
 }
 
 // Alerts is the resolver for the alerts field.
-func (r *queryResolver) Alerts(ctx context.Context, open *bool) ([]*store.Alert, error) {
-	var out []*store.Alert
-	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		out, err = store.Alerts(ctx, tx, open, "")
-		return err
-	})
-	return nonNilSlice(out), err
+func (r *queryResolver) Alerts(ctx context.Context, open *bool, first *int, after *string) ([]*store.Alert, error) {
+	return r.alerts(ctx, open, "", first, after)
 }
 
 // Alert is the resolver for the alert field.
@@ -321,14 +309,8 @@ func (r *queryResolver) TimePeriods(ctx context.Context) ([]*model.TimePeriod, e
 }
 
 // ConfigRevisions is the resolver for the configRevisions field.
-func (r *queryResolver) ConfigRevisions(ctx context.Context, first *int) ([]*store.ConfigRevision, error) {
-	var out []*store.ConfigRevision
-	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		var err error
-		out, err = store.ConfigRevisions(ctx, tx, min(max(deref(first, 20), 1), 200))
-		return err
-	})
-	return nonNilSlice(out), err
+func (r *queryResolver) ConfigRevisions(ctx context.Context, first *int, after *string) ([]*store.ConfigRevision, error) {
+	return r.configRevisions(ctx, first, after)
 }
 
 // ConfigXML is the resolver for the configXml field.
@@ -368,18 +350,18 @@ func (r *resourceResolver) Metrics(ctx context.Context, obj *store.Resource, lab
 }
 
 // Alerts is the resolver for the alerts field.
-func (r *resourceResolver) Alerts(ctx context.Context, obj *store.Resource, open *bool) ([]*store.Alert, error) {
-	return r.alertsOf(ctx, &obj.CheckRow, open)
+func (r *resourceResolver) Alerts(ctx context.Context, obj *store.Resource, open *bool, first *int, after *string) ([]*store.Alert, error) {
+	return r.alertsOf(ctx, &obj.CheckRow, open, first, after)
 }
 
 // Downtimes is the resolver for the downtimes field.
-func (r *resourceResolver) Downtimes(ctx context.Context, obj *store.Resource, active *bool) ([]*store.Downtime, error) {
-	return r.downtimesOf(ctx, &obj.CheckRow, active)
+func (r *resourceResolver) Downtimes(ctx context.Context, obj *store.Resource, active *bool, first *int, after *string) ([]*store.Downtime, error) {
+	return r.downtimesOf(ctx, &obj.CheckRow, active, first, after)
 }
 
 // Comments is the resolver for the comments field.
-func (r *resourceResolver) Comments(ctx context.Context, obj *store.Resource) ([]*store.Comment, error) {
-	return r.commentsOf(ctx, obj.ID, "")
+func (r *resourceResolver) Comments(ctx context.Context, obj *store.Resource, first *int, after *string) ([]*store.Comment, error) {
+	return r.commentsOf(ctx, obj.ID, "", first, after)
 }
 
 // DependsOn is the resolver for the dependsOn field.
@@ -407,18 +389,18 @@ func (r *serviceResolver) Metrics(ctx context.Context, obj *store.Service, label
 }
 
 // Alerts is the resolver for the alerts field.
-func (r *serviceResolver) Alerts(ctx context.Context, obj *store.Service, open *bool) ([]*store.Alert, error) {
-	return r.alertsOf(ctx, &obj.CheckRow, open)
+func (r *serviceResolver) Alerts(ctx context.Context, obj *store.Service, open *bool, first *int, after *string) ([]*store.Alert, error) {
+	return r.alertsOf(ctx, &obj.CheckRow, open, first, after)
 }
 
 // Downtimes is the resolver for the downtimes field.
-func (r *serviceResolver) Downtimes(ctx context.Context, obj *store.Service, active *bool) ([]*store.Downtime, error) {
-	return r.downtimesOf(ctx, &obj.CheckRow, active)
+func (r *serviceResolver) Downtimes(ctx context.Context, obj *store.Service, active *bool, first *int, after *string) ([]*store.Downtime, error) {
+	return r.downtimesOf(ctx, &obj.CheckRow, active, first, after)
 }
 
 // Comments is the resolver for the comments field.
-func (r *serviceResolver) Comments(ctx context.Context, obj *store.Service) ([]*store.Comment, error) {
-	return r.commentsOf(ctx, obj.ID, "")
+func (r *serviceResolver) Comments(ctx context.Context, obj *store.Service, first *int, after *string) ([]*store.Comment, error) {
+	return r.commentsOf(ctx, obj.ID, "", first, after)
 }
 
 // DependsOn is the resolver for the dependsOn field.
@@ -477,18 +459,18 @@ func (r *trapResolver) Metrics(ctx context.Context, obj *store.Trap, label *stri
 }
 
 // Alerts is the resolver for the alerts field.
-func (r *trapResolver) Alerts(ctx context.Context, obj *store.Trap, open *bool) ([]*store.Alert, error) {
-	return r.alertsOf(ctx, &obj.CheckRow, open)
+func (r *trapResolver) Alerts(ctx context.Context, obj *store.Trap, open *bool, first *int, after *string) ([]*store.Alert, error) {
+	return r.alertsOf(ctx, &obj.CheckRow, open, first, after)
 }
 
 // Downtimes is the resolver for the downtimes field.
-func (r *trapResolver) Downtimes(ctx context.Context, obj *store.Trap, active *bool) ([]*store.Downtime, error) {
-	return r.downtimesOf(ctx, &obj.CheckRow, active)
+func (r *trapResolver) Downtimes(ctx context.Context, obj *store.Trap, active *bool, first *int, after *string) ([]*store.Downtime, error) {
+	return r.downtimesOf(ctx, &obj.CheckRow, active, first, after)
 }
 
 // Comments is the resolver for the comments field.
-func (r *trapResolver) Comments(ctx context.Context, obj *store.Trap) ([]*store.Comment, error) {
-	return r.commentsOf(ctx, obj.ID, "")
+func (r *trapResolver) Comments(ctx context.Context, obj *store.Trap, first *int, after *string) ([]*store.Comment, error) {
+	return r.commentsOf(ctx, obj.ID, "", first, after)
 }
 
 // DependsOn is the resolver for the dependsOn field.

@@ -22,10 +22,10 @@ func routeIndex() Index {
 		Authentication: "Authorization: Bearer <token> (bergamot token create); HTTP basic auth with the token as password for Icinga 2 senders",
 		GraphQL:        "/graphql",
 		Routes: []Route{
-			{"GET", "/api/v1/hosts", "list hosts with their status"},
+			{"GET", "/api/v1/hosts", "list hosts with their status by name (?search, ?limit (default and max 1000), ?after; Link rel=next when more)"},
 			{"GET", "/api/v1/hosts/{name}", "one host with its services"},
 			{"GET", "/api/v1/checks/{id}", "one check with its state"},
-			{"GET", "/api/v1/alerts", "open alerts"},
+			{"GET", "/api/v1/alerts", "alerts, newest first (?open=true|false, ?limit (default 100, max 1000), ?after; Link rel=next when more)"},
 			{"POST", "/api/v1/checks/{id}/acknowledge", "acknowledge a check's problem"},
 			{"POST", "/api/v1/checks/{id}/result", "submit a passive result"},
 			{"POST", "/api/v1/config", "apply Bergamot XML configuration"},

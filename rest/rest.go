@@ -10,7 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -137,17 +139,51 @@ func toJSON(r *store.CheckRow) *checkJSON {
 	return &checkJSON{ID: r.ID, Kind: strings.ToLower(string(r.Kind)), Name: r.Name, Host: r.ParentName, Summary: r.Summary, Address: r.Address, Groups: nonNil(r.Groups), State: stateOf(r.State)}
 }
 
+// pageParams reads a list's ?limit (the page size, default and maximum
+// those of the GraphQL field) and ?after (the cursor of the Link header).
+func pageParams(r *http.Request, size store.PageSize) (limit int, after string, err error) {
+	q := r.URL.Query()
+	limit = size.Default
+	if s := q.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > size.Max {
+			return 0, "", errs.E(errs.Invalid, "limit must be a whole number between 1 and %d, not %q", size.Max, s)
+		}
+	}
+	return limit, q.Get("after"), nil
+}
+
+// linkNext sets the RFC 8288 Link header to the next page: this request's
+// path and query with after set to cursor.
+func linkNext(w http.ResponseWriter, r *http.Request, cursor string) {
+	q := r.URL.Query()
+	q.Set("after", cursor)
+	next := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+	w.Header().Set("Link", "<"+next.String()+`>; rel="next"`)
+}
+
 func (a *API) hosts(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	limit, after, err := pageParams(r, store.HostsPage)
+	if err != nil {
+		return err
+	}
 	var out []*checkJSON
-	err := a.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := store.Hosts(ctx, tx, r.URL.Query().Get("search"))
+	var more bool
+	var last string
+	err = a.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var rows []*store.CheckRow
+		var err error
+		rows, more, err = store.Hosts(ctx, tx, r.URL.Query().Get("search"), limit, after)
 		for _, row := range rows {
 			out = append(out, toJSON(row))
+			last = (&store.Host{CheckRow: *row}).Cursor()
 		}
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if more {
+		linkNext(w, r, last)
 	}
 	writeJSON(w, 200, map[string]any{"hosts": nonNil(out)})
 	return nil
@@ -201,16 +237,28 @@ func (a *API) alerts(ctx context.Context, w http.ResponseWriter, r *http.Request
 		f := false
 		open = &f
 	}
+	limit, after, err := pageParams(r, store.AlertsPage)
+	if err != nil {
+		return err
+	}
 	var out []*alertJSON
-	err := a.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := store.Alerts(ctx, tx, open, "")
+	var more bool
+	var last string
+	err = a.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var rows []*store.Alert
+		var err error
+		rows, more, err = store.Alerts(ctx, tx, open, "", limit, after)
 		for _, r := range rows {
 			out = append(out, alertOf(r))
+			last = r.Cursor()
 		}
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if more {
+		linkNext(w, r, last)
 	}
 	writeJSON(w, 200, map[string]any{"alerts": nonNil(out)})
 	return nil

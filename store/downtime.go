@@ -73,18 +73,48 @@ func scanDowntime(r pgx.CollectableRow) (*Downtime, error) {
 	return &d, err
 }
 
-// listDowntimes is Downtimes: a check's downtimes (all of the site's for
-// an empty checkID), newest first; active keeps those not cancelled that
-// are in effect now or may still begin.
-func listDowntimes(ctx context.Context, tx pgx.Tx, checkID string, active bool) ([]*Downtime, error) {
-	rows, err := tx.Query(ctx, `SELECT `+downtimeColumns+` FROM downtimes d
-		WHERE ($1 = '' OR d.check_id::text = $1)
-			AND (NOT $2 OR (d.cancelled_at IS NULL AND (d.ends_at > now() OR downtime_in_effect(d, now()))))
-		ORDER BY d.starts_at DESC LIMIT 200`, checkID, active)
-	if err != nil {
-		return nil, fmt.Errorf("reading downtimes: %w", err)
+// Cursor is the downtime's position in Downtimes' order, for after.
+func (d *Downtime) Cursor() string {
+	id, _ := uuid.Parse(d.ID)
+	return encodeKey(timeKey[uuid.UUID]{At: d.Start, ID: id})
+}
+
+// listDowntimes is Downtimes: a page of a check's downtimes (all of the
+// site's for an empty checkID), newest first; active keeps those not
+// cancelled that are in effect now or may still begin.
+func listDowntimes(ctx context.Context, tx pgx.Tx, checkID string, active bool, first int, after string) ([]*Downtime, bool, error) {
+	if err := DowntimesPage.Check(first); err != nil {
+		return nil, false, err
 	}
-	return pgx.CollectRows(rows, scanDowntime)
+	var c conds
+	if checkID != "" {
+		u, err := ParseID(checkID)
+		if err != nil {
+			return nil, false, err
+		}
+		c.add("d.check_id = ?", u)
+	}
+	if active {
+		c.add("d.cancelled_at IS NULL AND (d.ends_at > now() OR downtime_in_effect(d, now()))")
+	}
+	if after != "" {
+		k, err := decodeTimeKey[uuid.UUID](after)
+		if err != nil {
+			return nil, false, err
+		}
+		c.after("d.starts_at", "d.id", k)
+	}
+	rows, err := tx.Query(ctx, `SELECT `+downtimeColumns+` FROM downtimes d
+		WHERE `+c.where()+` ORDER BY d.starts_at DESC, d.id DESC `+c.limit(first), c.args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading downtimes: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanDowntime)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading downtimes: %w", err)
+	}
+	page, more := trimPage(out, first)
+	return page, more, nil
 }
 
 func downtimeByID(ctx context.Context, tx pgx.Tx, id string) (*Downtime, error) {

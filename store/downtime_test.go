@@ -87,7 +87,7 @@ func TestDowntimeScheduling(t *testing.T) {
 	}
 	var list []*store.Downtime
 	_ = in(func(ctx context.Context, tx pgx.Tx) error {
-		list, err = store.Downtimes(ctx, tx, svc, true)
+		list, _, err = store.Downtimes(ctx, tx, svc, true, store.DowntimesPage.Default, "")
 		return err
 	})
 	if err != nil || len(list) != 2 {

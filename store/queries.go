@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -293,18 +292,16 @@ func encodeCursor(r *CheckRow) string {
 	if r.State.LastStateChange != nil {
 		c.Changed = *r.State.LastStateChange
 	}
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return encodeKey(c)
 }
 
 // infinity stands for a NULL last_state_change ('infinity' in SQL).
 var infinity = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 func decodeCursor(s string) (*cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
 	var c cursor
-	if err != nil || json.Unmarshal(b, &c) != nil || c.ID == uuid.Nil {
-		return nil, errs.E(errs.Invalid, "invalid cursor %q: pass the endCursor of the previous page", s)
+	if err := decodeKey(s, &c, func() bool { return c.ID != uuid.Nil }, "endCursor of the previous page"); err != nil {
+		return nil, err
 	}
 	return &c, nil
 }
@@ -313,8 +310,8 @@ func decodeCursor(s string) (*cursor, error) {
 // duration); after is the endCursor of the previous page. The total is
 // counted only when wantTotal is set.
 func ListChecks(ctx context.Context, tx pgx.Tx, f *CheckFilter, first int, after string, wantTotal ...bool) (*Page, error) {
-	if first <= 0 || first > 1000 {
-		return nil, errs.E(errs.Invalid, "first must be between 1 and 1000")
+	if err := ChecksPage.Check(first); err != nil {
+		return nil, err
 	}
 	where, args, err := f.conditions(ctx, tx)
 	if err != nil {
@@ -360,19 +357,52 @@ func ListChecks(ctx context.Context, tx pgx.Tx, f *CheckFilter, first int, after
 	return p, nil
 }
 
-// Hosts lists hosts, optionally matching search (name or summary, case
-// insensitive), with the same conditions as ListChecks' kind and search.
-func Hosts(ctx context.Context, tx pgx.Tx, search string) ([]*CheckRow, error) {
+// hostKey is a position in the hosts' order: by name, then id.
+type hostKey struct {
+	Name string    `json:"n"`
+	ID   uuid.UUID `json:"i"`
+}
+
+// Cursor is the host's position in Hosts' order, for after.
+func (h *Host) Cursor() string {
+	id, _ := uuid.Parse(h.ID)
+	return encodeKey(hostKey{Name: h.Name, ID: id})
+}
+
+// Hosts lists a page of first hosts by name (then id) after the cursor
+// after (a Host.Cursor; "" for the first page), optionally matching search
+// (name or summary, case insensitive) with the same conditions as
+// ListChecks' kind and search; more tells whether hosts follow.
+func Hosts(ctx context.Context, tx pgx.Tx, search string, first int, after string) (page []*CheckRow, more bool, err error) {
+	if err := HostsPage.Check(first); err != nil {
+		return nil, false, err
+	}
+	var k hostKey
+	if after != "" {
+		if err := decodeKey(after, &k, func() bool { return k.ID != uuid.Nil }, lastRowHint); err != nil {
+			return nil, false, err
+		}
+	}
 	kind := KindHost
 	where, args, err := (&CheckFilter{Kind: &kind, Search: &search}).conditions(ctx, tx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	rows, err := tx.Query(ctx, checkSelect+` WHERE `+where+` ORDER BY c.name`, args...)
+	if after != "" {
+		args = append(args, k.Name, k.ID)
+		where += fmt.Sprintf(` AND (c.name, c.id) > ($%d, $%d)`, len(args)-1, len(args))
+	}
+	args = append(args, first+1)
+	rows, err := tx.Query(ctx, checkSelect+` WHERE `+where+` ORDER BY c.name, c.id LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing hosts: %w", err)
+		return nil, false, fmt.Errorf("listing hosts: %w", err)
 	}
-	return collectChecks(rows)
+	out, err := collectChecks(rows)
+	if err != nil {
+		return nil, false, err
+	}
+	page, more = trimPage(out, first)
+	return page, more, nil
 }
 
 // HostByName finds a host.
@@ -406,13 +436,13 @@ func History(ctx context.Context, tx pgx.Tx, checkID string, first int, after st
 	if err != nil {
 		return nil, false, "", err
 	}
-	if first <= 0 || first > 500 {
-		return nil, false, "", errs.E(errs.Invalid, "first must be between 1 and 500")
+	if err := HistoryPage.Check(first); err != nil {
+		return nil, false, "", err
 	}
 	var before int64 = 1<<62 - 1
 	if after != "" {
 		if before, err = strconv.ParseInt(after, 10, 64); err != nil {
-			return nil, false, "", errs.E(errs.Invalid, "invalid cursor %q", after)
+			return nil, false, "", errs.E(errs.Invalid, "after: invalid cursor %q: pass the endCursor of the previous page", after)
 		}
 	}
 	rows, err := tx.Query(ctx, `SELECT id, at, status, previous, hard, attempt, output FROM state_history
@@ -499,18 +529,46 @@ func collectAlerts(rows pgx.Rows, err error) ([]*Alert, error) {
 	return out, rows.Err()
 }
 
-// Alerts lists alerts (open only, recovered only, or all when open is nil), newest first.
-func Alerts(ctx context.Context, tx pgx.Tx, open *bool, checkID string) ([]*Alert, error) {
-	var cid any
+// Cursor is the alert's position in Alerts' order, for after.
+func (a *Alert) Cursor() string {
+	id, _ := uuid.Parse(a.ID)
+	return encodeKey(timeKey[uuid.UUID]{At: a.OpenedAt, ID: id})
+}
+
+// Alerts lists a page of first alerts (open only, recovered only, or all
+// when open is nil; one check's when checkID is set), newest first (by
+// opened_at, then id), after the cursor after (an Alert.Cursor; "" for the
+// first page); more tells whether alerts follow.
+func Alerts(ctx context.Context, tx pgx.Tx, open *bool, checkID string, first int, after string) (page []*Alert, more bool, err error) {
+	if err := AlertsPage.Check(first); err != nil {
+		return nil, false, err
+	}
+	var c conds
+	if open != nil && *open {
+		c.add("recovered_at IS NULL")
+	} else if open != nil {
+		c.add("recovered_at IS NOT NULL")
+	}
 	if checkID != "" {
 		u, err := ParseID(checkID)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		cid = u
+		c.add("check_id = ?", u)
 	}
-	return collectAlerts(tx.Query(ctx, alertSelect+` WHERE ($1::boolean IS NULL OR (recovered_at IS NULL) = $1) AND ($2::uuid IS NULL OR check_id = $2)
-		ORDER BY opened_at DESC LIMIT 500`, open, cid))
+	if after != "" {
+		k, err := decodeTimeKey[uuid.UUID](after)
+		if err != nil {
+			return nil, false, err
+		}
+		c.after("opened_at", "id", k)
+	}
+	out, err := collectAlerts(tx.Query(ctx, alertSelect+` WHERE `+c.where()+` ORDER BY opened_at DESC, id DESC `+c.limit(first), c.args...))
+	if err != nil {
+		return nil, false, err
+	}
+	page, more = trimPage(out, first)
+	return page, more, nil
 }
 
 // AlertByID loads one alert.
@@ -528,23 +586,66 @@ func AlertByID(ctx context.Context, tx pgx.Tx, id string) (*Alert, error) {
 	return out[0], nil
 }
 
-// Comments lists comments on a check (or one alert).
-func Comments(ctx context.Context, tx pgx.Tx, checkID, alertID string) ([]*Comment, error) {
-	rows, err := tx.Query(ctx, `SELECT id, author, body, created_at FROM comments
-		WHERE ($1 = '' OR check_id::text = $1) AND ($2 = '' OR alert_id::text = $2) ORDER BY created_at DESC LIMIT 200`, checkID, alertID)
-	if err != nil {
-		return nil, fmt.Errorf("reading comments: %w", err)
+// Cursor is the comment's position in Comments' order, for after.
+func (c *Comment) Cursor() string {
+	id, _ := uuid.Parse(c.ID)
+	return encodeKey(timeKey[uuid.UUID]{At: c.CreatedAt, ID: id})
+}
+
+// Comments lists a page of first comments on a check (with those on its
+// alerts) or on one alert, newest first (by created_at, then id), after the
+// cursor after (a Comment.Cursor; "" for the first page); more tells
+// whether comments follow.
+func Comments(ctx context.Context, tx pgx.Tx, checkID, alertID string, first int, after string) (page []*Comment, more bool, err error) {
+	if err := CommentsPage.Check(first); err != nil {
+		return nil, false, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Comment, error) {
+	var c conds
+	if checkID != "" {
+		u, err := ParseID(checkID)
+		if err != nil {
+			return nil, false, err
+		}
+		c.add("check_id = ?", u)
+	}
+	if alertID != "" {
+		u, err := uuid.Parse(alertID)
+		if err != nil {
+			return nil, false, errs.E(errs.NotFound, "no alert with id %q", alertID)
+		}
+		c.add("alert_id = ?", u)
+	}
+	if after != "" {
+		k, err := decodeTimeKey[uuid.UUID](after)
+		if err != nil {
+			return nil, false, err
+		}
+		c.after("created_at", "id", k)
+	}
+	rows, err := tx.Query(ctx, `SELECT id, author, body, created_at FROM comments
+		WHERE `+c.where()+` ORDER BY created_at DESC, id DESC `+c.limit(first), c.args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading comments: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Comment, error) {
 		var c Comment
 		err := r.Scan(&c.ID, &c.Author, &c.Body, &c.CreatedAt)
 		return &c, err
 	})
+	if err != nil {
+		return nil, false, fmt.Errorf("reading comments: %w", err)
+	}
+	page, more = trimPage(out, first)
+	return page, more, nil
 }
 
-// Downtimes lists a check's downtimes (only current and future ones when active).
-func Downtimes(ctx context.Context, tx pgx.Tx, checkID string, active bool) ([]*Downtime, error) {
-	return listDowntimes(ctx, tx, checkID, active)
+// Downtimes lists a page of first of a check's downtimes (all of the
+// site's for an empty checkID; only those not cancelled that are in effect
+// or may still begin when active), newest first (by start, then id), after
+// the cursor after (a Downtime.Cursor; "" for the first page); more tells
+// whether downtimes follow.
+func Downtimes(ctx context.Context, tx pgx.Tx, checkID string, active bool, first int, after string) (page []*Downtime, more bool, err error) {
+	return listDowntimes(ctx, tx, checkID, active, first, after)
 }
 
 // StatusCounts counts the site's checks by status.
@@ -563,17 +664,44 @@ func StatusCounts(ctx context.Context, tx pgx.Tx, group, location string) ([]*St
 	})
 }
 
-// ConfigRevisions lists the latest revisions.
-func ConfigRevisions(ctx context.Context, tx pgx.Tx, first int) ([]*ConfigRevision, error) {
-	rows, err := tx.Query(ctx, `SELECT id, author, summary, added, changed, removed, diff, created_at FROM config_revisions ORDER BY id DESC LIMIT $1`, first)
-	if err != nil {
-		return nil, fmt.Errorf("reading revisions: %w", err)
+// revisionKey is a position in the revisions' order (newest first).
+type revisionKey struct {
+	ID int `json:"i"`
+}
+
+// Cursor is the revision's position in ConfigRevisions' order, for after.
+func (c *ConfigRevision) Cursor() string { return encodeKey(revisionKey{ID: c.ID}) }
+
+// ConfigRevisions lists a page of first revisions, newest first, after the
+// cursor after (a ConfigRevision.Cursor; "" for the first page); more
+// tells whether older revisions follow.
+func ConfigRevisions(ctx context.Context, tx pgx.Tx, first int, after string) (page []*ConfigRevision, more bool, err error) {
+	if err := RevisionsPage.Check(first); err != nil {
+		return nil, false, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*ConfigRevision, error) {
+	var c conds
+	if after != "" {
+		var k revisionKey
+		if err := decodeKey(after, &k, func() bool { return k.ID > 0 }, lastRowHint); err != nil {
+			return nil, false, err
+		}
+		c.add("id < ?", k.ID)
+	}
+	rows, err := tx.Query(ctx, `SELECT id, author, summary, added, changed, removed, diff, created_at FROM config_revisions
+		WHERE `+c.where()+` ORDER BY id DESC `+c.limit(first), c.args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading revisions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*ConfigRevision, error) {
 		var c ConfigRevision
 		err := r.Scan(&c.ID, &c.Author, &c.Summary, &c.Added, &c.Changed, &c.Removed, &c.Diff, &c.CreatedAt)
 		return &c, err
 	})
+	if err != nil {
+		return nil, false, fmt.Errorf("reading revisions: %w", err)
+	}
+	page, more = trimPage(out, first)
+	return page, more, nil
 }
 
 // Workers lists workers seen in the last day (workers are shared by all sites).

@@ -98,18 +98,25 @@ func TestListChecksSearch(t *testing.T) {
 				t.Fatalf("search %q: check %d is %s, want %s", term, i, got[i].Name, want[i])
 			}
 		}
-		// hosts(search:) finds the same hosts (every check here is one).
-		var hosts []*store.CheckRow
-		if err := tenants.InSite(s.ctx(), s.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			var err error
-			hosts, err = store.Hosts(ctx, tx, term)
-			return err
-		}); err != nil {
-			t.Fatal(err)
+		// hosts(search:) finds the same hosts (every check here is one),
+		// page after page by name.
+		var gotIDs, names []string
+		for after, more := "", true; more; {
+			var hosts []*store.CheckRow
+			if err := tenants.InSite(s.ctx(), s.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+				var err error
+				hosts, more, err = store.Hosts(ctx, tx, term, 700, after)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hosts {
+				gotIDs, names = append(gotIDs, h.ID), append(names, h.Name)
+				after = (&store.Host{CheckRow: *h}).Cursor()
+			}
 		}
-		gotIDs := make([]string, len(hosts))
-		for i, h := range hosts {
-			gotIDs[i] = h.ID
+		if !slices.IsSorted(names) {
+			t.Fatalf("hosts search %q: not in name order: %v", term, names)
 		}
 		slices.Sort(gotIDs)
 		slices.Sort(want)

@@ -124,22 +124,6 @@ type Location struct {
 type Mutation struct {
 }
 
-// One delivery attempt of a notification: who, how, when and what happened.
-type NotificationAttempt struct {
-	ID      string  `json:"id"`
-	CheckID *string `json:"checkId,omitempty"`
-	AlertID *string `json:"alertId,omitempty"`
-	// alert, recovery, acknowledgement, escalation, ...
-	Kind      string `json:"kind"`
-	Recipient string `json:"recipient"`
-	Channel   string `json:"channel"`
-	Attempt   int    `json:"attempt"`
-	// sent, retry, failed, digested, ...
-	Result string    `json:"result"`
-	Error  *string   `json:"error,omitempty"`
-	At     time.Time `json:"at"`
-}
-
 // A browser-alert worthy event for the signed-in user's site.
 type NotificationEvent struct {
 	Type   string        `json:"type"`

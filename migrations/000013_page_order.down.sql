@@ -1,0 +1,13 @@
+DROP INDEX notification_log_check_idx;
+DROP INDEX notification_log_site_idx;
+CREATE INDEX notification_log_site_idx ON notification_log (site_id, at DESC);
+DROP INDEX downtimes_check_order_idx;
+DROP INDEX downtimes_order_idx;
+DROP INDEX comments_alert_idx;
+DROP INDEX comments_check_idx;
+CREATE INDEX comments_check_idx ON comments (site_id, check_id, created_at DESC);
+DROP INDEX alerts_check_idx;
+CREATE INDEX alerts_check_idx ON alerts (site_id, check_id, opened_at DESC);
+DROP INDEX alerts_order_idx;
+DROP INDEX alerts_open_idx;
+CREATE INDEX alerts_open_idx ON alerts (site_id, opened_at DESC) WHERE recovered_at IS NULL;
