@@ -61,7 +61,8 @@ export const METRICS = `query Metrics($id: ID!, $from: Time, $to: Time, $points:
 
 const ALERT_FIELDS = `id status output openedAt updatedAt recoveredAt acknowledged acknowledgedAt acknowledgedBy escalationLevel check { ...CheckRow }`;
 
-export const ALERTS = `query Alerts($open: Boolean) { alerts(open: $open) { ${ALERT_FIELDS} } }
+// The newest 500 (the API's default page is 100; older ones page with after: the last alert's cursor).
+export const ALERTS = `query Alerts($open: Boolean) { alerts(open: $open, first: 500) { ${ALERT_FIELDS} } }
 ${CHECK_ROW}`;
 
 export const GROUPS = `query Groups {

@@ -35,7 +35,7 @@ ${cl}`,nu=`query CheckDetail($id: ID!) {
 }
 ${cl}`,lu=`query Metrics($id: ID!, $from: Time, $to: Time, $points: Int) {
   check(id: $id) { id metrics(from: $from, to: $to, points: $points) { label uom points { at value min max } } }
-}`,Zo="id status output openedAt updatedAt recoveredAt acknowledged acknowledgedAt acknowledgedBy escalationLevel check { ...CheckRow }",su=`query Alerts($open: Boolean) { alerts(open: $open) { ${Zo} } }
+}`,Zo="id status output openedAt updatedAt recoveredAt acknowledged acknowledgedAt acknowledgedBy escalationLevel check { ...CheckRow }",su=`query Alerts($open: Boolean) { alerts(open: $open, first: 500) { ${Zo} } }
 ${cl}`,iu=`query Groups {
   groups { name summary parents status counts { status count } children { name summary parents status counts { status count } } }
 }`,ru=`query Locations {
