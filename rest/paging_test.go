@@ -174,7 +174,7 @@ func TestRESTPaging(t *testing.T) {
 		}
 	})
 
-	t.Run("bad limit or after is 400 naming it", func(t *testing.T) {
+	t.Run("bad limit, after or open is 400 naming it", func(t *testing.T) {
 		for _, c := range []struct{ path, want string }{
 			{"/api/v1/hosts?limit=0", "limit"},
 			{"/api/v1/hosts?limit=1001", "limit"},
@@ -184,6 +184,7 @@ func TestRESTPaging(t *testing.T) {
 			{"/api/v1/alerts?limit=1001", "limit"},
 			{"/api/v1/alerts?after=not-a-cursor", "after"},
 			{"/api/v1/alerts?after=e30", "after"},
+			{"/api/v1/alerts?open=maybe", "open"},
 		} {
 			var bad apiErr
 			if code := f.call(t, "GET", c.path, a.Token, nil, &bad); code != 400 || bad.Error.Code != "INVALID" || !strings.Contains(bad.Error.Message, c.want) {

@@ -236,6 +236,9 @@ func (a *API) alerts(ctx context.Context, w http.ResponseWriter, r *http.Request
 	case "false", "0", "no":
 		f := false
 		open = &f
+	case "":
+	default:
+		return errs.E(errs.Invalid, "open must be true or false (or left out for all alerts), not %q", r.URL.Query().Get("open"))
 	}
 	limit, after, err := pageParams(r, store.AlertsPage)
 	if err != nil {
