@@ -61,8 +61,11 @@ export const METRICS = `query Metrics($id: ID!, $from: Time, $to: Time, $points:
 
 const ALERT_FIELDS = `id status output openedAt updatedAt recoveredAt acknowledged acknowledgedAt acknowledgedBy escalationLevel check { ...CheckRow }`;
 
-// The newest 500 (the API's default page is 100; older ones page with after: the last alert's cursor).
-export const ALERTS = `query Alerts($open: Boolean) { alerts(open: $open, first: 500) { ${ALERT_FIELDS} } }
+/** ALERTS_PAGE is how many alerts the alerts page asks for at a time. */
+export const ALERTS_PAGE = 500;
+
+// The newest ALERTS_PAGE (the API's default page is 100); older ones follow with after: the last alert's cursor.
+export const ALERTS = `query Alerts($open: Boolean, $after: String) { alerts(open: $open, first: ${ALERTS_PAGE}, after: $after) { ${ALERT_FIELDS} cursor } }
 ${CHECK_ROW}`;
 
 export const GROUPS = `query Groups {

@@ -64,6 +64,8 @@ export interface Alert {
   acknowledgedAt: string | null;
   acknowledgedBy: string | null;
   escalationLevel: number;
+  /** cursor is the alert's place in the alerts list (lists only), for after:. */
+  cursor?: string;
 }
 
 export interface Downtime { id: string; checkId: string; start: string; end: string; comment: string; author: string; cancelled: boolean }

@@ -217,3 +217,31 @@ describe("filtered list after live updates", () => {
     expect(root.querySelector(".stale-refresh")).toBeNull();
   });
 });
+
+describe("alerts page", () => {
+  it("loads older alerts a page at a time with the last alert's cursor, and offers no more after a short page", async () => {
+    const alert = (i: number) => ({
+      id: `a${i}`, check: check(`c${i}`, "CRITICAL"), status: "CRITICAL", output: `alert ${i}`,
+      openedAt: new Date(Date.UTC(2026, 0, 1) - i * 1000).toISOString(), updatedAt: new Date(0).toISOString(), recoveredAt: null,
+      acknowledged: false, acknowledgedAt: null, acknowledgedBy: null, escalationLevel: 0, cursor: `cur${i}`,
+    });
+    const afters: (string | null)[] = [];
+    const { app } = makeApp({
+      Alerts: (v: { after?: string | null }) => {
+        afters.push(v.after ?? null);
+        const from = v.after ? Number(v.after.slice(3)) + 1 : 0;
+        const n = from === 0 ? 500 : 3; // a full first page, then a short one
+        return { alerts: Array.from({ length: n }, (_, k) => alert(from + k)) };
+      },
+    });
+    await mount(app, "#/alerts");
+    await waitFor(() => root.querySelectorAll(".alert-row").length === 500);
+    const button = () => [...root.querySelectorAll<HTMLButtonElement>(".more button")][0];
+    expect(button().textContent).toContain("older alerts");
+    await act(async () => button().click());
+    await waitFor(() => root.querySelectorAll(".alert-row").length === 503);
+    expect(afters).toEqual([null, "cur499"]);
+    expect(root.textContent).toContain("alert 502");
+    expect(button()).toBeUndefined();
+  });
+});

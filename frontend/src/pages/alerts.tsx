@@ -15,10 +15,31 @@ export function AlertsPage() {
   const now = useNow(5000);
   const [open, setOpen] = useState(true);
   const { data, error, refetch } = useQuery<{ alerts: Alert[] }>(Q.ALERTS, { open: open ? true : null });
+  // Pages older than the first, loaded on request; cleared when the first page changes.
+  const [older, setOlder] = useState<Alert[]>([]);
+  const [loading, setLoading] = useState(false);
+  const [olderError, setOlderError] = useState<Error | null>(null);
   useEffect(() => {
+    setOlder([]);
+    setOlderError(null);
     if (data) app.state.set((s) => applyAlertUpdates(s, data.alerts));
   }, [data]);
-  const ids = new Set(data?.alerts.map((a) => a.id) ?? []);
+  const last = older.length > 0 ? older : (data?.alerts ?? []);
+  const more = last.length === Q.ALERTS_PAGE && !!last[last.length - 1].cursor;
+  const loadOlder = async () => {
+    setLoading(true);
+    setOlderError(null);
+    try {
+      const d = await app.client.request<{ alerts: Alert[] }>(Q.ALERTS, { open: open ? true : null, after: last[last.length - 1].cursor });
+      app.state.set((s) => applyAlertUpdates(s, d.alerts));
+      setOlder((o) => [...o, ...d.alerts]);
+    } catch (e) {
+      setOlderError(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      setLoading(false);
+    }
+  };
+  const ids = new Set([...(data?.alerts ?? []), ...older].map((a) => a.id));
   const alerts = useStore(app.state, (s) => {
     const list = [...s.alerts.values()].filter((a) => ids.has(a.id) || (open ? !a.recoveredAt : true));
     return list
@@ -56,7 +77,15 @@ export function AlertsPage() {
             ))}
           </div>
         )}
+        {more && (
+          <div class="more">
+            <button class="btn" disabled={loading} onClick={() => void loadOlder()}>
+              {loading ? "Loading…" : `Load ${Q.ALERTS_PAGE} older alerts`}
+            </button>
+          </div>
+        )}
       </div>
+      <ErrorBox error={olderError} retry={() => void loadOlder()} />
     </div>
   );
 }
