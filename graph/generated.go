@@ -3312,6 +3312,7 @@ type Mutation {
 }
 
 type Subscription {
+  "Changes of the site's checks that match filter before or after the change (so a state filter also sees a check leave it, e.g. a problem's recovery)."
   checkUpdated(filter: CheckFilter): CheckUpdate!
   alertUpdated: Alert!
   notifications: NotificationEvent!

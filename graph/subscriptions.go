@@ -61,7 +61,7 @@ func prime(l *loaders, u *live.Update) {
 }
 
 func (r *Resolver) checkUpdated(ctx context.Context, f *store.CheckFilter) (<-chan *model.CheckUpdate, error) {
-	return subscribe(ctx, r.Hub, func(u *live.Update) bool { return f.Match(u.Check) }, filterKeys(f), func(u *live.Update) []*model.CheckUpdate {
+	return subscribe(ctx, r.Hub, func(u *live.Update) bool { return matchesBeforeOrAfter(f, u) }, filterKeys(f), func(u *live.Update) []*model.CheckUpdate {
 		return []*model.CheckUpdate{{Check: store.AsChecker(u.Check), Previous: u.Previous, State: u.Check.State}}
 	})
 }
@@ -75,6 +75,23 @@ func (r *Resolver) notifications(ctx context.Context) (<-chan *model.Notificatio
 		cur := u.Check.State
 		return []*model.NotificationEvent{{Type: notificationType(u), Check: store.AsChecker(u.Check), Status: cur.Status, Output: cur.Output, At: u.At}}
 	})
+}
+
+// matchesBeforeOrAfter reports whether f selects u's check as it is now
+// or as it was before u. A subscription filtered by state (problems,
+// status, hard, acknowledged, inDowntime) thus also receives the update
+// that takes a check out of its set, such as a problem's recovery, and
+// can drop the check instead of showing it as it last matched.
+func matchesBeforeOrAfter(f *store.CheckFilter, u *live.Update) bool {
+	if f.Match(u.Check) {
+		return true
+	}
+	if u.Previous == nil || u.Check.State == nil {
+		return false
+	}
+	before := *u.Check
+	before.State = u.Previous
+	return f.Match(&before)
 }
 
 // filterKeys are the hub index keys of a filter that names check ids or a

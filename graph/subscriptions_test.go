@@ -130,6 +130,30 @@ func TestSubscriptions(t *testing.T) {
 		}
 	})
 
+	t.Run("a state filter also delivers the update that leaves it", func(t *testing.T) {
+		// A problems page must hear of the recovery to drop the check;
+		// steady OK results stay out of it.
+		web2 := aIDs["web2"]
+		submit := func(status, out string) {
+			e.MustDo(t, a.Token, `mutation($id: ID!, $s: Status!, $o: String!) { submitResult(checkId: $id, status: $s, output: $o) }`,
+				map[string]any{"id": web2, "s": status, "o": out}, nil)
+		}
+		submit("OK", "before")
+		w := e.MustSubscribe(t, apitest.TransportWS, a.Token, checkUpdatedQ, map[string]any{"f": map[string]any{"problems": true}})
+		e.WaitSubscribers(t, a.ID, 1)
+		submit("CRITICAL", "down")
+		if u := nextUpdate(t, w, web2, 5*time.Second); u.CheckUpdated.State.Status != "CRITICAL" {
+			t.Fatalf("got %+v, want the check going CRITICAL", u)
+		}
+		submit("OK", "back")
+		u := nextUpdate(t, w, web2, 5*time.Second)
+		if u.CheckUpdated.State.Status != "OK" || u.CheckUpdated.State.Output != "back" || u.CheckUpdated.Previous == nil || u.CheckUpdated.Previous.Status != "CRITICAL" {
+			t.Fatalf("got %+v, want the recovery from CRITICAL", u)
+		}
+		submit("OK", "steady")
+		expectNothing(t, w, 500*time.Millisecond, "a problems subscription after an OK result of an OK check")
+	})
+
 	t.Run("bad or missing token is refused", func(t *testing.T) {
 		for _, proto := range []string{apitest.TransportWS, apitest.LegacyWS} {
 			for _, payload := range []map[string]any{{"authorization": "Bearer bgt_nonsense"}, {"authorization": "Bearer " + a.Token + "x"}, nil} {
