@@ -18,6 +18,10 @@ import (
 // number of queries (no N+1).
 type loaders struct {
 	checks *dataloadgen.Loader[string, *store.CheckRow]
+	// lists reads the first pages of lists nested in a page's items (see
+	// lists.go).
+	lists  *dataloadgen.Loader[listKey, any]
+	primed primedLists
 }
 
 type loadersKey struct{}
@@ -34,7 +38,7 @@ func (r *Resolver) withLoaders(ctx context.Context) context.Context {
 			return err
 		})
 		return out, err
-	}, dataloadgen.WithWait(500*time.Microsecond))}
+	}, dataloadgen.WithWait(500*time.Microsecond)), lists: r.newListsLoader()}
 	return context.WithValue(ctx, loadersKey{}, l)
 }
 
@@ -77,19 +81,27 @@ func (r *Resolver) loadCheck(ctx context.Context, id string) (*store.CheckRow, e
 }
 
 func (r *Resolver) history(ctx context.Context, c *store.CheckRow, first *int, after *string) (*model.StateChangeConnection, error) {
+	n := deref(first, store.HistoryPage.Default)
+	if deref(after, "") == "" {
+		page, batched, err := firstPage[*store.StateChange](ctx, store.HistoryPage, listArgs{list: checkHistory, first: n}, c.ID)
+		if batched && err != nil {
+			return nil, err
+		}
+		if batched {
+			return historyConnection(page.Rows, page.More, store.HistoryEndCursor(page.Rows)), nil
+		}
+	}
 	var out *model.StateChangeConnection
 	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		nodes, more, cursor, err := store.History(ctx, tx, c.ID, deref(first, store.HistoryPage.Default), deref(after, ""))
-		if err != nil {
-			return err
-		}
-		if nodes == nil {
-			nodes = []*store.StateChange{}
-		}
-		out = &model.StateChangeConnection{Nodes: nodes, PageInfo: &model.PageInfo{HasNextPage: more, EndCursor: &cursor}}
-		return nil
+		nodes, more, cursor, err := store.History(ctx, tx, c.ID, n, deref(after, ""))
+		out = historyConnection(nodes, more, cursor)
+		return err
 	})
 	return out, err
+}
+
+func historyConnection(nodes []*store.StateChange, more bool, cursor string) *model.StateChangeConnection {
+	return &model.StateChangeConnection{Nodes: nonNilSlice(nodes), PageInfo: &model.PageInfo{HasNextPage: more, EndCursor: &cursor}}
 }
 
 func (r *Resolver) metrics(ctx context.Context, c *store.CheckRow, label *string, from, to *time.Time, points *int) ([]*store.MetricSeries, error) {
@@ -121,24 +133,65 @@ func listPage[T any](ctx context.Context, r *Resolver, size store.PageSize, firs
 	return nonNilSlice(out), err
 }
 
-// alerts lists alerts (one check's when checkID is set), newest first.
+// alerts lists alerts (one check's when checkID is set), newest first,
+// with the comments its selection asks of each (primeLists).
 func (r *Resolver) alerts(ctx context.Context, open *bool, checkID string, first *int, after *string) ([]*store.Alert, error) {
 	return listPage(ctx, r, store.AlertsPage, first, after, func(ctx context.Context, tx pgx.Tx, first int, after string) ([]*store.Alert, bool, error) {
-		return store.Alerts(ctx, tx, open, checkID, first, after)
+		page, more, err := store.Alerts(ctx, tx, open, checkID, first, after)
+		if err == nil {
+			err = r.primeLists(ctx, tx, "", nil, alertItems(page))
+		}
+		return page, more, err
 	})
 }
 
+// alertItems are a page of alerts as listItems.
+func alertItems(alerts []*store.Alert) []listItem {
+	out := make([]listItem, len(alerts))
+	for i, a := range alerts {
+		out[i] = listItem{id: a.ID, implements: alertImplementors}
+	}
+	return out
+}
+
+// alertsOf lists a check's alerts; a first page is batched (lists.go).
 func (r *Resolver) alertsOf(ctx context.Context, c *store.CheckRow, open *bool, first *int, after *string) ([]*store.Alert, error) {
+	if deref(after, "") == "" {
+		a := listArgs{list: checkAlerts, first: deref(first, store.AlertsPage.Default), flag: flagOf(open)}
+		if page, batched, err := firstPage[*store.Alert](ctx, store.AlertsPage, a, c.ID); batched {
+			return nonNilSlice(page.Rows), err
+		}
+	}
 	return r.alerts(ctx, open, c.ID, first, after)
 }
 
+// downtimesOf lists a check's downtimes; a first page is batched
+// (lists.go).
 func (r *Resolver) downtimesOf(ctx context.Context, c *store.CheckRow, active *bool, first *int, after *string) ([]*store.Downtime, error) {
+	act := deref(active, false)
+	if deref(after, "") == "" {
+		a := listArgs{list: checkDowntimes, first: deref(first, store.DowntimesPage.Default), flag: flagOf(&act)}
+		if page, batched, err := firstPage[*store.Downtime](ctx, store.DowntimesPage, a, c.ID); batched {
+			return nonNilSlice(page.Rows), err
+		}
+	}
 	return listPage(ctx, r, store.DowntimesPage, first, after, func(ctx context.Context, tx pgx.Tx, first int, after string) ([]*store.Downtime, bool, error) {
-		return store.Downtimes(ctx, tx, c.ID, deref(active, false), first, after)
+		return store.Downtimes(ctx, tx, c.ID, act, first, after)
 	})
 }
 
+// commentsOf lists the comments on a check (with those on its alerts) or,
+// when checkID is empty, on an alert; a first page is batched (lists.go).
 func (r *Resolver) commentsOf(ctx context.Context, checkID, alertID string, first *int, after *string) ([]*store.Comment, error) {
+	if deref(after, "") == "" {
+		a, parent := listArgs{list: checkComments, first: deref(first, store.CommentsPage.Default)}, checkID
+		if checkID == "" {
+			a.list, parent = alertComments, alertID
+		}
+		if page, batched, err := firstPage[*store.Comment](ctx, store.CommentsPage, a, parent); batched {
+			return nonNilSlice(page.Rows), err
+		}
+	}
 	return listPage(ctx, r, store.CommentsPage, first, after, func(ctx context.Context, tx pgx.Tx, first int, after string) ([]*store.Comment, bool, error) {
 		return store.Comments(ctx, tx, checkID, alertID, first, after)
 	})

@@ -42,10 +42,15 @@ func (r *Resolver) host(ctx context.Context, id, name *string) (*store.Host, err
 	return &store.Host{CheckRow: *row}, nil
 }
 
-// hosts lists a page of hosts by name.
+// hosts lists a page of hosts by name (with the lists nested in its
+// selection: primeLists).
 func (r *Resolver) hosts(ctx context.Context, search string, first *int, after *string) ([]*store.Host, error) {
 	rows, err := listPage(ctx, r, store.HostsPage, first, after, func(ctx context.Context, tx pgx.Tx, first int, after string) ([]*store.CheckRow, bool, error) {
-		return store.Hosts(ctx, tx, search, first, after)
+		page, more, err := store.Hosts(ctx, tx, search, first, after)
+		if err == nil {
+			err = r.primeLists(ctx, tx, "", nil, checkItems(page))
+		}
+		return page, more, err
 	})
 	return wrapRows(rows, func(c store.CheckRow) *store.Host { return &store.Host{CheckRow: c} }), err
 }
@@ -60,10 +65,16 @@ func (r *Resolver) checks(ctx context.Context, f *store.CheckFilter, first int, 
 	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		page, err = store.ListChecks(ctx, tx, f, first, after, wantsField(ctx, "totalCount"))
-		if err != nil || !wantsNested(ctx, "nodes", "host", "cluster") {
+		if err != nil {
 			return err
 		}
-		return r.primeParents(ctx, tx, page.Nodes)
+		parents, deps := wantsNested(ctx, "nodes", "host", "cluster"), wantsNested(ctx, "nodes", "dependsOn")
+		if parents || deps {
+			if err := r.primeParents(ctx, tx, page.Nodes, parents, deps); err != nil {
+				return err
+			}
+		}
+		return r.primeLists(ctx, tx, "nodes", checkConnectionImplementors, checkItems(page.Nodes))
 	})
 	if err != nil {
 		return nil, err
@@ -339,28 +350,37 @@ func selects(set ast.SelectionSet, names []string) bool {
 	return false
 }
 
-// primeParents loads the hosts and clusters of a page of checks in the
-// page's own transaction and hands them to the request's check loader, so
-// a page "with its host" costs one more query, not one more transaction.
-func (r *Resolver) primeParents(ctx context.Context, tx pgx.Tx, rows []*store.CheckRow) error {
+// primeParents loads the hosts and clusters of a page of checks (with
+// deps, instead or as well, the checks each depends on) in the page's own
+// transaction and hands them to the request's check loader, so a page
+// "with its host" costs one more query, not one more transaction.
+func (r *Resolver) primeParents(ctx context.Context, tx pgx.Tx, rows []*store.CheckRow, parents, deps bool) error {
 	l, ok := ctx.Value(loadersKey{}).(*loaders)
 	if !ok {
 		return nil
 	}
-	parentIDs := make([]string, 0, len(rows))
+	want := make([]string, 0, len(rows))
 	for _, row := range rows {
-		parentIDs = append(parentIDs, row.ParentID)
+		if parents {
+			want = append(want, row.ParentID)
+		}
+		if deps {
+			want = append(want, row.DependsOn...)
+		}
 	}
-	ids := parseIDs(parentIDs)
+	ids := parseIDs(want)
 	if len(ids) == 0 {
 		return nil
 	}
-	parents, err := store.ChecksByID(ctx, tx, ids)
+	found, err := store.ChecksByID(ctx, tx, ids)
 	if err != nil {
 		return err
 	}
-	for _, p := range parents {
+	for _, p := range found {
 		l.checks.Prime(p.ID, p)
+	}
+	for _, id := range ids {
+		l.checks.Prime(id.String(), nil) // gone since (a dependency): no check
 	}
 	return nil
 }

@@ -64,11 +64,15 @@ const downtimeColumns = `d.id, d.check_id, d.starts_at, d.ends_at, d.comment, d.
 	CASE WHEN d.time_period IS NOT NULL THEN 'RECURRING' WHEN d.flexible THEN 'FLEXIBLE' ELSE 'FIXED' END,
 	d.duration_s, d.time_period, d.started_at, downtime_in_effect(d, now())`
 
-func scanDowntime(r pgx.CollectableRow) (*Downtime, error) {
+func scanDowntime(r pgx.CollectableRow) (*Downtime, error) { return scanDowntimeAfter(r) }
+
+// scanDowntimeAfter reads a row of downtimeColumns after the destinations
+// lead.
+func scanDowntimeAfter(r pgx.Row, lead ...any) (*Downtime, error) {
 	var d Downtime
 	var kind string
-	err := r.Scan(&d.ID, &d.CheckID, &d.Start, &d.End, &d.Comment, &d.Author, &d.Cancelled, &kind, &d.Duration, &d.TimePeriod,
-		&d.StartedAt, &d.InEffect)
+	err := r.Scan(append(lead, &d.ID, &d.CheckID, &d.Start, &d.End, &d.Comment, &d.Author, &d.Cancelled, &kind, &d.Duration, &d.TimePeriod,
+		&d.StartedAt, &d.InEffect)...)
 	d.Kind = DowntimeKind(kind)
 	return &d, err
 }
@@ -79,6 +83,20 @@ func (d *Downtime) Cursor() string {
 	return encodeKey(timeKey[uuid.UUID]{At: d.Start, ID: id})
 }
 
+// downtimeList is the downtimes' list: newest first (by start, then id).
+var downtimeList = &list[*Downtime]{what: "downtimes", cols: downtimeColumns, from: "downtimes d",
+	order: []string{"d.starts_at", "d.id"}, scan: scanDowntimeAfter}
+
+// downtimeConds are the conditions of the downtimes list: with active,
+// only those not cancelled that are in effect now or may still begin.
+func downtimeConds(active bool) *conds {
+	var c conds
+	if active {
+		c.add("d.cancelled_at IS NULL AND (d.ends_at > now() OR downtime_in_effect(d, now()))")
+	}
+	return &c
+}
+
 // listDowntimes is Downtimes: a page of a check's downtimes (all of the
 // site's for an empty checkID), newest first; active keeps those not
 // cancelled that are in effect now or may still begin.
@@ -86,16 +104,13 @@ func listDowntimes(ctx context.Context, tx pgx.Tx, checkID string, active bool, 
 	if err := DowntimesPage.Check(first); err != nil {
 		return nil, false, err
 	}
-	var c conds
+	c := downtimeConds(active)
 	if checkID != "" {
 		u, err := ParseID(checkID)
 		if err != nil {
 			return nil, false, err
 		}
 		c.add("d.check_id = ?", u)
-	}
-	if active {
-		c.add("d.cancelled_at IS NULL AND (d.ends_at > now() OR downtime_in_effect(d, now()))")
 	}
 	if after != "" {
 		k, err := decodeTimeKey[uuid.UUID](after)
@@ -104,17 +119,17 @@ func listDowntimes(ctx context.Context, tx pgx.Tx, checkID string, active bool, 
 		}
 		c.after("d.starts_at", "d.id", k)
 	}
-	rows, err := tx.Query(ctx, `SELECT `+downtimeColumns+` FROM downtimes d
-		WHERE `+c.where()+` ORDER BY d.starts_at DESC, d.id DESC `+c.limit(first), c.args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("reading downtimes: %w", err)
+	return readPage(ctx, tx, downtimeList, c, first)
+}
+
+// DowntimePages reads, in one statement, each check's first page of
+// downtimes: for each id of checkIDs what Downtimes(ctx, tx, id, active,
+// first, "") gives. Checks without downtimes are missing from the answer.
+func DowntimePages(ctx context.Context, tx pgx.Tx, checkIDs []uuid.UUID, active bool, first int) (map[uuid.UUID]Paged[*Downtime], error) {
+	if err := DowntimesPage.Check(first); err != nil {
+		return nil, err
 	}
-	out, err := pgx.CollectRows(rows, scanDowntime)
-	if err != nil {
-		return nil, false, fmt.Errorf("reading downtimes: %w", err)
-	}
-	page, more := trimPage(out, first)
-	return page, more, nil
+	return readPages(ctx, tx, downtimeList, downtimeConds(active), "d.check_id", checkIDs, first)
 }
 
 func downtimeByID(ctx context.Context, tx pgx.Tx, id string) (*Downtime, error) {

@@ -2,13 +2,16 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/errs"
 )
@@ -110,6 +113,13 @@ func (c *conds) after(at, id string, k *timeKey[uuid.UUID]) {
 	c.add("("+at+", "+id+") < (?::timestamptz, ?::uuid)", k.At, k.ID)
 }
 
+// arg appends an argument that is not part of a condition and returns its
+// placeholder.
+func (c *conds) arg(a any) string {
+	c.args = append(c.args, a)
+	return "$" + strconv.Itoa(len(c.args))
+}
+
 // where renders the conditions (TRUE for none).
 func (c *conds) where() string {
 	if len(c.list) == 0 {
@@ -132,4 +142,109 @@ func trimPage[T any](rows []T, first int) ([]T, bool) {
 		return rows[:first], true
 	}
 	return rows, false
+}
+
+// list is one paged list's statement, shared by the read of one page
+// (readPage) and the batched read of many parents' first pages
+// (readPages), so both select, filter and order alike.
+type list[T any] struct {
+	what string // for errors: "alerts"
+	// cols is the select list and from the table (with its alias) it
+	// reads.
+	cols, from string
+	// order names the sort key's columns (most significant first, the
+	// row's id last), each as in cols and sorted descending.
+	order []string
+	// scan reads a row of cols after the destinations lead.
+	scan func(row pgx.Row, lead ...any) (T, error)
+}
+
+// orderBy renders the list's ORDER BY terms; with prefix (an alias plus
+// a dot) the columns are named as the output of a subquery read as that
+// alias.
+func (l *list[T]) orderBy(prefix string) string {
+	terms := make([]string, len(l.order))
+	for i, col := range l.order {
+		if prefix != "" {
+			col = prefix + col[strings.LastIndexByte(col, '.')+1:]
+		}
+		terms[i] = col + " DESC"
+	}
+	return strings.Join(terms, ", ")
+}
+
+// query renders the statement reading one page of first rows matching c.
+func (l *list[T]) query(c *conds, first int) string {
+	return "SELECT " + l.cols + " FROM " + l.from + " WHERE " + c.where() + " ORDER BY " + l.orderBy("") + " " + c.limit(first)
+}
+
+// readPage reads the page of first rows matching c and tells whether
+// more follow.
+func readPage[T any](ctx context.Context, tx pgx.Tx, l *list[T], c *conds, first int) ([]T, bool, error) {
+	rows, err := tx.Query(ctx, l.query(c, first), c.args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s: %w", l.what, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return l.scan(r) })
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s: %w", l.what, err)
+	}
+	page, more := trimPage(out, first)
+	return page, more, nil
+}
+
+// Paged is one parent's page in a batched read: its rows and whether more
+// follow them.
+type Paged[T any] struct {
+	Rows []T
+	More bool
+}
+
+// readPages reads for each of parents (ids in column parent) the page
+// readPage would give with c plus "parent = id": one statement for all,
+// each parent's rows in the list's order, each page cut at first with its
+// own "more". Parents without rows (none, or not of the transaction's
+// site) are missing from the answer.
+func readPages[T any](ctx context.Context, tx pgx.Tx, l *list[T], c *conds, parent string, parents []uuid.UUID, first int) (map[uuid.UUID]Paged[T], error) {
+	parents = distinctIDs(parents)
+	ids := c.arg(parents)
+	c.add(parent + " = p.id")
+	rows, err := tx.Query(ctx, "SELECT p.id, x.* FROM unnest("+ids+"::uuid[]) AS p(id) CROSS JOIN LATERAL ("+l.query(c, first)+") x"+
+		" ORDER BY p.id, "+l.orderBy("x."), c.args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", l.what, err)
+	}
+	defer rows.Close()
+	out := make(map[uuid.UUID]Paged[T], len(parents))
+	for rows.Next() {
+		var p uuid.UUID
+		v, err := l.scan(rows, &p)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", l.what, err)
+		}
+		pg := out[p]
+		pg.Rows = append(pg.Rows, v)
+		out[p] = pg
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", l.what, err)
+	}
+	for p, pg := range out {
+		pg.Rows, pg.More = trimPage(pg.Rows, first)
+		out[p] = pg
+	}
+	return out, nil
+}
+
+// distinctIDs returns ids without repeats, in their first order.
+func distinctIDs(ids []uuid.UUID) []uuid.UUID {
+	seen := make(map[uuid.UUID]bool, len(ids))
+	out := make([]uuid.UUID, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -430,7 +430,33 @@ func Children(ctx context.Context, tx pgx.Tx, parentIDs []uuid.UUID, kind string
 	return collectChecks(rows)
 }
 
-// History returns state changes of a check, newest first.
+// historyList is the state history's list: newest first (by id, the
+// order changes were recorded in).
+var historyList = &list[*StateChange]{what: "history", cols: "id, at, status, previous, hard, attempt, output", from: "state_history",
+	order: []string{"id"}, scan: func(row pgx.Row, lead ...any) (*StateChange, error) {
+		var sc StateChange
+		var st, prev string
+		if err := row.Scan(append(lead, &sc.seq, &sc.At, &st, &prev, &sc.Hard, &sc.Attempt, &sc.Output)...); err != nil {
+			return nil, err
+		}
+		sc.Status, _ = checks.ParseStatus(st)
+		sc.Previous, _ = checks.ParseStatus(prev)
+		return &sc, nil
+	}}
+
+// HistoryEndCursor is the endCursor of a page of history: after it, the
+// next page begins after the page's last change ("0", after which nothing
+// follows, for an empty page).
+func HistoryEndCursor(page []*StateChange) string {
+	if len(page) == 0 {
+		return "0"
+	}
+	return strconv.FormatInt(page[len(page)-1].seq, 10)
+}
+
+// History returns a page of first state changes of a check, newest first,
+// after the cursor after (the previous page's HistoryEndCursor; "" for the
+// first page), whether more follow, and the page's end cursor.
 func History(ctx context.Context, tx pgx.Tx, checkID string, first int, after string) ([]*StateChange, bool, string, error) {
 	id, err := ParseID(checkID)
 	if err != nil {
@@ -439,35 +465,31 @@ func History(ctx context.Context, tx pgx.Tx, checkID string, first int, after st
 	if err := HistoryPage.Check(first); err != nil {
 		return nil, false, "", err
 	}
-	var before int64 = 1<<62 - 1
+	var c conds
+	c.add("check_id = ?", id)
 	if after != "" {
-		if before, err = strconv.ParseInt(after, 10, 64); err != nil {
+		before, err := strconv.ParseInt(after, 10, 64)
+		if err != nil {
 			return nil, false, "", errs.E(errs.Invalid, "after: invalid cursor %q: pass the endCursor of the previous page", after)
 		}
+		c.add("id < ?", before)
 	}
-	rows, err := tx.Query(ctx, `SELECT id, at, status, previous, hard, attempt, output FROM state_history
-		WHERE check_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, id, before, first+1)
+	page, more, err := readPage(ctx, tx, historyList, &c, first)
 	if err != nil {
-		return nil, false, "", fmt.Errorf("reading history: %w", err)
+		return nil, false, "", err
 	}
-	defer rows.Close()
-	var out []*StateChange
-	var last int64
-	for rows.Next() {
-		var sc StateChange
-		var st, prev string
-		if err := rows.Scan(&last, &sc.At, &st, &prev, &sc.Hard, &sc.Attempt, &sc.Output); err != nil {
-			return nil, false, "", err
-		}
-		sc.Status, _ = checks.ParseStatus(st)
-		sc.Previous, _ = checks.ParseStatus(prev)
-		out = append(out, &sc)
+	return page, more, HistoryEndCursor(page), nil
+}
+
+// HistoryPages reads, in one statement, each check's first page of state
+// changes: for each id of checkIDs the page and more of History(ctx, tx,
+// id, first, ""), whose end cursor is HistoryEndCursor of the page.
+// Checks without history are missing from the answer.
+func HistoryPages(ctx context.Context, tx pgx.Tx, checkIDs []uuid.UUID, first int) (map[uuid.UUID]Paged[*StateChange], error) {
+	if err := HistoryPage.Check(first); err != nil {
+		return nil, err
 	}
-	more := len(out) > first
-	if more {
-		out = out[:first]
-	}
-	return out, more, strconv.FormatInt(last, 10), rows.Err()
+	return readPages(ctx, tx, historyList, &conds{}, "check_id", checkIDs, first)
 }
 
 // Metrics returns perfdata series for a check between from and to,
@@ -509,30 +531,52 @@ func Metrics(ctx context.Context, tx pgx.Tx, checkID, label string, from, to tim
 	return out, rows.Err()
 }
 
-const alertSelect = `SELECT id, check_id, status, output, opened_at, updated_at, recovered_at, acknowledged_at, acknowledged_by, escalation_level FROM alerts`
+const alertColumns = `id, check_id, status, output, opened_at, updated_at, recovered_at, acknowledged_at, acknowledged_by, escalation_level`
+
+const alertSelect = `SELECT ` + alertColumns + ` FROM alerts`
+
+// scanAlert reads a row of alertColumns after the destinations lead.
+func scanAlert(row pgx.Row, lead ...any) (*Alert, error) {
+	var a Alert
+	var st string
+	if err := row.Scan(append(lead, &a.ID, &a.CheckID, &st, &a.Output, &a.OpenedAt, &a.UpdatedAt, &a.RecoveredAt, &a.AcknowledgedAt,
+		&a.AcknowledgedBy, &a.EscalationLevel)...); err != nil {
+		return nil, err
+	}
+	a.Status, _ = checks.ParseStatus(st)
+	return &a, nil
+}
 
 func collectAlerts(rows pgx.Rows, err error) ([]*Alert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading alerts: %w", err)
 	}
-	defer rows.Close()
-	var out []*Alert
-	for rows.Next() {
-		var a Alert
-		var st string
-		if err := rows.Scan(&a.ID, &a.CheckID, &st, &a.Output, &a.OpenedAt, &a.UpdatedAt, &a.RecoveredAt, &a.AcknowledgedAt, &a.AcknowledgedBy, &a.EscalationLevel); err != nil {
-			return nil, fmt.Errorf("reading alerts: %w", err)
-		}
-		a.Status, _ = checks.ParseStatus(st)
-		out = append(out, &a)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Alert, error) { return scanAlert(r) })
+	if err != nil {
+		return nil, fmt.Errorf("reading alerts: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Cursor is the alert's position in Alerts' order, for after.
 func (a *Alert) Cursor() string {
 	id, _ := uuid.Parse(a.ID)
 	return encodeKey(timeKey[uuid.UUID]{At: a.OpenedAt, ID: id})
+}
+
+// alertList is the alerts' list: newest first (by opened_at, then id).
+var alertList = &list[*Alert]{what: "alerts", cols: alertColumns, from: "alerts", order: []string{"opened_at", "id"}, scan: scanAlert}
+
+// alertConds are the conditions of the alerts list: open only, recovered
+// only, or all when open is nil.
+func alertConds(open *bool) *conds {
+	var c conds
+	if open != nil && *open {
+		c.add("recovered_at IS NULL")
+	} else if open != nil {
+		c.add("recovered_at IS NOT NULL")
+	}
+	return &c
 }
 
 // Alerts lists a page of first alerts (open only, recovered only, or all
@@ -543,12 +587,7 @@ func Alerts(ctx context.Context, tx pgx.Tx, open *bool, checkID string, first in
 	if err := AlertsPage.Check(first); err != nil {
 		return nil, false, err
 	}
-	var c conds
-	if open != nil && *open {
-		c.add("recovered_at IS NULL")
-	} else if open != nil {
-		c.add("recovered_at IS NOT NULL")
-	}
+	c := alertConds(open)
 	if checkID != "" {
 		u, err := ParseID(checkID)
 		if err != nil {
@@ -563,12 +602,17 @@ func Alerts(ctx context.Context, tx pgx.Tx, open *bool, checkID string, first in
 		}
 		c.after("opened_at", "id", k)
 	}
-	out, err := collectAlerts(tx.Query(ctx, alertSelect+` WHERE `+c.where()+` ORDER BY opened_at DESC, id DESC `+c.limit(first), c.args...))
-	if err != nil {
-		return nil, false, err
+	return readPage(ctx, tx, alertList, c, first)
+}
+
+// AlertPages reads, in one statement, each check's first page of alerts:
+// for each id of checkIDs what Alerts(ctx, tx, open, id, first, "")
+// gives. Checks without alerts are missing from the answer.
+func AlertPages(ctx context.Context, tx pgx.Tx, open *bool, checkIDs []uuid.UUID, first int) (map[uuid.UUID]Paged[*Alert], error) {
+	if err := AlertsPage.Check(first); err != nil {
+		return nil, err
 	}
-	page, more = trimPage(out, first)
-	return page, more, nil
+	return readPages(ctx, tx, alertList, alertConds(open), "check_id", checkIDs, first)
 }
 
 // AlertByID loads one alert.
@@ -591,6 +635,15 @@ func (c *Comment) Cursor() string {
 	id, _ := uuid.Parse(c.ID)
 	return encodeKey(timeKey[uuid.UUID]{At: c.CreatedAt, ID: id})
 }
+
+// commentList is the comments' list: newest first (by created_at, then
+// id).
+var commentList = &list[*Comment]{what: "comments", cols: "id, author, body, created_at", from: "comments",
+	order: []string{"created_at", "id"}, scan: func(row pgx.Row, lead ...any) (*Comment, error) {
+		var c Comment
+		err := row.Scan(append(lead, &c.ID, &c.Author, &c.Body, &c.CreatedAt)...)
+		return &c, err
+	}}
 
 // Comments lists a page of first comments on a check (with those on its
 // alerts) or on one alert, newest first (by created_at, then id), after the
@@ -622,21 +675,28 @@ func Comments(ctx context.Context, tx pgx.Tx, checkID, alertID string, first int
 		}
 		c.after("created_at", "id", k)
 	}
-	rows, err := tx.Query(ctx, `SELECT id, author, body, created_at FROM comments
-		WHERE `+c.where()+` ORDER BY created_at DESC, id DESC `+c.limit(first), c.args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("reading comments: %w", err)
+	return readPage(ctx, tx, commentList, &c, first)
+}
+
+// CheckCommentPages reads, in one statement, each check's first page of
+// comments (with those on its alerts): for each id of checkIDs what
+// Comments(ctx, tx, id, "", first, "") gives. Checks without comments are
+// missing from the answer.
+func CheckCommentPages(ctx context.Context, tx pgx.Tx, checkIDs []uuid.UUID, first int) (map[uuid.UUID]Paged[*Comment], error) {
+	return commentPages(ctx, tx, "check_id", checkIDs, first)
+}
+
+// AlertCommentPages is CheckCommentPages for alerts: for each id of
+// alertIDs what Comments(ctx, tx, "", id, first, "") gives.
+func AlertCommentPages(ctx context.Context, tx pgx.Tx, alertIDs []uuid.UUID, first int) (map[uuid.UUID]Paged[*Comment], error) {
+	return commentPages(ctx, tx, "alert_id", alertIDs, first)
+}
+
+func commentPages(ctx context.Context, tx pgx.Tx, parent string, ids []uuid.UUID, first int) (map[uuid.UUID]Paged[*Comment], error) {
+	if err := CommentsPage.Check(first); err != nil {
+		return nil, err
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Comment, error) {
-		var c Comment
-		err := r.Scan(&c.ID, &c.Author, &c.Body, &c.CreatedAt)
-		return &c, err
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("reading comments: %w", err)
-	}
-	page, more = trimPage(out, first)
-	return page, more, nil
+	return readPages(ctx, tx, commentList, &conds{}, parent, ids, first)
 }
 
 // Downtimes lists a page of first of a check's downtimes (all of the

@@ -116,6 +116,7 @@ func AsChecker(r *CheckRow) Checker {
 
 // StateChange is one row of a check's history.
 type StateChange struct {
+	seq      int64 // the row's id: its position in History's order
 	At       time.Time
 	Status   checks.Status
 	Previous checks.Status
