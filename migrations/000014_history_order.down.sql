@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS state_history_page_idx;
