@@ -103,6 +103,62 @@ func TestParallelProcessorsKeepEachChecksOrder(t *testing.T) {
 	}
 }
 
+// inbox hands res for check id straight to the result inbox, as a
+// worker's hand-back does.
+func (r *e2eRig) inbox(id uuid.UUID, res checks.Result) {
+	r.t.Helper()
+	body, _ := json.Marshal(res)
+	if _, err := r.db.Pool.Exec(r.ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, r.site, id, body); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// inSite runs fn in a transaction of the rig's site.
+func (r *e2eRig) inSite(fn func(ctx context.Context, tx pgx.Tx) error) {
+	r.t.Helper()
+	if err := tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, fn); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// processWhileHeld runs p once while change, made in a transaction of the
+// rig's site, is held uncommitted; the change commits once the processor
+// has reached the state rows, and both must succeed.
+func (r *e2eRig) processWhileHeld(p *Processor, change func(ctx context.Context, tx pgx.Tx) error) {
+	r.t.Helper()
+	changed, release := make(chan error, 1), make(chan struct{})
+	go func() {
+		changed <- tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			if err := change(ctx, tx); err != nil {
+				return err
+			}
+			changed <- nil
+			<-release // hold the change uncommitted
+			return nil
+		})
+	}()
+	if err := <-changed; err != nil {
+		r.t.Fatal(err)
+	}
+	processed := make(chan error, 1)
+	go func() {
+		_, err := p.RunOnce(r.ctx)
+		processed <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the processor reaches the check's row
+	close(release)
+	if err := <-changed; err != nil {
+		r.t.Fatalf("committing the change: %v", err)
+	}
+	if err := <-processed; err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func critical(out string) checks.Result {
+	return checks.Result{Status: checks.StatusCritical, Output: out, Started: time.Now()}
+}
+
 // TestAcknowledgeDuringProcessingIsKept: an acknowledgement committed
 // while the processor applies a result for the same check survives it.
 // The processor's state write replaces only the state it read; here it
@@ -112,15 +168,8 @@ func TestAcknowledgeDuringProcessingIsKept(t *testing.T) {
 	r := newE2ERig(t, pluginXML(svc("disk", plugins+"/check_dummy 2")))
 	id := r.checkID("disk")
 	p := &Processor{Pool: r.db.Pool, Logger: r.log}
-	feed := func(out string) {
-		t.Helper()
-		body, _ := json.Marshal(checks.Result{Status: checks.StatusCritical, Output: out, Started: time.Now()})
-		if _, err := r.db.Pool.Exec(r.ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, r.site, id, body); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, out := range []string{"full 1", "full 2"} { // failed-after 2: hard CRITICAL
-		feed(out)
+		r.inbox(id, critical(out))
 		if n, err := p.RunOnce(r.ctx); err != nil || n != 1 {
 			t.Fatalf("RunOnce = %d, %v", n, err)
 		}
@@ -129,41 +178,16 @@ func TestAcknowledgeDuringProcessingIsKept(t *testing.T) {
 		t.Fatalf("state %+v, want hard CRITICAL", s)
 	}
 
-	acked, release := make(chan error, 1), make(chan struct{})
-	go func() {
-		acked <- tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			if _, err := store.Acknowledge(ctx, tx, id.String(), "ops", "on it", false); err != nil {
-				return err
-			}
-			acked <- nil
-			<-release // hold the acknowledgement uncommitted
-			return nil
-		})
-	}()
-	if err := <-acked; err != nil {
-		t.Fatal(err)
-	}
-	feed("full 3")
-	processed := make(chan error, 1)
-	go func() {
-		_, err := p.RunOnce(r.ctx)
-		processed <- err
-	}()
-	time.Sleep(300 * time.Millisecond) // the processor reaches the check's row
-	close(release)
-	if err := <-acked; err != nil {
-		t.Fatalf("acknowledging: %v", err)
-	}
-	if err := <-processed; err != nil {
-		t.Fatal(err)
-	}
+	r.inbox(id, critical("full 3"))
+	r.processWhileHeld(p, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := store.Acknowledge(ctx, tx, id.String(), "ops", "on it", false)
+		return err
+	})
 	var ackd bool
 	var out string
-	if err := tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+	r.inSite(func(ctx context.Context, tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT acknowledged, output FROM check_state WHERE check_id = $1`, id).Scan(&ackd, &out)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if !ackd || out != "full 3" {
 		t.Fatalf("after the result: acknowledged %v, output %q; want the acknowledgement kept and output %q", ackd, out, "full 3")
 	}
@@ -177,14 +201,7 @@ func TestSuppressDuringProcessingIsKept(t *testing.T) {
 	r := newE2ERig(t, pluginXML(svc("disk", plugins+"/check_dummy 2")))
 	id := r.checkID("disk")
 	p := &Processor{Pool: r.db.Pool, Logger: r.log}
-	feed := func(out string) {
-		t.Helper()
-		body, _ := json.Marshal(checks.Result{Status: checks.StatusCritical, Output: out, Started: time.Now()})
-		if _, err := r.db.Pool.Exec(r.ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, r.site, id, body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	feed("full 1")
+	r.inbox(id, critical("full 1"))
 	if n, err := p.RunOnce(r.ctx); err != nil || n != 1 {
 		t.Fatalf("RunOnce = %d, %v", n, err)
 	}
@@ -193,45 +210,19 @@ func TestSuppressDuringProcessingIsKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	applied, release := make(chan error, 1), make(chan struct{})
-	go func() {
-		applied <- tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			res, err := (&store.Configs{Sealer: r.sealer}).Apply(ctx, tx, doc, "test", "suppress.xml", false)
-			if err == nil && (!res.OK || res.Changed != 1) {
-				err = fmt.Errorf("apply: %+v", res)
-			}
-			if err != nil {
-				return err
-			}
-			applied <- nil
-			<-release // hold the change uncommitted
-			return nil
-		})
-	}()
-	if err := <-applied; err != nil {
-		t.Fatal(err)
-	}
-	feed("full 2")
-	processed := make(chan error, 1)
-	go func() {
-		_, err := p.RunOnce(r.ctx)
-		processed <- err
-	}()
-	time.Sleep(300 * time.Millisecond) // the processor reaches the check's row
-	close(release)
-	if err := <-applied; err != nil {
-		t.Fatalf("applying: %v", err)
-	}
-	if err := <-processed; err != nil {
-		t.Fatal(err)
-	}
+	r.inbox(id, critical("full 2"))
+	r.processWhileHeld(p, func(ctx context.Context, tx pgx.Tx) error {
+		res, err := (&store.Configs{Sealer: r.sealer}).Apply(ctx, tx, doc, "test", "suppress.xml", false)
+		if err == nil && (!res.OK || res.Changed != 1) {
+			err = fmt.Errorf("apply: %+v", res)
+		}
+		return err
+	})
 	var suppressed bool
 	var out string
-	if err := tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+	r.inSite(func(ctx context.Context, tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT suppressed, output FROM check_state WHERE check_id = $1`, id).Scan(&suppressed, &out)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if !suppressed || out != "full 2" {
 		t.Fatalf("after the result: suppressed %v, output %q; want the suppression kept and output %q", suppressed, out, "full 2")
 	}
@@ -248,11 +239,8 @@ func TestOlderResultDoesNotTakeTheCheckBack(t *testing.T) {
 	now := time.Now()
 	feed := func(st checks.Status, out string, started time.Time, value float64) {
 		t.Helper()
-		body, _ := json.Marshal(checks.Result{Status: st, Output: out, Started: started, Runtime: 10 * time.Millisecond,
+		r.inbox(id, checks.Result{Status: st, Output: out, Started: started, Runtime: 10 * time.Millisecond,
 			Perfdata: []checks.Perfdata{{Label: "used", Value: &value}}})
-		if _, err := r.db.Pool.Exec(r.ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, r.site, id, body); err != nil {
-			t.Fatal(err)
-		}
 	}
 	feed(checks.StatusOK, "newer", now, 1)
 	feed(checks.StatusCritical, "older", now.Add(-2*time.Second), 2)
@@ -265,7 +253,7 @@ func TestOlderResultDoesNotTakeTheCheckBack(t *testing.T) {
 	}
 	var out string
 	var points, inbox int
-	if err := tenants.InSite(tenants.WithSite(r.ctx, r.site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+	r.inSite(func(ctx context.Context, tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT output FROM check_state WHERE check_id = $1`, id).Scan(&out); err != nil {
 			return err
 		}
@@ -273,9 +261,7 @@ func TestOlderResultDoesNotTakeTheCheckBack(t *testing.T) {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT count(*) FROM metrics WHERE check_id = $1`, id).Scan(&points)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	if out != "newer" || points != 3 || inbox != 0 {
 		t.Fatalf("output %q, %d metric points, %d results left; want %q, 3 points, none left", out, points, inbox, "newer")
 	}
