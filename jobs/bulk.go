@@ -73,8 +73,13 @@ func (w *bulkWrites) history(site, check uuid.UUID, at time.Time, next monitor.S
 	w.hOK, w.hHard, w.hAttempt = append(w.hOK, next.OK), append(w.hHard, next.Hard), append(w.hAttempt, int32(next.Attempt))
 }
 
-func (w *bulkWrites) metric(site, check uuid.UUID, label string, at time.Time, v float64, uom string) {
-	w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM = append(w.mSite, site), append(w.mCheck, check), append(w.mLabel, label), append(w.mAt, at), append(w.mValue, v), append(w.mUOM, uom)
+// metrics gathers the perfdata items of one result that have a value.
+func (w *bulkWrites) metrics(site, check uuid.UUID, at time.Time, perf []checks.Perfdata) {
+	for _, pd := range perf {
+		if pd.Value != nil {
+			w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM = append(w.mSite, site), append(w.mCheck, check), append(w.mLabel, pd.Label), append(w.mAt, at), append(w.mValue, *pd.Value), append(w.mUOM, pd.UOM)
+		}
+	}
 }
 
 // queue adds the gathered writes to b, before anything queued later. A

@@ -461,11 +461,7 @@ func (p *Processor) apply(ctx context.Context, b *pgx.Batch, bulk *bulkWrites, s
 		// a passive sender's backlog) and the older finished last: its
 		// result would take the check back in time. Like Icinga 2, keep
 		// the newer state; the older run's perfdata still counts.
-		for _, pd := range r.result.Perfdata {
-			if pd.Value != nil {
-				bulk.metric(site, r.check, pd.Label, at, *pd.Value, pd.UOM)
-			}
-		}
+		bulk.metrics(site, r.check, at, r.result.Perfdata)
 		if p.Logger != nil {
 			p.Logger.InfoContext(ctx, "ignoring a result older than the check's state", slog.String("check", r.check.String()),
 				slog.Time("result_at", at), slog.Time("state_at", rec.machine.LastCheck))
@@ -485,11 +481,7 @@ func (p *Processor) apply(ctx context.Context, b *pgx.Batch, bulk *bulkWrites, s
 	if next.Status != prev.Status || next.Hard != prev.Hard {
 		bulk.history(site, r.check, at, next, prev.Status, r.result.Output)
 	}
-	for _, pd := range r.result.Perfdata {
-		if pd.Value != nil {
-			bulk.metric(site, r.check, pd.Label, at, *pd.Value, pd.UOM)
-		}
-	}
+	bulk.metrics(site, r.check, at, r.result.Perfdata)
 	pc := &ProcessedCheck{SiteID: site, CheckID: r.check, Kind: rec.kind, AlertID: rec.alertID, Previous: prev, State: next, Result: &r.result, Events: events}
 	for _, e := range events {
 		switch e.Kind {
