@@ -186,13 +186,20 @@ func loadAvg() string {
 // is not the server's.
 //
 // Site: 6,000 hosts x 9 services = 60,000 checks (BENCH_HOSTS), each with
-// a state as if it had been running a while (seedChecks: 94% OK), fed
-// round-robin at BENCH_RATE (1,000/s: each check once a minute), 1 result
-// in 50 CRITICAL, so about 1 in 20 results changes a check's state. (Until
-// 2026-11-25 the seeded checks had no state machine yet, so every result
-// in the window was its check's first ever, a PENDING -> OK change with a
-// history row each; PostgreSQL spent a fifth less on statements without
-// that, but the p99 did not move beyond this VM's noise.) Subscriptions, all with the dashboard's query: 10 with
+// a state as if it had been running a while, fed round-robin at
+// BENCH_RATE (1,000/s: each check once a minute). Every 50th check is
+// CRITICAL and stays so (1 result in 50); every BENCH_RECOVER_EVERY-th
+// (500) other check starts CRITICAL and recovers when the feed reaches
+// it, so 1 result in 500 changes a check's state (agreeWithFeed). (Until
+// 2026-11-25 the seeded states were random, 6% problems, and the feed's
+// OK results recovered them all: 1 result in 17 was a recovery, 60 a
+// second, a storm; since a problems subscription also receives the
+// recovery, that storm quadrupled its messages. BENCH_RECOVER_EVERY=17
+// measures it again.) (Until 2026-11-24 the seeded checks had no state
+// machine yet, so every result in the window was its check's first ever,
+// a PENDING -> OK change with a history row each; PostgreSQL spent a
+// fifth less on statements without that, but the p99 did not move beyond
+// this VM's noise.) Subscriptions, all with the dashboard's query: 10 with
 // {problems: true} (overview pages), 90 following 10 check ids each
 // (status widgets), the rest (BENCH_SUBS in all) filtered by host (host
 // pages); BENCH_SUBS_ALL of them (default 0) unfiltered instead, each
@@ -219,7 +226,9 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 	if err != nil || len(ids) != hosts*(perHost+1) {
 		b.Fatalf("site has %d checks: %v", len(ids), err)
 	}
-	cfg := apitest.LoadConfig{URL: e.URL, Token: a.Token, DBURL: e.DB.OwnerURL, Site: a.ID, Checks: ids, Rate: rate, ProblemEvery: 50}
+	problemEvery, recoverEvery := 50, max(envInt("BENCH_RECOVER_EVERY", 500), 1)
+	agreeWithFeed(b, owner, ids, problemEvery, recoverEvery)
+	cfg := apitest.LoadConfig{URL: e.URL, Token: a.Token, DBURL: e.DB.OwnerURL, Site: a.ID, Checks: ids, Rate: rate, ProblemEvery: problemEvery}
 	for i := range subs {
 		sub := apitest.LoadSub{Class: "host", Query: subChecks,
 			Vars: map[string]any{"filter": map[string]any{"host": fmt.Sprintf("host-%d", i%hosts+1)}}}
@@ -276,6 +285,27 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 	b.ReportMetric(srvCPU.Seconds()/sec, "server-cores")
 	b.ReportMetric(pgUsed.Seconds()/sec, "pg-cores")
 	b.ReportMetric(0, "ns/op")
+}
+
+// agreeWithFeed sets the seeded states of ids (in the feed's order) to
+// what the load feed keeps sending them: CRITICAL for every
+// problemEvery-th check, OK for the rest. Without it the feed's first
+// pass over the site (60 s) turned every seeded problem (6%, random)
+// into a recovery, 60 state changes a second, each delivered to every
+// problems subscription: a recovery storm no site lives in. Instead,
+// every recoverEvery-th other check starts CRITICAL and recovers when
+// the feed reaches it, a steady 1,000/recoverEvery recoveries a second.
+func agreeWithFeed(b *testing.B, owner *pgx.Conn, ids []string, problemEvery, recoverEvery int) {
+	_, err := owner.Exec(context.Background(), `WITH f AS (
+			SELECT id::uuid AS id, CASE WHEN (n - 1) % $2 = 0 OR (n - 1) % $3 = $3 / 2 THEN 'CRITICAL' ELSE 'OK' END AS st
+			FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n))
+		UPDATE check_state s SET status = f.st, ok = f.st = 'OK', output = f.st || ': seeded result',
+			machine = s.machine || jsonb_build_object('Status', f.st, 'OK', f.st = 'OK', 'HardStatus', f.st, 'HardOK', f.st = 'OK',
+				'Output', f.st || ': seeded result', 'AlertOpen', f.st <> 'OK')
+		FROM f WHERE s.check_id = f.id`, ids, problemEvery, recoverEvery)
+	if err != nil {
+		b.Fatalf("seeding the feed's states: %v", err)
+	}
 }
 
 // pgCPU is the CPU time used so far by the test cluster's PostgreSQL
