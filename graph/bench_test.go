@@ -195,7 +195,7 @@ func loadAvg() string {
 // OK results recovered them all: 1 result in 17 was a recovery, 60 a
 // second, a storm; since a problems subscription also receives the
 // recovery, that storm quadrupled its messages. BENCH_RECOVER_EVERY=17
-// measures it again.) (Until 2026-11-24 the seeded checks had no state
+// measures it again.) (Until 2026-11-25 the seeded checks had no state
 // machine yet, so every result in the window was its check's first ever,
 // a PENDING -> OK change with a history row each; PostgreSQL spent a
 // fifth less on statements without that, but the p99 did not move beyond
