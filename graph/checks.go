@@ -198,6 +198,14 @@ func (r *Resolver) commentsOf(ctx context.Context, checkID, alertID string, firs
 }
 
 func (r *Resolver) children(ctx context.Context, parentID, kind string) ([]*store.CheckRow, error) {
+	for list, k := range childKinds {
+		if k != kind {
+			continue
+		}
+		if rows, batched, err := childrenOf(ctx, list, parentID); batched {
+			return rows, err
+		}
+	}
 	id, err := uuid.Parse(parentID)
 	if err != nil {
 		return nil, err

@@ -24,8 +24,11 @@ import (
 //   - The pages of checks, alerts and hosts read the lists their selection
 //     asks of their items in their own transaction (primeLists) and leave
 //     them for the items' resolvers, each taken once by its operation.
-//   - Anywhere else (check(id), a host's services, the comments of a
-//     check's alerts) the resolvers go through the request's lists loader,
+//   - A host's services and traps and a cluster's resources are not paged;
+//     they are read whole the same way, so hosts(first: 1000) { services }
+//     is one more statement, not a thousand.
+//   - Anywhere else (check(id), a host's services' alerts, the comments of
+//     a check's alerts) the resolvers go through the request's lists loader,
 //     which reads what arrives within its wait in one transaction.
 //
 // A page after a cursor is one parent's and is read alone.
@@ -39,7 +42,15 @@ const (
 	checkDowntimes
 	checkHistory
 	alertComments
+	// A host's services and traps and a cluster's resources: whole lists
+	// (first is 0), in name order.
+	hostServices
+	hostTraps
+	clusterResources
 )
+
+// childKinds are the check kinds of the child lists.
+var childKinds = map[listKind]string{hostServices: "service", hostTraps: "trap", clusterResources: "resource"}
 
 // listArgs is a nested list with one argument set: parents asking for
 // equal listArgs are read in one statement.
@@ -125,6 +136,8 @@ func readLists(ctx context.Context, tx pgx.Tx, a listArgs, parents []uuid.UUID) 
 		return pagesOf(store.DowntimePages(ctx, tx, parents, a.flag == 1, a.first))
 	case checkHistory:
 		return pagesOf(store.HistoryPages(ctx, tx, parents, a.first))
+	case hostServices, hostTraps, clusterResources:
+		return childPages(store.Children(ctx, tx, parents, childKinds[a.list]))
 	default:
 		return pagesOf(store.AlertCommentPages(ctx, tx, parents, a.first))
 	}
@@ -132,6 +145,39 @@ func readLists(ctx context.Context, tx pgx.Tx, a listArgs, parents []uuid.UUID) 
 
 func pagesOf[T any](pages map[uuid.UUID]store.Paged[T], err error) (func(uuid.UUID) any, error) {
 	return func(id uuid.UUID) any { return pages[id] }, err
+}
+
+// childPages gives each parent its children among rows (all of them: the
+// lists are not paged).
+func childPages(rows []*store.CheckRow, err error) (func(uuid.UUID) any, error) {
+	by := map[uuid.UUID][]*store.CheckRow{}
+	for _, row := range rows {
+		if id, ok := parseUUID(row.ParentID); ok {
+			by[id] = append(by[id], row)
+		}
+	}
+	return func(id uuid.UUID) any { return store.Paged[*store.CheckRow]{Rows: by[id]} }, err
+}
+
+// childrenOf takes parent's children of a child list (hostServices,
+// hostTraps, clusterResources) from what its page primed or loads them
+// through the request's lists loader; batched is false when there is no
+// loader.
+func childrenOf(ctx context.Context, list listKind, parent string) (rows []*store.CheckRow, batched bool, err error) {
+	l, ok := ctx.Value(loadersKey{}).(*loaders)
+	id, valid := parseUUID(parent)
+	if !ok || !valid {
+		return nil, false, nil
+	}
+	k := listKey{listArgs: listArgs{list: list}, parent: id}
+	v, primed := l.primed.take(ctx, k)
+	if !primed {
+		if v, err = l.lists.Load(ctx, k); err != nil {
+			return nil, true, err
+		}
+	}
+	page, _ := v.(store.Paged[*store.CheckRow])
+	return nonNilSlice(page.Rows), true, nil
 }
 
 // firstPage takes parent's first page of a nested list from what its
@@ -316,6 +362,15 @@ func nestedList(f graphql.CollectedField, vars map[string]any, alert bool) (a li
 		a.list, size = alertComments, store.CommentsPage
 	case alert:
 		return a, false
+	case f.Name == "services":
+		a.list = hostServices
+		return a, true
+	case f.Name == "traps":
+		a.list = hostTraps
+		return a, true
+	case f.Name == "resources":
+		a.list = clusterResources
+		return a, true
 	case f.Name == "alerts":
 		a.list, size = checkAlerts, store.AlertsPage
 	case f.Name == "comments":

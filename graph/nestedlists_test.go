@@ -158,6 +158,88 @@ func TestNestedListsAreBoundedQueries(t *testing.T) {
 	}
 }
 
+// A host's services and traps and a cluster's resources are read for the
+// whole page at once too, in the page's transaction, each parent with its
+// own children in name order.
+func TestChildListsAreBoundedQueries(t *testing.T) {
+	counter := &statementCounter{}
+	e := apitest.Start(t, apitest.Options{Tracer: counter})
+	a := e.SignUp(t, "alpha")
+	seedChecks(t, e, a.ID, 40, 3) // 40 hosts with 3 services each
+	// Every other host has n % 3 traps (hosts numbered by name); 40
+	// clusters with 1-3 resources each (named so the resources' name
+	// order is not their insertion order).
+	e.Exec(t, `INSERT INTO checks (id, site_id, kind, name, summary, parent_id, engine)
+		SELECT gen_random_uuid(), h.site_id, 'trap', 'trap-' || (3 - g), 'Trap', h.id, 'trap'
+		FROM (SELECT id, site_id, row_number() OVER (ORDER BY name)::int AS n FROM checks WHERE site_id = $1::uuid AND kind = 'host') h,
+			generate_series(0, h.n % 3 - 1) g WHERE h.n % 2 = 0`, a.ID)
+	e.Exec(t, `INSERT INTO checks (id, site_id, kind, name, summary, engine)
+		SELECT gen_random_uuid(), $1::uuid, 'cluster', 'cluster-' || i, 'Cluster', 'cluster' FROM generate_series(1, 40) i`, a.ID)
+	e.Exec(t, `INSERT INTO checks (id, site_id, kind, name, summary, parent_id, engine)
+		SELECT gen_random_uuid(), c.site_id, 'resource', 'res-' || (3 - g), 'Resource', c.id, 'cluster'
+		FROM checks c, generate_series(0, (substr(c.name, 9)::int % 3)) g WHERE c.site_id = $1::uuid AND c.kind = 'cluster'`, a.ID)
+	e.Exec(t, `INSERT INTO check_state (check_id, site_id, status, ok, hard, attempt, output)
+		SELECT c.id, c.site_id, 'OK', true, true, 1, 'seeded' FROM checks c
+		WHERE c.site_id = $1::uuid AND NOT EXISTS (SELECT 1 FROM check_state s WHERE s.check_id = c.id)`, a.ID)
+	owner, err := pgx.Connect(context.Background(), e.DB.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(context.Background())
+	children := func(parent, kind string) []string {
+		return ownerRows(t, owner, `SELECT id::text FROM checks WHERE parent_id = $1::uuid AND kind = $2 ORDER BY name`, parent, kind)
+	}
+
+	type parent struct {
+		ID                         string
+		Services, Traps, Resources []pageItem
+	}
+	const hostsQ = `query($n: Int) { hosts(first: $n) { id services { id } traps { id } } }`
+	const clustersQ = `query($n: Int!) { checks(first: $n, filter: {kind: CLUSTER}) { nodes { id ... on Cluster { resources { id } } } } }`
+	cost := map[string]map[int]int64{"hosts": {}, "clusters": {}}
+	for _, n := range []int{15, 30} {
+		var hosts struct{ Hosts []parent }
+		cost["hosts"][n] = statements(t, e, counter, a.Token, hostsQ, map[string]any{"n": n}, &hosts)
+		traps := 0
+		for _, h := range hosts.Hosts {
+			if got, want := itemIDs(h.Services), children(h.ID, "service"); !slices.Equal(got, want) || len(got) != 3 {
+				t.Fatalf("host %s: services %v, want %v", h.ID, got, want)
+			}
+			if got, want := itemIDs(h.Traps), children(h.ID, "trap"); !slices.Equal(got, want) {
+				t.Fatalf("host %s: traps %v, want %v", h.ID, got, want)
+			}
+			traps += len(h.Traps)
+		}
+		if len(hosts.Hosts) != n || traps < n/3 {
+			t.Fatalf("%d hosts with %d traps; the test needs %d hosts and more traps", len(hosts.Hosts), traps, n)
+		}
+		var clusters struct{ Checks struct{ Nodes []parent } }
+		cost["clusters"][n] = statements(t, e, counter, a.Token, clustersQ, map[string]any{"n": n}, &clusters)
+		multi := 0
+		for _, c := range clusters.Checks.Nodes {
+			got, want := itemIDs(c.Resources), children(c.ID, "resource")
+			if !slices.Equal(got, want) || len(got) == 0 {
+				t.Fatalf("cluster %s: resources %v, want %v", c.ID, got, want)
+			}
+			if len(got) > 1 {
+				multi++
+			}
+		}
+		if len(clusters.Checks.Nodes) != n || multi < n/2 {
+			t.Fatalf("%d clusters, %d with several resources; the test needs %d, most with several", len(clusters.Checks.Nodes), multi, n)
+		}
+	}
+	// Authentication 4, the page's BEGIN, list, COMMIT, and one statement
+	// per child list.
+	for what, limit := range map[string]int64{"hosts": 4 + 3 + 2, "clusters": 4 + 3 + 1} {
+		c := cost[what]
+		t.Logf("%s: 15 cost %d statements, 30 cost %d", what, c[15], c[30])
+		if c[15] > limit || c[30] > limit || c[15] != c[30] {
+			t.Errorf("%s with their children: 15 cost %d statements, 30 cost %d; want the same, at most %d", what, c[15], c[30], limit)
+		}
+	}
+}
+
 // nestedSelection asks every nested list of a check, with several
 // argument sets and small pages.
 const nestedSelection = `id
