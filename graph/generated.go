@@ -3241,6 +3241,18 @@ input CheckFilter {
   inDowntime: Boolean
   "substring match on name or summary"
   search: String
+  """
+  checkUpdated only: true keeps only the updates that change what a status
+  view shows of the check, from previous to state: status (and ok), hard,
+  attempt while the state is a soft problem (the "soft n" of a soft
+  state), acknowledged, inDowntime, flapping, suppressed or encompassed.
+  A result that changes only output, longOutput, perfdata, lastCheck,
+  runtimeMs, worker or flapPercent is left out; an update without a
+  previous state (a check's first) is kept. false or absent: every update.
+  Combines with the other fields (ids, host, problems...). Queries that
+  list checks (checks) refuse it as INVALID: it selects updates, not checks.
+  """
+  changed: Boolean
 }
 
 type PageInfo { hasNextPage: Boolean!  endCursor: String }
@@ -3312,7 +3324,7 @@ type Mutation {
 }
 
 type Subscription {
-  "Changes of the site's checks that match filter before or after the change (so a state filter also sees a check leave it, e.g. a problem's recovery)."
+  "Changes of the site's checks that match filter before or after the change (so a state filter also sees a check leave it, e.g. a problem's recovery); with filter.changed, only those that change what a status view shows."
   checkUpdated(filter: CheckFilter): CheckUpdate!
   alertUpdated: Alert!
   notifications: NotificationEvent!
@@ -16009,7 +16021,7 @@ func (ec *executionContext) unmarshalInputCheckFilter(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"ids", "kind", "host", "group", "location", "status", "problems", "hard", "acknowledged", "inDowntime", "search"}
+	fieldsInOrder := [...]string{"ids", "kind", "host", "group", "location", "status", "problems", "hard", "acknowledged", "inDowntime", "search", "changed"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16093,6 +16105,13 @@ func (ec *executionContext) unmarshalInputCheckFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.Search = data
+		case "changed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("changed"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Changed = data
 		}
 	}
 	return it, nil

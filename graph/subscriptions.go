@@ -81,8 +81,13 @@ func (r *Resolver) notifications(ctx context.Context) (<-chan *model.Notificatio
 // or as it was before u. A subscription filtered by state (problems,
 // status, hard, acknowledged, inDowntime) thus also receives the update
 // that takes a check out of its set, such as a problem's recovery, and
-// can drop the check instead of showing it as it last matched.
+// can drop the check instead of showing it as it last matched. With
+// changed: true, u must also change what a status view shows
+// (store.SummaryChanged; a check's first state always does).
 func matchesBeforeOrAfter(f *store.CheckFilter, u *live.Update) bool {
+	if f != nil && f.Changed != nil && *f.Changed && !store.SummaryChanged(u.Previous, u.Check.State) {
+		return false
+	}
 	if f.Match(u.Check) {
 		return true
 	}

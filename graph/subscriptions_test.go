@@ -238,3 +238,104 @@ func TestSubscriptions(t *testing.T) {
 		}
 	})
 }
+
+// TestChangedSubscriptions: checkUpdated(filter: {changed: true}), the
+// dashboard's site-wide subscription, receives a check's first result, its
+// state changes and recoveries, but not results that change nothing a
+// status view shows; it stays within its site; and lists refuse the field.
+func TestChangedSubscriptions(t *testing.T) {
+	e, a, b, aIDs, bIDs := twoSites(t, apitest.Options{})
+	web2, bWeb2 := aIDs["web2"], bIDs["web2"]
+	bravo := map[string]bool{}
+	for _, id := range bIDs {
+		bravo[id] = true
+	}
+	alpha := map[string]bool{}
+	for _, id := range aIDs {
+		alpha[id] = true
+	}
+	changed := map[string]any{"f": map[string]any{"changed": true}}
+	all := e.MustSubscribe(t, apitest.TransportWS, a.Token, checkUpdatedQ, nil)
+	aChanged := e.MustSubscribe(t, apitest.TransportWS, a.Token, checkUpdatedQ, changed)
+	aChangedIDs := e.MustSubscribe(t, apitest.LegacyWS, a.Token, checkUpdatedQ,
+		map[string]any{"f": map[string]any{"changed": true, "ids": []string{web2, aIDs["web1/disk"]}}})
+	bChanged := e.MustSubscribe(t, apitest.TransportWS, b.Token, checkUpdatedQ, changed)
+	e.WaitSubscribers(t, a.ID, 3)
+	e.WaitSubscribers(t, b.ID, 1)
+
+	submit := func(token, id, status, out string) {
+		t.Helper()
+		e.MustDo(t, token, `mutation($id: ID!, $s: Status!, $o: String!) { submitResult(checkId: $id, status: $s, output: $o) }`,
+			map[string]any{"id": id, "s": status, "o": out}, nil)
+		// The unfiltered subscription hears of every result: once it has
+		// this one, so would the filtered ones.
+		if token == a.Token {
+			if u := nextUpdate(t, all, id, 5*time.Second); u.CheckUpdated.State.Output != out {
+				t.Fatalf("unfiltered subscription: got %+v, want output %q", u, out)
+			}
+		}
+	}
+	// next reads w's next update, failing on one of a check of the other
+	// site; updates of other checks of w's site (late ones from the setup)
+	// are skipped.
+	next := func(w *apitest.WS, own map[string]bool, id string) checkUpdate {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			m, err := w.Next(time.Until(deadline))
+			if err != nil {
+				t.Fatalf("waiting for an update of %s: %v", id, err)
+			}
+			var p struct {
+				Data   checkUpdate
+				Errors []apitest.Error
+			}
+			if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) > 0 {
+				t.Fatalf("payload %s: %v %+v", m.Payload, err, p.Errors)
+			}
+			got := p.Data.CheckUpdated
+			if !own[got.Check.ID] {
+				t.Fatalf("a changed subscription received another site's update: %s", m.Payload)
+			}
+			if got.Check.ID == id {
+				return p.Data
+			}
+		}
+	}
+	want := func(w *apitest.WS, own map[string]bool, id, status, out, previous string) {
+		t.Helper()
+		u := next(w, own, id).CheckUpdated
+		if u.State.Status != status || u.State.Output != out || previous != "" && (u.Previous == nil || u.Previous.Status != previous) {
+			t.Fatalf("%s: got %+v, want %s %q after %s", w.Protocol, u, status, out, previous)
+		}
+	}
+
+	// web2 has had no result yet: its first counts as a change.
+	submit(a.Token, web2, "OK", "first")
+	submit(b.Token, bWeb2, "OK", "bravo first")
+	submit(a.Token, web2, "CRITICAL", "down")
+	submit(b.Token, bWeb2, "CRITICAL", "bravo down")
+	submit(a.Token, web2, "CRITICAL", "still down") // same status, hard already
+	submit(a.Token, web2, "OK", "back")
+	submit(a.Token, web2, "OK", "steady") // a second identical OK
+	for _, w := range []*apitest.WS{aChanged, aChangedIDs} {
+		want(w, alpha, web2, "OK", "first", "")
+		want(w, alpha, web2, "CRITICAL", "down", "OK")
+		// Not "still down": the next one is the recovery.
+		want(w, alpha, web2, "OK", "back", "CRITICAL")
+	}
+	expectNothing(t, aChanged, 500*time.Millisecond, "a changed subscription after an identical OK result")
+	expectNothing(t, aChangedIDs, 50*time.Millisecond, "a changed subscription by ids after an identical OK result")
+	want(bChanged, bravo, bWeb2, "OK", "bravo first", "")
+	want(bChanged, bravo, bWeb2, "CRITICAL", "bravo down", "OK")
+	expectNothing(t, bChanged, 50*time.Millisecond, "bravo's changed subscription")
+
+	t.Run("checks refuses changed", func(t *testing.T) {
+		for _, v := range []bool{true, false} {
+			r := e.Do(t, a.Token, `query($f: CheckFilter) { checks(filter: $f) { totalCount } }`, map[string]any{"f": map[string]any{"changed": v}})
+			if r.Code() != "INVALID" || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "changed") {
+				t.Errorf("checks(filter: {changed: %v}): %+v, want INVALID naming changed", v, r.Errors)
+			}
+		}
+	})
+}

@@ -121,6 +121,11 @@ type CheckFilter struct {
 	Acknowledged *bool
 	InDowntime   *bool
 	Search       *string
+	// Changed keeps, for a checkUpdated subscription, only the updates
+	// that change what a status view shows (SummaryChanged). It is about
+	// an update, not a check: Match ignores it and lists refuse it
+	// (conditions).
+	Changed *bool
 }
 
 // searchHits is what check_search_ids found for a filter's search: the ids
@@ -163,6 +168,9 @@ func likePattern(search string) string { return "%" + escapeLike(search) + "%" }
 // conditions renders f as SQL conditions with arguments from $1 (see
 // where), looking its search up through check_search_ids first.
 func (f *CheckFilter) conditions(ctx context.Context, tx pgx.Tx) (string, []any, error) {
+	if f != nil && f.Changed != nil {
+		return "", nil, errs.E(errs.Invalid, "filter.changed: only checkUpdated subscriptions take it (it selects updates, not checks); leave it out of checks queries")
+	}
 	var hits searchHits
 	if f != nil && f.Search != nil && *f.Search != "" {
 		var err error

@@ -61,6 +61,23 @@ type CheckState struct {
 	RuntimeMs       float64
 }
 
+// SummaryChanged reports whether cur differs from prev in what a status
+// view shows of a check: status (and so ok), hard/soft, the attempt of a
+// soft problem (the "soft 2" chip), acknowledged, in downtime, flapping,
+// suppressed and encompassed. Output, perfdata, last check, runtime,
+// worker and flap percentage are left out: a result that only moves them
+// changed nothing such a view shows. A missing side (a check's first
+// state) counts as a change.
+func SummaryChanged(prev, cur *CheckState) bool {
+	if prev == nil || cur == nil {
+		return true
+	}
+	return prev.Status != cur.Status || prev.OK != cur.OK || prev.Hard != cur.Hard ||
+		!cur.Hard && !cur.OK && prev.Attempt != cur.Attempt ||
+		prev.Acknowledged != cur.Acknowledged || prev.InDowntime != cur.InDowntime ||
+		prev.Flapping != cur.Flapping || prev.Suppressed != cur.Suppressed || prev.Encompassed != cur.Encompassed
+}
+
 // The API's check types, one per kind.
 type (
 	// Host is a host check.
@@ -221,6 +238,8 @@ func onHost(r *CheckRow, host string) bool {
 }
 
 // Match reports whether a check satisfies the filter (as ListChecks would).
+// Changed is about an update, not a check, and is not tested here (see
+// SummaryChanged).
 func (f *CheckFilter) Match(r *CheckRow) bool {
 	if f == nil {
 		return true
