@@ -86,6 +86,33 @@ describe("Live", () => {
     expect(srv.subscribes).toHaveLength(2);
   });
 
+  it("re-subscribes the site-wide and a page's subscription, each with its filter, after a drop", async () => {
+    const srv = await startServer();
+    cleanup.push(srv.close);
+    let resyncs = 0;
+    const got: string[] = [];
+    const live = new Live({ url: srv.url, webSocketImpl: WebSocket, tokens: { get: () => "good", set: () => {} }, onState: () => {}, onResync: () => resyncs++ });
+    cleanup.push(() => live.dispose());
+    const q = "subscription($filter: CheckFilter) { checkUpdated(filter: $filter) { check { id } } }";
+    live.subscribe(q, { filter: { changed: true } }, () => got.push("global"));
+    const stop = live.subscribe(q, { filter: { ids: ["a", "b"] } }, () => got.push("page"));
+    await until(() => got.length === 2);
+    const filters = () => srv.subscribes.map((m) => JSON.stringify(m.payload.variables.filter));
+    expect(filters().sort()).toEqual(['{"changed":true}', '{"ids":["a","b"]}']);
+
+    for (const s of srv.sockets) s.terminate();
+    await until(() => srv.subscribes.length === 4 && resyncs === 1);
+    expect(filters().slice(2).sort()).toEqual(['{"changed":true}', '{"ids":["a","b"]}']);
+    await until(() => got.filter((g) => g === "page").length === 2);
+
+    // A page that is left is not re-subscribed after the next drop.
+    stop();
+    for (const s of srv.sockets) s.terminate();
+    await until(() => srv.subscribes.length === 5 && resyncs === 2);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(filters().slice(4)).toEqual(['{"changed":true}']);
+  });
+
   it("reports a rejected token", async () => {
     const srv = await startServer();
     cleanup.push(srv.close);

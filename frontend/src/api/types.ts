@@ -104,6 +104,8 @@ export interface CheckFilter {
   acknowledged?: boolean;
   inDowntime?: boolean;
   search?: string;
+  /** checkUpdated only: just the updates that change what a status view shows (status, hard, ack, downtime, flapping...). */
+  changed?: boolean;
 }
 
 export interface CheckUpdate { check: CheckSummary; previous: { status: Status } | null; state: CheckState }

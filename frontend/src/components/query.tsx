@@ -1,7 +1,7 @@
 // useQuery: fetch a GraphQL query, refetch on resync, show errors.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api/client";
-import type { CheckUpdate } from "../api/types";
+import type { CheckFilter, CheckUpdate } from "../api/types";
 import { useApp } from "../store/app";
 import { RateLimiter } from "../store/limiter";
 
@@ -139,4 +139,51 @@ export function useLiveRefetch(refetch: () => void | Promise<void>, opts: LiveRe
 /** statusChanged: the update moved the check to another status (or it is new to us). */
 export function statusChanged(u: CheckUpdate): boolean {
   return !u.previous || u.previous.status !== u.state.status;
+}
+
+/** FOLLOW_DEBOUNCE_MS: a page's followed set must hold this long before it is resubscribed. */
+export const FOLLOW_DEBOUNCE_MS = 250;
+
+/**
+ * useLiveFilter keeps a checkUpdated subscription with filter open while the
+ * page is mounted (app.followChecks): every result of the checks it selects,
+ * output and last check included, which the site-wide subscription leaves
+ * out. The first subscription opens at once; when filter changes (a new page
+ * of rows, another search), the new one opens once it has held for delay ms
+ * and then replaces the old one, so paging or typing does not churn
+ * subscriptions and nothing goes unfollowed meanwhile. null follows nothing.
+ * Leaving the page unsubscribes.
+ */
+export function useLiveFilter(filter: CheckFilter | null, delay = FOLLOW_DEBOUNCE_MS) {
+  const app = useApp();
+  const key = filter ? JSON.stringify(filter) : "";
+  const current = useRef<{ key: string; stop: (() => void) | null } | null>(null);
+  useEffect(() => {
+    if ((current.current?.key ?? "") === key) return;
+    const swap = () => {
+      const prev = current.current;
+      current.current = { key, stop: key ? app.followChecks(JSON.parse(key)) : null };
+      prev?.stop?.();
+    };
+    if (!current.current?.stop) {
+      // Nothing followed yet: no churn to avoid.
+      swap();
+      return;
+    }
+    const t = setTimeout(swap, delay);
+    return () => clearTimeout(t);
+  }, [app, key, delay]);
+  useEffect(
+    () => () => {
+      current.current?.stop?.();
+      current.current = null;
+    },
+    [app],
+  );
+}
+
+/** useFollowChecks follows every result of the checks with these ids (the rows a page shows); see useLiveFilter. */
+export function useFollowChecks(ids: string[], delay = FOLLOW_DEBOUNCE_MS) {
+  const sorted = [...new Set(ids)].sort();
+  useLiveFilter(sorted.length ? { ids: sorted } : null, delay);
 }

@@ -5,7 +5,7 @@ import * as Q from "../api/queries";
 import type { CheckDetail, MetricSeries, StateChange } from "../api/types";
 import { Chart } from "../components/chart";
 import { CheckTable } from "../components/checktable";
-import { ErrorBox, Loading, useNow, useQuery } from "../components/query";
+import { ErrorBox, Loading, useFollowChecks, useNow, useQuery } from "../components/query";
 import { Flags, StatusBadge } from "../components/status";
 import { ago, dateTime, duration, since } from "../format";
 import { useApp } from "../store/app";
@@ -51,6 +51,8 @@ export function CheckPage({ id }: { id: string }) {
   const services = useStore(app.state, (s) => serviceIds.map((i) => s.checks.get(i)!).filter(Boolean));
   const depIds = detail?.dependsOn?.map((d) => d.id) ?? [];
   const deps = useStore(app.state, (s) => depIds.map((i) => s.checks.get(i)!).filter(Boolean));
+  // Every result of this check, its services and dependencies (output, last check), not only changes of state.
+  useFollowChecks([id, ...serviceIds, ...depIds]);
 
   if (error && !detail) return <div class="page"><ErrorBox error={error} retry={refetch} /></div>;
   if (!detail) return <div class="page">{loading ? <Loading /> : <div class="empty">No such check. It may have been removed from the configuration.</div>}</div>;

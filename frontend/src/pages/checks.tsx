@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import * as Q from "../api/queries";
 import type { CheckConnection, CheckFilter, CheckKind } from "../api/types";
 import { CheckTable } from "../components/checktable";
-import { ErrorBox, useNow, useQuery } from "../components/query";
+import { ErrorBox, useFollowChecks, useNow, useQuery } from "../components/query";
 import { href, navigate, type Route } from "../router";
 import { useApp } from "../store/app";
 import { mergeChecks } from "../store/checks";
@@ -51,6 +51,8 @@ export function ChecksPage({ route }: { route: Route }) {
     if (data) app.state.set((s) => mergeChecks(s, data.checks.nodes));
   }, [data]);
   const ids = data?.checks.nodes.map((n) => n.id) ?? [];
+  // The site-wide subscription brings only changes of state; each row's output follows the visible checks' own.
+  useFollowChecks(ids);
   const rows = useStore(app.state, (s) => ids.map((id) => s.checks.get(id)!).filter(Boolean));
 
   const set = (k: string, v: string | undefined) => {

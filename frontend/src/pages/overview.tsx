@@ -1,12 +1,16 @@
 // Overview: counts by status and the live problems list, worst first.
 import { useEffect, useState } from "preact/hooks";
+import type { CheckFilter } from "../api/types";
 import { CheckTable } from "../components/checktable";
-import { ErrorBox, useNow } from "../components/query";
+import { ErrorBox, useLiveFilter, useNow } from "../components/query";
 import { href } from "../router";
 import { useApp } from "../store/app";
 import { handled, problemList, totalChecks } from "../store/checks";
 import { useStore } from "../store/store";
 import { isProblem, STATUSES_WORST_FIRST, statusClass, statusIcon, type Status } from "../status";
+
+/** The problems list shows its checks' output: follow every result of the problems (and their recoveries). */
+const PROBLEMS: CheckFilter = { problems: true };
 
 export function OverviewPage() {
   const app = useApp();
@@ -15,6 +19,7 @@ export function OverviewPage() {
   const [showHandled, setShowHandled] = useState(true);
   const counts = useStore(app.state, (s) => s.counts);
   const problems = useStore(app.state, problemList);
+  useLiveFilter(PROBLEMS);
 
   const load = () => app.refreshOverview().then(() => setError(null), setError);
   useEffect(() => {

@@ -7,9 +7,10 @@ import { ago, dateTime, since } from "../format";
 export function WorkersPage() {
   const now = useNow(5000);
   const { data, error, loading, refetch } = useQuery<{ workers: Worker[] }>(Q.WORKERS);
-  // Check results mean workers are at work: refetch live (at most every 5 s). Heartbeats
-  // produce no check updates, so a slow poll still catches workers that come and go.
-  useLiveRefetch(refetch, { interval: 5000, poll: 60_000 });
+  // Check updates mean workers are at work: refetch live (at most every 5 s). The site-wide
+  // subscription brings only changes of state, and heartbeats none, so a poll every 15 s
+  // still catches workers that come, go or fall silent (alive means seen within 30 s).
+  useLiveRefetch(refetch, { interval: 5000, poll: 15_000 });
   const zones = new Map<string, Worker[]>();
   for (const w of data?.workers ?? []) zones.set(w.zone, [...(zones.get(w.zone) ?? []), w]);
   return (

@@ -2,9 +2,9 @@
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
 import { ApiError, GraphQLClient, localTokenStore, type TokenStore } from "../api/client";
-import { Live, type ConnState } from "../api/live";
+import { Live, type ConnState, type LiveOptions } from "../api/live";
 import * as Q from "../api/queries";
-import type { Alert, CheckSummary, CheckUpdate, NotificationEvent, Site, StatusCount, User } from "../api/types";
+import type { Alert, CheckFilter, CheckSummary, CheckUpdate, NotificationEvent, Site, StatusCount, User } from "../api/types";
 import { statusWord } from "../status";
 import { Batcher, type Schedule } from "./batcher";
 import { applyAlertUpdates, applyCheckUpdates, displayName, initialLiveState, setOverview, type LiveState } from "./checks";
@@ -19,6 +19,24 @@ export type AuthState =
 export const MAX_TOASTS = 50;
 /** VISIBLE_TOASTS is how many toasts are shown at once. */
 export const VISIBLE_TOASTS = 3;
+
+/**
+ * GLOBAL_CHECK_FILTER is the filter of the site-wide checkUpdated
+ * subscription that feeds counts, the problem set, roll-ups and the cache:
+ * only updates that change what a status view shows. Per-result details
+ * (output, last check) of the checks a page shows come from that page's own
+ * subscription (followChecks).
+ */
+export const GLOBAL_CHECK_FILTER: CheckFilter = { changed: true };
+
+/** LiveSocket is what the App needs of the live socket (Live, or a fake in tests). */
+export type LiveSocket = Pick<Live, "subscribe" | "dispose">;
+
+/** A page's own checkUpdated subscription (see followChecks). */
+interface Follower {
+  filter: CheckFilter;
+  stop: (() => void) | null;
+}
 
 export interface Toast {
   id: number;
@@ -37,6 +55,8 @@ export interface AppOptions {
   live?: boolean;
   /** How live updates are batched (default: once per animation frame). */
   schedule?: Schedule;
+  /** For tests: opens the live socket instead of a real Live. */
+  socket?: (opts: LiveOptions) => LiveSocket;
 }
 
 /** App is the dashboard's data layer, shared through AppContext. */
@@ -50,8 +70,9 @@ export class App {
   readonly notifyPermission = new Store<NotificationPermission | "unsupported">(
     typeof Notification === "undefined" ? "unsupported" : Notification.permission,
   );
-  private live: Live | null = null;
+  private live: LiveSocket | null = null;
   private unsubs: (() => void)[] = [];
+  private followers = new Set<Follower>();
   private resyncers = new Set<() => void>();
   private checkListeners = new Set<(batch: CheckUpdate[]) => void>();
   private toastSeq = 0;
@@ -154,6 +175,28 @@ export class App {
     for (const fn of this.resyncers) fn();
   }
 
+  /**
+   * followChecks opens a checkUpdated subscription with filter (say the ids
+   * of the checks a page shows) feeding the same cache as the site-wide one,
+   * for the results that subscription leaves out (output, last check). It
+   * lasts until the returned function is called, across reconnects (the
+   * socket re-subscribes; pages refetch on resync) and sign-ins.
+   */
+  followChecks(filter: CheckFilter): () => void {
+    const f: Follower = { filter, stop: null };
+    this.followers.add(f);
+    if (this.live) this.openFollower(f);
+    return () => {
+      this.followers.delete(f);
+      f.stop?.();
+      f.stop = null;
+    };
+  }
+
+  private openFollower(f: Follower) {
+    f.stop = this.live!.subscribe<{ checkUpdated: CheckUpdate }>(Q.SUB_CHECKS, { filter: f.filter }, (d) => this.receiveCheckUpdate(d.checkUpdated));
+  }
+
   /** receiveCheckUpdate queues one live update (exposed for tests). */
   receiveCheckUpdate(u: CheckUpdate) {
     this.checkBatch.push(u);
@@ -238,26 +281,32 @@ export class App {
   }
 
   private startLive() {
-    if (this.live || this.opts.live === false) return;
+    if (this.live || (this.opts.live === false && !this.opts.socket)) return;
     this.conn.set("connecting");
-    this.live = new Live({
+    const opts: LiveOptions = {
       tokens: this.tokens,
       onState: (s) => this.conn.set(s),
       onResync: () => this.resync(),
       onUnauthenticated: () => this.expire(),
-    });
+    };
+    this.live = this.opts.socket ? this.opts.socket(opts) : new Live(opts);
     this.unsubs.push(
-      this.live.subscribe<{ checkUpdated: CheckUpdate }>(Q.SUB_CHECKS, {}, (d) => this.receiveCheckUpdate(d.checkUpdated)),
+      this.live.subscribe<{ checkUpdated: CheckUpdate }>(Q.SUB_CHECKS, { filter: GLOBAL_CHECK_FILTER }, (d) => this.receiveCheckUpdate(d.checkUpdated)),
       this.live.subscribe<{ alertUpdated: Alert }>(Q.SUB_ALERTS, undefined, (d) => this.receiveAlert(d.alertUpdated)),
       this.live.subscribe<{ notifications: NotificationEvent }>(Q.SUB_NOTIFICATIONS, undefined, (d) =>
         this.receiveNotification(d.notifications),
       ),
     );
+    for (const f of this.followers) this.openFollower(f);
   }
 
   private stopLive() {
     for (const u of this.unsubs) u();
     this.unsubs = [];
+    for (const f of this.followers) {
+      f.stop?.();
+      f.stop = null;
+    }
     this.live?.dispose();
     this.live = null;
     this.conn.set("offline");

@@ -53,9 +53,22 @@ export function setOverview(state: LiveState, counts: StatusCount[], problemNode
 }
 
 /**
+ * older: u is about an earlier result than the cached state. A check a page
+ * follows arrives on two subscriptions (the site-wide one for changes of
+ * state, the page's for every result), each in order but not in order with
+ * each other, so the site-wide copy of a state change may come after the
+ * page's copy of a later result.
+ */
+function older(u: CheckUpdate, cached: CheckSummary | undefined): boolean {
+  const had = cached?.state.lastCheck, got = u.state.lastCheck;
+  return !!had && !!got && Date.parse(got) < Date.parse(had);
+}
+
+/**
  * applyCheckUpdates folds a batch of checkUpdated events into the state:
  * the cache gets the new state, counts move from the old status to the new,
- * and the problem set follows. One new state object per batch.
+ * and the problem set follows. An update older than the cached state is
+ * skipped. One new state object per batch.
  */
 export function applyCheckUpdates(state: LiveState, updates: CheckUpdate[]): LiveState {
   if (updates.length === 0) return state;
@@ -65,6 +78,7 @@ export function applyCheckUpdates(state: LiveState, updates: CheckUpdate[]): Liv
   for (const u of updates) {
     const id = u.check.id;
     const cached = state.checks.get(id);
+    if (older(u, cached)) continue;
     const before: Status | undefined = cached?.state.status ?? u.previous?.status ?? undefined;
     const after = u.state.status;
     if (counts) {

@@ -1,8 +1,9 @@
 // Builders for test checks (used by the unit tests only).
 import { act } from "preact/test-utils";
+import type { LiveOptions } from "../api/live";
 import type { CheckSummary, CheckUpdate } from "../api/types";
 import type { Status } from "../status";
-import { App } from "./app";
+import { App, type LiveSocket } from "./app";
 
 /** Answers one GraphQL operation (by name) with its data. */
 export type Handler = (vars: any) => unknown;
@@ -13,7 +14,7 @@ export type Handler = (vars: any) => unknown;
  * calls lists the operations asked for; flush runs the frames the App
  * scheduled (live updates are batched per animation frame).
  */
-export function fakeApp(handlers: Record<string, Handler>) {
+export function fakeApp(handlers: Record<string, Handler>, opts: { socket?: (o: LiveOptions) => LiveSocket } = {}) {
   const frames: (() => void)[] = [];
   const calls: string[] = [];
   const fetchFn = (async (_url: string, init: RequestInit) => {
@@ -25,7 +26,7 @@ export function fakeApp(handlers: Record<string, Handler>) {
     return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
   }) as unknown as typeof fetch;
   const tokens = { v: "tok" as string | null, get() { return this.v; }, set(t: string | null) { this.v = t; } };
-  const app = new App({ fetch: fetchFn, tokens, live: false, schedule: (cb) => frames.push(cb) });
+  const app = new App({ fetch: fetchFn, tokens, live: false, socket: opts.socket, schedule: (cb) => frames.push(cb) });
   return { app, calls, flush: () => act(() => { while (frames.length) frames.shift()!(); }) };
 }
 
@@ -40,4 +41,40 @@ export function check(id: string, status: Status, extra: Partial<CheckSummary["s
 export function update(c: CheckSummary, status: Status, extra: Partial<CheckSummary["state"]> = {}): CheckUpdate {
   const next = check(c.id, status, { lastStateChange: new Date().toISOString(), ...extra }, c.name);
   return { check: { ...c, state: next.state }, previous: { status: c.state.status }, state: next.state };
+}
+
+/** One subscription opened on a FakeSocket. */
+export interface FakeSub {
+  query: string;
+  variables: Record<string, unknown> | undefined;
+  /** next delivers data to the subscriber, as the server would. */
+  next: (data: unknown) => void;
+  open: boolean;
+}
+
+/**
+ * fakeSocket stands in for the live socket (App's socket option): it
+ * records the subscriptions opened and closed, delivers data to them, and
+ * can report a reconnect (resync).
+ */
+export function fakeSocket() {
+  const subs: FakeSub[] = [];
+  let opts: LiveOptions | null = null;
+  const socket = (o: LiveOptions): LiveSocket => {
+    opts = o;
+    o.onState("live");
+    return {
+      subscribe: (query: string, variables: Record<string, unknown> | undefined, next: (d: any) => void) => {
+        const s: FakeSub = { query, variables, next, open: true };
+        subs.push(s);
+        return () => {
+          s.open = false;
+        };
+      },
+      dispose: () => {},
+    };
+  };
+  /** checkFilters lists the filters of the open checkUpdated subscriptions. */
+  const checkFilters = () => subs.filter((s) => s.open && s.query.includes("checkUpdated")).map((s) => (s.variables as { filter?: unknown } | undefined)?.filter);
+  return { socket, subs, checkFilters, resync: () => opts?.onResync() };
 }
