@@ -52,6 +52,20 @@ async function shot(name) {
 const go = (hash) => page.goto(`${BASE}/#${hash}`);
 const row = (text) => page.locator(".check-row", { has: page.locator(".check-name", { hasText: text }) });
 
+/** submit hands the check a passive result through the API, as the signed-in user. */
+async function submit(id, status, output) {
+  await page.evaluate(async ([id, status, output]) => {
+    const token = localStorage.getItem("bergamot.token");
+    const r = await fetch("/graphql", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query: "mutation($id: ID!, $s: Status!, $o: String!) { submitResult(checkId: $id, status: $s, output: $o) }", variables: { id, s: status, o: output } }),
+    });
+    const j = await r.json();
+    if (j.errors) throw new Error(`submitResult: ${JSON.stringify(j.errors)}`);
+  }, [id, status, output]);
+}
+
 async function waitStatus(name, status) {
   await row(name).and(page.locator(`[data-status="${status}"]`)).first().waitFor({ timeout: STATE_TIMEOUT });
 }
@@ -112,6 +126,46 @@ try {
     httpId = await row("e2e-web / http").first().getAttribute("data-check-id");
     const out = await row("e2e-web / http").first().locator(".c-output").innerText();
     if (!out.includes("it broke")) throw new Error(`http output is ${JSON.stringify(out)}, want "it broke"`);
+  });
+
+  let passiveId = "";
+  await step("checks page: a row's output follows a result that changes nothing else", async () => {
+    // The site-wide subscription carries only changes of state; the page follows its rows' checks for the rest.
+    await go("/checks");
+    const passive = row("e2e-web / passive").first();
+    await passive.waitFor();
+    passiveId = await passive.getAttribute("data-check-id");
+    await page.waitForTimeout(500); // let the page's subscription for its rows open
+    await submit(passiveId, "OK", "e2e passive: first");
+    await passive.locator(".c-output", { hasText: "e2e passive: first" }).waitFor({ timeout: 10_000 });
+    const t0 = Date.now();
+    await submit(passiveId, "OK", "e2e passive: output only");
+    await passive.locator(".c-output", { hasText: "e2e passive: output only" }).waitFor({ timeout: 10_000 }).catch(() => {
+      throw new Error("an OK result of an OK check (only its output changed) did not reach the row within 10 s: the checks page must follow its visible checks");
+    });
+    if ((await passive.getAttribute("data-status")) !== "OK") throw new Error(`passive row is ${await passive.getAttribute("data-status")}, want OK`);
+    return `output-only result → row ${Date.now() - t0} ms`;
+  });
+
+  await step("a state change reaches a page that follows no checks", async () => {
+    // The alerts page opens no checkUpdated subscription of its own: the header's count moves on the site-wide one.
+    await go("/alerts");
+    const counter = page.locator(".problem-counter");
+    await counter.waitFor();
+    await page.waitForTimeout(500);
+    const count = async () => Number(/(\d+) problem/.exec(await counter.innerText())?.[1] ?? 0);
+    const before = await count();
+    const t0 = Date.now();
+    await submit(passiveId, "CRITICAL", "e2e passive: down");
+    await page.waitForFunction((n) => new RegExp(`^${n} problems?$`).test(document.querySelector(".problem-counter")?.textContent ?? ""), before + 1, { timeout: 10_000 }).catch(async () => {
+      throw new Error(`the problem count stayed "${await counter.innerText()}" after a check went CRITICAL (was ${before})`);
+    });
+    const ms = Date.now() - t0;
+    await submit(passiveId, "OK", "e2e passive: back");
+    await page.waitForFunction((n) => new RegExp(`^${n} problems?$|^✓ All OK$`).test(document.querySelector(".problem-counter")?.textContent ?? ""), before, { timeout: 10_000 }).catch(async () => {
+      throw new Error(`the problem count stayed "${await counter.innerText()}" after the check recovered (want ${before})`);
+    });
+    return `CRITICAL → count ${ms} ms`;
   });
 
   await step("execute now: live update in the DOM", async () => {
