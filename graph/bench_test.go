@@ -203,10 +203,14 @@ func loadAvg() string {
 // {problems: true} (overview pages), 90 following 10 check ids each
 // (status widgets), the rest (BENCH_SUBS in all) filtered by host (host
 // pages); BENCH_SUBS_ALL of them (default 0) unfiltered instead, each
-// receiving every update (1,000 messages/s). Each iteration is a
+// receiving every update (1,000 messages/s), and the next
+// BENCH_SUBS_CHANGED (default 0) with {changed: true}, the dashboard's
+// site-wide subscription since it stopped being unfiltered (only the
+// updates that change what a status view shows). Each iteration is a
 // one-second window after two seconds of warm-up.
 func BenchmarkSubscriptionLatency(b *testing.B) {
 	subs, unfiltered, rate := envInt("BENCH_SUBS", 1000), envInt("BENCH_SUBS_ALL", 0), envInt("BENCH_RATE", 1000)
+	changedOnly := envInt("BENCH_SUBS_CHANGED", 0)
 	hosts := max(envInt("BENCH_HOSTS", 6000), 1)
 	const perHost, overviews, widgets = 9, 10, 90
 	tuneLikeServe(b)
@@ -235,9 +239,11 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 		switch {
 		case i < unfiltered:
 			sub = apitest.LoadSub{Class: "all", Query: subChecks}
-		case i < unfiltered+overviews:
+		case i < unfiltered+changedOnly:
+			sub = apitest.LoadSub{Class: "changed", Query: subChecks, Vars: map[string]any{"filter": map[string]any{"changed": true}}}
+		case i < unfiltered+changedOnly+overviews:
 			sub = apitest.LoadSub{Class: "problems", Query: subChecks, Vars: map[string]any{"filter": map[string]any{"problems": true}}}
-		case i < unfiltered+overviews+widgets:
+		case i < unfiltered+changedOnly+overviews+widgets:
 			// Ten checks spread over the feed's rotation.
 			var follow []string
 			for j := range 10 {
