@@ -83,9 +83,11 @@ func (r *Resolver) notifications(ctx context.Context) (<-chan *model.Notificatio
 // that takes a check out of its set, such as a problem's recovery, and
 // can drop the check instead of showing it as it last matched. With
 // changed: true, u must also change what a status view shows
-// (store.SummaryChanged; a check's first state always does).
+// (live.Update.Changed: store.SummaryChanged against the state the hub
+// last pushed, or, for a check it had not followed, a summary change
+// since it began following the site; a check's first state always does).
 func matchesBeforeOrAfter(f *store.CheckFilter, u *live.Update) bool {
-	if f != nil && f.Changed != nil && *f.Changed && !store.SummaryChanged(u.Previous, u.Check.State) {
+	if f != nil && f.Changed != nil && *f.Changed && !u.Changed {
 		return false
 	}
 	if f.Match(u.Check) {

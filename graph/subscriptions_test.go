@@ -339,3 +339,62 @@ func TestChangedSubscriptions(t *testing.T) {
 		}
 	})
 }
+
+// A change that is not a result (an acknowledgement, a downtime) reaches a
+// {changed: true} subscription also for a check the hub has not followed
+// yet: here web2's latest result changed nothing (CRITICAL again) and
+// came before anyone subscribed, so the hub has no previous state of its
+// own to compare with.
+func TestChangedSubscriptionsSeeUnfollowedChecksChange(t *testing.T) {
+	e, a, _, aIDs, _ := twoSites(t, apitest.Options{})
+	web2 := aIDs["web2"]
+	for _, out := range []string{"down", "still down", "still down", "still down"} {
+		e.MustDo(t, a.Token, `mutation($id: ID!, $o: String!) { submitResult(checkId: $id, status: CRITICAL, output: $o) }`,
+			map[string]any{"id": web2, "o": out}, nil)
+	}
+	// All four processed: the check is a hard CRITICAL with that output.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var r struct {
+			Check struct{ State struct{ Hard bool } }
+		}
+		e.MustDo(t, a.Token, `query($id: ID!) { check(id: $id) { state { hard } } }`, map[string]any{"id": web2}, &r)
+		if r.Check.State.Hard {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("web2 never went hard")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // the hub has seen the last result (no one subscribed)
+
+	const q = `subscription($f: CheckFilter) { checkUpdated(filter: $f) { check { id } state { acknowledged inDowntime } } }`
+	w := e.MustSubscribe(t, apitest.TransportWS, a.Token, q, map[string]any{"f": map[string]any{"changed": true}})
+	e.WaitSubscribers(t, a.ID, 1)
+	e.MustDo(t, a.Token, `mutation($id: ID!) { acknowledge(checkId: $id, comment: "on it") { id } }`, map[string]any{"id": web2}, nil)
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		m, err := w.Next(time.Until(deadline))
+		if err != nil {
+			t.Fatalf("the acknowledgement of a check the hub had not followed never reached the changed subscription: %v", err)
+		}
+		var p struct {
+			Data struct {
+				CheckUpdated struct {
+					Check struct{ ID string }
+					State struct{ Acknowledged bool }
+				}
+			}
+		}
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Data.CheckUpdated.Check.ID == web2 && p.Data.CheckUpdated.State.Acknowledged {
+			break
+		}
+	}
+	// Now followed: the next identical result is not a change.
+	e.MustDo(t, a.Token, `mutation($id: ID!) { submitResult(checkId: $id, status: CRITICAL, output: "still down") }`, map[string]any{"id": web2}, nil)
+	expectNothing(t, w, 500*time.Millisecond, "a changed subscription after an identical result of a followed check")
+}

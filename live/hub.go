@@ -35,6 +35,11 @@ type Update struct {
 	// again each.
 	Parent *store.CheckRow
 	At     time.Time
+	// Changed tells whether the update changed what a status view shows
+	// of the check (store.SummaryChanged against the state the hub last
+	// pushed; for a check it had not followed yet, whether the state's
+	// summary changed since the hub began following the site).
+	Changed bool
 }
 
 // Subscriber receives updates of one site.
@@ -78,6 +83,7 @@ func (o *owed) add(batch []*Update) int {
 		m := *u
 		m.Previous = old.Previous
 		m.Alerts = mergeAlerts(old.Alerts, u.Alerts)
+		m.Changed = old.Changed || u.Changed
 		o.updates[u.Check.ID] = &m
 	}
 	return merged
@@ -121,6 +127,9 @@ type Hub struct {
 	open  map[uuid.UUID]map[*Subscriber]struct{}
 	// last is each followed check's state as last pushed, for Previous.
 	last map[uuid.UUID]lastState
+	// following is when the hub began following each site with
+	// subscribers (its first subscriber since it had none).
+	following map[uuid.UUID]time.Time
 	// pending holds changed check ids per site not yet dispatched; wake
 	// tells the dispatcher there are some. Notifications arriving while a
 	// batch is re-read are coalesced into the next one.
@@ -142,7 +151,7 @@ const subscriberBuffer = 64
 
 // NewHub returns a hub; call Run to start listening.
 func NewHub(pool *pgxpool.Pool, log *slog.Logger) *Hub {
-	return &Hub{Pool: pool, Logger: log, subs: map[uuid.UUID]map[*Subscriber]struct{}{}, last: map[uuid.UUID]lastState{},
+	return &Hub{Pool: pool, Logger: log, subs: map[uuid.UUID]map[*Subscriber]struct{}{}, last: map[uuid.UUID]lastState{}, following: map[uuid.UUID]time.Time{},
 		keyed: map[uuid.UUID]map[string]map[*Subscriber]struct{}{}, open: map[uuid.UUID]map[*Subscriber]struct{}{},
 		pending: map[uuid.UUID]map[uuid.UUID]struct{}{}, wake: make(chan struct{}, 1)}
 }
@@ -188,6 +197,9 @@ func removeFrom[K comparable](m map[K]map[*Subscriber]struct{}, k K, s *Subscrib
 func (h *Hub) Subscribe(ctx context.Context, site uuid.UUID, match func(*Update) bool, keys ...string) *Subscriber {
 	s := &Subscriber{site: site, match: match, keys: slices.Compact(slices.Sorted(slices.Values(keys))), c: make(chan []*Update, subscriberBuffer), more: make(chan struct{}, 1)}
 	h.mu.Lock()
+	if len(h.subs[site]) == 0 {
+		h.following[site] = time.Now()
+	}
 	addTo(h.subs, site, s)
 	if len(s.keys) == 0 {
 		addTo(h.open, site, s)
@@ -218,6 +230,7 @@ func (h *Hub) Subscribe(ctx context.Context, site uuid.UUID, match func(*Update)
 					delete(h.last, id)
 				}
 			}
+			delete(h.following, site)
 		}
 	})
 	return s
@@ -422,7 +435,18 @@ type reread struct {
 	alerts  []*store.Alert
 	parents map[string]*store.CheckRow
 	before  map[uuid.UUID]*store.CheckState
+	// summaryAt is, for checks the hub had not followed, when their
+	// state's summary last changed (check_state.summary_changed_at).
+	summaryAt map[uuid.UUID]time.Time
 }
+
+// followMargin is how long before the hub began following a site a
+// summary change may have happened and still count for the first update
+// of a check the hub had not followed: a change is stamped when written
+// (clock_timestamp) but seen at commit, and the database's clock may be
+// a little off the hub's. Too long costs a duplicate message, too short
+// a lost change.
+const followMargin = 30 * time.Second
 
 // reread reads the checks ids of site with their alerts and parents in one
 // round trip (an implicit transaction under the site's row-level security);
@@ -437,12 +461,12 @@ func (h *Hub) reread(ctx context.Context, site uuid.UUID, ids []uuid.UUID) *rere
 	}
 	h.mu.Unlock()
 	began := time.Now()
-	r := &reread{site: site, parents: map[string]*store.CheckRow{}, before: map[uuid.UUID]*store.CheckState{}}
+	r := &reread{site: site, parents: map[string]*store.CheckRow{}, before: map[uuid.UUID]*store.CheckState{}, summaryAt: map[uuid.UUID]time.Time{}}
 	var all []*store.CheckRow
 	b := tenants.SiteBatch(site)
 	store.QueueChecksAndParents(b, ids, &all)
 	store.QueueAlertsForChecks(b, ids, &r.alerts)
-	queuePreviousStates(b, unknown, r.before)
+	queuePreviousStates(b, unknown, r.before, r.summaryAt)
 	defer func() { lattrace.Add("hub: re-read", time.Since(began)) }()
 	if err := h.Pool.SendBatch(ctx, b).Close(); err != nil {
 		if ctx.Err() == nil {
@@ -484,12 +508,19 @@ func (h *Hub) deliver(r *reread) {
 	for _, c := range r.rows {
 		id, _ := uuid.Parse(c.ID)
 		prev := r.before[id]
+		var changed bool
 		if l, ok := h.last[id]; ok {
 			prev = l.state
-		} else if prev == nil {
-			prev = c.State // no change recorded by the latest result
+			changed = store.SummaryChanged(prev, c.State)
+		} else {
+			if prev == nil {
+				prev = c.State // no change recorded by the latest result
+			}
+			at, known := r.summaryAt[id]
+			since, following := h.following[r.site]
+			changed = !known || !following || !at.Before(since.Add(-followMargin))
 		}
-		updates = append(updates, &Update{Check: c, Previous: prev, Alerts: byCheck[c.ID], Parent: r.parents[c.ParentID], At: now})
+		updates = append(updates, &Update{Check: c, Previous: prev, Alerts: byCheck[c.ID], Parent: r.parents[c.ParentID], At: now, Changed: changed})
 		if subs != nil {
 			h.last[id] = lastState{site: r.site, state: c.State}
 		}
@@ -568,27 +599,34 @@ func (h *Hub) send(s *Subscriber, batch []*Update) {
 // has not followed yet, of the state before their latest result, from
 // state history: a history row at the check's last result means that
 // result changed status or hardness. Checks whose latest result changed
-// nothing are left out of into.
-func queuePreviousStates(b *pgx.Batch, ids []uuid.UUID, into map[uuid.UUID]*store.CheckState) {
+// nothing are left out of into. summaryAt gets each check's
+// summary_changed_at.
+func queuePreviousStates(b *pgx.Batch, ids []uuid.UUID, into map[uuid.UUID]*store.CheckState, summaryAt map[uuid.UUID]time.Time) {
 	if len(ids) == 0 {
 		return
 	}
-	b.Queue(`SELECT h.check_id, h.status, h.previous,
+	b.Queue(`SELECT s.check_id, s.summary_changed_at, h.status, h.previous,
 			(SELECT o.hard FROM state_history o WHERE o.check_id = h.check_id AND o.id < h.id ORDER BY o.id DESC LIMIT 1)
-		FROM check_state s JOIN LATERAL (SELECT * FROM state_history x WHERE x.check_id = s.check_id ORDER BY x.at DESC, x.id DESC LIMIT 1) h ON true
-		WHERE s.check_id = ANY ($1) AND h.at = s.last_check`, ids).Query(func(rows pgx.Rows) error {
+		FROM check_state s LEFT JOIN LATERAL (SELECT * FROM state_history x WHERE x.check_id = s.check_id ORDER BY x.at DESC, x.id DESC LIMIT 1) h
+			ON h.at = s.last_check
+		WHERE s.check_id = ANY ($1)`, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id uuid.UUID
-			var status, previous string
+			var at time.Time
+			var status, previous *string
 			var olderHard *bool
-			if err := rows.Scan(&id, &status, &previous, &olderHard); err != nil {
+			if err := rows.Scan(&id, &at, &status, &previous, &olderHard); err != nil {
 				return fmt.Errorf("reading previous states: %w", err)
 			}
-			st, _ := checks.ParseStatus(previous)
+			summaryAt[id] = at
+			if status == nil || previous == nil {
+				continue // the latest result recorded no change
+			}
+			st, _ := checks.ParseStatus(*previous)
 			// Same status: the result made it hard. Otherwise the state
 			// before had the hardness of the change before (a new check
 			// starts hard).
-			hard := status != previous && (olderHard == nil || *olderHard)
+			hard := *status != *previous && (olderHard == nil || *olderHard)
 			into[id] = &store.CheckState{Status: st, OK: st.OK(), Hard: hard}
 		}
 		if err := rows.Err(); err != nil {
