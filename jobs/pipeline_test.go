@@ -500,3 +500,35 @@ func TestInFlightCheckSkipsSlots(t *testing.T) {
 		t.Errorf("a slot after the result was skipped")
 	}
 }
+
+// A new check's early first run (see store.FirstRunWindow) is followed by
+// its stable slot, not by first run + interval: checks added together
+// would otherwise keep running together.
+func TestFirstRunRealignsToStableSlot(t *testing.T) {
+	r := newE2ERig(t, `<bergamot site="t"><command name="d" engine="dummy"/><host name="h" address="127.0.0.1">
+		<service name="new"><check-command command="d"/><schedule every="1h"/></service></host></bergamot>`)
+	id := r.checkID("new")
+	var first, stable time.Time
+	var align *time.Time
+	if err := r.db.Pool.QueryRow(r.ctx, `SELECT next_run, realign_to FROM check_schedule WHERE check_id = $1`, id).Scan(&first, &align); err != nil {
+		t.Fatal(err)
+	}
+	if align == nil || time.Until(first) > time.Minute {
+		t.Fatalf("a new hourly check first runs in %v with realign_to %v; want within a minute, then its stable slot", time.Until(first), align)
+	}
+	stable = *align
+	sched := &Scheduler{Pool: r.db.Pool, River: r.rc, Logger: r.log}
+	if _, err := r.db.Pool.Exec(r.ctx, `UPDATE check_schedule SET next_run = now() - interval '1 second' WHERE check_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sched.RunOnce(r.ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce: %d claimed, %v", n, err)
+	}
+	var next time.Time
+	if err := r.db.Pool.QueryRow(r.ctx, `SELECT next_run, realign_to FROM check_schedule WHERE check_id = $1`, id).Scan(&next, &align); err != nil {
+		t.Fatal(err)
+	}
+	if !next.Equal(stable) || align != nil {
+		t.Fatalf("after the first run: next %v (realign_to %v), want the stable slot %v", next, align, stable)
+	}
+}

@@ -112,8 +112,9 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 		rows, err := tx.Query(ctx, `WITH due AS (
 				SELECT check_id, next_run AS slot, COALESCE(in_flight_until > now(), false) AS busy FROM check_schedule
 				WHERE next_run <= now() AND NOT paused ORDER BY next_run LIMIT $1 FOR UPDATE SKIP LOCKED)
-			UPDATE check_schedule s SET next_run = due.slot + make_interval(secs => s.interval_ms / 1000.0) *
-				(floor(extract(epoch FROM (CASE WHEN due.busy THEN s.in_flight_until ELSE now() END) - due.slot) * 1000 / s.interval_ms) + 1),
+			UPDATE check_schedule s SET next_run = COALESCE(s.realign_to, due.slot) + make_interval(secs => s.interval_ms / 1000.0) *
+				(floor(extract(epoch FROM (CASE WHEN due.busy THEN s.in_flight_until ELSE now() END) - COALESCE(s.realign_to, due.slot)) * 1000 / s.interval_ms) + 1),
+				realign_to = NULL,
 				in_flight_until = CASE WHEN due.busy THEN s.in_flight_until ELSE now() + make_interval(secs => $2) END
 			FROM due WHERE s.check_id = due.check_id
 			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period, due.busy`, s.Batch, s.InFlightFor.Seconds())

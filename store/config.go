@@ -404,6 +404,13 @@ func writeModel(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Model,
 	sort.SliceStable(rows, func(i, j int) bool { return (rows[i].ParentKey == "") && (rows[j].ParentKey != "") })
 	now := time.Now()
 	added, changed := newCheckWriter(site, now, true), newCheckWriter(site, now, false)
+	fresh := 0
+	for _, r := range rows {
+		if _, ok := existing[r.key()]; !ok && r.Active {
+			fresh++
+		}
+	}
+	added.firstWindow = FirstRunWindow(fresh)
 	for _, r := range rows {
 		w := added
 		if e, ok := existing[r.key()]; ok {

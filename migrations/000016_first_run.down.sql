@@ -1,0 +1,1 @@
+ALTER TABLE check_schedule DROP COLUMN IF EXISTS realign_to;
