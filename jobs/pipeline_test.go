@@ -505,16 +505,29 @@ func TestInFlightCheckSkipsSlots(t *testing.T) {
 // its stable slot, not by first run + interval: checks added together
 // would otherwise keep running together.
 func TestFirstRunRealignsToStableSlot(t *testing.T) {
+	// Five daily checks: a check whose stable slot happens to come within
+	// its first-run window (11 s of 24 h) runs there and has nothing to
+	// realign to; the test takes one that has.
 	r := newE2ERig(t, `<bergamot site="t"><command name="d" engine="dummy"/><host name="h" address="127.0.0.1">
-		<service name="new"><check-command command="d"/><schedule every="1h"/></service></host></bergamot>`)
-	id := r.checkID("new")
+		<service name="a"><check-command command="d"/><schedule every="24h"/></service>
+		<service name="b"><check-command command="d"/><schedule every="24h"/></service>
+		<service name="c"><check-command command="d"/><schedule every="24h"/></service>
+		<service name="d"><check-command command="d"/><schedule every="24h"/></service>
+		<service name="e"><check-command command="d"/><schedule every="24h"/></service></host></bergamot>`)
+	var id uuid.UUID
 	var first, stable time.Time
 	var align *time.Time
-	if err := r.db.Pool.QueryRow(r.ctx, `SELECT next_run, realign_to FROM check_schedule WHERE check_id = $1`, id).Scan(&first, &align); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		id = r.checkID(name)
+		if err := r.db.Pool.QueryRow(r.ctx, `SELECT next_run, realign_to FROM check_schedule WHERE check_id = $1`, id).Scan(&first, &align); err != nil {
+			t.Fatal(err)
+		}
+		if align != nil {
+			break
+		}
 	}
 	if align == nil || time.Until(first) > time.Minute {
-		t.Fatalf("a new hourly check first runs in %v with realign_to %v; want within a minute, then its stable slot", time.Until(first), align)
+		t.Fatalf("a new daily check first runs in %v with realign_to %v; want within a minute, then its stable slot", time.Until(first), align)
 	}
 	stable = *align
 	sched := &Scheduler{Pool: r.db.Pool, River: r.rc, Logger: r.log}
