@@ -110,6 +110,25 @@ describe("live subscriptions", () => {
     await waitFor(() => root.querySelector("[data-testid=check-title]") !== null);
     await waitFor(() => JSON.stringify(sock.checkFilters()).includes("svc"));
     expect(sock.checkFilters()).toEqual([{ changed: true }, { ids: ["db", "host", "svc"] }]);
+    // A hard state shows as such, without the state machine's attempt count
+    // (a hard OK's is its recovers-after, which reads like a retry).
+    const fact = (label: string) =>
+      [...root.querySelectorAll(".fact")].find((f) => f.querySelector(".fact-label")!.textContent === label)?.querySelector(".fact-value")!.textContent;
+    expect(fact("State type")).toBe("hard");
+    expect(fact("Attempt")).toBeUndefined();
+  });
+
+  it("the check page shows a soft state's attempt", async () => {
+    const base = check("web", "CRITICAL", { hard: false, attempt: 2 }, "web1");
+    const web = {
+      ...base, kind: "HOST" as const, host: null, __typename: "Host", description: null, enabled: true, address: "192.0.2.1",
+      state: { ...base.state, longOutput: null, flapPercent: 0, worker: null, runtimeMs: null, perfdata: [] },
+      services: [], dependsOn: [], history: { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } }, alerts: [], downtimes: [], comments: [],
+    };
+    await mount({ CheckDetail: () => ({ check: web }), Metrics: () => ({ check: { id: "web", metrics: [] } }) }, "#/check/web");
+    await waitFor(() => root.querySelector("[data-testid=check-title]") !== null);
+    const value = [...root.querySelectorAll(".fact")].find((f) => f.querySelector(".fact-label")!.textContent === "State type")!.querySelector(".fact-value")!;
+    expect(value.textContent).toBe("soft · attempt 2");
   });
 
   it("the overview follows the problems it lists", async () => {

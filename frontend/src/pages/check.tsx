@@ -81,7 +81,11 @@ export function CheckPage({ id }: { id: string }) {
         <div class="check-facts">
           <Fact label="For" value={since(s.lastStateChange, now)} title={dateTime(s.lastStateChange)} />
           <Fact label="Last check" value={ago(s.lastCheck, now)} title={dateTime(s.lastCheck)} />
-          <Fact label="Attempt" value={`${s.attempt}${s.hard ? " (hard)" : " (soft)"}`} />
+          <Fact
+            label="State type"
+            value={s.hard ? "hard" : `soft · attempt ${s.attempt}`}
+            title={s.hard ? "Hard state: confirmed" : "Soft state: not yet confirmed; it goes hard after the check's failed-after (or recovers-after) results"}
+          />
           {s.worker && <Fact label="Worker" value={s.worker} />}
           {s.runtimeMs != null && <Fact label="Runtime" value={`${Math.round(s.runtimeMs)} ms`} />}
           {s.flapPercent != null && s.flapPercent > 0 && <Fact label="Flapping" value={`${s.flapPercent.toFixed(0)}%`} />}
