@@ -197,14 +197,13 @@ func (r *Resolver) commentsOf(ctx context.Context, checkID, alertID string, firs
 	})
 }
 
-func (r *Resolver) children(ctx context.Context, parentID, kind string) ([]*store.CheckRow, error) {
-	for list, k := range childKinds {
-		if k != kind {
-			continue
-		}
-		if rows, batched, err := childrenOf(ctx, list, parentID); batched {
-			return rows, err
-		}
+// children lists a host's services or traps or a cluster's resources
+// (list: hostServices, hostTraps, clusterResources), in name order; within
+// a request they are batched (lists.go).
+func (r *Resolver) children(ctx context.Context, parentID string, list listKind) ([]*store.CheckRow, error) {
+	if v, batched, err := loadList(ctx, listArgs{list: list}, parentID, nil); batched {
+		page, _ := v.(store.Paged[*store.CheckRow])
+		return nonNilSlice(page.Rows), err
 	}
 	id, err := uuid.Parse(parentID)
 	if err != nil {
@@ -212,7 +211,7 @@ func (r *Resolver) children(ctx context.Context, parentID, kind string) ([]*stor
 	}
 	var out []*store.CheckRow
 	err = r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		out, err = store.Children(ctx, tx, []uuid.UUID{id}, kind)
+		out, err = store.Children(ctx, tx, []uuid.UUID{id}, childKinds[list])
 		return err
 	})
 	return out, err

@@ -159,48 +159,39 @@ func childPages(rows []*store.CheckRow, err error) (func(uuid.UUID) any, error) 
 	return func(id uuid.UUID) any { return store.Paged[*store.CheckRow]{Rows: by[id]} }, err
 }
 
-// childrenOf takes parent's children of a child list (hostServices,
-// hostTraps, clusterResources) from what its page primed or loads them
-// through the request's lists loader; batched is false when there is no
-// loader.
-func childrenOf(ctx context.Context, list listKind, parent string) (rows []*store.CheckRow, batched bool, err error) {
+// firstPage takes parent's first page of a nested list from what its
+// page primed or loads it through the request's lists loader; batched is
+// false when there is no loader (the caller then reads the page alone).
+func firstPage[T any](ctx context.Context, size store.PageSize, a listArgs, parent string) (page store.Paged[T], batched bool, err error) {
+	v, batched, err := loadList(ctx, a, parent, &size)
+	page, _ = v.(store.Paged[T])
+	return page, batched, err
+}
+
+// loadList takes parent's list a (a store.Paged) from what its page primed
+// or loads it through the request's lists loader, after checking a.first
+// against size (nil: a whole list, not paged); batched is false when there
+// is no loader or parent is malformed (the caller then reads it alone and
+// its own read says there is no such parent).
+func loadList(ctx context.Context, a listArgs, parent string, size *store.PageSize) (v any, batched bool, err error) {
 	l, ok := ctx.Value(loadersKey{}).(*loaders)
 	id, valid := parseUUID(parent)
 	if !ok || !valid {
 		return nil, false, nil
 	}
-	k := listKey{listArgs: listArgs{list: list}, parent: id}
+	if size != nil {
+		if err := size.Check(a.first); err != nil {
+			return nil, true, err
+		}
+	}
+	k := listKey{listArgs: a, parent: id}
 	v, primed := l.primed.take(ctx, k)
 	if !primed {
 		if v, err = l.lists.Load(ctx, k); err != nil {
 			return nil, true, err
 		}
 	}
-	page, _ := v.(store.Paged[*store.CheckRow])
-	return nonNilSlice(page.Rows), true, nil
-}
-
-// firstPage takes parent's first page of a nested list from what its
-// page primed or loads it through the request's lists loader; batched is
-// false when there is no loader (the caller then reads the page alone).
-func firstPage[T any](ctx context.Context, size store.PageSize, a listArgs, parent string) (page store.Paged[T], batched bool, err error) {
-	l, ok := ctx.Value(loadersKey{}).(*loaders)
-	id, valid := parseUUID(parent)
-	if !ok || !valid { // a malformed id: its own read says there is no such parent
-		return page, false, nil
-	}
-	if err := size.Check(a.first); err != nil {
-		return page, true, err
-	}
-	k := listKey{listArgs: a, parent: id}
-	v, primed := l.primed.take(ctx, k)
-	if !primed {
-		if v, err = l.lists.Load(ctx, k); err != nil {
-			return page, true, err
-		}
-	}
-	page, _ = v.(store.Paged[T])
-	return page, true, nil
+	return v, true, nil
 }
 
 func parseUUID(s string) (uuid.UUID, bool) {

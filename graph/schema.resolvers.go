@@ -63,7 +63,7 @@ func (r *clusterResolver) DependsOn(ctx context.Context, obj *store.Cluster) ([]
 
 // Resources is the resolver for the resources field.
 func (r *clusterResolver) Resources(ctx context.Context, obj *store.Cluster) ([]*store.Resource, error) {
-	rows, err := r.children(ctx, obj.ID, "resource")
+	rows, err := r.children(ctx, obj.ID, clusterResources)
 	return wrapRows(rows, func(c store.CheckRow) *store.Resource { return &store.Resource{CheckRow: c} }), err
 }
 
@@ -99,13 +99,13 @@ func (r *hostResolver) DependsOn(ctx context.Context, obj *store.Host) ([]store.
 
 // Services is the resolver for the services field.
 func (r *hostResolver) Services(ctx context.Context, obj *store.Host) ([]*store.Service, error) {
-	rows, err := r.children(ctx, obj.ID, "service")
+	rows, err := r.children(ctx, obj.ID, hostServices)
 	return wrapRows(rows, func(c store.CheckRow) *store.Service { return &store.Service{CheckRow: c} }), err
 }
 
 // Traps is the resolver for the traps field.
 func (r *hostResolver) Traps(ctx context.Context, obj *store.Host) ([]*store.Trap, error) {
-	rows, err := r.children(ctx, obj.ID, "trap")
+	rows, err := r.children(ctx, obj.ID, hostTraps)
 	return wrapRows(rows, func(c store.CheckRow) *store.Trap { return &store.Trap{CheckRow: c} }), err
 }
 
