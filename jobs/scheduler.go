@@ -109,11 +109,14 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	s.defaults()
 	var n int
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// phase is what the next slot follows on from: the slot, or after a
+		// new check's early first run its stable slot (realign_to, see
+		// store.FirstRunWindow).
 		rows, err := tx.Query(ctx, `WITH due AS (
-				SELECT check_id, next_run AS slot, COALESCE(in_flight_until > now(), false) AS busy FROM check_schedule
-				WHERE next_run <= now() AND NOT paused ORDER BY next_run LIMIT $1 FOR UPDATE SKIP LOCKED)
-			UPDATE check_schedule s SET next_run = COALESCE(s.realign_to, due.slot) + make_interval(secs => s.interval_ms / 1000.0) *
-				(floor(extract(epoch FROM (CASE WHEN due.busy THEN s.in_flight_until ELSE now() END) - COALESCE(s.realign_to, due.slot)) * 1000 / s.interval_ms) + 1),
+				SELECT check_id, next_run AS slot, COALESCE(realign_to, next_run) AS phase, COALESCE(in_flight_until > now(), false) AS busy
+				FROM check_schedule WHERE next_run <= now() AND NOT paused ORDER BY next_run LIMIT $1 FOR UPDATE SKIP LOCKED)
+			UPDATE check_schedule s SET next_run = due.phase + make_interval(secs => s.interval_ms / 1000.0) *
+				(floor(extract(epoch FROM (CASE WHEN due.busy THEN s.in_flight_until ELSE now() END) - due.phase) * 1000 / s.interval_ms) + 1),
 				realign_to = NULL,
 				in_flight_until = CASE WHEN due.busy THEN s.in_flight_until ELSE now() + make_interval(secs => $2) END
 			FROM due WHERE s.check_id = due.check_id

@@ -164,7 +164,7 @@ func (w *checkWriter) add(r *checkRow) {
 	}
 	w.sID = append(w.sID, r.ID)
 	next, align := NextSlot(r.ID, every, w.now), pgtype.Timestamptz{}
-	if w.fresh && w.firstWindow > 0 {
+	if w.firstWindow > 0 { // set on the writer of new checks only
 		if first := w.now.Add(firstRunDelay + stableOffset(r.ID, min(w.firstWindow, every))); first.Before(next) {
 			next, align = first, pgtype.Timestamptz{Time: next, Valid: true}
 		}
