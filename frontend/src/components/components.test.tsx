@@ -7,16 +7,12 @@ import { History, segments } from "../pages/check";
 import { filterFromQuery } from "../pages/checks";
 import { Editor, droppedObjects, errorLines, markAbsent, topLevelObjects } from "../pages/config";
 import { buildTree } from "../pages/tree";
-import { check, fakeApp, update } from "../store/testdata";
+import { check, fakeApp, settle, update } from "../store/testdata";
 import { StatusBadge } from "./status";
 import { AppContext } from "../store/app";
 import { ConnPill, Toasts } from "./layout";
 
 const makeApp = fakeApp;
-
-const settle = async () => {
-  for (let i = 0; i < 5; i++) await act(() => new Promise((r) => setTimeout(r, 0)));
-};
 
 let root: HTMLElement;
 beforeEach(() => {

@@ -8,7 +8,7 @@ import { Root } from "../app";
 import type { CheckSummary } from "../api/types";
 import { navigate } from "../router";
 import { applyCheckUpdates, initialLiveState, mergeChecks } from "../store/checks";
-import { check, fakeApp, fakeSocket, update, type Handler } from "../store/testdata";
+import { check, fakeApp, fakeSocket, settle, sleep, update, waitFor, type Handler } from "../store/testdata";
 import { FOLLOW_DEBOUNCE_MS } from "./query";
 
 const ME = () => ({ me: { id: "u", email: "a@b.c", displayName: "A", role: "ADMIN" }, site: { id: "s", name: "acme", summary: "" } });
@@ -26,17 +26,6 @@ afterEach(() => {
   location.hash = "#/";
 });
 
-const settle = async () => {
-  for (let i = 0; i < 5; i++) await act(() => new Promise((r) => setTimeout(r, 0)));
-};
-const sleep = (ms: number) => act(() => new Promise<void>((r) => setTimeout(r, ms)));
-async function waitFor(cond: () => boolean, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(20);
-  }
-}
 
 async function mount(handlers: Record<string, Handler>, hash: string) {
   const sock = fakeSocket();

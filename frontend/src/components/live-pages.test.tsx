@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Root } from "../app";
 import type { Role } from "../api/types";
 import { App, AppContext } from "../store/app";
-import { check, fakeApp, update, type Handler } from "../store/testdata";
+import { check, fakeApp, settle, update, waitFor, type Handler } from "../store/testdata";
 import { CheckActions } from "../pages/check-actions";
 
 function makeApp(handlers: Record<string, Handler>, role: Role = "ADMIN") {
@@ -17,17 +17,6 @@ function makeApp(handlers: Record<string, Handler>, role: Role = "ADMIN") {
   return { app, me, calls, count: (op: string) => calls.filter((c) => c === op).length, flush };
 }
 
-const settle = async () => {
-  for (let i = 0; i < 5; i++) await act(() => new Promise((r) => setTimeout(r, 0)));
-};
-
-async function waitFor(cond: () => boolean, ms = 3000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await act(() => new Promise((r) => setTimeout(r, 20)));
-  }
-}
 
 let root: HTMLElement;
 beforeEach(() => {

@@ -78,3 +78,20 @@ export function fakeSocket() {
   const checkFilters = () => subs.filter((s) => s.open && s.query.includes("checkUpdated")).map((s) => (s.variables as { filter?: unknown } | undefined)?.filter);
   return { socket, subs, checkFilters, resync: () => opts?.onResync() };
 }
+
+/** settle lets pending effects, fetches and renders run (a few macrotask turns). */
+export async function settle() {
+  for (let i = 0; i < 5; i++) await act(() => new Promise((r) => setTimeout(r, 0)));
+}
+
+/** sleep waits ms inside act, so renders it causes are flushed. */
+export const sleep = (ms: number) => act(() => new Promise<void>((r) => setTimeout(r, ms)));
+
+/** waitFor polls cond every 20 ms until it holds, failing after ms. */
+export async function waitFor(cond: () => boolean, ms = 3000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await sleep(20);
+  }
+}
