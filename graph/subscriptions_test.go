@@ -18,14 +18,21 @@ type checkUpdate struct {
 		Check    struct{ ID, Name string }
 		Previous *struct{ Status string }
 		State    struct {
-			Status, Output string
-			Hard           bool
+			Status, Output     string
+			Hard, Acknowledged bool
 		}
 	}
 }
 
 // nextUpdate reads data messages until one is about check id.
 func nextUpdate(t *testing.T, w *apitest.WS, id string, d time.Duration) checkUpdate {
+	t.Helper()
+	return nextUpdateIn(t, w, nil, id, d)
+}
+
+// nextUpdateIn is nextUpdate that, with own set, fails on an update of a
+// check outside own (another site's).
+func nextUpdateIn(t *testing.T, w *apitest.WS, own map[string]bool, id string, d time.Duration) checkUpdate {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -39,6 +46,9 @@ func nextUpdate(t *testing.T, w *apitest.WS, id string, d time.Duration) checkUp
 		}
 		if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) > 0 {
 			t.Fatalf("payload %s: %v %+v", m.Payload, err, p.Errors)
+		}
+		if own != nil && !own[p.Data.CheckUpdated.Check.ID] {
+			t.Fatalf("%s: a subscription received another site's update: %s", w.Protocol, m.Payload)
 		}
 		if p.Data.CheckUpdated.Check.ID == id {
 			return p.Data
@@ -275,36 +285,11 @@ func TestChangedSubscriptions(t *testing.T) {
 			}
 		}
 	}
-	// next reads w's next update, failing on one of a check of the other
-	// site; updates of other checks of w's site (late ones from the setup)
-	// are skipped.
-	next := func(w *apitest.WS, own map[string]bool, id string) checkUpdate {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			m, err := w.Next(time.Until(deadline))
-			if err != nil {
-				t.Fatalf("waiting for an update of %s: %v", id, err)
-			}
-			var p struct {
-				Data   checkUpdate
-				Errors []apitest.Error
-			}
-			if err := json.Unmarshal(m.Payload, &p); err != nil || len(p.Errors) > 0 {
-				t.Fatalf("payload %s: %v %+v", m.Payload, err, p.Errors)
-			}
-			got := p.Data.CheckUpdated
-			if !own[got.Check.ID] {
-				t.Fatalf("a changed subscription received another site's update: %s", m.Payload)
-			}
-			if got.Check.ID == id {
-				return p.Data
-			}
-		}
-	}
 	want := func(w *apitest.WS, own map[string]bool, id, status, out, previous string) {
 		t.Helper()
-		u := next(w, own, id).CheckUpdated
+		// Updates of other checks of w's site (late ones from the setup)
+		// are skipped; one of the other site's fails the test.
+		u := nextUpdateIn(t, w, own, id, 5*time.Second).CheckUpdated
 		if u.State.Status != status || u.State.Output != out || previous != "" && (u.Previous == nil || u.Previous.Status != previous) {
 			t.Fatalf("%s: got %+v, want %s %q after %s", w.Protocol, u, status, out, previous)
 		}
@@ -373,26 +358,11 @@ func TestChangedSubscriptionsSeeUnfollowedChecksChange(t *testing.T) {
 	w := e.MustSubscribe(t, apitest.TransportWS, a.Token, q, map[string]any{"f": map[string]any{"changed": true}})
 	e.WaitSubscribers(t, a.ID, 1)
 	e.MustDo(t, a.Token, `mutation($id: ID!) { acknowledge(checkId: $id, comment: "on it") { id } }`, map[string]any{"id": web2}, nil)
+	// The acknowledgement of a check the hub had not followed reaches the
+	// changed subscription.
 	deadline = time.Now().Add(5 * time.Second)
-	for {
-		m, err := w.Next(time.Until(deadline))
-		if err != nil {
-			t.Fatalf("the acknowledgement of a check the hub had not followed never reached the changed subscription: %v", err)
-		}
-		var p struct {
-			Data struct {
-				CheckUpdated struct {
-					Check struct{ ID string }
-					State struct{ Acknowledged bool }
-				}
-			}
-		}
-		if err := json.Unmarshal(m.Payload, &p); err != nil {
-			t.Fatal(err)
-		}
-		if p.Data.CheckUpdated.Check.ID == web2 && p.Data.CheckUpdated.State.Acknowledged {
-			break
-		}
+	for !nextUpdate(t, w, web2, time.Until(deadline)).CheckUpdated.State.Acknowledged {
+		// an earlier update of web2: read on
 	}
 	// Now followed: the next identical result is not a change.
 	e.MustDo(t, a.Token, `mutation($id: ID!) { submitResult(checkId: $id, status: CRITICAL, output: "still down") }`, map[string]any{"id": web2}, nil)
