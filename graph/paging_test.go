@@ -71,15 +71,7 @@ func ownerIDs(t *testing.T, e *apitest.Env, query string, args ...any) []string 
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ids
+	return ownerRows(t, conn, query, args...)
 }
 
 // byKeyDesc sorts rows of (id, time) newest first, then by id descending
