@@ -67,7 +67,8 @@ type CheckState struct {
 // suppressed and encompassed. Output, perfdata, last check, runtime,
 // worker and flap percentage are left out: a result that only moves them
 // changed nothing such a view shows. A missing side (a check's first
-// state) counts as a change.
+// state) counts as a change. The trigger of migration 000015 stamps
+// check_state.summary_changed_at on the same fields: change both together.
 func SummaryChanged(prev, cur *CheckState) bool {
 	if prev == nil || cur == nil {
 		return true
