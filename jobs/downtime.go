@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -90,12 +89,8 @@ func (s *DowntimeSweep) site(ctx context.Context, tx pgx.Tx, site uuid.UUID) (in
 	if err != nil {
 		return n, err
 	}
-	for len(changed) > 0 {
-		k := min(len(changed), 200)
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChecksChannel, site.String()+":"+strings.Join(changed[:k], ",")); err != nil {
-			return n, fmt.Errorf("announcing downtimes: %w", err)
-		}
-		changed = changed[k:]
+	if err := store.Announce(ctx, tx, site, changed); err != nil {
+		return n, fmt.Errorf("downtimes: %w", err)
 	}
 	return n, nil
 }
@@ -219,7 +214,7 @@ func (s *DowntimeSweep) recurring(ctx context.Context, tx pgx.Tx, now time.Time)
 
 // reconcile flips the checks whose in_downtime disagrees with their
 // downtimes (and their parent's) at now; it returns their ids.
-func (s *DowntimeSweep) reconcile(ctx context.Context, tx pgx.Tx, site uuid.UUID, now time.Time) ([]string, error) {
+func (s *DowntimeSweep) reconcile(ctx context.Context, tx pgx.Tx, site uuid.UUID, now time.Time) ([]uuid.UUID, error) {
 	type row struct {
 		id      uuid.UUID
 		want    bool
@@ -243,12 +238,9 @@ func (s *DowntimeSweep) reconcile(ctx context.Context, tx pgx.Tx, site uuid.UUID
 	if err != nil {
 		return nil, fmt.Errorf("reading downtime states: %w", err)
 	}
-	var changed []string
+	var changed []uuid.UUID
 	for _, x := range list {
-		var prev monitor.State
-		if len(x.machine) > 2 {
-			_ = json.Unmarshal(x.machine, &prev)
-		}
+		prev, _ := store.DecodeState(x.machine)
 		var next monitor.State
 		var evs []monitor.Event
 		if x.want {
@@ -256,12 +248,11 @@ func (s *DowntimeSweep) reconcile(ctx context.Context, tx pgx.Tx, site uuid.UUID
 		} else {
 			next, evs = monitor.EndDowntime(prev, now)
 		}
-		raw, _ := json.Marshal(next)
-		if _, err := tx.Exec(ctx, `UPDATE check_state SET machine = $2, in_downtime = $3, updated_at = now() WHERE check_id = $1`,
-			x.id, raw, x.want); err != nil {
+		// next.InDowntime is x.want: both monitor functions set it.
+		if err := store.SaveState(ctx, tx, x.id, next, store.MirrorInDowntime); err != nil {
 			return changed, fmt.Errorf("saving downtime state: %w", err)
 		}
-		changed = append(changed, x.id.String())
+		changed = append(changed, x.id)
 		if len(evs) == 0 {
 			continue // only the column was out of step with the machine
 		}

@@ -183,17 +183,11 @@ func (w *ExecuteWorker) resolveCredentials(ctx context.Context, tx pgx.Tx, site 
 			name, field := sub[1], sub[2]
 			vals, ok := cache[name]
 			if !ok {
-				var sealed []byte
-				if err := tx.QueryRow(ctx, `SELECT sealed FROM credentials WHERE name = $1`, name).Scan(&sealed); err != nil {
-					ferr = fmt.Errorf("credential %q: %w", name, err)
+				var err error
+				if vals, err = store.OpenCredential(ctx, tx, w.Sealer, name); err != nil {
+					ferr = err
 					return ""
 				}
-				plain, err := w.Sealer.Open(sealed, site[:])
-				if err != nil {
-					ferr = fmt.Errorf("credential %q: %w", name, err)
-					return ""
-				}
-				vals = parseCredential(string(plain))
 				cache[name] = vals
 			}
 			return vals[field]
@@ -203,18 +197,4 @@ func (w *ExecuteWorker) resolveCredentials(ctx context.Context, tx pgx.Tx, site 
 		}
 	}
 	return nil
-}
-
-var credFieldRE = regexp.MustCompile(`<(username|password|key-id|key-secret)>([^<]*)</`)
-
-func parseCredential(xmlText string) map[string]string {
-	out := map[string]string{}
-	for _, m := range credFieldRE.FindAllStringSubmatch(xmlText, -1) {
-		out[m[1]] = xmlUnescape(m[2])
-	}
-	return out
-}
-
-func xmlUnescape(s string) string {
-	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&#39;", "'", "&amp;", "&").Replace(s)
 }

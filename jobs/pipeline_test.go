@@ -21,6 +21,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks/nagios"
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -59,7 +60,7 @@ func newE2ERig(t *testing.T, xml string) *e2eRig {
 	if r.sealer, err = store.NewSealer(make([]byte, 32)); err != nil {
 		t.Fatal(err)
 	}
-	if r.rc, err = NewInsertClient(db.Pool, r.log); err != nil {
+	if r.rc, err = riverclient.NewInsertClient(db.Pool, r.log); err != nil {
 		t.Fatal(err)
 	}
 	doc, err := config.Parse("test.xml", strings.NewReader(xml))
@@ -427,7 +428,7 @@ func TestTwoSchedulersNeverRunASlotTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool2.Close()
-	rc2, err := NewInsertClient(pool2, r.log)
+	rc2, err := riverclient.NewInsertClient(pool2, r.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,9 +23,8 @@ import (
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
-// ChecksChannel is the NOTIFY channel announcing processed results. Its
-// payload is "<site uuid>:<check uuid>,<check uuid>,...": ids only; each
-// listener re-reads under its subscriber's site.
+// ChecksChannel is the NOTIFY channel announcing processed results
+// (store.Announce sends it; package live/wire owns its payload).
 const ChecksChannel = store.ChecksChannel
 
 // ResultsChannel wakes processors when results arrive.
@@ -46,16 +44,7 @@ type BatchSink interface {
 }
 
 // ProcessedCheck is one check after a result: what the sinks see.
-type ProcessedCheck struct {
-	SiteID   uuid.UUID
-	CheckID  uuid.UUID
-	Kind     string
-	AlertID  *uuid.UUID
-	Previous monitor.State
-	State    monitor.State
-	Result   *checks.Result
-	Events   []monitor.Event
-}
+type ProcessedCheck = monitor.ProcessedCheck
 
 // Processor turns results into state.
 //
@@ -316,7 +305,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 	lattrace.Add("processor: read state", time.Since(t0))
 	b := &pgx.Batch{}
 	bulk := &bulkWrites{}
-	var changed []string
+	var changed []uuid.UUID
 	var done []*ProcessedCheck
 	for _, r := range results {
 		rec, ok := recs[r.check]
@@ -330,7 +319,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 		if pc == nil {
 			continue // stale: older than the state it would replace
 		}
-		changed = append(changed, r.check.String())
+		changed = append(changed, r.check)
 		done = append(done, pc)
 		for _, sink := range p.Sinks {
 			if err := sink.HandleEvents(ctx, tx, pc); err != nil {
@@ -339,12 +328,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 		}
 	}
 	bulk.queue(b, errStateChanged)
-	// Announce, in chunks that fit NOTIFY's 8000-byte payload.
-	for len(changed) > 0 {
-		k := min(len(changed), 200)
-		b.Queue(`SELECT pg_notify($1, $2)`, ChecksChannel, site.String()+":"+strings.Join(changed[:k], ","))
-		changed = changed[k:]
-	}
+	store.QueueAnnounce(b, site, changed)
 	t1 := time.Now()
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("writing state: %w", err)
@@ -475,9 +459,7 @@ func (p *Processor) apply(ctx context.Context, b *pgx.Batch, bulk *bulkWrites, s
 		Dependencies: rec.deps, InDowntime: rec.downtime, Suppressed: rec.suppressed}, settings)
 	rec.machine = next
 
-	machine, _ := json.Marshal(next)
-	perf, _ := json.Marshal(nonNilPerf(r.result.Perfdata))
-	bulk.state(r.check, next, &r.result, at, machine, perf, rec.readAt)
+	bulk.states.Add(r.check, next, &r.result, at, rec.readAt)
 	if next.Status != prev.Status || next.Hard != prev.Hard {
 		bulk.history(site, r.check, at, next, prev.Status, r.result.Output)
 	}
@@ -528,13 +510,6 @@ func intervalFor(s store.CheckSettings, st monitor.State) time.Duration {
 	default:
 		return pick(s.Schedule.RetryEvery, config.DefaultRetryEvery)
 	}
-}
-
-func nonNilPerf(p []checks.Perfdata) []checks.Perfdata {
-	if p == nil {
-		return []checks.Perfdata{}
-	}
-	return p
 }
 
 // ApplyOptions adjust how ApplyResult runs the state machine.

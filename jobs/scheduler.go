@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/config/timeperiod"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -248,30 +249,9 @@ func loadPeriods(ctx context.Context, tx pgx.Tx, site uuid.UUID) (*sitePeriods, 
 	if err := tenants.SetSite(ctx, tx, site); err != nil {
 		return nil, err
 	}
-	rows, err := tx.Query(ctx, `SELECT name, ranges, excludes, time_zone FROM time_periods`)
+	periods, err := store.TimePeriods(ctx, tx)
 	if err != nil {
-		return nil, fmt.Errorf("loading time periods: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	sp := &sitePeriods{loaded: time.Now(), periods: map[string]*timeperiod.Period{}}
-	for rows.Next() {
-		var name, tz string
-		var ranges, excludes []string
-		if err := rows.Scan(&name, &ranges, &excludes, &tz); err != nil {
-			return nil, err
-		}
-		p := &timeperiod.Period{Name: name, Excludes: excludes}
-		if loc, err := time.LoadLocation(tz); err == nil {
-			p.Location = loc
-		}
-		for _, r := range ranges {
-			pr, err := timeperiod.ParseRange(r)
-			if err != nil {
-				return nil, fmt.Errorf("time period %q: %w", name, err)
-			}
-			p.Ranges = append(p.Ranges, pr)
-		}
-		sp.periods[name] = p
-	}
-	return sp, rows.Err()
+	return &sitePeriods{loaded: time.Now(), periods: periods}, nil
 }

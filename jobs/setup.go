@@ -10,23 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 )
-
-// NewInsertClient returns a River client that only inserts and cancels jobs
-// (serve nodes: scheduler, watchdog, executeNow).
-func NewInsertClient(pool *pgxpool.Pool, log *slog.Logger) (*river.Client[pgx.Tx], error) {
-	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: RiverLogger(log)})
-	if err != nil {
-		return nil, fmt.Errorf("river: %w", err)
-	}
-	return c, nil
-}
-
-// NoReindex turns off River's nightly REINDEX of its tables' indexes: our
-// clients run as bergamot_app, which owns no table (row-level security
-// needs that), so the REINDEX failed every midnight with "must be owner of
-// index". Autovacuum (tuned for river_job by migrate) keeps them in shape.
-var NoReindex = []string{}
 
 // WorkerConfig configures a worker's River client.
 type WorkerConfig struct {
@@ -73,7 +59,7 @@ func NewWorkerClient(pool *pgxpool.Pool, cfg WorkerConfig) (*river.Client[pgx.Tx
 		cfg.Worker.MaxRuntime = jobTimeout
 	}
 	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger:                      RiverLogger(cfg.Logger),
+		Logger:                      riverclient.Logger(cfg.Logger),
 		Queues:                      queues,
 		Workers:                     workers,
 		FetchCooldown:               cmp.Or(cfg.FetchCooldown, 10*time.Millisecond),
@@ -81,7 +67,7 @@ func NewWorkerClient(pool *pgxpool.Pool, cfg WorkerConfig) (*river.Client[pgx.Tx
 		JobTimeout:                  jobTimeout,
 		RescueStuckJobsAfter:        rescue,
 		CompletedJobRetentionPeriod: time.Minute, // keep river_job small: results live in our own tables
-		ReindexerIndexNames:         NoReindex,
+		ReindexerIndexNames:         riverclient.NoReindex,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)

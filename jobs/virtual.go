@@ -132,7 +132,7 @@ func (v *VirtualSink) AfterBatch(ctx context.Context, tx pgx.Tx, site uuid.UUID,
 		virtualLockClass, locks); err != nil {
 		return fmt.Errorf("locking virtual checks: %w", err)
 	}
-	changed := make([]string, 0, len(order))
+	changed := make([]uuid.UUID, 0, len(order))
 	for _, id := range order {
 		pc, err := v.evaluate(ctx, tx, site, idx, id)
 		if err != nil {
@@ -141,19 +141,15 @@ func (v *VirtualSink) AfterBatch(ctx context.Context, tx pgx.Tx, site uuid.UUID,
 		if pc == nil {
 			continue
 		}
-		changed = append(changed, id.String())
+		changed = append(changed, id)
 		for _, s := range v.Forward {
 			if err := s.HandleEvents(ctx, tx, pc); err != nil {
 				return fmt.Errorf("virtual check %s: %w", idx.checks[id].label, err)
 			}
 		}
 	}
-	for len(changed) > 0 {
-		k := min(len(changed), 200)
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChecksChannel, site.String()+":"+strings.Join(changed[:k], ",")); err != nil {
-			return fmt.Errorf("announcing virtual checks: %w", err)
-		}
-		changed = changed[k:]
+	if err := store.Announce(ctx, tx, site, changed); err != nil {
+		return fmt.Errorf("virtual checks: %w", err)
 	}
 	return nil
 }

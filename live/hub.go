@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
+	"github.com/bergamot-monitoring/bergamot/live/wire"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -293,7 +293,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			sleep(ctx, time.Second)
 			continue
 		}
-		if _, err := conn.Exec(ctx, "LISTEN "+store.ChecksChannel); err != nil {
+		if _, err := conn.Exec(ctx, "LISTEN "+wire.Channel); err != nil {
 			conn.Release()
 			sleep(ctx, time.Second)
 			continue
@@ -356,11 +356,7 @@ func (h *Hub) resync(ctx context.Context, t time.Time) {
 // handle queues the checks of one notification ("<site>:<id>,<id>...")
 // when the site has subscribers on this node.
 func (h *Hub) handle(payload string) {
-	siteStr, list, ok := strings.Cut(payload, ":")
-	if !ok {
-		return
-	}
-	site, err := uuid.Parse(siteStr)
+	site, ids, err := wire.Decode(payload)
 	if err != nil {
 		return
 	}
@@ -369,14 +365,6 @@ func (h *Hub) handle(payload string) {
 	h.mu.Unlock()
 	if !any {
 		return
-	}
-	ids := make([]uuid.UUID, 0, strings.Count(list, ",")+1)
-	for len(list) > 0 {
-		var s string
-		s, list, _ = strings.Cut(list, ",")
-		if id, err := uuid.Parse(s); err == nil {
-			ids = append(ids, id)
-		}
 	}
 	h.enqueue(site, ids)
 }

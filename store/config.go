@@ -67,7 +67,7 @@ func (c *Configs) LoadDocument(ctx context.Context, tx pgx.Tx) (*config.Document
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.Query(ctx, `SELECT o.kind, o.source, c.sealed FROM config_objects o
+	rows, err := tx.Query(ctx, `SELECT o.kind, o.name, o.source, c.sealed FROM config_objects o
 		LEFT JOIN credentials c ON o.kind = 'credential' AND c.name = o.name ORDER BY o.kind, o.name`)
 	if err != nil {
 		return nil, fmt.Errorf("loading configuration: %w", err)
@@ -76,16 +76,16 @@ func (c *Configs) LoadDocument(ctx context.Context, tx pgx.Tx) (*config.Document
 	var header string
 	var body strings.Builder
 	for rows.Next() {
-		var kind, src string
+		var kind, name, src string
 		var sealed []byte
-		if err := rows.Scan(&kind, &src, &sealed); err != nil {
+		if err := rows.Scan(&kind, &name, &src, &sealed); err != nil {
 			return nil, fmt.Errorf("loading configuration: %w", err)
 		}
 		switch {
 		case kind == "_site":
 			header = src
 		case kind == "credential" && sealed != nil && c.Sealer != nil:
-			plain, err := c.Sealer.Open(sealed, site[:])
+			plain, err := c.Sealer.openSealed(site, name, sealed)
 			if err != nil {
 				return nil, err
 			}

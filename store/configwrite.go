@@ -194,12 +194,6 @@ ON CONFLICT (id) DO UPDATE SET summary = EXCLUDED.summary, description = EXCLUDE
 	parameters = EXCLUDED.parameters, script = EXCLUDED.script, condition = EXCLUDED.condition, settings = EXCLUDED.settings,
 	depends = EXCLUDED.depends, spec_hash = EXCLUDED.spec_hash, updated_at = now()`
 
-const upsertStates = `INSERT INTO check_state (check_id, site_id, status, ok, output, suppressed)
-SELECT u.id, $1, u.status, u.ok, u.output, u.suppressed FROM unnest($2::uuid[], $3::text[], $4::bool[], $5::text[], $6::bool[])
-	AS u(id, status, ok, output, suppressed)
-ON CONFLICT (check_id) DO UPDATE SET suppressed = EXCLUDED.suppressed, updated_at = now()
-	WHERE check_state.suppressed IS DISTINCT FROM EXCLUDED.suppressed`
-
 const upsertSchedules = `INSERT INTO check_schedule (check_id, site_id, next_run, interval_ms, zone, time_period, realign_to)
 SELECT u.id, $1, u.next, u.iv, u.zone, NULLIF(u.tp, ''), u.align
 	FROM unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::text[], $6::text[], $7::timestamptz[]) AS u(id, next, iv, zone, tp, align)

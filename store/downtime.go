@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/bergamot-monitoring/bergamot/config/timeperiod"
 	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -157,7 +156,7 @@ func ScheduleFlexibleDowntime(ctx context.Context, tx pgx.Tx, checkID, author, c
 	if duration < time.Second {
 		return nil, errs.E(errs.Invalid, "the flexible downtime's duration must be at least one second (got %s)", duration)
 	}
-	st, err := loadMachine(ctx, tx, id)
+	st, err := LoadState(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +218,7 @@ func ScheduleRecurringDowntime(ctx context.Context, tx pgx.Tx, checkID, author, 
 	if p == nil {
 		return nil, errs.E(errs.Invalid, "no time period named %q (define it with <time-period name=%q> in the configuration)", period, period)
 	}
-	st, err := loadMachine(ctx, tx, id)
+	st, err := LoadState(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -313,42 +312,4 @@ func downtimeStill(ctx context.Context, tx pgx.Tx, check uuid.UUID) (bool, error
 		return false, fmt.Errorf("reading downtimes: %w", err)
 	}
 	return still, nil
-}
-
-// TimePeriods loads the site's time periods by name.
-func TimePeriods(ctx context.Context, tx pgx.Tx) (map[string]*timeperiod.Period, error) {
-	rows, err := tx.Query(ctx, `SELECT name, ranges, excludes, time_zone FROM time_periods`)
-	if err != nil {
-		return nil, fmt.Errorf("loading time periods: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]*timeperiod.Period{}
-	for rows.Next() {
-		var name, tz string
-		var ranges, excludes []string
-		if err := rows.Scan(&name, &ranges, &excludes, &tz); err != nil {
-			return nil, fmt.Errorf("loading time periods: %w", err)
-		}
-		p := &timeperiod.Period{Name: name, Excludes: excludes}
-		if loc, err := time.LoadLocation(tz); err == nil {
-			p.Location = loc
-		}
-		for _, r := range ranges {
-			pr, err := timeperiod.ParseRange(r)
-			if err != nil {
-				return nil, fmt.Errorf("time period %q: %w", name, err)
-			}
-			p.Ranges = append(p.Ranges, pr)
-		}
-		out[name] = p
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("loading time periods: %w", err)
-	}
-	return out, nil
-}
-
-// LookupIn makes a timeperiod.Lookup over a set of periods.
-func LookupIn(periods map[string]*timeperiod.Period) timeperiod.Lookup {
-	return func(name string) *timeperiod.Period { return periods[name] }
 }

@@ -13,50 +13,26 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/errs"
+	"github.com/bergamot-monitoring/bergamot/live/wire"
 	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
-// NOTIFY channels. ChecksChannel carries "<site>:<id>,<id>" (ids only);
-// ResultsChannel wakes result processors; ConfigChannel carries the site id
-// of every configuration change.
+// NOTIFY channels. ChecksChannel carries the live-update payload (ids
+// only; package live/wire encodes and decodes it); ResultsChannel wakes
+// result processors; ConfigChannel carries the site id of every
+// configuration change.
 const (
-	ChecksChannel  = "bergamot_checks"
+	ChecksChannel  = wire.Channel
 	ResultsChannel = "bergamot_results"
 	ConfigChannel  = "bergamot_config"
 )
 
-func announce(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
-	site, err := tenants.SiteFrom(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChecksChannel, site.String()+":"+id.String())
-	return err
-}
-
-func loadMachine(ctx context.Context, tx pgx.Tx, id uuid.UUID) (monitor.State, error) {
-	var raw []byte
-	var st monitor.State
-	err := tx.QueryRow(ctx, `SELECT machine FROM check_state WHERE check_id = $1 FOR UPDATE`, id).Scan(&raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return st, errs.E(errs.NotFound, "no check with id %q", id)
-	}
-	if err != nil {
-		return st, fmt.Errorf("reading state: %w", err)
-	}
-	if len(raw) > 2 {
-		_ = json.Unmarshal(raw, &st)
-	}
-	return st, nil
-}
-
+// saveMachine saves an API change of a check's state (acknowledgement,
+// downtime, suppression) with its flag columns, and announces it.
 func saveMachine(ctx context.Context, tx pgx.Tx, id uuid.UUID, st monitor.State) error {
-	raw, _ := json.Marshal(st)
-	_, err := tx.Exec(ctx, `UPDATE check_state SET machine = $2, acknowledged = $3, in_downtime = $4, suppressed = $5, updated_at = now()
-		WHERE check_id = $1`, id, raw, st.Acknowledged, st.InDowntime, st.Suppressed)
-	if err != nil {
-		return fmt.Errorf("saving state: %w", err)
+	if err := SaveState(ctx, tx, id, st, MirrorAcknowledged|MirrorInDowntime|MirrorSuppressed); err != nil {
+		return err
 	}
 	return announce(ctx, tx, id)
 }
@@ -71,7 +47,7 @@ func Acknowledge(ctx context.Context, tx pgx.Tx, checkID, author, comment string
 	if strings.TrimSpace(comment) == "" {
 		return nil, errs.E(errs.Invalid, "an acknowledgement needs a comment saying who is on it")
 	}
-	st, err := loadMachine(ctx, tx, id)
+	st, err := LoadState(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +86,7 @@ func Unacknowledge(ctx context.Context, tx pgx.Tx, checkID string) error {
 	if err != nil {
 		return err
 	}
-	st, err := loadMachine(ctx, tx, id)
+	st, err := LoadState(ctx, tx, id)
 	if err != nil {
 		return err
 	}
@@ -136,7 +112,7 @@ func ScheduleDowntime(ctx context.Context, tx pgx.Tx, checkID, author, comment s
 	if strings.TrimSpace(comment) == "" {
 		return nil, errs.E(errs.Invalid, "a downtime needs a comment saying why")
 	}
-	st, err := loadMachine(ctx, tx, id)
+	st, err := LoadState(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +148,7 @@ func CancelDowntime(ctx context.Context, tx pgx.Tx, downtimeID string) error {
 	if err != nil {
 		return err
 	}
-	st, err := loadMachine(ctx, tx, checkID)
+	st, err := LoadState(ctx, tx, checkID)
 	if err != nil {
 		return err
 	}
@@ -188,7 +164,7 @@ func SetSuppressed(ctx context.Context, tx pgx.Tx, checkID string, suppressed bo
 	if err != nil {
 		return err
 	}
-	st, err := loadMachine(ctx, tx, id)
+	st, err := LoadState(ctx, tx, id)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -280,7 +281,7 @@ func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (r benchRes
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	log := env.Logger
-	rc, err := jobs.NewInsertClient(db.Pool, log)
+	rc, err := riverclient.NewInsertClient(db.Pool, log)
 	if err != nil {
 		return r, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/server"
 )
@@ -41,7 +42,7 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	if applied := server.TuneGC(); len(applied) > 0 {
 		log.LogAttrs(ctx, slog.LevelDebug, "GC tuned for an API node", applied...)
 	}
-	rc, err := jobs.NewInsertClient(db.Pool, log)
+	rc, err := riverclient.NewInsertClient(db.Pool, log)
 	if err != nil {
 		return "", err
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/graph"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/live"
 	"github.com/bergamot-monitoring/bergamot/rest"
@@ -93,7 +94,7 @@ func Start(t testing.TB, o Options) *Env {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	rc, err := jobs.NewInsertClient(pool, log)
+	rc, err := riverclient.NewInsertClient(pool, log)
 	if err != nil {
 		cancel()
 		t.Fatalf("apitest: %v", err)

@@ -11,7 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
-	"github.com/bergamot-monitoring/bergamot/jobs"
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
 	"github.com/bergamot-monitoring/bergamot/store"
 )
@@ -121,14 +121,14 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 		return nil, err
 	}
 	c, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
-		Logger:                      jobs.RiverLogger(d.Logger),
+		Logger:                      riverclient.Logger(d.Logger),
 		Queues:                      map[string]river.QueueConfig{Queue: {MaxWorkers: d.Concurrency}},
 		Workers:                     ws,
 		FetchCooldown:               10 * time.Millisecond,
 		FetchPollInterval:           200 * time.Millisecond,
 		JobTimeout:                  d.SendTimeout + 30*time.Second,
 		CompletedJobRetentionPeriod: time.Hour,
-		ReindexerIndexNames:         jobs.NoReindex,
+		ReindexerIndexNames:         riverclient.NoReindex,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/internal/mailtest"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -71,7 +72,7 @@ func newRig(t *testing.T, xml string, tune func(d *Dispatcher)) *rig {
 	}
 	r.cfgs = &store.Configs{Sealer: sealer, Validators: []store.Validator{r.channels().Validate}}
 	r.apply(xml)
-	r.ins, err = jobs.NewInsertClient(db.Pool, testLogger(t))
+	r.ins, err = riverclient.NewInsertClient(db.Pool, testLogger(t))
 	must(t, err)
 	r.proc = &jobs.Processor{Pool: db.Pool, Logger: testLogger(t), Sinks: []jobs.EventSink{&Sink{River: r.ins}}}
 	rctx, cancel := context.WithCancel(context.Background())

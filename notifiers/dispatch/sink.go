@@ -7,22 +7,20 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
 )
 
-// Sink is the jobs.EventSink of the notification pipeline: it queues a
-// NotifyArgs job for every event that notifies, in the processing
-// transaction. River may be an insert-only client.
+// Sink is the event sink of the notification pipeline (the result
+// processor's, the downtime and escalation sweeps'): it queues a
+// NotifyArgs job for every event that notifies, in the transaction that
+// wrote the state. River may be an insert-only client.
 type Sink struct {
 	River *river.Client[pgx.Tx]
 }
 
-var _ jobs.EventSink = (*Sink)(nil)
-
 // HandleEvents inserts the notification jobs of c's events.
-func (s *Sink) HandleEvents(ctx context.Context, tx pgx.Tx, c *jobs.ProcessedCheck) error {
+func (s *Sink) HandleEvents(ctx context.Context, tx pgx.Tx, c *monitor.ProcessedCheck) error {
 	args := EventArgs(c)
 	if len(args) == 0 {
 		return nil
@@ -38,7 +36,7 @@ func (s *Sink) HandleEvents(ctx context.Context, tx pgx.Tx, c *jobs.ProcessedChe
 }
 
 // EventArgs converts the notifying events of a processed check into jobs.
-func EventArgs(c *jobs.ProcessedCheck) []NotifyArgs {
+func EventArgs(c *monitor.ProcessedCheck) []NotifyArgs {
 	var out []NotifyArgs
 	for _, ev := range c.Events {
 		if !ev.Notify || ev.Type == monitor.NotifyNone {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -105,29 +104,12 @@ func (s *siteInfo) loadTeams(ctx context.Context, tx pgx.Tx) error {
 }
 
 func (s *siteInfo) loadPeriods(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, `SELECT name, ranges, excludes, time_zone FROM time_periods`)
+	periods, err := store.TimePeriods(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("loading time periods: %w", err)
+		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var name, tz string
-		var ranges, excludes []string
-		if err := rows.Scan(&name, &ranges, &excludes, &tz); err != nil {
-			return fmt.Errorf("loading time periods: %w", err)
-		}
-		p := &timeperiod.Period{Name: name, Excludes: excludes}
-		if loc, err := time.LoadLocation(tz); err == nil {
-			p.Location = loc
-		}
-		for _, r := range ranges {
-			if rg, err := timeperiod.ParseRange(r); err == nil {
-				p.Ranges = append(p.Ranges, rg)
-			}
-		}
-		s.periods[name] = p
-	}
-	return rows.Err()
+	s.periods = periods
+	return nil
 }
 
 // credentialNames lists the credentials the site's and contacts'
@@ -162,35 +144,12 @@ func (s *siteInfo) loadCredentials(ctx context.Context, tx pgx.Tx, sealer *store
 	if len(names) == 0 || sealer == nil {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `SELECT name, sealed FROM credentials WHERE name = ANY ($1)`, names)
+	creds, err := store.OpenCredentials(ctx, tx, sealer, names)
 	if err != nil {
-		return fmt.Errorf("loading credentials: %w", err)
+		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		var sealed []byte
-		if err := rows.Scan(&name, &sealed); err != nil {
-			return fmt.Errorf("loading credentials: %w", err)
-		}
-		plain, err := sealer.Open(sealed, s.id[:])
-		if err != nil {
-			return fmt.Errorf("credential %q: %w", name, err)
-		}
-		s.creds[name] = parseCredential(string(plain))
-	}
-	return rows.Err()
-}
-
-var credFieldRE = regexp.MustCompile(`<(username|password|key-id|key-secret)>([^<]*)</`)
-
-func parseCredential(xmlText string) map[string]string {
-	out := map[string]string{}
-	r := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&#39;", "'", "&amp;", "&")
-	for _, m := range credFieldRE.FindAllStringSubmatch(xmlText, -1) {
-		out[m[1]] = r.Replace(m[2])
-	}
-	return out
+	s.creds = creds
+	return nil
 }
 
 // ResolveSecrets returns p with credential references replaced by the

@@ -166,8 +166,7 @@ func (s *Sweeper) escalations(ctx context.Context, tx pgx.Tx, site uuid.UUID, no
 	}
 	var out []NotifyArgs
 	for _, d := range all {
-		raw, _ := json.Marshal(d.state)
-		if _, err := tx.Exec(ctx, `UPDATE check_state SET machine = $2, updated_at = now() WHERE check_id = $1`, d.check, raw); err != nil {
+		if err := store.SaveState(ctx, tx, d.check, d.state, 0); err != nil {
 			return nil, fmt.Errorf("saving escalation: %w", err)
 		}
 		top := 0

@@ -1,4 +1,4 @@
-package jobs
+package riverclient
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 func TestRiverLoggerDropsInfo(t *testing.T) {
 	var buf bytes.Buffer
 	base := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	l := RiverLogger(base).With("client", "c1")
+	l := Logger(base).With("client", "c1")
 	ctx := context.Background()
 	l.InfoContext(ctx, "producer: Producer job counts")
 	l.WarnContext(ctx, "elector: leadership lost")
@@ -28,11 +28,11 @@ func TestRiverLoggerDropsInfo(t *testing.T) {
 
 	buf.Reset()
 	debug := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	RiverLogger(debug).InfoContext(ctx, "producer: Producer job counts")
+	Logger(debug).InfoContext(ctx, "producer: Producer job counts")
 	if !strings.Contains(buf.String(), "Producer job counts") {
 		t.Errorf("at debug level River's Info should pass: %q", buf.String())
 	}
-	if RiverLogger(nil) != nil {
+	if Logger(nil) != nil {
 		t.Error("RiverLogger(nil) != nil")
 	}
 }

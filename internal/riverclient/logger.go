@@ -1,15 +1,19 @@
-package jobs
+// Package riverclient holds what every River client of Bergamot shares
+// (the scheduler's and serve nodes' insert-only client, the workers', the
+// notifier's): the logger filter, the reindexer setting, the insert-only
+// client.
+package riverclient
 
 import (
 	"context"
 	"log/slog"
 )
 
-// RiverLogger returns the logger to give River: log's handler with River's
+// Logger returns the logger to give River: log's handler with River's
 // routine Info and Debug records (e.g. "producer: Producer job counts" every
 // few seconds per client) dropped, keeping Warn and above. When log is at
 // Debug level (BERGAMOT_DEBUG), River's records all pass. A nil log stays nil.
-func RiverLogger(log *slog.Logger) *slog.Logger {
+func Logger(log *slog.Logger) *slog.Logger {
 	if log == nil {
 		return nil
 	}
