@@ -75,13 +75,18 @@ func newRig(t *testing.T, xml string, tune func(d *Dispatcher)) *rig {
 	r.ins, err = riverclient.NewInsertClient(db.Pool, testLogger(t))
 	must(t, err)
 	r.proc = &jobs.Processor{Pool: db.Pool, Logger: testLogger(t), Sinks: []jobs.EventSink{&Sink{River: r.ins}}}
+	// Escalations are raised by the serve nodes' sweep, as in newApp.
+	esc := &jobs.EscalationSweep{Pool: db.Pool, Logger: testLogger(t), Sinks: r.proc.Sinks, Every: r.d.SweepEvery}
 	rctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- r.d.Run(rctx) }()
+	go func() { done <- esc.Run(rctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Logf("dispatcher stopped: %v", err)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Logf("dispatcher stopped: %v", err)
+			}
 		}
 	})
 	return r

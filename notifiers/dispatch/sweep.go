@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,16 +12,16 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
-	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
 // Sweeper periodically (Dispatcher.SweepEvery) queues what no result
 // triggers: acknowledgement notices for alerts acknowledged through the API
-// or an ack link, escalations that fell due, and digests left behind.
+// or an ack link, and digests left behind. (Escalations that fall due are
+// raised by the serve nodes' jobs.EscalationSweep, which writes the check
+// state, and reach the notifier through Sink.)
 // Several notifier nodes may sweep at once: claims are row-locked and
 // deliveries are idempotent.
 type Sweeper struct {
@@ -70,13 +69,8 @@ func (s *Sweeper) SweepOnce(ctx context.Context, now time.Time) error {
 			if err != nil {
 				return err
 			}
-			esc, err := s.escalations(ctx, tx, site, now)
-			if err != nil {
-				return err
-			}
-			args := slices.Concat(acks, esc)
-			params := make([]river.InsertManyParams, 0, len(args))
-			for _, a := range args {
+			params := make([]river.InsertManyParams, 0, len(acks))
+			for _, a := range acks {
 				params = append(params, river.InsertManyParams{Args: a})
 			}
 			params = append(params, s.strandedDigests(ctx, tx, site, now)...)
@@ -124,81 +118,6 @@ func (s *Sweeper) acknowledgements(ctx context.Context, tx pgx.Tx, site uuid.UUI
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-// escalations raises the due escalation levels of open, unacknowledged
-// alerts (monitor.Escalate) and saves the levels notified.
-func (s *Sweeper) escalations(ctx context.Context, tx pgx.Tx, site uuid.UUID, now time.Time) ([]NotifyArgs, error) {
-	rows, err := tx.Query(ctx, `SELECT a.id, a.check_id, a.output, c.settings, s.machine FROM alerts a
-		JOIN checks c ON c.id = a.check_id JOIN check_state s ON s.check_id = a.check_id
-		WHERE a.recovered_at IS NULL AND a.acknowledged_at IS NULL
-		  AND jsonb_typeof(c.settings->'Notifications'->'Escalations') = 'array'
-		FOR UPDATE OF s SKIP LOCKED`)
-	if err != nil {
-		return nil, fmt.Errorf("finding escalations: %w", err)
-	}
-	type due struct {
-		alert, check uuid.UUID
-		output       string
-		state        monitor.State
-		events       []monitor.Event
-	}
-	var all []due
-	for rows.Next() {
-		var d due
-		var settings, machine []byte
-		if err := rows.Scan(&d.alert, &d.check, &d.output, &settings, &machine); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("finding escalations: %w", err)
-		}
-		var cs store.CheckSettings
-		if json.Unmarshal(settings, &cs) != nil || json.Unmarshal(machine, &d.state) != nil {
-			continue
-		}
-		d.state, d.events = monitor.Escalate(d.state, escalationRules(cs), now)
-		if len(d.events) > 0 {
-			all = append(all, d)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("finding escalations: %w", err)
-	}
-	var out []NotifyArgs
-	for _, d := range all {
-		if err := store.SaveState(ctx, tx, d.check, d.state, 0); err != nil {
-			return nil, fmt.Errorf("saving escalation: %w", err)
-		}
-		top := 0
-		for _, ev := range d.events {
-			alert := d.alert
-			a := NotifyArgs{Site: site, Check: d.check, Alert: &alert, Type: notifiers.TypeEscalation, Status: ev.To.String(),
-				Previous: ev.From.String(), Output: d.output, Since: d.state.AlertSince, Time: ev.Time, Level: ev.Level,
-				Escalated: d.state.Escalated}
-			a.ID = notificationID(a)
-			out = append(out, a)
-			top = max(top, ev.Level+1)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE alerts SET escalation_level = GREATEST(escalation_level, $2) WHERE id = $1`, d.alert, top); err != nil {
-			return nil, fmt.Errorf("saving escalation: %w", err)
-		}
-	}
-	return out, nil
-}
-
-// escalationRules converts a check's <escalate> settings for monitor.
-func escalationRules(cs store.CheckSettings) []monitor.Escalation {
-	var out []monitor.Escalation
-	for _, e := range cs.Notifications.Escalations {
-		r := monitor.Escalation{After: e.After, Renotify: e.Renotify}
-		for _, name := range e.Ignore {
-			if st, err := checks.ParseStatus(name); err == nil {
-				r.Ignore = append(r.Ignore, st)
-			}
-		}
-		out = append(out, r)
-	}
-	return out
 }
 
 // strandedDigests re-queues digests for deliveries batched more than two
