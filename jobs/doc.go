@@ -7,7 +7,13 @@
 //     registry and hands the result back through result_inbox, completing
 //     its job in the same transaction.
 //   - Processor (every serve node) claims results in batches, runs the state
-//     machine, writes state, history, metrics and alerts in one transaction,
-//     and announces the change with pg_notify.
+//     machine, writes state (through store.StateWrites), history, metrics
+//     and alerts in one transaction, and announces the change
+//     (store.QueueAnnounce).
+//   - DowntimeSweep and EscalationSweep (every serve node) change check
+//     state between results: downtimes that start or end, escalation levels
+//     that fall due. They save it with store.SaveState and hand their events
+//     to the same sinks as the Processor (ProcessedCheck, an alias of
+//     monitor.ProcessedCheck).
 //   - Watchdog turns jobs no worker started in time into TIMEOUT results.
 package jobs

@@ -1,8 +1,9 @@
 // Package dispatch is Bergamot's notification pipeline: it turns the state
 // machine's events into messages on the channels of package notifiers.
 //
-//   - Sink (a jobs.EventSink) runs inside the result-processing
-//     transaction and inserts one River NotifyArgs job per event that
+//   - Sink (an event sink of the result processor and of the downtime and
+//     escalation sweeps; it takes a monitor.ProcessedCheck) runs inside the
+//     result-processing transaction and inserts one River NotifyArgs job per event that
 //     notifies (monitor.Event.Notify), so an event is queued exactly when
 //     its state change commits.
 //   - The notifier role (Dispatcher.Run) works the "notifications" queue.
@@ -19,7 +20,8 @@
 //     attempt is written to notification_log; transient failures are
 //     retried by River with notifiers.Backoff, permanent ones are not.
 //   - Sweeper (inside Run) notifies acknowledgements made through the API
-//     and raises due escalations of open, unacknowledged alerts.
+//     and re-queues stranded digests. Due escalations are raised by the
+//     serve nodes' jobs.EscalationSweep and reach Sink as events.
 //   - AckHandler serves the signed, single-use, expiring acknowledgement
 //     links put into notifications (GET shows a confirmation page, POST
 //     acknowledges).
