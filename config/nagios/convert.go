@@ -147,6 +147,7 @@ func Convert(c *Config, site string) *Result {
 	cv.hosts(root)
 	cv.others()
 	cv.siteParameters(root)
+	fixInheritedSets(root)
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n")
 	root.write(&b, 0)
@@ -256,7 +257,10 @@ func (cv *converter) extends(o *Object) string {
 
 func (cv *converter) timeperiodElement(o *Object, name string) *element {
 	e := newEl("time-period", "name", name)
-	e.attr("extends", cv.extends(o))
+	inherited, replaces := cv.timeperiodInheritance(o)
+	if !replaces {
+		e.attr("extends", cv.extends(o))
+	}
 	var ex []string
 	for _, x := range splitList(o.Get("exclude")) {
 		ex = append(ex, bergamotName(x))
@@ -271,6 +275,9 @@ func (cv *converter) timeperiodElement(o *Object, name string) *element {
 			continue
 		}
 		a := o.Attrs[k]
+		if a.Null || !replaces && inherited[k] {
+			continue // Bergamot inherits it through extends
+		}
 		if strings.Contains(day, " - ") || strings.Contains(day, "/") {
 			cv.warn(a.Pos, "timeperiod '"+o.displayName()+"'", day, "is a Nagios date range; Bergamot's documented time-range forms do not include ranges or skips, check it after import")
 		}
@@ -286,4 +293,33 @@ func (cv *converter) timeperiods(root *element) {
 		root.add(cv.timeperiodElement(o, bergamotName(n)))
 		cv.stats.TimePeriods++
 	}
+}
+
+// timeperiodInheritance compares a time period with the templates it uses.
+// inherited holds the range keys o took unchanged from a template. replaces
+// is set when o redefines or cancels (null) a day or the exclusions a
+// template sets: nagios4 then replaces that day, while Bergamot would add
+// the object's ranges to the template's, so such a period is written
+// without extends, with all its resolved ranges.
+func (cv *converter) timeperiodInheritance(o *Object) (inherited map[string]bool, replaces bool) {
+	inherited = map[string]bool{}
+	for _, u := range o.Use {
+		t := cv.templateByName["timeperiod\x00"+u]
+		if t == nil {
+			continue
+		}
+		for k, ta := range t.Attrs {
+			if !strings.HasPrefix(k, "range:") && k != "exclude" || ta.Null {
+				continue
+			}
+			oa, ok := o.Attrs[k]
+			switch {
+			case !ok || oa.Null || oa.Value != ta.Value:
+				replaces = true
+			case oa.Pos == ta.Pos:
+				inherited[k] = true
+			}
+		}
+	}
+	return inherited, replaces
 }
