@@ -15,13 +15,52 @@ type Warning struct {
 	Object    string // e.g. "host 'web1'"
 	Directive string // empty when the whole object is not converted
 	Msg       string
+	// Also lists the other places the same warning applies to: a kind of
+	// problem is reported once, not once per object.
+	Also []Position
+	kind string // groups warnings of one kind; Directive+Msg when empty
 }
 
 func (w Warning) String() string {
-	if w.Directive != "" {
-		return fmt.Sprintf("%s: %s: directive '%s' %s", w.Pos, w.Object, w.Directive, w.Msg)
+	also := ""
+	if n := len(w.Also); n > 0 {
+		var ps []string
+		for i, p := range w.Also {
+			if i == maxAlso {
+				ps = append(ps, fmt.Sprintf("and %d more", n-maxAlso))
+				break
+			}
+			ps = append(ps, p.String())
+		}
+		also = fmt.Sprintf(" (the same for %d more: %s)", n, strings.Join(ps, ", "))
 	}
-	return fmt.Sprintf("%s: %s: %s", w.Pos, w.Object, w.Msg)
+	if w.Directive != "" {
+		return fmt.Sprintf("%s: %s: directive '%s' %s%s", w.Pos, w.Object, w.Directive, w.Msg, also)
+	}
+	return fmt.Sprintf("%s: %s: %s%s", w.Pos, w.Object, w.Msg, also)
+}
+
+// maxAlso is how many other places a grouped warning names.
+const maxAlso = 5
+
+// groupWarnings reports each kind of warning once, at its first place in
+// file order, with the other places in Also.
+func groupWarnings(ws []Warning) []Warning {
+	var out []Warning
+	first := map[string]int{}
+	for _, w := range ws {
+		k := w.kind
+		if k == "" {
+			k = w.Directive + "\x00" + w.Msg
+		}
+		if i, ok := first[k]; ok {
+			out[i].Also = append(out[i].Also, w.Pos)
+			continue
+		}
+		first[k] = len(out)
+		out = append(out, w)
+	}
+	return out
 }
 
 // Stats counts what was converted.
@@ -78,15 +117,24 @@ type converter struct {
 	extras   map[Ref]*checkExtras
 	// templateByName finds a template by type and name ("host\x00generic-host").
 	templateByName map[string]*Object
+	// dependsOn is the <depends> graph built so far: dependent -> masters.
+	dependsOn map[Ref][]Ref
 }
 
 func (cv *converter) warn(pos Position, obj, directive, msg string) {
-	k := fmt.Sprintf("%s|%s|%s", pos, directive, msg)
+	cv.warnKind(pos, obj, directive, "", msg)
+}
+
+// warnKind records a warning; warnings of the same kind (or, without a
+// kind, the same directive and message) are reported once, naming the
+// other places.
+func (cv *converter) warnKind(pos Position, obj, directive, kind, msg string) {
+	k := fmt.Sprintf("%s|%s|%s|%s", pos, directive, kind, msg)
 	if cv.warned[k] {
 		return
 	}
 	cv.warned[k] = true
-	cv.warnings = append(cv.warnings, Warning{Pos: pos, Object: obj, Directive: directive, Msg: msg})
+	cv.warnings = append(cv.warnings, Warning{Pos: pos, Object: obj, Directive: directive, Msg: msg, kind: kind})
 }
 
 // reportUnconverted warns about every directive of o the converter does
@@ -158,7 +206,7 @@ func Convert(c *Config, site string) *Result {
 		}
 		return a.Line < z.Line
 	})
-	return &Result{XML: b.Bytes(), Warnings: cv.warnings, Stats: cv.stats}
+	return &Result{XML: b.Bytes(), Warnings: groupWarnings(cv.warnings), Stats: cv.stats}
 }
 
 // DefaultPluginDir is the value given to $USER1$ (the site parameter

@@ -21,11 +21,13 @@ func (cv *converter) commands(root *element) {
 			host := newEl("parameter", "name", "host")
 			host.text = "#{host.address}"
 			e.add(host)
-			cmd := newEl("parameter", "name", "command")
-			cmd.text = nrpe.command
-			e.add(cmd)
+			for _, kv := range nrpe.params {
+				p := newEl("parameter", "name", kv[0])
+				p.text = kv[1]
+				e.add(p)
+			}
 			for _, x := range nrpe.ignored {
-				cv.warn(o.Attrs["command_line"].Pos, what, "command_line", fmt.Sprintf("check_nrpe option %q has no Bergamot nrpe engine equivalent and was not converted", x))
+				cv.warnKind(o.Attrs["command_line"].Pos, what, "command_line", "nrpe "+x, fmt.Sprintf("check_nrpe option %q has no Bergamot nrpe engine equivalent and was not converted", x))
 			}
 			continue
 		}
@@ -49,37 +51,58 @@ func (cv *converter) commands(root *element) {
 }
 
 type nrpeCall struct {
-	command string
+	params  [][2]string // nrpe engine parameters besides host, in order
 	ignored []string
 }
 
-// nrpeCommand recognises a check_nrpe command line and extracts the remote
-// command (-c) for Bergamot's nrpe engine.
+// nrpeCommand recognises a check_nrpe command line and maps its options
+// to the parameters of Bergamot's nrpe engine: -c command, -a args
+// (every later word, joined with '!'), -p port, -t timeout (seconds; the
+// ":STATE" suffix is dropped), -2 version 2, -n plain transport.
 func nrpeCommand(line string) (nrpeCall, bool) {
 	f := strings.Fields(line)
 	if len(f) == 0 || path.Base(f[0]) != "check_nrpe" {
 		return nrpeCall{}, false
 	}
-	call := nrpeCall{command: "#{arg1}"}
+	var call nrpeCall
+	cmd := "#{arg1}"
+	var rest [][2]string
 	for i := 1; i < len(f); i++ {
 		opt := f[i]
 		val := ""
-		if i+1 < len(f) && strings.HasPrefix(opt, "-") && !strings.Contains(opt, "=") {
+		if i+1 < len(f) {
 			val = f[i+1]
 		}
+		unq := func(v string) string { c, _ := convertMacros(strings.Trim(v, `'"`)); return c }
 		switch opt {
 		case "-H", "--host":
 			i++
 		case "-c", "--command":
-			c, _ := convertMacros(strings.Trim(val, `'"`))
-			call.command = c
+			cmd = unq(val)
+			i++
+		case "-p", "--port":
+			rest = append(rest, [2]string{"port", unq(val)})
 			i++
 		case "-t", "--timeout":
+			t, _, _ := strings.Cut(unq(val), ":")
+			rest = append(rest, [2]string{"timeout", t})
 			i++
+		case "-2", "--v2-packets-only":
+			rest = append(rest, [2]string{"version", "2"})
+		case "-n", "--no-ssl":
+			rest = append(rest, [2]string{"transport", "plain"})
+		case "-a", "--args":
+			var args []string
+			for _, a := range f[i+1:] {
+				args = append(args, unq(a))
+			}
+			rest = append(rest, [2]string{"args", strings.Join(args, "!")})
+			i = len(f)
 		default:
 			call.ignored = append(call.ignored, opt)
 		}
 	}
+	call.params = append([][2]string{{"command", cmd}}, rest...)
 	return call, true
 }
 
@@ -89,7 +112,11 @@ func (cv *converter) checkElement(kind string, o *Object, name, what string, asT
 	e := newEl(kind, "name", name)
 	e.attr("extends", cv.extends(o))
 	if kind == "host" {
-		e.attr("address", o.Get("address"))
+		addr := o.Get("address")
+		if addr == "" && !asTemplate {
+			addr = o.Get("host_name") // nagios4's $HOSTADDRESS$ without an address
+		}
+		e.attr("address", addr)
 	}
 	if o.Get("active_checks_enabled") == "0" {
 		e.attr("enabled", "no")
