@@ -119,6 +119,7 @@ type converter struct {
 	templateByName map[string]*Object
 	// dependsOn is the <depends> graph built so far: dependent -> masters.
 	dependsOn map[Ref][]Ref
+	macros    map[string]bool // Nagios macros kept as written
 }
 
 func (cv *converter) warn(pos Position, obj, directive, msg string) {
@@ -137,13 +138,29 @@ func (cv *converter) warnKind(pos Position, obj, directive, kind, msg string) {
 	cv.warnings = append(cv.warnings, Warning{Pos: pos, Object: obj, Directive: directive, Msg: msg, kind: kind})
 }
 
+// unknownMacro records a Nagios macro Bergamot has no equivalent for; all
+// of them are reported in one warning, at the first place one is used.
+func (cv *converter) unknownMacro(pos Position, obj, directive, macro string) {
+	if cv.macros == nil {
+		cv.macros = map[string]bool{}
+	}
+	cv.macros[macro] = true
+	cv.warnKind(pos, obj, directive, "macro", "")
+}
+
+// obsolete are directives nagios4 itself accepts and ignores.
+var obsolete = set("failure_prediction_enabled", "failure_prediction_options", "parallelize_check")
+
 // reportUnconverted warns about every directive of o the converter does
 // not map, at the place it was written (possibly in a template).
 func (cv *converter) reportUnconverted(o *Object, what string) {
 	for _, k := range sortedKeys(o.Attrs) {
 		a := o.Attrs[k]
-		if converted[o.Type][k] || strings.HasPrefix(k, "range:") || a.Null {
+		if converted[o.Type][k] || strings.HasPrefix(k, "range:") || a.Null || obsolete[k] {
 			continue
+		}
+		if def, ok := defaults[o.Type][k]; ok && sameOptionValue(a.Value, def) {
+			continue // nagios4's own default: nothing is lost
 		}
 		if _, approx := checkApproximations[k]; approx && (o.Type == "host" || o.Type == "service") {
 			continue // reported by reportApproximations when it matters
@@ -206,7 +223,13 @@ func Convert(c *Config, site string) *Result {
 		}
 		return a.Line < z.Line
 	})
-	return &Result{XML: b.Bytes(), Warnings: groupWarnings(cv.warnings), Stats: cv.stats}
+	ws := groupWarnings(cv.warnings)
+	for i := range ws {
+		if ws[i].kind == "macro" {
+			ws[i].Msg = fmt.Sprintf("uses Nagios macros Bergamot has no equivalent for, kept as written: %s", strings.Join(sortedKeys(cv.macros), " "))
+		}
+	}
+	return &Result{XML: b.Bytes(), Warnings: ws, Stats: cv.stats}
 }
 
 // DefaultPluginDir is the value given to $USER1$ (the site parameter
@@ -370,4 +393,20 @@ func (cv *converter) timeperiodInheritance(o *Object) (inherited map[string]bool
 		}
 	}
 	return inherited, replaces
+}
+
+// sameOptionValue compares a directive's value with a default: numbers
+// numerically, option lists as sets.
+func sameOptionValue(v, def string) bool {
+	if strings.TrimSpace(v) == def {
+		return true
+	}
+	if a, err := parseFloat(strings.TrimSpace(v)); err == nil {
+		b, err := parseFloat(def)
+		return err == nil && a == b
+	}
+	a, b := splitList(v), splitList(def)
+	sort.Strings(a)
+	sort.Strings(b)
+	return strings.Join(a, ",") == strings.Join(b, ",")
 }

@@ -42,7 +42,7 @@ func (cv *converter) commands(root *element) {
 		}
 		conv, unknown := convertMacros(line)
 		for _, m := range unknown {
-			cv.warn(o.Attrs["command_line"].Pos, what, "command_line", fmt.Sprintf("macro %s has no Bergamot equivalent and was kept as is", m))
+			cv.unknownMacro(o.Attrs["command_line"].Pos, what, "command_line", m)
 		}
 		p := newEl("parameter", "name", "command_line")
 		p.text = conv
@@ -175,7 +175,7 @@ func (cv *converter) checkElement(kind string, o *Object, name, what string, asT
 			p := c.add(newEl("parameter", "name", fmt.Sprintf("arg%d", i+1)))
 			conv, unknown := convertMacros(a)
 			for _, m := range unknown {
-				cv.warn(o.Attrs["check_command"].Pos, what, "check_command", fmt.Sprintf("macro %s has no Bergamot equivalent and was kept as is", m))
+				cv.unknownMacro(o.Attrs["check_command"].Pos, what, "check_command", m)
 			}
 			p.text = conv
 		}
