@@ -47,6 +47,11 @@ func (cv *converter) commands(root *element) {
 		p := newEl("parameter", "name", "command_line")
 		p.text = conv
 		e.add(p)
+		// A plugin exiting outside 0-3 (or missing) is CRITICAL, as in
+		// nagios4, not Bergamot's ERROR: see docs/nagios-import.md.
+		x := newEl("parameter", "name", "exit_out_of_bounds")
+		x.text = "critical"
+		e.add(x)
 	}
 }
 
