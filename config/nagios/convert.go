@@ -85,7 +85,7 @@ var converted = map[string]map[string]bool{
 	"hostgroup":    set("hostgroup_name", "alias", "members", "hostgroup_members", "notes"),
 	"servicegroup": set("servicegroup_name", "alias", "members", "servicegroup_members", "notes"),
 	"contactgroup": set("contactgroup_name", "alias", "members", "contactgroup_members"),
-	"contact":      set("contact_name", "alias", "email", "pager", "contactgroups", "service_notification_period", "host_notification_period", "host_notifications_enabled", "service_notifications_enabled"),
+	"contact":      set("contact_name", "alias", "email", "pager", "contactgroups", "service_notification_period", "host_notification_period", "host_notifications_enabled", "service_notifications_enabled", "host_notification_options", "service_notification_options"),
 	"timeperiod":   set("timeperiod_name", "alias", "exclude"),
 	"command":      set("command_name", "command_line"),
 	// Dependency and escalation directives are mapped (or warned about

@@ -274,9 +274,98 @@ func (cv *converter) contactElement(o *Object, name, what string) *element {
 		case sOff:
 			cv.warn(o.Attrs["service_notifications_enabled"].Pos, what, "service_notifications_enabled", "is 0 but host notifications are on; Bergamot has one switch per contact, so service notifications stay enabled")
 		}
-		e.add(newEl("notifications", "enabled", en, "time-period", bergamotName(tp)))
+		n := e.add(newEl("notifications", "enabled", en, "time-period", bergamotName(tp)))
+		cv.contactNotificationOptions(o, what, n)
+		return e
+	}
+	n := newEl("notifications")
+	cv.contactNotificationOptions(o, what, n)
+	if len(n.attrs) > 0 {
+		e.add(n)
 	}
 	return e
+}
+
+// contactStates are the letters of a contact's host_ and
+// service_notification_options naming problem states, as Bergamot
+// statuses (a down host is a problem status, as for escalations).
+var contactStates = map[string]map[byte][]string{
+	"host_notification_options":    escalationStates["hostescalation"],
+	"service_notification_options": escalationStates["serviceescalation"],
+}
+
+// contactNotificationOptions maps a contact's host_notification_options and
+// service_notification_options to alerts, recovery and ignore on its
+// <notifications>. Bergamot has one setting per contact: when the two
+// differ, the contact is notified of what either would notify (warned).
+func (cv *converter) contactNotificationOptions(o *Object, what string, n *element) {
+	type side struct {
+		alerts, recovery bool
+		ignore           []string
+		pos              Position
+	}
+	var sides []side
+	for _, key := range []string{"host_notification_options", "service_notification_options"} {
+		a, ok := o.Attrs[key]
+		if !ok || a.Null {
+			continue
+		}
+		states := contactStates[key]
+		opts := map[byte]bool{}
+		for _, l := range splitList(a.Value) {
+			switch {
+			case l == "a" || l == "all":
+				for k := range states {
+					opts[k] = true
+				}
+				opts['r'], opts['f'], opts['s'] = true, true, true
+			case l == "n" || l == "none":
+				opts = map[byte]bool{}
+			case len(l) == 1:
+				opts[l[0]] = true
+			}
+		}
+		ig := unselected(states, opts)
+		sd := side{alerts: len(ig) < len(unselected(states, nil)), recovery: opts['r'], pos: a.Pos}
+		if sd.alerts {
+			sd.ignore = ig
+		}
+		if !opts['f'] || !opts['s'] {
+			cv.warnKind(a.Pos, what, key, "contact f s", "omits 'f' (flapping) or 's' (downtime), but Bergamot always sends flapping and downtime notifications to a contact it notifies (approximation)")
+		}
+		sides = append(sides, sd)
+	}
+	if len(sides) == 0 {
+		return
+	}
+	res := sides[0]
+	if len(sides) == 2 {
+		h, sv := sides[0], sides[1]
+		res = side{alerts: h.alerts || sv.alerts, recovery: h.recovery || sv.recovery}
+		switch {
+		case !h.alerts:
+			res.ignore = sv.ignore
+		case !sv.alerts:
+			res.ignore = h.ignore
+		default:
+			for _, x := range h.ignore {
+				if contains(sv.ignore, x) {
+					res.ignore = append(res.ignore, x)
+				}
+			}
+		}
+		if h.alerts != sv.alerts || h.recovery != sv.recovery || strings.Join(h.ignore, ",") != strings.Join(sv.ignore, ",") {
+			cv.warnKind(sv.pos, what, "service_notification_options", "contact options differ",
+				"differs from host_notification_options; Bergamot has one setting per contact, so the contact gets what either would send (approximation)")
+		}
+	}
+	if !res.alerts {
+		n.attr("alerts", "no")
+	}
+	if !res.recovery {
+		n.attr("recovery", "no")
+	}
+	n.attr("ignore", strings.Join(res.ignore, ", "))
 }
 
 func (cv *converter) contacts(root *element) {

@@ -192,3 +192,59 @@ define command{
 		t.Errorf("macro warnings = %v, want one listing all three", macro)
 	}
 }
+
+// TestContactNotificationOptions: a contact's host_ and
+// service_notification_options become alerts, recovery and ignore on its
+// <notifications> (they used to be dropped with a warning).
+func TestContactNotificationOptions(t *testing.T) {
+	m, res := importSnippet(t, `
+define contact{
+	contact_name crit-only
+	email c@example.com
+	service_notification_options c,r
+}
+define contact{
+	contact_name never
+	email n@example.com
+	host_notification_options n
+	service_notification_options n
+}
+define contact{
+	contact_name no-recovery
+	email r@example.com
+	host_notification_options d,u,f,s
+	service_notification_options w,u,c,f,s
+}
+define contact{
+	contact_name mixed
+	email m@example.com
+	host_notification_options d,r,f,s
+	service_notification_options c,f,s
+}`)
+	type want struct {
+		alerts, recovery bool
+		ignore           []string
+	}
+	for name, w := range map[string]want{
+		"crit-only":   {true, true, []string{"warning", "unknown"}},
+		"never":       {false, false, nil},
+		"no-recovery": {true, false, nil},
+		"mixed":       {true, true, nil},
+	} {
+		c := m.Contacts[name]
+		if c == nil {
+			t.Fatalf("no contact %s", name)
+		}
+		n := c.Notifications
+		if n.Alerts != w.alerts || n.Recovery != w.recovery || sortedSet(n.Ignore).([]string) != nil && w.ignore == nil ||
+			w.ignore != nil && !equalAny(sortedSet(n.Ignore), sortedSet(w.ignore)) {
+			t.Errorf("%s: alerts %v recovery %v ignore %v, want %+v", name, n.Alerts, n.Recovery, n.Ignore, w)
+		}
+	}
+	if !hasWarning(res, baseLines+23, "service_notification_options", "one setting per contact") {
+		t.Errorf("no warning about mixed's differing options:\n%v", res.Warnings)
+	}
+	if hasWarning(res, 0, "notification_options", "not supported") {
+		t.Errorf("contact notification options still reported as unsupported:\n%v", res.Warnings)
+	}
+}
