@@ -40,6 +40,7 @@ func FuzzParsePerfdata(f *testing.F) {
 		}
 	}
 	f.Add("'a'''=1;2;3;4;5;6 b=U;;;; 'c d'=-.5e3;@~:;1:;x;y")
+	f.Add("big=1e3 small=-3.2e-7ms tiny=5.8e-8 junk=10m2 hex=0x10 pipe=5|x=1 u=U%;80;90;0;100 v=Ums;1;2")
 	f.Fuzz(func(t *testing.T, raw string) {
 		items, warnings := ParsePerfdata(raw)
 		if strings.Trim(raw, " \t\r\n") != "" && len(items)+len(warnings) == 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Perfdata is one performance data item, as plugins emit it:
@@ -27,7 +28,11 @@ func perfSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == 
 // (no '=', empty label, non-numeric value, unterminated quote) is skipped and
 // a token that is an item but breaks the rules (bad range, bad min/max, extra
 // fields) is kept; both add a warning naming the token and what is wrong.
-// A value of "U" (unknown) gives an item with a nil Value.
+// A value of "U" (unknown), also with a unit ("U%"), gives an item with a
+// nil Value that keeps its unit and thresholds. Numbers may have an
+// exponent (1e3, -3.2e-7ms); a value followed by something that is not a
+// unit (10m2, 0x10, 5|x) is skipped with a warning, since its number
+// cannot be trusted.
 func ParsePerfdata(raw string) ([]Perfdata, []string) {
 	var (
 		items    []Perfdata
@@ -118,14 +123,22 @@ func parsePerfValue(label, value string) (*Perfdata, []string) {
 	fields := strings.Split(value, ";")
 	p := &Perfdata{Label: label}
 	var bad []string
-	if fields[0] != "U" {
+	if uom, ok := strings.CutPrefix(fields[0], "U"); ok && validUOM(uom) {
+		p.UOM = uom // unknown value: keep the unit and the thresholds
+	} else {
 		num, uom := splitNumber(fields[0])
 		v, err := strconv.ParseFloat(num, 64)
 		switch {
-		case num == "" || err != nil:
+		case num == "":
 			return nil, []string{"value not numeric"}
+		case err != nil:
+			return nil, []string{fmt.Sprintf("value %q is not a number or out of range", num)}
 		case strings.HasPrefix(uom, ","):
 			return nil, []string{"value not numeric (e.g. locale comma)"}
+		case strings.HasPrefix(uom, "x") && num == "0" || strings.HasPrefix(uom, "X") && num == "0":
+			return nil, []string{"hexadecimal values are not perfdata numbers"}
+		case !validUOM(uom):
+			return nil, []string{fmt.Sprintf("value %s is followed by %q, which is not a unit of measurement (letters, %%, / or °; no digits or punctuation)", num, uom)}
 		}
 		p.Value = &v
 		p.UOM = uom
@@ -148,13 +161,42 @@ func parsePerfValue(label, value string) (*Perfdata, []string) {
 	return p, bad
 }
 
-// splitNumber splits s into its leading [-0-9.] run and the rest (the UOM).
+// splitNumber splits s into its leading number and the rest (the UOM).
+// The number is a [-+0-9.] run, followed by an exponent (e or E, an
+// optional sign and at least one digit) when there is one: plugins print
+// 1e3 and -3.2e-7, and Icinga 2's perfdata parser reads them, although
+// the plugin guidelines only show [-0-9.].
 func splitNumber(s string) (num, rest string) {
 	i := 0
-	for i < len(s) && (s[i] == '-' || s[i] == '.' || (s[i] >= '0' && s[i] <= '9')) {
+	for i < len(s) && (s[i] == '-' || s[i] == '+' || s[i] == '.' || (s[i] >= '0' && s[i] <= '9')) {
 		i++
 	}
+	if i > 0 && i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		j := i + 1
+		if j < len(s) && (s[j] == '-' || s[j] == '+') {
+			j++
+		}
+		k := j
+		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+			k++
+		}
+		if k > j {
+			i = k
+		}
+	}
 	return s[:i], s[i:]
+}
+
+// validUOM reports whether u can be a unit of measurement: empty, or
+// letters with %, / and °, as in s, ms, us, %, B, KB, MiB, c, B/s, °C.
+// Digits and other punctuation ("m2" of "10m2", a stray "|") are not.
+func validUOM(u string) bool {
+	for _, r := range u {
+		if !unicode.IsLetter(r) && r != '%' && r != '/' && r != '°' {
+			return false
+		}
+	}
+	return true
 }
 
 func checkRangeField(s, name string, bad *[]string) string {

@@ -86,6 +86,7 @@ func Resolve(doc *Document, opts ...ResolveOption) (*Model, error) {
 		}
 	}
 	r.checkDepends(m)
+	warnUnknownEngines(m)
 	for k, errs := range r.objErrs {
 		if !r.required[k] {
 			m.Warnings = append(m.Warnings, errs...)
@@ -152,7 +153,9 @@ func (r *resolver) resolve(kind, name string, from *Node) *Node {
 	label := objectLabel(kind, name)
 	if r.visiting[k] {
 		cycle := append(append([]string(nil), r.path[indexOf(r.path, name):]...), name)
-		r.objErr(o.node, label, "cycle in extends: %s", strings.Join(cycle, " -> "))
+		// Always an error, even among templates nothing concrete uses:
+		// such a cycle can never resolve.
+		r.sink.add(o.node, label, "cycle in extends: %s", strings.Join(cycle, " -> "))
 		return nil
 	}
 	r.visiting[k] = true

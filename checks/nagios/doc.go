@@ -12,5 +12,7 @@
 // Options.OutputCap; stderr (capped at a quarter of that) follows the long
 // output, or stands in for an empty stdout as "(No output on stdout) stderr:".
 // A cut is reported at the end of the long output. Exit codes 0-3 map to OK, WARNING, CRITICAL, UNKNOWN;
-// anything else is an ERROR that says why.
+// anything else is an ERROR that says why, or with the parameter
+// exit_out_of_bounds=critical (imported Nagios commands) CRITICAL with
+// nagios4's "(Return code of N ...)" text.
 package nagios

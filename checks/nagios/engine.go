@@ -117,9 +117,14 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 			timeout = e.opts.DefaultTimeout
 		}
 	}
+	nagios4 := nagios4Exits(req)
 	argv, shellPath, err := e.commandArgs(req)
 	if err != nil {
-		return errorResult(start, err.Error(), ""), nil
+		res := errorResult(start, err.Error(), "")
+		if nagios4 {
+			asNagios4Failure(res, err)
+		}
+		return res, nil
 	}
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -149,8 +154,11 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 		res = e.timeoutResult(ctx, argv, timeout, out)
 	case cmd.ProcessState == nil:
 		res = e.startFailure(ctx, argv, err)
+		if nagios4 {
+			asNagios4Failure(res, err)
+		}
 	default:
-		res = e.exitResult(ctx, argv, cmd.ProcessState, out)
+		res = e.exitResult(ctx, argv, cmd.ProcessState, out, nagios4)
 	}
 	res.Started, res.Runtime = start, runtime
 	return res, nil
@@ -185,7 +193,7 @@ func (e *Engine) commandArgs(req *checks.Request) (argv []string, shellPath stri
 		} else if p, err := exec.LookPath(args[0]); err == nil {
 			args[0] = p
 		} else {
-			return nil, "", fmt.Errorf("plugin not found: %s is neither in %s nor on $PATH", args[0], dir)
+			return nil, "", notFoundError{fmt.Sprintf("plugin not found: %s is neither in %s nor on $PATH", args[0], dir)}
 		}
 	}
 	return args, "", nil

@@ -2,7 +2,9 @@ package nagios
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -11,11 +13,65 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks"
 )
 
+// ExitParam is the request parameter choosing what an exit code outside
+// 0-3 (and a plugin that cannot be started) gives: "error" (the default)
+// is Bergamot's ERROR status with an explanation; "critical" is what
+// nagios4 does, CRITICAL with nagios4's "(Return code of N ...)" text, so
+// that a missing plugin pages like any other problem. `bergamot import
+// nagios` sets it to "critical" on every imported command.
+const ExitParam = "exit_out_of_bounds"
+
+// nagios4Exits reports whether req asks for nagios4's out-of-bounds
+// handling.
+func nagios4Exits(req *checks.Request) bool {
+	return strings.EqualFold(strings.TrimSpace(req.Param(ExitParam, "")), "critical")
+}
+
+// notFoundError is a plugin that is neither in the plugin directory nor on
+// $PATH; it is fs.ErrNotExist for errors.Is.
+type notFoundError struct{ msg string }
+
+func (e notFoundError) Error() string        { return e.msg }
+func (e notFoundError) Is(target error) bool { return target == fs.ErrNotExist }
+
+// asNagios4Failure turns an ERROR result for a plugin that could not run
+// into what nagios4 stores: CRITICAL, with the shell's exit code texts for
+// a missing (127) or not executable (126) plugin; Bergamot's explanation
+// moves to the long output.
+func asNagios4Failure(res *checks.Result, err error) {
+	res.Status = checks.StatusCritical
+	text := ""
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		text = nagios4ExitText(127)
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.ENOEXEC):
+		text = nagios4ExitText(126)
+	default:
+		return
+	}
+	res.LongOutput = joinLines(res.Output, res.LongOutput)
+	res.Output = text
+}
+
+// nagios4ExitText is nagios4 4.4's status text for an exit code outside
+// 0-3 (for other codes it also names the service and host).
+func nagios4ExitText(code int) string {
+	switch code {
+	case 126:
+		return "(Return code of 126 is out of bounds. Check if plugin is executable)"
+	case 127:
+		return "(Return code of 127 is out of bounds. Check if plugin exists)"
+	}
+	return fmt.Sprintf("(Return code of %d was out of bounds)", code)
+}
+
 // exitResult turns a finished plugin's exit status and output into a Result.
-func (e *Engine) exitResult(ctx context.Context, argv []string, ps *os.ProcessState, out *capture) *checks.Result {
+// nagios4 selects nagios4's handling of exit codes outside 0-3.
+func (e *Engine) exitResult(ctx context.Context, argv []string, ps *os.ProcessState, out *capture, nagios4 bool) *checks.Result {
 	text := out.out.buf
-	if len(out.out.buf) == 0 && len(out.err.buf) > 0 {
-		// What nagios4 does when only stderr has something to say.
+	if len(out.out.buf) == 0 {
+		// What nagios4 4.4 stores when stdout is empty, even when stderr
+		// is empty too (a lone newline is "(No output returned from plugin)").
 		text = append([]byte("(No output on stdout) stderr: "), out.err.buf...)
 	}
 	po := checks.ParsePluginOutput(text)
@@ -40,6 +96,15 @@ func (e *Engine) exitResult(ctx context.Context, argv []string, ps *os.ProcessSt
 	res.Output = exitExplanation(argv, ps)
 	if po.Status != checks.NoOutput {
 		res.LongOutput = joinLines(po.Status, res.LongOutput)
+	}
+	if nagios4 {
+		res.Status = checks.StatusCritical
+		if ws, ok := ps.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+			res.Output = nagios4ExitText(code)
+		}
+		if code == 126 || code == 127 {
+			res.Perfdata, res.PerfdataWarnings = nil, nil // nagios4 drops them: the plugin did not run
+		}
 	}
 	return res
 }

@@ -310,7 +310,11 @@ func (c *Config) expandServices() Errors {
 		for _, h := range hosts {
 			k := h + "\x00" + desc
 			if prev := seen[k]; prev != nil {
-				errs = append(errs, &Error{o.Pos, fmt.Sprintf("duplicate definition found for service '%s' on host '%s' (first defined at %s)", desc, h, prev.Obj.Pos)})
+				// nagios4 4.4.6 warns and keeps the last definition,
+				// whether it names the host or a hostgroup.
+				c.Warnings = append(c.Warnings, Warning{Pos: prev.Obj.Pos, Object: fmt.Sprintf("service '%s' on host '%s'", desc, h),
+					Msg: fmt.Sprintf("duplicate definition: the one at %s replaces it, as in nagios4", o.Pos)})
+				prev.Obj = o
 				continue
 			}
 			s := &Service{Host: h, Description: desc, Obj: o}

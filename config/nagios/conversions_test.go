@@ -148,7 +148,7 @@ func findCheck(t *testing.T, m *config.Model, host, svc string) *config.Check {
 // hasWarning reports whether a warning at line mentions all of words.
 func hasWarning(res *Result, line int, words ...string) bool {
 	for _, w := range res.Warnings {
-		if line != 0 && w.Pos.Line != line {
+		if line != 0 && w.Pos.Line != line && !alsoAt(w, line) {
 			continue
 		}
 		ok := true
@@ -156,6 +156,15 @@ func hasWarning(res *Result, line int, words ...string) bool {
 			ok = ok && strings.Contains(w.String(), word)
 		}
 		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func alsoAt(w Warning, line int) bool {
+	for _, p := range w.Also {
+		if p.Line == line {
 			return true
 		}
 	}

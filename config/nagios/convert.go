@@ -15,13 +15,52 @@ type Warning struct {
 	Object    string // e.g. "host 'web1'"
 	Directive string // empty when the whole object is not converted
 	Msg       string
+	// Also lists the other places the same warning applies to: a kind of
+	// problem is reported once, not once per object.
+	Also []Position
+	kind string // groups warnings of one kind; Directive+Msg when empty
 }
 
 func (w Warning) String() string {
-	if w.Directive != "" {
-		return fmt.Sprintf("%s: %s: directive '%s' %s", w.Pos, w.Object, w.Directive, w.Msg)
+	also := ""
+	if n := len(w.Also); n > 0 {
+		var ps []string
+		for i, p := range w.Also {
+			if i == maxAlso {
+				ps = append(ps, fmt.Sprintf("and %d more", n-maxAlso))
+				break
+			}
+			ps = append(ps, p.String())
+		}
+		also = fmt.Sprintf(" (the same for %d more: %s)", n, strings.Join(ps, ", "))
 	}
-	return fmt.Sprintf("%s: %s: %s", w.Pos, w.Object, w.Msg)
+	if w.Directive != "" {
+		return fmt.Sprintf("%s: %s: directive '%s' %s%s", w.Pos, w.Object, w.Directive, w.Msg, also)
+	}
+	return fmt.Sprintf("%s: %s: %s%s", w.Pos, w.Object, w.Msg, also)
+}
+
+// maxAlso is how many other places a grouped warning names.
+const maxAlso = 5
+
+// groupWarnings reports each kind of warning once, at its first place in
+// file order, with the other places in Also.
+func groupWarnings(ws []Warning) []Warning {
+	var out []Warning
+	first := map[string]int{}
+	for _, w := range ws {
+		k := w.kind
+		if k == "" {
+			k = w.Directive + "\x00" + w.Msg
+		}
+		if i, ok := first[k]; ok {
+			out[i].Also = append(out[i].Also, w.Pos)
+			continue
+		}
+		first[k] = len(out)
+		out = append(out, w)
+	}
+	return out
 }
 
 // Stats counts what was converted.
@@ -46,7 +85,7 @@ var converted = map[string]map[string]bool{
 	"hostgroup":    set("hostgroup_name", "alias", "members", "hostgroup_members", "notes"),
 	"servicegroup": set("servicegroup_name", "alias", "members", "servicegroup_members", "notes"),
 	"contactgroup": set("contactgroup_name", "alias", "members", "contactgroup_members"),
-	"contact":      set("contact_name", "alias", "email", "pager", "contactgroups", "service_notification_period", "host_notification_period", "host_notifications_enabled", "service_notifications_enabled"),
+	"contact":      set("contact_name", "alias", "email", "pager", "contactgroups", "service_notification_period", "host_notification_period", "host_notifications_enabled", "service_notifications_enabled", "host_notification_options", "service_notification_options"),
 	"timeperiod":   set("timeperiod_name", "alias", "exclude"),
 	"command":      set("command_name", "command_line"),
 	// Dependency and escalation directives are mapped (or warned about
@@ -78,24 +117,50 @@ type converter struct {
 	extras   map[Ref]*checkExtras
 	// templateByName finds a template by type and name ("host\x00generic-host").
 	templateByName map[string]*Object
+	// dependsOn is the <depends> graph built so far: dependent -> masters.
+	dependsOn map[Ref][]Ref
+	macros    map[string]bool // Nagios macros kept as written
 }
 
 func (cv *converter) warn(pos Position, obj, directive, msg string) {
-	k := fmt.Sprintf("%s|%s|%s", pos, directive, msg)
+	cv.warnKind(pos, obj, directive, "", msg)
+}
+
+// warnKind records a warning; warnings of the same kind (or, without a
+// kind, the same directive and message) are reported once, naming the
+// other places.
+func (cv *converter) warnKind(pos Position, obj, directive, kind, msg string) {
+	k := fmt.Sprintf("%s|%s|%s|%s", pos, directive, kind, msg)
 	if cv.warned[k] {
 		return
 	}
 	cv.warned[k] = true
-	cv.warnings = append(cv.warnings, Warning{Pos: pos, Object: obj, Directive: directive, Msg: msg})
+	cv.warnings = append(cv.warnings, Warning{Pos: pos, Object: obj, Directive: directive, Msg: msg, kind: kind})
 }
+
+// unknownMacro records a Nagios macro Bergamot has no equivalent for; all
+// of them are reported in one warning, at the first place one is used.
+func (cv *converter) unknownMacro(pos Position, obj, directive, macro string) {
+	if cv.macros == nil {
+		cv.macros = map[string]bool{}
+	}
+	cv.macros[macro] = true
+	cv.warnKind(pos, obj, directive, "macro", "")
+}
+
+// obsolete are directives nagios4 itself accepts and ignores.
+var obsolete = set("failure_prediction_enabled", "failure_prediction_options", "parallelize_check")
 
 // reportUnconverted warns about every directive of o the converter does
 // not map, at the place it was written (possibly in a template).
 func (cv *converter) reportUnconverted(o *Object, what string) {
 	for _, k := range sortedKeys(o.Attrs) {
 		a := o.Attrs[k]
-		if converted[o.Type][k] || strings.HasPrefix(k, "range:") || a.Null {
+		if converted[o.Type][k] || strings.HasPrefix(k, "range:") || a.Null || obsolete[k] {
 			continue
+		}
+		if def, ok := defaults[o.Type][k]; ok && sameOptionValue(a.Value, def) {
+			continue // nagios4's own default: nothing is lost
 		}
 		if _, approx := checkApproximations[k]; approx && (o.Type == "host" || o.Type == "service") {
 			continue // reported by reportApproximations when it matters
@@ -147,6 +212,7 @@ func Convert(c *Config, site string) *Result {
 	cv.hosts(root)
 	cv.others()
 	cv.siteParameters(root)
+	fixInheritedSets(root)
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8" standalone="yes"?>` + "\n")
 	root.write(&b, 0)
@@ -157,7 +223,13 @@ func Convert(c *Config, site string) *Result {
 		}
 		return a.Line < z.Line
 	})
-	return &Result{XML: b.Bytes(), Warnings: cv.warnings, Stats: cv.stats}
+	ws := groupWarnings(cv.warnings)
+	for i := range ws {
+		if ws[i].kind == "macro" {
+			ws[i].Msg = fmt.Sprintf("uses Nagios macros Bergamot has no equivalent for, kept as written: %s", strings.Join(sortedKeys(cv.macros), " "))
+		}
+	}
+	return &Result{XML: b.Bytes(), Warnings: ws, Stats: cv.stats}
 }
 
 // DefaultPluginDir is the value given to $USER1$ (the site parameter
@@ -256,7 +328,10 @@ func (cv *converter) extends(o *Object) string {
 
 func (cv *converter) timeperiodElement(o *Object, name string) *element {
 	e := newEl("time-period", "name", name)
-	e.attr("extends", cv.extends(o))
+	inherited, replaces := cv.timeperiodInheritance(o)
+	if !replaces {
+		e.attr("extends", cv.extends(o))
+	}
 	var ex []string
 	for _, x := range splitList(o.Get("exclude")) {
 		ex = append(ex, bergamotName(x))
@@ -271,6 +346,9 @@ func (cv *converter) timeperiodElement(o *Object, name string) *element {
 			continue
 		}
 		a := o.Attrs[k]
+		if a.Null || !replaces && inherited[k] {
+			continue // Bergamot inherits it through extends
+		}
 		if strings.Contains(day, " - ") || strings.Contains(day, "/") {
 			cv.warn(a.Pos, "timeperiod '"+o.displayName()+"'", day, "is a Nagios date range; Bergamot's documented time-range forms do not include ranges or skips, check it after import")
 		}
@@ -286,4 +364,49 @@ func (cv *converter) timeperiods(root *element) {
 		root.add(cv.timeperiodElement(o, bergamotName(n)))
 		cv.stats.TimePeriods++
 	}
+}
+
+// timeperiodInheritance compares a time period with the templates it uses.
+// inherited holds the range keys o took unchanged from a template. replaces
+// is set when o redefines or cancels (null) a day or the exclusions a
+// template sets: nagios4 then replaces that day, while Bergamot would add
+// the object's ranges to the template's, so such a period is written
+// without extends, with all its resolved ranges.
+func (cv *converter) timeperiodInheritance(o *Object) (inherited map[string]bool, replaces bool) {
+	inherited = map[string]bool{}
+	for _, u := range o.Use {
+		t := cv.templateByName["timeperiod\x00"+u]
+		if t == nil {
+			continue
+		}
+		for k, ta := range t.Attrs {
+			if !strings.HasPrefix(k, "range:") && k != "exclude" || ta.Null {
+				continue
+			}
+			oa, ok := o.Attrs[k]
+			switch {
+			case !ok || oa.Null || oa.Value != ta.Value:
+				replaces = true
+			case oa.Pos == ta.Pos:
+				inherited[k] = true
+			}
+		}
+	}
+	return inherited, replaces
+}
+
+// sameOptionValue compares a directive's value with a default: numbers
+// numerically, option lists as sets.
+func sameOptionValue(v, def string) bool {
+	if strings.TrimSpace(v) == def {
+		return true
+	}
+	if a, err := parseFloat(strings.TrimSpace(v)); err == nil {
+		b, err := parseFloat(def)
+		return err == nil && a == b
+	}
+	a, b := splitList(v), splitList(def)
+	sort.Strings(a)
+	sort.Strings(b)
+	return strings.Join(a, ",") == strings.Join(b, ",")
 }

@@ -55,6 +55,56 @@ func (cv *converter) dependsEntry(master, dependent Ref) string {
 func (cv *converter) addDepends(master, dependent Ref) {
 	x := cv.extra(dependent)
 	x.depends = appendUnique(x.depends, cv.dependsEntry(master, dependent))
+	if cv.dependsOn == nil {
+		cv.dependsOn = map[Ref][]Ref{}
+	}
+	cv.dependsOn[dependent] = append(cv.dependsOn[dependent], master)
+}
+
+// reaches reports whether from depends on to, directly or through other
+// checks, in the <depends> graph built so far (a service depends on its
+// host implicitly in Bergamot).
+func (cv *converter) reaches(from, to Ref) bool {
+	seen := map[Ref]bool{}
+	stack := []Ref{from}
+	for len(stack) > 0 {
+		r := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if r == to {
+			return true
+		}
+		if seen[r] {
+			continue
+		}
+		seen[r] = true
+		stack = append(stack, cv.dependsOn[r]...)
+		if r.Service != "" {
+			stack = append(stack, Ref{Host: r.Host})
+		}
+	}
+	return false
+}
+
+// addDependency adds a hostdependency or servicedependency edge unless it
+// would close a cycle with the host parents and dependencies converted
+// before it: nagios4 keeps the parent tree and dependencies apart, while
+// Bergamot has one dependency graph and rejects cycles. Such a dependency
+// is not converted (the parent relation wins) and reported.
+func (cv *converter) addDependency(master, dependent Ref, o *Object) {
+	if cv.reaches(master, dependent) {
+		cv.warnKind(o.Pos, o.Type+" definition", "", "cycle",
+			fmt.Sprintf("makes %s depend on %s, which already depends on it through host parents or other dependencies; nagios4 keeps parents and dependencies apart, Bergamot has one dependency graph without cycles: not converted",
+				refLabel(dependent), refLabel(master)))
+		return
+	}
+	cv.addDepends(master, dependent)
+}
+
+func refLabel(r Ref) string {
+	if r.Service == "" {
+		return "host '" + r.Host + "'"
+	}
+	return fmt.Sprintf("service '%s' on host '%s'", r.Service, r.Host)
 }
 
 // dependencies converts host parents, hostdependency and
@@ -86,10 +136,10 @@ func (cv *converter) dependencies() {
 		if !applies[d.Obj] {
 			continue
 		}
-		cv.addDepends(d.Master, d.Dependent)
+		cv.addDependency(d.Master, d.Dependent, d.Obj)
 		if d.Obj.Get("inherits_parent") == "1" {
 			for _, m := range inheritedMasters(d.Master, byDependent, map[Ref]bool{d.Dependent: true}) {
-				cv.addDepends(m, d.Dependent)
+				cv.addDependency(m, d.Dependent, d.Obj)
 			}
 		}
 	}

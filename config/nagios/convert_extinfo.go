@@ -51,7 +51,7 @@ func (cv *converter) extinfo() {
 func (cv *converter) infoParameter(e *element, key string, a Attr, what string) {
 	conv, unknown := convertMacros(a.Value)
 	for _, m := range unknown {
-		cv.warn(a.Pos, what, key, fmt.Sprintf("macro %s has no Bergamot equivalent and was kept as is", m))
+		cv.unknownMacro(a.Pos, what, key, m)
 	}
 	p := e.add(newEl("parameter", "name", key, "description", "Nagios "+key))
 	p.text = conv

@@ -21,11 +21,13 @@ func (cv *converter) commands(root *element) {
 			host := newEl("parameter", "name", "host")
 			host.text = "#{host.address}"
 			e.add(host)
-			cmd := newEl("parameter", "name", "command")
-			cmd.text = nrpe.command
-			e.add(cmd)
+			for _, kv := range nrpe.params {
+				p := newEl("parameter", "name", kv[0])
+				p.text = kv[1]
+				e.add(p)
+			}
 			for _, x := range nrpe.ignored {
-				cv.warn(o.Attrs["command_line"].Pos, what, "command_line", fmt.Sprintf("check_nrpe option %q has no Bergamot nrpe engine equivalent and was not converted", x))
+				cv.warnKind(o.Attrs["command_line"].Pos, what, "command_line", "nrpe "+x, fmt.Sprintf("check_nrpe option %q has no Bergamot nrpe engine equivalent and was not converted", x))
 			}
 			continue
 		}
@@ -40,46 +42,72 @@ func (cv *converter) commands(root *element) {
 		}
 		conv, unknown := convertMacros(line)
 		for _, m := range unknown {
-			cv.warn(o.Attrs["command_line"].Pos, what, "command_line", fmt.Sprintf("macro %s has no Bergamot equivalent and was kept as is", m))
+			cv.unknownMacro(o.Attrs["command_line"].Pos, what, "command_line", m)
 		}
 		p := newEl("parameter", "name", "command_line")
 		p.text = conv
 		e.add(p)
+		// A plugin exiting outside 0-3 (or missing) is CRITICAL, as in
+		// nagios4, not Bergamot's ERROR: see docs/nagios-import.md.
+		x := newEl("parameter", "name", "exit_out_of_bounds")
+		x.text = "critical"
+		e.add(x)
 	}
 }
 
 type nrpeCall struct {
-	command string
+	params  [][2]string // nrpe engine parameters besides host, in order
 	ignored []string
 }
 
-// nrpeCommand recognises a check_nrpe command line and extracts the remote
-// command (-c) for Bergamot's nrpe engine.
+// nrpeCommand recognises a check_nrpe command line and maps its options
+// to the parameters of Bergamot's nrpe engine: -c command, -a args
+// (every later word, joined with '!'), -p port, -t timeout (seconds; the
+// ":STATE" suffix is dropped), -2 version 2, -n plain transport.
 func nrpeCommand(line string) (nrpeCall, bool) {
 	f := strings.Fields(line)
 	if len(f) == 0 || path.Base(f[0]) != "check_nrpe" {
 		return nrpeCall{}, false
 	}
-	call := nrpeCall{command: "#{arg1}"}
+	var call nrpeCall
+	cmd := "#{arg1}"
+	var rest [][2]string
 	for i := 1; i < len(f); i++ {
 		opt := f[i]
 		val := ""
-		if i+1 < len(f) && strings.HasPrefix(opt, "-") && !strings.Contains(opt, "=") {
+		if i+1 < len(f) {
 			val = f[i+1]
 		}
+		unq := func(v string) string { c, _ := convertMacros(strings.Trim(v, `'"`)); return c }
 		switch opt {
 		case "-H", "--host":
 			i++
 		case "-c", "--command":
-			c, _ := convertMacros(strings.Trim(val, `'"`))
-			call.command = c
+			cmd = unq(val)
+			i++
+		case "-p", "--port":
+			rest = append(rest, [2]string{"port", unq(val)})
 			i++
 		case "-t", "--timeout":
+			t, _, _ := strings.Cut(unq(val), ":")
+			rest = append(rest, [2]string{"timeout", t})
 			i++
+		case "-2", "--v2-packets-only":
+			rest = append(rest, [2]string{"version", "2"})
+		case "-n", "--no-ssl":
+			rest = append(rest, [2]string{"transport", "plain"})
+		case "-a", "--args":
+			var args []string
+			for _, a := range f[i+1:] {
+				args = append(args, unq(a))
+			}
+			rest = append(rest, [2]string{"args", strings.Join(args, "!")})
+			i = len(f)
 		default:
 			call.ignored = append(call.ignored, opt)
 		}
 	}
+	call.params = append([][2]string{{"command", cmd}}, rest...)
 	return call, true
 }
 
@@ -89,7 +117,11 @@ func (cv *converter) checkElement(kind string, o *Object, name, what string, asT
 	e := newEl(kind, "name", name)
 	e.attr("extends", cv.extends(o))
 	if kind == "host" {
-		e.attr("address", o.Get("address"))
+		addr := o.Get("address")
+		if addr == "" && !asTemplate {
+			addr = o.Get("host_name") // nagios4's $HOSTADDRESS$ without an address
+		}
+		e.attr("address", addr)
 	}
 	if o.Get("active_checks_enabled") == "0" {
 		e.attr("enabled", "no")
@@ -148,7 +180,7 @@ func (cv *converter) checkElement(kind string, o *Object, name, what string, asT
 			p := c.add(newEl("parameter", "name", fmt.Sprintf("arg%d", i+1)))
 			conv, unknown := convertMacros(a)
 			for _, m := range unknown {
-				cv.warn(o.Attrs["check_command"].Pos, what, "check_command", fmt.Sprintf("macro %s has no Bergamot equivalent and was kept as is", m))
+				cv.unknownMacro(o.Attrs["check_command"].Pos, what, "check_command", m)
 			}
 			p.text = conv
 		}
@@ -242,9 +274,98 @@ func (cv *converter) contactElement(o *Object, name, what string) *element {
 		case sOff:
 			cv.warn(o.Attrs["service_notifications_enabled"].Pos, what, "service_notifications_enabled", "is 0 but host notifications are on; Bergamot has one switch per contact, so service notifications stay enabled")
 		}
-		e.add(newEl("notifications", "enabled", en, "time-period", bergamotName(tp)))
+		n := e.add(newEl("notifications", "enabled", en, "time-period", bergamotName(tp)))
+		cv.contactNotificationOptions(o, what, n)
+		return e
+	}
+	n := newEl("notifications")
+	cv.contactNotificationOptions(o, what, n)
+	if len(n.attrs) > 0 {
+		e.add(n)
 	}
 	return e
+}
+
+// contactStates are the letters of a contact's host_ and
+// service_notification_options naming problem states, as Bergamot
+// statuses (a down host is a problem status, as for escalations).
+var contactStates = map[string]map[byte][]string{
+	"host_notification_options":    escalationStates["hostescalation"],
+	"service_notification_options": escalationStates["serviceescalation"],
+}
+
+// contactNotificationOptions maps a contact's host_notification_options and
+// service_notification_options to alerts, recovery and ignore on its
+// <notifications>. Bergamot has one setting per contact: when the two
+// differ, the contact is notified of what either would notify (warned).
+func (cv *converter) contactNotificationOptions(o *Object, what string, n *element) {
+	type side struct {
+		alerts, recovery bool
+		ignore           []string
+		pos              Position
+	}
+	var sides []side
+	for _, key := range []string{"host_notification_options", "service_notification_options"} {
+		a, ok := o.Attrs[key]
+		if !ok || a.Null {
+			continue
+		}
+		states := contactStates[key]
+		opts := map[byte]bool{}
+		for _, l := range splitList(a.Value) {
+			switch {
+			case l == "a" || l == "all":
+				for k := range states {
+					opts[k] = true
+				}
+				opts['r'], opts['f'], opts['s'] = true, true, true
+			case l == "n" || l == "none":
+				opts = map[byte]bool{}
+			case len(l) == 1:
+				opts[l[0]] = true
+			}
+		}
+		ig := unselected(states, opts)
+		sd := side{alerts: len(ig) < len(unselected(states, nil)), recovery: opts['r'], pos: a.Pos}
+		if sd.alerts {
+			sd.ignore = ig
+		}
+		if !opts['f'] || !opts['s'] {
+			cv.warnKind(a.Pos, what, key, "contact f s", "omits 'f' (flapping) or 's' (downtime), but Bergamot always sends flapping and downtime notifications to a contact it notifies (approximation)")
+		}
+		sides = append(sides, sd)
+	}
+	if len(sides) == 0 {
+		return
+	}
+	res := sides[0]
+	if len(sides) == 2 {
+		h, sv := sides[0], sides[1]
+		res = side{alerts: h.alerts || sv.alerts, recovery: h.recovery || sv.recovery}
+		switch {
+		case !h.alerts:
+			res.ignore = sv.ignore
+		case !sv.alerts:
+			res.ignore = h.ignore
+		default:
+			for _, x := range h.ignore {
+				if contains(sv.ignore, x) {
+					res.ignore = append(res.ignore, x)
+				}
+			}
+		}
+		if h.alerts != sv.alerts || h.recovery != sv.recovery || strings.Join(h.ignore, ",") != strings.Join(sv.ignore, ",") {
+			cv.warnKind(sv.pos, what, "service_notification_options", "contact options differ",
+				"differs from host_notification_options; Bergamot has one setting per contact, so the contact gets what either would send (approximation)")
+		}
+	}
+	if !res.alerts {
+		n.attr("alerts", "no")
+	}
+	if !res.recovery {
+		n.attr("recovery", "no")
+	}
+	n.attr("ignore", strings.Join(res.ignore, ", "))
 }
 
 func (cv *converter) contacts(root *element) {

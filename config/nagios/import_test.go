@@ -244,15 +244,22 @@ func TestConvertEdge(t *testing.T) {
 	if d := hosts["db1"].Depends; d != "web1" {
 		t.Errorf("db1 depends = %q, want web1", d)
 	}
-	// Directives Bergamot cannot represent are reported, with file and line.
-	var found bool
+	// Directives Bergamot cannot represent are reported, with file and
+	// line: edge.cfg:28 host_notification_commands. Contact notification
+	// options are converted (all of d,u,r,f,s: nothing to warn about).
+	var found, optionsWarned bool
 	for _, w := range res.Warnings {
-		if w.Directive == "host_notification_options" && strings.HasSuffix(w.Pos.File, "edge.cfg") && w.Pos.Line == 26 {
-			found = true
+		for _, p := range append([]Position{w.Pos}, w.Also...) {
+			if w.Directive == "host_notification_commands" && strings.HasSuffix(p.File, "edge.cfg") && p.Line == 28 {
+				found = true
+			}
+			if w.Directive == "host_notification_options" && strings.HasSuffix(p.File, "edge.cfg") {
+				optionsWarned = true
+			}
 		}
 	}
-	if !found {
-		t.Errorf("no warning for host_notification_options at edge.cfg:26; warnings:\n%v", res.Warnings)
+	if !found || optionsWarned {
+		t.Errorf("want a warning for host_notification_commands at edge.cfg:28 and none for host_notification_options; warnings:\n%v", res.Warnings)
 	}
 }
 

@@ -100,6 +100,19 @@ var objectTypes = map[string]bool{
 	"serviceescalation": true, "hostextinfo": true, "serviceextinfo": true,
 }
 
+// typeAliases are the short directive names nagios4 4.4.6 accepts in
+// some object types (checked with nagios4 -vp): `host` for `host_name`,
+// `description` for `service_description` and so on. An empty value
+// (`action_url` with nothing after it) is accepted too and sets the
+// directive to the empty string, as nagios4 does.
+var typeAliases = map[string]map[string]string{
+	"service":           {"host": "host_name", "hosts": "host_name", "hostgroup": "hostgroup_name"},
+	"hostdependency":    {"host": "host_name", "dependent_host": "dependent_host_name"},
+	"servicedependency": {"host": "host_name", "description": "service_description", "dependent_host": "dependent_host_name", "dependent_description": "dependent_service_description"},
+	"hostescalation":    {"host": "host_name"},
+	"serviceescalation": {"host": "host_name", "description": "service_description"},
+}
+
 // directiveAliases maps old or alternative directive names to the name
 // nagios4 uses in objects.cache.
 var directiveAliases = map[string]string{
@@ -254,11 +267,11 @@ func (o *Object) set(line string, pos Position) *Error {
 		key, val = k2, v2
 	}
 	val = strings.TrimSpace(val)
-	if val == "" {
-		return &Error{pos, fmt.Sprintf("%s definition: directive '%s' has no value", o.Type, key)}
-	}
 	switch key {
 	case "use":
+		if val == "" {
+			return nil // nagios4: no template
+		}
 		o.Use = strings.Split(val, ",")
 		o.UsePos = pos
 		return nil
@@ -272,6 +285,8 @@ func (o *Object) set(line string, pos Position) *Error {
 	if strings.HasPrefix(key, "_") {
 		key = strings.ToUpper(key)
 	} else if a, ok := directiveAliases[key]; ok {
+		key = a
+	} else if a, ok := typeAliases[o.Type][key]; ok {
 		key = a
 	}
 	if o.Type == "timeperiod" && isTimerangeKey(key) {

@@ -1,0 +1,21 @@
+package main
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/bergamot-monitoring/bergamot/config"
+)
+
+// TestConfigKnowsTheEngines: config.Engines, which validation uses to warn
+// about engines no worker runs, lists exactly this binary's engines (and
+// "passive").
+func TestConfigKnowsTheEngines(t *testing.T) {
+	want := append(allEngines(), "passive")
+	slices.Sort(want)
+	got := slices.Clone(config.Engines)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("config.Engines = %v, this binary registers %v (+ passive): keep them equal", got, want)
+	}
+}
