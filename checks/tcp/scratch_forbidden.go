@@ -1,0 +1,3 @@
+package tcp
+
+import _ "github.com/bergamot-monitoring/bergamot/store"

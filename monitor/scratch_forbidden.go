@@ -1,0 +1,3 @@
+package monitor
+
+import _ "github.com/jackc/pgx/v5"
