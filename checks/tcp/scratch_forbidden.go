@@ -1,3 +1,0 @@
-package tcp
-
-import _ "github.com/bergamot-monitoring/bergamot/store"

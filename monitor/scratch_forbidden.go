@@ -1,3 +1,0 @@
-package monitor
-
-import _ "github.com/jackc/pgx/v5"

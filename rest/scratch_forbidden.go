@@ -1,3 +1,0 @@
-package rest
-
-const scratchSQL = `UPDATE check_state SET updated_at = now()`
