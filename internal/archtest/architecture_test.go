@@ -28,14 +28,15 @@ type pkg struct {
 	Deps       []string
 }
 
-// listPackages runs `go list` over the module.
+// listPackages runs `go list -deps` over the module: its packages and
+// everything they depend on.
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 	}
-	cmd := exec.Command(goBin, "list", "-e", "-json=ImportPath,Imports,Deps", module+"/...")
+	cmd := exec.Command(goBin, "list", "-e", "-deps", "-json=ImportPath,Imports,Deps", module+"/...")
 	cmd.Dir = "../.."
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -123,6 +124,10 @@ var rules = []rule{
 // dependencies, direct or not.
 func TestDependencyDirections(t *testing.T) {
 	pkgs := listPackages(t)
+	byPath := map[string]pkg{}
+	for _, p := range pkgs {
+		byPath[p.ImportPath] = p
+	}
 	for _, ru := range rules {
 		covered := 0
 		for _, p := range pkgs {
@@ -131,16 +136,39 @@ func TestDependencyDirections(t *testing.T) {
 				continue
 			}
 			covered++
+			reported := map[string]bool{}
 			for _, dep := range p.Deps {
-				if why := denied(ru, dep); why != "" {
-					t.Errorf("%s depends on %s (%s): %s", r, dep, why, ru.name)
+				why := denied(ru, dep)
+				if why == "" || reported[why] {
+					continue
 				}
+				reported[why] = true
+				t.Errorf("%s depends on %s (through its import of %s): %s", r, why, strings.Join(importsLeadingTo(p, byPath, ru, why), ", "), ru.name)
 			}
 		}
 		if covered == 0 {
 			t.Errorf("rule %q covers no package: a package moved, update the rule", ru.name)
 		}
 	}
+}
+
+// importsLeadingTo names p's direct imports that are, or depend on, what
+// the entry why of ru forbids.
+func importsLeadingTo(p pkg, byPath map[string]pkg, ru rule, why string) []string {
+	var out []string
+	for _, imp := range p.Imports {
+		if denied(ru, imp) == why {
+			out = append(out, imp)
+			continue
+		}
+		for _, dep := range byPath[imp].Deps {
+			if denied(ru, dep) == why {
+				out = append(out, imp)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // denied says which entry of ru forbids dep, or "".
