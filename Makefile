@@ -38,8 +38,10 @@ run: build ## build everything and run the whole system on this machine (dashboa
 
 test: deps-test build test-go test-frontend test-e2e ## install test dependencies and run every test
 
-test-go: ## Go tests with the race detector, against real PostgreSQL, plugins and servers
-	$(GO) test $(GO_TEST_FLAGS) ./...
+# go test -json through internal/testsummary: plain `go test` output, then how many tests
+# skipped because the shared fixture set (BERGAMOT_FIXTURES, default ../shared/fixtures) is missing.
+test-go: ## Go tests with the race detector, against real PostgreSQL, plugins and servers; counts skips
+	set -o pipefail; $(GO) test $(GO_TEST_FLAGS) -json ./... | $(GO) run ./internal/testsummary
 
 test-frontend: ## dashboard unit tests (Vitest)
 	cd frontend && npm test --silent

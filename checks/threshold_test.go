@@ -7,9 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
 
-const realOutputsFile = "/work/shared/fixtures/nagios/plugin-output/real_plugin_outputs.txt"
+// realOutputsFile is the shared fixture of real plugin outputs.
+const realOutputsFile = "nagios/plugin-output/real_plugin_outputs.txt"
 
 type realRun struct {
 	command string
@@ -20,7 +23,7 @@ type realRun struct {
 // loadRealRuns reads real_plugin_outputs.txt: "===== $ CMD\nOUTPUT----- exit=N".
 func loadRealRuns(t testing.TB) []realRun {
 	t.Helper()
-	b, err := os.ReadFile(realOutputsFile)
+	b, err := os.ReadFile(fixtures.Path(t, realOutputsFile))
 	if err != nil {
 		t.Fatalf("reading the shared fixture: %v", err)
 	}

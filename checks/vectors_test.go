@@ -7,9 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
 
-const vectorsFile = "/work/shared/fixtures/nagios/plugin-output/perfdata_vectors.json"
+// vectorsFile is the shared fixture of nagios4-validated perfdata vectors.
+const vectorsFile = "nagios/plugin-output/perfdata_vectors.json"
 
 type vectorRange struct {
 	Raw      string   `json:"raw"`
@@ -55,7 +58,7 @@ type vector struct {
 
 func loadVectors(t testing.TB) []vector {
 	t.Helper()
-	b, err := os.ReadFile(vectorsFile)
+	b, err := os.ReadFile(fixtures.Path(t, vectorsFile))
 	if err != nil {
 		t.Fatalf("reading the shared fixture: %v", err)
 	}

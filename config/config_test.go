@@ -8,17 +8,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
 
-const baseDir = "../../shared/fixtures/bergamot-config/base"
-
+// base is Bergamot's own default site configuration (the shared fixtures).
 func base(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join("..", baseDir)
-	if _, err := os.Stat(p); err != nil {
-		p = "/work/shared/fixtures/bergamot-config/base"
-	}
-	return p
+	return fixtures.Path(t, "bergamot-config/base")
 }
 
 func TestBaseLoadsAndResolves(t *testing.T) {

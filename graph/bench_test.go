@@ -219,7 +219,8 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 	hosts := max(envInt("BENCH_HOSTS", 6000), 1)
 	const perHost, overviews, widgets = 9, 10, 90
 	tuneLikeServe(b)
-	e := apitest.Start(b, apitest.Options{})
+	stages := &lattrace.Recorder{}
+	e := apitest.Start(b, apitest.Options{Stages: stages})
 	a := e.SignUp(b, "alpha")
 	seedChecks(b, e, a.ID, hosts, perHost)
 	var ids []string
@@ -263,7 +264,7 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 	load.Feed(b)
 	time.Sleep(2 * time.Second)
 	load.Start(b)
-	lattrace.Start()
+	stages.Start()
 	before, cpu0, pg0 := loadAvg(), apitest.SelfCPU(), pgCPU(e)
 	for b.Loop() {
 		time.Sleep(time.Second)
@@ -271,9 +272,9 @@ func BenchmarkSubscriptionLatency(b *testing.B) {
 	srvCPU, pgUsed := apitest.SelfCPU()-cpu0, pgCPU(e)-pg0
 	s := load.Stop(b)
 	b.StopTimer()
-	lattrace.Stop()
+	stages.Stop()
 	// Where the time went (b.Log would cut this off after ten lines).
-	fmt.Fprint(os.Stderr, "time since the load client stamped a result (just before handing it back), by stage; then how long single steps took:\n"+lattrace.Report())
+	fmt.Fprint(os.Stderr, "time since the load client stamped a result (just before handing it back), by stage; then how long single steps took:\n"+stages.Report())
 	sec := s.Window.Seconds()
 	var backlog int
 	_ = owner.QueryRow(context.Background(), `SELECT count(*) FROM result_inbox`).Scan(&backlog)

@@ -47,7 +47,7 @@ type HandlerOptions struct {
 func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r, Complexity: complexity()}))
 	srv.AddTransport(transport.Websocket{
-		Implementation:        gorillaWebsocket{allowedOrigins: o.AllowedOrigins},
+		Implementation:        gorillaWebsocket{allowedOrigins: o.AllowedOrigins, hub: r.Hub},
 		KeepAlivePingInterval: 15 * time.Second,
 		InitTimeout:           10 * time.Second,
 		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {

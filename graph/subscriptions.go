@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/bergamot-monitoring/bergamot/graph/model"
-	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 	"github.com/bergamot-monitoring/bergamot/live"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -31,8 +30,8 @@ func subscribe[T any](ctx context.Context, hub *live.Hub, match func(u *live.Upd
 				return
 			}
 			for _, u := range batch {
-				if u.Check.State != nil {
-					lattrace.Stamp("6 subscription took it", u.Check.State.Output)
+				if hub.Trace != nil && u.Check.State != nil {
+					hub.Trace.Stamp("6 subscription took it", u.Check.State.Output)
 				}
 				prime(l, u)
 				for _, v := range fn(u) {

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,12 +17,15 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
+	"github.com/bergamot-monitoring/bergamot/live"
 )
 
 // gorillaWebsocket adapts gorilla/websocket to gqlgen's websocket transport,
 // for both graphql-transport-ws and the legacy graphql-ws subprotocols.
 type gorillaWebsocket struct {
 	allowedOrigins []string
+	// hub's Trace (the latency benchmark's) is handed to each connection.
+	hub *live.Hub
 }
 
 // checkOrigin accepts clients without an Origin (programs), the same host,
@@ -61,7 +63,11 @@ func (g gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, o trans
 	if err != nil {
 		return nil, err
 	}
-	return &gorillaConn{c: c, out: hw.conn}, nil
+	conn := &gorillaConn{c: c, out: hw.conn}
+	if g.hub != nil {
+		conn.trace = g.hub.Trace
+	}
+	return conn, nil
 }
 
 // hijackWriter hands gorilla a coalescingConn in place of the hijacked
@@ -181,6 +187,8 @@ type gorillaConn struct {
 	out *coalescingConn
 	mu  sync.Mutex
 	buf []byte
+	// trace, set only by the latency benchmark, sees each message written.
+	trace lattrace.Tracer
 }
 
 func (g *gorillaConn) Close() error { return g.c.Close() }
@@ -207,12 +215,8 @@ func (g *gorillaConn) WriteJSON(v any) error {
 	if b, ok := appendMessage(g.buf[:0], v); ok {
 		g.buf = b
 		err := g.c.WriteMessage(websocket.TextMessage, b)
-		if lattrace.Enabled() {
-			if i := bytes.Index(b, []byte(`"bench `)); i >= 0 {
-				if j := bytes.IndexByte(b[i+1:], '"'); j > 0 {
-					lattrace.Stamp("7 websocket written", string(b[i+1:i+1+j]))
-				}
-			}
+		if g.trace != nil {
+			g.trace.Stamp("7 websocket written", string(b))
 		}
 		return err
 	}

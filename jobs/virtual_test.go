@@ -13,6 +13,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
 	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/store"
@@ -256,10 +257,10 @@ func TestResourceOverServices(t *testing.T) {
 // TestFixtureClusterExample runs the issue's example over the fixture
 // cluster template (generic-cluster from templates/clusters.xml).
 func TestFixtureClusterExample(t *testing.T) {
-	base := "/work/shared/fixtures/bergamot-config/base/"
+	base := fixtures.Path(t, "bergamot-config/base") + "/"
 	fixture, err := config.LoadPaths(base+"teams.xml", base+"timeperiods.xml", base+"security.xml", base+"templates/clusters.xml")
 	if err != nil {
-		t.Skipf("fixtures not available: %v", err)
+		t.Fatalf("loading the fixture cluster template: %v", err)
 	}
 	p := newPipeline(t, fixture, parseXML(t, `<bergamot site="test">
 	<service name="ui-daemon" template="yes" security-domains="global"><state failed-after="1" recovers-after="1"/></service>

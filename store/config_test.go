@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -21,13 +21,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // baseDir is the default site configuration fixture (60+ files).
 func baseDir(t testing.TB) string {
 	t.Helper()
-	for _, p := range []string{"../../shared/fixtures/bergamot-config/base", "/work/shared/fixtures/bergamot-config/base"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("fixture bergamot-config/base not found")
-	return ""
+	return fixtures.Path(t, "bergamot-config/base")
 }
 
 // site is one site in a fresh database with a Configs to apply to it.

@@ -9,14 +9,15 @@ import (
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
 
-const dummyCommands = "/work/shared/fixtures/bergamot-config/base/templates/commands/generic_dummy_commands.xml"
+const dummyCommands = "bergamot-config/base/templates/commands/generic_dummy_commands.xml"
 
 // fixtureCommands reads Bergamot's own dummy commands: executor -> parameters.
 func fixtureCommands(t testing.TB) map[string]map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(dummyCommands)
+	b, err := os.ReadFile(fixtures.Path(t, dummyCommands))
 	if err != nil {
 		t.Fatal(err)
 	}

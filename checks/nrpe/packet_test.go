@@ -12,11 +12,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
 
 const users = "USERS OK - 0 users currently logged in |users=0;5;10;0"
 
-const hexdumpFixture = "../../../shared/fixtures/nrpe/hexdumps.txt"
+const hexdumpFixture = "nrpe/hexdumps.txt"
 
 // dump is one packet from fixtures/nrpe/hexdumps.txt. Omitted middle bytes
 // are filled with zeros; complete reports whether none were omitted.
@@ -32,9 +34,9 @@ var dumpHeader = regexp.MustCompile(`^(QUERY|RESPONSE) v(\d) \((\d+) bytes\):$`)
 // bytes omitted) ..." between the head and the last line).
 func readDumps(t *testing.T) []dump {
 	t.Helper()
-	f, err := os.Open(hexdumpFixture)
+	f, err := os.Open(fixtures.Path(t, hexdumpFixture))
 	if err != nil {
-		t.Skipf("fixture: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	var out []dump

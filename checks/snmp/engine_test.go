@@ -16,9 +16,10 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
 
-const fixture = "/work/shared/fixtures/snmp/snmpd.conf"
+const fixture = "snmp/snmpd.conf"
 
 // freeUDPPort returns a loopback UDP port that was free a moment ago.
 func freeUDPPort(t *testing.T) int {
@@ -38,7 +39,7 @@ func startSNMPD(t *testing.T) int {
 	if err != nil {
 		t.Skip("snmpd not installed (apt-get install -y snmpd)")
 	}
-	conf, err := os.ReadFile(fixture)
+	conf, err := os.ReadFile(fixtures.Path(t, fixture))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func exec1Script(t *testing.T, e *Engine, src string, params map[string]string) 
 // loadScript returns a command's script from Bergamot's SNMP templates.
 func loadScript(t *testing.T, name string) string {
 	t.Helper()
-	data, err := os.ReadFile("/work/shared/fixtures/bergamot-config/base/templates/commands/snmp/basic_snmp_commands.xml")
+	data, err := os.ReadFile(fixtures.Path(t, "bergamot-config/base/templates/commands/snmp/basic_snmp_commands.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -373,7 +373,7 @@ func TestConvertedChecksMatchObjectsCache(t *testing.T) {
 		return time.Duration(f * float64(time.Minute))
 	}
 	compared := 0
-	for _, co := range parseObjectsCache(t, filepath.Join(fixtures, "edge.objects.cache")) {
+	for _, co := range parseObjectsCache(t, filepath.Join(importDir(t), "edge.objects.cache")) {
 		if (co.typ != "host" && co.typ != "service") || fromVechost(co) {
 			continue
 		}

@@ -9,9 +9,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
 
-const fixtures = "/work/shared/fixtures/nagios/import"
+// importDir is the shared fixtures' Nagios import folder: edge.cfg,
+// nagios4's objects.cache of it, the rejected variants, Debian's samples.
+func importDir(t testing.TB) string {
+	t.Helper()
+	return fixtures.Path(t, "nagios/import")
+}
 
 // cacheObject is one block of a nagios4 objects.cache file.
 type cacheObject struct {
@@ -55,14 +62,14 @@ func edgeInputs(t *testing.T, edge string) []string {
 	t.Helper()
 	var files []string
 	for _, f := range []string{"commands", "contacts", "timeperiods", "templates", "localhost"} {
-		files = append(files, filepath.Join(fixtures, "debian-samples", f+".cfg"))
+		files = append(files, filepath.Join(importDir(t), "debian-samples", f+".cfg"))
 	}
 	plugins, _ := filepath.Glob("/etc/nagios-plugins/config/*.cfg")
 	if len(plugins) == 0 {
 		t.Fatal("/etc/nagios-plugins/config is missing: install monitoring-plugins-basic and monitoring-plugins-standard")
 	}
 	files = append(files, plugins...)
-	return append(files, filepath.Join(fixtures, edge))
+	return append(files, filepath.Join(importDir(t), edge))
 }
 
 // fromVechost reports cache objects that come from a host "vechost" and a
@@ -155,7 +162,7 @@ func TestResolveMatchesNagiosObjectsCache(t *testing.T) {
 	ours := ourView(c)
 	seen := map[string]bool{}
 	compared := 0
-	for _, co := range parseObjectsCache(t, filepath.Join(fixtures, "edge.objects.cache")) {
+	for _, co := range parseObjectsCache(t, filepath.Join(importDir(t), "edge.objects.cache")) {
 		if fromVechost(co) {
 			continue
 		}

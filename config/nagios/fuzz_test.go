@@ -6,14 +6,17 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
 
 func FuzzParse(f *testing.F) {
 	for _, p := range []string{"edge.cfg", "edge-v1-errors.cfg", "debian-samples/timeperiods.cfg", "debian-samples/localhost.cfg"} {
-		if b, err := os.ReadFile(filepath.Join(fixtures, p)); err == nil {
-			f.Add(b)
+		if path, ok := fixtures.Lookup("nagios/import/" + p); ok {
+			if b, err := os.ReadFile(path); err == nil {
+				f.Add(b)
+			}
 		}
 	}
 	f.Add([]byte("define host{\nhost_name a\\\n b\nuse x,y\n}\n"))

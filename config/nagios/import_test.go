@@ -41,7 +41,7 @@ func TestRejectedConfigs(t *testing.T) {
 			}
 			msg := err.Error()
 			for _, w := range tc.want {
-				if !strings.Contains(msg, filepath.Join(fixtures, w)) {
+				if !strings.Contains(msg, filepath.Join(importDir(t), w)) {
 					t.Errorf("missing %q in:\n%s", w, msg)
 				}
 			}
@@ -50,7 +50,7 @@ func TestRejectedConfigs(t *testing.T) {
 }
 
 func TestDebianSamplesImportCleanly(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(fixtures, "debian-samples", "*.cfg"))
+	files, _ := filepath.Glob(filepath.Join(importDir(t), "debian-samples", "*.cfg"))
 	plugins, _ := filepath.Glob("/etc/nagios-plugins/config/*.cfg") // as Debian's nagios.cfg does
 	files = append(files, plugins...)
 	res, err := ImportContext(context.Background(), Options{Site: "debian"}, files...)

@@ -31,6 +31,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks/dummy"
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/graph"
+	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
 	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
@@ -51,6 +52,10 @@ type Options struct {
 	AllowedOrigins []string
 	// Tracer, when set, sees every statement of the application pool.
 	Tracer pgx.QueryTracer
+	// Stages, when set, is told when results pass the pipeline's stages
+	// (processor, hub, subscriptions, WebSocket): the latency benchmark's
+	// lattrace.Recorder.
+	Stages lattrace.Tracer
 }
 
 // Env is a running API.
@@ -106,6 +111,7 @@ func Start(t testing.TB, o Options) *Env {
 	}
 	cfgs := &store.Configs{Sealer: sealer}
 	hub := live.NewHub(pool, log)
+	hub.Trace = o.Stages
 	res := &graph.Resolver{Pool: pool, Tenants: tenants.NewStore(pool), Configs: cfgs, River: rc, Hub: hub, Logger: log,
 		SignupOpen: true, StartWithin: 30 * time.Second, SiteInit: defaultSite(cfgs)}
 	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool},
@@ -115,7 +121,7 @@ func Start(t testing.TB, o Options) *Env {
 	goRun := func(f func(context.Context) error) {
 		go func() { _ = f(ctx); done <- struct{}{} }()
 	}
-	proc := &jobs.Processor{Pool: pool, Logger: log, Wake: jobs.Wakeup(ctx, pool, jobs.ResultsChannel, log)}
+	proc := &jobs.Processor{Pool: pool, Logger: log, Wake: jobs.Wakeup(ctx, pool, jobs.ResultsChannel, log), Trace: o.Stages}
 	goRun(hub.Run)
 	goRun(proc.Run)
 	running := 2

@@ -5,12 +5,14 @@ package fixturecmd
 import (
 	"encoding/xml"
 	"os"
-	"path/filepath"
+	"path"
 	"testing"
+
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
 
-// Dir holds the base templates' command files.
-const Dir = "/work/shared/fixtures/bergamot-config/base/templates/commands"
+// Dir holds the base templates' command files, relative to the fixture set.
+const Dir = "bergamot-config/base/templates/commands"
 
 // Command is one <command> of the templates, as written (no inheritance).
 type Command struct {
@@ -24,10 +26,11 @@ type Command struct {
 	} `xml:"parameter"`
 }
 
-// Load reads every command of the template file rel (under Dir) by name.
+// Load reads every command of the template file rel (under Dir) by name;
+// it skips t when the fixture set is absent.
 func Load(t testing.TB, rel string) map[string]Command {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(Dir, rel))
+	data, err := os.ReadFile(fixtures.Path(t, path.Join(Dir, rel)))
 	if err != nil {
 		t.Fatal(err)
 	}
