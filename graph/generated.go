@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/gateway"
 	"github.com/bergamot-monitoring/bergamot/graph/model"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -43,6 +44,8 @@ type ResolverRoot interface {
 	Site() SiteResolver
 	Subscription() SubscriptionResolver
 	Trap() TrapResolver
+	WorkerKey() WorkerKeyResolver
+	ZoneWorker() ZoneWorkerResolver
 }
 
 type DirectiveRoot struct {
@@ -258,6 +261,7 @@ type ComplexityRoot struct {
 		ApplyConfig               func(childComplexity int, xml string, dryRun *bool) int
 		CancelDowntime            func(childComplexity int, id string) int
 		CreateAPIToken            func(childComplexity int, name string) int
+		CreateWorkerKey           func(childComplexity int, zone string, name string) int
 		DeleteCommand             func(childComplexity int, name string) int
 		DeleteContact             func(childComplexity int, name string) int
 		DeleteHost                func(childComplexity int, name string) int
@@ -269,6 +273,7 @@ type ComplexityRoot struct {
 		Login                     func(childComplexity int, site string, email string, password string) int
 		Logout                    func(childComplexity int) int
 		RevokeAPIToken            func(childComplexity int, id string) int
+		RevokeWorkerKey           func(childComplexity int, id string) int
 		SaveCommand               func(childComplexity int, input model.CommandInput) int
 		SaveContact               func(childComplexity int, input model.ContactInput) int
 		SaveHost                  func(childComplexity int, input model.HostInput) int
@@ -345,7 +350,9 @@ type ComplexityRoot struct {
 		Teams           func(childComplexity int) int
 		TimePeriods     func(childComplexity int) int
 		Users           func(childComplexity int) int
+		WorkerKeys      func(childComplexity int) int
 		Workers         func(childComplexity int) int
+		Zones           func(childComplexity int) int
 	}
 
 	Resource struct {
@@ -470,6 +477,34 @@ type ComplexityRoot struct {
 		StartedAt func(childComplexity int) int
 		Zone      func(childComplexity int) int
 	}
+
+	WorkerKey struct {
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Key       func(childComplexity int) int
+		LastSeen  func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Revoked   func(childComplexity int) int
+		Zone      func(childComplexity int) int
+	}
+
+	Zone struct {
+		Checks   func(childComplexity int) int
+		LastSeen func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Shared   func(childComplexity int) int
+		Workers  func(childComplexity int) int
+	}
+
+	ZoneWorker struct {
+		ConnectedAt func(childComplexity int) int
+		Engines     func(childComplexity int) int
+		ID          func(childComplexity int) int
+		LastSeen    func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Node        func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -534,6 +569,8 @@ type MutationResolver interface {
 	SendTestNotification(ctx context.Context, contact string, channel string) (bool, error)
 	ScheduleFlexibleDowntime(ctx context.Context, checkID string, start time.Time, end time.Time, duration int, comment string) (*store.Downtime, error)
 	ScheduleRecurringDowntime(ctx context.Context, checkID string, timePeriod string, comment string, from *time.Time, until *time.Time) (*store.Downtime, error)
+	CreateWorkerKey(ctx context.Context, zone string, name string) (*gateway.WorkerKey, error)
+	RevokeWorkerKey(ctx context.Context, id string) (bool, error)
 }
 type QueryResolver interface {
 	Site(ctx context.Context) (*tenants.Site, error)
@@ -557,6 +594,8 @@ type QueryResolver interface {
 	APITokens(ctx context.Context) ([]*model.APIToken, error)
 	NotificationLog(ctx context.Context, first *int, after *string, checkID *string, failed *bool) ([]*store.NotificationAttempt, error)
 	Downtimes(ctx context.Context, active *bool, first *int, after *string) ([]*store.Downtime, error)
+	Zones(ctx context.Context) ([]*gateway.Zone, error)
+	WorkerKeys(ctx context.Context) ([]*gateway.WorkerKey, error)
 }
 type ResourceResolver interface {
 	History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error)
@@ -595,6 +634,12 @@ type TrapResolver interface {
 	Comments(ctx context.Context, obj *store.Trap, first *int, after *string) ([]*store.Comment, error)
 	DependsOn(ctx context.Context, obj *store.Trap) ([]store.Checker, error)
 	Host(ctx context.Context, obj *store.Trap) (*store.Host, error)
+}
+type WorkerKeyResolver interface {
+	ID(ctx context.Context, obj *gateway.WorkerKey) (string, error)
+}
+type ZoneWorkerResolver interface {
+	ID(ctx context.Context, obj *gateway.ZoneWorker) (string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1620,6 +1665,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["name"].(string)), true
+	case "Mutation.createWorkerKey":
+		if e.ComplexityRoot.Mutation.CreateWorkerKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createWorkerKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateWorkerKey(childComplexity, args["zone"].(string), args["name"].(string)), true
 	case "Mutation.deleteCommand":
 		if e.ComplexityRoot.Mutation.DeleteCommand == nil {
 			break
@@ -1736,6 +1792,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["id"].(string)), true
+	case "Mutation.revokeWorkerKey":
+		if e.ComplexityRoot.Mutation.RevokeWorkerKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeWorkerKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeWorkerKey(childComplexity, args["id"].(string)), true
 	case "Mutation.saveCommand":
 		if e.ComplexityRoot.Mutation.SaveCommand == nil {
 			break
@@ -2233,12 +2300,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Users(childComplexity), true
+	case "Query.workerKeys":
+		if e.ComplexityRoot.Query.WorkerKeys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WorkerKeys(childComplexity), true
 	case "Query.workers":
 		if e.ComplexityRoot.Query.Workers == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.Workers(childComplexity), true
+	case "Query.zones":
+		if e.ComplexityRoot.Query.Zones == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Zones(childComplexity), true
 
 	case "Resource.alerts":
 		if e.ComplexityRoot.Resource.Alerts == nil {
@@ -2854,6 +2933,123 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Worker.Zone(childComplexity), true
 
+	case "WorkerKey.createdAt":
+		if e.ComplexityRoot.WorkerKey.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkerKey.CreatedAt(childComplexity), true
+	case "WorkerKey.id":
+		if e.ComplexityRoot.WorkerKey.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkerKey.ID(childComplexity), true
+	case "WorkerKey.key":
+		if e.ComplexityRoot.WorkerKey.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkerKey.Key(childComplexity), true
+	case "WorkerKey.lastSeen":
+		if e.ComplexityRoot.WorkerKey.LastSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkerKey.LastSeen(childComplexity), true
+	case "WorkerKey.name":
+		if e.ComplexityRoot.WorkerKey.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkerKey.Name(childComplexity), true
+	case "WorkerKey.revoked":
+		if e.ComplexityRoot.WorkerKey.Revoked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkerKey.Revoked(childComplexity), true
+	case "WorkerKey.zone":
+		if e.ComplexityRoot.WorkerKey.Zone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkerKey.Zone(childComplexity), true
+
+	case "Zone.checks":
+		if e.ComplexityRoot.Zone.Checks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Zone.Checks(childComplexity), true
+	case "Zone.lastSeen":
+		if e.ComplexityRoot.Zone.LastSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Zone.LastSeen(childComplexity), true
+	case "Zone.name":
+		if e.ComplexityRoot.Zone.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Zone.Name(childComplexity), true
+	case "Zone.shared":
+		if e.ComplexityRoot.Zone.Shared == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Zone.Shared(childComplexity), true
+	case "Zone.workers":
+		if e.ComplexityRoot.Zone.Workers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Zone.Workers(childComplexity), true
+
+	case "ZoneWorker.connectedAt":
+		if e.ComplexityRoot.ZoneWorker.ConnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoneWorker.ConnectedAt(childComplexity), true
+	case "ZoneWorker.engines":
+		if e.ComplexityRoot.ZoneWorker.Engines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoneWorker.Engines(childComplexity), true
+	case "ZoneWorker.id":
+		if e.ComplexityRoot.ZoneWorker.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoneWorker.ID(childComplexity), true
+	case "ZoneWorker.lastSeen":
+		if e.ComplexityRoot.ZoneWorker.LastSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoneWorker.LastSeen(childComplexity), true
+	case "ZoneWorker.name":
+		if e.ComplexityRoot.ZoneWorker.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoneWorker.Name(childComplexity), true
+	case "ZoneWorker.node":
+		if e.ComplexityRoot.ZoneWorker.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoneWorker.Node(childComplexity), true
+	case "ZoneWorker.version":
+		if e.ComplexityRoot.ZoneWorker.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoneWorker.Version(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2964,7 +3160,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls"
+//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3333,6 +3529,7 @@ type Subscription {
 	{Name: "objects.graphqls", Input: sourceData("objects.graphqls"), BuiltIn: false},
 	{Name: "notifications.graphqls", Input: sourceData("notifications.graphqls"), BuiltIn: false},
 	{Name: "downtime.graphqls", Input: sourceData("downtime.graphqls"), BuiltIn: false},
+	{Name: "workers.graphqls", Input: sourceData("workers.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4054,6 +4251,62 @@ func (ec *executionContext) childFields_Worker(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Worker", field.Name)
 }
 
+func (ec *executionContext) childFields_WorkerKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WorkerKey_id(ctx, field)
+	case "name":
+		return ec.fieldContext_WorkerKey_name(ctx, field)
+	case "zone":
+		return ec.fieldContext_WorkerKey_zone(ctx, field)
+	case "key":
+		return ec.fieldContext_WorkerKey_key(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WorkerKey_createdAt(ctx, field)
+	case "lastSeen":
+		return ec.fieldContext_WorkerKey_lastSeen(ctx, field)
+	case "revoked":
+		return ec.fieldContext_WorkerKey_revoked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkerKey", field.Name)
+}
+
+func (ec *executionContext) childFields_Zone(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Zone_name(ctx, field)
+	case "shared":
+		return ec.fieldContext_Zone_shared(ctx, field)
+	case "workers":
+		return ec.fieldContext_Zone_workers(ctx, field)
+	case "lastSeen":
+		return ec.fieldContext_Zone_lastSeen(ctx, field)
+	case "checks":
+		return ec.fieldContext_Zone_checks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Zone", field.Name)
+}
+
+func (ec *executionContext) childFields_ZoneWorker(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ZoneWorker_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ZoneWorker_name(ctx, field)
+	case "version":
+		return ec.fieldContext_ZoneWorker_version(ctx, field)
+	case "engines":
+		return ec.fieldContext_ZoneWorker_engines(ctx, field)
+	case "node":
+		return ec.fieldContext_ZoneWorker_node(ctx, field)
+	case "connectedAt":
+		return ec.fieldContext_ZoneWorker_connectedAt(ctx, field)
+	case "lastSeen":
+		return ec.fieldContext_ZoneWorker_lastSeen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ZoneWorker", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -4578,6 +4831,28 @@ func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createWorkerKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "zone",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["zone"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteCommand_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4745,6 +5020,20 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 }
 
 func (ec *executionContext) field_Mutation_revokeApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeWorkerKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -11034,6 +11323,94 @@ func (ec *executionContext) fieldContext_Mutation_scheduleRecurringDowntime(ctx 
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createWorkerKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createWorkerKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateWorkerKey(ctx, fc.Args["zone"].(string), fc.Args["name"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *gateway.WorkerKey) graphql.Marshaler {
+			return ec.marshalNWorkerKey2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐWorkerKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createWorkerKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkerKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createWorkerKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeWorkerKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeWorkerKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeWorkerKey(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeWorkerKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeWorkerKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NotificationAttempt_id(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12385,6 +12762,70 @@ func (ec *executionContext) fieldContext_Query_downtimes(ctx context.Context, fi
 	if fc.Args, err = ec.field_Query_downtimes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_zones(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_zones(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Zones(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*gateway.Zone) graphql.Marshaler {
+			return ec.marshalNZone2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐZoneᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_zones(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Zone(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_workerKeys(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workerKeys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().WorkerKeys(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*gateway.WorkerKey) graphql.Marshaler {
+			return ec.marshalNWorkerKey2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐWorkerKeyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workerKeys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkerKey(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -14935,6 +15376,452 @@ func (ec *executionContext) _Worker_alive(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Worker_alive(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Worker", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _WorkerKey_id(ctx context.Context, field graphql.CollectedField, obj *gateway.WorkerKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkerKey_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WorkerKey().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkerKey_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkerKey", field, true, true, "ID")
+}
+
+func (ec *executionContext) _WorkerKey_name(ctx context.Context, field graphql.CollectedField, obj *gateway.WorkerKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkerKey_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkerKey_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkerKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkerKey_zone(ctx context.Context, field graphql.CollectedField, obj *gateway.WorkerKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkerKey_zone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Zone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkerKey_zone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkerKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkerKey_key(ctx context.Context, field graphql.CollectedField, obj *gateway.WorkerKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkerKey_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkerKey_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkerKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkerKey_createdAt(ctx context.Context, field graphql.CollectedField, obj *gateway.WorkerKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkerKey_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkerKey_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkerKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WorkerKey_lastSeen(ctx context.Context, field graphql.CollectedField, obj *gateway.WorkerKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkerKey_lastSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkerKey_lastSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkerKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WorkerKey_revoked(ctx context.Context, field graphql.CollectedField, obj *gateway.WorkerKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkerKey_revoked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revoked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkerKey_revoked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkerKey", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Zone_name(ctx context.Context, field graphql.CollectedField, obj *gateway.Zone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Zone_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Zone_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Zone", field, false, false, "String")
+}
+
+func (ec *executionContext) _Zone_shared(ctx context.Context, field graphql.CollectedField, obj *gateway.Zone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Zone_shared(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shared, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Zone_shared(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Zone", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Zone_workers(ctx context.Context, field graphql.CollectedField, obj *gateway.Zone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Zone_workers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Workers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*gateway.ZoneWorker) graphql.Marshaler {
+			return ec.marshalNZoneWorker2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐZoneWorkerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Zone_workers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Zone",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ZoneWorker(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Zone_lastSeen(ctx context.Context, field graphql.CollectedField, obj *gateway.Zone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Zone_lastSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Zone_lastSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Zone", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Zone_checks(ctx context.Context, field graphql.CollectedField, obj *gateway.Zone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Zone_checks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Zone_checks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Zone", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ZoneWorker_id(ctx context.Context, field graphql.CollectedField, obj *gateway.ZoneWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoneWorker_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ZoneWorker().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoneWorker_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoneWorker", field, true, true, "ID")
+}
+
+func (ec *executionContext) _ZoneWorker_name(ctx context.Context, field graphql.CollectedField, obj *gateway.ZoneWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoneWorker_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoneWorker_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoneWorker", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoneWorker_version(ctx context.Context, field graphql.CollectedField, obj *gateway.ZoneWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoneWorker_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoneWorker_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoneWorker", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoneWorker_engines(ctx context.Context, field graphql.CollectedField, obj *gateway.ZoneWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoneWorker_engines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Engines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoneWorker_engines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoneWorker", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoneWorker_node(ctx context.Context, field graphql.CollectedField, obj *gateway.ZoneWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoneWorker_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoneWorker_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoneWorker", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoneWorker_connectedAt(ctx context.Context, field graphql.CollectedField, obj *gateway.ZoneWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoneWorker_connectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoneWorker_connectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoneWorker", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ZoneWorker_lastSeen(ctx context.Context, field graphql.CollectedField, obj *gateway.ZoneWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoneWorker_lastSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoneWorker_lastSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoneWorker", field, false, false, "Time")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -18271,6 +19158,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createWorkerKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createWorkerKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeWorkerKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeWorkerKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18669,6 +19570,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_downtimes(ctx, field)
+				})
+		case "zones":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_zones(ctx, field)
+				})
+		case "workerKeys":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workerKeys(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -19458,6 +20371,187 @@ func (ec *executionContext) _Worker(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._Worker_alive(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workerKeyImplementors = []string{"WorkerKey"}
+
+func (ec *executionContext) _WorkerKey(ctx context.Context, sel ast.SelectionSet, obj *gateway.WorkerKey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workerKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkerKey")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WorkerKey_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._WorkerKey_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "zone":
+			out.Values[i] = ec._WorkerKey_zone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "key":
+			out.Values[i] = ec._WorkerKey_key(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._WorkerKey_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSeen":
+			out.Values[i] = ec._WorkerKey_lastSeen(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revoked":
+			out.Values[i] = ec._WorkerKey_revoked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var zoneImplementors = []string{"Zone"}
+
+func (ec *executionContext) _Zone(ctx context.Context, sel ast.SelectionSet, obj *gateway.Zone) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, zoneImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Zone")
+		case "name":
+			out.Values[i] = ec._Zone_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shared":
+			out.Values[i] = ec._Zone_shared(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "workers":
+			out.Values[i] = ec._Zone_workers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastSeen":
+			out.Values[i] = ec._Zone_lastSeen(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "checks":
+			out.Values[i] = ec._Zone_checks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var zoneWorkerImplementors = []string{"ZoneWorker"}
+
+func (ec *executionContext) _ZoneWorker(ctx context.Context, sel ast.SelectionSet, obj *gateway.ZoneWorker) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, zoneWorkerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ZoneWorker")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ZoneWorker_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._ZoneWorker_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._ZoneWorker_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "engines":
+			out.Values[i] = ec._ZoneWorker_engines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "node":
+			out.Values[i] = ec._ZoneWorker_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "connectedAt":
+			out.Values[i] = ec._ZoneWorker_connectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSeen":
+			out.Values[i] = ec._ZoneWorker_lastSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -20706,6 +21800,78 @@ func (ec *executionContext) marshalNWorker2ᚖgithubᚗcomᚋbergamotᚑmonitori
 		return graphql.Null
 	}
 	return ec._Worker(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWorkerKey2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐWorkerKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []*gateway.WorkerKey) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWorkerKey2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐWorkerKey(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWorkerKey2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐWorkerKey(ctx context.Context, sel ast.SelectionSet, v *gateway.WorkerKey) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkerKey!")
+		return graphql.Null
+	}
+	return ec._WorkerKey(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNZone2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐZoneᚄ(ctx context.Context, sel ast.SelectionSet, v []*gateway.Zone) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNZone2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐZone(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNZone2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐZone(ctx context.Context, sel ast.SelectionSet, v *gateway.Zone) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Zone!")
+		return graphql.Null
+	}
+	return ec._Zone(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNZoneWorker2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐZoneWorkerᚄ(ctx context.Context, sel ast.SelectionSet, v []*gateway.ZoneWorker) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNZoneWorker2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐZoneWorker(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNZoneWorker2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgatewayᚐZoneWorker(ctx context.Context, sel ast.SelectionSet, v *gateway.ZoneWorker) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ZoneWorker!")
+		return graphql.Null
+	}
+	return ec._ZoneWorker(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {

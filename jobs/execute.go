@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,7 +31,10 @@ type ExecuteArgs struct {
 	Slot     time.Time `json:"slot"`
 	Deadline time.Time `json:"deadline"`
 	Zone     string    `json:"zone"`
-	Adhoc    bool      `json:"adhoc,omitempty"`
+	// Private says Zone is the site's own zone (served only by remote
+	// workers holding the site's keys), not an operator zone.
+	Private bool `json:"private,omitempty"`
+	Adhoc   bool `json:"adhoc,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -47,6 +52,22 @@ func QueueForZone(zone string) string {
 		z = "default"
 	}
 	return "zone_" + z
+}
+
+// QueueFor is the River queue of a check of site in zone: an operator
+// (shared) zone's queue is shared by every site; any other zone is the
+// site's private zone, in a queue of its own, so that a zone of the same
+// name in another site never reaches the site's workers.
+func QueueFor(site uuid.UUID, zone string, shared bool) string {
+	if shared {
+		return QueueForZone(zone)
+	}
+	z := strings.TrimPrefix(QueueForZone(zone), "zone_")
+	if len(z) > 80 { // River's queue names are at most 128 bytes
+		sum := sha256.Sum256([]byte(zone))
+		z = z[:40] + "_" + hex.EncodeToString(sum[:8])
+	}
+	return "site_" + strings.ReplaceAll(site.String(), "-", "") + "_" + z
 }
 
 // ExecuteWorker runs checks.

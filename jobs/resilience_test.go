@@ -169,7 +169,7 @@ func TestZoneWithoutWorkersTimesOutThenRecovers(t *testing.T) {
 	_ = w.Process.Signal(syscall.SIGTERM)
 	_ = w.Wait()
 	r.waitFor("TIMEOUT with no worker", 30*time.Second, func() bool { return r.state("beat").Status == "TIMEOUT" })
-	if s := r.state("beat"); s.Output != "no worker in zone z2 took the check within 2s" || !s.Hard {
+	if s := r.state("beat"); s.Output != "no worker in zone z2 took the check within 2s; no worker of the zone is connected" || !s.Hard {
 		t.Errorf("no worker: hard=%v output %q", s.Hard, s.Output)
 	}
 	r.workerProc("z2")

@@ -100,6 +100,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 type dueCheck struct {
 	check, site uuid.UUID
 	zone        string
+	shared      bool // zone is an operator zone (else the site's private one)
 	slot        time.Time
 	period      *string
 	busy        bool // its previous job is still in flight: skip this slot
@@ -121,14 +122,15 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 				realign_to = NULL,
 				in_flight_until = CASE WHEN due.busy THEN s.in_flight_until ELSE now() + make_interval(secs => $2) END
 			FROM due WHERE s.check_id = due.check_id
-			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period, due.busy`, s.Batch, s.InFlightFor.Seconds())
+			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period, due.busy,
+				EXISTS (SELECT 1 FROM shared_zones z WHERE z.name = s.zone)`, s.Batch, s.InFlightFor.Seconds())
 		if err != nil {
 			return fmt.Errorf("claiming due checks: %w", err)
 		}
 		var due []dueCheck
 		for rows.Next() {
 			var d dueCheck
-			if err := rows.Scan(&d.check, &d.site, &d.zone, &d.slot, &d.period, &d.busy); err != nil {
+			if err := rows.Scan(&d.check, &d.site, &d.zone, &d.slot, &d.period, &d.busy, &d.shared); err != nil {
 				rows.Close()
 				return fmt.Errorf("claiming due checks: %w", err)
 			}
@@ -161,8 +163,8 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 				}
 			}
 			params = append(params, river.InsertManyParams{
-				Args:       ExecuteArgs{SiteID: d.site, CheckID: d.check, Slot: d.slot, Deadline: now.Add(s.StartWithin), Zone: d.zone},
-				InsertOpts: &river.InsertOpts{Queue: QueueForZone(d.zone), Priority: PriorityScheduled, MaxAttempts: 3},
+				Args:       ExecuteArgs{SiteID: d.site, CheckID: d.check, Slot: d.slot, Deadline: now.Add(s.StartWithin), Zone: d.zone, Private: !d.shared},
+				InsertOpts: &river.InsertOpts{Queue: QueueFor(d.site, d.zone, d.shared), Priority: PriorityScheduled, MaxAttempts: 3},
 			})
 		}
 		if len(outside) > 0 {
@@ -188,8 +190,10 @@ func ExecuteNow(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], checkI
 		return err
 	}
 	var zone string
-	err = tx.QueryRow(ctx, `SELECT COALESCE((SELECT zone FROM check_schedule WHERE check_id = c.id), NULLIF(c.worker_pool, ''), 'default')
-		FROM checks c WHERE c.id = $1 AND c.engine <> '' AND c.kind IN ('host', 'service')`, checkID).Scan(&zone)
+	var shared bool
+	err = tx.QueryRow(ctx, `WITH z AS (SELECT COALESCE((SELECT zone FROM check_schedule WHERE check_id = c.id), NULLIF(c.worker_pool, ''), 'default') AS zone
+			FROM checks c WHERE c.id = $1 AND c.engine <> '' AND c.kind IN ('host', 'service'))
+		SELECT zone, EXISTS (SELECT 1 FROM shared_zones s WHERE s.name = z.zone) FROM z`, checkID).Scan(&zone, &shared)
 	if err != nil {
 		return err
 	}
@@ -197,8 +201,8 @@ func ExecuteNow(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], checkI
 		startWithin = 60 * time.Second
 	}
 	now := time.Now()
-	_, err = rc.InsertTx(ctx, tx, ExecuteArgs{SiteID: site, CheckID: checkID, Slot: now, Deadline: now.Add(startWithin), Zone: zone, Adhoc: true},
-		&river.InsertOpts{Queue: QueueForZone(zone), Priority: PriorityAdhoc, MaxAttempts: 3})
+	_, err = rc.InsertTx(ctx, tx, ExecuteArgs{SiteID: site, CheckID: checkID, Slot: now, Deadline: now.Add(startWithin), Zone: zone, Private: !shared, Adhoc: true},
+		&river.InsertOpts{Queue: QueueFor(site, zone, shared), Priority: PriorityAdhoc, MaxAttempts: 3})
 	if err != nil {
 		return fmt.Errorf("queueing check: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
 // Watchdog turns check jobs that no worker started before their deadline
@@ -74,13 +75,23 @@ func (w *Watchdog) RunOnce(ctx context.Context) (int, error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		connected := map[string]int{}
 		for _, o := range jobs {
 			if _, err := w.River.JobCancelTx(ctx, tx, o.id); err != nil {
 				return fmt.Errorf("cancelling overdue job: %w", err)
 			}
 			wait := o.args.Deadline.Sub(o.created).Round(time.Second)
+			key := "/" + o.args.Zone
+			if o.args.Private {
+				key = o.args.SiteID.String() + key
+			}
+			n, ok := connected[key]
+			if !ok {
+				n = w.connectedWorkers(ctx, o.args)
+				connected[key] = n
+			}
 			res := checks.Result{Status: checks.StatusTimeout, Started: time.Now(), Worker: "watchdog",
-				Output: fmt.Sprintf("no worker in zone %s took the check within %s", o.args.Zone, wait)}
+				Output: timeoutOutput(o.args, wait, n)}
 			body, _ := json.Marshal(res)
 			if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`,
 				o.args.SiteID, o.args.CheckID, body); err != nil {
@@ -97,4 +108,47 @@ func (w *Watchdog) RunOnce(ctx context.Context) (int, error) {
 		w.Logger.WarnContext(ctx, "checks timed out waiting for a worker", slog.Int("count", n))
 	}
 	return n, err
+}
+
+// connectedWorkers counts the live workers of args' zone: direct and remote
+// ones for an operator zone, the site's remote workers for its private
+// zone. -1 when it cannot tell.
+func (w *Watchdog) connectedWorkers(ctx context.Context, args ExecuteArgs) int {
+	var n int
+	var err error
+	if args.Private {
+		err = tenants.InSite(tenants.WithSite(ctx, args.SiteID), w.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT count(*) FROM worker_connections
+				WHERE zone = $1 AND closed_at IS NULL AND last_seen > now() - $2::interval`, args.Zone, liveFor).Scan(&n)
+		})
+	} else {
+		err = w.Pool.QueryRow(ctx, `SELECT count(*) FROM workers WHERE zone = $1 AND stopped_at IS NULL AND last_seen > now() - $2::interval`,
+			args.Zone, liveFor).Scan(&n)
+	}
+	if err != nil {
+		w.Logger.WarnContext(ctx, "watchdog cannot count the zone's workers", slog.String("zone", args.Zone), slog.Any("error", err))
+		return -1
+	}
+	return n
+}
+
+// liveFor is how recently a worker must have reported to count as live
+// (three heartbeats).
+const liveFor = "30 seconds"
+
+// timeoutOutput says which zone did not take the check and whether any of
+// its workers is connected.
+func timeoutOutput(args ExecuteArgs, wait time.Duration, connected int) string {
+	zone := "zone " + args.Zone
+	if args.Private {
+		zone = "the site's private zone " + args.Zone
+	}
+	out := fmt.Sprintf("no worker in %s took the check within %s", zone, wait)
+	switch {
+	case connected == 0:
+		return out + "; no worker of the zone is connected"
+	case connected > 0:
+		return out + fmt.Sprintf("; %d worker(s) of the zone connected, none took it (all busy, or none offers the engine)", connected)
+	}
+	return out
 }

@@ -25,6 +25,7 @@ type Options struct {
 	GraphQL  http.Handler // /graphql
 	REST     http.Handler // /api/v1/ and /v1/actions/
 	Frontend http.Handler // /
+	Worker   http.Handler // /worker: the remote workers' gateway
 	Metrics  *Metrics
 }
 
@@ -66,6 +67,9 @@ func New(o Options) http.Handler {
 	if o.REST != nil {
 		mux.Handle("/api/v1/", o.REST)
 		mux.Handle("/v1/actions/", o.REST)
+	}
+	if o.Worker != nil {
+		mux.Handle("GET /worker", o.Worker)
 	}
 	if o.Frontend != nil {
 		mux.Handle("/", o.Frontend)

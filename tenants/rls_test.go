@@ -182,7 +182,7 @@ func mustSignUp(t *testing.T, s *tenants.Store, name, email string) *tenants.Sit
 func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UUID) {
 	t.Helper()
 	err := tenants.InSite(tenants.WithSite(ctx, site), pool, func(ctx context.Context, tx pgx.Tx) error {
-		host, svc, alert := uuid.New(), uuid.New(), uuid.New()
+		host, svc, alert, wkey := uuid.New(), uuid.New(), uuid.New(), uuid.New()
 		var user uuid.UUID
 		if err := tx.QueryRow(ctx, `SELECT user_id FROM memberships LIMIT 1`).Scan(&user); err != nil {
 			return err
@@ -212,6 +212,8 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO notification_rates (site_id, recipient, channel, bucket) VALUES ($1, 'x', 'email', 1)`,
 			`INSERT INTO ack_tokens_used (site_id, token_hash, alert_id) VALUES ($1, '\x01', '` + alert.String() + `')`,
 			`INSERT INTO downtime_outbox (site_id, check_id, started, at, previous, state) VALUES ($1, '` + svc.String() + `', true, now(), '{}', '{}')`,
+			`INSERT INTO worker_keys (id, site_id, zone, name, key_hash) VALUES ('` + wkey.String() + `', $1, 'edge', 'k', gen_random_uuid()::text::bytea)`,
+			`INSERT INTO worker_connections (id, site_id, key_id, zone, name) VALUES (gen_random_uuid(), $1, '` + wkey.String() + `', 'edge', 'w')`,
 			`INSERT INTO passive_freshness (check_id, site_id, silent_since, fired_at) VALUES ('` + svc.String() + `', $1, now(), now())`,
 		}
 		for _, s := range stmts {

@@ -54,8 +54,9 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	if err != nil {
 		return "", err
 	}
+	hub := newHub(ctx, env, db, sealer, g)
 	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool},
-		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend})
+		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend, Worker: hub})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", o.listen)
 	if err != nil {
@@ -104,6 +105,9 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	}
 	sealer, err := env.Sealer()
 	if err != nil {
+		return err
+	}
+	if err := claimSharedZone(ctx, db, o.zone, log); err != nil {
 		return err
 	}
 	host, _ := os.Hostname()
@@ -173,18 +177,28 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 }
 
 func cmdWorker(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("worker", "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100] [--traps :162]")
+	fs := newFlags("worker", "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100] [--traps :162]\n  bergamot worker --hub wss://HOST/worker[,URL...] --key-file FILE [--ca-file FILE] [--engines ...] [--concurrency 100]")
 	zone := fs.String("zone", env.Zone, "the zone whose checks this worker runs")
 	engines := fs.String("engines", "", "comma-separated engines to offer (default all: "+strings.Join(allEngines(), ",")+")")
 	conc := fs.Int("concurrency", 100, "checks run at once")
 	rescue := fs.Duration("rescue-after", envDuration("BERGAMOT_RESCUE_AFTER", 0),
 		"how long a check may run before it is handed to another worker as its worker is presumed dead (default 3m; env BERGAMOT_RESCUE_AFTER)")
 	traps := fs.String("traps", "", "receive SNMP traps for every site's trap checks on this UDP address (e.g. :162)")
+	hubs := fs.String("hub", "", "remote worker: the gateway URL(s) of serve nodes, comma-separated (wss://HOST/worker); no DATABASE_URL needed")
+	keyFile := fs.String("key-file", "", "remote worker: file holding the worker key (createWorkerKey, or bergamot zone key create for an operator zone)")
+	caFile := fs.String("ca-file", "", "remote worker: PEM CA certificate(s) to trust for wss:// (default the system's)")
+	name := fs.String("name", "", "remote worker: the name shown for this worker (default the host name)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *hubs != "" || *keyFile != "" {
+		if *hubs == "" || *keyFile == "" {
+			return errors.New("a remote worker needs both --hub URL and --key-file FILE")
+		}
+		return runRemoteWorker(ctx, env, remoteOptions{hubs: *hubs, keyFile: *keyFile, caFile: *caFile, engines: *engines, name: *name, concurrency: *conc})
+	}
 	if env.DatabaseURL == "" {
-		return errors.New("DATABASE_URL is required for a worker (it reaches the queue in PostgreSQL)")
+		return errors.New("DATABASE_URL is required for a direct worker (it reaches the queue in PostgreSQL); a remote worker takes --hub URL --key-file FILE instead")
 	}
 	db, err := env.OpenDB(ctx, false, int32(min(*conc+5, 60)))
 	if err != nil {

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bergamot-monitoring/bergamot/gateway"
+	"github.com/bergamot-monitoring/bergamot/jobs"
+	"github.com/bergamot-monitoring/bergamot/store"
+)
+
+// newHub builds a serve node's worker gateway; its background loop joins g.
+func newHub(ctx context.Context, env *Env, db *DB, sealer *store.Sealer, g *errgroup.Group) *gateway.Hub {
+	log := env.Logger.With(slog.String("component", "gateway"))
+	host, _ := os.Hostname()
+	w := &jobs.ExecuteWorker{Pool: db.Pool, Sealer: sealer, Logger: log, SpecTTL: time.Minute}
+	configChanged := jobs.Wakeup(ctx, db.Pool, jobs.ConfigChannel, log)
+	g.Go(func() error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-configChanged:
+				w.InvalidateSpecs()
+			}
+		}
+	})
+	hub := &gateway.Hub{Store: &gateway.Store{Pool: db.Pool}, Pool: db.Pool, Logger: log, Worker: w,
+		Node: fmt.Sprintf("%s/%s", host, uuid.NewString()[:8]), RescueAfter: envDuration("BERGAMOT_RESCUE_AFTER", 0)}
+	g.Go(func() error { return hub.Run(ctx) })
+	return hub
+}
+
+type remoteOptions struct {
+	hubs, keyFile, caFile, engines, name string
+	concurrency                       int
+}
+
+// runRemoteWorker is `bergamot worker --hub`: it takes jobs through a serve
+// node's gateway and never touches PostgreSQL.
+func runRemoteWorker(ctx context.Context, env *Env, o remoteOptions) error {
+	log := env.Logger.With(slog.String("role", "worker"), slog.String("hub", o.hubs))
+	raw, err := os.ReadFile(o.keyFile)
+	if err != nil {
+		return fmt.Errorf("reading the worker key: %w", err)
+	}
+	key := strings.TrimSpace(string(raw))
+	if key == "" {
+		return fmt.Errorf("%s is empty; it must hold the key from createWorkerKey or bergamot zone key create", o.keyFile)
+	}
+	var hubs []string
+	for _, u := range strings.Split(o.hubs, ",") {
+		u = strings.TrimSpace(u)
+		if u == "" {
+			continue
+		}
+		if !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
+			return fmt.Errorf("--hub %q: want a ws:// or wss:// URL such as wss://bergamot.example/worker", u)
+		}
+		hubs = append(hubs, u)
+	}
+	var tlsConf *tls.Config
+	if o.caFile != "" {
+		pem, err := os.ReadFile(o.caFile)
+		if err != nil {
+			return fmt.Errorf("reading --ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("--ca-file %s holds no PEM certificate", o.caFile)
+		}
+		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	reg, err := buildRegistry(log, o.engines)
+	if err != nil {
+		return err
+	}
+	name := o.name
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	r := &gateway.Remote{Hubs: hubs, Key: key, TLS: tlsConf, Engines: reg, Name: name, Version: version,
+		Concurrency: o.concurrency, Logger: log}
+	log.InfoContext(ctx, "remote worker starting", slog.String("engines", strings.Join(reg.Names(), ",")), slog.Int("concurrency", o.concurrency))
+	return r.Run(ctx)
+}
+
+// claimSharedZone makes a direct worker's zone an operator zone: direct
+// workers are the operator's fleet.
+func claimSharedZone(ctx context.Context, db *DB, zone string, log *slog.Logger) error {
+	created, err := (&gateway.Store{Pool: db.Pool}).CreateSharedZone(ctx, zone)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.InfoContext(ctx, "zone is now an operator (shared) zone, as a direct worker serves it", slog.String("zone", zone))
+	}
+	return nil
+}
+
+const zoneUsage = `bergamot zone create --shared NAME                 name an operator zone (served for every site)
+  bergamot zone list                                 list the operator zones
+  bergamot zone key create --shared NAME [--name N]  create a key for a remote worker of an operator zone
+  bergamot zone key revoke --shared ID               revoke such a key
+
+  A site's private zones and their keys are managed by the site (GraphQL createWorkerKey, the dashboard).`
+
+func cmdZone(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	sub := args[0]
+	if sub == "key" {
+		if len(args) < 2 {
+			return errUsage
+		}
+		sub, args = "key "+args[1], args[1:]
+	}
+	fs := newFlags("zone "+sub, zoneUsage)
+	shared := fs.String("shared", "", "the operator zone")
+	keyName := fs.String("name", "", "a name for the key (default the zone's name)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	db, err := env.OpenDB(ctx, true, 4)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st := &gateway.Store{Pool: db.Pool}
+	switch sub {
+	case "create":
+		if *shared == "" || fs.NArg() != 0 {
+			return fmt.Errorf("give the zone as --shared NAME: %w", errUsage)
+		}
+		created, err := st.CreateSharedZone(ctx, *shared)
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Printf("created operator zone %s\n", *shared)
+		} else {
+			fmt.Printf("operator zone %s already exists\n", *shared)
+		}
+		return nil
+	case "list":
+		zones, err := st.SharedZones(ctx)
+		if err != nil {
+			return err
+		}
+		for _, z := range zones {
+			fmt.Println(z)
+		}
+		return nil
+	case "key create":
+		if *shared == "" {
+			return fmt.Errorf("give the zone as --shared NAME: %w", errUsage)
+		}
+		name := *keyName
+		if name == "" {
+			name = *shared
+		}
+		k, err := st.CreateSharedKey(ctx, *shared, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "key %s for operator zone %s (shown once; store it in the worker's --key-file):\n", k.ID, k.Zone)
+		fmt.Println(*k.Key)
+		return nil
+	case "key revoke":
+		if fs.NArg() != 1 {
+			return fmt.Errorf("give the key id: %w", errUsage)
+		}
+		id, err := uuid.Parse(fs.Arg(0))
+		if err != nil {
+			return fmt.Errorf("key id %q: %w", fs.Arg(0), err)
+		}
+		ok, err := st.RevokeSharedKey(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("no such live key")
+		}
+		fmt.Printf("revoked key %s; its workers are disconnected within %s\n", id, gateway.RevalidateEvery)
+		return nil
+	}
+	return errUsage
+}

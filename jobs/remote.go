@@ -1,0 +1,70 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// The hooks the worker gateway (package gateway) uses to run a check job on
+// a remote worker: it prepares the request as a local worker would, sends
+// it over the wire, and hands the result back through the same batched
+// hand-back.
+
+// PrepareRequest loads what a worker needs to run job: the check's
+// definition with only the credentials it references opened. A check
+// removed since it was scheduled gives (nil, nil).
+func (w *ExecuteWorker) PrepareRequest(ctx context.Context, job *river.Job[ExecuteArgs]) (*checks.Request, error) {
+	ctx = tenants.WithSite(ctx, job.Args.SiteID)
+	req, err := w.loadRequest(ctx, job.Args.CheckID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return req, err
+}
+
+// HandBack completes job with res through the same transaction and NOTIFY
+// as a local worker's result. It sets the result's slot; a job no longer
+// running (already completed by an earlier copy of the result, or rescued)
+// is left alone and the result dropped, so a result sent twice is applied
+// once.
+func (w *ExecuteWorker) HandBack(ctx context.Context, job *river.Job[ExecuteArgs], res *checks.Result) error {
+	if !job.Args.Adhoc {
+		res.Scheduled = job.Args.Slot
+	}
+	return w.complete(ctx, job, res)
+}
+
+// HandBackByID writes a result that arrived for a job this process does not
+// hold (a remote worker resending it after reconnecting to another node).
+// The job must be a running check job in one of queues (the queues the
+// sender's key may serve); site and check come from the job, never from the
+// sender. It reports whether the result was applied.
+func HandBackByID(ctx context.Context, pool *pgxpool.Pool, jobID int64, queues []string, res *checks.Result) (bool, error) {
+	body, err := json.Marshal(res)
+	if err != nil {
+		return false, fmt.Errorf("encoding result: %w", err)
+	}
+	var n int
+	err = pool.QueryRow(ctx, `WITH done AS (
+			DELETE FROM river_job WHERE id = $1 AND kind = 'check' AND state = 'running' AND queue = ANY($2) RETURNING args),
+		handed AS (
+			INSERT INTO result_inbox (site_id, check_id, result)
+			SELECT (args->>'site_id')::uuid, (args->>'check_id')::uuid,
+				CASE WHEN COALESCE((args->>'adhoc')::boolean, false) THEN $3::jsonb ELSE $3::jsonb || jsonb_build_object('Scheduled', args->'slot') END
+			FROM done RETURNING 1)
+		SELECT n, CASE WHEN n > 0 THEN (SELECT 1 FROM pg_notify($4, '')) ELSE 0 END FROM (SELECT count(*) AS n FROM handed) c`,
+		jobID, queues, body, ResultsChannel).Scan(&n, new(int))
+	if err != nil {
+		return false, fmt.Errorf("handing back result of job %d: %w", jobID, err)
+	}
+	return n > 0, nil
+}
