@@ -167,7 +167,9 @@ func (r *Resolver) authenticate(o HandlerOptions, next http.Handler) http.Handle
 			_, _ = w.Write([]byte(`{"errors":[{"message":"WebSocket connections from this origin are not allowed","extensions":{"code":"FORBIDDEN"}}],"data":null}`))
 			return
 		}
-		ctx := req.Context()
+		// Sign-in throttling counts per TCP peer: X-Forwarded-For is not
+		// trusted (anyone can send it).
+		ctx := tenants.WithClientAddr(req.Context(), req.RemoteAddr)
 		secret := ""
 		if h := req.Header.Get("Authorization"); h != "" {
 			secret = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
