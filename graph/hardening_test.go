@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/bergamot-monitoring/bergamot/internal/apitest"
 )
 
@@ -81,4 +83,45 @@ func TestAnonymousApplyConfigCostsNothing(t *testing.T) {
 		t.Fatalf("editor's nested document: %s %+v", r.Data, r.Errors)
 	}
 	t.Logf("editor's nested document refused for %v CPU", cpu)
+}
+
+// A site sees the shared (default) zone's workers and those of the zones its
+// checks run in, never another site's private workers.
+func TestWorkersConfinedToSiteZones(t *testing.T) {
+	e := apitest.Start(t, apitest.Options{})
+	a := e.SignUp(t, "alpha")
+	b := e.SignUp(t, "bravo")
+	e.Apply(t, a.Token, apitest.SiteXML("alpha"))
+	e.Apply(t, b.Token, apitest.SiteXML("bravo"))
+	ctx := t.Context()
+	owner, err := pgx.Connect(ctx, e.DB.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	for _, q := range []string{
+		`UPDATE check_schedule SET zone = 'alpha-dc' WHERE site_id = '` + a.ID + `'`,
+		`UPDATE check_schedule SET zone = 'bravo-dc' WHERE site_id = '` + b.ID + `'`,
+		`INSERT INTO workers (id, name, zone) VALUES (gen_random_uuid(), 'shared-1', 'default'),
+			(gen_random_uuid(), 'alpha-box.internal', 'alpha-dc'), (gen_random_uuid(), 'bravo-box.internal', 'bravo-dc')`,
+	} {
+		if _, err := owner.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := func(token string) string {
+		var out struct{ Workers []struct{ Name string } }
+		e.MustDo(t, token, `{ workers { name } }`, nil, &out)
+		var names []string
+		for _, w := range out.Workers {
+			names = append(names, w.Name)
+		}
+		return strings.Join(names, ",")
+	}
+	if got := seen(a.Token); got != "alpha-box.internal,shared-1" {
+		t.Errorf("alpha sees workers %q, want alpha-box.internal,shared-1", got)
+	}
+	if got := seen(b.Token); got != "bravo-box.internal,shared-1" {
+		t.Errorf("bravo sees workers %q, want bravo-box.internal,shared-1", got)
+	}
 }
