@@ -97,14 +97,51 @@ func (n *Node) Clone() *Node {
 	return &c
 }
 
+// Bounds on one configuration document. A real configuration nests a few
+// levels (bergamot > host > service > parameter) and has at most a few
+// hundred thousand elements; anything beyond these is refused while
+// reading, before it costs memory or CPU.
+const (
+	// MaxXMLDepth is the deepest element nesting accepted.
+	MaxXMLDepth = 32
+	// MaxXMLElements is the most elements one document may have.
+	MaxXMLElements = 500_000
+	// MaxXMLBytes is the largest document accepted.
+	MaxXMLBytes = 32 << 20
+)
+
+var errTooLarge = fmt.Errorf("document is larger than %d bytes (the limit)", MaxXMLBytes)
+
+// limitedReader fails with a clear error once more than max bytes were read.
+type limitedReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n > l.max {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > l.max-l.n+1 {
+		p = p[:l.max-l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	return n, err
+}
+
 // parseTree reads one XML document into a Node tree. Errors carry the file and
-// line of the malformed input.
+// line of the malformed input. Documents deeper than MaxXMLDepth, with more
+// than MaxXMLElements elements or larger than MaxXMLBytes are refused as
+// soon as the limit is crossed.
 func parseTree(name string, r io.Reader) (*Node, error) {
-	dec := xml.NewDecoder(r)
+	dec := xml.NewDecoder(&limitedReader{r: r, max: MaxXMLBytes})
 	dec.Strict = true
 	var stack []*Node
 	var text []*strings.Builder
 	var root *Node
+	elements := 0
 	for {
 		line, _ := dec.InputPos()
 		tok, err := dec.Token()
@@ -117,10 +154,19 @@ func parseTree(name string, r io.Reader) (*Node, error) {
 				return nil, &Error{File: name, Line: se.Line, Message: "malformed XML: " + se.Msg}
 			}
 			l, _ := dec.InputPos()
+			if errors.Is(err, errTooLarge) {
+				return nil, &Error{File: name, Line: l, Message: err.Error()}
+			}
 			return nil, &Error{File: name, Line: l, Message: "malformed XML: " + err.Error()}
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if elements++; elements > MaxXMLElements {
+				return nil, &Error{File: name, Line: line, Message: fmt.Sprintf("too many elements: a document may have at most %d", MaxXMLElements)}
+			}
+			if len(stack) >= MaxXMLDepth {
+				return nil, &Error{File: name, Line: line, Message: fmt.Sprintf("<%s> is nested too deep: at most %d levels are allowed", t.Name.Local, MaxXMLDepth)}
+			}
 			if root != nil && len(stack) == 0 {
 				return nil, &Error{File: name, Line: line, Message: "malformed XML: more than one root element"}
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/graph/model"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
 // ConfigResultOf converts an apply result for the API (also used by REST).
@@ -33,8 +34,17 @@ func ConfigResultOf(res *store.ApplyResult) *model.ConfigResult {
 	return out
 }
 
-// ApplyXML parses and applies (or dry-runs) XML for the caller's site.
+// ApplyXML parses and applies (or dry-runs) XML for the caller's site. Who
+// is calling is checked before the XML is read: parsing costs CPU and memory
+// that anonymous callers and viewers must not be able to spend.
 func (r *Resolver) ApplyXML(ctx context.Context, xml string, dryRun bool) (*store.ApplyResult, error) {
+	p, err := tenants.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !dryRun && !p.Role.CanEdit() {
+		return nil, errs.E(errs.Forbidden, "your role (%s) cannot change this site; ask an administrator", p.Role)
+	}
 	doc, err := config.Parse("submitted.xml", strings.NewReader(xml))
 	var list config.ErrorList
 	if errors.As(err, &list) {

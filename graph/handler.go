@@ -30,6 +30,10 @@ const (
 	MaxComplexity = 50000
 	MaxDepth      = 12
 	MaxBodyBytes  = 8 << 20
+	// MaxAnonymousBodyBytes bounds requests without a valid credential
+	// (sign-in, sign-up, the landing page's queries): they cannot make the
+	// server read, decode or parse more than this.
+	MaxAnonymousBodyBytes = 64 << 10
 )
 
 // SessionCookie is the browser session cookie's name.
@@ -157,20 +161,15 @@ func depth(set ast.SelectionSet, d int) int {
 // resolvers a way to set the session cookie.
 func (r *Resolver) authenticate(o HandlerOptions, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.ContentLength > MaxBodyBytes {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusRequestEntityTooLarge)
-			_, _ = fmt.Fprintf(w, `{"errors":[{"message":"request body is larger than %d bytes","extensions":{"code":"INVALID"}}],"data":null}`, MaxBodyBytes)
-			return
-		}
 		if websocket.IsWebSocketUpgrade(req) && !(gorillaWebsocket{allowedOrigins: o.AllowedOrigins}).checkOrigin(req) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
 			_, _ = w.Write([]byte(`{"errors":[{"message":"WebSocket connections from this origin are not allowed","extensions":{"code":"FORBIDDEN"}}],"data":null}`))
 			return
 		}
-		req.Body = http.MaxBytesReader(w, req.Body, MaxBodyBytes)
-		ctx := req.Context()
+		// Sign-in throttling counts per TCP peer: X-Forwarded-For is not
+		// trusted (anyone can send it).
+		ctx := tenants.WithClientAddr(req.Context(), req.RemoteAddr)
 		secret := ""
 		if h := req.Header.Get("Authorization"); h != "" {
 			secret = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
@@ -188,6 +187,24 @@ func (r *Resolver) authenticate(o HandlerOptions, next http.Handler) http.Handle
 				return
 			}
 		}
+		// Authentication comes first (it reads headers only): an anonymous
+		// caller may send no more than a sign-in needs.
+		limit := int64(MaxBodyBytes)
+		if _, err := tenants.PrincipalFrom(ctx); err != nil {
+			limit = MaxAnonymousBodyBytes
+		}
+		if req.ContentLength > limit {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			what := "request body"
+			if limit == MaxAnonymousBodyBytes {
+				what = "request body without a valid credential"
+			}
+			_, _ = fmt.Fprintf(w, `{"errors":[{"message":"%s is larger than %d bytes","extensions":{"code":"INVALID"}}],"data":null}`, what, limit)
+			return
+		}
+		req.Body = http.MaxBytesReader(w, req.Body, limit)
 		secure := req.TLS != nil || req.Header.Get("X-Forwarded-Proto") == "https"
 		ctx = context.WithValue(ctx, cookieSetterKey{}, CookieSetter(func(token string, clear bool) {
 			c := &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,

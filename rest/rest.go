@@ -326,11 +326,18 @@ func (a *API) result(ctx context.Context, w http.ResponseWriter, r *http.Request
 }
 
 func (a *API) config(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	// The role is checked before the body is read: parsing is not free.
+	dryRun := r.URL.Query().Get("dryRun") == "true"
+	if p, err := tenants.PrincipalFrom(ctx); err != nil {
+		return err
+	} else if !dryRun && !p.Role.CanEdit() {
+		return errs.E(errs.Forbidden, "your role (%s) cannot change this site", p.Role)
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return errs.E(errs.Invalid, "reading body: %v", err)
 	}
-	res, err := a.res.ApplyXML(ctx, string(body), r.URL.Query().Get("dryRun") == "true")
+	res, err := a.res.ApplyXML(ctx, string(body), dryRun)
 	if err != nil {
 		return err
 	}

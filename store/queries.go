@@ -772,11 +772,17 @@ func ConfigRevisions(ctx context.Context, tx pgx.Tx, first int, after string) (p
 	return page, more, nil
 }
 
-// Workers lists workers seen in the last day (workers are shared by all sites).
+// Workers lists the workers seen in the last day that serve the
+// transaction's site: those of the default zone (shared by every site) and
+// of the zones its checks run in. Other sites' private workers (their names
+// are host names) are not shown.
 func Workers(ctx context.Context, tx pgx.Tx) ([]*Worker, error) {
 	rows, err := tx.Query(ctx, `SELECT id, name, zone, engines, started_at, last_seen,
 		stopped_at IS NULL AND last_seen > now() - interval '30 seconds' FROM workers
-		WHERE last_seen > now() - interval '1 day' ORDER BY zone, name`)
+		WHERE last_seen > now() - interval '1 day'
+		AND (zone = 'default' OR zone IN (SELECT DISTINCT zone FROM check_schedule
+			WHERE site_id = bergamot_site()))
+		ORDER BY zone, name`)
 	if err != nil {
 		return nil, fmt.Errorf("reading workers: %w", err)
 	}

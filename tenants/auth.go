@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -211,57 +210,87 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 // SessionTTL is how long a browser session lasts.
 const SessionTTL = 14 * 24 * time.Hour
 
-// Login checks email and password for a site and opens a session. Attempts
-// are rate-limited per site and email.
+// Login checks email and password for a site and opens a session. Failed
+// attempts are throttled per account (site and email, trimmed and
+// case-folded) and per client address (WithClientAddr); an attempt is
+// counted before its password is checked, so concurrent attempts cannot
+// overrun the budget. Password checks wait for the store's PasswordGate.
 func (s *Store) Login(ctx context.Context, siteName, email, password string) (string, *Principal, error) {
-	key := strings.ToLower(siteName + "/" + strings.TrimSpace(email))
-	if !s.limiter.Allow(key) {
-		return "", nil, errs.E(errs.Forbidden, "too many failed sign-in attempts; wait a minute and try again")
+	siteName = strings.ToLower(strings.TrimSpace(siteName))
+	email = strings.ToLower(strings.TrimSpace(email))
+	budgets := []Budget{{Key: accountKey(siteName, email), Max: s.limits.LoginFailures}}
+	if addr := ClientAddrFrom(ctx); addr != "" {
+		budgets = append(budgets, Budget{Key: "address:" + addr, Max: s.limits.AddressFailures})
 	}
-	fail := func() (string, *Principal, error) {
-		s.limiter.Fail(key)
+	attempt, spent := s.limiter.Begin(budgets...)
+	if spent != nil {
+		if strings.HasPrefix(spent.Key, "address:") {
+			return "", nil, errs.E(errs.Forbidden, "too many failed sign-in attempts from your address (%d a minute at most); wait a minute and try again", spent.Max)
+		}
+		return "", nil, errs.E(errs.Forbidden, "too many failed sign-in attempts for this account (%d a minute at most); wait a minute and try again", spent.Max)
+	}
+	plain, p, err := s.login(ctx, siteName, email, password)
+	switch {
+	case err == nil:
+		attempt.Succeed()
+		return plain, p, nil
+	case errs.Is(err, errs.Unauthenticated):
 		return "", nil, errs.E(errs.Unauthenticated, "wrong site, email or password")
+	default:
+		attempt.Cancel() // busy or broken: the password was not checked
+		return "", nil, err
+	}
+}
+
+// login checks the password (through the gate) and opens a session.
+func (s *Store) login(ctx context.Context, siteName, email, password string) (string, *Principal, error) {
+	unknown := func() (string, *Principal, error) {
+		err := s.gate.Do(ctx, func() error {
+			VerifyPassword(dummyHash, password) // same cost as a real attempt
+			return nil
+		})
+		if err != nil {
+			return "", nil, err
+		}
+		return "", nil, errs.E(errs.Unauthenticated, "no such user")
 	}
 	site, err := s.SiteByName(ctx, siteName)
 	if err != nil || site.Disabled {
-		VerifyPassword(dummyHash, password) // same cost as a real attempt
-		return fail()
+		return unknown()
 	}
-	email = strings.ToLower(strings.TrimSpace(email))
 	p := &Principal{Site: site, Via: "session"}
 	var hash string
-	var plain string
 	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, u.password_hash, m.role
+		return tx.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, u.password_hash, m.role
 			FROM users u JOIN memberships m ON m.user_id = u.id WHERE lower(u.email) = $1`, email).
 			Scan(&p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &hash, &p.Role)
-		if errors.Is(err, pgx.ErrNoRows) {
-			VerifyPassword(dummyHash, password)
-			return errs.E(errs.Unauthenticated, "no such user")
-		}
-		if err != nil {
-			return fmt.Errorf("signing in: %w", err)
-		}
-		if !VerifyPassword(hash, password) {
-			return errs.E(errs.Unauthenticated, "bad password")
-		}
-		var h []byte
-		plain, h, err = newSecret(sessionPrefix, site.ID)
-		if err != nil {
-			return err
-		}
-		p.CredID = uuid.New()
-		_, err = tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-			p.CredID, site.ID, p.User.ID, h, time.Now().Add(SessionTTL))
-		return err
 	})
-	if errs.Is(err, errs.Unauthenticated) {
-		return fail()
+	if errors.Is(err, pgx.ErrNoRows) {
+		return unknown()
 	}
+	if err != nil {
+		return "", nil, fmt.Errorf("signing in: %w", err)
+	}
+	var ok bool
+	if err := s.gate.Do(ctx, func() error { ok = VerifyPassword(hash, password); return nil }); err != nil {
+		return "", nil, err
+	}
+	if !ok {
+		return "", nil, errs.E(errs.Unauthenticated, "bad password")
+	}
+	plain, h, err := newSecret(sessionPrefix, site.ID)
 	if err != nil {
 		return "", nil, err
 	}
-	s.limiter.Succeed(key)
+	p.CredID = uuid.New()
+	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+			p.CredID, site.ID, p.User.ID, h, time.Now().Add(SessionTTL))
+		return err
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("signing in: %w", err)
+	}
 	return plain, p, nil
 }
 
@@ -277,53 +306,3 @@ func (s *Store) Logout(ctx context.Context, p *Principal) error {
 }
 
 var dummyHash, _ = HashPassword("not-a-real-password-0")
-
-// LoginLimiter allows a number of failed attempts per key in a window.
-type LoginLimiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	fails  map[string][]time.Time
-}
-
-// NewLoginLimiter allows max failures per key within window.
-func NewLoginLimiter(max int, window time.Duration) *LoginLimiter {
-	return &LoginLimiter{max: max, window: window, fails: map[string][]time.Time{}}
-}
-
-// Allow reports whether another attempt for key may be made now.
-func (l *LoginLimiter) Allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.recent(key)) < l.max
-}
-
-func (l *LoginLimiter) recent(key string) []time.Time {
-	cut := time.Now().Add(-l.window)
-	f := l.fails[key]
-	i := 0
-	for i < len(f) && f[i].Before(cut) {
-		i++
-	}
-	f = f[i:]
-	if len(f) == 0 {
-		delete(l.fails, key)
-	} else {
-		l.fails[key] = f
-	}
-	return f
-}
-
-// Fail records a failed attempt.
-func (l *LoginLimiter) Fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.fails[key] = append(l.recent(key), time.Now())
-}
-
-// Succeed clears the key's failures.
-func (l *LoginLimiter) Succeed(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, key)
-}

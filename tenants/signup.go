@@ -30,23 +30,28 @@ func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer
 	}
 	var site *Site
 	var m *Member
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	// The password is hashed (or checked) inside: wait for a turn at the gate.
+	err := s.gate.Do(ctx, func() error { return s.signUp(ctx, in, init, &site, &m) })
+	if err != nil {
+		return nil, nil, err
+	}
+	return site, m, nil
+}
+
+func (s *Store) signUp(ctx context.Context, in SignUpInput, init SiteInitializer, site **Site, m **Member) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		if site, err = CreateSite(ctx, tx, in.SiteName, in.Summary); err != nil {
+		if *site, err = CreateSite(ctx, tx, in.SiteName, in.Summary); err != nil {
 			return err
 		}
-		if m, err = AddMember(ctx, tx, site.ID, in.Email, in.Password, RoleAdmin, true); err != nil {
+		if *m, err = AddMember(ctx, tx, (*site).ID, in.Email, in.Password, RoleAdmin, true); err != nil {
 			return err
 		}
 		if init != nil {
-			if err := init(ctx, tx, site); err != nil {
+			if err := init(ctx, tx, *site); err != nil {
 				return fmt.Errorf("creating default configuration: %w", err)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return site, m, nil
 }

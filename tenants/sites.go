@@ -75,14 +75,25 @@ func ValidateSiteName(name string) error {
 // Store is the data access for sites, users and credentials. It is the only
 // code that reads the system tables sites and users.
 type Store struct {
-	pool *pgxpool.Pool
-	// Limiter rate-limits password attempts; nil uses a default.
+	pool   *pgxpool.Pool
+	limits Limits
+	// limiter throttles failed sign-ins per account and per client address.
 	limiter *LoginLimiter
+	// gate bounds concurrent password hashing.
+	gate *PasswordGate
 }
 
-// NewStore returns a Store over the application pool.
+// NewStore returns a Store over the application pool with DefaultLimits.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, limiter: NewLoginLimiter(5, time.Minute)}
+	return NewStoreWithLimits(pool, Limits{})
+}
+
+// NewStoreWithLimits returns a Store with the operator's limits (zero fields
+// take their defaults).
+func NewStoreWithLimits(pool *pgxpool.Pool, l Limits) *Store {
+	l = l.withDefaults()
+	return &Store{pool: pool, limits: l, limiter: NewLoginLimiter(l.LoginWindow),
+		gate: NewPasswordGate(l.PasswordHashes, l.PasswordQueue, l.PasswordWait)}
 }
 
 // Pool returns the application pool.

@@ -133,9 +133,12 @@ func (s *Store) Invite(ctx context.Context, email, password string, role Role) (
 		return nil, err
 	}
 	var m *Member
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		m, err = AddMember(ctx, tx, site, email, password, role)
-		return err
+	// Hashing the new user's password waits for a turn at the gate.
+	err = s.gate.Do(ctx, func() error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			m, err = AddMember(ctx, tx, site, email, password, role)
+			return err
+		})
 	})
 	return m, err
 }

@@ -41,7 +41,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	hub := live.NewHub(db.Pool, env.Logger)
 	cfgs := &store.Configs{Sealer: sealer, Validators: validators()}
 	res := &graph.Resolver{
-		Pool: db.Pool, Tenants: tenants.NewStore(db.Pool), Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
+		Pool: db.Pool, Tenants: tenants.NewStoreWithLimits(db.Pool, loginLimits()), Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
 		SignupOpen: o.signupOpen, StartWithin: o.startWithin, SiteInit: defaultSite(cfgs),
 	}
 	a := &app{
@@ -165,4 +165,11 @@ func hasChild(h *config.Check, kind, name string) bool {
 		}
 	}
 	return false
+}
+
+// loginLimits are the sign-in and password-hashing limits from the
+// environment (docs/limits.md); unset values take tenants.DefaultLimits.
+func loginLimits() tenants.Limits {
+	return tenants.Limits{LoginFailures: envInt("BERGAMOT_LOGIN_FAILURES"), AddressFailures: envInt("BERGAMOT_LOGIN_ADDRESS_FAILURES"),
+		PasswordHashes: envInt("BERGAMOT_PASSWORD_HASHES"), PasswordQueue: envInt("BERGAMOT_PASSWORD_QUEUE")}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,25 @@ func envDuration(key string, def time.Duration) time.Duration {
 	return def
 }
 
+// envInt reads a positive integer from the environment, 0 (the default)
+// when unset or bad.
+func envInt(key string) int {
+	n, err := strconv.Atoi(os.Getenv(key))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// httpTimeouts are the listener's timeouts from BERGAMOT_HTTP_* (unset
+// means the default of server.DefaultTimeouts).
+func httpTimeouts() server.Timeouts {
+	d := server.DefaultTimeouts()
+	return server.Timeouts{ReadHeader: envDuration("BERGAMOT_HTTP_READ_HEADER_TIMEOUT", d.ReadHeader),
+		Read: envDuration("BERGAMOT_HTTP_READ_TIMEOUT", d.Read), Idle: envDuration("BERGAMOT_HTTP_IDLE_TIMEOUT", d.Idle),
+		MaxHeaderBytes: envInt("BERGAMOT_HTTP_MAX_HEADER_BYTES")}
+}
+
 // runServe runs the serve role on db until ctx ends.
 func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup.Group) (string, error) {
 	log := env.Logger
@@ -62,7 +82,7 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	if err != nil {
 		return "", fmt.Errorf("listening on %s: %w (set BERGAMOT_LISTEN or --listen to another address)", o.listen, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	srv := server.HTTPServer(ctx, handler, httpTimeouts())
 	g.Go(func() error {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -3,6 +3,14 @@
 // and the throwaway clusters of the test suite. The cluster listens on a
 // Unix socket inside its own directory only, so it never collides with a
 // system PostgreSQL.
+//
+// Other local users get nothing: the socket's directory is reachable only by
+// the OS user running Bergamot and the postgres OS user (mode 0700, owned by
+// whoever runs PostgreSQL), the superuser "postgres" is reached by peer
+// authentication mapped from those two OS users only, and every other role
+// (reporting logins) must give its password (scram-sha-256). The
+// authentication files are rewritten on every start, so clusters created by
+// older versions (initdb --auth=trust, a 0777 socket) are fixed too.
 package devdb
 
 import (
@@ -121,7 +129,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return nil, fmt.Errorf("devdb: %w", err)
+	}
+	// Only the owner (PostgreSQL's OS user) may reach the socket; root
+	// passes any permission check.
+	if err := os.Chmod(runDir, 0o700); err != nil {
 		return nil, fmt.Errorf("devdb: %w", err)
 	}
 	if cred != nil {
@@ -136,16 +149,24 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if _, err := os.Stat(filepath.Join(dataDir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		opts.Logger.InfoContext(ctx, "creating private PostgreSQL cluster (first run)", slog.String("dir", dataDir))
 		cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", dataDir, "-U", "postgres",
-			"--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
+			"--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("devdb: initdb: %w\n%s", err, out)
 		}
 	}
 
+	if err := writeAuth(dataDir, cred); err != nil {
+		return nil, err
+	}
+
 	if c.ping(ctx, "postgres") == nil {
 		opts.Logger.InfoContext(ctx, "adopting PostgreSQL already running in data directory", slog.String("dir", dataDir))
 		c.adopted = true
+		// It may have started with an older, trusting pg_hba.conf.
+		if err := c.reloadConf(ctx); err != nil {
+			return nil, err
+		}
 	} else if err := c.startPostgres(ctx, bin, dataDir, runDir, cred); err != nil {
 		return nil, err
 	}
@@ -157,7 +178,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 }
 
 func (c *Cluster) startPostgres(ctx context.Context, bin, dataDir, runDir string, cred *syscall.Credential) error {
-	args := []string{"-D", dataDir, "-k", runDir, "-c", "listen_addresses=", "-c", "unix_socket_permissions=0777",
+	args := []string{"-D", dataDir, "-k", runDir, "-c", "listen_addresses=", "-c", "unix_socket_permissions=0700",
 		"-c", "max_connections=300", "-c", "shared_buffers=128MB", "-c", "fsync=on",
 		"-c", "synchronous_commit=off", "-c", "log_min_messages=warning",
 		// The check pipeline churns a few tables thousands of rows a second:
@@ -208,6 +229,49 @@ func (c *Cluster) startPostgres(ctx context.Context, bin, dataDir, runDir string
 			return fmt.Errorf("devdb: postgres did not accept connections within 60s; see %s", filepath.Join(c.opts.Dir, "postgres.log"))
 		}
 	}
+}
+
+// writeAuth writes pg_hba.conf and pg_ident.conf: the superuser only by peer
+// authentication from the OS user running Bergamot (and postgres), every
+// other role by password; nothing over TCP (the cluster does not listen).
+func writeAuth(dataDir string, cred *syscall.Credential) error {
+	me, err := user.Current()
+	if err != nil {
+		return fmt.Errorf("devdb: who am I: %w", err)
+	}
+	ident := "# Written by Bergamot on every start: OS users that may be the superuser.\n" +
+		"bergamot " + me.Username + " postgres\n"
+	if me.Username != "postgres" {
+		ident += "bergamot postgres postgres\n"
+	}
+	hba := "# Written by Bergamot on every start (internal/devdb). The socket directory is\n" +
+		"# mode 0700; the superuser by peer authentication, reporting logins by password.\n" +
+		"local all postgres peer map=bergamot\n" +
+		"local all all scram-sha-256\n"
+	for name, body := range map[string]string{"pg_hba.conf": hba, "pg_ident.conf": ident} {
+		p := filepath.Join(dataDir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			return fmt.Errorf("devdb: %w", err)
+		}
+		if cred != nil {
+			if err := os.Chown(p, int(cred.Uid), int(cred.Gid)); err != nil {
+				return fmt.Errorf("devdb: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) reloadConf(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return fmt.Errorf("devdb: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		return fmt.Errorf("devdb: reloading authentication settings: %w", err)
+	}
+	return nil
 }
 
 func (c *Cluster) ping(ctx context.Context, db string) error {
