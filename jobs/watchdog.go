@@ -81,7 +81,10 @@ func (w *Watchdog) RunOnce(ctx context.Context) (int, error) {
 			wait := o.args.Deadline.Sub(o.created).Round(time.Second)
 			res := checks.Result{Status: checks.StatusTimeout, Started: time.Now(), Worker: "watchdog",
 				Output: fmt.Sprintf("no worker in zone %s took the check within %s", o.args.Zone, wait)}
-			body, _ := json.Marshal(res)
+			body, err := checks.DefaultLimits.Encode(&res)
+			if err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`,
 				o.args.SiteID, o.args.CheckID, body); err != nil {
 				return err
