@@ -24,6 +24,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/gateway"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -121,7 +122,7 @@ func newRig(t *testing.T, configs map[string]string) *rig {
 	if r.sealer, err = store.NewSealer(make([]byte, 32)); err != nil {
 		t.Fatal(err)
 	}
-	if r.rc, err = jobs.NewInsertClient(db.Pool, r.log); err != nil {
+	if r.rc, err = riverclient.NewInsertClient(db.Pool, r.log); err != nil {
 		t.Fatal(err)
 	}
 	for name, xml := range configs {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/gateway/wire"
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -330,7 +331,7 @@ func (h *Hub) newZoneClient(z *zone) (*river.Client[pgx.Tx], error) {
 		jobTimeout, rescue = h.RescueAfter, h.RescueAfter
 	}
 	return river.NewClient(riverpgxv5.New(h.Pool), &river.Config{
-		Logger:                      jobs.RiverLogger(h.Logger),
+		Logger:                      riverclient.Logger(h.Logger),
 		Queues:                      map[string]river.QueueConfig{z.scope.Queue(): {MaxWorkers: cmp.Or(h.MaxInFlight, 200)}},
 		Workers:                     workers,
 		FetchCooldown:               cmp.Or(h.FetchCooldown, 10*time.Millisecond),
@@ -338,7 +339,7 @@ func (h *Hub) newZoneClient(z *zone) (*river.Client[pgx.Tx], error) {
 		JobTimeout:                  jobTimeout,
 		RescueStuckJobsAfter:        rescue,
 		CompletedJobRetentionPeriod: time.Minute,
-		ReindexerIndexNames:         jobs.NoReindex,
+		ReindexerIndexNames:         riverclient.NoReindex,
 	})
 }
 

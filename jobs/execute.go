@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -124,9 +123,9 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 }
 
 func (w *ExecuteWorker) complete(ctx context.Context, job *river.Job[ExecuteArgs], res *checks.Result) error {
-	body, err := json.Marshal(res)
+	body, err := checks.DefaultLimits.Encode(res)
 	if err != nil {
-		return fmt.Errorf("encoding result: %w", err)
+		return err
 	}
 	return w.handback.submit(ctx, w.Pool, job, body)
 }

@@ -118,7 +118,10 @@ func (f *Freshness) site(ctx context.Context, tx pgx.Tx, site uuid.UUID) (int, e
 		if !ok {
 			continue
 		}
-		body, _ := json.Marshal(res)
+		body, err := checks.DefaultLimits.Encode(&res)
+		if err != nil {
+			return n, err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, site, c.id, body); err != nil {
 			return n, fmt.Errorf("reporting silence: %w", err)
 		}

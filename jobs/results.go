@@ -202,20 +202,42 @@ func (p *Processor) runOnce(ctx context.Context, lanes []int32) (int, error) {
 }
 
 // processBatch processes one batch of the lanes it can lock in one
-// transaction. BEGIN travels with the claim, and each site's setting with
-// the read of its checks' state, to spend as few round trips as possible.
+// transaction. When PostgreSQL refuses something in it, the batch is split
+// until the result that fails on its own is found and set aside
+// (quarantine.go), so one bad result never holds the others hostage.
 func (p *Processor) processBatch(ctx context.Context, lanes []int32) (int, error) {
 	if p.Batch <= 0 {
 		p.Batch = 500
 	}
+	n, claimed, err := p.processRows(ctx, lanes, nil)
+	if err == nil || !poisonable(err) || len(claimed) == 0 || ctx.Err() != nil {
+		return n, err
+	}
+	p.Logger.WarnContext(ctx, "a batch of results failed: splitting it to set aside the result that cannot be stored",
+		slog.Int("results", len(claimed)), slog.Any("error", err))
+	return p.split(ctx, lanes, claimed, err)
+}
+
+// processRows claims the oldest results of the lanes it can lock (or,
+// with only, just those inbox rows) and processes them in one
+// transaction. BEGIN travels with the claim, and each site's setting with
+// the read of its checks' state, to spend as few round trips as possible.
+// It returns how many it processed and the ids of the rows it claimed
+// (also when it fails).
+func (p *Processor) processRows(ctx context.Context, lanes []int32, only []int64) (int, []int64, error) {
 	type keyed struct {
 		id  int64
 		row *inboxRow
 	}
 	var all []keyed
+	var claimed []int64
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
-	b.Queue(claimResults, p.Batch, lanes, laneLockClass, resultLanes).Query(func(rows pgx.Rows) error {
+	q, limit := claimResults, any(p.Batch)
+	if only != nil {
+		q, limit = claimResultsOnly, only
+	}
+	b.Queue(q, limit, lanes, laneLockClass, resultLanes).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			r := &inboxRow{}
 			var id int64
@@ -223,6 +245,7 @@ func (p *Processor) processBatch(ctx context.Context, lanes []int32) (int, error
 			if err := rows.Scan(&id, &r.site, &r.check, &body, &r.received); err != nil {
 				return err
 			}
+			claimed = append(claimed, id)
 			if err := json.Unmarshal(body, &r.result); err != nil {
 				p.Logger.ErrorContext(ctx, "dropping unreadable result", slog.Int64("inbox_id", id), slog.Any("error", err))
 				continue
@@ -239,11 +262,11 @@ func (p *Processor) processBatch(ctx context.Context, lanes []int32) (int, error
 	tx := br.Tx()
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if err := br.Close(); err != nil {
-		return 0, fmt.Errorf("claiming results: %w", err)
+		return 0, nil, fmt.Errorf("claiming results: %w", err)
 	}
 	p.traceStep("processor: claim", t0)
 	if len(all) == 0 {
-		return 0, tx.Commit(ctx)
+		return 0, claimed, tx.Commit(ctx)
 	}
 	// RETURNING order is not guaranteed: restore arrival order.
 	slices.SortFunc(all, func(a, b keyed) int { return cmp.Compare(a.id, b.id) })
@@ -257,7 +280,7 @@ func (p *Processor) processBatch(ctx context.Context, lanes []int32) (int, error
 	}
 	for _, site := range order {
 		if err := p.processSite(ctx, tx, site, bySite[site]); err != nil {
-			return 0, err
+			return 0, claimed, err
 		}
 	}
 	if p.Trace != nil {
@@ -267,7 +290,7 @@ func (p *Processor) processBatch(ctx context.Context, lanes []int32) (int, error
 	}
 	t1 := time.Now()
 	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("committing results: %w", err)
+		return 0, claimed, fmt.Errorf("committing results: %w", err)
 	}
 	p.traceStep("processor: commit", t1)
 	if p.Trace != nil {
@@ -275,7 +298,7 @@ func (p *Processor) processBatch(ctx context.Context, lanes []int32) (int, error
 			p.Trace.Stamp("3 processor committed", k.row.result.Output)
 		}
 	}
-	return len(all), nil
+	return len(all), claimed, nil
 }
 
 // traceStep tells Trace, when set, how long a step took since began.

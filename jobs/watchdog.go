@@ -92,7 +92,10 @@ func (w *Watchdog) RunOnce(ctx context.Context) (int, error) {
 			}
 			res := checks.Result{Status: checks.StatusTimeout, Started: time.Now(), Worker: "watchdog",
 				Output: timeoutOutput(o.args, wait, n)}
-			body, _ := json.Marshal(res)
+			body, err := checks.DefaultLimits.Encode(&res)
+			if err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`,
 				o.args.SiteID, o.args.CheckID, body); err != nil {
 				return err

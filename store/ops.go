@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -200,7 +199,10 @@ func submit(ctx context.Context, tx pgx.Tx, id uuid.UUID, status checks.Status, 
 	perf, warns := checks.ParsePerfdata(po.Perfdata)
 	res := checks.Result{Status: status, Output: po.Status, LongOutput: po.LongOutput, Perfdata: perf, PerfdataWarnings: warns,
 		Started: time.Now(), Worker: source}
-	body, _ := json.Marshal(res)
+	body, err := checks.DefaultLimits.Encode(&res)
+	if err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, site, id, body); err != nil {
 		return fmt.Errorf("submitting result: %w", err)
 	}
