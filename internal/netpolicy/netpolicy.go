@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"syscall"
 )
@@ -402,6 +403,22 @@ func (p *Policy) Resolve(ctx context.Context, r *net.Resolver, host string) ([]n
 	return out, nil
 }
 
+// CheckURL refuses, for the parameter named param, a URL whose host
+// CheckHost refuses. Unparsable URLs pass (their own validation says why).
+func (p *Policy) CheckURL(param, raw string) error {
+	if p == nil {
+		return nil
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return nil
+	}
+	if err := p.CheckHost(u.Hostname()); err != nil {
+		return fmt.Errorf("%s %s: %w", param, u.Redacted(), err)
+	}
+	return nil
+}
+
 // CheckRedirect is an http.Client CheckRedirect hook that refuses a
 // redirect to a host CheckHost refuses, so the error names the redirect; the
 // Control hook would refuse the connection anyway. It keeps Go's limit of
@@ -417,8 +434,12 @@ func (p *Policy) CheckRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // Client returns an http.Client whose connections and redirects obey the
-// policy, with no proxy (a proxy would reach what the policy refuses).
+// policy, with no proxy (a proxy would reach what the policy refuses). A
+// nil policy returns a plain &http.Client{}.
 func (p *Policy) Client() *http.Client {
+	if p == nil {
+		return &http.Client{}
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil
 	tr.DialContext = p.Dialer(&net.Dialer{}).DialContext
