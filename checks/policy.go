@@ -33,6 +33,22 @@ type Policy struct {
 	// checks the hosted policy confines; a site's private zone runs on the
 	// site's own workers and so is trusted. Nil counts every zone as shared.
 	SharedZone func(zone string) bool
+	// PluginDirs is the operator's plugin allow-list under hosted (nil:
+	// the nagios engine's own plugin directory).
+	PluginDirs []string
+	// PluginRules are the operator's per-plugin argument rules, by plugin
+	// file name (nil: the nagios engine's defaults).
+	PluginRules map[string]PluginRule
+}
+
+// PluginRule is the operator's rule for one plugin under hosted.
+type PluginRule struct {
+	// Deny refuses the plugin altogether.
+	Deny bool
+	// Options are the options allowed ("-H", "--sni"); an argument that
+	// starts with "-" must be one of them, alone or with its value attached
+	// ("-H8.8.8.8", "--sni=x"). Nil with Deny false allows any option.
+	Options []string
 }
 
 // ParsePolicyMode checks a --exec-policy value.

@@ -25,6 +25,9 @@ const (
 	// PluginDirEnv names the environment variable (and request parameter)
 	// that overrides the plugin directory.
 	PluginDirEnv = "BERGAMOT_PLUGIN_DIR"
+	// PluginUserEnv names the user a root worker runs plugins as (default
+	// nobody; "-" runs them as root, unconfined).
+	PluginUserEnv = "BERGAMOT_PLUGIN_USER"
 )
 
 // Options configure the engine. Zero values take the defaults.
@@ -86,6 +89,16 @@ func New(opts Options) *Engine {
 	}
 	if opts.ArgRules == nil {
 		opts.ArgRules = DefaultArgRules()
+	}
+	if opts.Confine.User == "" {
+		opts.Confine.User = os.Getenv(PluginUserEnv)
+	}
+	if opts.Confine.Protect == nil {
+		data := os.Getenv("BERGAMOT_DATA")
+		if data == "" {
+			data = ".bergamot"
+		}
+		opts.Confine.Protect = []string{data}
 	}
 	e := &Engine{opts: opts, env: pluginEnv(os.Environ())}
 	e.confine = newConfiner(opts.Confine, opts.Logger)

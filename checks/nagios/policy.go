@@ -27,14 +27,7 @@ const (
 type ArgRules map[string]ArgRule
 
 // ArgRule is the rule of one plugin.
-type ArgRule struct {
-	// Deny refuses the plugin altogether.
-	Deny bool
-	// Options are the options allowed ("-H", "--sni"); an argument that
-	// starts with "-" must be one of them, alone or with its value attached
-	// ("-H8.8.8.8", "--sni=x"). Nil with Deny false allows any option.
-	Options []string
-}
+type ArgRule = checks.PluginRule
 
 // DefaultArgRules refuse the plugins that run other commands or reach
 // other machines with the worker's own identity.
@@ -118,7 +111,7 @@ func LoadArgRules(path string) (ArgRules, error) {
 }
 
 // allowsOption reports whether arg (starting with "-") is one of opts.
-func (r ArgRule) allowsOption(arg string) bool {
+func allowsOption(r ArgRule, arg string) bool {
 	if r.Options == nil {
 		return true
 	}
@@ -151,7 +144,7 @@ func (e *Engine) CheckPolicy(_ context.Context, p *checks.Policy, req *checks.Re
 func (e *Engine) hostedArgs(p *checks.Policy, req *checks.Request) ([]string, error) {
 	for _, name := range []string{"plugin_dir", PluginDirEnv, "USER1"} {
 		if v, ok := req.Parameters[name]; ok && strings.TrimSpace(v) != "" {
-			return nil, checks.Refuse(ruleNoDir, "parameter %q may not be set by a site (plugins come from %s)", name, strings.Join(e.opts.AllowDirs, ", "))
+			return nil, checks.Refuse(ruleNoDir, "parameter %q may not be set by a site (plugins come from the operator's allow-list)", name)
 		}
 	}
 	line := strings.TrimSpace(req.CommandLine)
@@ -161,7 +154,14 @@ func (e *Engine) hostedArgs(p *checks.Policy, req *checks.Request) ([]string, er
 	if line == "" {
 		return nil, fmt.Errorf("no command line: set the command's command_line parameter")
 	}
-	dir := e.opts.AllowDirs[0]
+	dirs, rules := e.opts.AllowDirs, e.opts.ArgRules
+	if len(p.PluginDirs) > 0 {
+		dirs = p.PluginDirs
+	}
+	if p.PluginRules != nil {
+		rules = p.PluginRules
+	}
+	dir := dirs[0]
 	line, err := expandUserMacros(line, dir, func(name string) string {
 		if name == "USER1" {
 			return ""
@@ -181,13 +181,13 @@ func (e *Engine) hostedArgs(p *checks.Policy, req *checks.Request) ([]string, er
 	if needShell {
 		return nil, checks.Refuse(ruleNoShell, "the command line %q needs a shell", line)
 	}
-	plugin, err := e.allowedPlugin(args[0])
+	plugin, err := allowedPlugin(dirs, args[0])
 	if err != nil {
 		return nil, err
 	}
 	args[0] = plugin
 	name := filepath.Base(plugin)
-	rule := e.opts.ArgRules[name]
+	rule := rules[name]
 	if rule.Deny {
 		return nil, checks.Refuse(ruleArgs, "the operator does not allow plugin %s", name)
 	}
@@ -197,11 +197,11 @@ func (e *Engine) hostedArgs(p *checks.Policy, req *checks.Request) ([]string, er
 		}
 		if (strings.HasPrefix(a, "/") || strings.Contains(a, "=/")) && !isURLPath(args[1:], i) {
 			path := a[strings.Index(a, "/"):]
-			if !e.inAllowDirs(path) {
+			if !inDirs(dirs, path) {
 				return nil, checks.Refuse(ruleArgs, "argument %q names a file of the worker", a)
 			}
 		}
-		if strings.HasPrefix(a, "-") && !rule.allowsOption(a) {
+		if strings.HasPrefix(a, "-") && !allowsOption(rule, a) {
 			return nil, checks.Refuse(ruleArgs, "option %q is not allowed for %s (allowed: %s)", a, name, strings.Join(rule.Options, " "))
 		}
 		if err := checkHostArg(p, args[1:], i); err != nil {
@@ -248,7 +248,7 @@ func checkHostArg(p *checks.Policy, args []string, i int) error {
 }
 
 // allowedPlugin resolves a plugin name or path inside the allow-list.
-func (e *Engine) allowedPlugin(name string) (string, error) {
+func allowedPlugin(dirs []string, name string) (string, error) {
 	if strings.Contains(name, "..") {
 		return "", checks.Refuse(ruleAllowList, "plugin %q contains \"..\"", name)
 	}
@@ -256,24 +256,24 @@ func (e *Engine) allowedPlugin(name string) (string, error) {
 		if !filepath.IsAbs(name) {
 			return "", checks.Refuse(ruleAllowList, "plugin %q is a relative path", name)
 		}
-		if !e.inAllowDirs(name) {
-			return "", checks.Refuse(ruleAllowList, "%s is outside %s", name, strings.Join(e.opts.AllowDirs, ", "))
+		if !inDirs(dirs, name) {
+			return "", checks.Refuse(ruleAllowList, "%s is outside %s", name, strings.Join(dirs, ", "))
 		}
 		return filepath.Clean(name), nil
 	}
-	for _, d := range e.opts.AllowDirs {
+	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			return p, nil
 		}
 	}
-	return "", checks.Refuse(ruleAllowList, "plugin %s is not in %s", name, strings.Join(e.opts.AllowDirs, ", "))
+	return "", checks.Refuse(ruleAllowList, "plugin %s is not in %s", name, strings.Join(dirs, ", "))
 }
 
-// inAllowDirs reports whether path lies directly in an allowed directory.
-func (e *Engine) inAllowDirs(path string) bool {
+// inDirs reports whether path lies directly in one of dirs.
+func inDirs(dirs []string, path string) bool {
 	c := filepath.Clean(path)
-	for _, d := range e.opts.AllowDirs {
+	for _, d := range dirs {
 		if filepath.Dir(c) == filepath.Clean(d) {
 			return true
 		}

@@ -159,7 +159,7 @@ func FuzzParseArgRules(f *testing.F) {
 				t.Fatalf("bad plugin name %q", name)
 			}
 			for _, o := range r.Options {
-				if !strings.HasPrefix(o, "-") || !r.allowsOption(o) {
+				if !strings.HasPrefix(o, "-") || !allowsOption(r, o) {
 					t.Fatalf("option %q", o)
 				}
 			}

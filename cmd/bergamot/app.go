@@ -39,7 +39,16 @@ type app struct {
 
 func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sealer *store.Sealer, o serveOptions) (*app, error) {
 	hub := live.NewHub(db.Pool, env.Logger)
-	cfgs := &store.Configs{Sealer: sealer, Validators: validators()}
+	vals := validators()
+	if env.Policy.Hosted() {
+		// Refuse at apply what the hosted policy would refuse at run time.
+		reg, err := buildRegistry(env.Logger, "")
+		if err != nil {
+			return nil, err
+		}
+		vals = append(vals, validatePolicy(env.Policy, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate)
+	}
+	cfgs := &store.Configs{Sealer: sealer, Validators: vals}
 	res := &graph.Resolver{
 		Pool: db.Pool, Tenants: tenants.NewStore(db.Pool), Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
 		SignupOpen: o.signupOpen, StartWithin: o.startWithin, SiteInit: defaultSite(cfgs),

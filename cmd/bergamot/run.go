@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/server"
 )
@@ -101,6 +102,7 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	if err != nil {
 		return err
 	}
+	reg.SetPolicy(env.Policy)
 	sealer, err := env.Sealer()
 	if err != nil {
 		return err
@@ -151,11 +153,18 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	signup := fs.String("signup", "open", "whether anyone may sign up a new site: open or closed")
 	startWithin := fs.Duration("start-within", envDuration("BERGAMOT_START_WITHIN", 60*time.Second),
 		"how long a queued check may wait for a worker before it is reported TIMEOUT (env BERGAMOT_START_WITHIN)")
+	pf := addPolicyFlags(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *signup != "open" && *signup != "closed" {
 		return fmt.Errorf("--signup must be open or closed, not %q", *signup)
+	}
+	if *pf.mode == "" { // hosted whenever anyone may sign up
+		*pf.mode = map[bool]string{true: checks.PolicyHosted, false: checks.PolicyTrusted}[*signup == "open"]
+	}
+	if err := pf.apply(ctx, env); err != nil {
+		return err
 	}
 	db, err := env.OpenDB(ctx, true, 40)
 	if err != nil {
@@ -179,7 +188,11 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	rescue := fs.Duration("rescue-after", envDuration("BERGAMOT_RESCUE_AFTER", 0),
 		"how long a check may run before it is handed to another worker as its worker is presumed dead (default 3m; env BERGAMOT_RESCUE_AFTER)")
 	traps := fs.String("traps", "", "receive SNMP traps for every site's trap checks on this UDP address (e.g. :162)")
+	pf := addPolicyFlags(fs, checks.PolicyHosted)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := pf.apply(ctx, env); err != nil {
 		return err
 	}
 	if env.DatabaseURL == "" {
@@ -198,8 +211,12 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 }
 
 func cmdNotifier(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("notifier", "bergamot notifier")
+	fs := newFlags("notifier", "bergamot notifier [--exec-policy hosted|trusted] [--allow-net CIDR]")
+	pf := addPolicyFlags(fs, checks.PolicyHosted)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := pf.apply(ctx, env); err != nil {
 		return err
 	}
 	db, err := env.OpenDB(ctx, false, 30)
@@ -218,7 +235,11 @@ func cmdRun(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags("run", "bergamot run [--listen :8080] [--demo=true]")
 	listen := fs.String("listen", env.Listen, "HTTP listen address")
 	demo := fs.Bool("demo", true, "create the demo site on first start")
+	pf := addPolicyFlags(fs, checks.PolicyTrusted) // one operator; the demo checks localhost
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := pf.apply(ctx, env); err != nil {
 		return err
 	}
 	start := time.Now()
