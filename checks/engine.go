@@ -33,6 +33,11 @@ type Request struct {
 	HostAddress string
 	// Timeout is the hard deadline for the check; the context carries it too.
 	Timeout time.Duration
+	// Zone is the zone the check was queued in (decides its Policy).
+	Zone string
+	// Policy is the execution policy the check runs under (nil: trusted).
+	// Registry.Execute sets it from the registry's policy and Zone.
+	Policy *Policy
 }
 
 // Param returns a parameter or def when it is absent or empty.
@@ -104,6 +109,22 @@ type Engine interface {
 type Registry struct {
 	mu      sync.RWMutex
 	engines map[string]Engine
+	policy  *Policy
+}
+
+// SetPolicy sets the execution policy Execute applies (nil: trusted). Call
+// it once while wiring, before the registry runs checks.
+func (r *Registry) SetPolicy(p *Policy) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.policy = p
+}
+
+// Policy returns the policy set with SetPolicy.
+func (r *Registry) Policy() *Policy {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.policy
 }
 
 // NewRegistry returns an empty registry.
@@ -140,12 +161,24 @@ func (r *Registry) Names() []string {
 }
 
 // Execute looks up the engine named by req and runs it, turning a missing
-// engine or an engine error into an ERROR result.
+// engine or an engine error into an ERROR result. Under a hosted policy for
+// req's zone the request carries the policy, and one the engine refuses in
+// advance (PolicyChecker; an engine without it is refused altogether) is an
+// ERROR result that says which rule it broke: the run-time half of the
+// policy, in case a configuration slipped past the apply-time validation.
 func (r *Registry) Execute(ctx context.Context, req *Request) *Result {
 	start := time.Now()
 	e, ok := r.Lookup(req.Engine)
 	if !ok {
 		return &Result{Status: StatusError, Output: fmt.Sprintf("no %q engine on this worker (have: %s)", req.Engine, strings.Join(r.Names(), ", ")), Started: start}
+	}
+	if p := r.Policy().ForZone(req.Zone); p != nil {
+		cp := *req // the caller may share req (cached definitions)
+		cp.Policy = p
+		req = &cp
+		if err := CheckPolicy(ctx, e, p, req); err != nil {
+			return &Result{Status: StatusError, Output: err.Error(), Started: start, Runtime: time.Since(start)}
+		}
 	}
 	res, err := e.Execute(ctx, req)
 	switch {
@@ -161,4 +194,19 @@ func (r *Registry) Execute(ctx context.Context, req *Request) *Result {
 		res.Runtime = time.Since(start)
 	}
 	return res
+}
+
+// CheckPolicy asks e whether req may run under p: nil when p is not hosted,
+// the engine's verdict when it implements PolicyChecker, and a refusal when
+// it does not (an engine that has not said how it runs confined does not
+// run in a shared zone).
+func CheckPolicy(ctx context.Context, e Engine, p *Policy, req *Request) error {
+	if !p.Hosted() {
+		return nil
+	}
+	pc, ok := e.(PolicyChecker)
+	if !ok {
+		return Refuse("engines that run confined", "the %q engine does not run in shared zones", e.Name())
+	}
+	return pc.CheckPolicy(ctx, p, req)
 }

@@ -34,6 +34,9 @@ type Remote struct {
 	Version     string
 	Concurrency int
 	Logger      *slog.Logger
+	// OnWelcome, when set, is told the zone each accepted connection serves
+	// (before any job of it runs), so the worker can choose its policy.
+	OnWelcome func(*wire.Welcome)
 	// MinBackoff and MaxBackoff bound the wait between reconnects
 	// (defaults 500ms and 30s), with full jitter.
 	MinBackoff, MaxBackoff time.Duration
@@ -119,7 +122,14 @@ func (r *Remote) session(ctx context.Context, url string) error {
 	if m.Type != wire.TypeWelcome {
 		return fmt.Errorf("gateway answered %s, want welcome", m.Type)
 	}
-	r.Logger.InfoContext(ctx, "connected to gateway", slog.String("hub", url), slog.String("zone", m.Welcome.Zone), slog.String("node", m.Welcome.Node))
+	if m.Welcome == nil {
+		return fmt.Errorf("gateway sent a welcome without its zone")
+	}
+	r.Logger.InfoContext(ctx, "connected to gateway", slog.String("hub", url), slog.String("zone", m.Welcome.Zone),
+		slog.Bool("shared", m.Welcome.Shared), slog.String("node", m.Welcome.Node))
+	if r.OnWelcome != nil {
+		r.OnWelcome(m.Welcome)
+	}
 	r.mu.Lock()
 	r.conn = conn
 	pending := make([]*wire.Result, 0, len(r.unacked))

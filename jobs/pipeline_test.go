@@ -103,7 +103,9 @@ func (r *e2eRig) startServe(startWithin time.Duration) {
 func (r *e2eRig) startWorker(zone string, concurrency int) *river.Client[pgx.Tx] {
 	r.t.Helper()
 	reg := checks.NewRegistry()
-	reg.Register(nagios.New(nagios.Options{Logger: r.log}))
+	// Unconfined: these tests run their own plugins from private temporary
+	// directories; checks/nagios tests confinement.
+	reg.Register(nagios.New(nagios.Options{Logger: r.log, Confine: nagios.Confinement{User: "-"}}))
 	reg.Register(dummy.New(dummy.Options{Logger: r.log}))
 	w := &ExecuteWorker{Pool: r.db.Pool, Engines: reg, Sealer: r.sealer, WorkerID: "test/" + zone, Logger: r.log}
 	wc, err := NewWorkerClient(r.db.Pool, WorkerConfig{Zone: zone, Concurrency: concurrency, Worker: w, Logger: r.log,

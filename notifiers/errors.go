@@ -53,17 +53,23 @@ func IsPermanent(err error) bool {
 type HTTPError struct {
 	// Channel names the notifier, e.g. "webhook".
 	Channel string
-	// StatusCode and Body (trimmed, at most 512 bytes) of the answer.
+	// StatusCode and Body (trimmed, at most 512 bytes) of the answer. Body
+	// is for the channel to interpret (an API's error code); Error never
+	// includes it, as the answer may come from a server inside the
+	// operator's network and the error is shown to the site.
 	StatusCode int
 	Body       string
+	// Code is a short error code the channel read from Body (Slack's
+	// "no_service"); Error includes it.
+	Code string
 	// RetryAfter is the server's Retry-After, when it gave one.
 	RetryAfter time.Duration
 }
 
 func (e *HTTPError) Error() string {
 	msg := fmt.Sprintf("%s: server answered %d %s", e.Channel, e.StatusCode, http.StatusText(e.StatusCode))
-	if e.Body != "" {
-		msg += ": " + e.Body
+	if e.Code != "" {
+		msg += ": " + e.Code
 	}
 	return msg
 }

@@ -296,6 +296,55 @@ func flatten(m *config.Model) []*checkRow {
 	return out
 }
 
+// checkParams are the parameters stored for c (and given to its engine):
+// its own, overlaid with its command's.
+func checkParams(c *config.Check) map[string]string {
+	params := map[string]string{}
+	for k, v := range c.Parameters {
+		params[k] = v
+	}
+	if c.Command != nil {
+		for k, v := range c.Command.Parameters {
+			params[k] = v
+		}
+	}
+	return params
+}
+
+// ActiveCheck is one check of a model that workers will run, as Apply
+// stores it: the zone it is queued in and the parameters its engine gets.
+type ActiveCheck struct {
+	Check *config.Check
+	// Host is the check's host (the check itself for a host; nil for
+	// checks outside hosts).
+	Host   *config.Check
+	Zone   string
+	Params map[string]string
+}
+
+// ActiveChecks lists the checks of m that workers will run (engine set,
+// enabled, not passive), in model order. Configuration validation uses it
+// to judge what will run where.
+func ActiveChecks(m *config.Model) []ActiveCheck {
+	var out []ActiveCheck
+	hosts := map[*config.Check]*config.Check{}
+	for _, h := range m.Hosts {
+		hosts[h] = h
+		for _, s := range h.Services {
+			hosts[s] = h
+		}
+		for _, t := range h.Traps {
+			hosts[t] = h
+		}
+	}
+	for _, r := range flatten(m) {
+		if r.Active {
+			out = append(out, ActiveCheck{Check: r.Check, Host: hosts[r.Check], Zone: r.Zone, Params: checkParams(r.Check)})
+		}
+	}
+	return out
+}
+
 func rowSettings(c *config.Check) CheckSettings {
 	return CheckSettings{State: c.State, Schedule: c.Schedule, Notifications: c.Notifications, Initially: c.Initially,
 		SecurityDomains: c.SecurityDomains, Note: c.Note, Category: c.Category, Application: c.Application}

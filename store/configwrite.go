@@ -103,15 +103,9 @@ func arrayLiteral(items []string) string {
 func (w *checkWriter) add(r *checkRow) {
 	c := r.Check
 	engine, executor, command, script := "", "", "", ""
-	params := map[string]string{}
-	for k, v := range c.Parameters {
-		params[k] = v
-	}
+	params := checkParams(c)
 	if c.Command != nil {
 		engine, executor, command, script = c.Command.Engine, c.Command.Executor, c.Command.Name, c.Command.Script
-		for k, v := range c.Command.Parameters {
-			params[k] = v
-		}
 	}
 	cond := ""
 	if c.Condition != nil {

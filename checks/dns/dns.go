@@ -17,6 +17,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/checks/netcheck"
+	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
 )
 
 // Options configure the engine.
@@ -50,10 +51,11 @@ type query struct {
 	name, qtype, server, proto string
 	expect                     []string
 	times                      netcheck.Thresholds
+	net                        *netpolicy.Policy
 }
 
 func parse(req *checks.Request) (*query, error) {
-	q := &query{name: strings.TrimSpace(req.Param("name", req.Param("query", ""))),
+	q := &query{net: req.Policy.Network(), name: strings.TrimSpace(req.Param("name", req.Param("query", ""))),
 		qtype: strings.ToUpper(strings.TrimSpace(req.Param("type", "A"))),
 		proto: strings.ToLower(strings.TrimSpace(req.Param("protocol", "udp")))}
 	if q.name == "" {
@@ -91,6 +93,12 @@ func parse(req *checks.Request) (*query, error) {
 // normalise makes names comparable: lower case, no trailing dot.
 func normalise(s string) string { return strings.TrimSuffix(strings.ToLower(s), ".") }
 
+// CheckPolicy implements checks.PolicyChecker: under hosted, the server
+// (default the host) must not be a loopback or private literal address.
+func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.Request) error {
+	return netcheck.CheckPolicy(ctx, p, req, "server")
+}
+
 // Execute runs one lookup. Parameters: name (or query), type, server (default
 // the host), port, protocol, expect (comma-separated answers that must all be
 // present), warning_response_time, critical_response_time (ms).
@@ -114,6 +122,9 @@ func (e *Engine) lookup(ctx context.Context, q *query) *checks.Result {
 	client := &mdns.Client{Net: q.proto}
 	if d, ok := ctx.Deadline(); ok {
 		client.Timeout = time.Until(d)
+	}
+	if q.net != nil {
+		client.Dialer = q.net.Dialer(&net.Dialer{Timeout: client.Timeout})
 	}
 	reply, rtt, err := client.ExchangeContext(ctx, msg, q.server)
 	if err != nil {

@@ -148,3 +148,7 @@ func random(e *Engine, req *checks.Request, _ time.Time) (*checks.Result, error)
 func script(_ *Engine, _ *checks.Request, _ time.Time) (*checks.Result, error) {
 	return nil, fmt.Errorf("the dummy engine's script executor needs a script engine; use a scripted command instead")
 }
+
+// CheckPolicy implements checks.PolicyChecker: a dummy check runs nothing
+// and connects nowhere, so every policy allows it.
+func (e *Engine) CheckPolicy(context.Context, *checks.Policy, *checks.Request) error { return nil }

@@ -29,7 +29,7 @@ func (e *Engine) checkCertificate(ctx context.Context, req *checks.Request) *che
 	if s.url.Port() == "" {
 		addr = net.JoinHostPort(s.url.Hostname(), "443")
 	}
-	d := tls.Dialer{Config: cfg}
+	d := tls.Dialer{Config: cfg, NetDialer: s.key.net.Dialer(nil)}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		st := netcheck.FailStatus(ctx, err)

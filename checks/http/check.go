@@ -30,6 +30,14 @@ func (e *Engine) checkHTTP(ctx context.Context, req *checks.Request, start time.
 		return misconfigured(err)
 	}
 	client := &nethttp.Client{Transport: t, CheckRedirect: s.redirectPolicy}
+	if np := s.key.net; np != nil {
+		client.CheckRedirect = func(r *nethttp.Request, via []*nethttp.Request) error {
+			if err := np.CheckRedirect(r, via); err != nil {
+				return err
+			}
+			return s.redirectPolicy(r, via)
+		}
+	}
 	resp, err := client.Do(hreq)
 	if err != nil {
 		return e.requestFailed(ctx, s, err, time.Since(start))

@@ -9,6 +9,7 @@ import (
 	"net"
 	nethttp "net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,7 +124,7 @@ func (e *Engine) transport(key transportKey) (*nethttp.Transport, error) {
 
 func (e *Engine) newTransport(key transportKey) (*nethttp.Transport, error) {
 	t := &nethttp.Transport{
-		DialContext:         (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         key.net.Dialer(&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: e.opts.MaxIdleConnsPerHost,
 		MaxIdleConns:        e.opts.MaxIdleConnsPerHost * 64,
 		IdleConnTimeout:     e.opts.IdleConnTimeout,
@@ -147,6 +148,33 @@ func (e *Engine) newTransport(key transportKey) (*nethttp.Transport, error) {
 		t.TLSClientConfig = cfg
 	}
 	return t, nil
+}
+
+// CheckPolicy implements checks.PolicyChecker: under hosted the URL's host,
+// the host and proxy must not be loopback or private literals, and no TLS
+// file of the worker may be named. Names are checked on the resolved
+// address of every connection, redirects included.
+func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.Request) error {
+	if !p.Hosted() {
+		return nil
+	}
+	if err := netcheck.CheckPolicy(ctx, p, req); err != nil {
+		return err
+	}
+	for _, name := range []string{"url", "path", "proxy"} {
+		raw := strings.TrimSpace(req.Param(name, ""))
+		if !strings.Contains(raw, "://") {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue // parseSpec reports it
+		}
+		if err := p.Network().CheckHost(u.Hostname()); err != nil {
+			return &checks.PolicyError{Rule: "outbound connections only to public addresses", Detail: fmt.Sprintf("parameter %q: %v", name, err)}
+		}
+	}
+	return nil
 }
 
 // Execute runs one check.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/checks/netcheck"
+	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
 )
 
 // spec is one check's parsed parameters.
@@ -44,6 +45,9 @@ type transportKey struct {
 	tls     netcheck.TLSSettings
 	proxy   string
 	version string
+	// net is the request's address policy (nil: any address); transports
+	// are pooled per policy.
+	net *netpolicy.Policy
 }
 
 func parseSpec(req *checks.Request, certOnly bool) (*spec, error) {
@@ -78,7 +82,7 @@ func parseSpec(req *checks.Request, certOnly bool) (*spec, error) {
 	if err := s.parseRequest(req); err != nil {
 		return nil, err
 	}
-	s.key = transportKey{proxy: req.Param("proxy", ""), version: strings.TrimSpace(req.Param("version", ""))}
+	s.key = transportKey{proxy: req.Param("proxy", ""), version: strings.TrimSpace(req.Param("version", "")), net: req.Policy.Network()}
 	switch s.key.version {
 	case "", "1.0", "1.1", "2", "2.0":
 	default:

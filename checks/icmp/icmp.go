@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/checks/netcheck"
+	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
 )
 
 // Options configure the engine.
@@ -52,6 +54,7 @@ type spec struct {
 	interval   time.Duration
 	warn, crit limit
 	family     string // "", "4" or "6"
+	net        *netpolicy.Policy
 }
 
 func parse(req *checks.Request) (*spec, error) {
@@ -59,7 +62,7 @@ func parse(req *checks.Request) (*spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &spec{host: host, family: strings.TrimPrefix(strings.ToLower(req.Param("ip_version", "")), "ipv")}
+	s := &spec{net: req.Policy.Network(), host: host, family: strings.TrimPrefix(strings.ToLower(req.Param("ip_version", "")), "ipv")}
 	if s.packets, err = req.IntParam("packets", 5); err != nil {
 		return nil, err
 	}
@@ -81,6 +84,12 @@ func parse(req *checks.Request) (*spec, error) {
 		return nil, fmt.Errorf("parameter %q: %q is not 4 or 6", "ip_version", s.family)
 	}
 	return s, nil
+}
+
+// CheckPolicy implements checks.PolicyChecker: under hosted, no loopback or
+// private literal target.
+func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.Request) error {
+	return netcheck.CheckPolicy(ctx, p, req)
 }
 
 // Execute pings the host. Parameters: host, packets (default 5), interval
@@ -128,6 +137,12 @@ func (e *Engine) ping(ctx context.Context, s *spec) (*checks.Result, error) {
 	if err != nil {
 		st := netcheck.FailStatus(ctx, err)
 		return &checks.Result{Status: st, Output: fmt.Sprintf("%s - cannot resolve %s: %s", st, s.host, netcheck.Describe(ctx, err))}, nil
+	}
+	// The address resolved once is checked and pinged: no second lookup.
+	if a, ok := netip.AddrFromSlice(ip); ok {
+		if err := s.net.Check(a.Unmap()); err != nil {
+			return &checks.Result{Status: checks.StatusError, Output: (&checks.PolicyError{Rule: "outbound connections only to public addresses", Detail: err.Error()}).Error()}, nil
+		}
 	}
 	sock, err := openSocket(ip.To4() == nil, e.privileged)
 	if err != nil {

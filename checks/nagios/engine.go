@@ -25,6 +25,9 @@ const (
 	// PluginDirEnv names the environment variable (and request parameter)
 	// that overrides the plugin directory.
 	PluginDirEnv = "BERGAMOT_PLUGIN_DIR"
+	// PluginUserEnv names the user a root worker runs plugins as (default
+	// nobody; "-" runs them as root, unconfined).
+	PluginUserEnv = "BERGAMOT_PLUGIN_USER"
 )
 
 // Options configure the engine. Zero values take the defaults.
@@ -41,12 +44,22 @@ type Options struct {
 	WaitDelay time.Duration
 	// Logger receives run failures; nil discards.
 	Logger *slog.Logger
+
+	// AllowDirs is the operator's plugin allow-list under the hosted
+	// policy: plugins run only from these directories (default PluginDir).
+	AllowDirs []string
+	// ArgRules are the per-plugin argument rules under hosted (default
+	// DefaultArgRules).
+	ArgRules ArgRules
+	// Confine says how plugins run when the worker is root (on any zone).
+	Confine Confinement
 }
 
 // Engine runs Nagios plugins. It is safe for concurrent use.
 type Engine struct {
-	opts Options
-	env  []string // the plugins' environment
+	opts    Options
+	env     []string  // the plugins' environment
+	confine *confiner // nil unless the worker is root
 }
 
 var _ checks.Engine = (*Engine)(nil)
@@ -71,7 +84,25 @@ func New(opts Options) *Engine {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{opts: opts, env: pluginEnv(os.Environ())}
+	if len(opts.AllowDirs) == 0 {
+		opts.AllowDirs = []string{opts.PluginDir}
+	}
+	if opts.ArgRules == nil {
+		opts.ArgRules = DefaultArgRules()
+	}
+	if opts.Confine.User == "" {
+		opts.Confine.User = os.Getenv(PluginUserEnv)
+	}
+	if opts.Confine.Protect == nil {
+		data := os.Getenv("BERGAMOT_DATA")
+		if data == "" {
+			data = ".bergamot"
+		}
+		opts.Confine.Protect = []string{data}
+	}
+	e := &Engine{opts: opts, env: pluginEnv(os.Environ())}
+	e.confine = newConfiner(opts.Confine, opts.Logger)
+	return e
 }
 
 // pluginEnvKeep are the variables of the worker's environment that plugins
@@ -118,7 +149,14 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 		}
 	}
 	nagios4 := nagios4Exits(req)
-	argv, shellPath, err := e.commandArgs(req)
+	var argv []string
+	var shellPath string
+	var err error
+	if req.Policy.Hosted() {
+		argv, err = e.hostedArgs(req.Policy, req)
+	} else {
+		argv, shellPath, err = e.commandArgs(req)
+	}
 	if err != nil {
 		res := errorResult(start, err.Error(), "")
 		if nagios4 {
@@ -142,6 +180,17 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 	if shellPath != "" {
 		// Under /bin/sh, bare plugin names resolve in the plugin directory too.
 		cmd.Env = append(slices.Clip(e.env), "PATH="+shellPath)
+	}
+	if e.confine != nil {
+		undo, err := e.confine.apply(cmd, req, shellPath)
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
+			res := e.startFailure(ctx, argv, err)
+			res.Started, res.Runtime = start, time.Since(start)
+			return res, nil
+		} else if err != nil {
+			return errorResult(start, "cannot confine the plugin: "+err.Error(), ""), nil
+		}
+		defer undo()
 	}
 	err = cmd.Run()
 	runtime := time.Since(start)

@@ -48,7 +48,7 @@ func writePlugin(t *testing.T, dir, name, body string) string {
 
 func TestCheckDummyStatuses(t *testing.T) {
 	requirePlugins(t)
-	e := New(Options{PluginDir: DefaultPluginDir})
+	e := New(Options{Confine: unconfined, PluginDir: DefaultPluginDir})
 	cases := []struct {
 		cmd    string
 		status checks.Status
@@ -73,7 +73,7 @@ func TestCheckDummyStatuses(t *testing.T) {
 
 func TestCommandLineParameter(t *testing.T) {
 	requirePlugins(t)
-	e := New(Options{})
+	e := New(Options{Confine: unconfined})
 	req := &checks.Request{Engine: "nagios", Parameters: map[string]string{
 		"command_line": "check_dummy 0 'first line | a=1;2;3'",
 	}}
@@ -103,7 +103,7 @@ func TestCheckTCP(t *testing.T) {
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
-	e := New(Options{})
+	e := New(Options{Confine: unconfined})
 	res := run(t, e, fmt.Sprintf("check_tcp -H 127.0.0.1 -p %d", port), 10*time.Second)
 	if res.Status != checks.StatusOK || !strings.HasPrefix(res.Output, "TCP OK") || len(res.Perfdata) != 1 || res.Perfdata[0].Label != "time" || res.Perfdata[0].UOM != "s" {
 		t.Errorf("listening port: %+v", res)
@@ -152,7 +152,7 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 	pidFile := filepath.Join(dir, "pid")
 	// The plugin and a child of it both outlive the timeout.
 	writePlugin(t, dir, "check_slow", "echo $$ > "+pidFile+"\necho 'still thinking'\nsleep 30 &\nsleep 30\n")
-	e := New(Options{PluginDir: dir})
+	e := New(Options{Confine: unconfined, PluginDir: dir})
 	start := time.Now()
 	res := run(t, e, "check_slow", 500*time.Millisecond)
 	if took := time.Since(start); took > 5*time.Second {
@@ -185,7 +185,7 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 func TestContextDeadlineIsTimeout(t *testing.T) {
 	dir := t.TempDir()
 	writePlugin(t, dir, "check_slow", "sleep 30\n")
-	e := New(Options{PluginDir: dir})
+	e := New(Options{Confine: unconfined, PluginDir: dir})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	res, err := e.Execute(ctx, &checks.Request{CommandLine: "check_slow"})
@@ -197,7 +197,7 @@ func TestContextDeadlineIsTimeout(t *testing.T) {
 func TestCancelledContextIsError(t *testing.T) {
 	dir := t.TempDir()
 	writePlugin(t, dir, "check_slow", "sleep 30\n")
-	e := New(Options{PluginDir: dir})
+	e := New(Options{Confine: unconfined, PluginDir: dir})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	res, err := e.Execute(ctx, &checks.Request{CommandLine: "check_slow"})
@@ -213,7 +213,7 @@ func TestCommandProblemsAreClearErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	writePlugin(t, dir, "check_exit7", "echo 'out of range'\nexit 7\n")
-	e := New(Options{PluginDir: dir})
+	e := New(Options{Confine: unconfined, PluginDir: dir})
 	cases := []struct{ cmd, want string }{
 		{"check_does_not_exist -H x", "plugin not found: check_does_not_exist is neither in " + dir + " nor on $PATH"},
 		{"/nonexistent/check_x", "plugin not found: /nonexistent/check_x does not exist"},
@@ -244,7 +244,7 @@ func TestCommandProblemsAreClearErrors(t *testing.T) {
 
 func TestShellCommandLines(t *testing.T) {
 	requirePlugins(t)
-	e := New(Options{})
+	e := New(Options{Confine: unconfined})
 	cases := []struct {
 		cmd    string
 		status checks.Status
@@ -274,7 +274,7 @@ i=0; while [ $i -lt 1024 ]; do echo "line $i ................"; i=$((i+1)); done
 exit 0
 `)
 	writePlugin(t, dir, "check_flood", `echo "WARNING - flood"; head -c 200000 /dev/zero | tr '\0' x; exit 1`)
-	e := New(Options{PluginDir: dir})
+	e := New(Options{Confine: unconfined, PluginDir: dir})
 	res := run(t, e, "check_chatty", 10*time.Second)
 	if res.Status != checks.StatusOK || strings.Count(res.LongOutput, "\n") != 1023 || strings.Contains(res.LongOutput, "Bergamot kept") {
 		t.Errorf("33 KiB: %v %q, %d long lines", res.Status, res.Output, strings.Count(res.LongOutput, "\n")+1)
@@ -282,7 +282,7 @@ exit 0
 	if len(res.Perfdata) != 1 {
 		t.Errorf("perfdata %+v", res.Perfdata)
 	}
-	e = New(Options{PluginDir: dir, OutputCap: 16 << 10})
+	e = New(Options{Confine: unconfined, PluginDir: dir, OutputCap: 16 << 10})
 	res = run(t, e, "check_flood", 10*time.Second)
 	if res.Status != checks.StatusWarning || res.Output != "WARNING - flood" {
 		t.Errorf("flood: %v %q", res.Status, res.Output)
@@ -297,7 +297,7 @@ exit 0
 // as a worker runs checks.
 func BenchmarkCheckDummy(b *testing.B) {
 	requirePlugins(b)
-	e := New(Options{})
+	e := New(Options{Confine: unconfined})
 	req := &checks.Request{CommandLine: "check_dummy 0 'All good'", Timeout: 10 * time.Second}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

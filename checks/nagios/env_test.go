@@ -14,7 +14,7 @@ func TestPluginsDoNotSeeTheWorkersSecrets(t *testing.T) {
 	t.Setenv("DATABASE_URL", "postgres://bergamot:hunter2@db/bergamot")
 	t.Setenv("BERGAMOT_SECRET_KEY", "c2VjcmV0")
 	t.Setenv("NAGIOS_HOSTNAME", "web1")
-	e := New(Options{})
+	e := New(Options{Confine: unconfined})
 	for _, line := range []string{
 		`/bin/sh -c 'echo "db=${DATABASE_URL:-none} key=${BERGAMOT_SECRET_KEY:-none} path=${PATH:+set} host=${NAGIOS_HOSTNAME:-none}"'`,
 		`/usr/bin/printenv DATABASE_URL`, // direct exec: exits 1 (WARNING) when unset
@@ -35,3 +35,8 @@ func TestPluginsDoNotSeeTheWorkersSecrets(t *testing.T) {
 		}
 	}
 }
+
+// unconfined turns the root worker's plugin confinement off for tests about
+// output and process handling that run plugins from private temporary
+// directories; confine_test.go tests the confinement itself.
+var unconfined = Confinement{User: "-"}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
 	"io"
 	"net"
 	"strings"
@@ -58,6 +59,9 @@ type Query struct {
 	// Version is the packet version to send first: 4 (falling back to 2 when
 	// the server does not answer, as check_nrpe does) or 2.
 	Version int
+	// Net, when set, decides which addresses the query may connect to
+	// (checked on the resolved address); nil allows all.
+	Net *netpolicy.Policy
 }
 
 // Text is the query buffer sent to the daemon.
@@ -229,7 +233,7 @@ func (c *Client) exchange(ctx context.Context, q *Query, t Transport, version in
 	if err != nil {
 		return nil, err
 	}
-	raw, err := c.dialer.DialContext(ctx, "tcp", q.Address)
+	raw, err := q.Net.Dialer(&c.dialer).DialContext(ctx, "tcp", q.Address)
 	if err != nil {
 		return nil, &DialError{Address: q.Address, Err: err}
 	}

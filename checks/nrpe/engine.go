@@ -138,6 +138,16 @@ func describeError(ctx context.Context, q *Query, err error, took time.Duration)
 	return checks.StatusUnknown, fmt.Sprintf("NRPE: query to %s failed after %d ms: %v", q.Address, ms, err)
 }
 
+// CheckPolicy implements checks.PolicyChecker: under hosted, no loopback or
+// private literal target and no TLS files of the worker (tls_ca, tls_cert,
+// tls_key).
+func (e *Engine) CheckPolicy(_ context.Context, p *checks.Policy, req *checks.Request) error {
+	if err := checks.CheckWorkerFiles(p, req, "tls_ca", "tls_cert", "tls_key"); err != nil {
+		return err
+	}
+	return checks.CheckHostParams(p, req, "address")
+}
+
 // buildQuery reads the check's parameters.
 func (e *Engine) buildQuery(req *checks.Request) (*Query, time.Duration, error) {
 	host := req.Param("host", req.Param("address", req.HostAddress))
@@ -161,7 +171,7 @@ func (e *Engine) buildQuery(req *checks.Request) (*Query, time.Duration, error) 
 		}
 	}
 	host = strings.Trim(host, "[]")
-	q := &Query{Address: net.JoinHostPort(host, strconv.Itoa(port)), Command: req.Param("command", VersionCommand)}
+	q := &Query{Address: net.JoinHostPort(host, strconv.Itoa(port)), Command: req.Param("command", VersionCommand), Net: req.Policy.Network()}
 	if strings.ContainsAny(q.Command, "!\x00") {
 		return nil, 0, fmt.Errorf("parameter \"command\": %q must not contain '!' (use \"args\")", q.Command)
 	}

@@ -51,12 +51,24 @@ func DefaultAllowAddress(network, address string) error {
 	return nil
 }
 
-// dialer returns a dialer that applies the engine's network policy to the
+// dialer returns a dialer that applies the engine's network policy, and
+// the run's execution policy (hosted: public addresses only), to the
 // resolved address of every connection.
-func (e *Engine) dialer() *net.Dialer {
-	return &net.Dialer{Control: func(network, address string, _ syscall.RawConn) error {
-		return e.opts.AllowAddress(network, address)
+func (r *Run) dialer() *net.Dialer {
+	d := &net.Dialer{Control: func(network, address string, _ syscall.RawConn) error {
+		return r.engine.opts.AllowAddress(network, address)
 	}}
+	if r.Request != nil {
+		d = r.Request.Policy.Network().Dialer(d)
+	}
+	return d
+}
+
+// CheckPolicy implements checks.PolicyChecker: under hosted a script's
+// target host must not be a loopback or private literal; every connection
+// the script opens is checked on its resolved address while it runs.
+func (e *Engine) CheckPolicy(_ context.Context, p *checks.Policy, req *checks.Request) error {
+	return checks.CheckHostParams(p, req)
 }
 
 // SetHTTPTLSConfig sets the base TLS configuration of the script's https
@@ -80,7 +92,7 @@ func (r *Run) httpClient(insecure bool) *http.Client {
 	}
 	tr := &http.Transport{
 		Proxy:               nil, // a proxy would bypass the address policy
-		DialContext:         r.engine.dialer().DialContext,
+		DialContext:         r.dialer().DialContext,
 		TLSClientConfig:     cfg,
 		MaxIdleConnsPerHost: 2,
 	}

@@ -61,7 +61,7 @@ func (r *Run) parseJDBC(jdbcURL, user, pass string) (*pgx.ConnConfig, error) {
 		return nil, fmt.Errorf("jdbc.connect: %w", err)
 	}
 	cfg.User, cfg.Password = user, pass
-	d := r.engine.dialer()
+	d := r.dialer()
 	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return d.DialContext(ctx, network, addr)
 	}

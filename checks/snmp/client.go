@@ -42,6 +42,9 @@ func dial(ctx context.Context, req *checks.Request) (*gosnmp.GoSNMP, error) {
 	}
 	g := &gosnmp.GoSNMP{Target: host, Port: uint16(port), Context: ctx, Timeout: timeout, Retries: 1,
 		MaxOids: gosnmp.MaxOids, MaxRepetitions: 20}
+	if np := req.Policy.Network(); np != nil {
+		g.Control = np.Control // the resolved address, checked on the socket
+	}
 	switch v := strings.ToLower(param(req, "2", "snmp_version", "version")); v {
 	case "1", "v1":
 		g.Version, g.Community = gosnmp.Version1, param(req, "public", "snmp_community", "community")

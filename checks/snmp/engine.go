@@ -66,6 +66,12 @@ func New(opts Options) *Engine {
 // Name implements checks.Engine.
 func (e *Engine) Name() string { return "snmp" }
 
+// CheckPolicy implements checks.PolicyChecker: under hosted, no loopback or
+// private literal target.
+func (e *Engine) CheckPolicy(_ context.Context, p *checks.Policy, req *checks.Request) error {
+	return checks.CheckHostParams(p, req)
+}
+
 // Execute implements checks.Engine. The executor defaults to "script" when
 // the request carries a script and "get" otherwise.
 func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Result, error) {

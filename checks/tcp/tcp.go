@@ -19,6 +19,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/checks/netcheck"
+	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
 )
 
 // Options configure the engine.
@@ -62,6 +63,7 @@ type params struct {
 	times                                netcheck.Thresholds
 	cert                                 netcheck.CertPolicy
 	tls                                  netcheck.TLSSettings
+	net                                  *netpolicy.Policy
 }
 
 func parse(req *checks.Request) (*params, error) {
@@ -106,7 +108,14 @@ func parse(req *checks.Request) (*params, error) {
 	default:
 		return nil, fmt.Errorf("parameter %q: %q is not auto, reset or graceful", "close", mode)
 	}
+	p.net = req.Policy.Network()
 	return p, nil
+}
+
+// CheckPolicy implements checks.PolicyChecker: under hosted, no loopback or
+// private literal target and no TLS files of the worker.
+func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.Request) error {
+	return netcheck.CheckPolicy(ctx, p, req)
 }
 
 // Execute runs one TCP check.
@@ -125,8 +134,7 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 }
 
 func (e *Engine) run(ctx context.Context, p *params, start time.Time) *checks.Result {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", p.addr)
+	conn, err := p.net.Dialer(nil).DialContext(ctx, "tcp", p.addr)
 	connectTime := time.Since(start)
 	if err != nil {
 		st := netcheck.FailStatus(ctx, err)

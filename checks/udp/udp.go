@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +36,12 @@ func New(opts Options) *Engine {
 
 // Name returns "udp".
 func (e *Engine) Name() string { return "udp" }
+
+// CheckPolicy implements checks.PolicyChecker: under hosted, no loopback or
+// private literal target.
+func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.Request) error {
+	return netcheck.CheckPolicy(ctx, p, req)
+}
 
 // Execute sends "send" to host:port and waits for a reply containing
 // "expect" (any reply when expect is empty). Parameters: host, port, send,
@@ -75,8 +80,7 @@ func (e *Engine) run(ctx context.Context, req *checks.Request, start time.Time) 
 		return misconfigured(err)
 	}
 	addr := netcheck.Address(host, port)
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", addr)
+	conn, err := req.Policy.Network().Dialer(nil).DialContext(ctx, "udp", addr)
 	if err != nil {
 		return failed(ctx, err, addr, time.Since(start))
 	}

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/frontend"
+	"github.com/bergamot-monitoring/bergamot/gateway"
 	"github.com/bergamot-monitoring/bergamot/graph"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/live"
@@ -39,7 +41,18 @@ type app struct {
 
 func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sealer *store.Sealer, o serveOptions) (*app, error) {
 	hub := live.NewHub(db.Pool, env.Logger)
-	cfgs := &store.Configs{Sealer: sealer, Validators: validators()}
+	vals := validators()
+	if env.Policy.Hosted() {
+		// Refuse at apply what the hosted policy would refuse at run time.
+		reg, err := buildRegistry(env.Logger, "")
+		if err != nil {
+			return nil, err
+		}
+		pol := *env.Policy
+		pol.SharedZone = (&sharedZones{st: &gateway.Store{Pool: db.Pool}, ttl: 5 * time.Second, log: env.Logger}).Shared
+		vals = append(vals, validatePolicy(&pol, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate)
+	}
+	cfgs := &store.Configs{Sealer: sealer, Validators: vals}
 	res := &graph.Resolver{
 		Pool: db.Pool, Tenants: tenants.NewStoreWithLimits(db.Pool, loginLimits()), Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
 		SignupOpen: o.signupOpen, StartWithin: o.startWithin, SiteInit: defaultSite(cfgs),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/internal/devdb"
 	"github.com/bergamot-monitoring/bergamot/migrations"
 	"github.com/bergamot-monitoring/bergamot/store"
@@ -24,6 +25,9 @@ type Env struct {
 	Domain      string
 	SecretKey   string
 	Logger      *slog.Logger
+	// Policy is the execution policy (nil: trusted), set from
+	// --exec-policy by the roles that have it (cmd/bergamot/policy.go).
+	Policy *checks.Policy
 }
 
 func getenv(k, def string) string {

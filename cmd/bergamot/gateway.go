@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bergamot-monitoring/bergamot/gateway"
+	"github.com/bergamot-monitoring/bergamot/gateway/wire"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/store"
 )
@@ -43,7 +45,7 @@ func newHub(ctx context.Context, env *Env, db *DB, sealer *store.Sealer, g *errg
 
 type remoteOptions struct {
 	hubs, keyFile, caFile, engines, name string
-	concurrency                       int
+	concurrency                          int
 }
 
 // runRemoteWorker is `bergamot worker --hub`: it takes jobs through a serve
@@ -89,8 +91,17 @@ func runRemoteWorker(ctx context.Context, env *Env, o remoteOptions) error {
 	if name == "" {
 		name, _ = os.Hostname()
 	}
+	// The hub says which zone the key serves: a site's private zone runs on
+	// the site's own machine and so is trusted; an operator's shared zone
+	// keeps this worker's policy (hosted by default).
+	var shared atomic.Bool
+	shared.Store(true)
+	if p := env.Policy; p != nil {
+		p.SharedZone = func(string) bool { return shared.Load() }
+		reg.SetPolicy(p)
+	}
 	r := &gateway.Remote{Hubs: hubs, Key: key, TLS: tlsConf, Engines: reg, Name: name, Version: version,
-		Concurrency: o.concurrency, Logger: log}
+		Concurrency: o.concurrency, Logger: log, OnWelcome: func(w *wire.Welcome) { shared.Store(w.Shared) }}
 	log.InfoContext(ctx, "remote worker starting", slog.String("engines", strings.Join(reg.Names(), ",")), slog.Int("concurrency", o.concurrency))
 	return r.Run(ctx)
 }

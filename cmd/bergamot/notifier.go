@@ -28,7 +28,7 @@ func newDispatcher(env *Env, db *DB, sealer *store.Sealer) (*dispatch.Dispatcher
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("bergamot ack links v1"))
 	return &dispatch.Dispatcher{Pool: db.Pool, Logger: env.Logger.With(slog.String("role", "notifier")), Sealer: sealer,
-		Channels: dispatch.DefaultChannels(nil), AckKey: m.Sum(nil),
+		Channels: dispatch.PolicyChannels(nil, env.Policy.Network()), AckKey: m.Sum(nil),
 		BaseURL: strings.TrimRight(os.Getenv("BERGAMOT_PUBLIC_URL"), "/")}, nil
 }
 

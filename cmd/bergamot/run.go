@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/server"
@@ -123,6 +124,7 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	if err != nil {
 		return err
 	}
+	reg.SetPolicy(env.Policy)
 	sealer, err := env.Sealer()
 	if err != nil {
 		return err
@@ -176,11 +178,18 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	signup := fs.String("signup", "open", "whether anyone may sign up a new site: open or closed")
 	startWithin := fs.Duration("start-within", envDuration("BERGAMOT_START_WITHIN", 60*time.Second),
 		"how long a queued check may wait for a worker before it is reported TIMEOUT (env BERGAMOT_START_WITHIN)")
+	pf := addPolicyFlags(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *signup != "open" && *signup != "closed" {
 		return fmt.Errorf("--signup must be open or closed, not %q", *signup)
+	}
+	if *pf.mode == "" { // hosted whenever anyone may sign up
+		*pf.mode = map[bool]string{true: checks.PolicyHosted, false: checks.PolicyTrusted}[*signup == "open"]
+	}
+	if err := pf.apply(ctx, env); err != nil {
+		return err
 	}
 	db, err := env.OpenDB(ctx, true, 40)
 	if err != nil {
@@ -208,7 +217,11 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	keyFile := fs.String("key-file", "", "remote worker: file holding the worker key (createWorkerKey, or bergamot zone key create for an operator zone)")
 	caFile := fs.String("ca-file", "", "remote worker: PEM CA certificate(s) to trust for wss:// (default the system's)")
 	name := fs.String("name", "", "remote worker: the name shown for this worker (default the host name)")
+	pf := addPolicyFlags(fs, checks.PolicyHosted)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := pf.apply(ctx, env); err != nil {
 		return err
 	}
 	if *hubs != "" || *keyFile != "" {
@@ -233,8 +246,12 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 }
 
 func cmdNotifier(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("notifier", "bergamot notifier")
+	fs := newFlags("notifier", "bergamot notifier [--exec-policy hosted|trusted] [--allow-net CIDR]")
+	pf := addPolicyFlags(fs, checks.PolicyHosted)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := pf.apply(ctx, env); err != nil {
 		return err
 	}
 	db, err := env.OpenDB(ctx, false, 30)
@@ -253,7 +270,11 @@ func cmdRun(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags("run", "bergamot run [--listen :8080] [--demo=true]")
 	listen := fs.String("listen", env.Listen, "HTTP listen address")
 	demo := fs.Bool("demo", true, "create the demo site on first start")
+	pf := addPolicyFlags(fs, checks.PolicyTrusted) // one operator; the demo checks localhost
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := pf.apply(ctx, env); err != nil {
 		return err
 	}
 	start := time.Now()

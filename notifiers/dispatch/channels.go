@@ -7,13 +7,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
 	"github.com/bergamot-monitoring/bergamot/notifiers/email"
 	"github.com/bergamot-monitoring/bergamot/notifiers/irc"
@@ -121,7 +121,16 @@ func NewChannels(chs ...Channel) *Channels {
 // (may be nil: system roots) is used by email and irc; a site's
 // smtp.tls-ca / irc.tls-ca replace its roots.
 func DefaultChannels(tlsConfig *tls.Config) *Channels {
-	return NewChannels(&EmailChannel{TLS: tlsConfig}, SMSChannel{}, WebhookChannel{}, SlackChannel{}, IRCChannel{TLS: tlsConfig})
+	return PolicyChannels(tlsConfig, nil)
+}
+
+// PolicyChannels is DefaultChannels whose HTTP channels (sms, webhook,
+// slack) connect only where np allows (the hosted execution policy; nil
+// allows all): a URL naming a refused address is refused when the
+// configuration is validated and again, on the resolved address, when a
+// notification is sent.
+func PolicyChannels(tlsConfig *tls.Config, np *netpolicy.Policy) *Channels {
+	return NewChannels(&EmailChannel{TLS: tlsConfig}, SMSChannel{Net: np}, WebhookChannel{Net: np}, SlackChannel{Net: np}, IRCChannel{TLS: tlsConfig})
 }
 
 // Register adds ch; it panics on a duplicate name (a wiring mistake).
@@ -248,7 +257,10 @@ func (e *EmailChannel) Build(p Params) (notifiers.Notifier, error) {
 // and sms.auth-token (or sms.credential: username = SID, password = token),
 // sms.from, sms.base-url, sms.timeout. Recipients need a mobile or pager
 // number in E.164 form.
-type SMSChannel struct{}
+type SMSChannel struct {
+	// Net decides which addresses it may post to (nil: any).
+	Net *netpolicy.Policy
+}
 
 // Name returns "sms".
 func (SMSChannel) Name() string { return sms.Channel }
@@ -262,7 +274,7 @@ func (SMSChannel) Reachable(to notifiers.Recipient, p Params) bool {
 func (SMSChannel) Secrets() []string { return []string{"sms.auth-token"} }
 
 // Build makes an SMS notifier.
-func (SMSChannel) Build(p Params) (notifiers.Notifier, error) {
+func (ch SMSChannel) Build(p Params) (notifiers.Notifier, error) {
 	timeout, err := p.Duration("sms.timeout")
 	if err != nil {
 		return nil, err
@@ -274,13 +286,19 @@ func (SMSChannel) Build(p Params) (notifiers.Notifier, error) {
 	if token == "" {
 		token = p["sms.password"]
 	}
+	if err := ch.Net.CheckURL("sms.base-url", p.Get("sms.base-url")); err != nil {
+		return nil, notifiers.Permanent(fmt.Errorf("sms: %w", err))
+	}
 	return sms.New(sms.Config{AccountSID: sid, AuthToken: token, From: p.Get("sms.from"),
-		BaseURL: p.Get("sms.base-url"), Timeout: timeout}, &http.Client{})
+		BaseURL: p.Get("sms.base-url"), Timeout: timeout}, ch.Net.Client())
 }
 
 // WebhookChannel posts signed JSON. Parameters: webhook.url (usually a
 // contact parameter), webhook.secret (a credential reference), webhook.timeout.
-type WebhookChannel struct{}
+type WebhookChannel struct {
+	// Net decides which addresses it may post to (nil: any).
+	Net *netpolicy.Policy
+}
 
 // Name returns "webhook".
 func (WebhookChannel) Name() string { return webhook.Channel }
@@ -294,17 +312,23 @@ func (WebhookChannel) Reachable(_ notifiers.Recipient, p Params) bool {
 func (WebhookChannel) Secrets() []string { return []string{"webhook.secret"} }
 
 // Build makes a webhook notifier.
-func (WebhookChannel) Build(p Params) (notifiers.Notifier, error) {
+func (ch WebhookChannel) Build(p Params) (notifiers.Notifier, error) {
 	timeout, err := p.Duration("webhook.timeout")
 	if err != nil {
 		return nil, err
 	}
-	return webhook.New(webhook.Config{URL: p.Get("webhook.url"), Secret: p["webhook.secret"], Timeout: timeout}, &http.Client{})
+	if err := ch.Net.CheckURL("webhook.url", p.Get("webhook.url")); err != nil {
+		return nil, notifiers.Permanent(fmt.Errorf("webhook: %w", err))
+	}
+	return webhook.New(webhook.Config{URL: p.Get("webhook.url"), Secret: p["webhook.secret"], Timeout: timeout}, ch.Net.Client())
 }
 
 // SlackChannel posts to a Slack incoming webhook. Parameter: slack.webhook
 // (the webhook URL is a secret: give it as a credential reference).
-type SlackChannel struct{}
+type SlackChannel struct {
+	// Net decides which addresses it may post to (nil: any).
+	Net *netpolicy.Policy
+}
 
 // Name returns "slack".
 func (SlackChannel) Name() string { return slack.Channel }
@@ -318,12 +342,15 @@ func (SlackChannel) Reachable(_ notifiers.Recipient, p Params) bool {
 func (SlackChannel) Secrets() []string { return []string{"slack.webhook"} }
 
 // Build makes a Slack notifier.
-func (SlackChannel) Build(p Params) (notifiers.Notifier, error) {
+func (ch SlackChannel) Build(p Params) (notifiers.Notifier, error) {
 	timeout, err := p.Duration("slack.timeout")
 	if err != nil {
 		return nil, err
 	}
-	return slack.New(slack.Config{WebhookURL: p.Get("slack.webhook"), Timeout: timeout}, &http.Client{})
+	if err := ch.Net.CheckURL("slack.webhook", p.Get("slack.webhook")); err != nil {
+		return nil, notifiers.Permanent(fmt.Errorf("slack: %w", err))
+	}
+	return slack.New(slack.Config{WebhookURL: p.Get("slack.webhook"), Timeout: timeout}, ch.Net.Client())
 }
 
 // IRCChannel posts to an IRC channel. Site parameters: irc.server

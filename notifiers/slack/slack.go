@@ -8,8 +8,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -83,8 +85,17 @@ func (s *Notifier) Send(ctx context.Context, n *notifiers.Notification, _ notifi
 	}
 	req.Header.Set("Content-Type", "application/json")
 	_, err = notifiers.DoHTTP(s.client, Channel, req)
+	var he *notifiers.HTTPError
+	if errors.As(err, &he) && slackErrorCode.MatchString(he.Body) {
+		// Slack answers a short error code ("no_service", "invalid_token"):
+		// say it, but never echo any other body.
+		he.Code = he.Body
+	}
 	return err
 }
+
+// slackErrorCode matches Slack's incoming-webhook error codes.
+var slackErrorCode = regexp.MustCompile(`^[a-z][a-z_]{1,40}$`)
 
 // Message is an incoming-webhook message.
 type Message struct {

@@ -177,3 +177,22 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsDoNotEchoTheAnswer: a failed delivery's error (shown to the
+// site in the notification log) never carries the server's body, which
+// could be a page of a service inside the operator's network.
+func TestErrorsDoNotEchoTheAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, "postgres password=hunter2 internal stack trace")
+	}))
+	defer srv.Close()
+	nf, err := New(Config{URL: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = nf.Send(context.Background(), sample(), notifiers.Recipient{})
+	if err == nil || !strings.Contains(err.Error(), "500 Internal Server Error") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error %v", err)
+	}
+}
