@@ -16,6 +16,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/server"
+	"github.com/bergamot-monitoring/bergamot/store"
 )
 
 // version is set at build time.
@@ -97,7 +98,7 @@ type workerOptions struct {
 
 func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgroup.Group) error {
 	log := env.Logger.With(slog.String("role", "worker"), slog.String("zone", o.zone))
-	reg, err := buildRegistry(log, o.engines)
+	reg, err := buildRegistry(log, o.engines, &engineEnv{KnownHosts: &store.HostKeys{Pool: db.Pool}})
 	if err != nil {
 		return err
 	}
