@@ -76,4 +76,3 @@ func keyType(key []byte) string {
 	}
 	return string(key[4 : 4+n])
 }
-
