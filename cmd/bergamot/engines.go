@@ -14,6 +14,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks/dummy"
 	httpcheck "github.com/bergamot-monitoring/bergamot/checks/http"
 	"github.com/bergamot-monitoring/bergamot/checks/icmp"
+	"github.com/bergamot-monitoring/bergamot/checks/jdbc"
 	"github.com/bergamot-monitoring/bergamot/checks/nagios"
 	"github.com/bergamot-monitoring/bergamot/checks/nrpe"
 	"github.com/bergamot-monitoring/bergamot/checks/script"
@@ -42,7 +43,10 @@ var engineConstructors = map[string]func(l *slog.Logger, env *engineEnv) checks.
 	"icmp": func(l *slog.Logger, _ *engineEnv) checks.Engine {
 		return icmp.New(icmp.Options{Logger: l, Privileged: os.Geteuid() == 0})
 	},
-	"ssh":  func(l *slog.Logger, env *engineEnv) checks.Engine { return env.ssh(l) },
+	"ssh": func(l *slog.Logger, env *engineEnv) checks.Engine { return env.ssh(l) },
+	"jdbc": func(l *slog.Logger, env *engineEnv) checks.Engine {
+		return jdbc.New(jdbc.Options{Logger: l, Dial: env.Dial, Script: script.New(script.Options{Logger: l})})
+	},
 	"sftp": func(l *slog.Logger, env *engineEnv) checks.Engine { return env.ssh(l).SFTP() },
 }
 
