@@ -128,3 +128,6 @@ func (s *Server) Count(sql string) (int, error) {
 	}
 	return strconv.Atoi(string(bytes.TrimSpace(out)))
 }
+
+// PortString is Port as text, for check parameters.
+func (s *Server) PortString() string { return strconv.Itoa(s.Port) }
