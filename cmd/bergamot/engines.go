@@ -15,6 +15,7 @@ import (
 	httpcheck "github.com/bergamot-monitoring/bergamot/checks/http"
 	"github.com/bergamot-monitoring/bergamot/checks/icmp"
 	"github.com/bergamot-monitoring/bergamot/checks/jdbc"
+	"github.com/bergamot-monitoring/bergamot/checks/libvirt"
 	"github.com/bergamot-monitoring/bergamot/checks/nagios"
 	"github.com/bergamot-monitoring/bergamot/checks/nrpe"
 	"github.com/bergamot-monitoring/bergamot/checks/script"
@@ -48,6 +49,9 @@ var engineConstructors = map[string]func(l *slog.Logger, env *engineEnv) checks.
 		return jdbc.New(jdbc.Options{Logger: l, Dial: env.Dial, Script: script.New(script.Options{Logger: l})})
 	},
 	"sftp": func(l *slog.Logger, env *engineEnv) checks.Engine { return env.ssh(l).SFTP() },
+	"libvirt": func(l *slog.Logger, env *engineEnv) checks.Engine {
+		return libvirt.New(libvirt.Options{Logger: l, Dial: env.Dial})
+	},
 }
 
 // engineEnv is what engines may take from the process that runs them: the
