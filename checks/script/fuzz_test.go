@@ -1,11 +1,10 @@
 package script
 
 import (
-	"context"
 	"strings"
 	"testing"
 
-	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/checks/jdbc"
 )
 
 func FuzzJDBC(f *testing.F) {
@@ -13,10 +12,9 @@ func FuzzJDBC(f *testing.F) {
 		"jdbc:postgresql://[::1]:5433/a'b", "jdbc:mysql://h/d", "jdbc:postgresql://:0/", "SELECT ? , '?' , \"?\" , ?"} {
 		f.Add(s)
 	}
-	run := newRun(context.Background(), New(Options{}), &checks.Request{})
 	f.Fuzz(func(t *testing.T, s string) {
-		if cfg, err := run.parseJDBC(s, "u", "p"); err == nil && (cfg.Host == "" || cfg.Port == 0) {
-			t.Fatalf("%q parsed to host %q port %d", s, cfg.Host, cfg.Port)
+		if tg, err := jdbc.ParseURL(s); err == nil && (tg.Host == "" || tg.Port == 0) {
+			t.Fatalf("%q parsed to host %q port %d", s, tg.Host, tg.Port)
 		}
 		out := jdbcPlaceholders(s, []string{"float8"})
 		if !strings.ContainsRune(s, '?') && out != s {

@@ -3,105 +3,68 @@ package script
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dop251/goja"
-	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/checks/jdbc"
 )
 
 // jdbcObject is the `jdbc` global: jdbc.connect(url, user, pass, fn) opens a
-// PostgreSQL session (jdbc:postgresql://host:port/db), calls fn(con) and
-// closes the session; it returns what fn returns.
+// read-only session to PostgreSQL (jdbc:postgresql://host:port/db) or
+// MySQL/MariaDB (jdbc:mysql://..., jdbc:mariadb://...), calls fn(con) and
+// closes the session; it returns what fn returns. Every query runs in a
+// read-only transaction under a statement timeout (the check's remaining
+// time, at most five minutes).
 func (r *Run) jdbcObject(ctx context.Context) *goja.Object {
 	return r.object(map[string]jsFunc{
 		"connect": func(c goja.FunctionCall) goja.Value {
-			conn, err := r.connectPG(ctx, c.Argument(0).String(), c.Argument(1).String(), c.Argument(2).String())
+			sess, t, err := r.connectDB(ctx, c.Argument(0).String(), c.Argument(1).String(), c.Argument(2).String())
 			if err != nil {
 				r.Throw(err)
 			}
-			defer conn.Close(context.WithoutCancel(ctx))
-			return r.Call(c.Argument(3), r.connObject(ctx, conn))
+			defer func() { _ = sess.Close(context.WithoutCancel(ctx)) }()
+			return r.Call(c.Argument(3), r.connObject(ctx, sess, t.Driver))
 		},
 	})
 }
 
-// parseJDBC turns jdbc:postgresql://host[:port]/db[?params] into a pgx config.
-func (r *Run) parseJDBC(jdbcURL, user, pass string) (*pgx.ConnConfig, error) {
-	rest, ok := strings.CutPrefix(jdbcURL, "jdbc:postgresql://")
-	if !ok {
-		return nil, fmt.Errorf("jdbc.connect: %q is not a jdbc:postgresql:// URL (only PostgreSQL is supported)", jdbcURL)
-	}
-	u, err := url.Parse("postgres://" + rest)
+// connectDB opens the session a jdbc URL names.
+func (r *Run) connectDB(ctx context.Context, jdbcURL, user, pass string) (jdbc.Session, jdbc.Target, error) {
+	t, err := jdbc.ParseURL(jdbcURL)
 	if err != nil {
-		return nil, fmt.Errorf("jdbc.connect: bad URL %q: %w", jdbcURL, err)
+		return nil, t, fmt.Errorf("jdbc.connect: %w", err)
 	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("jdbc.connect: URL %q has no host", jdbcURL)
+	timeout := 5 * time.Minute
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout = time.Until(d)
 	}
-	port := 5432
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil || port <= 0 || port > 65535 {
-			return nil, fmt.Errorf("jdbc.connect: URL %q has a bad port %q", jdbcURL, p)
-		}
-	}
-	sslmode := "prefer"
-	if s := u.Query().Get("sslmode"); s != "" {
-		sslmode = s
-	} else if u.Query().Get("ssl") == "true" {
-		sslmode = "require"
-	}
-	dsn := fmt.Sprintf("host=%s port=%d dbname=%s sslmode=%s connect_timeout=10",
-		quoteDSN(u.Hostname()), port, quoteDSN(strings.TrimPrefix(u.Path, "/")), quoteDSN(sslmode))
-	cfg, err := pgx.ParseConfig(dsn)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	sess, err := jdbc.Open(cctx, t, user, pass, timeout, r.dialer().DialContext)
 	if err != nil {
-		return nil, fmt.Errorf("jdbc.connect: %w", err)
+		return nil, t, fmt.Errorf("jdbc.connect %s: %w", t, err)
 	}
-	cfg.User, cfg.Password = user, pass
-	d := r.dialer()
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return d.DialContext(ctx, network, addr)
-	}
-	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	cfg.RuntimeParams["application_name"] = "bergamot-check"
-	return cfg, nil
-}
-
-// quoteDSN quotes a keyword/value connection-string value.
-func quoteDSN(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}
-
-func (r *Run) connectPG(ctx context.Context, jdbcURL, user, pass string) (*pgx.Conn, error) {
-	cfg, err := r.parseJDBC(jdbcURL, user, pass)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("jdbc.connect %s: %w", strings.SplitN(jdbcURL, "?", 2)[0], err)
-	}
-	return conn, nil
+	return sess, t, nil
 }
 
 // connObject is the connection a jdbc.connect callback receives.
-func (r *Run) connObject(ctx context.Context, conn *pgx.Conn) *goja.Object {
+func (r *Run) connObject(ctx context.Context, sess jdbc.Session, driver jdbc.Driver) *goja.Object {
 	return r.object(map[string]jsFunc{
 		"query": func(c goja.FunctionCall) goja.Value {
-			return r.runQuery(ctx, conn, c.Argument(0).String(), nil, c.Argument(1))
+			return r.runQuery(ctx, sess, c.Argument(0).String(), nil, c.Argument(1))
 		},
 		"prepare": func(c goja.FunctionCall) goja.Value {
-			return r.statementObject(ctx, conn, c.Argument(0).String())
+			return r.statementObject(ctx, sess, driver, c.Argument(0).String())
 		},
 	})
 }
 
 // statementObject is con.prepare(sql): bind*(index, value) then query(fn).
 // JDBC's ? placeholders become $n.
-func (r *Run) statementObject(ctx context.Context, conn *pgx.Conn, sql string) *goja.Object {
+func (r *Run) statementObject(ctx context.Context, sess jdbc.Session, driver jdbc.Driver, sql string) *goja.Object {
 	var args []any
 	var types []string
 	var o *goja.Object
@@ -134,7 +97,10 @@ func (r *Run) statementObject(ctx context.Context, conn *pgx.Conn, sql string) *
 		"bindString":  bind("text", toNull(func(v goja.Value) any { return v.String() })),
 		"bindBoolean": bind("bool", toNull(func(v goja.Value) any { return v.ToBoolean() })),
 		"query": func(c goja.FunctionCall) goja.Value {
-			return r.runQuery(ctx, conn, jdbcPlaceholders(sql, types), args, c.Argument(0))
+			if driver == jdbc.MySQL { // the MySQL protocol takes ? placeholders as they are
+				return r.runQuery(ctx, sess, sql, args, c.Argument(0))
+			}
+			return r.runQuery(ctx, sess, jdbcPlaceholders(sql, types), args, c.Argument(0))
 		},
 	})
 	return o
@@ -170,35 +136,9 @@ func jdbcPlaceholders(sql string, types []string) string {
 
 // runQuery executes sql, buffers up to MaxRows rows as text, calls fn(rs)
 // and returns what fn returns.
-func (r *Run) runQuery(ctx context.Context, conn *pgx.Conn, sql string, args []any, fn goja.Value) goja.Value {
-	qctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	rows, err := conn.Query(qctx, sql, args...)
+func (r *Run) runQuery(ctx context.Context, sess jdbc.Session, sql string, args []any, fn goja.Value) goja.Value {
+	names, data, err := sess.Query(ctx, sql, args, r.engine.opts.MaxRows)
 	if err != nil {
-		r.Throw(fmt.Errorf("query failed: %w", err))
-	}
-	var names []string
-	for _, f := range rows.FieldDescriptions() {
-		names = append(names, f.Name)
-	}
-	var data [][]*string
-	for rows.Next() {
-		if len(data) >= r.engine.opts.MaxRows {
-			rows.Close()
-			r.Throw(fmt.Errorf("query returned more than %d rows", r.engine.opts.MaxRows))
-		}
-		raw := rows.RawValues()
-		row := make([]*string, len(raw))
-		for i, v := range raw {
-			if v != nil {
-				s := string(v)
-				row[i] = &s
-			}
-		}
-		data = append(data, row)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		r.Throw(fmt.Errorf("query failed: %w", err))
 	}
 	return r.Call(fn, r.resultSetObject(names, data))

@@ -44,7 +44,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	vals := validators()
 	if env.Policy.Hosted() {
 		// Refuse at apply what the hosted policy would refuse at run time.
-		reg, err := buildRegistry(env.Logger, "")
+		reg, err := buildRegistry(env.Logger, "", nil)
 		if err != nil {
 			return nil, err
 		}

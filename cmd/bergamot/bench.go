@@ -289,7 +289,7 @@ func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (r benchRes
 	if err != nil {
 		return r, err
 	}
-	reg, err := buildRegistry(log, o.engine)
+	reg, err := buildRegistry(log, o.engine, nil)
 	if err != nil {
 		return r, err
 	}

@@ -83,7 +83,7 @@ func runRemoteWorker(ctx context.Context, env *Env, o remoteOptions) error {
 		}
 		tlsConf = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	reg, err := buildRegistry(log, o.engines)
+	reg, err := buildRegistry(log, o.engines, nil)
 	if err != nil {
 		return err
 	}

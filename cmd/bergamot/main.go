@@ -52,6 +52,7 @@ func commands() []*command {
 		{name: "site", summary: "create sites; make read-only SQL reporting logins", usage: "bergamot site create [--summary TEXT] --admin EMAIL NAME\n  bergamot site sql-role NAME", run: cmdSite},
 		{name: "user", summary: "create users in a site", usage: "bergamot user create --site SITE --role admin|editor|viewer EMAIL  (password from BERGAMOT_PASSWORD or prompted)", run: cmdUser},
 		{name: "token", summary: "create API tokens", usage: "bergamot token create --site SITE --user EMAIL NAME", run: cmdToken},
+		{name: "ssh", summary: "forget an SSH host key a site trusted on first use", usage: "bergamot ssh forget-host-key --site SITE HOST:PORT", run: cmdSSH},
 		{name: "bench", summary: "measure end-to-end throughput on this machine", usage: "bergamot bench [--checks 10000] [--duration 60s]", run: cmdBench},
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/server"
+	"github.com/bergamot-monitoring/bergamot/store"
 )
 
 // version is set at build time.
@@ -120,7 +121,7 @@ type workerOptions struct {
 
 func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgroup.Group) error {
 	log := env.Logger.With(slog.String("role", "worker"), slog.String("zone", o.zone))
-	reg, err := buildRegistry(log, o.engines)
+	reg, err := buildRegistry(log, o.engines, &engineEnv{KnownHosts: &store.HostKeys{Pool: db.Pool}})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS ssh_host_keys;
