@@ -185,6 +185,9 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 		undo, err := e.confine.apply(cmd, req, shellPath)
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
 			res := e.startFailure(ctx, argv, err)
+			if nagios4 {
+				asNagios4Failure(res, err)
+			}
 			res.Started, res.Runtime = start, time.Since(start)
 			return res, nil
 		} else if err != nil {

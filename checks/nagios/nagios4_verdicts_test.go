@@ -233,7 +233,7 @@ var serviceAndHost = regexp.MustCompile(` for service '[^']*' on host '[^']*' wa
 // the long output, and for 126/127 what the plugin or shell said is kept
 // there too (nagios4 drops both).
 func TestNagios4Verdicts(t *testing.T) {
-	dir := t.TempDir()
+	dir := pluginTempDir(t)
 	e := New(Options{})
 	for i, c := range readVerdicts(t) {
 		t.Run(c.Name, func(t *testing.T) {
@@ -302,4 +302,20 @@ func TestMissingPluginPagesLikeNagios4(t *testing.T) {
 			t.Errorf("%s without %s: %v, want ERROR", c.cmd, ExitParam, res.Status)
 		}
 	}
+}
+
+// pluginTempDir is a temporary plugin directory the confined plugin user
+// (nobody, when the tests run as root) can reach, as a real plugin
+// directory is: t.TempDir's parent is mode 0700.
+func pluginTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "bergamot-plugins-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
