@@ -114,7 +114,7 @@ define service{
 				{"A", "N", "timeout", commandParam("timeout"), "60"},
 				{"A", "N", "port", commandParam("port"), "5667"},
 			},
-			quiet: []wantWarning{{2, []string{"check_nrpe option"}}},
+			warnings: []wantWarning{{4, []string{"check_nrpe option", "-t ...:UNKNOWN"}}},
 		},
 		{
 			name: "parents and a hostdependency the other way",
