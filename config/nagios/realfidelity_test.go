@@ -436,7 +436,7 @@ func rangeSet(ranges []string) string {
 }
 
 // nagiosDepends is what a check depends on in nagios4, written as
-// Bergamot <depends> entries: a host's parents and the masters of the
+// Bergamot <depends> entries: a host's or service's parents and the masters of the
 // host and service dependencies whose criteria name a problem state
 // (with inherits_parent, also their masters' masters), keyed by
 // "host H" / "service H/S".
@@ -454,6 +454,16 @@ func nagiosDepends(objs []cacheObject) map[string][]string {
 		case "host":
 			for _, p := range splitList(a["parents"]) {
 				byDependent[ref{host: a["host_name"]}] = append(byDependent[ref{host: a["host_name"]}], dep{master: ref{host: p}, parent: true})
+			}
+		case "service":
+			l := splitList(a["parents"])
+			d := ref{a["host_name"], a["service_description"]}
+			for i := 0; i < len(l); i += 2 {
+				m := ref{a["host_name"], l[i]}
+				if i+1 < len(l) {
+					m = ref{l[i], l[i+1]}
+				}
+				byDependent[d] = append(byDependent[d], dep{master: m, parent: true})
 			}
 		case "hostdependency", "servicedependency":
 			if !strings.ContainsAny(a["execution_failure_options"]+a["notification_failure_options"], problem[o.typ]) {
@@ -769,10 +779,10 @@ func compareViews(t *testing.T, nag, berg view, intended map[string]bool) {
 var comparedAttrs = map[string][]string{
 	"host": {"host_name", "alias", "display_name", "address", "check_command", "contact_groups", "contacts", "max_check_attempts",
 		"check_interval", "retry_interval", "check_period", "notification_interval", "notification_period", "notifications_enabled",
-		"active_checks_enabled", "notification_options", "notes", "notes_url", "action_url", "icon_image", "icon_image_alt"},
+		"active_checks_enabled", "notification_options", "notes", "notes_url", "action_url", "icon_image", "icon_image_alt", "parents"},
 	"service": {"host_name", "service_description", "display_name", "check_command", "contact_groups", "contacts", "max_check_attempts",
 		"check_interval", "retry_interval", "check_period", "notification_interval", "notification_period", "notifications_enabled",
-		"active_checks_enabled", "notification_options", "notes", "notes_url", "action_url", "icon_image", "icon_image_alt"},
+		"active_checks_enabled", "notification_options", "notes", "notes_url", "action_url", "icon_image", "icon_image_alt", "parents"},
 	"hostgroup":    {"hostgroup_name", "alias", "members", "notes"},
 	"servicegroup": {"servicegroup_name", "alias", "members", "notes"},
 	"contactgroup": {"contactgroup_name", "alias", "members"},
