@@ -11,7 +11,8 @@ import (
 	"testing"
 )
 
-const fixtures = "/work/shared/fixtures/nagios/import"
+// fixtures is the shared Nagios import fixture set (see sharedFixturesBase).
+var fixtures = filepath.Join(sharedFixturesBase(), "nagios", "import")
 
 // cacheObject is one block of a nagios4 objects.cache file.
 type cacheObject struct {

@@ -29,21 +29,26 @@ import (
 // neither exists.
 func sharedFixtures(t *testing.T, rel string) string {
 	t.Helper()
-	base := os.Getenv("BERGAMOT_FIXTURES")
-	if base == "" {
-		dir, _ := os.Getwd()
-		for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-		}
-		base = filepath.Join(filepath.Dir(dir), "shared", "fixtures")
-	}
-	p := filepath.Join(base, rel)
+	p := filepath.Join(sharedFixturesBase(), rel)
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("shared fixtures not found at %s (set BERGAMOT_FIXTURES to the fixtures folder): %v", p, err)
 	}
 	return p
+}
+
+// sharedFixturesBase is $BERGAMOT_FIXTURES, or ../shared/fixtures next to
+// the repository (the directory holding go.mod).
+func sharedFixturesBase() string {
+	if base := os.Getenv("BERGAMOT_FIXTURES"); base != "" {
+		return base
+	}
+	dir, _ := os.Getwd()
+	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+	}
+	return filepath.Join(filepath.Dir(dir), "shared", "fixtures")
 }
 
 const nagios4Bin = "/usr/sbin/nagios4"
