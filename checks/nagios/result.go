@@ -40,7 +40,7 @@ func (e notFoundError) Is(target error) bool { return target == fs.ErrNotExist }
 // moves to the long output.
 func asNagios4Failure(res *checks.Result, err error) {
 	res.Status = checks.StatusCritical
-	text := ""
+	var text string
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		text = nagios4ExitText(127)

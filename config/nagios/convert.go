@@ -81,7 +81,7 @@ type Result struct {
 // by its fixed behaviour, are in checkApproximations instead.
 var converted = map[string]map[string]bool{
 	"host":         set("host_name", "alias", "display_name", "address", "hostgroups", "check_command", "contact_groups", "contacts", "notification_period", "notification_interval", "notification_options", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled", "parents", "notes_url", "action_url", "icon_image", "icon_image_alt"),
-	"service":      set("host_name", "hostgroup_name", "service_description", "display_name", "servicegroups", "check_command", "contact_groups", "contacts", "notification_period", "notification_interval", "notification_options", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled", "notes_url", "action_url", "icon_image", "icon_image_alt"),
+	"service":      set("host_name", "hostgroup_name", "service_description", "display_name", "servicegroups", "parents", "check_command", "contact_groups", "contacts", "notification_period", "notification_interval", "notification_options", "check_period", "check_interval", "retry_interval", "max_check_attempts", "notes", "active_checks_enabled", "notifications_enabled", "notes_url", "action_url", "icon_image", "icon_image_alt"),
 	"hostgroup":    set("hostgroup_name", "alias", "members", "hostgroup_members", "notes"),
 	"servicegroup": set("servicegroup_name", "alias", "members", "servicegroup_members", "notes"),
 	"contactgroup": set("contactgroup_name", "alias", "members", "contactgroup_members"),

@@ -120,6 +120,31 @@ func (cv *converter) dependencies() {
 			cv.warn(h.Attrs["parents"].Pos, "host '"+hn+"'", "parents", "lists several parents: nagios4 marks the host UNREACHABLE only when all of them are down, Bergamot holds back its alerts when any of them is down")
 		}
 	}
+	svcExists := map[Ref]bool{}
+	for _, sv := range cv.c.Services {
+		svcExists[Ref{sv.Host, sv.Description}] = true
+	}
+	for _, sv := range cv.c.Services {
+		a, ok := sv.Obj.Attrs["parents"]
+		if !ok || a.Null {
+			continue
+		}
+		// nagios4 reads "host,service" pairs; a last single name is a
+		// service of the same host.
+		l := splitList(a.Value)
+		for i := 0; i < len(l); i += 2 {
+			m := Ref{sv.Host, l[i]}
+			if i+1 < len(l) {
+				m = Ref{l[i], l[i+1]}
+			}
+			what := fmt.Sprintf("service '%s' on host '%s'", sv.Description, sv.Host)
+			if !svcExists[m] {
+				cv.warn(a.Pos, what, "parents", fmt.Sprintf("names %s, which does not exist (nagios4 refuses this configuration); skipped", refLabel(m)))
+				continue
+			}
+			cv.addDependency(m, Ref{sv.Host, sv.Description}, sv.Obj)
+		}
+	}
 	applies := map[*Object]bool{}
 	byDependent := map[Ref][]*Dependency{}
 	for _, d := range cv.c.Dependencies {

@@ -89,8 +89,11 @@ func nrpeCommand(line string) (nrpeCall, bool) {
 			rest = append(rest, [2]string{"port", unq(val)})
 			i++
 		case "-t", "--timeout":
-			t, _, _ := strings.Cut(unq(val), ":")
+			t, state, _ := strings.Cut(unq(val), ":")
 			rest = append(rest, [2]string{"timeout", t})
+			if state != "" {
+				call.ignored = append(call.ignored, "-t ...:"+state+" (the state on timeout; Bergamot reports TIMEOUT)")
+			}
 			i++
 		case "-2", "--v2-packets-only":
 			rest = append(rest, [2]string{"version", "2"})

@@ -17,7 +17,15 @@
 //  4. [Convert] turns a [Config] into one Bergamot XML document; [Import]
 //     runs all stages. Host parents and host/service dependencies become
 //     <depends>, escalations <escalate> levels (after = time until the
-//     Nagios notification number), extinfo parameters. Directives that
+//     Nagios notification number), extinfo parameters. Lists nagios4
+//     replaces under `use` (contact_groups, contacts, hostgroups,
+//     servicegroups) get "-x" removals so that Bergamot's additive set
+//     inheritance resolves to the same members, and a time period that
+//     redefines a day is written without extends. Directives that
 //     Bergamot cannot represent, or only approximately, are reported as
-//     [Warning]s, never dropped silently.
+//     [Warning]s, once per kind, never dropped silently.
+//
+// The package's tests compare nagios4's own resolved objects (nagios4
+// -vp, run by the test) with the model config.Resolve builds from the
+// imported XML, for every real configuration in the shared fixtures.
 package nagios

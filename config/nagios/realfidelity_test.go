@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
 
 // This file compares nagios4's own resolved objects (objects.precache of
@@ -23,28 +24,6 @@ import (
 // builds from the imported XML, attribute by attribute. Every difference
 // must be listed in the "Intended differences" table of
 // docs/nagios-import.md.
-
-// sharedFixtures finds the shared fixture set: $BERGAMOT_FIXTURES, or
-// ../shared/fixtures next to the repository. It skips the test when
-// neither exists.
-func sharedFixtures(t *testing.T, rel string) string {
-	t.Helper()
-	base := os.Getenv("BERGAMOT_FIXTURES")
-	if base == "" {
-		dir, _ := os.Getwd()
-		for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				break
-			}
-		}
-		base = filepath.Join(filepath.Dir(dir), "shared", "fixtures")
-	}
-	p := filepath.Join(base, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared fixtures not found at %s (set BERGAMOT_FIXTURES to the fixtures folder): %v", p, err)
-	}
-	return p
-}
 
 const nagios4Bin = "/usr/sbin/nagios4"
 
@@ -436,7 +415,7 @@ func rangeSet(ranges []string) string {
 }
 
 // nagiosDepends is what a check depends on in nagios4, written as
-// Bergamot <depends> entries: a host's parents and the masters of the
+// Bergamot <depends> entries: a host's or service's parents and the masters of the
 // host and service dependencies whose criteria name a problem state
 // (with inherits_parent, also their masters' masters), keyed by
 // "host H" / "service H/S".
@@ -454,6 +433,16 @@ func nagiosDepends(objs []cacheObject) map[string][]string {
 		case "host":
 			for _, p := range splitList(a["parents"]) {
 				byDependent[ref{host: a["host_name"]}] = append(byDependent[ref{host: a["host_name"]}], dep{master: ref{host: p}, parent: true})
+			}
+		case "service":
+			l := splitList(a["parents"])
+			d := ref{a["host_name"], a["service_description"]}
+			for i := 0; i < len(l); i += 2 {
+				m := ref{a["host_name"], l[i]}
+				if i+1 < len(l) {
+					m = ref{l[i], l[i+1]}
+				}
+				byDependent[d] = append(byDependent[d], dep{master: m, parent: true})
 			}
 		case "hostdependency", "servicedependency":
 			if !strings.ContainsAny(a["execution_failure_options"]+a["notification_failure_options"], problem[o.typ]) {
@@ -769,10 +758,10 @@ func compareViews(t *testing.T, nag, berg view, intended map[string]bool) {
 var comparedAttrs = map[string][]string{
 	"host": {"host_name", "alias", "display_name", "address", "check_command", "contact_groups", "contacts", "max_check_attempts",
 		"check_interval", "retry_interval", "check_period", "notification_interval", "notification_period", "notifications_enabled",
-		"active_checks_enabled", "notification_options", "notes", "notes_url", "action_url", "icon_image", "icon_image_alt"},
+		"active_checks_enabled", "notification_options", "notes", "notes_url", "action_url", "icon_image", "icon_image_alt", "parents"},
 	"service": {"host_name", "service_description", "display_name", "check_command", "contact_groups", "contacts", "max_check_attempts",
 		"check_interval", "retry_interval", "check_period", "notification_interval", "notification_period", "notifications_enabled",
-		"active_checks_enabled", "notification_options", "notes", "notes_url", "action_url", "icon_image", "icon_image_alt"},
+		"active_checks_enabled", "notification_options", "notes", "notes_url", "action_url", "icon_image", "icon_image_alt", "parents"},
 	"hostgroup":    {"hostgroup_name", "alias", "members", "notes"},
 	"servicegroup": {"servicegroup_name", "alias", "members", "notes"},
 	"contactgroup": {"contactgroup_name", "alias", "members"},
@@ -832,7 +821,7 @@ func fidelityCase(t *testing.T, mainCfg []string, importPaths []string, il int) 
 // group, team, contact, time period and command, attribute by attribute,
 // except the documented intended differences.
 func TestResolvedModelMatchesNagios4(t *testing.T) {
-	real := sharedFixtures(t, "nagios/real")
+	real := fixtures.Path(t, "nagios/real")
 	dirs, _ := filepath.Glob(filepath.Join(real, "*", "nagios.cfg"))
 	if len(dirs) == 0 {
 		t.Fatalf("no */nagios.cfg under %s", real)

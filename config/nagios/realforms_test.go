@@ -114,7 +114,7 @@ define service{
 				{"A", "N", "timeout", commandParam("timeout"), "60"},
 				{"A", "N", "port", commandParam("port"), "5667"},
 			},
-			quiet: []wantWarning{{2, []string{"check_nrpe option"}}},
+			warnings: []wantWarning{{4, []string{"check_nrpe option", "-t ...:UNKNOWN"}}},
 		},
 		{
 			name: "parents and a hostdependency the other way",
@@ -247,4 +247,31 @@ define contact{
 	if hasWarning(res, 0, "notification_options", "not supported") {
 		t.Errorf("contact notification options still reported as unsupported:\n%v", res.Warnings)
 	}
+}
+
+// TestServiceParents: a service's parents (nagios4 reads "host,service"
+// pairs, a last single name being a service of the same host; checked
+// with nagios4 -vp) become <depends>, like host parents.
+func TestServiceParents(t *testing.T) {
+	runSnippetCases(t, []snippetCase{{
+		name: "service parents",
+		cfg: `
+define service{
+	use s-tmpl
+	host_name A
+	service_description P
+	parents X
+}
+define service{
+	use s-tmpl
+	host_name B
+	service_description P
+	parents A,X,Y web
+}`,
+		checks: []checkWant{
+			{"A", "P", "depends", depends, []string{"X"}},
+			{"B", "P", "depends", depends, []string{"A/X", "Y-web"}},
+		},
+		quiet: []wantWarning{{6, []string{"parents"}}, {12, []string{"parents"}}},
+	}})
 }
