@@ -413,3 +413,18 @@ func TestKilledRemoteWorkerSlotRunsOnce(t *testing.T) {
 	}
 	_ = checks.StatusOK
 }
+
+// TestDisabledSitesKeysRefused: a disabled site's keys no longer authenticate.
+func TestDisabledSitesKeysRefused(t *testing.T) {
+	r := newRig(t, map[string]string{"a": siteXML(svc("ok", plugins+"/check_dummy 0"))})
+	k, _ := r.key("a", "edge")
+	if _, err := r.st.Authenticate(r.ctx, *k.Key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.db.Pool.Exec(r.ctx, `UPDATE sites SET disabled = true WHERE id = $1`, r.sites["a"]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.st.Authenticate(r.ctx, *k.Key); err != gateway.ErrBadKey {
+		t.Fatalf("disabled site's key: %v, want ErrBadKey", err)
+	}
+}
