@@ -38,7 +38,7 @@ var (
 )
 
 // bergamotBinary builds cmd/bergamot once per test binary.
-func bergamotBinary(t *testing.T) string {
+func bergamotBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "bergamot-bin-")
@@ -62,7 +62,7 @@ func bergamotBinary(t *testing.T) string {
 // gateway on a loopback HTTP server) with two sites, A and B, whose
 // configurations both name the private zone "edge".
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	cancel context.CancelFunc
 	db     *pgtest.DB
@@ -105,7 +105,7 @@ func (c *countingSink) counts(check uuid.UUID) map[string]int {
 	return out
 }
 
-func newRig(t *testing.T, configs map[string]string) *rig {
+func newRig(t testing.TB, configs map[string]string) *rig {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs worker processes")
