@@ -105,7 +105,8 @@ func (c *countingSink) counts(check uuid.UUID) map[string]int {
 	return out
 }
 
-func newRig(t testing.TB, configs map[string]string) *rig {
+// newRigDB creates the database, the sites and their configurations.
+func newRigDB(t testing.TB, configs map[string]string) *rig {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs worker processes")
@@ -148,6 +149,14 @@ func newRig(t testing.TB, configs map[string]string) *rig {
 		})
 	}
 	r.st = &gateway.Store{Pool: db.Pool}
+	return r
+}
+
+// newRig is newRigDB with one serve node in this process.
+func newRig(t testing.TB, configs map[string]string) *rig {
+	t.Helper()
+	r := newRigDB(t, configs)
+	db := r.db
 	sched := &jobs.Scheduler{Pool: db.Pool, River: r.rc, Logger: r.log, Tick: 20 * time.Millisecond, StartWithin: 3 * time.Second}
 	proc := &jobs.Processor{Pool: db.Pool, Logger: r.log, Sinks: []jobs.EventSink{r.sink}, Wake: jobs.Wakeup(r.ctx, db.Pool, jobs.ResultsChannel, r.log)}
 	dog := &jobs.Watchdog{Pool: db.Pool, River: r.rc, Logger: r.log, Every: 200 * time.Millisecond}
