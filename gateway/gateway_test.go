@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -324,11 +325,14 @@ func TestKeyOfOneSiteCannotServeAnother(t *testing.T) {
 		t.Fatalf("B's key: scope %+v, %v", sc, err)
 	}
 	forged := "bgw_" + strings.ReplaceAll(r.sites["a"].String(), "-", "") + (*kb.Key)[len("bgw_")+32:]
-	if _, err := r.st.Authenticate(r.ctx, forged); err != gateway.ErrBadKey {
+	if _, err := r.st.Authenticate(r.ctx, forged); !errors.Is(err, gateway.ErrBadKey) {
 		t.Fatalf("B's key relabelled as A's: %v, want ErrBadKey", err)
 	}
 	hdr := http.Header{"Authorization": {"Bearer " + forged}}
 	_, resp, err := websocket.DefaultDialer.Dial(r.url, hdr)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
 	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("dialling with the forged key: %v (%v); want 401", err, resp)
 	}
@@ -433,7 +437,7 @@ func TestDisabledSitesKeysRefused(t *testing.T) {
 	if _, err := r.db.Pool.Exec(r.ctx, `UPDATE sites SET disabled = true WHERE id = $1`, r.sites["a"]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.st.Authenticate(r.ctx, *k.Key); err != gateway.ErrBadKey {
+	if _, err := r.st.Authenticate(r.ctx, *k.Key); !errors.Is(err, gateway.ErrBadKey) {
 		t.Fatalf("disabled site's key: %v, want ErrBadKey", err)
 	}
 }

@@ -43,7 +43,7 @@ func newHub(ctx context.Context, env *Env, db *DB, sealer *store.Sealer, g *errg
 
 type remoteOptions struct {
 	hubs, keyFile, caFile, engines, name string
-	concurrency                       int
+	concurrency                          int
 }
 
 // runRemoteWorker is `bergamot worker --hub`: it takes jobs through a serve
