@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -39,7 +40,7 @@ var (
 )
 
 // bergamotBinary builds cmd/bergamot once per test binary.
-func bergamotBinary(t *testing.T) string {
+func bergamotBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "bergamot-bin-")
@@ -63,7 +64,7 @@ func bergamotBinary(t *testing.T) string {
 // gateway on a loopback HTTP server) with two sites, A and B, whose
 // configurations both name the private zone "edge".
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	cancel context.CancelFunc
 	db     *pgtest.DB
@@ -106,7 +107,8 @@ func (c *countingSink) counts(check uuid.UUID) map[string]int {
 	return out
 }
 
-func newRig(t *testing.T, configs map[string]string) *rig {
+// newRigDB creates the database, the sites and their configurations.
+func newRigDB(t testing.TB, configs map[string]string) *rig {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs worker processes")
@@ -149,6 +151,14 @@ func newRig(t *testing.T, configs map[string]string) *rig {
 		})
 	}
 	r.st = &gateway.Store{Pool: db.Pool}
+	return r
+}
+
+// newRig is newRigDB with one serve node in this process.
+func newRig(t testing.TB, configs map[string]string) *rig {
+	t.Helper()
+	r := newRigDB(t, configs)
+	db := r.db
 	sched := &jobs.Scheduler{Pool: db.Pool, River: r.rc, Logger: r.log, Tick: 20 * time.Millisecond, StartWithin: 3 * time.Second}
 	proc := &jobs.Processor{Pool: db.Pool, Logger: r.log, Sinks: []jobs.EventSink{r.sink}, Wake: jobs.Wakeup(r.ctx, db.Pool, jobs.ResultsChannel, r.log)}
 	dog := &jobs.Watchdog{Pool: db.Pool, River: r.rc, Logger: r.log, Every: 200 * time.Millisecond}
@@ -316,11 +326,14 @@ func TestKeyOfOneSiteCannotServeAnother(t *testing.T) {
 		t.Fatalf("B's key: scope %+v, %v", sc, err)
 	}
 	forged := "bgw_" + strings.ReplaceAll(r.sites["a"].String(), "-", "") + (*kb.Key)[len("bgw_")+32:]
-	if _, err := r.st.Authenticate(r.ctx, forged); err != gateway.ErrBadKey {
+	if _, err := r.st.Authenticate(r.ctx, forged); !errors.Is(err, gateway.ErrBadKey) {
 		t.Fatalf("B's key relabelled as A's: %v, want ErrBadKey", err)
 	}
 	hdr := http.Header{"Authorization": {"Bearer " + forged}}
 	_, resp, err := websocket.DefaultDialer.Dial(r.url, hdr)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
 	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("dialling with the forged key: %v (%v); want 401", err, resp)
 	}
@@ -413,4 +426,19 @@ func TestKilledRemoteWorkerSlotRunsOnce(t *testing.T) {
 		}
 	}
 	_ = checks.StatusOK
+}
+
+// TestDisabledSitesKeysRefused: a disabled site's keys no longer authenticate.
+func TestDisabledSitesKeysRefused(t *testing.T) {
+	r := newRig(t, map[string]string{"a": siteXML(svc("ok", plugins+"/check_dummy 0"))})
+	k, _ := r.key("a", "edge")
+	if _, err := r.st.Authenticate(r.ctx, *k.Key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.db.Pool.Exec(r.ctx, `UPDATE sites SET disabled = true WHERE id = $1`, r.sites["a"]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.st.Authenticate(r.ctx, *k.Key); !errors.Is(err, gateway.ErrBadKey) {
+		t.Fatalf("disabled site's key: %v, want ErrBadKey", err)
+	}
 }

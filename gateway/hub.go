@@ -49,9 +49,11 @@ type Hub struct {
 	// given to another worker (default 10s).
 	LostGrace time.Duration
 
-	mu    sync.Mutex
-	zones map[string]*zone // by queue
-	wg    sync.WaitGroup
+	mu       sync.Mutex
+	zones    map[string]*zone // by queue
+	wg       sync.WaitGroup
+	upgOnce  sync.Once
+	upgrader *websocket.Upgrader
 }
 
 // RevalidateEvery is how often a node checks its connections' keys: a
@@ -108,7 +110,11 @@ func (s *session) write(m *wire.Message) bool {
 	}
 }
 
-var upgrader = websocket.Upgrader{ReadBufferSize: 16 << 10, WriteBufferSize: 16 << 10}
+// newUpgrader keeps idle connections small: 4 KiB read buffers, and write
+// buffers taken from a pool only while a message is written.
+func newUpgrader() *websocket.Upgrader {
+	return &websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize: 4 << 10, WriteBufferPool: &sync.Pool{}}
+}
 
 // ServeHTTP accepts a remote worker on /worker. The key comes in the
 // Authorization header (Bearer); the zone is the key's.
@@ -128,12 +134,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	conn, err := upgrader.Upgrade(w, r, nil)
+	h.upgOnce.Do(func() { h.upgrader = newUpgrader() })
+	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
 	conn.SetReadLimit(wire.MaxMessage)
-	s := &session{id: uuid.New(), scope: scope, conn: conn, send: make(chan []byte, 256), closed: make(chan struct{})}
+	s := &session{id: uuid.New(), scope: scope, conn: conn, send: make(chan []byte, 64), closed: make(chan struct{})}
 	s.log = h.Logger.With(slog.String("zone", scope.Zone), slog.String("connection", s.id.String()))
 	if scope.Site != uuid.Nil {
 		s.log = s.log.With(slog.String("site", scope.Site.String()))

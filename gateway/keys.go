@@ -253,6 +253,13 @@ func (s *Store) Authenticate(ctx context.Context, key string) (Scope, error) {
 			return Scope{}, ErrBadKey
 		}
 		sc := Scope{Site: site}
+		var disabled bool
+		if err := s.Pool.QueryRow(ctx, `SELECT disabled FROM sites WHERE id = $1`, site).Scan(&disabled); err != nil || disabled {
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return Scope{}, fmt.Errorf("checking worker key: %w", err)
+			}
+			return Scope{}, ErrBadKey
+		}
 		err = tenants.InSite(tenants.WithSite(ctx, site), s.Pool, func(ctx context.Context, tx pgx.Tx) error {
 			return tx.QueryRow(ctx, `UPDATE worker_keys SET last_seen = now() WHERE key_hash = $1 AND revoked_at IS NULL RETURNING id, zone`, h[:]).
 				Scan(&sc.KeyID, &sc.Zone)

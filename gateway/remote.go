@@ -67,9 +67,9 @@ func (r *Remote) Run(ctx context.Context) error {
 		url := r.Hubs[i%len(r.Hubs)]
 		start := time.Now()
 		err := r.session(ctx, url)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil { // stopping: the link's error is the stop's
 			r.running.Wait()
-			return nil
+			return nil //nolint:nilerr // a stop is not a failure
 		}
 		if errors.Is(err, ErrRejected) {
 			rejected++
@@ -97,6 +97,9 @@ func (r *Remote) Run(ctx context.Context) error {
 func (r *Remote) session(ctx context.Context, url string) error {
 	d := websocket.Dialer{TLSClientConfig: r.TLS, HandshakeTimeout: 15 * time.Second}
 	conn, resp, err := d.DialContext(ctx, url, http.Header{"Authorization": {"Bearer " + r.Key}})
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close() // the upgrade's or the refusal's body: nothing to read
+	}
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
 			return ErrRejected

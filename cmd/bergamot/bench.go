@@ -66,6 +66,9 @@ type benchOptions struct {
 	cooldown    time.Duration
 	peer        *benchPeer
 	pgPID       int
+	// via is direct (a River worker in this process) or gateway (one
+	// remote worker through a serve node's gateway, over loopback).
+	via string
 }
 
 // benchResult is what one run measured over its window.
@@ -111,7 +114,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	if isPeerMode(args) {
 		return runBenchPeer(ctx, args)
 	}
-	fs := newFlags("bench", "bergamot bench [--checks 10000] [--every 1s] [--duration 60s] [--engine dummy|tcp|http|nagios [--plugin dummy|tcp|http]] [--rss-checks 100000]")
+	fs := newFlags("bench", "bergamot bench [--checks 10000] [--every 1s] [--duration 60s] [--engine dummy|tcp|http|nagios [--plugin dummy|tcp|http]] [--via direct|gateway] [--rss-checks 100000]")
 	var o benchOptions
 	fs.IntVar(&o.checks, "checks", 10000, "checks to schedule")
 	fs.DurationVar(&o.every, "every", time.Second, "each check's interval (checks/every is the offered rate)")
@@ -121,6 +124,7 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&o.plugin, "plugin", "dummy", "with --engine nagios: dummy (check_dummy 0), tcp (check_tcp) or http (check_http) against a local peer process")
 	fs.IntVar(&o.concurrency, "concurrency", 100, "worker concurrency")
 	fs.DurationVar(&o.cooldown, "fetch-cooldown", 0, "least time between two fetches of the worker's queue (default: the worker's)")
+	fs.StringVar(&o.via, "via", "direct", "direct (a worker on the database) or gateway (one remote worker through the gateway)")
 	rss := fs.Int("rss-checks", 0, "instead: configure this many checks (every 5m) and report the serve RSS")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -132,6 +136,9 @@ func runBench(ctx context.Context, env *Env, args []string) error {
 	case "dummy", "tcp", "http", "nagios":
 	default:
 		return fmt.Errorf("--engine %q: want dummy, tcp, http or nagios", o.engine)
+	}
+	if o.via != "direct" && o.via != "gateway" {
+		return fmt.Errorf("--via %q: want direct or gateway", o.via)
 	}
 	if _, ok := benchPlugins[o.plugin]; !ok {
 		return fmt.Errorf("--plugin %q: want dummy, tcp or http", o.plugin)
@@ -199,8 +206,8 @@ func printBench(o benchOptions, r benchResult) {
 		return sec / float64(r.checks) * 1000
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "bench engine=%s checks=%d every=%s offered=%.0f/s window=%s: throughput %.0f checks/s, lateness p50 %.0f ms p99 %.0f ms",
-		o.label(), o.checks, o.every, float64(o.checks)/o.every.Seconds(), o.duration, r.rate, r.p50, r.p99)
+	fmt.Fprintf(&b, "bench engine=%s via=%s checks=%d every=%s offered=%.0f/s window=%s: throughput %.0f checks/s, lateness p50 %.0f ms p99 %.0f ms",
+		o.label(), o.via, o.checks, o.every, float64(o.checks)/o.every.Seconds(), o.duration, r.rate, r.p50, r.p99)
 	fmt.Fprintf(&b, ", cpu/1000 checks: bergamot %.3f s (process %.3f + plugins %.3f)",
 		per(r.cpu.self+r.cpu.children), per(r.cpu.self), per(r.cpu.children))
 	if o.peer != nil {
@@ -293,19 +300,27 @@ func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (r benchRes
 	if err != nil {
 		return r, err
 	}
-	w := &jobs.ExecuteWorker{Pool: db.Pool, Engines: reg, Sealer: sealer, WorkerID: "bench", Logger: log, SpecTTL: time.Minute}
-	wc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: "default", Concurrency: o.concurrency, Worker: w, Logger: log, FetchCooldown: o.cooldown})
-	if err != nil {
-		return r, err
+	if o.via == "gateway" {
+		stop, err := startBenchGateway(ctx, log, db, sealer, reg, o)
+		if err != nil {
+			return r, err
+		}
+		defer stop()
+	} else {
+		w := &jobs.ExecuteWorker{Pool: db.Pool, Engines: reg, Sealer: sealer, WorkerID: "bench", Logger: log, SpecTTL: time.Minute}
+		wc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: "default", Concurrency: o.concurrency, Worker: w, Logger: log, FetchCooldown: o.cooldown})
+		if err != nil {
+			return r, err
+		}
+		if err := wc.Start(ctx); err != nil {
+			return r, err
+		}
+		defer func() {
+			sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+			defer c()
+			_ = wc.StopAndCancel(sctx)
+		}()
 	}
-	if err := wc.Start(ctx); err != nil {
-		return r, err
-	}
-	defer func() {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		defer c()
-		_ = wc.StopAndCancel(sctx)
-	}()
 	sink, status := &countSink{}, &statusSink{}
 	var wg sync.WaitGroup
 	for _, f := range []func(context.Context) error{
