@@ -7,6 +7,7 @@ package jolokiatest
 
 import (
 	"bufio"
+	"context"
 	_ "embed"
 	"fmt"
 	"os"
@@ -51,14 +52,14 @@ func Start(t testing.TB, user, password string) *JVM {
 		t.Fatal(err)
 	}
 	cp := strings.Join(Jars, ":")
-	if out, err := exec.Command(javac, "-cp", cp, "-d", dir, src).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(context.Background(), javac, "-cp", cp, "-d", dir, src).CombinedOutput(); err != nil {
 		t.Fatalf("javac: %v\n%s", err, out)
 	}
 	args := []string{"-Xmx64m", "-XX:+UseSerialGC", "-Xshare:auto", "-cp", dir + ":" + cp, "JolokiaHost"}
 	if user != "" {
 		args = append(args, user, password)
 	}
-	cmd := exec.Command("java", args...)
+	cmd := exec.CommandContext(context.Background(), "java", args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
