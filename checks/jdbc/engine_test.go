@@ -228,7 +228,7 @@ func relay(t *testing.T, socket string) (string, uint16) {
 			if err != nil {
 				return
 			}
-			u, err := net.Dial("unix", socket)
+			u, err := (&net.Dialer{}).DialContext(context.Background(), "unix", socket)
 			if err != nil {
 				c.Close()
 				continue

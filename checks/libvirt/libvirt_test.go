@@ -35,7 +35,7 @@ func run(t *testing.T, e *Engine, r *checks.Request) *checks.Result {
 
 // holder keeps the test driver's shared state alive and changes it.
 func holder(t *testing.T, d *libvirtdtest.Daemon) *golibvirt.Libvirt {
-	c, err := net.Dial("unix", d.Socket)
+	c, err := (&net.Dialer{}).DialContext(context.Background(), "unix", d.Socket)
 	if err != nil {
 		t.Fatal(err)
 	}

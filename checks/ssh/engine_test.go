@@ -268,7 +268,7 @@ func TestNoLeaks(t *testing.T) {
 		runs = 50
 	}
 	baseG, baseFD := runtime.NumGoroutine(), openFDs(t)
-	e := New(Options{IdleTimeout: 200 * time.Millisecond})
+	e := New(Options{IdleTimeout: 3 * time.Second})
 	f := filepath.Join(sshdtest.ReadableDir(t), "x")
 	if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -299,7 +299,7 @@ func TestNoLeaks(t *testing.T) {
 		t.Errorf("%d sshd processes serving the test user after the runs, want 1 or 2 (one pooled connection)", n)
 	}
 	// Idle connections close by themselves.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for e.PooledConnections() > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

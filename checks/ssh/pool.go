@@ -33,7 +33,7 @@ type poolKey struct {
 func (t target) key() poolKey {
 	h := sha256.New()
 	for _, s := range []string{t.auth.password, t.auth.privateKey, t.auth.passphrase} {
-		fmt.Fprintf(h, "%d:%s", len(s), s)
+		_, _ = fmt.Fprintf(h, "%d:%s", len(s), s)
 	}
 	var k poolKey
 	k.site, k.user, k.addr = t.site, t.user, t.addr

@@ -109,8 +109,6 @@ type fileParams struct {
 	age, size netcheck.Thresholds
 	hasAge    bool
 	hasSize   bool
-	ageParam  [2]string
-	sizeParam [2]string
 }
 
 func parseFileParams(req *checks.Request) (*fileParams, error) {

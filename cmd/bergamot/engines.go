@@ -15,6 +15,7 @@ import (
 	httpcheck "github.com/bergamot-monitoring/bergamot/checks/http"
 	"github.com/bergamot-monitoring/bergamot/checks/icmp"
 	"github.com/bergamot-monitoring/bergamot/checks/jdbc"
+	"github.com/bergamot-monitoring/bergamot/checks/jmx"
 	"github.com/bergamot-monitoring/bergamot/checks/libvirt"
 	"github.com/bergamot-monitoring/bergamot/checks/nagios"
 	"github.com/bergamot-monitoring/bergamot/checks/nrpe"
@@ -49,6 +50,9 @@ var engineConstructors = map[string]func(l *slog.Logger, env *engineEnv) checks.
 		return jdbc.New(jdbc.Options{Logger: l, Dial: env.Dial, Script: script.New(script.Options{Logger: l})})
 	},
 	"sftp": func(l *slog.Logger, env *engineEnv) checks.Engine { return env.ssh(l).SFTP() },
+	"jmx": func(l *slog.Logger, env *engineEnv) checks.Engine {
+		return jmx.New(jmx.Options{Logger: l, Dial: env.Dial, Script: script.New(script.Options{Logger: l})})
+	},
 	"libvirt": func(l *slog.Logger, env *engineEnv) checks.Engine {
 		return libvirt.New(libvirt.Options{Logger: l, Dial: env.Dial})
 	},

@@ -6,6 +6,7 @@
 package libvirtdtest
 
 import (
+	"context"
 	"net"
 	"os"
 	"os/exec"
@@ -52,7 +53,7 @@ func Start(t testing.TB) *Daemon {
 		t.Fatal(err)
 	}
 	d := &Daemon{Socket: filepath.Join(dir, "run", "libvirt", "libvirt-sock")}
-	d.cmd = exec.Command(DaemonPath)
+	d.cmd = exec.CommandContext(context.Background(), DaemonPath)
 	d.cmd.Dir = dir
 	d.cmd.Env = []string{"HOME=" + dir, "XDG_RUNTIME_DIR=" + filepath.Join(dir, "run"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "cfg"),
 		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"), "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -71,7 +72,7 @@ func Start(t testing.TB) *Daemon {
 	t.Cleanup(d.Stop)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if c, err := net.Dial("unix", d.Socket); err == nil {
+		if c, err := (&net.Dialer{}).DialContext(context.Background(), "unix", d.Socket); err == nil {
 			c.Close()
 			return d
 		}

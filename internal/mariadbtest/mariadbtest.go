@@ -5,6 +5,7 @@ package mariadbtest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -58,7 +59,7 @@ func Start(t testing.TB) *Server {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	data := filepath.Join(dir, "data")
-	out, err := exec.Command(InstallPath, "--datadir="+data, "--user=root", "--auth-root-authentication-method=normal",
+	out, err := exec.CommandContext(context.Background(), InstallPath, "--datadir="+data, "--user=root", "--auth-root-authentication-method=normal",
 		"--skip-test-db", "--skip-name-resolve").CombinedOutput()
 	if err != nil {
 		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
@@ -66,7 +67,7 @@ func Start(t testing.TB) *Server {
 	s := &Server{Host: "127.0.0.1", Port: testnet.FreePort(t), Socket: filepath.Join(dir, "mysqld.sock"),
 		User: "bergamot", Password: "check-" + strconv.FormatInt(time.Now().UnixNano(), 36), Database: "bergamot"}
 	s.Addr = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
-	s.cmd = exec.Command(DaemonPath, "--no-defaults", "--datadir="+data, "--socket="+s.Socket, "--port="+strconv.Itoa(s.Port),
+	s.cmd = exec.CommandContext(context.Background(), DaemonPath, "--no-defaults", "--datadir="+data, "--socket="+s.Socket, "--port="+strconv.Itoa(s.Port),
 		"--bind-address=127.0.0.1", "--user=root", "--pid-file="+filepath.Join(dir, "mysqld.pid"),
 		"--skip-name-resolve", "--innodb-buffer-pool-size=16M", "--log-error="+filepath.Join(dir, "error.log"))
 	if err := s.cmd.Start(); err != nil {
@@ -95,10 +96,10 @@ func Start(t testing.TB) *Server {
 
 // root runs SQL as root over the socket.
 func (s *Server) root(sql string) error {
-	cmd := exec.Command(ClientPath, "--no-defaults", "--socket="+s.Socket, "-uroot", "-e", sql)
+	cmd := exec.CommandContext(context.Background(), ClientPath, "--no-defaults", "--socket="+s.Socket, "-uroot", "-e", sql)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%v: %s", err, bytes.TrimSpace(out))
+		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out))
 	}
 	return nil
 }
@@ -122,7 +123,7 @@ func (s *Server) Stop() {
 
 // Count runs a query returning one number as root over the socket.
 func (s *Server) Count(sql string) (int, error) {
-	out, err := exec.Command(ClientPath, "--no-defaults", "--socket="+s.Socket, "-uroot", "-N", "-B", "-e", sql).Output()
+	out, err := exec.CommandContext(context.Background(), ClientPath, "--no-defaults", "--socket="+s.Socket, "-uroot", "-N", "-B", "-e", sql).Output()
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", sql, err)
 	}

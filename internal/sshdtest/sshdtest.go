@@ -11,6 +11,7 @@ package sshdtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
@@ -106,16 +107,16 @@ LogLevel ERROR
 // random password, which it returns.
 func ensureUser(t testing.TB) string {
 	t.Helper()
-	if err := exec.Command("id", "-u", User).Run(); err != nil {
-		out, err := exec.Command("useradd", "--system", "--no-create-home", "--home-dir", "/", "--shell", "/bin/sh", User).CombinedOutput()
-		if err != nil && exec.Command("id", "-u", User).Run() != nil {
+	if err := exec.CommandContext(context.Background(), "id", "-u", User).Run(); err != nil {
+		out, err := exec.CommandContext(context.Background(), "useradd", "--system", "--no-create-home", "--home-dir", "/", "--shell", "/bin/sh", User).CombinedOutput()
+		if err != nil && exec.CommandContext(context.Background(), "id", "-u", User).Run() != nil {
 			t.Skipf("cannot create the test account %s: %v: %s", User, err, out)
 		}
 	}
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	pw := hex.EncodeToString(b)
-	cmd := exec.Command("chpasswd")
+	cmd := exec.CommandContext(context.Background(), "chpasswd")
 	cmd.Stdin = bytes.NewReader([]byte(User + ":" + pw + "\n"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("setting the password of %s: %v: %s", User, err, out)
@@ -169,7 +170,7 @@ func (s *Server) NewHostKey() {
 // Start (re)starts sshd and waits until it answers with its banner.
 func (s *Server) Start() {
 	s.t.Helper()
-	s.cmd = exec.Command(DaemonPath, "-D", "-e", "-f", s.conf)
+	s.cmd = exec.CommandContext(context.Background(), DaemonPath, "-D", "-e", "-f", s.conf)
 	s.cmd.Stderr = &testWriter{t: s.t}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // Stop ends the sessions' processes too
 	if err := s.cmd.Start(); err != nil {
@@ -179,7 +180,7 @@ func (s *Server) Start() {
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.stopped)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		c, err := (&net.Dialer{Timeout: time.Second}).DialContext(context.Background(), "tcp", s.Addr)
 		if err == nil {
 			_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 			buf := make([]byte, 4)
@@ -203,7 +204,7 @@ func (s *Server) Stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		// Each connection's sshd runs in its own session (setsid): end
 		// those first, then the listener's process group.
-		out, _ := exec.Command("pgrep", "-P", strconv.Itoa(s.cmd.Process.Pid)).Output()
+		out, _ := exec.CommandContext(context.Background(), "pgrep", "-P", strconv.Itoa(s.cmd.Process.Pid)).Output()
 		for _, f := range bytes.Fields(out) {
 			if pid, err := strconv.Atoi(string(f)); err == nil {
 				_ = syscall.Kill(-pid, syscall.SIGKILL)
@@ -243,9 +244,9 @@ func (s *Server) Sessions(t testing.TB) int {
 		return 0
 	}
 	n := 0
-	out, _ := exec.Command("pgrep", "-P", strconv.Itoa(s.cmd.Process.Pid)).Output()
+	out, _ := exec.CommandContext(context.Background(), "pgrep", "-P", strconv.Itoa(s.cmd.Process.Pid)).Output()
 	for _, f := range bytes.Fields(out) {
-		sess, _ := exec.Command("pgrep", "-s", string(f), "-f", "sshd: "+User).Output()
+		sess, _ := exec.CommandContext(context.Background(), "pgrep", "-s", string(f), "-f", "sshd: "+User).Output()
 		n += len(bytes.Fields(sess))
 	}
 	return n
