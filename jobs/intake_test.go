@@ -188,7 +188,9 @@ func TestPoisonRowIsSetAside(t *testing.T) {
 	r := newE2ERig(t, passiveSiteXML)
 	siteB := r.addSite(passiveSiteXML)
 	aOne, bOne, bTwo := r.stateIn(r.site, "one").id, r.stateIn(siteB, "one").id, r.stateIn(siteB, "two").id
-	ok := func(out string) checks.Result { return checks.Result{Status: checks.StatusOK, Output: out, Started: time.Now()} }
+	ok := func(out string) checks.Result {
+		return checks.Result{Status: checks.StatusOK, Output: out, Started: time.Now()}
+	}
 	r.inboxFor(siteB, bOne, ok("b one first"))
 	poison := ok("poison")
 	v := 1.0
