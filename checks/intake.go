@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -143,7 +144,7 @@ func (l Limits) Normalize(r *Result) bool {
 		n.changed = true
 	}
 	// Warnings: the parser's, then ours, bounded.
-	all := append(r.PerfdataWarnings[:len(r.PerfdataWarnings):len(r.PerfdataWarnings)], warns...)
+	all := slices.Concat(r.PerfdataWarnings, warns)
 	if len(all) > l.Warnings {
 		all = append(all[:l.Warnings-1], fmt.Sprintf("%d more perfdata warnings not shown", len(all)-l.Warnings+1))
 		n.changed = true

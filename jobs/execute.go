@@ -83,6 +83,11 @@ type ExecuteWorker struct {
 	// SpecTTL, when positive, caches each check's definition for that long
 	// (InvalidateSpecs drops the cache when configuration changes).
 	SpecTTL time.Duration
+	// ParkAfter is how many times a check job may end without a result
+	// (its worker died, or the job outran its time and was rescued) before
+	// it is parked: not run again, ended with an ERROR result that says so
+	// (default DefaultParkAfter).
+	ParkAfter int
 
 	handback handback
 	specs    specCache
@@ -102,6 +107,13 @@ const JobTimeout = 2 * time.Minute
 // Work implements river.Worker.
 func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
 	ctx = tenants.WithSite(ctx, job.Args.SiteID)
+	if res := w.parked(job); res != nil {
+		if w.Logger != nil {
+			w.Logger.ErrorContext(ctx, "parking a check job that keeps ending without a result", slog.String("check", job.Args.CheckID.String()),
+				slog.Int("attempt", job.Attempt), slog.String("output", res.Output))
+		}
+		return w.complete(ctx, job, res)
+	}
 	req, err := w.loadRequest(ctx, job.Args.CheckID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The check was removed since it was scheduled: nothing to do.
@@ -120,6 +132,36 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 		res.Scheduled = job.Args.Slot
 	}
 	return w.complete(ctx, job, res)
+}
+
+// DefaultParkAfter is ExecuteWorker.ParkAfter's default: with the
+// scheduler's three attempts per job, two crashes park the third.
+const DefaultParkAfter = 2
+
+// parked returns the ERROR result of a job that already ended ParkAfter
+// times without a result, or nil. River records such an end as an
+// attempt error: the rescuer's "Stuck job rescued" (the worker died or
+// hung) or a deadline (the job outran its time). Each of those may have
+// taken a worker process down with it: the check is not run again for
+// this slot, and the next slot tries afresh.
+func (w *ExecuteWorker) parked(job *river.Job[ExecuteArgs]) *checks.Result {
+	limit := w.ParkAfter
+	if limit <= 0 {
+		limit = DefaultParkAfter
+	}
+	n, last := 0, ""
+	for _, e := range job.Errors {
+		if strings.Contains(e.Error, "rescued") || strings.Contains(e.Error, "deadline exceeded") || strings.Contains(e.Error, "timeout") {
+			n++
+			last = e.Error
+		}
+	}
+	if n < limit {
+		return nil
+	}
+	return &checks.Result{Status: checks.StatusError, Started: time.Now(), Worker: w.WorkerID,
+		Output: fmt.Sprintf("check parked: its run ended %d times without a result (the worker running it died, or the run outran its time: %q); "+
+			"not run again for this slot. If it keeps happening, check what the check does (a script's memory, a plugin that hangs)", n, last)}
 }
 
 func (w *ExecuteWorker) complete(ctx context.Context, job *river.Job[ExecuteArgs], res *checks.Result) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/checks/dummy"
@@ -188,7 +189,9 @@ func TestPoisonRowIsSetAside(t *testing.T) {
 	r := newE2ERig(t, passiveSiteXML)
 	siteB := r.addSite(passiveSiteXML)
 	aOne, bOne, bTwo := r.stateIn(r.site, "one").id, r.stateIn(siteB, "one").id, r.stateIn(siteB, "two").id
-	ok := func(out string) checks.Result { return checks.Result{Status: checks.StatusOK, Output: out, Started: time.Now()} }
+	ok := func(out string) checks.Result {
+		return checks.Result{Status: checks.StatusOK, Output: out, Started: time.Now()}
+	}
 	r.inboxFor(siteB, bOne, ok("b one first"))
 	poison := ok("poison")
 	v := 1.0
@@ -237,5 +240,33 @@ func TestPoisonRowIsSetAside(t *testing.T) {
 	}
 	if n, _ := count(siteB); n != 0 {
 		t.Errorf("site B sees %d quarantined results, want none (row-level security)", n)
+	}
+}
+
+// TestJobThatKeepsKillingItsWorkerIsParked: a check job River already
+// rescued twice (each time its worker died running it) is not run a third
+// time: it ends with an ERROR that says why. Before, River handed it to
+// the next worker, which died too.
+func TestJobThatKeepsKillingItsWorkerIsParked(t *testing.T) {
+	r := newE2ERig(t, pluginXML(svc("crashy", plugins+"/check_dummy 0 ran")))
+	id := r.checkID("crashy")
+	now := time.Now()
+	res, err := r.rc.Insert(r.ctx, ExecuteArgs{SiteID: r.site, CheckID: id, Slot: now, Deadline: now.Add(time.Minute), Zone: "default"},
+		&river.InsertOpts{Queue: QueueForZone("default"), MaxAttempts: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What River's rescuer leaves after two workers died running it.
+	rescued := `{"at": "2026-01-01T00:00:00Z", "attempt": %d, "error": "Stuck job rescued by JobRescuer", "trace": ""}`
+	if _, err := r.db.Pool.Exec(r.ctx, `UPDATE river_job SET attempt = 2, errors = ARRAY[$2::jsonb, $3::jsonb] WHERE id = $1`,
+		res.Job.ID, fmt.Sprintf(rescued, 1), fmt.Sprintf(rescued, 2)); err != nil {
+		t.Fatal(err)
+	}
+	proc := &Processor{Pool: r.db.Pool, Logger: r.log, Wake: Wakeup(r.ctx, r.db.Pool, ResultsChannel, r.log)}
+	r.goRun(proc.Run)
+	r.startWorker("default", 2)
+	r.waitFor("the parked job's result", 30*time.Second, func() bool { return r.state("crashy").Status != "PENDING" })
+	if s := r.state("crashy"); s.Status != "ERROR" || !strings.HasPrefix(s.Output, "check parked: its run ended 2 times without a result") {
+		t.Errorf("got %s %q; want the job parked with an ERROR", s.Status, s.Output)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/config/timeperiod"
+	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -183,11 +184,37 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// ExecuteNow queues a check at once, ahead of scheduled work.
+// ExecuteNowQueued is the most checks one site may have queued by
+// executeNow and not yet run. executeNow jumps ahead of every site's
+// scheduled checks, so without it one site's 200 calls pushed other
+// sites' checks past their deadline (false TIMEOUT alerts).
+const ExecuteNowQueued = 20
+
+// executeNowLock is the first key of the per-site advisory lock that makes
+// the ExecuteNowQueued count and the insert atomic.
+const executeNowLock = 0x6e6f7721 // "now!"
+
+// ExecuteNow queues a check at once, ahead of scheduled work; a site with
+// ExecuteNowQueued such checks still waiting is refused (errs.Transient).
 func ExecuteNow(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], checkID uuid.UUID, startWithin time.Duration) error {
 	site, err := tenants.SiteFrom(ctx)
 	if err != nil {
 		return err
+	}
+	// The lock first, then the count in a statement of its own: its
+	// snapshot then sees every insert committed before the lock was ours.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int, hashtext($2))`, executeNowLock, site.String()); err != nil {
+		return fmt.Errorf("counting queued checks: %w", err)
+	}
+	var queued int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM river_job
+		WHERE kind = 'check' AND state IN ('available', 'scheduled', 'retryable', 'pending')
+			AND args @> jsonb_build_object('site_id', $1::text, 'adhoc', true)`, site.String()).Scan(&queued); err != nil {
+		return fmt.Errorf("counting queued checks: %w", err)
+	}
+	if queued >= ExecuteNowQueued {
+		return errs.E(errs.Transient, "executeNow refused: this site already has %d checks queued by executeNow that have not started "+
+			"(limit execute-now-queued = %d); try again when they have run", queued, ExecuteNowQueued)
 	}
 	var zone string
 	var shared bool

@@ -20,8 +20,11 @@ import (
 type Options struct {
 	// Logger receives debug records about runs; nil discards them.
 	Logger *slog.Logger
-	// MaxHeapGrowth is how far the process's live heap may grow during one
-	// run before the run is interrupted (default 256 MiB).
+	// MaxHeapGrowth is a run's memory budget: how far the process's live
+	// heap may grow during one run before the run is interrupted, and the
+	// most one built-in call (String.prototype.repeat, new ArrayBuffer,
+	// ...) may build at once (default 256 MiB). Either ends the check with
+	// ERROR "script exceeded its memory limit".
 	MaxHeapGrowth uint64
 	// MaxResponseBytes caps an HTTP response body handed to a script (default 8 MiB).
 	MaxResponseBytes int64
@@ -43,6 +46,7 @@ type Engine struct {
 	log  *slog.Logger
 
 	prelude *goja.Program
+	guard   *goja.Program // memoryGuard
 
 	mu    sync.Mutex
 	cache map[[32]byte]*goja.Program
@@ -79,7 +83,7 @@ func New(opts Options) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{opts: opts, log: log, prelude: compilePrelude(), cache: map[[32]byte]*goja.Program{}}
+	return &Engine{opts: opts, log: log, prelude: compilePrelude(), guard: compileMemoryGuard(), cache: map[[32]byte]*goja.Program{}}
 }
 
 // Name implements checks.Engine.
@@ -146,6 +150,9 @@ func (e *Engine) Run(ctx context.Context, req *checks.Request, exts ...Extension
 	if _, err := run.VM.RunProgram(e.prelude); err != nil {
 		return nil, fmt.Errorf("script: prelude: %w", err)
 	}
+	if err := run.guardMemory(); err != nil {
+		return nil, fmt.Errorf("script: memory guard: %w", err)
+	}
 	if err := run.install(ctx); err != nil {
 		return nil, fmt.Errorf("script: install API: %w", err)
 	}
@@ -184,7 +191,7 @@ func (e *Engine) watch(ctx context.Context, vm *goja.Runtime) func() {
 				metrics.Read(sample)
 				if now := heapValue(sample[0]); now > base && now-base > e.opts.MaxHeapGrowth {
 					vm.Interrupt(&interruption{status: checks.StatusError,
-						msg: fmt.Sprintf("script interrupted: memory grew by %d MiB (limit %d MiB)", (now-base)>>20, e.opts.MaxHeapGrowth>>20)})
+						msg: fmt.Sprintf("%s: memory grew by %d MiB (limit %d MiB)", MemoryLimitExceeded, (now-base)>>20, e.opts.MaxHeapGrowth>>20)})
 					return
 				}
 			}
@@ -202,6 +209,9 @@ func heapValue(s metrics.Sample) uint64 {
 
 // result turns the end of a run into a check result.
 func (r *Run) result(ctx context.Context, err error) *checks.Result {
+	if r.stopped != nil { // a guard stopped it, perhaps after its last instruction
+		return &checks.Result{Status: r.stopped.status, Output: r.stopped.msg, Perfdata: r.readings}
+	}
 	var intr *goja.InterruptedError
 	if errors.As(err, &intr) {
 		if in, ok := intr.Value().(*interruption); ok {

@@ -27,6 +27,7 @@ type Run struct {
 	tlsBase   *tls.Config
 	published *checks.Result
 	readings  []checks.Perfdata
+	stopped   *interruption // set by stop: why the run was interrupted
 	cleanups  []func()
 }
 

@@ -106,7 +106,8 @@ func defaultSite(cfgs *store.Configs) tenants.SiteInitializer {
 
 // validators are the checks beyond package config applied to every configuration.
 func validators() []store.Validator {
-	return []store.Validator{validateConditions, validateCycles, validateFreshness, dispatch.DefaultChannels(nil).Validate}
+	return []store.Validator{validateConditions, validateCycles, validateFreshness, dispatch.DefaultChannels(nil).Validate,
+		config.MinInterval(envDuration("BERGAMOT_MIN_INTERVAL", config.DefaultMinInterval))}
 }
 
 // validateConditions parses every cluster and resource condition and checks
