@@ -151,10 +151,11 @@ func TestHostedRefusesAtApply(t *testing.T) {
 	// What the policy allows still applies: an allow-listed plugin as an
 	// argv, checks of public addresses, anything in the site's own zone.
 	for name, xml := range map[string]string{
-		"allow-listed plugin": service("nagios", `address="203.0.113.5"`, nagiosCmd("check_dummy 0 'all good'")),
-		"public http":         service("http", `address="203.0.113.5"`, `<parameter name="url">https://8.8.8.8/</parameter>`),
-		"public webhook":      `<bergamot site="tenant"><contact name="ops"><parameter name="webhook.url">https://hooks.example.com/x</parameter></contact></bergamot>`,
-		"private zone":        service("nagios", `address="127.0.0.1" worker-pool="tenant-dc"`, nagiosCmd("/bin/cat /etc/shadow; id")),
+		"allow-listed plugin":      service("nagios", `address="203.0.113.5"`, nagiosCmd("check_dummy 0 'all good'")),
+		"public http":              service("http", `address="203.0.113.5"`, `<parameter name="url">https://8.8.8.8/</parameter>`),
+		"public url, private host": service("http", `address="10.0.0.5"`, `<parameter name="url">https://8.8.8.8/</parameter>`),
+		"public webhook":           `<bergamot site="tenant"><contact name="ops"><parameter name="webhook.url">https://hooks.example.com/x</parameter></contact></bergamot>`,
+		"private zone":             service("nagios", `address="127.0.0.1" worker-pool="tenant-dc"`, nagiosCmd("/bin/cat /etc/shadow; id")),
 	} {
 		if r := dryRun(t, post, xml); !r.OK {
 			t.Errorf("%s refused: %+v", name, r.Errors)
