@@ -13,4 +13,12 @@
 // output, or stands in for an empty stdout as "(No output on stdout) stderr:".
 // A cut is reported at the end of the long output. Exit codes 0-3 map to OK, WARNING, CRITICAL, UNKNOWN;
 // anything else is an ERROR that says why.
+//
+// Under the hosted execution policy (Request.Policy) only plugins from the
+// operator's allow-list run, always as an argv: shell syntax, "..", files of
+// the worker, a site-set plugin directory, refused host options and the
+// operator's per-plugin argument rules (ParseArgRules) are refused
+// (policy.go). When the worker is root, plugins run confined on any zone:
+// as nobody, with a clean environment, a scratch directory and rlimits, and
+// BERGAMOT_DATA closed to them (confine.go).
 package nagios
