@@ -161,9 +161,9 @@ func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.
 	if err := checks.CheckWorkerFiles(p, req, netcheck.TLSFileParams...); err != nil {
 		return err
 	}
-	u, err := targetURL(req)
-	if err != nil {
-		return nil // parseSpec reports it when the check runs
+	u, uerr := targetURL(req)
+	if uerr != nil {
+		return nil //nolint:nilerr // not a policy matter: parseSpec reports it when the check runs
 	}
 	if err := p.Network().CheckHost(u.Hostname()); err != nil {
 		return &checks.PolicyError{Rule: "outbound connections only to public addresses", Detail: err.Error()}

@@ -196,7 +196,7 @@ func (e *Engine) hostedArgs(p *checks.Policy, req *checks.Request) ([]string, er
 			return nil, checks.Refuse(ruleArgs, "argument %q contains \"..\"", a)
 		}
 		if (strings.HasPrefix(a, "/") || strings.Contains(a, "=/")) && !isURLPath(args[1:], i) {
-			path := a[strings.Index(a, "/"):]
+			path := a[strings.IndexByte(a, '/'):] // present: checked just above
 			if !inDirs(dirs, path) {
 				return nil, checks.Refuse(ruleArgs, "argument %q names a file of the worker", a)
 			}
