@@ -115,6 +115,11 @@ type Registry struct {
 // SetPolicy sets the execution policy Execute applies (nil: trusted). Call
 // it once while wiring, before the registry runs checks.
 func (r *Registry) SetPolicy(p *Policy) {
+	if p.Hosted() && p.Net == nil {
+		cp := *p
+		cp.Net = cp.Network() // one address policy for every check
+		p = &cp
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.policy = p

@@ -49,7 +49,10 @@ func (r *e2eRig) workerProc(zone string, env ...string) *exec.Cmd {
 	r.t.Helper()
 	cmd := exec.Command(bergamotBinary(r.t), "--log-format", "json", "worker", "--zone", zone, "--concurrency", "5")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+r.db.OwnerURL, "BERGAMOT_DATA="+r.t.TempDir(),
-		"BERGAMOT_SECRET_KEY="+base64.StdEncoding.EncodeToString(make([]byte, 32)))
+		"BERGAMOT_SECRET_KEY="+base64.StdEncoding.EncodeToString(make([]byte, 32)),
+		// The tests' plugins live in private temporary directories and check
+		// loopback: run them as configured (docs/exec-policy.md).
+		"BERGAMOT_EXEC_POLICY=trusted", "BERGAMOT_PLUGIN_USER=-")
 	cmd.Env = append(cmd.Env, env...)
 	if testing.Verbose() {
 		cmd.Stderr = os.Stderr

@@ -158,10 +158,17 @@ func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.
 	if !p.Hosted() {
 		return nil
 	}
-	if err := netcheck.CheckPolicy(ctx, p, req); err != nil {
+	if err := checks.CheckWorkerFiles(p, req, netcheck.TLSFileParams...); err != nil {
 		return err
 	}
-	for _, name := range []string{"url", "path", "proxy"} {
+	u, uerr := targetURL(req)
+	if uerr != nil {
+		return nil //nolint:nilerr // not a policy matter: parseSpec reports it when the check runs
+	}
+	if err := p.Network().CheckHost(u.Hostname()); err != nil {
+		return &checks.PolicyError{Rule: "outbound connections only to public addresses", Detail: err.Error()}
+	}
+	for _, name := range []string{"proxy"} {
 		raw := strings.TrimSpace(req.Param(name, ""))
 		if !strings.Contains(raw, "://") {
 			continue

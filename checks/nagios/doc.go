@@ -15,4 +15,12 @@
 // anything else is an ERROR that says why, or with the parameter
 // exit_out_of_bounds=critical (imported Nagios commands) CRITICAL with
 // nagios4's "(Return code of N ...)" text.
+//
+// Under the hosted execution policy (Request.Policy) only plugins from the
+// operator's allow-list run, always as an argv: shell syntax, "..", files of
+// the worker, a site-set plugin directory, refused host options and the
+// operator's per-plugin argument rules (ParseArgRules) are refused
+// (policy.go). When the worker is root, plugins run confined on any zone:
+// as nobody, with a clean environment, a scratch directory and rlimits, and
+// BERGAMOT_DATA closed to them (confine.go).
 package nagios

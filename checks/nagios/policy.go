@@ -196,7 +196,7 @@ func (e *Engine) hostedArgs(p *checks.Policy, req *checks.Request) ([]string, er
 			return nil, checks.Refuse(ruleArgs, "argument %q contains \"..\"", a)
 		}
 		if (strings.HasPrefix(a, "/") || strings.Contains(a, "=/")) && !isURLPath(args[1:], i) {
-			path := a[strings.Index(a, "/"):]
+			path := a[strings.IndexByte(a, '/'):] // present: checked just above
 			if !inDirs(dirs, path) {
 				return nil, checks.Refuse(ruleArgs, "argument %q names a file of the worker", a)
 			}
@@ -261,11 +261,20 @@ func allowedPlugin(dirs []string, name string) (string, error) {
 		}
 		return filepath.Clean(name), nil
 	}
+	anyDir := false
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 			return p, nil
 		}
+		if _, err := os.Stat(d); err == nil {
+			anyDir = true
+		}
+	}
+	if !anyDir {
+		// No plugin directory on this machine (a serve node without
+		// plugins validating a configuration): the worker judges.
+		return filepath.Join(dirs[0], name), nil
 	}
 	return "", checks.Refuse(ruleAllowList, "plugin %s is not in %s", name, strings.Join(dirs, ", "))
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
 )
 
 // Host returns the host to contact: the "host" parameter, else the check's
@@ -75,9 +76,12 @@ func Seconds(d time.Duration) string {
 // "network unreachable"; otherwise the error text itself.
 func Describe(ctx context.Context, err error) string {
 	var dnsErr *net.DNSError
+	var refused *netpolicy.RefusedError
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &refused):
+		return refused.Error()
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):
@@ -103,9 +107,13 @@ func Describe(ctx context.Context, err error) string {
 	return err.Error()
 }
 
-// FailStatus is the status for a failed network operation: TIMEOUT when the
+// FailStatus is the status for a failed network operation: ERROR when the
+// execution policy refused the address, TIMEOUT when the
 // check's own deadline ran out, CRITICAL otherwise (the service is down).
 func FailStatus(ctx context.Context, err error) checks.Status {
+	if netpolicy.IsRefused(err) {
+		return checks.StatusError // the configuration's fault, not the service's
+	}
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return checks.StatusTimeout
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
 	"log/slog"
 	"net"
 	"os"
@@ -121,6 +122,10 @@ func describeError(ctx context.Context, q *Query, err error, took time.Duration)
 	var de *DialError
 	var he *HandshakeError
 	switch {
+	case netpolicy.IsRefused(err):
+		var re *netpolicy.RefusedError
+		errors.As(err, &re)
+		return checks.StatusError, fmt.Sprintf("ERROR - NRPE at %s: %v", q.Address, re)
 	case ctx.Err() != nil || isTimeout(err):
 		return checks.StatusTimeout, fmt.Sprintf("TIMEOUT - no answer from NRPE at %s after %d ms (%v)", q.Address, ms, err)
 	case errors.As(err, &de) && errors.Is(err, syscall.ECONNREFUSED):

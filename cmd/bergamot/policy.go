@@ -51,6 +51,15 @@ func addPolicyFlags(fs *flag.FlagSet, def string) *policyFlags {
 	return pf
 }
 
+// servePolicyDefault is serve's policy when neither --exec-policy nor
+// BERGAMOT_EXEC_POLICY says: hosted whenever anyone may sign up.
+func servePolicyDefault(signupOpen bool) string {
+	if signupOpen {
+		return checks.PolicyHosted
+	}
+	return checks.PolicyTrusted
+}
+
 // policy builds the policy the flags say; nil is trusted.
 func (pf *policyFlags) policy() (*checks.Policy, error) {
 	mode, err := checks.ParsePolicyMode(*pf.mode)

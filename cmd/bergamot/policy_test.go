@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -150,13 +151,59 @@ func TestHostedRefusesAtApply(t *testing.T) {
 	// What the policy allows still applies: an allow-listed plugin as an
 	// argv, checks of public addresses, anything in the site's own zone.
 	for name, xml := range map[string]string{
-		"allow-listed plugin": service("nagios", `address="203.0.113.5"`, nagiosCmd("check_dummy 0 'all good'")),
-		"public http":         service("http", `address="203.0.113.5"`, `<parameter name="url">https://8.8.8.8/</parameter>`),
-		"public webhook":      `<bergamot site="tenant"><contact name="ops"><parameter name="webhook.url">https://hooks.example.com/x</parameter></contact></bergamot>`,
-		"private zone":        service("nagios", `address="127.0.0.1" worker-pool="tenant-dc"`, nagiosCmd("/bin/cat /etc/shadow; id")),
+		"allow-listed plugin":      service("nagios", `address="203.0.113.5"`, nagiosCmd("check_dummy 0 'all good'")),
+		"public http":              service("http", `address="203.0.113.5"`, `<parameter name="url">https://8.8.8.8/</parameter>`),
+		"public url, private host": service("http", `address="10.0.0.5"`, `<parameter name="url">https://8.8.8.8/</parameter>`),
+		"public webhook":           `<bergamot site="tenant"><contact name="ops"><parameter name="webhook.url">https://hooks.example.com/x</parameter></contact></bergamot>`,
+		"private zone":             service("nagios", `address="127.0.0.1" worker-pool="tenant-dc"`, nagiosCmd("/bin/cat /etc/shadow; id")),
 	} {
 		if r := dryRun(t, post, xml); !r.OK {
 			t.Errorf("%s refused: %+v", name, r.Errors)
 		}
+	}
+}
+
+func TestPolicyFlags(t *testing.T) {
+	if servePolicyDefault(true) != checks.PolicyHosted || servePolicyDefault(false) != checks.PolicyTrusted {
+		t.Error("serve's default policy does not follow signup")
+	}
+	parse := func(def string, args ...string) (*checks.Policy, error) {
+		fs := newFlags("x", "x")
+		pf := addPolicyFlags(fs, def)
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		return pf.policy()
+	}
+	t.Setenv("BERGAMOT_EXEC_POLICY", "")
+	if p, err := parse(checks.PolicyTrusted); err != nil || p != nil {
+		t.Errorf("run's default: %v %v", p, err)
+	}
+	p, err := parse(checks.PolicyTrusted, "--exec-policy", "hosted", "--allow-net", "10.20.0.0/16", "--allow-net", "127.0.0.1,192.168.7.0/24",
+		"--plugin-dirs", "/usr/lib/nagios/plugins,/opt/plugins")
+	if err != nil || !p.Hosted() || len(p.PluginDirs) != 2 || p.PluginRules["negate"].Deny != true {
+		t.Fatalf("hosted: %+v %v", p, err)
+	}
+	for _, a := range []string{"10.20.1.1", "127.0.0.1", "192.168.7.7"} {
+		if err := p.Network().Check(netip.MustParseAddr(a)); err != nil {
+			t.Errorf("%s: %v", a, err)
+		}
+	}
+	if err := p.Network().Check(netip.MustParseAddr("10.21.0.1")); err == nil {
+		t.Error("10.21.0.1 allowed")
+	}
+	for args, want := range map[string]string{
+		"--exec-policy=open":          `execution policy "open": want "trusted" or "hosted"`,
+		"--allow-net=10.0.0.0/40":     "--allow-net: allowed network",
+		"--plugin-dirs=plugins":       `--plugin-dirs: "plugins" is not an absolute path`,
+		"--plugin-rules=/nonexistent": "--plugin-rules: plugin argument rules: open /nonexistent",
+	} {
+		if _, err := parse(checks.PolicyHosted, args); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", args, err, want)
+		}
+	}
+	t.Setenv("BERGAMOT_EXEC_POLICY", "hosted")
+	if p, err := parse(checks.PolicyTrusted); err != nil || !p.Hosted() {
+		t.Errorf("env: %v %v", p, err)
 	}
 }

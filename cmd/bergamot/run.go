@@ -186,8 +186,8 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	if *signup != "open" && *signup != "closed" {
 		return fmt.Errorf("--signup must be open or closed, not %q", *signup)
 	}
-	if *pf.mode == "" { // hosted whenever anyone may sign up
-		*pf.mode = map[bool]string{true: checks.PolicyHosted, false: checks.PolicyTrusted}[*signup == "open"]
+	if *pf.mode == "" {
+		*pf.mode = servePolicyDefault(*signup == "open")
 	}
 	if err := pf.apply(ctx, env); err != nil {
 		return err

@@ -409,9 +409,9 @@ func (p *Policy) CheckURL(param, raw string) error {
 	if p == nil {
 		return nil
 	}
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
-		return nil
+	u, perr := url.Parse(strings.TrimSpace(raw))
+	if perr != nil || u.Host == "" {
+		return nil //nolint:nilerr // the URL's own validation reports it
 	}
 	if err := p.CheckHost(u.Hostname()); err != nil {
 		return fmt.Errorf("%s %s: %w", param, u.Redacted(), err)
