@@ -17,13 +17,13 @@ import (
 	"github.com/bergamot-monitoring/bergamot/store"
 )
 
-// Freshness parameters of a passive check (its own <parameter>s).
+// Freshness parameters of a passive check (its own <parameter>s), owned
+// and validated by config.
 const (
-	// FreshnessParam is how long a passive check may stay silent, as a
-	// Bergamot interval ("25h", "90s", "30" = minutes).
-	FreshnessParam = "freshness"
+	// FreshnessParam is how long a passive check may stay silent.
+	FreshnessParam = config.FreshnessParam
 	// FreshnessStatusParam is the status a silent check gets (default UNKNOWN).
-	FreshnessStatusParam = "freshness-status"
+	FreshnessStatusParam = config.FreshnessStatusParam
 	// FreshnessWorker names the results the freshness loop makes.
 	FreshnessWorker = "bergamot/freshness"
 )
@@ -45,15 +45,8 @@ type Freshness struct {
 	Every time.Duration
 }
 
-// ParseFreshness reads a freshness parameter; it is exported for
-// configuration validation.
-func ParseFreshness(s string) (time.Duration, error) {
-	d, err := config.ParseInterval(s)
-	if err == nil && d <= 0 {
-		err = fmt.Errorf("invalid freshness %q: must be more than zero", s)
-	}
-	return d, err
-}
+// ParseFreshness reads a freshness parameter (config.ParseFreshness).
+func ParseFreshness(s string) (time.Duration, error) { return config.ParseFreshness(s) }
 
 // Run looks for silent checks until ctx ends.
 func (f *Freshness) Run(ctx context.Context) error {

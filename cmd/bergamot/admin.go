@@ -200,7 +200,7 @@ func cmdConfig(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return printValidateErrors(err)
 		}
-		if errs := validateConditions(model); len(errs) > 0 {
+		if errs := config.ValidateConditions(model); len(errs) > 0 {
 			return printValidateErrors(errs)
 		}
 		for _, w := range model.Warnings {

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,9 +16,9 @@ import (
 	"github.com/bergamot-monitoring/bergamot/frontend"
 	"github.com/bergamot-monitoring/bergamot/gateway"
 	"github.com/bergamot-monitoring/bergamot/graph"
+	"github.com/bergamot-monitoring/bergamot/internal/node"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/live"
-	"github.com/bergamot-monitoring/bergamot/monitor/virtual"
 	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
 	"github.com/bergamot-monitoring/bergamot/rest"
 	"github.com/bergamot-monitoring/bergamot/store"
@@ -104,81 +102,10 @@ func defaultSite(cfgs *store.Configs) tenants.SiteInitializer {
 	}
 }
 
-// validators are the checks beyond package config applied to every configuration.
+// validators are the checks beyond package config applied to every
+// configuration: node.Validators, the same list the API tests use.
 func validators() []store.Validator {
-	return []store.Validator{validateConditions, validateCycles, validateFreshness, dispatch.DefaultChannels(nil).Validate,
-		config.MinInterval(envDuration("BERGAMOT_MIN_INTERVAL", config.DefaultMinInterval))}
-}
-
-// validateConditions parses every cluster and resource condition and checks
-// that the hosts and services it names exist.
-func validateConditions(m *config.Model) config.ErrorList {
-	var out config.ErrorList
-	hosts := map[string]*config.Check{}
-	for _, h := range m.Hosts {
-		hosts[h.Name] = h
-	}
-	clusters := map[string]*config.Check{}
-	for _, c := range m.Clusters {
-		clusters[c.Name] = c
-	}
-	check := func(c *config.Check, label string) {
-		if c.Condition == nil || strings.TrimSpace(c.Condition.Text) == "" {
-			out = append(out, &config.Error{File: c.Source.File, Line: c.Source.Line, Object: label, Message: "a " + c.Kind + " needs a <condition>"})
-			return
-		}
-		e, err := virtual.Parse(c.Condition.Text)
-		if err != nil {
-			out = append(out, &config.Error{File: c.Condition.File, Line: c.Condition.Line, Object: label, Message: "condition: " + err.Error()})
-			return
-		}
-		for _, ref := range e.References() {
-			if ref.ID != "" || ref.Pool != "" {
-				continue
-			}
-			var msg string
-			switch ref.Kind {
-			case virtual.RefHost:
-				if hosts[ref.Name] == nil {
-					msg = fmt.Sprintf("unknown host %q", ref.Name)
-				}
-			case virtual.RefService, virtual.RefTrap:
-				h := hosts[ref.Host]
-				if h == nil && ref.Host != "" {
-					msg = fmt.Sprintf("unknown host %q", ref.Host)
-				} else if h != nil && !hasChild(h, string(ref.Kind), ref.Name) {
-					msg = fmt.Sprintf("host %q has no %s %q", ref.Host, ref.Kind, ref.Name)
-				}
-			case virtual.RefCluster:
-				if clusters[ref.Name] == nil {
-					msg = fmt.Sprintf("unknown cluster %q", ref.Name)
-				}
-			}
-			if msg != "" {
-				out = append(out, &config.Error{File: c.Condition.File, Line: c.Condition.Line, Object: label, Message: "condition refers to " + msg})
-			}
-		}
-	}
-	for _, c := range m.Clusters {
-		check(c, fmt.Sprintf("cluster %q", c.Name))
-		for _, r := range c.Resources {
-			check(r, fmt.Sprintf("resource %q", r.Name))
-		}
-	}
-	return out
-}
-
-func hasChild(h *config.Check, kind, name string) bool {
-	list := h.Services
-	if kind == "trap" {
-		list = h.Traps
-	}
-	for _, c := range list {
-		if c.Name == name {
-			return true
-		}
-	}
-	return false
+	return node.Validators(envDuration("BERGAMOT_MIN_INTERVAL", config.DefaultMinInterval))
 }
 
 // loginLimits are the sign-in and password-hashing limits from the

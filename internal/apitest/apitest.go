@@ -32,6 +32,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/graph"
 	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
+	"github.com/bergamot-monitoring/bergamot/internal/node"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
 	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
@@ -109,7 +110,7 @@ func Start(t testing.TB, o Options) *Env {
 		cancel()
 		t.Fatalf("apitest: %v", err)
 	}
-	cfgs := &store.Configs{Sealer: sealer}
+	cfgs := &store.Configs{Sealer: sealer, Validators: node.Validators(0)}
 	hub := live.NewHub(pool, log)
 	hub.Trace = o.Stages
 	res := &graph.Resolver{Pool: pool, Tenants: tenants.NewStore(pool), Configs: cfgs, River: rc, Hub: hub, Logger: log,

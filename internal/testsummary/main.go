@@ -46,8 +46,21 @@ func main() {
 	}
 }
 
-// run copies the stream to w as plain `go test` output and returns the tally.
-func run(r io.Reader, w io.Writer) (summary, error) {
+// printer writes to w and keeps the first error.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+// run copies the stream to out as plain `go test` output and returns the tally.
+func run(r io.Reader, out io.Writer) (summary, error) {
+	w := &printer{w: out}
 	s := summary{missing: map[string]bool{}}
 	// pending holds each running test's output until it ends: it is shown
 	// only when the test fails (or its package does without it ending).
@@ -55,7 +68,7 @@ func run(r io.Reader, w io.Writer) (summary, error) {
 	flush := func(pkg, test string) {
 		for _, line := range pending[pkg][test] {
 			if !strings.HasPrefix(line, "=== ") {
-				fmt.Fprint(w, line)
+				w.printf("%s", line)
 			}
 		}
 		delete(pending[pkg], test)
@@ -65,17 +78,17 @@ func run(r io.Reader, w io.Writer) (summary, error) {
 	for sc.Scan() {
 		var e event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			fmt.Fprintln(w, sc.Text()) // not an event: go test's own stderr, pass it on
+			w.printf("%s\n", sc.Text()) // not an event: go test's own stderr, pass it on
 			continue
 		}
 		switch {
 		case e.Action == "build-output":
-			fmt.Fprint(w, e.Output)
+			w.printf("%s", e.Output)
 		case e.Action == "build-fail":
 			s.failed = true
 		case e.Test == "" && e.Action == "output":
 			if e.Output != "PASS\n" {
-				fmt.Fprint(w, e.Output)
+				w.printf("%s", e.Output)
 			}
 		case e.Test == "" && e.Action == "fail":
 			s.failed = true
@@ -108,7 +121,7 @@ func run(r io.Reader, w io.Writer) (summary, error) {
 	if err := sc.Err(); err != nil {
 		return s, err
 	}
-	fmt.Fprintf(w, "skipped: %d tests because the shared fixture set is missing, %d for other reasons (go test -v says why)\n", s.fixtureSkips, s.otherSkips)
+	w.printf("skipped: %d tests because the shared fixture set is missing, %d for other reasons (go test -v says why)\n", s.fixtureSkips, s.otherSkips)
 	if len(s.missing) > 0 {
 		byDir := map[string][]string{}
 		for what := range s.missing {
@@ -117,11 +130,11 @@ func run(r io.Reader, w io.Writer) (summary, error) {
 		}
 		for dir, rels := range byDir {
 			sort.Strings(rels)
-			fmt.Fprintf(w, "  missing under %s: %s\n", dir, strings.Join(rels, ", "))
+			w.printf("  missing under %s: %s\n", dir, strings.Join(rels, ", "))
 		}
-		fmt.Fprintf(w, "  set %s to the fixture set (by default ../shared/fixtures beside the repository)\n", fixtures.Env)
+		w.printf("  set %s to the fixture set (by default ../shared/fixtures beside the repository)\n", fixtures.Env)
 	}
-	return s, nil
+	return s, w.err
 }
 
 // fixtureSkip finds the internal/fixtures skip message in a test's output

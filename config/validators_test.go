@@ -1,19 +1,17 @@
-package main
+package config
 
 import (
 	"strings"
 	"testing"
-
-	"github.com/bergamot-monitoring/bergamot/config"
 )
 
-func resolveXML(t *testing.T, xml string) *config.Model {
+func resolveXML(t *testing.T, xml string) *Model {
 	t.Helper()
-	d, err := config.Parse("site.xml", strings.NewReader(xml))
+	d, err := Parse("site.xml", strings.NewReader(xml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := config.Resolve(d)
+	m, err := Resolve(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +30,7 @@ func TestValidateCycles(t *testing.T) {
 </cluster>
 <cluster name="fine"><condition>cluster 'a'</condition></cluster>
 </bergamot>`)
-	errs := validateCycles(m)
+	errs := ValidateCycles(m)
 	got := errs.Error()
 	for _, want := range []string{
 		`site.xml:4`, `cluster "a" -> cluster "b" -> cluster "a"`,
@@ -45,13 +43,13 @@ func TestValidateCycles(t *testing.T) {
 	if len(errs) != 2 {
 		t.Fatalf("%d errors, want 2: %v", len(errs), errs)
 	}
-	if errs := validateCycles(resolveXML(t, `<bergamot site="s"><host name="h"/><cluster name="c"><condition>host 'h'</condition></cluster></bergamot>`)); len(errs) != 0 {
+	if errs := ValidateCycles(resolveXML(t, `<bergamot site="s"><host name="h"/><cluster name="c"><condition>host 'h'</condition></cluster></bergamot>`)); len(errs) != 0 {
 		t.Fatalf("no cycle, got %v", errs)
 	}
 }
 
 func TestValidateFreshness(t *testing.T) {
-	errs := validateFreshness(resolveXML(t, `<bergamot site="s">
+	errs := ValidateFreshness(resolveXML(t, `<bergamot site="s">
 <host name="h">
   <service name="ok"><parameter name="freshness">25h</parameter></service>
   <service name="bad"><parameter name="freshness">tomorrow</parameter></service>
