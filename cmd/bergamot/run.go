@@ -73,7 +73,7 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	if err != nil {
 		return "", err
 	}
-	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool},
+	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool, Token: os.Getenv("BERGAMOT_METRICS_TOKEN")},
 		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", o.listen)
