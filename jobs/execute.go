@@ -172,6 +172,12 @@ var credRE = regexp.MustCompile("\x1bcred:([^:\x1b]+):([a-z-]+)\x1b")
 // resolveCredentials replaces credential placeholders in params with the
 // decrypted values, just before execution.
 func (w *ExecuteWorker) resolveCredentials(ctx context.Context, tx pgx.Tx, site uuid.UUID, params map[string]string) error {
+	return openCredentials(ctx, tx, w.Sealer, site, params)
+}
+
+// openCredentials replaces credential placeholders in params with the values
+// sealer decrypts (the trap loader needs the communities they hold, too).
+func openCredentials(ctx context.Context, tx pgx.Tx, sealer *store.Sealer, site uuid.UUID, params map[string]string) error {
 	cache := map[string]map[string]string{}
 	for k, v := range params {
 		if !strings.Contains(v, store.CredentialPlaceholder) {
@@ -188,7 +194,11 @@ func (w *ExecuteWorker) resolveCredentials(ctx context.Context, tx pgx.Tx, site 
 					ferr = fmt.Errorf("credential %q: %w", name, err)
 					return ""
 				}
-				plain, err := w.Sealer.Open(sealed, site[:])
+				if sealer == nil {
+					ferr = fmt.Errorf("credential %q: no secret key to open it", name)
+					return ""
+				}
+				plain, err := sealer.Open(sealed, site[:])
 				if err != nil {
 					ferr = fmt.Errorf("credential %q: %w", name, err)
 					return ""

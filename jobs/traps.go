@@ -33,6 +33,9 @@ type TrapIngest struct {
 	// Receiver receives the traps (v3 settings go in its Params).
 	Receiver *snmp.TrapReceiver
 
+	// Sealer opens the credentials trap commands take their community
+	// (or v3 user) from.
+	Sealer *store.Sealer
 	// LookupIP resolves host names (net.DefaultResolver.LookupIP when nil).
 	LookupIP func(ctx context.Context, network, host string) ([]net.IP, error)
 
@@ -95,33 +98,40 @@ func (ti *TrapIngest) Load(ctx context.Context) error {
 	var all []pending
 	for _, site := range sites {
 		err := tenants.InSite(tenants.WithSite(ctx, site), ti.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			type row struct { // in the order selected
+				ID         uuid.UUID
+				Executor   string
+				Parameters []byte
+				Address    string
+			}
 			rows, err := tx.Query(ctx, `SELECT t.id, t.executor, t.parameters, h.address
 				FROM checks t JOIN checks h ON h.id = t.parent_id WHERE t.kind = 'trap' AND t.enabled`)
 			if err != nil {
 				return err
 			}
-			defer rows.Close()
-			for rows.Next() {
-				var id uuid.UUID
-				var executor, address string
-				var params []byte
-				if err := rows.Scan(&id, &executor, &params, &address); err != nil {
-					return err
+			found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+			if err != nil {
+				return err
+			}
+			for _, c := range found {
+				r := snmp.TrapRule{Executor: c.Executor, Parameters: map[string]string{}}
+				_ = json.Unmarshal(c.Parameters, &r.Parameters)
+				attrs := []any{slog.String("site", site.String()), slog.String("check", c.ID.String())}
+				if err := openCredentials(ctx, tx, ti.Sealer, site, r.Parameters); err != nil {
+					ti.Logger.WarnContext(ctx, "trap check's credentials cannot be opened; its traps are ignored", append(attrs, slog.Any("error", err))...)
+					continue
 				}
-				r := snmp.TrapRule{Executor: executor, Parameters: map[string]string{}}
-				_ = json.Unmarshal(params, &r.Parameters)
-				attrs := []any{slog.String("site", site.String()), slog.String("check", id.String())}
 				switch {
-				case address == "":
+				case c.Address == "":
 					ti.Logger.WarnContext(ctx, "trap check's host has no address; its traps cannot be matched", attrs...)
 					continue
 				case r.Parameters["snmp_community"] == "" && r.Parameters["community"] == "" && r.Parameters["snmp_user"] == "" && r.Parameters["user"] == "":
 					ti.Logger.WarnContext(ctx, "trap check's command sets no community (or v3 user); its traps are ignored", attrs...)
 					continue
 				}
-				all = append(all, pending{rule: r, target: trapTarget{site: site, check: id}, address: address})
+				all = append(all, pending{rule: r, target: trapTarget{site: site, check: c.ID}, address: c.Address})
 			}
-			return rows.Err()
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("loading trap checks of site %s: %w", site, err)

@@ -116,9 +116,16 @@ func TestTrapReceiverSubmitsTrapResults(t *testing.T) {
 
 // siteTrapXML is a site with a trap check on 127.0.0.1 under community,
 // and one on a host without an address.
+// A community starting with "cred:" is kept in a credential, as the stock
+// templates do (#{resolve_credentials('snmp_v2').password}).
 func siteTrapXML(community string) string {
+	cmd := `<command name="snmp-trap" engine="snmp" template="yes"><parameter name="community">` + community + `</parameter></command>`
+	if c, ok := strings.CutPrefix(community, "cred:"); ok {
+		cmd = `<credential name="snmp_v2"><password>` + c + `</password></credential>
+	<command name="snmp-trap" engine="snmp" template="yes"><parameter name="snmp_community">#{resolve_credentials('snmp_v2').password}</parameter></command>`
+	}
 	return `<bergamot site="test">
-	<command name="snmp-trap" engine="snmp" template="yes"><parameter name="community">` + community + `</parameter></command>
+	` + cmd + `
 	<command name="ups-battery" extends="snmp-trap" executor="generic">
 		<parameter name="trap_oid">1.3.6.1.4.1.99999.0.1</parameter>
 		<parameter name="clear_oid">1.3.6.1.4.1.99999.0.2</parameter>
@@ -134,7 +141,8 @@ func siteTrapXML(community string) string {
 </bergamot>`
 }
 
-// Two sites watch the same address with their own communities: a trap
+// Two sites watch the same address with their own communities (bravo's in
+// a sealed credential): a trap
 // counts only for the site whose community it carries, never for a host
 // without an address, and a wrong community counts for no one.
 func TestTrapsAuthenticatedPerSite(t *testing.T) {
@@ -142,7 +150,7 @@ func TestTrapsAuthenticatedPerSite(t *testing.T) {
 		t.Skip("snmptrap not installed (apt-get install -y snmp)")
 	}
 	a := newPipeline(t, parseXML(t, siteTrapXML("alpha-secret")))
-	b := a.otherSite(parseXML(t, siteTrapXML("bravo-secret")))
+	b := a.otherSite(parseXML(t, siteTrapXML("cred:bravo-secret")))
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +159,7 @@ func TestTrapsAuthenticatedPerSite(t *testing.T) {
 	c.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	ti := &TrapIngest{Pool: a.db.Pool, Logger: slog.New(slog.DiscardHandler)}
+	ti := &TrapIngest{Pool: a.db.Pool, Sealer: a.cfgs.Sealer, Logger: slog.New(slog.DiscardHandler)}
 	go func() { done <- ti.Run(ctx, addr) }()
 	t.Cleanup(func() { cancel(); <-done })
 	send := func(community string) {

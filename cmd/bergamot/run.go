@@ -151,7 +151,7 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	pres := &jobs.Presence{Pool: db.Pool, ID: id, Name: w.WorkerID, Zone: o.zone, Engines: reg.Names(), Version: version, Logger: log}
 	g.Go(func() error { return pres.Run(ctx) })
 	if o.traps != "" {
-		ti := &jobs.TrapIngest{Pool: db.Pool, Logger: log.With(slog.String("component", "traps"))}
+		ti := &jobs.TrapIngest{Pool: db.Pool, Sealer: sealer, Logger: log.With(slog.String("component", "traps"))}
 		g.Go(func() error { return ti.Run(ctx, o.traps) })
 	}
 	g.Go(func() error {
