@@ -155,3 +155,27 @@ func TestSignUpIsRateLimited(t *testing.T) {
 		t.Fatalf("operator sign-up: %v", err)
 	}
 }
+
+// Inviting with a weak password gets the same answer whether or not the
+// email already has an account (it used to succeed for existing accounts
+// only: an existence oracle).
+func TestInviteDoesNotRevealAccounts(t *testing.T) {
+	s := signedUp(t, tenants.Limits{})
+	ctx := context.Background()
+	if _, _, err := s.SignUp(ctx, tenants.SignUpInput{SiteName: "alpha", Email: "exists@x.example", Password: "Correct-horse-9"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	site, err := s.SiteByName(ctx, "bravo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx := tenants.WithSite(ctx, site.ID)
+	var answers []string
+	for _, email := range []string{"exists@x.example", "new@x.example"} {
+		_, err := s.Invite(sctx, email, "weak", tenants.RoleViewer)
+		answers = append(answers, fmt.Sprintf("%v", err))
+	}
+	if answers[0] != answers[1] || !strings.Contains(answers[0], "password refused") {
+		t.Fatalf("invite with a weak password: existing account %q, new %q; want the same refusal", answers[0], answers[1])
+	}
+}
