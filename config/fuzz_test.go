@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -16,6 +17,10 @@ func FuzzParse(f *testing.F) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
+	}
+	// The bounds: just inside and just outside the depth limit.
+	for _, n := range []int{MaxXMLDepth - 1, MaxXMLDepth, MaxXMLDepth + 1} {
+		f.Add([]byte("<bergamot>" + strings.Repeat("<a>", n-1) + strings.Repeat("</a>", n-1) + "</bergamot>"))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse("fuzz.xml", bytes.NewReader(data))

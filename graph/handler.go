@@ -44,6 +44,9 @@ type HandlerOptions struct {
 	AllowedOrigins []string
 	// Domain: requests to <site>.<Domain> must use credentials of that site.
 	Domain string
+	// CredentialCheck is how often WebSocket connections re-check their
+	// credential (DefaultCredentialCheck when zero).
+	CredentialCheck time.Duration
 }
 
 // NewHandler returns the /graphql endpoint: POST and GET over HTTP, and
@@ -54,18 +57,21 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 		Implementation:        gorillaWebsocket{allowedOrigins: o.AllowedOrigins, hub: r.Hub},
 		KeepAlivePingInterval: 15 * time.Second,
 		InitTimeout:           10 * time.Second,
+		// The acknowledgement carries no payload: echoing connection_init
+		// would send the bearer token back.
 		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 			if auth := p.Authorization(); auth != "" {
 				principal, err := r.Tenants.Authenticate(ctx, strings.TrimSpace(strings.TrimPrefix(auth, "Bearer ")))
 				if err != nil {
 					return refuse(ctx), nil, errors.New("unauthenticated: bad token")
 				}
-				return tenants.WithPrincipal(ctx, principal), &p, nil
+				return r.watchCredential(tenants.WithPrincipal(ctx, principal), principal, o.CredentialCheck), nil, nil
 			}
-			if _, err := tenants.PrincipalFrom(ctx); err != nil {
+			principal, err := tenants.PrincipalFrom(ctx)
+			if err != nil {
 				return refuse(ctx), nil, errors.New("unauthenticated: send {\"authorization\": \"Bearer <token>\"} in connection_init")
 			}
-			return ctx, &p, nil
+			return r.watchCredential(ctx, principal, o.CredentialCheck), nil, nil
 		},
 	})
 	srv.AddTransport(transport.Options{})
@@ -125,6 +131,45 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 		return errs.E(errs.Internal, "internal error")
 	})
 	return withLandingPage(r.authenticate(o, srv))
+}
+
+// DefaultCredentialCheck is how often a WebSocket connection re-checks its
+// credential: after a logout or a revoked token its subscriptions end
+// within this time.
+const DefaultCredentialCheck = 5 * time.Second
+
+// watchCredential returns ctx cancelled (closing the WebSocket and every
+// subscription on it) once p's credential is no longer valid: logged out,
+// expired, revoked, membership removed or site disabled.
+func (r *Resolver) watchCredential(ctx context.Context, p *tenants.Principal, every time.Duration) context.Context {
+	if every <= 0 {
+		every = DefaultCredentialCheck
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			ok, err := r.Tenants.StillValid(ctx, p)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.Logger.WarnContext(ctx, "re-checking a WebSocket's credential failed; keeping it open", slog.Any("error", err))
+				}
+				continue
+			}
+			if !ok {
+				r.Logger.InfoContext(ctx, "closing WebSocket: its credential ended", slog.String("site", p.Site.Name), slog.String("via", p.Via))
+				return
+			}
+		}
+	}()
+	return ctx
 }
 
 // refuse makes a refused connection_init close the socket with 4403

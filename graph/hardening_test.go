@@ -125,3 +125,60 @@ func TestWorkersConfinedToSiteZones(t *testing.T) {
 		t.Errorf("bravo sees workers %q, want bravo-box.internal,shared-1", got)
 	}
 }
+
+// connection_ack does not echo connection_init (it held the bearer token),
+// and a WebSocket's subscriptions end within seconds of a logout, for a
+// token in connection_init and for the session cookie alike.
+func TestWebSocketEndsAtLogout(t *testing.T) {
+	e := apitest.Start(t, apitest.Options{})
+	a := e.SignUp(t, "alpha")
+	e.Apply(t, a.Token, apitest.SiteXML("alpha"))
+	ids := e.CheckIDs(t, a.Token)
+	const q = `subscription { checkUpdated { check { id } state { status output } } }`
+
+	for _, how := range []string{"init", "cookie"} {
+		t.Run(how, func(t *testing.T) {
+			var login struct{ Login struct{ Token string } }
+			e.MustDo(t, "", `mutation($e: String!, $p: String!) { login(site: "alpha", email: $e, password: $p) { token } }`,
+				map[string]any{"e": a.Email, "p": a.Password}, &login)
+			session := login.Login.Token
+			var hdr http.Header
+			init := map[string]any{"authorization": "Bearer " + session}
+			if how == "cookie" {
+				hdr, init = http.Header{"Cookie": {"bergamot_session=" + session}}, nil
+			}
+			w, _, err := e.DialWS(apitest.TransportWS, hdr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			ack, err := w.Init(init)
+			if err != nil || ack.Type != "connection_ack" {
+				t.Fatalf("init: %+v %v", ack, err)
+			}
+			if strings.Contains(string(ack.Payload), session) || strings.Contains(string(ack.Payload), "Bearer") {
+				t.Errorf("connection_ack echoes the token: %s", ack.Payload)
+			}
+			if _, err := w.Subscribe(q, nil); err != nil {
+				t.Fatal(err)
+			}
+			e.WaitSubscribers(t, a.ID, 1)
+			e.MustDo(t, session, `mutation { logout }`, nil, nil)
+			loggedOut := time.Now()
+			// Results keep coming; the socket must close, not stream them.
+			for time.Since(loggedOut) < 15*time.Second {
+				e.MustDo(t, a.Token, `mutation($id: ID!) { submitResult(checkId: $id, status: WARNING, output: "after logout") }`, map[string]any{"id": ids["web1/disk"]}, nil)
+				m, err := w.Next(500 * time.Millisecond)
+				if err != nil && !apitest.IsTimeout(err) {
+					t.Logf("closed %v after logout: %v", time.Since(loggedOut).Round(100*time.Millisecond), err)
+					if took := time.Since(loggedOut); took > 8*time.Second {
+						t.Errorf("closed after %v, want within seconds", took)
+					}
+					return
+				}
+				_ = m
+			}
+			t.Fatal("subscription still open 15 s after logout")
+		})
+	}
+}

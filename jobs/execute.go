@@ -234,6 +234,13 @@ var credRE = regexp.MustCompile("\x1bcred:([^:\x1b]+):([a-z-]+)\x1b")
 // resolveCredentials replaces credential placeholders in params with the
 // decrypted values, just before execution.
 func (w *ExecuteWorker) resolveCredentials(ctx context.Context, tx pgx.Tx, site uuid.UUID, params map[string]string) error {
+	return openCredentials(ctx, tx, w.Sealer, site, params)
+}
+
+// openCredentials replaces credential placeholders in params with the values
+// sealer decrypts (the trap loader needs the communities they hold, too).
+func openCredentials(ctx context.Context, tx pgx.Tx, sealer *store.Sealer, site uuid.UUID, params map[string]string) error {
+	ctx = tenants.WithSite(ctx, site)
 	cache := map[string]map[string]string{}
 	for k, v := range params {
 		if !strings.Contains(v, store.CredentialPlaceholder) {
@@ -245,8 +252,12 @@ func (w *ExecuteWorker) resolveCredentials(ctx context.Context, tx pgx.Tx, site 
 			name, field := sub[1], sub[2]
 			vals, ok := cache[name]
 			if !ok {
+				if sealer == nil {
+					ferr = fmt.Errorf("credential %q: no secret key to open it", name)
+					return ""
+				}
 				var err error
-				if vals, err = store.OpenCredential(ctx, tx, w.Sealer, name); err != nil {
+				if vals, err = store.OpenCredential(ctx, tx, sealer, name); err != nil {
 					ferr = err
 					return ""
 				}

@@ -5,11 +5,13 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -124,14 +126,42 @@ func logRequests(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 	})
 }
 
-// Metrics are Bergamot's own counters, in Prometheus text format.
+// Metrics are Bergamot's own counters, in Prometheus text format. They
+// describe every site's load, so they are not public: with Token set a
+// scraper must send it as a bearer token; without, only loopback clients
+// are answered.
 type Metrics struct {
-	Pool     *pgxpool.Pool
+	Pool *pgxpool.Pool
+	// Token, when set, is the bearer token /metrics requires
+	// (BERGAMOT_METRICS_TOKEN).
+	Token    string
 	requests atomic.Int64
+}
+
+// allowed reports whether r may read the metrics, and why not.
+func (m *Metrics) allowed(r *http.Request) (bool, string) {
+	if m.Token != "" {
+		got := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		if subtle.ConstantTimeCompare([]byte(got), []byte(m.Token)) == 1 {
+			return true, ""
+		}
+		return false, "send the metrics token: Authorization: Bearer <BERGAMOT_METRICS_TOKEN>"
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
+		return true, ""
+	}
+	return false, "metrics are served to loopback clients only; set BERGAMOT_METRICS_TOKEN on the server and send it as a bearer token to scrape from elsewhere"
 }
 
 // ServeHTTP writes the metrics.
 func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if ok, why := m.allowed(r); !ok {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusForbidden)
+		textf(w, "%s\n", why)
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	textf(w, "# HELP bergamot_http_requests_total HTTP requests served.\n# TYPE bergamot_http_requests_total counter\nbergamot_http_requests_total %d\n", m.requests.Load())
 	if m.Pool == nil {

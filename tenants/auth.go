@@ -207,6 +207,26 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 	return p, nil
 }
 
+// StillValid reports whether p's credential still holds: the session is
+// not logged out or expired, the token not revoked, the user still a
+// member and the site not disabled. Long-lived connections (WebSocket
+// subscriptions) check it periodically.
+func (s *Store) StillValid(ctx context.Context, p *Principal) (bool, error) {
+	cond := `EXISTS (SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL)`
+	if p.Via == "session" {
+		cond = `EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND expires_at > now())`
+	}
+	var ok bool
+	err := InSite(WithSite(ctx, p.Site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT `+cond+` AND EXISTS (SELECT 1 FROM memberships WHERE user_id = $2)
+			AND EXISTS (SELECT 1 FROM sites WHERE id = $3 AND NOT disabled)`, p.CredID, p.User.ID, p.Site.ID).Scan(&ok)
+	})
+	if err != nil {
+		return false, fmt.Errorf("checking credential: %w", err)
+	}
+	return ok, nil
+}
+
 // SessionTTL is how long a browser session lasts.
 const SessionTTL = 14 * 24 * time.Hour
 

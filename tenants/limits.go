@@ -30,12 +30,19 @@ type Limits struct {
 	PasswordQueue int
 	// PasswordWait is the longest one waits for a turn.
 	PasswordWait time.Duration
+	// SignupsPerEmail is how many sign-ups through the API one email may
+	// attempt in an hour.
+	SignupsPerEmail int
+	// SignupsPerAddress is how many sign-ups one client address may attempt
+	// in an hour.
+	SignupsPerAddress int
 }
 
 // DefaultLimits are the limits NewStore uses.
 func DefaultLimits() Limits {
 	return Limits{LoginFailures: 5, AddressFailures: 30, LoginWindow: time.Minute,
-		PasswordHashes: max(1, runtime.GOMAXPROCS(0)/2), PasswordQueue: 32, PasswordWait: 5 * time.Second}
+		PasswordHashes: max(1, runtime.GOMAXPROCS(0)/2), PasswordQueue: 32, PasswordWait: 5 * time.Second,
+		SignupsPerEmail: 3, SignupsPerAddress: 10}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -57,6 +64,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.PasswordWait <= 0 {
 		l.PasswordWait = d.PasswordWait
+	}
+	if l.SignupsPerEmail <= 0 {
+		l.SignupsPerEmail = d.SignupsPerEmail
+	}
+	if l.SignupsPerAddress <= 0 {
+		l.SignupsPerAddress = d.SignupsPerAddress
 	}
 	return l
 }

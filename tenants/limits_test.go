@@ -119,3 +119,63 @@ func TestPasswordHashingIsBounded(t *testing.T) {
 	}
 	t.Logf("checked %d, refused as busy %d", got[errs.Unauthenticated], got[errs.Transient])
 }
+
+// One email cannot create sites at will (the review made 15 in 1.5 s), nor
+// one address; the operator's command line (no client address) is not
+// throttled.
+func TestSignUpIsRateLimited(t *testing.T) {
+	db := pgtest.New(t)
+	s := tenants.NewStoreWithLimits(db.Pool, tenants.Limits{SignupsPerEmail: 3, SignupsPerAddress: 5})
+	web := tenants.WithClientAddr(context.Background(), "198.51.100.4:3333")
+	var refused error
+	created := 0
+	for i := range 15 {
+		_, _, err := s.SignUp(web, tenants.SignUpInput{SiteName: fmt.Sprintf("spam%d", i), Email: "one@x.example", Password: "Correct-horse-9"}, nil)
+		if err != nil {
+			refused = err
+			break
+		}
+		created++
+	}
+	if created != 3 || !errs.Is(refused, errs.Forbidden) || !strings.Contains(refused.Error(), "too many sign-ups with this email (3 an hour at most)") {
+		t.Fatalf("one email created %d sites, then: %v", created, refused)
+	}
+	// Other emails from the same address: 2 more, then the address budget.
+	for i := range 3 {
+		_, _, err := s.SignUp(web, tenants.SignUpInput{SiteName: fmt.Sprintf("other%d", i), Email: fmt.Sprintf("u%d@x.example", i), Password: "Correct-horse-9"}, nil)
+		if i < 1 && err != nil {
+			t.Fatalf("sign-up %d: %v", i, err)
+		}
+		if i == 2 && (err == nil || !strings.Contains(err.Error(), "from your address")) {
+			t.Fatalf("6th sign-up from one address: %v", err)
+		}
+	}
+	// The command line is not throttled.
+	if _, _, err := s.SignUp(context.Background(), tenants.SignUpInput{SiteName: "ops-made", Email: "one@x.example", Password: "Correct-horse-9"}, nil); err != nil {
+		t.Fatalf("operator sign-up: %v", err)
+	}
+}
+
+// Inviting with a weak password gets the same answer whether or not the
+// email already has an account (it used to succeed for existing accounts
+// only: an existence oracle).
+func TestInviteDoesNotRevealAccounts(t *testing.T) {
+	s := signedUp(t, tenants.Limits{})
+	ctx := context.Background()
+	if _, _, err := s.SignUp(ctx, tenants.SignUpInput{SiteName: "alpha", Email: "exists@x.example", Password: "Correct-horse-9"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	site, err := s.SiteByName(ctx, "bravo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx := tenants.WithSite(ctx, site.ID)
+	var answers []string
+	for _, email := range []string{"exists@x.example", "new@x.example"} {
+		_, err := s.Invite(sctx, email, "weak", tenants.RoleViewer)
+		answers = append(answers, fmt.Sprintf("%v", err))
+	}
+	if answers[0] != answers[1] || !strings.Contains(answers[0], "password refused") {
+		t.Fatalf("invite with a weak password: existing account %q, new %q; want the same refusal", answers[0], answers[1])
+	}
+}

@@ -3,8 +3,11 @@ package tenants
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/errs"
 )
 
 // SignUpInput is what a new customer gives.
@@ -21,17 +24,38 @@ type SiteInitializer func(ctx context.Context, tx pgx.Tx, site *Site) error
 
 // SignUp creates a site, its first admin, and its default configuration in
 // one transaction, and returns a session for the admin.
-func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer) (*Site, *Member, error) {
-	if err := ValidateSiteName(in.SiteName); err != nil {
+func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer) (_ *Site, _ *Member, err error) {
+	if err = ValidateSiteName(in.SiteName); err != nil {
 		return nil, nil, err
 	}
-	if _, err := NormalizeEmail(in.Email); err != nil {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
 		return nil, nil, err
+	}
+	// Sign-ups through the API (they carry a client address) are throttled
+	// per email and per address; every attempt counts, successful or not,
+	// so neither site creation nor the existing-password check below can
+	// be driven at will. Operator commands carry no address.
+	if addr := ClientAddrFrom(ctx); addr != "" {
+		attempt, spent := s.signups.Begin(Budget{Key: "email:" + email, Max: s.limits.SignupsPerEmail},
+			Budget{Key: "address:" + addr, Max: s.limits.SignupsPerAddress})
+		if spent != nil {
+			what := "with this email"
+			if strings.HasPrefix(spent.Key, "address:") {
+				what = "from your address"
+			}
+			return nil, nil, errs.E(errs.Forbidden, "too many sign-ups %s (%d an hour at most); try again later", what, spent.Max)
+		}
+		defer func() {
+			if errs.Is(err, errs.Transient) {
+				attempt.Cancel() // busy: nothing was tried
+			}
+		}()
 	}
 	var site *Site
 	var m *Member
 	// The password is hashed (or checked) inside: wait for a turn at the gate.
-	err := s.gate.Do(ctx, func() error { return s.signUp(ctx, in, init, &site, &m) })
+	err = s.gate.Do(ctx, func() error { return s.signUp(ctx, in, init, &site, &m) })
 	if err != nil {
 		return nil, nil, err
 	}

@@ -81,6 +81,8 @@ type Store struct {
 	limiter *LoginLimiter
 	// gate bounds concurrent password hashing.
 	gate *PasswordGate
+	// signups throttles sign-ups per email and client address (per hour).
+	signups *LoginLimiter
 }
 
 // NewStore returns a Store over the application pool with DefaultLimits.
@@ -92,7 +94,7 @@ func NewStore(pool *pgxpool.Pool) *Store {
 // take their defaults).
 func NewStoreWithLimits(pool *pgxpool.Pool, l Limits) *Store {
 	l = l.withDefaults()
-	return &Store{pool: pool, limits: l, limiter: NewLoginLimiter(l.LoginWindow),
+	return &Store{pool: pool, limits: l, limiter: NewLoginLimiter(l.LoginWindow), signups: NewLoginLimiter(time.Hour),
 		gate: NewPasswordGate(l.PasswordHashes, l.PasswordQueue, l.PasswordWait)}
 }
 

@@ -51,15 +51,17 @@ func AddMember(ctx context.Context, tx pgx.Tx, site uuid.UUID, email, password s
 	if _, err := ParseRole(string(role)); err != nil {
 		return nil, err
 	}
+	// The password is checked whether or not the account exists, so the
+	// answer does not tell an inviter which emails have accounts.
+	if err := CheckPassword(password); err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "password refused")
+	}
 	var u User
 	var hash string
 	err = tx.QueryRow(ctx, `SELECT id, email, display_name, password_hash, created_at FROM users WHERE lower(email) = $1`, email).
 		Scan(&u.ID, &u.Email, &u.DisplayName, &hash, &u.CreatedAt)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		if err := CheckPassword(password); err != nil {
-			return nil, errs.Wrap(errs.Invalid, err, "password refused")
-		}
 		h, err := HashPassword(password)
 		if err != nil {
 			return nil, err

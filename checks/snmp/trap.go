@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net"
@@ -29,9 +30,14 @@ type Varbind struct {
 
 // Trap is a received SNMP trap or inform, decoded.
 type Trap struct {
-	// Source is the sender's address (v1: the agent-addr field when set).
-	Source    net.IP
+	// Source is the address the datagram came from.
+	Source net.IP
+	// AgentAddr is a v1 trap's agent-addr field: whatever the sender wrote,
+	// used only for rules that trust it (TrustAgentAddrParam).
+	AgentAddr net.IP
 	Community string
+	// User is a v3 trap's security name (USM user).
+	User string
 	// Version is "1", "2c" or "3".
 	Version string
 	// EnterpriseOID is set for v1 traps; TrapOID for all (v1 mapped per RFC 3584).
@@ -114,7 +120,7 @@ func FromPacket(p *gosnmp.SnmpPacket, source net.IP) Trap {
 		t.Version = "1"
 		t.EnterpriseOID = strings.TrimPrefix(p.Enterprise, ".")
 		if ip := net.ParseIP(p.AgentAddress); ip != nil && !ip.IsUnspecified() {
-			t.Source = ip
+			t.AgentAddr = ip
 		}
 		if p.GenericTrap >= 0 && p.GenericTrap < 6 {
 			t.TrapOID = "1.3.6.1.6.3.1.1.5." + strconv.Itoa(p.GenericTrap+1)
@@ -123,6 +129,9 @@ func FromPacket(p *gosnmp.SnmpPacket, source net.IP) Trap {
 		}
 	case gosnmp.Version3:
 		t.Version = "3"
+		if usm, ok := p.SecurityParameters.(*gosnmp.UsmSecurityParameters); ok {
+			t.User = usm.UserName
+		}
 	default:
 		t.Version = "2c"
 	}
@@ -147,7 +156,7 @@ func FromPacket(p *gosnmp.SnmpPacket, source net.IP) Trap {
 type TrapRule struct {
 	// Name is the trap object's name, returned by Match.
 	Name string
-	// Host is the address of the host the trap belongs to; nil matches any source.
+	// Host is the address of the host the trap belongs to; nil matches nothing.
 	Host net.IP
 	// Executor is the trap command's executor: "link-state" or "generic".
 	Executor string
@@ -157,11 +166,56 @@ type TrapRule struct {
 	Parameters map[string]string
 }
 
-// Match returns the names of the rules the trap belongs to.
+// TrustAgentAddrParam is the trap command parameter ("yes") that lets a v1
+// trap's agent-addr field, instead of the datagram's source address, name
+// the host (for traps relayed by a proxy the operator controls).
+const TrustAgentAddrParam = "trust_agent_addr"
+
+// Authorized reports whether the trap carries a credential the rule's site
+// configured: for v1/v2c the community (parameter snmp_community or
+// community), for v3 the USM user (snmp_user or user; the receiver has
+// already checked its keys). A rule without one accepts nothing.
+func Authorized(trap Trap, r TrapRule) bool {
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v := r.Parameters[n]; v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	if trap.Version == "3" {
+		want := get("snmp_user", "user")
+		return want != "" && trap.User == want
+	}
+	want := get("snmp_community", "community")
+	return want != "" && subtle.ConstantTimeCompare([]byte(trap.Community), []byte(want)) == 1
+}
+
+// From returns the address the rule matches the trap's host by: the
+// datagram's source, or a v1 agent-addr when the rule trusts it.
+func From(trap Trap, r TrapRule) net.IP {
+	if trap.AgentAddr != nil && isYes(r.Parameters[TrustAgentAddrParam]) {
+		return trap.AgentAddr
+	}
+	return trap.Source
+}
+
+func isYes(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "yes", "true", "1", "on":
+		return true
+	}
+	return false
+}
+
+// Match returns the names of the rules the trap belongs to: those whose
+// host address is the trap's (see From) and whose credential the trap
+// carries (see Authorized). A rule without a host address matches nothing.
 func Match(trap Trap, rules []TrapRule) []string {
 	var out []string
 	for _, r := range rules {
-		if r.Host != nil && !r.Host.Equal(trap.Source) {
+		if r.Host == nil || !r.Host.Equal(From(trap, r)) || !Authorized(trap, r) {
 			continue
 		}
 		if _, ok := Evaluate(trap, r); ok {

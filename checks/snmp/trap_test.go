@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,10 +62,10 @@ func TestTrapsFromNetSNMP(t *testing.T) {
 	port, got := startReceiver(t)
 	target := "127.0.0.1:" + strconv.Itoa(port)
 	rules := []TrapRule{
-		{Name: "port-eth0", Host: net.ParseIP("127.0.0.1"), Executor: "link-state", Parameters: map[string]string{"interface-name": "eth0"}},
-		{Name: "port-eth1", Host: net.ParseIP("127.0.0.1"), Executor: "link-state", Parameters: map[string]string{"interface-name": "eth1"}},
-		{Name: "other-host", Host: net.ParseIP("192.0.2.1"), Executor: "link-state", Parameters: map[string]string{"interface-name": "eth0"}},
-		{Name: "ups-on-battery", Executor: "generic", Parameters: map[string]string{
+		{Name: "port-eth0", Host: net.ParseIP("127.0.0.1"), Executor: "link-state", Parameters: map[string]string{"interface-name": "eth0", "community": "public"}},
+		{Name: "port-eth1", Host: net.ParseIP("127.0.0.1"), Executor: "link-state", Parameters: map[string]string{"interface-name": "eth1", "community": "public"}},
+		{Name: "other-host", Host: net.ParseIP("192.0.2.1"), Executor: "link-state", Parameters: map[string]string{"interface-name": "eth0", "community": "public"}},
+		{Name: "ups-on-battery", Host: net.ParseIP("127.0.0.1"), Executor: "generic", Parameters: map[string]string{"community": "public",
 			"trap_oid": "1.3.6.1.4.1.99999.0.1", "clear_oid": "1.3.6.1.4.1.99999.0.2", "status": "warning"}},
 	}
 
@@ -114,4 +115,54 @@ func TestTrapsFromNetSNMP(t *testing.T) {
 			t.Fatalf("clear: %+v", res)
 		}
 	})
+}
+
+// Traps count only with the community the rule's site configured, match
+// hosts by the datagram's source (a v1 agent-addr only where trusted), and
+// a rule without a host address matches nothing.
+func TestTrapMatchingIsAuthenticated(t *testing.T) {
+	port, got := startReceiver(t)
+	target := "127.0.0.1:" + strconv.Itoa(port)
+	local, elsewhere := net.ParseIP("127.0.0.1"), net.ParseIP("192.0.2.1")
+	link := func(name string, host net.IP, extra ...string) TrapRule {
+		p := map[string]string{"interface-name": "eth0"}
+		for i := 0; i+1 < len(extra); i += 2 {
+			p[extra[i]] = extra[i+1]
+		}
+		return TrapRule{Name: name, Host: host, Executor: "link-state", Parameters: p}
+	}
+	rules := []TrapRule{
+		link("alpha-local", local, "community", "alpha-secret"),
+		link("bravo-local", local, "snmp_community", "bravo-secret"),
+		link("bravo-elsewhere", elsewhere, "community", "bravo-secret"),
+		link("no-host", nil, "community", "alpha-secret"),
+		link("no-community", local),
+		link("relayed", elsewhere, "community", "alpha-secret", TrustAgentAddrParam, "yes"),
+	}
+	match := func(tr Trap) string {
+		m := Match(tr, rules)
+		return strings.Join(m, ",")
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"wrong community", []string{"-v", "2c", "-c", "public", target, "", oidLinkDown, oidIfDescr + ".2", "s", "eth0"}, ""},
+		{"alpha's community", []string{"-v", "2c", "-c", "alpha-secret", target, "", oidLinkDown, oidIfDescr + ".2", "s", "eth0"}, "alpha-local"},
+		{"bravo's community", []string{"-v", "2c", "-c", "bravo-secret", target, "", oidLinkDown, oidIfDescr + ".2", "s", "eth0"}, "bravo-local"},
+		// v1 with a spoofed agent-addr: still the sender's host, except for
+		// the rule that trusts agent-addr.
+		{"v1 spoofed agent-addr", []string{"-v", "1", "-c", "bravo-secret", target, "1.3.6.1.4.1.8072.3.2.10", "192.0.2.1", "2", "0", "", oidIfDescr + ".2", "s", "eth0"}, "bravo-local"},
+		{"v1 relayed, trusted agent-addr", []string{"-v", "1", "-c", "alpha-secret", target, "1.3.6.1.4.1.8072.3.2.10", "192.0.2.1", "2", "0", "", oidIfDescr + ".2", "s", "eth0"}, "alpha-local,relayed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			send(t, "snmptrap", c.args...)
+			tr := receive(t, got)
+			if g := match(tr); g != c.want {
+				t.Fatalf("trap %+v matched %q, want %q", tr, g, c.want)
+			}
+		})
+	}
 }

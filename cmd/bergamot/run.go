@@ -77,7 +77,7 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 		return "", err
 	}
 	hub := newHub(ctx, env, db, sealer, g)
-	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool},
+	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool, Token: os.Getenv("BERGAMOT_METRICS_TOKEN")},
 		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend, Worker: hub})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", o.listen)
@@ -159,7 +159,7 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	pres := &jobs.Presence{Pool: db.Pool, ID: id, Name: w.WorkerID, Zone: o.zone, Engines: reg.Names(), Version: version, Logger: log}
 	g.Go(func() error { return pres.Run(ctx) })
 	if o.traps != "" {
-		ti := &jobs.TrapIngest{Pool: db.Pool, Logger: log.With(slog.String("component", "traps"))}
+		ti := &jobs.TrapIngest{Pool: db.Pool, Sealer: sealer, Logger: log.With(slog.String("component", "traps"))}
 		g.Go(func() error { return ti.Run(ctx, o.traps) })
 	}
 	g.Go(func() error {

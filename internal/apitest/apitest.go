@@ -113,7 +113,8 @@ func Start(t testing.TB, o Options) *Env {
 	cfgs := &store.Configs{Sealer: sealer, Validators: node.Validators(0)}
 	hub := live.NewHub(pool, log)
 	hub.Trace = o.Stages
-	res := &graph.Resolver{Pool: pool, Tenants: tenants.NewStore(pool), Configs: cfgs, River: rc, Hub: hub, Logger: log,
+	// Tests sign up many sites from 127.0.0.1: sign-up throttling is raised.
+	res := &graph.Resolver{Pool: pool, Tenants: tenants.NewStoreWithLimits(pool, tenants.Limits{SignupsPerAddress: 10000, SignupsPerEmail: 10000}), Configs: cfgs, River: rc, Hub: hub, Logger: log,
 		SignupOpen: true, StartWithin: 30 * time.Second, SiteInit: defaultSite(cfgs)}
 	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool},
 		GraphQL: res.NewHandler(graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins}), REST: rest.New(res, log)})
