@@ -3,8 +3,9 @@
 // A Notification describes one thing worth telling someone about (an alert,
 // a recovery, an acknowledgement, ...). A Notifier is one delivery channel
 // (email, sms, webhook, slack, irc: one sub-package each) and sends a
-// Notification to one Recipient. Channels are looked up by name in a
-// Registry; there are no switch statements on channel names.
+// Notification to one Recipient. Channels are looked up by name in the
+// registry of package notifiers/dispatch (dispatch.Channels); there are no
+// switch statements on channel names.
 //
 // Besides the core Notifier interface a channel may offer optional
 // capabilities, discovered by type assertion: Tester (a channel-specific

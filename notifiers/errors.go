@@ -12,7 +12,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/errs"
 )
 
-// ErrUnknownChannel is returned by Registry.Get for a name never registered.
+// ErrUnknownChannel is returned by dispatch.Channels for a name never registered.
 var ErrUnknownChannel = errors.New("notifiers: unknown channel")
 
 // permanentError marks an error that retrying will not fix.

@@ -1,7 +1,6 @@
 package notifiers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -153,31 +152,6 @@ func FuzzVerifyAck(f *testing.F) {
 			t.Fatalf("non-canonical token %q verified as %q", tok, id)
 		}
 	})
-}
-
-type fakeNotifier struct{ name string }
-
-func (f fakeNotifier) Name() string { return f.name }
-func (f fakeNotifier) Send(context.Context, *Notification, Recipient) error {
-	return nil
-}
-
-func TestRegistry(t *testing.T) {
-	r := NewRegistry()
-	r.Register(fakeNotifier{"sms"})
-	r.Register(fakeNotifier{"email"})
-	if got := fmt.Sprint(r.Names()); got != "[email sms]" {
-		t.Errorf("names %s", got)
-	}
-	if _, err := r.Get("fax"); !errors.Is(err, ErrUnknownChannel) || !IsPermanent(err) {
-		t.Errorf("Get(fax) = %v", err)
-	}
-	defer func() {
-		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), `"sms" registered twice`) {
-			t.Errorf("duplicate: recover() = %v", r)
-		}
-	}()
-	r.Register(fakeNotifier{"sms"})
 }
 
 func TestClassification(t *testing.T) {
