@@ -16,5 +16,5 @@ ALTER TABLE ssh_host_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE ssh_host_keys FORCE ROW LEVEL SECURITY;
 CREATE POLICY site_isolation ON ssh_host_keys TO bergamot_app USING (site_id = bergamot_site()) WITH CHECK (site_id = bergamot_site());
 CREATE POLICY reporting_isolation ON ssh_host_keys FOR SELECT TO bergamot_reporting USING (site_id = (SELECT reporting_site()));
-GRANT SELECT, INSERT, DELETE ON ssh_host_keys TO bergamot_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ssh_host_keys TO bergamot_app;
 GRANT SELECT ON ssh_host_keys TO bergamot_reporting;

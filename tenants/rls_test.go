@@ -215,6 +215,8 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO worker_keys (id, site_id, zone, name, key_hash) VALUES ('` + wkey.String() + `', $1, 'edge', 'k', gen_random_uuid()::text::bytea)`,
 			`INSERT INTO worker_connections (id, site_id, key_id, zone, name) VALUES (gen_random_uuid(), $1, '` + wkey.String() + `', 'edge', 'w')`,
 			`INSERT INTO passive_freshness (check_id, site_id, silent_since, fired_at) VALUES ('` + svc.String() + `', $1, now(), now())`,
+			`INSERT INTO result_quarantine (site_id, check_id, result, error, received_at) VALUES ($1, '` + svc.String() + `', '{}', 'e', now())`,
+			`INSERT INTO ssh_host_keys (site_id, host, key_type, key, fingerprint) VALUES ($1, 'h:22', 'ssh-ed25519', '\x01', 'SHA256:x')`,
 		}
 		for _, s := range stmts {
 			if _, err := tx.Exec(ctx, s, site); err != nil {
