@@ -36,8 +36,10 @@ type Request struct {
 	// Zone is the zone the check was queued in (decides its Policy).
 	Zone string
 	// Policy is the execution policy the check runs under (nil: trusted).
-	// Registry.Execute sets it from the registry's policy and Zone.
-	Policy *Policy
+	// Registry.Execute sets it from the registry's policy and Zone. It is
+	// never encoded: a remote worker applies its own policy, not one a
+	// message carries.
+	Policy *Policy `json:"-"`
 }
 
 // Param returns a parameter or def when it is absent or empty.
