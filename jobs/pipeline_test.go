@@ -77,6 +77,13 @@ func newE2ERig(t *testing.T, xml string) *e2eRig {
 	if err != nil {
 		t.Fatalf("applying configuration: %v", err)
 	}
+	// The rig's worker pools are the operator's zones (`bergamot zone create
+	// --shared`), served by direct workers. A direct worker also claims its
+	// zone when it starts, but a new check's first run may be queued before
+	// that, into the site's private queue, where no direct worker looks.
+	if _, err := db.Pool.Exec(r.ctx, `INSERT INTO shared_zones (name) VALUES ('z'), ('z2') ON CONFLICT DO NOTHING`); err != nil {
+		t.Fatalf("naming the shared zones: %v", err)
+	}
 	return r
 }
 
