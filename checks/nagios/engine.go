@@ -204,6 +204,9 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 	switch {
 	case runCtx.Err() != nil:
 		res = e.timeoutResult(ctx, argv, timeout, out)
+		if nagios4 {
+			asNagios4Timeout(res, runtime)
+		}
 	case cmd.ProcessState == nil:
 		res = e.startFailure(ctx, argv, err)
 		if nagios4 {

@@ -319,3 +319,32 @@ func pluginTempDir(t *testing.T) string {
 	}
 	return dir
 }
+
+// TestTimeoutPagesLikeNagios4: nagios4 kills a plugin at
+// service_check_timeout and stores CRITICAL "(Service check timed out after
+// N.NN seconds)"; an imported command (exit_out_of_bounds=critical) does
+// the same, a native one stays TIMEOUT.
+func TestTimeoutPagesLikeNagios4(t *testing.T) {
+	dir := pluginTempDir(t)
+	slow := filepath.Join(dir, "check_slow")
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\necho 'started|x=1'\nsleep 10\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{PluginDir: dir})
+	res, err := e.Execute(context.Background(), &checks.Request{CommandLine: slow, Timeout: 500 * time.Millisecond,
+		Parameters: map[string]string{ExitParam: "critical"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != checks.StatusCritical || !strings.HasPrefix(res.Output, "(Service check timed out after 0.") ||
+		!strings.HasSuffix(res.Output, " seconds)") || len(res.Perfdata) != 0 {
+		t.Errorf("imported: %v %q perfdata %v, want CRITICAL \"(Service check timed out after 0.NN seconds)\" without perfdata",
+			res.Status, res.Output, res.Perfdata)
+	}
+	if !strings.Contains(res.LongOutput, "started") {
+		t.Errorf("imported: long output %q lost what the plugin wrote before the deadline", res.LongOutput)
+	}
+	if res := run(t, e, slow, 500*time.Millisecond); res.Status != checks.StatusTimeout {
+		t.Errorf("without %s: %v %q, want TIMEOUT", ExitParam, res.Status, res.Output)
+	}
+}

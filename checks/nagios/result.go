@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 )
@@ -51,6 +52,17 @@ func asNagios4Failure(res *checks.Result, err error) {
 	}
 	res.LongOutput = joinLines(res.Output, res.LongOutput)
 	res.Output = text
+}
+
+// asNagios4Timeout turns a TIMEOUT result into what nagios4 stores for a
+// check it killed at its deadline: service_check_timeout_state (CRITICAL
+// by default) with the text "(Service check timed out after N.NN
+// seconds)" and no perfdata. Unlike nagios4, which drops it, the output
+// the plugin wrote before it was killed stays in the long output.
+func asNagios4Timeout(res *checks.Result, ran time.Duration) {
+	res.Status = checks.StatusCritical
+	res.Output = fmt.Sprintf("(Service check timed out after %.2f seconds)", ran.Seconds())
+	res.Perfdata = nil
 }
 
 // nagios4ExitText is nagios4 4.4's status text for an exit code outside
