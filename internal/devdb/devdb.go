@@ -129,6 +129,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The cluster's directory and its parents must stay reachable by the
+	// postgres OS user: create them 0755 first, so that the 0700 below
+	// applies to the socket directory alone.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("devdb: %w", err)
+	}
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		return nil, fmt.Errorf("devdb: %w", err)
 	}

@@ -108,3 +108,27 @@ func TestOtherLocalUsersCannotConnect(t *testing.T) {
 		t.Errorf("pg_hba.conf trusts someone:\n%s", hba)
 	}
 }
+
+// TestFreshDataDirectory: a cluster directory whose parents do not exist
+// yet (a fresh BERGAMOT_DATA, as `bergamot bench` meets it) is created
+// reachable by the postgres OS user; only the socket directory is 0700.
+func TestFreshDataDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the cluster runs as the postgres OS user")
+	}
+	base, err := os.MkdirTemp("", "bergamot-devdb-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := Start(ctx, Options{Dir: filepath.Join(base, "data", "postgres"), Database: "bergamot", Settings: map[string]string{"fsync": "off"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Stop(context.Background())
+}
