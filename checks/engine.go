@@ -217,3 +217,16 @@ func CheckPolicy(ctx context.Context, e Engine, p *Policy, req *Request) error {
 	}
 	return pc.CheckPolicy(ctx, p, req)
 }
+
+// WithDeadline returns ctx bounded by the check's deadline: ctx's own when
+// it has one, else req.Timeout, else def. Engines call it first in Execute.
+func WithDeadline(ctx context.Context, req *Request, def time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	t := req.Timeout
+	if t <= 0 {
+		t = def
+	}
+	return context.WithTimeout(ctx, t)
+}

@@ -76,15 +76,8 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 		return e.opts.Script.Execute(ctx, req)
 	case "query":
 		start := time.Now()
-		if _, ok := ctx.Deadline(); !ok {
-			t := req.Timeout
-			if t <= 0 {
-				t = e.opts.DefaultTimeout
-			}
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, t)
-			defer cancel()
-		}
+		ctx, cancel := checks.WithDeadline(ctx, req, e.opts.DefaultTimeout)
+		defer cancel()
 		res := e.query(ctx, req)
 		res.Started, res.Runtime = start, time.Since(start)
 		return res, nil

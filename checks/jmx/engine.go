@@ -71,15 +71,8 @@ func (e *Engine) Name() string { return "jmx" }
 // Execute implements checks.Engine.
 func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Result, error) {
 	start := time.Now()
-	if _, ok := ctx.Deadline(); !ok {
-		t := req.Timeout
-		if t <= 0 {
-			t = e.opts.DefaultTimeout
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
-	}
+	ctx, cancel := checks.WithDeadline(ctx, req, e.opts.DefaultTimeout)
+	defer cancel()
 	ex := req.Executor
 	if ex == "" {
 		ex = "attribute"

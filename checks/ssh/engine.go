@@ -109,7 +109,7 @@ func (e *Engine) PooledConnections() int { return e.pool.size() }
 // Execute implements checks.Engine.
 func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Result, error) {
 	start := time.Now()
-	ctx, cancel := e.deadline(ctx, req)
+	ctx, cancel := checks.WithDeadline(ctx, req, e.opts.DefaultTimeout)
 	defer cancel()
 	var res *checks.Result
 	switch ex := executor(req, "nagios"); ex {
@@ -136,16 +136,6 @@ func executor(req *checks.Request, def string) string {
 	return def
 }
 
-func (e *Engine) deadline(ctx context.Context, req *checks.Request) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
-	}
-	t := req.Timeout
-	if t <= 0 {
-		t = e.opts.DefaultTimeout
-	}
-	return context.WithTimeout(ctx, t)
-}
 
 // targetOf reads where and as whom to connect from the check's parameters.
 func targetOf(req *checks.Request) (target, error) {

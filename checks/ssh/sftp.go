@@ -35,7 +35,7 @@ func (s *SFTP) Name() string { return "sftp" }
 func (s *SFTP) Execute(ctx context.Context, req *checks.Request) (*checks.Result, error) {
 	e := s.e
 	start := time.Now()
-	ctx, cancel := e.deadline(ctx, req)
+	ctx, cancel := checks.WithDeadline(ctx, req, e.opts.DefaultTimeout)
 	defer cancel()
 	var res *checks.Result
 	switch ex := executor(req, "file"); ex {
