@@ -136,7 +136,6 @@ func executor(req *checks.Request, def string) string {
 	return def
 }
 
-
 // targetOf reads where and as whom to connect from the check's parameters.
 func targetOf(req *checks.Request) (target, error) {
 	host, err := netcheck.Host(req)
