@@ -188,6 +188,23 @@ func (w *ExecuteWorker) loadRequest(ctx context.Context, checkID uuid.UUID) (*ch
 // InvalidateSpecs drops cached check definitions (on a configuration change).
 func (w *ExecuteWorker) InvalidateSpecs() { w.specs.clear() }
 
+// FollowConfig listens for configuration changes now and returns the loop
+// (for an errgroup) that drops the cached check definitions on each one,
+// until ctx ends.
+func (w *ExecuteWorker) FollowConfig(ctx context.Context) func() error {
+	changed := Wakeup(ctx, w.Pool, ConfigChannel, w.Logger)
+	return func() error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-changed:
+				w.InvalidateSpecs()
+			}
+		}
+	}
+}
+
 func (w *ExecuteWorker) readRequest(ctx context.Context, checkID uuid.UUID) (*checks.Request, error) {
 	req := &checks.Request{CheckID: checkID.String(), Timeout: DefaultCheckTimeout}
 	site, _ := tenants.SiteFrom(ctx)

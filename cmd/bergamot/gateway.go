@@ -26,17 +26,7 @@ func newHub(ctx context.Context, env *Env, db *DB, sealer *store.Sealer, g *errg
 	log := env.Logger.With(slog.String("component", "gateway"))
 	host, _ := os.Hostname()
 	w := &jobs.ExecuteWorker{Pool: db.Pool, Sealer: sealer, Logger: log, SpecTTL: time.Minute}
-	configChanged := jobs.Wakeup(ctx, db.Pool, jobs.ConfigChannel, log)
-	g.Go(func() error {
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-configChanged:
-				w.InvalidateSpecs()
-			}
-		}
-	})
+	g.Go(w.FollowConfig(ctx))
 	hub := &gateway.Hub{Store: &gateway.Store{Pool: db.Pool}, Pool: db.Pool, Logger: log, Worker: w,
 		Node: fmt.Sprintf("%s/%s", host, uuid.NewString()[:8]), RescueAfter: envDuration("BERGAMOT_RESCUE_AFTER", 0)}
 	g.Go(func() error { return hub.Run(ctx) })

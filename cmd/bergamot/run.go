@@ -138,17 +138,7 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	w := &jobs.ExecuteWorker{Pool: db.Pool, Engines: reg, Sealer: sealer, WorkerID: fmt.Sprintf("%s/%s", host, id.String()[:8]), Logger: log,
 		SpecTTL: time.Minute}
 	// Cached check definitions are dropped on every configuration change.
-	configChanged := jobs.Wakeup(ctx, db.Pool, jobs.ConfigChannel, log)
-	g.Go(func() error {
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-configChanged:
-				w.InvalidateSpecs()
-			}
-		}
-	})
+	g.Go(w.FollowConfig(ctx))
 	rc, err := jobs.NewWorkerClient(db.Pool, jobs.WorkerConfig{Zone: o.zone, Concurrency: o.concurrency, Worker: w, Logger: log, RescueAfter: o.rescueAfter})
 	if err != nil {
 		return err
