@@ -97,15 +97,8 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
-	sched := &jobs.Scheduler{Pool: db.Pool, River: rc, Logger: log.With(slog.String("component", "scheduler")), StartWithin: o.startWithin}
-	proc := &jobs.Processor{Pool: db.Pool, Logger: log.With(slog.String("component", "results")), Sinks: app.sinks,
-		Wake: jobs.Wakeup(ctx, db.Pool, jobs.ResultsChannel, log)}
-	dog := &jobs.Watchdog{Pool: db.Pool, River: rc, Logger: log.With(slog.String("component", "watchdog"))}
-	g.Go(func() error { return sched.Run(ctx) })
-	g.Go(func() error { return proc.Run(ctx) })
-	g.Go(func() error { return dog.Run(ctx) })
-	for _, bg := range app.background {
-		g.Go(func() error { return bg(ctx) })
+	for _, loop := range app.loops {
+		g.Go(func() error { return loop(ctx) })
 	}
 	return ln.Addr().String(), nil
 }
