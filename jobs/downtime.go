@@ -292,9 +292,9 @@ func (s *DowntimeSweep) emit(ctx context.Context, tx pgx.Tx, site, check uuid.UU
 // result is a problem (called by the processor before the state machine,
 // so that the problem itself is already in downtime).
 func triggerFlexible(b *pgx.Batch, rec *checkRecord, check uuid.UUID, st checks.Status) {
-	if !rec.flexPending || st.OK() {
+	if !rec.FlexPending || st.OK() {
 		return
 	}
-	rec.flexPending, rec.downtime = false, true
-	b.Queue(`UPDATE downtimes d SET started_at = now() WHERE d.check_id = $1 AND downtime_flex_pending(d, now())`, check)
+	rec.FlexPending, rec.Downtime = false, true
+	store.QueueStartFlexible(b, check)
 }
