@@ -137,3 +137,17 @@ func HandBackByID(ctx context.Context, pool *pgxpool.Pool, jobID int64, queues [
 	}
 	return n > 0, nil
 }
+
+// InsertResult puts one result (body, a JSON checks.Result) for check of
+// site into the inbox inside tx; WakeProcessors, once per transaction,
+// tells the processors.
+func InsertResult(ctx context.Context, tx pgx.Tx, site, check uuid.UUID, body []byte) error {
+	_, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, site, check, body)
+	return err
+}
+
+// WakeProcessors NOTIFYs ResultsChannel when tx commits.
+func WakeProcessors(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, ResultsChannel)
+	return err
+}
