@@ -123,6 +123,11 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 	if err != nil {
 		res = &checks.Result{Status: checks.StatusError, Output: "cannot prepare check: " + err.Error(), Started: time.Now()}
 	} else {
+		if req.Zone != job.Args.Zone { // the cached definition is shared: copy it
+			cp := *req
+			cp.Zone = job.Args.Zone
+			req = &cp
+		}
 		cctx, cancel := context.WithTimeout(ctx, req.Timeout)
 		res = w.Engines.Execute(cctx, req)
 		cancel()

@@ -104,6 +104,10 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	g.Go(func() error { return sched.Run(ctx) })
 	g.Go(func() error { return proc.Run(ctx) })
 	g.Go(func() error { return dog.Run(ctx) })
+	// Every serve node accepts remote workers (/worker): the proxies that
+	// internal checks (bergamot-internal-proxies) count.
+	pres := nodePresence(env, db, jobs.RoleServe, []string{"worker-gateway"})
+	g.Go(func() error { return pres.Run(ctx) })
 	for _, bg := range app.background {
 		g.Go(func() error { return bg(ctx) })
 	}
@@ -121,7 +125,7 @@ type workerOptions struct {
 
 func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgroup.Group) error {
 	log := env.Logger.With(slog.String("role", "worker"), slog.String("zone", o.zone))
-	reg, err := buildRegistry(log, o.engines, &engineEnv{KnownHosts: &store.HostKeys{Pool: db.Pool}})
+	reg, err := buildRegistry(log, o.engines, &engineEnv{KnownHosts: &store.HostKeys{Pool: db.Pool}, Self: &store.SelfCheck{Pool: db.Pool}})
 	if err != nil {
 		return err
 	}
