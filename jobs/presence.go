@@ -72,8 +72,12 @@ type NodePresence struct {
 
 // Run reports until ctx ends, then marks the node stopped.
 func (p *NodePresence) Run(ctx context.Context) error {
+	caps := p.Capabilities
+	if caps == nil {
+		caps = []string{} // the column is NOT NULL
+	}
 	if _, err := p.Pool.Exec(ctx, `INSERT INTO nodes (id, role, name, capabilities, version) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO UPDATE SET last_seen = now(), stopped_at = NULL`, p.ID, p.Role, p.Name, p.Capabilities, p.Version); err != nil {
+		ON CONFLICT (id) DO UPDATE SET last_seen = now(), stopped_at = NULL`, p.ID, p.Role, p.Name, caps, p.Version); err != nil {
 		return fmt.Errorf("registering %s node: %w", p.Role, err)
 	}
 	t := time.NewTicker(HeartbeatEvery)
