@@ -56,8 +56,9 @@ type Hub struct {
 	upgrader *websocket.Upgrader
 }
 
-// RevalidateEvery is how often a node checks its connections' keys: a
-// revoked key's connections close within this (plus a round trip).
+// RevalidateEvery is how often a node checks its connections' keys besides
+// when a revocation is announced on KeysChannel: a revoked key's
+// connections close at once, or within this if the notification is lost.
 const RevalidateEvery = 2 * time.Second
 
 type zone struct {
@@ -355,14 +356,19 @@ func (h *Hub) newZoneClient(z *zone) (*river.Client[pgx.Tx], error) {
 func (h *Hub) Run(ctx context.Context) error {
 	t := time.NewTicker(RevalidateEvery)
 	defer t.Stop()
-	for i := 0; ; i++ {
+	revoked := jobs.Wakeup(ctx, h.Pool, KeysChannel, h.Logger)
+	for i := 0; ; {
+		beat := false
 		select {
 		case <-ctx.Done():
 			h.shutdown()
 			return nil
+		case <-revoked:
 		case <-t.C:
+			beat = i%5 == 0
+			i++
 		}
-		if err := h.revalidate(ctx, i%5 == 0); err != nil && ctx.Err() == nil {
+		if err := h.revalidate(ctx, beat); err != nil && ctx.Err() == nil {
 			h.Logger.WarnContext(ctx, "revalidating worker keys", slog.Any("error", err))
 		}
 	}
