@@ -155,6 +155,23 @@ func TestRemoteWorkerInNetworkNamespace(t *testing.T) {
 		s := r.state("b", "b")
 		return s.Status == "WARNING" && s.Output == "WARNING: from-b"
 	})
+	// Each site's zones list only its own worker, with the address the node
+	// saw: the namespace's for A's.
+	for site, want := range map[string][2]string{"a": {"worker-a-in-namespace", ns.IP}, "b": {"worker-b", "127.0.0.1"}} {
+		zones, err := r.st.Zones(r.siteCtx(site))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, z := range zones {
+			for _, w := range z.Workers {
+				got = append(got, z.Name+"/"+w.Name+"@"+w.Address)
+			}
+		}
+		if len(got) != 1 || got[0] != "edge/"+want[0]+"@"+want[1] {
+			t.Errorf("site %s's zones list workers %v, want [edge/%s@%s]", site, got, want[0], want[1])
+		}
+	}
 	// A check's state names the worker of its last result.
 	workerOf := func(site, service string) (w string) {
 		r.t.Helper()
