@@ -29,11 +29,11 @@ func hosted() *netpolicy.Policy {
 // (trusted) loopback does too.
 func TestHostedSMTPAndIRCServersRefusedAtApply(t *testing.T) {
 	refused := map[string]string{
-		`<parameter name="smtp.host">127.0.0.1</parameter><parameter name="smtp.from">a@example.com</parameter>`: "email: parameter smtp.host: address 127.0.0.1 is loopback",
-		`<parameter name="smtp.host">localhost</parameter><parameter name="smtp.from">a@example.com</parameter>`: "smtp.host: address localhost (127.0.0.1) is loopback: the hosted execution policy refuses it",
-		`<parameter name="smtp.host">198.51.100.7</parameter><parameter name="smtp.from">a@example.com</parameter>`: "smtp.host: address 198.51.100.7",
-		`<parameter name="irc.server">10.1.2.3:6667</parameter><parameter name="irc.channel">#ops</parameter>`: "irc: parameter irc.server: address 10.1.2.3 is private",
-		`<parameter name="irc.server">[::1]:6697</parameter><parameter name="irc.channel">#ops</parameter>`:      "irc.server: address ::1 is loopback",
+		`<parameter name="smtp.host">127.0.0.1</parameter><parameter name="smtp.from">a@example.com</parameter>`:      "email: parameter smtp.host: address 127.0.0.1 is loopback",
+		`<parameter name="smtp.host">localhost</parameter><parameter name="smtp.from">a@example.com</parameter>`:      "smtp.host: address localhost (127.0.0.1) is loopback: the hosted execution policy refuses it",
+		`<parameter name="smtp.host">198.51.100.7</parameter><parameter name="smtp.from">a@example.com</parameter>`:   "smtp.host: address 198.51.100.7",
+		`<parameter name="irc.server">10.1.2.3:6667</parameter><parameter name="irc.channel">#ops</parameter>`:        "irc: parameter irc.server: address 10.1.2.3 is private",
+		`<parameter name="irc.server">[::1]:6697</parameter><parameter name="irc.channel">#ops</parameter>`:           "irc.server: address ::1 is loopback",
 		`<parameter name="irc.server">169.254.169.254:6667</parameter><parameter name="irc.channel">#ops</parameter>`: "cloud metadata endpoint",
 	}
 	for params, want := range refused {
