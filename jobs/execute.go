@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,7 +92,11 @@ type ExecuteWorker struct {
 
 	handback handback
 	specs    specCache
+	inFlight atomic.Int64
 }
+
+// InFlight is how many check jobs the worker is running now.
+func (w *ExecuteWorker) InFlight() int { return int(w.inFlight.Load()) }
 
 // Timeout lets River's own deadline sit past the check's.
 func (w *ExecuteWorker) Timeout(*river.Job[ExecuteArgs]) time.Duration {
@@ -106,6 +111,8 @@ const JobTimeout = 2 * time.Minute
 
 // Work implements river.Worker.
 func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
+	w.inFlight.Add(1)
+	defer w.inFlight.Add(-1)
 	ctx = tenants.WithSite(ctx, job.Args.SiteID)
 	if res := w.parked(job); res != nil {
 		if w.Logger != nil {

@@ -155,6 +155,15 @@ func TestHostedRefusesAtApply(t *testing.T) {
 		r.Errors[0].Object != `contact "ops"` {
 		t.Errorf("webhook to loopback: %+v", r)
 	}
+	// A site's own SMTP relay and IRC server aimed at the operator's network.
+	for xml, want := range map[string]string{
+		`<bergamot site="tenant"><parameter name="smtp.host">127.0.0.1</parameter><parameter name="smtp.from">a@example.com</parameter></bergamot>`:                                                                       "smtp.host: address 127.0.0.1 is loopback",
+		`<bergamot site="tenant"><contact name="ops"><parameter name="irc.nick">ops</parameter><parameter name="irc.server">10.0.0.5:6667</parameter><parameter name="irc.channel">#ops</parameter></contact></bergamot>`: "irc.server: address 10.0.0.5 is private",
+	} {
+		if r := dryRun(t, post, xml); r.OK || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, want) {
+			t.Errorf("%s: %+v, want %q", xml, r, want)
+		}
+	}
 	// What the policy allows still applies: an allow-listed plugin as an
 	// argv, checks of public addresses, anything in the site's own zone.
 	for name, xml := range map[string]string{

@@ -143,7 +143,7 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	if err := rc.Start(ctx); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
 	}
-	pres := &jobs.Presence{Pool: db.Pool, ID: id, Name: w.WorkerID, Zone: o.zone, Engines: reg.Names(), Version: version, Logger: log}
+	pres := &jobs.Presence{Pool: db.Pool, ID: id, Name: w.WorkerID, Zone: o.zone, Engines: reg.Names(), Version: version, Logger: log, InFlight: w.InFlight}
 	g.Go(func() error { return pres.Run(ctx) })
 	if o.traps != "" {
 		ti := &jobs.TrapIngest{Pool: db.Pool, Sealer: sealer, Logger: log.With(slog.String("component", "traps"))}
