@@ -51,8 +51,14 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		vals = append(vals, validatePolicy(&pol, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate)
 	}
 	cfgs := &store.Configs{Sealer: sealer, Validators: vals}
+	ts := tenants.NewStoreWithLimits(db.Pool, loginLimits())
+	links, err := linkSender(env.Logger)
+	if err != nil {
+		return nil, err
+	}
+	ts.SetLinkSender(links)
 	res := &graph.Resolver{
-		Pool: db.Pool, Tenants: tenants.NewStoreWithLimits(db.Pool, loginLimits()), Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
+		Pool: db.Pool, Tenants: ts, Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
 		SignupOpen: o.signupOpen, StartWithin: o.startWithin, SiteInit: defaultSite(cfgs),
 	}
 	a := &app{
