@@ -57,8 +57,12 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		return nil, err
 	}
 	ts.SetLinkSender(links)
+	defaults, err := tenants.LimitDefaultsFromEnv(nil)
+	if err != nil {
+		return nil, err
+	}
 	res := &graph.Resolver{
-		Pool: db.Pool, Tenants: ts, Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
+		Pool: db.Pool, Tenants: ts, Limits: tenants.NewSiteLimits(db.Pool, defaults), Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
 		SignupOpen: o.signupOpen, StartWithin: o.startWithin, SiteInit: defaultSite(cfgs),
 	}
 	a := &app{

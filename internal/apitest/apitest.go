@@ -121,7 +121,7 @@ func Start(t testing.TB, o Options) *Env {
 	ts := tenants.NewStoreWithLimits(pool, tenants.Limits{SignupsPerAddress: 10000, SignupsPerEmail: 10000})
 	links := &LinkBox{}
 	ts.SetLinkSender(links)
-	res := &graph.Resolver{Pool: pool, Tenants: ts, Configs: cfgs, River: rc, Hub: hub, Logger: log,
+	res := &graph.Resolver{Pool: pool, Tenants: ts, Limits: tenants.NewSiteLimits(pool, nil), Configs: cfgs, River: rc, Hub: hub, Logger: log,
 		SignupOpen: true, StartWithin: 30 * time.Second, SiteInit: defaultSite(cfgs)}
 	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool},
 		GraphQL: res.NewHandler(graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins}), REST: rest.New(res, log)})
