@@ -35,6 +35,8 @@ type app struct {
 	frontend   http.Handler
 	sinks      []jobs.EventSink
 	background []func(ctx context.Context) error
+	// limits are the per-site limits the scheduler shares with the API.
+	limits *tenants.SiteLimits
 }
 
 func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sealer *store.Sealer, o serveOptions) (*app, error) {
@@ -70,6 +72,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		rest:       rest.New(res, env.Logger),
 		frontend:   frontend.Handler(),
 		background: []func(context.Context) error{hub.Run},
+		limits:     res.Limits,
 	}
 	// Notifications: processed events queue notification jobs (the notifier
 	// role works them); acknowledgement links are served under /ack/.

@@ -97,7 +97,7 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
-	sched := &jobs.Scheduler{Pool: db.Pool, River: rc, Logger: log.With(slog.String("component", "scheduler")), StartWithin: o.startWithin}
+	sched := &jobs.Scheduler{Pool: db.Pool, River: rc, Logger: log.With(slog.String("component", "scheduler")), StartWithin: o.startWithin, Limits: app.limits}
 	proc := &jobs.Processor{Pool: db.Pool, Logger: log.With(slog.String("component", "results")), Sinks: app.sinks,
 		Wake: jobs.Wakeup(ctx, db.Pool, jobs.ResultsChannel, log)}
 	dog := &jobs.Watchdog{Pool: db.Pool, River: rc, Logger: log.With(slog.String("component", "watchdog"))}
