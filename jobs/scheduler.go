@@ -198,7 +198,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 				continue
 			}
 			if d.period != nil && *d.period != "" {
-				in, err := s.periods.inside(ctx, tx, d.site, *d.period, now)
+				in, err := s.periods.inside(ctx, s.Pool, d.site, *d.period, now)
 				if err != nil {
 					s.Logger.WarnContext(ctx, "time period not usable; running check anyway",
 						slog.String("check", d.check.String()), slog.Any("error", err))
@@ -302,13 +302,18 @@ type sitePeriods struct {
 
 const periodTTL = 30 * time.Second
 
-func (c *periodCache) inside(ctx context.Context, tx pgx.Tx, site uuid.UUID, name string, now time.Time) (bool, error) {
+// inside reports whether now is inside the site's period name. The periods
+// are read on a connection of their own, not in the scheduler's claim
+// transaction (which holds every claimed site's rows), and evaluated with
+// the bounded, memoised timeperiod.Period.Contains (exclusions are bounded
+// at apply: config.MaxExcludeDepth).
+func (c *periodCache) inside(ctx context.Context, pool *pgxpool.Pool, site uuid.UUID, name string, now time.Time) (bool, error) {
 	c.mu.Lock()
 	sp := c.sites[site]
 	c.mu.Unlock()
 	if sp == nil || time.Since(sp.loaded) > periodTTL {
 		var err error
-		if sp, err = loadPeriods(ctx, tx, site); err != nil {
+		if sp, err = loadPeriods(ctx, pool, site); err != nil {
 			return true, err
 		}
 		c.mu.Lock()
@@ -325,15 +330,13 @@ func (c *periodCache) inside(ctx context.Context, tx pgx.Tx, site uuid.UUID, nam
 	return p.Contains(now, func(n string) *timeperiod.Period { return sp.periods[n] }), nil
 }
 
-func loadPeriods(ctx context.Context, tx pgx.Tx, site uuid.UUID) (*sitePeriods, error) {
-	if _, err := tx.Exec(ctx, "SAVEPOINT periods"); err != nil {
-		return nil, err
-	}
-	defer tx.Exec(ctx, "RELEASE SAVEPOINT periods") //nolint:errcheck // best effort
-	if err := tenants.SetSite(ctx, tx, site); err != nil {
-		return nil, err
-	}
-	periods, err := store.TimePeriods(ctx, tx)
+func loadPeriods(ctx context.Context, pool *pgxpool.Pool, site uuid.UUID) (*sitePeriods, error) {
+	var periods map[string]*timeperiod.Period
+	err := tenants.InSite(tenants.WithSite(ctx, site), pool, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		periods, err = store.TimePeriods(ctx, tx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
