@@ -32,9 +32,13 @@ func (r *Resolver) signUp(ctx context.Context, in model.SignUpInput) (*model.Aut
 	if !r.SignupOpen {
 		return nil, errs.E(errs.Forbidden, "signup is closed on this installation; ask its operator for a site")
 	}
-	site, _, err := r.Tenants.SignUp(ctx, tenants.SignUpInput{SiteName: in.SiteName, Email: in.Email, Password: in.Password, Summary: deref(in.Summary, "")}, r.SiteInit)
+	site, m, err := r.Tenants.SignUp(ctx, tenants.SignUpInput{SiteName: in.SiteName, Email: in.Email, Password: in.Password, Summary: deref(in.Summary, "")}, r.SiteInit)
 	if err != nil {
 		return nil, err
+	}
+	if site.Pending {
+		// The site opens when its admin follows the emailed link.
+		return &model.AuthPayload{Site: site, User: userOf(&m.User, m.Role), ConfirmationSentTo: &m.Email}, nil
 	}
 	return r.login(ctx, site.Name, in.Email, in.Password)
 }
@@ -92,7 +96,9 @@ func (r *Resolver) revokeToken(ctx context.Context, id string) (bool, error) {
 	return false, errs.E(errs.NotFound, "no token with id %q", id)
 }
 
-func (r *Resolver) inviteUser(ctx context.Context, email, password string, role model.Role) (*model.User, error) {
+// inviteUser mails an invitation link; a password given by the inviter is
+// ignored (the invitee chooses their own).
+func (r *Resolver) inviteUser(ctx context.Context, email string, _ *string, role model.Role) (*model.User, error) {
 	if _, err := admin(ctx); err != nil {
 		return nil, err
 	}
@@ -100,7 +106,7 @@ func (r *Resolver) inviteUser(ctx context.Context, email, password string, role 
 	if err != nil {
 		return nil, err
 	}
-	m, err := r.Tenants.Invite(ctx, email, password, tr)
+	m, err := r.Tenants.InviteByLink(ctx, email, tr)
 	if err != nil {
 		return nil, err
 	}

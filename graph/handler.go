@@ -65,13 +65,13 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 				if err != nil {
 					return refuse(ctx), nil, errors.New("unauthenticated: bad token")
 				}
-				return r.watchCredential(tenants.WithPrincipal(ctx, principal), principal, o.CredentialCheck), nil, nil
+				return r.watchCredential(withConnSubs(tenants.WithPrincipal(ctx, principal)), principal, o.CredentialCheck), nil, nil
 			}
 			principal, err := tenants.PrincipalFrom(ctx)
 			if err != nil {
 				return refuse(ctx), nil, errors.New("unauthenticated: send {\"authorization\": \"Bearer <token>\"} in connection_init")
 			}
-			return r.watchCredential(ctx, principal, o.CredentialCheck), nil, nil
+			return r.watchCredential(withConnSubs(ctx), principal, o.CredentialCheck), nil, nil
 		},
 	})
 	srv.AddTransport(transport.Options{})

@@ -30,4 +30,8 @@ type Resolver struct {
 	SiteInit tenants.SiteInitializer
 	// Tests sends test notifications (nil: not available on this node).
 	Tests TestSender
+	// Limits are the per-site limits (nil: the built-in defaults).
+	Limits *tenants.SiteLimits
+
+	subs siteSubs
 }

@@ -205,7 +205,7 @@ func (r *mutationResolver) RevokeAPIToken(ctx context.Context, id string) (bool,
 }
 
 // InviteUser is the resolver for the inviteUser field.
-func (r *mutationResolver) InviteUser(ctx context.Context, email string, password string, role model.Role) (*model.User, error) {
+func (r *mutationResolver) InviteUser(ctx context.Context, email string, password *string, role model.Role) (*model.User, error) {
 	return r.inviteUser(ctx, email, password, role)
 }
 

@@ -282,7 +282,7 @@ func (s *Store) login(ctx context.Context, siteName, email, password string) (st
 	var hash string
 	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, u.password_hash, m.role
-			FROM users u JOIN memberships m ON m.user_id = u.id WHERE lower(u.email) = $1`, email).
+			FROM users u JOIN memberships m ON m.user_id = u.id WHERE lower(u.email) = $1 AND NOT m.pending`, email).
 			Scan(&p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &hash, &p.Role)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {

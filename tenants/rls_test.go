@@ -20,6 +20,8 @@ var systemTables = map[string]string{
 	"check_schedule": "scheduler claims due checks of every site in one query",
 	"result_inbox":   "workers hand results to any serve node for batch processing",
 	"sql_roles":      "maps reporting logins to their site; read only through reporting_site()",
+	"site_limits":    "the operator's per-site limits, read by the scheduler across sites; no site writes them",
+	"user_links":     "emailed single-use links are found by their token's hash before any site is known; a reset belongs to a person, not a site (tenants/links.go only)",
 }
 
 func tenantTables(t *testing.T, ctx context.Context, conn *pgx.Conn) []string {

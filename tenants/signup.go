@@ -52,6 +52,9 @@ func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer
 			}
 		}()
 	}
+	if s.links != nil && ClientAddrFrom(ctx) != "" {
+		return s.signUpPending(ctx, in, init, email)
+	}
 	var site *Site
 	var m *Member
 	// The password is hashed (or checked) inside: wait for a turn at the gate.

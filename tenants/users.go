@@ -67,7 +67,7 @@ func AddMember(ctx context.Context, tx pgx.Tx, site uuid.UUID, email, password s
 			return nil, err
 		}
 		u = User{ID: uuid.New(), Email: email, DisplayName: strings.Split(email, "@")[0]}
-		if err := tx.QueryRow(ctx, `INSERT INTO users (id, email, display_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING created_at`,
+		if err := tx.QueryRow(ctx, `INSERT INTO users (id, email, display_name, password_hash, email_verified_at) VALUES ($1, $2, $3, $4, now()) RETURNING created_at`,
 			u.ID, u.Email, u.DisplayName, h).Scan(&u.CreatedAt); err != nil {
 			return nil, fmt.Errorf("creating user: %w", err)
 		}

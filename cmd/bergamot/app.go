@@ -45,6 +45,16 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		pol.SharedZone = (&sharedZones{st: &gateway.Store{Pool: db.Pool}, ttl: 5 * time.Second, log: env.Logger}).Shared
 		vals = append(vals, validatePolicy(&pol, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate)
 	}
+	ts := tenants.NewStoreWithLimits(db.Pool, loginLimits())
+	links, err := linkSender(env.Logger)
+	if err != nil {
+		return nil, err
+	}
+	ts.SetLinkSender(links)
+	defaults, err := tenants.LimitDefaultsFromEnv(nil)
+	if err != nil {
+		return nil, err
+	}
 	// Notifications: processed events queue notification jobs (the notifier
 	// role works them); acknowledgement links are served under /ack/.
 	nd, err := newDispatcher(env, db, sealer)
@@ -52,7 +62,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		return nil, err
 	}
 	n := node.New(ctx, node.Options{Pool: db.Pool, Logger: env.Logger, River: rc, Sealer: sealer, Validators: vals,
-		Tenants: tenants.NewStoreWithLimits(db.Pool, loginLimits()), SiteInit: defaultSite,
+		Tenants: ts, Limits: tenants.NewSiteLimits(db.Pool, defaults), SiteInit: defaultSite,
 		SignupOpen: o.signupOpen, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
 		Notifications: nd})
 	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: n.Loops()}, nil

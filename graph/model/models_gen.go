@@ -24,9 +24,12 @@ type APIToken struct {
 }
 
 type AuthPayload struct {
+	// The session token. Empty after a signUp that waits for its emailed confirmation (see confirmationSentTo).
 	Token string        `json:"token"`
 	Site  *tenants.Site `json:"site"`
 	User  *User         `json:"user"`
+	// Set by signUp when the site opens only after its admin follows the link mailed to this address (verifyEmail).
+	ConfirmationSentTo *string `json:"confirmationSentTo,omitempty"`
 }
 
 type CheckConnection struct {

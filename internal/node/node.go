@@ -55,6 +55,9 @@ type Options struct {
 	// Validators run on every configuration apply (default Validators(0)).
 	Validators []store.Validator
 	Tenants    *tenants.Store
+	// Limits are the per-site limits the API and the scheduler share (nil:
+	// the operator defaults).
+	Limits *tenants.SiteLimits
 	// SiteInit returns what a new site starts with, given the node's
 	// configuration store (nil: an empty site).
 	SiteInit    func(*store.Configs) tenants.SiteInitializer
@@ -99,7 +102,7 @@ func New(ctx context.Context, o Options) *Node {
 	}
 	n := &Node{Configs: &store.Configs{Sealer: o.Sealer, Validators: o.Validators}, Hub: live.NewHub(o.Pool, log)}
 	n.Hub.Trace = o.Stages
-	n.Resolver = &graph.Resolver{Pool: o.Pool, Tenants: o.Tenants, Configs: n.Configs, River: o.River, Hub: n.Hub, Logger: log,
+	n.Resolver = &graph.Resolver{Pool: o.Pool, Tenants: o.Tenants, Limits: o.Limits, Configs: n.Configs, River: o.River, Hub: n.Hub, Logger: log,
 		SignupOpen: o.SignupOpen, StartWithin: o.StartWithin}
 	if o.SiteInit != nil {
 		n.Resolver.SiteInit = o.SiteInit(n.Configs)
@@ -127,7 +130,7 @@ func New(ctx context.Context, o Options) *Node {
 		n.loops = append(n.loops, vs.Run, fresh.Run, down.Run, esc.Run)
 	}
 	n.Serve = jobs.NewServe(ctx, jobs.ServeConfig{Pool: o.Pool, River: o.River, Logger: log, Sinks: n.Sinks,
-		StartWithin: o.StartWithin, ProcessOnly: o.ProcessOnly, Trace: o.Stages})
+		StartWithin: o.StartWithin, ProcessOnly: o.ProcessOnly, Trace: o.Stages, Limits: o.Limits})
 	return n
 }
 
