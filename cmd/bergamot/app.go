@@ -53,13 +53,13 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	cfgs := &store.Configs{Sealer: sealer, Validators: vals}
 	res := &graph.Resolver{
 		Pool: db.Pool, Tenants: tenants.NewStoreWithLimits(db.Pool, loginLimits()), Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
-		SignupOpen: o.signupOpen, StartWithin: o.startWithin, SiteInit: defaultSite(cfgs),
+		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, SiteInit: defaultSite(cfgs),
 	}
 	a := &app{
 		graphql:    res.NewHandler(graph.HandlerOptions{Domain: env.Domain}),
 		rest:       rest.New(res, env.Logger),
 		frontend:   frontend.Handler(),
-		background: []func(context.Context) error{hub.Run},
+		background: []func(context.Context) error{hub.Run, pruneAudit(res.Tenants, env.Logger.With(slog.String("component", "audit")))},
 	}
 	// Notifications: processed events queue notification jobs (the notifier
 	// role works them); acknowledgement links are served under /ack/.
@@ -113,5 +113,6 @@ func validators() []store.Validator {
 func loginLimits() tenants.Limits {
 	return tenants.Limits{LoginFailures: envInt("BERGAMOT_LOGIN_FAILURES"), AddressFailures: envInt("BERGAMOT_LOGIN_ADDRESS_FAILURES"),
 		PasswordHashes: envInt("BERGAMOT_PASSWORD_HASHES"), PasswordQueue: envInt("BERGAMOT_PASSWORD_QUEUE"),
-		SignupsPerEmail: envInt("BERGAMOT_SIGNUPS_PER_EMAIL"), SignupsPerAddress: envInt("BERGAMOT_SIGNUPS_PER_ADDRESS")}
+		SignupsPerEmail: envInt("BERGAMOT_SIGNUPS_PER_EMAIL"), SignupsPerAddress: envInt("BERGAMOT_SIGNUPS_PER_ADDRESS"),
+		SessionIdle: envDuration("BERGAMOT_SESSION_IDLE", 0), SessionMax: envDuration("BERGAMOT_SESSION_MAX", 0)}
 }
