@@ -26,9 +26,14 @@ type splitter struct {
 	err  error
 }
 
-func (s *splitter) close() error {
+func (s *splitter) close() error { return s.closeWith(nil) }
+
+// closeWith closes the listener once; cause (an Accept error) is what the
+// halves' Accept returns afterwards.
+func (s *splitter) closeWith(cause error) error {
 	var err error
 	s.once.Do(func() {
+		s.err = cause
 		close(s.done)
 		err = s.ln.Close()
 	})
@@ -43,8 +48,7 @@ func (s *splitter) run(tlsC, plainC chan net.Conn) {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			s.err = err
-			_ = s.close()
+			_ = s.closeWith(err)
 			return
 		}
 		go s.route(c, tlsC, plainC)

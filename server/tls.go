@@ -366,7 +366,7 @@ func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	}()
 	err := srv.Serve(ln)
 	close(done)
-	if errors.Is(err, http.ErrServerClosed) {
+	if errors.Is(err, http.ErrServerClosed) || ctx.Err() != nil && errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
