@@ -117,7 +117,8 @@ func Start(t testing.TB, o Options) *Env {
 	res := &graph.Resolver{Pool: pool, Tenants: tenants.NewStoreWithLimits(pool, tenants.Limits{SignupsPerAddress: 10000, SignupsPerEmail: 10000}), Configs: cfgs, River: rc, Hub: hub, Logger: log,
 		SignupOpen: true, StartWithin: 30 * time.Second, SiteInit: defaultSite(cfgs)}
 	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool},
-		GraphQL: res.NewHandler(graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins}), REST: rest.New(res, log)})
+		GraphQL: res.NewHandler(graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins}), REST: rest.New(res, log),
+		CSRF: &server.CSRF{Cookie: graph.SessionCookie, Token: tenants.CSRFToken, AllowedOrigins: o.AllowedOrigins}})
 	srv := httptest.NewServer(handler)
 	done := make(chan struct{}, 4)
 	goRun := func(f func(context.Context) error) {
