@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,11 @@ type Options struct {
 	Frontend http.Handler // /
 	Worker   http.Handler // /worker: the remote workers' gateway
 	Metrics  *Metrics
+	// TrustedProxies may tell the client's address and scheme
+	// (X-Forwarded-For, X-Forwarded-Proto); everyone else's are dropped.
+	TrustedProxies []netip.Prefix
+	// CSRF, when set, guards the APIs' cookie-authenticated state changes.
+	CSRF *CSRF
 }
 
 // textf writes (part of) a plain-text response. An error means the client
@@ -81,7 +87,11 @@ func New(o Options) http.Handler {
 			textf(w, "Bergamot is running. The dashboard was not built into this binary: run make build.\n")
 		})
 	}
-	return logRequests(o.Logger, o.Metrics, mux)
+	h := logRequests(o.Logger, o.Metrics, mux)
+	if o.CSRF != nil {
+		h = o.CSRF.Wrap(h)
+	}
+	return withTrustedProxies(o.TrustedProxies, withHSTS(h))
 }
 
 type statusWriter struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -63,9 +64,10 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	}
 	n := node.New(ctx, node.Options{Pool: db.Pool, Logger: env.Logger, River: rc, Sealer: sealer, Validators: vals,
 		Tenants: ts, Limits: tenants.NewSiteLimits(db.Pool, defaults), SiteInit: defaultSite,
-		SignupOpen: o.signupOpen, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
+		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
 		Notifications: nd})
-	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: n.Loops()}, nil
+	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))))
+	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: loops}, nil
 }
 
 // defaultSite applies the default templates to a new site at signup.
@@ -98,5 +100,6 @@ func validators() []store.Validator {
 func loginLimits() tenants.Limits {
 	return tenants.Limits{LoginFailures: envInt("BERGAMOT_LOGIN_FAILURES"), AddressFailures: envInt("BERGAMOT_LOGIN_ADDRESS_FAILURES"),
 		PasswordHashes: envInt("BERGAMOT_PASSWORD_HASHES"), PasswordQueue: envInt("BERGAMOT_PASSWORD_QUEUE"),
-		SignupsPerEmail: envInt("BERGAMOT_SIGNUPS_PER_EMAIL"), SignupsPerAddress: envInt("BERGAMOT_SIGNUPS_PER_ADDRESS")}
+		SignupsPerEmail: envInt("BERGAMOT_SIGNUPS_PER_EMAIL"), SignupsPerAddress: envInt("BERGAMOT_SIGNUPS_PER_ADDRESS"),
+		SessionIdle: envDuration("BERGAMOT_SESSION_IDLE", 0), SessionMax: envDuration("BERGAMOT_SESSION_MAX", 0)}
 }

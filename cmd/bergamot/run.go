@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -26,9 +26,15 @@ import (
 var version = "dev"
 
 type serveOptions struct {
-	listen      string
-	signupOpen  bool
-	startWithin time.Duration
+	listen       string
+	signupOpen   bool
+	signupInvite bool
+	startWithin  time.Duration
+	// tls is nil (plain HTTP) for `bergamot run`.
+	tls            *server.TLS
+	trustedProxies []netip.Prefix
+	// httpListen is an extra plain-HTTP listener that redirects to HTTPS.
+	httpListen string
 }
 
 // envDuration reads a duration from the environment, def when unset or bad.
@@ -78,25 +84,20 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	}
 	hub := newHub(ctx, env, db, sealer, g)
 	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool, Token: os.Getenv("BERGAMOT_METRICS_TOKEN")},
-		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend, Worker: hub})
+		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend, Worker: hub, TrustedProxies: o.trustedProxies, CSRF: csrfGuard()})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", o.listen)
 	if err != nil {
 		return "", fmt.Errorf("listening on %s: %w (set BERGAMOT_LISTEN or --listen to another address)", o.listen, err)
 	}
-	srv := server.HTTPServer(ctx, handler, httpTimeouts())
-	g.Go(func() error {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+	g.Go(func() error { return o.tls.Serve(ctx, ln, handler, httpTimeouts()) })
+	if o.httpListen != "" {
+		_, run, err := listenHTTP(ctx, o.tls, o.httpListen, ln.Addr().String())
+		if err != nil {
+			return "", err
 		}
-		return nil
-	})
-	g.Go(func() error {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	})
+		g.Go(run)
+	}
 	for _, loop := range app.loops {
 		g.Go(func() error { return loop(ctx) })
 	}
@@ -161,17 +162,22 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 }
 
 func cmdServe(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("serve", "bergamot serve [--listen :8080] [--signup open|closed]")
+	fs := newFlags("serve", "bergamot serve [--listen :8080] [--signup open|invite|closed] [--tls auto|acme|files|off] [--tls-cert F --tls-key F] [--tls-names N,...] [--acme-directory URL] [--trusted-proxy CIDR]")
 	listen := fs.String("listen", env.Listen, "HTTP listen address")
-	signup := fs.String("signup", "open", "whether anyone may sign up a new site: open or closed")
+	signup := fs.String("signup", getenv("BERGAMOT_SIGNUP", "open"), "who may sign up a new site: open (anyone), invite (with a code from `bergamot site invite`) or closed (env BERGAMOT_SIGNUP)")
+	tf := addTLSFlags(fs)
 	startWithin := fs.Duration("start-within", envDuration("BERGAMOT_START_WITHIN", 60*time.Second),
 		"how long a queued check may wait for a worker before it is reported TIMEOUT (env BERGAMOT_START_WITHIN)")
 	pf := addPolicyFlags(fs, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *signup != "open" && *signup != "closed" {
-		return fmt.Errorf("--signup must be open or closed, not %q", *signup)
+	if *signup != "open" && *signup != "closed" && *signup != "invite" {
+		return fmt.Errorf("--signup must be open, invite or closed, not %q", *signup)
+	}
+	tlsSetup, proxies, err := tf.resolve(env, *listen)
+	if err != nil {
+		return err
 	}
 	if *pf.mode == "" {
 		*pf.mode = servePolicyDefault(*signup == "open")
@@ -185,11 +191,16 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer db.Close()
 	g, gctx := errgroup.WithContext(ctx)
-	addr, err := runServe(gctx, env, db, serveOptions{listen: *listen, signupOpen: *signup == "open", startWithin: *startWithin}, g)
+	addr, err := runServe(gctx, env, db, serveOptions{listen: *listen, signupOpen: *signup == "open", signupInvite: *signup == "invite", startWithin: *startWithin,
+		tls: tlsSetup, trustedProxies: proxies, httpListen: *tf.httpListen}, g)
 	if err != nil {
 		return err
 	}
-	env.Logger.InfoContext(ctx, "serving", slog.String("addr", addr))
+	scheme := "https"
+	if tlsSetup.Config == nil {
+		scheme = "http"
+	}
+	env.Logger.InfoContext(ctx, "serving", slog.String("addr", addr), slog.String("tls", tlsSetup.Mode), slog.String("dashboard", scheme+"://"+displayAddr(addr)+"/"))
 	return g.Wait()
 }
 

@@ -125,7 +125,8 @@ func Start(t testing.TB, o Options) *Env {
 		SignupOpen: true, StartWithin: 30 * time.Second, GraphQL: graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins},
 		ProcessOnly: true, NoSweeps: true, Stages: o.Stages})
 	res, hub := n.Resolver, n.Hub
-	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool}, GraphQL: n.GraphQL, REST: n.REST})
+	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool}, GraphQL: n.GraphQL, REST: n.REST,
+		CSRF: &server.CSRF{Cookie: graph.SessionCookie, Token: tenants.CSRFToken, AllowedOrigins: o.AllowedOrigins}})
 	srv := httptest.NewServer(handler)
 	loops := n.Loops()
 	done := make(chan struct{}, len(loops))

@@ -60,9 +60,11 @@ type Options struct {
 	Limits *tenants.SiteLimits
 	// SiteInit returns what a new site starts with, given the node's
 	// configuration store (nil: an empty site).
-	SiteInit    func(*store.Configs) tenants.SiteInitializer
-	SignupOpen  bool
-	StartWithin time.Duration
+	SiteInit   func(*store.Configs) tenants.SiteInitializer
+	SignupOpen bool
+	// SignupInvite opens signup to holders of an operator's invitation code.
+	SignupInvite bool
+	StartWithin  time.Duration
 	// GraphQL are the GraphQL handler's options.
 	GraphQL graph.HandlerOptions
 	// Notifications, when set, receives the events of processed results
@@ -103,7 +105,7 @@ func New(ctx context.Context, o Options) *Node {
 	n := &Node{Configs: &store.Configs{Sealer: o.Sealer, Validators: o.Validators}, Hub: live.NewHub(o.Pool, log)}
 	n.Hub.Trace = o.Stages
 	n.Resolver = &graph.Resolver{Pool: o.Pool, Tenants: o.Tenants, Limits: o.Limits, Configs: n.Configs, River: o.River, Hub: n.Hub, Logger: log,
-		SignupOpen: o.SignupOpen, StartWithin: o.StartWithin}
+		SignupOpen: o.SignupOpen, SignupInvite: o.SignupInvite, StartWithin: o.StartWithin}
 	if o.SiteInit != nil {
 		n.Resolver.SiteInit = o.SiteInit(n.Configs)
 	}
