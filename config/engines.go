@@ -11,7 +11,7 @@ import (
 // plus "passive" for checks that are never run but receive results. A
 // check whose command names another engine validates, with a warning: no
 // worker can run it, so it would only fail at run time.
-var Engines = []string{"dns", "dummy", "http", "icmp", "jdbc", "jmx", "libvirt", "nagios", "nrpe", "passive", "script", "sftp", "snmp", "ssh", "tcp", "udp"}
+var Engines = []string{"agent", "dns", "dummy", "http", "icmp", "jdbc", "jmx", "libvirt", "nagios", "nrpe", "passive", "script", "sftp", "snmp", "ssh", "tcp", "udp"}
 
 // warnUnknownEngines adds one warning per engine that concrete checks use
 // but no worker of this binary offers, at the first command naming it.

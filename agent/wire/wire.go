@@ -166,6 +166,10 @@ func (m *Message) validate() error {
 	if payloads != want {
 		return fmt.Errorf("%s message: want %d payload field(s), got %d", m.Type, want, payloads)
 	}
+	if own := map[string]bool{TypeHello: m.Hello != nil, TypeWelcome: m.Welcome != nil, TypeCheck: m.Check != nil, TypeReading: m.Reading != nil,
+		TypeRenew: m.Renew != nil, TypeRenewed: m.Renewed != nil}; want == 1 && !own[m.Type] {
+		return fmt.Errorf("%s message: the payload must be the %q field", m.Type, m.Type)
+	}
 	if m.Error != "" && m.Type != TypeError {
 		return fmt.Errorf("%s message: error text is only for error messages", m.Type)
 	}

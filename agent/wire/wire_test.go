@@ -49,6 +49,7 @@ func TestDecodeRejects(t *testing.T) {
 		{`{"v":1,"type":"ping"} {}`, "trailing data"},
 		{`{"v":1,"type":"ping","renew":{"csr":"x"}}`, "ping message: want 0 payload field(s), got 1"},
 		{`{"v":1,"type":"ping","error":"x"}`, "error text is only for error messages"},
+		{`{"v":1,"type":"renew","renewed":{"cert":"x"}}`, `renew message: the payload must be the "renew" field`},
 		{strings.Repeat(" ", MaxMessage+1), "exceeds the limit"},
 	} {
 		_, err := Decode([]byte(tc.in))
