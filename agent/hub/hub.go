@@ -425,8 +425,8 @@ func (h *Hub) Start(ctx context.Context) error {
 		return err
 	}
 	c, err := river.NewClient(riverpgxv5.New(h.Pool), &river.Config{
-		Logger: riverclient.Logger(h.Logger),
-		Queues: map[string]river.QueueConfig{jobs.AgentQueue: {MaxWorkers: 200}, jobs.AgentNodeQueue(h.Node): {MaxWorkers: 500}},
+		Logger:  riverclient.Logger(h.Logger),
+		Queues:  map[string]river.QueueConfig{jobs.AgentQueue: {MaxWorkers: 200}, jobs.AgentNodeQueue(h.Node): {MaxWorkers: 500}},
 		Workers: workers, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 250 * time.Millisecond,
 		JobTimeout: jobs.JobTimeout, RescueStuckJobsAfter: jobs.JobTimeout + time.Minute,
 		CompletedJobRetentionPeriod: time.Minute, ReindexerIndexNames: riverclient.NoReindex,

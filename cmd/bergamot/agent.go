@@ -87,7 +87,9 @@ func cmdAgentManager(ctx context.Context, env *Env, args []string) error {
 		ca.Lifetime, ca.KeyType = *lifetime, *keyType
 		log := env.Logger.With(slog.String("role", "agent-manager"))
 		srv := &manager.Server{CA: ca, Logger: log}
-		return srv.Serve(ctx, *listen, func(addr string) { log.InfoContext(ctx, "agent manager serving", slog.String("addr", addr), slog.String("dir", *dir)) })
+		return srv.Serve(ctx, *listen, func(addr string) {
+			log.InfoContext(ctx, "agent manager serving", slog.String("addr", addr), slog.String("dir", *dir))
+		})
 	}
 	return fmt.Errorf("agent-manager: unknown subcommand %q (want init or serve)", args[0])
 }
@@ -276,4 +278,3 @@ func cmdAgentEnrol(ctx context.Context, args []string) error {
 		filepath.Join(*out, "agent.crt"), filepath.Join(*out, "agent.key"), filepath.Join(*out, "ca.crt"))
 	return nil
 }
-
