@@ -30,4 +30,6 @@ type Resolver struct {
 	SiteInit tenants.SiteInitializer
 	// Tests sends test notifications (nil: not available on this node).
 	Tests TestSender
+	// Agents is this node's agent hub (nil: serve runs without one).
+	Agents AgentHub
 }

@@ -514,10 +514,11 @@ func (h *Hub) shutdown() {
 	}
 }
 
-// RevokeHost revokes every certificate of the site's host through the
+// RevokeHost revokes every certificate of the host of site (as the
+// certificates name it: its id or its name) through the
 // agent manager, and closes its connection here at once.
-func (h *Hub) RevokeHost(ctx context.Context, site uuid.UUID, host string) ([]string, error) {
-	got, err := h.Manager.Revoke(ctx, manager.RevokeRequest{Site: site.String(), Host: host})
+func (h *Hub) RevokeHost(ctx context.Context, site, host string) ([]string, error) {
+	got, err := h.Manager.Revoke(ctx, manager.RevokeRequest{Site: site, Host: host})
 	if err != nil {
 		return nil, err
 	}

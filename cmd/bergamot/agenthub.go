@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
+	"cmp"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,6 +19,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/agent/hub"
 	"github.com/bergamot-monitoring/bergamot/agent/manager"
 	"github.com/bergamot-monitoring/bergamot/agent/wire"
+	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -35,8 +37,8 @@ type agentOptions struct {
 type agentHubNode struct {
 	Hub  *hub.Hub
 	Root []byte // PEM of the root CA agents trust
-	// URL is the hub's agent URL as agents should dial it.
-	URL string
+	// url is the hub's agent URL as agents should dial it.
+	url string
 }
 
 // startAgentHub asks the agent manager for the hub's server certificate,
@@ -122,10 +124,36 @@ func startAgentHub(ctx context.Context, env *Env, db *DB, sealer *store.Sealer, 
 	g.Go(func() error { return h.Run(ctx) })
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	log.InfoContext(ctx, "agent hub listening", slog.String("addr", ln.Addr().String()), slog.Any("names", names), slog.String("manager", o.manager))
-	return &agentHubNode{Hub: h, Root: signed.Root, URL: "wss://" + net.JoinHostPort(names[0], port) + "/agent"}, nil
+	return &agentHubNode{Hub: h, Root: signed.Root, url: "wss://" + net.JoinHostPort(names[0], port) + "/agent"}, nil
 }
 
-var errNoAgentHub = errors.New("this Bergamot has no agent hub: start serve with --agent-manager HOST:PORT (see docs/agent.md)")
+// URL is the agent URL agents dial.
+func (n *agentHubNode) URL() string { return n.url }
+
+// RootPEM is the root CA agents trust.
+func (n *agentHubNode) RootPEM() []byte { return n.Root }
+
+// RevokeHost revokes the host's certificates, whether they name the site
+// by id (enrolment) or by name (bergamot agent cert --site NAME).
+func (n *agentHubNode) RevokeHost(ctx context.Context, site *tenants.Site, host string) ([]string, error) {
+	var all []string
+	var firstErr error
+	for _, ref := range []string{site.ID.String(), site.Name} {
+		got, err := n.Hub.RevokeHost(ctx, ref, host)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		all = append(all, got...)
+	}
+	if len(all) == 0 && firstErr != nil {
+		if strings.Contains(firstErr.Error(), "no certificate") {
+			return nil, errs.E(errs.NotFound, "no certificate was issued for host %s of this site", host)
+		}
+		return nil, firstErr
+	}
+	return all, nil
+}
 
 type agentFlags struct {
 	manager, creds, listen, names *string

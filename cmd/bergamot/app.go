@@ -55,6 +55,9 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		Pool: db.Pool, Tenants: tenants.NewStoreWithLimits(db.Pool, loginLimits()), Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
 		SignupOpen: o.signupOpen, StartWithin: o.startWithin, SiteInit: defaultSite(cfgs),
 	}
+	if o.agentHub != nil {
+		res.Agents = o.agentHub
+	}
 	a := &app{
 		graphql:    res.NewHandler(graph.HandlerOptions{Domain: env.Domain}),
 		rest:       rest.New(res, env.Logger),
