@@ -120,3 +120,26 @@ export interface ConfigResult { ok: boolean; errors: ConfigError[]; added: numbe
 export interface ConfigRevision { id: number; author: string; summary: string; added: number; changed: number; removed: number; diff: string; createdAt: string }
 export interface Worker { id: string; name: string; zone: string; engines: string[]; startedAt: string; lastSeen: string; alive: boolean }
 export interface ApiToken { id: string; name: string; userId: string; createdAt: string; lastUsed: string | null; revokedAt: string | null }
+
+/** A host agent's latest connection (GraphQL Agent). */
+export interface Agent {
+  agentId: string;
+  hostName: string;
+  connected: boolean;
+  version: string;
+  node: string;
+  since: string;
+  lastSeen: string;
+  serial: string;
+  certificateExpires: string | null;
+}
+
+/** A one-time enrolment token with its copy-paste steps. */
+export interface AgentEnrolment {
+  host: string;
+  template: boolean;
+  token: string;
+  expiresAt: string;
+  commands: string[];
+  hub: { url: string };
+}
