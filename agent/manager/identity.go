@@ -32,11 +32,11 @@ type Identity struct {
 
 // URI returns the identity as the SAN URI.
 func (id Identity) URI() *url.URL {
-	p := "/" + url.PathEscape(id.Site)
+	raw, esc := "/"+id.Site, "/"+url.PathEscape(id.Site)
 	if id.Kind != KindSite {
-		p += "/" + url.PathEscape(id.Name)
+		raw, esc = raw+"/"+id.Name, esc+"/"+url.PathEscape(id.Name)
 	}
-	return &url.URL{Scheme: "bergamot", Host: id.Kind, Path: p, RawPath: p}
+	return &url.URL{Scheme: "bergamot", Host: id.Kind, Path: raw, RawPath: esc}
 }
 
 // String is the URI's text.
