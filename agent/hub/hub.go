@@ -69,7 +69,8 @@ type Hub struct {
 	sessions map[agentKey]*session
 	client   *river.Client[pgx.Tx]
 	nextID   atomic.Uint64
-	upgrader websocket.Upgrader
+	upgOnce  sync.Once
+	upgrader *websocket.Upgrader
 }
 
 type agentKey struct {
@@ -161,6 +162,11 @@ func (h *Hub) serveAgent(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusForbidden, fmt.Errorf("certificate %s names site %q: %w", peer.Serial, peer.Identity.Site, err))
 		return
 	}
+	h.upgOnce.Do(func() {
+		// Small read buffers, and write buffers taken from a pool only
+		// while a message is written: most agents are idle most of the time.
+		h.upgrader = &websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize: 4 << 10, WriteBufferPool: &sync.Pool{}}
+	})
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -298,6 +304,16 @@ func (h *Hub) unregister(s *session) {
 	if err := store.RecordAgentDisconnect(ctx, h.Pool, s.key.site, s.id); err != nil {
 		s.log.WarnContext(ctx, "recording agent disconnect", slog.Any("error", err))
 	}
+}
+
+// RunCheck runs req on the agent agentID of site when this node holds
+// its connection; false when it does not.
+func (h *Hub) RunCheck(ctx context.Context, site uuid.UUID, agentID string, req *checks.Request) (*checks.Result, bool) {
+	s := h.local(site, agentID)
+	if s == nil {
+		return nil, false
+	}
+	return h.run(ctx, s, req), true
 }
 
 func (h *Hub) local(site uuid.UUID, agent string) *session {
