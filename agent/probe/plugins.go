@@ -28,13 +28,14 @@ const shellMeta = "|&;<>()$`\\\"*?[]#~{}\n\r"
 // them in turn) and refuses anything outside, following symbolic links.
 func allowed(argv0 string, dirs []string) (string, error) {
 	var candidates []string
-	if filepath.IsAbs(argv0) {
+	switch {
+	case filepath.IsAbs(argv0):
 		candidates = []string{filepath.Clean(argv0)}
-	} else if !strings.Contains(argv0, "/") {
+	case !strings.Contains(argv0, "/"):
 		for _, d := range dirs {
 			candidates = append(candidates, filepath.Join(d, argv0))
 		}
-	} else {
+	default:
 		return "", fmt.Errorf("%q: give a plugin name or an absolute path", argv0)
 	}
 	for _, c := range candidates {
@@ -69,8 +70,8 @@ func (p pluginRunner) run(ctx context.Context, cmdline string, dirs []string) (*
 	}
 	argv := strings.Fields(cmdline)
 	path, err := allowed(argv[0], dirs)
-	if err != nil {
-		return &checks.Result{Status: checks.StatusUnknown, Output: "refused: " + err.Error()}, nil
+	if err != nil { // a refusal is the check's result, not the agent's failure
+		return &checks.Result{Status: checks.StatusUnknown, Output: "refused: " + err.Error()}, nil //nolint:nilerr // see above
 	}
 	argv[0] = path
 	return p.engine.Execute(ctx, &checks.Request{Engine: "nagios", CommandLine: strings.Join(argv, " "), Timeout: deadline(ctx)})

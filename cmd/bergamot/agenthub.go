@@ -1,9 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
-	"cmp"
 	"flag"
 	"fmt"
 	"log/slog"

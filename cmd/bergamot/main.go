@@ -30,13 +30,6 @@ type command struct {
 // errUsage makes main print the command's usage.
 var errUsage = errors.New("usage")
 
-// notYet is the answer of subcommands whose capability has not landed.
-func notYet(what string) func(context.Context, *Env, []string) error {
-	return func(context.Context, *Env, []string) error {
-		return fmt.Errorf("%s is not available yet in this version of Bergamot", what)
-	}
-}
-
 func commands() []*command {
 	return []*command{
 		{name: "run", summary: "run everything on this machine (embedded PostgreSQL unless DATABASE_URL is set)", usage: "bergamot run [--listen :8080] [--demo=true]\n\n  Keeps its database in $BERGAMOT_DATA/postgres (default ./.bergamot); on first start it creates\n  the site \"demo\" and prints its admin login, also saved in $BERGAMOT_DATA/demo-admin.txt.", run: cmdRun},
