@@ -34,6 +34,8 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Agent() AgentResolver
+	AgentCertificate() AgentCertificateResolver
 	Alert() AlertResolver
 	Cluster() ClusterResolver
 	Host() HostResolver
@@ -52,6 +54,41 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Agent struct {
+		AgentID     func(childComplexity int) int
+		CertExpires func(childComplexity int) int
+		Connected   func(childComplexity int) int
+		ConnectedAt func(childComplexity int) int
+		HostName    func(childComplexity int) int
+		LastSeen    func(childComplexity int) int
+		Node        func(childComplexity int) int
+		Serial      func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	AgentCertificate struct {
+		AgentID  func(childComplexity int) int
+		IssuedAt func(childComplexity int) int
+		NotAfter func(childComplexity int) int
+		Revoked  func(childComplexity int) int
+		Serial   func(childComplexity int) int
+		Template func(childComplexity int) int
+	}
+
+	AgentEnrolment struct {
+		Commands  func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		Host      func(childComplexity int) int
+		Hub       func(childComplexity int) int
+		Template  func(childComplexity int) int
+		Token     func(childComplexity int) int
+	}
+
+	AgentHub struct {
+		CaCertificate func(childComplexity int) int
+		URL           func(childComplexity int) int
+	}
+
 	Alert struct {
 		Acknowledged    func(childComplexity int) int
 		AcknowledgedAt  func(childComplexity int) int
@@ -283,6 +320,7 @@ type ComplexityRoot struct {
 		CancelDowntime            func(childComplexity int, id string) int
 		ChangePassword            func(childComplexity int, current string, new string) int
 		CreateAPIToken            func(childComplexity int, name string, expiresAt *time.Time) int
+		CreateAgentEnrolment      func(childComplexity int, host string, template *bool) int
 		CreateWorkerKey           func(childComplexity int, zone string, name string) int
 		DeleteCommand             func(childComplexity int, name string) int
 		DeleteContact             func(childComplexity int, name string) int
@@ -300,6 +338,7 @@ type ComplexityRoot struct {
 		RequirePasswordChange     func(childComplexity int, userID string) int
 		ResetPassword             func(childComplexity int, token string, password string) int
 		RevokeAPIToken            func(childComplexity int, id string) int
+		RevokeAgent               func(childComplexity int, host string) int
 		RevokeSession             func(childComplexity int, id string) int
 		RevokeWorkerKey           func(childComplexity int, id string) int
 		SaveCommand               func(childComplexity int, input model.CommandInput) int
@@ -362,6 +401,9 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APITokens          func(childComplexity int) int
+		AgentCertificates  func(childComplexity int) int
+		AgentHub           func(childComplexity int) int
+		Agents             func(childComplexity int) int
 		Alert              func(childComplexity int, id string) int
 		Alerts             func(childComplexity int, open *bool, first *int, after *string) int
 		AuditLog           func(childComplexity int, first *int, after *string) int
@@ -563,6 +605,12 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AgentResolver interface {
+	Connected(ctx context.Context, obj *store.AgentConnection) (bool, error)
+}
+type AgentCertificateResolver interface {
+	Revoked(ctx context.Context, obj *store.AgentCertificate) (bool, error)
+}
 type AlertResolver interface {
 	Check(ctx context.Context, obj *store.Alert) (store.Checker, error)
 
@@ -634,6 +682,8 @@ type MutationResolver interface {
 	DisableUser(ctx context.Context, userID string, disabled *bool) (bool, error)
 	RequirePasswordChange(ctx context.Context, userID string) (bool, error)
 	SetAuditRetention(ctx context.Context, days int) (bool, error)
+	CreateAgentEnrolment(ctx context.Context, host string, template *bool) (*model.AgentEnrolment, error)
+	RevokeAgent(ctx context.Context, host string) ([]string, error)
 }
 type QueryResolver interface {
 	Site(ctx context.Context) (*tenants.Site, error)
@@ -663,6 +713,9 @@ type QueryResolver interface {
 	AuditLog(ctx context.Context, first *int, after *string) (*model.AuditLogConnection, error)
 	AuditRetentionDays(ctx context.Context) (int, error)
 	CsrfToken(ctx context.Context) (*string, error)
+	Agents(ctx context.Context) ([]*store.AgentConnection, error)
+	AgentCertificates(ctx context.Context) ([]*store.AgentCertificate, error)
+	AgentHub(ctx context.Context) (*model.AgentHub, error)
 }
 type ResourceResolver interface {
 	History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error)
@@ -726,6 +779,148 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Agent.agentId":
+		if e.ComplexityRoot.Agent.AgentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Agent.AgentID(childComplexity), true
+	case "Agent.certificateExpires":
+		if e.ComplexityRoot.Agent.CertExpires == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Agent.CertExpires(childComplexity), true
+	case "Agent.connected":
+		if e.ComplexityRoot.Agent.Connected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Agent.Connected(childComplexity), true
+	case "Agent.since":
+		if e.ComplexityRoot.Agent.ConnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Agent.ConnectedAt(childComplexity), true
+	case "Agent.hostName":
+		if e.ComplexityRoot.Agent.HostName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Agent.HostName(childComplexity), true
+	case "Agent.lastSeen":
+		if e.ComplexityRoot.Agent.LastSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Agent.LastSeen(childComplexity), true
+	case "Agent.node":
+		if e.ComplexityRoot.Agent.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Agent.Node(childComplexity), true
+	case "Agent.serial":
+		if e.ComplexityRoot.Agent.Serial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Agent.Serial(childComplexity), true
+	case "Agent.version":
+		if e.ComplexityRoot.Agent.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Agent.Version(childComplexity), true
+
+	case "AgentCertificate.agentId":
+		if e.ComplexityRoot.AgentCertificate.AgentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentCertificate.AgentID(childComplexity), true
+	case "AgentCertificate.issuedAt":
+		if e.ComplexityRoot.AgentCertificate.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentCertificate.IssuedAt(childComplexity), true
+	case "AgentCertificate.notAfter":
+		if e.ComplexityRoot.AgentCertificate.NotAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentCertificate.NotAfter(childComplexity), true
+	case "AgentCertificate.revoked":
+		if e.ComplexityRoot.AgentCertificate.Revoked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentCertificate.Revoked(childComplexity), true
+	case "AgentCertificate.serial":
+		if e.ComplexityRoot.AgentCertificate.Serial == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentCertificate.Serial(childComplexity), true
+	case "AgentCertificate.template":
+		if e.ComplexityRoot.AgentCertificate.Template == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentCertificate.Template(childComplexity), true
+
+	case "AgentEnrolment.commands":
+		if e.ComplexityRoot.AgentEnrolment.Commands == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentEnrolment.Commands(childComplexity), true
+	case "AgentEnrolment.expiresAt":
+		if e.ComplexityRoot.AgentEnrolment.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentEnrolment.ExpiresAt(childComplexity), true
+	case "AgentEnrolment.host":
+		if e.ComplexityRoot.AgentEnrolment.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentEnrolment.Host(childComplexity), true
+	case "AgentEnrolment.hub":
+		if e.ComplexityRoot.AgentEnrolment.Hub == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentEnrolment.Hub(childComplexity), true
+	case "AgentEnrolment.template":
+		if e.ComplexityRoot.AgentEnrolment.Template == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentEnrolment.Template(childComplexity), true
+	case "AgentEnrolment.token":
+		if e.ComplexityRoot.AgentEnrolment.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentEnrolment.Token(childComplexity), true
+
+	case "AgentHub.caCertificate":
+		if e.ComplexityRoot.AgentHub.CaCertificate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentHub.CaCertificate(childComplexity), true
+	case "AgentHub.url":
+		if e.ComplexityRoot.AgentHub.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentHub.URL(childComplexity), true
 
 	case "Alert.acknowledged":
 		if e.ComplexityRoot.Alert.Acknowledged == nil {
@@ -1840,6 +2035,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["name"].(string), args["expiresAt"].(*time.Time)), true
+	case "Mutation.createAgentEnrolment":
+		if e.ComplexityRoot.Mutation.CreateAgentEnrolment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAgentEnrolment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAgentEnrolment(childComplexity, args["host"].(string), args["template"].(*bool)), true
 	case "Mutation.createWorkerKey":
 		if e.ComplexityRoot.Mutation.CreateWorkerKey == nil {
 			break
@@ -2022,6 +2228,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["id"].(string)), true
+	case "Mutation.revokeAgent":
+		if e.ComplexityRoot.Mutation.RevokeAgent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeAgent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeAgent(childComplexity, args["host"].(string)), true
 	case "Mutation.revokeSession":
 		if e.ComplexityRoot.Mutation.RevokeSession == nil {
 			break
@@ -2409,6 +2626,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.APITokens(childComplexity), true
+	case "Query.agentCertificates":
+		if e.ComplexityRoot.Query.AgentCertificates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AgentCertificates(childComplexity), true
+	case "Query.agentHub":
+		if e.ComplexityRoot.Query.AgentHub == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AgentHub(childComplexity), true
+	case "Query.agents":
+		if e.ComplexityRoot.Query.Agents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Agents(childComplexity), true
 	case "Query.alert":
 		if e.ComplexityRoot.Query.Alert == nil {
 			break
@@ -3548,7 +3783,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "links.graphqls" "account.graphqls"
+//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "links.graphqls" "account.graphqls" "agents.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3930,12 +4165,83 @@ type Subscription {
 	{Name: "workers.graphqls", Input: sourceData("workers.graphqls"), BuiltIn: false},
 	{Name: "links.graphqls", Input: sourceData("links.graphqls"), BuiltIn: false},
 	{Name: "account.graphqls", Input: sourceData("account.graphqls"), BuiltIn: false},
+	{Name: "agents.graphqls", Input: sourceData("agents.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Agent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "agentId":
+		return ec.fieldContext_Agent_agentId(ctx, field)
+	case "hostName":
+		return ec.fieldContext_Agent_hostName(ctx, field)
+	case "connected":
+		return ec.fieldContext_Agent_connected(ctx, field)
+	case "version":
+		return ec.fieldContext_Agent_version(ctx, field)
+	case "node":
+		return ec.fieldContext_Agent_node(ctx, field)
+	case "since":
+		return ec.fieldContext_Agent_since(ctx, field)
+	case "lastSeen":
+		return ec.fieldContext_Agent_lastSeen(ctx, field)
+	case "serial":
+		return ec.fieldContext_Agent_serial(ctx, field)
+	case "certificateExpires":
+		return ec.fieldContext_Agent_certificateExpires(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Agent", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentCertificate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "serial":
+		return ec.fieldContext_AgentCertificate_serial(ctx, field)
+	case "agentId":
+		return ec.fieldContext_AgentCertificate_agentId(ctx, field)
+	case "template":
+		return ec.fieldContext_AgentCertificate_template(ctx, field)
+	case "notAfter":
+		return ec.fieldContext_AgentCertificate_notAfter(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_AgentCertificate_issuedAt(ctx, field)
+	case "revoked":
+		return ec.fieldContext_AgentCertificate_revoked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentCertificate", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentEnrolment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "host":
+		return ec.fieldContext_AgentEnrolment_host(ctx, field)
+	case "template":
+		return ec.fieldContext_AgentEnrolment_template(ctx, field)
+	case "token":
+		return ec.fieldContext_AgentEnrolment_token(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_AgentEnrolment_expiresAt(ctx, field)
+	case "hub":
+		return ec.fieldContext_AgentEnrolment_hub(ctx, field)
+	case "commands":
+		return ec.fieldContext_AgentEnrolment_commands(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentEnrolment", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentHub(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "url":
+		return ec.fieldContext_AgentHub_url(ctx, field)
+	case "caCertificate":
+		return ec.fieldContext_AgentHub_caCertificate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentHub", field.Name)
+}
 
 func (ec *executionContext) childFields_Alert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -5335,6 +5641,28 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createAgentEnrolment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "host",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["host"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "template",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["template"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5628,6 +5956,20 @@ func (ec *executionContext) field_Mutation_resetPassword_args(ctx context.Contex
 		return nil, err
 	}
 	args["password"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeAgent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "host",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["host"] = arg0
 	return args, nil
 }
 
@@ -6854,6 +7196,544 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Agent_agentId(ctx context.Context, field graphql.CollectedField, obj *store.AgentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_agentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_agentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Agent", field, false, false, "String")
+}
+
+func (ec *executionContext) _Agent_hostName(ctx context.Context, field graphql.CollectedField, obj *store.AgentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_hostName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HostName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_hostName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Agent", field, false, false, "String")
+}
+
+func (ec *executionContext) _Agent_connected(ctx context.Context, field graphql.CollectedField, obj *store.AgentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_connected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Agent().Connected(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_connected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Agent", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Agent_version(ctx context.Context, field graphql.CollectedField, obj *store.AgentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Agent", field, false, false, "String")
+}
+
+func (ec *executionContext) _Agent_node(ctx context.Context, field graphql.CollectedField, obj *store.AgentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Agent", field, false, false, "String")
+}
+
+func (ec *executionContext) _Agent_since(ctx context.Context, field graphql.CollectedField, obj *store.AgentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_since(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_since(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Agent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Agent_lastSeen(ctx context.Context, field graphql.CollectedField, obj *store.AgentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_lastSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_lastSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Agent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Agent_serial(ctx context.Context, field graphql.CollectedField, obj *store.AgentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_serial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Serial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_serial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Agent", field, false, false, "String")
+}
+
+func (ec *executionContext) _Agent_certificateExpires(ctx context.Context, field graphql.CollectedField, obj *store.AgentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Agent_certificateExpires(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CertExpires, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Agent_certificateExpires(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Agent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AgentCertificate_serial(ctx context.Context, field graphql.CollectedField, obj *store.AgentCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentCertificate_serial(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Serial, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentCertificate_serial(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentCertificate", field, false, false, "String")
+}
+
+func (ec *executionContext) _AgentCertificate_agentId(ctx context.Context, field graphql.CollectedField, obj *store.AgentCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentCertificate_agentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentCertificate_agentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentCertificate", field, false, false, "String")
+}
+
+func (ec *executionContext) _AgentCertificate_template(ctx context.Context, field graphql.CollectedField, obj *store.AgentCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentCertificate_template(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Template, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentCertificate_template(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentCertificate", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AgentCertificate_notAfter(ctx context.Context, field graphql.CollectedField, obj *store.AgentCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentCertificate_notAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentCertificate_notAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentCertificate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AgentCertificate_issuedAt(ctx context.Context, field graphql.CollectedField, obj *store.AgentCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentCertificate_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentCertificate_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentCertificate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AgentCertificate_revoked(ctx context.Context, field graphql.CollectedField, obj *store.AgentCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentCertificate_revoked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AgentCertificate().Revoked(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentCertificate_revoked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentCertificate", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _AgentEnrolment_host(ctx context.Context, field graphql.CollectedField, obj *model.AgentEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentEnrolment_host(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Host, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentEnrolment_host(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentEnrolment", field, false, false, "String")
+}
+
+func (ec *executionContext) _AgentEnrolment_template(ctx context.Context, field graphql.CollectedField, obj *model.AgentEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentEnrolment_template(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Template, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentEnrolment_template(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentEnrolment", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AgentEnrolment_token(ctx context.Context, field graphql.CollectedField, obj *model.AgentEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentEnrolment_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentEnrolment_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentEnrolment", field, false, false, "String")
+}
+
+func (ec *executionContext) _AgentEnrolment_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.AgentEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentEnrolment_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentEnrolment_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentEnrolment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AgentEnrolment_hub(ctx context.Context, field graphql.CollectedField, obj *model.AgentEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentEnrolment_hub(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hub, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentHub) graphql.Marshaler {
+			return ec.marshalNAgentHub2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAgentHub(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentEnrolment_hub(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AgentEnrolment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentHub(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AgentEnrolment_commands(ctx context.Context, field graphql.CollectedField, obj *model.AgentEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentEnrolment_commands(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Commands, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentEnrolment_commands(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentEnrolment", field, false, false, "String")
+}
+
+func (ec *executionContext) _AgentHub_url(ctx context.Context, field graphql.CollectedField, obj *model.AgentHub) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentHub_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentHub_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentHub", field, false, false, "String")
+}
+
+func (ec *executionContext) _AgentHub_caCertificate(ctx context.Context, field graphql.CollectedField, obj *model.AgentHub) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentHub_caCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CaCertificate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentHub_caCertificate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentHub", field, false, false, "String")
+}
 
 func (ec *executionContext) _Alert_id(ctx context.Context, field graphql.CollectedField, obj *store.Alert) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -12920,6 +13800,94 @@ func (ec *executionContext) fieldContext_Mutation_setAuditRetention(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createAgentEnrolment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAgentEnrolment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAgentEnrolment(ctx, fc.Args["host"].(string), fc.Args["template"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentEnrolment) graphql.Marshaler {
+			return ec.marshalNAgentEnrolment2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAgentEnrolment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAgentEnrolment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentEnrolment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAgentEnrolment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeAgent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeAgent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeAgent(ctx, fc.Args["host"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeAgent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeAgent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NotificationAttempt_id(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14471,6 +15439,102 @@ func (ec *executionContext) _Query_csrfToken(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Query_csrfToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
+}
+
+func (ec *executionContext) _Query_agents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_agents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Agents(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.AgentConnection) graphql.Marshaler {
+			return ec.marshalNAgent2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAgentConnectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_agents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_agentCertificates(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_agentCertificates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AgentCertificates(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.AgentCertificate) graphql.Marshaler {
+			return ec.marshalNAgentCertificate2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAgentCertificateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_agentCertificates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentCertificate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_agentHub(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_agentHub(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AgentHub(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentHub) graphql.Marshaler {
+			return ec.marshalOAgentHub2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAgentHub(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_agentHub(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentHub(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -19608,6 +20672,235 @@ func (ec *executionContext) _Check(ctx context.Context, sel ast.SelectionSet, ob
 
 // region    **************************** object.gotpl ****************************
 
+var agentImplementors = []string{"Agent"}
+
+func (ec *executionContext) _Agent(ctx context.Context, sel ast.SelectionSet, obj *store.AgentConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, agentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Agent")
+		case "agentId":
+			out.Values[i] = ec._Agent_agentId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hostName":
+			out.Values[i] = ec._Agent_hostName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "connected":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Agent_connected(ctx, field, obj)
+				})
+		case "version":
+			out.Values[i] = ec._Agent_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "node":
+			out.Values[i] = ec._Agent_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "since":
+			out.Values[i] = ec._Agent_since(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSeen":
+			out.Values[i] = ec._Agent_lastSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "serial":
+			out.Values[i] = ec._Agent_serial(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "certificateExpires":
+			out.Values[i] = ec._Agent_certificateExpires(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var agentCertificateImplementors = []string{"AgentCertificate"}
+
+func (ec *executionContext) _AgentCertificate(ctx context.Context, sel ast.SelectionSet, obj *store.AgentCertificate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, agentCertificateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AgentCertificate")
+		case "serial":
+			out.Values[i] = ec._AgentCertificate_serial(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agentId":
+			out.Values[i] = ec._AgentCertificate_agentId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "template":
+			out.Values[i] = ec._AgentCertificate_template(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "notAfter":
+			out.Values[i] = ec._AgentCertificate_notAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "issuedAt":
+			out.Values[i] = ec._AgentCertificate_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revoked":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AgentCertificate_revoked(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var agentEnrolmentImplementors = []string{"AgentEnrolment"}
+
+func (ec *executionContext) _AgentEnrolment(ctx context.Context, sel ast.SelectionSet, obj *model.AgentEnrolment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, agentEnrolmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AgentEnrolment")
+		case "host":
+			out.Values[i] = ec._AgentEnrolment_host(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "template":
+			out.Values[i] = ec._AgentEnrolment_template(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "token":
+			out.Values[i] = ec._AgentEnrolment_token(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._AgentEnrolment_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hub":
+			out.Values[i] = ec._AgentEnrolment_hub(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "commands":
+			out.Values[i] = ec._AgentEnrolment_commands(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var agentHubImplementors = []string{"AgentHub"}
+
+func (ec *executionContext) _AgentHub(ctx context.Context, sel ast.SelectionSet, obj *model.AgentHub) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, agentHubImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AgentHub")
+		case "url":
+			out.Values[i] = ec._AgentHub_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "caCertificate":
+			out.Values[i] = ec._AgentHub_caCertificate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var alertImplementors = []string{"Alert"}
 
 func (ec *executionContext) _Alert(ctx context.Context, sel ast.SelectionSet, obj *store.Alert) graphql.Marshaler {
@@ -21347,6 +22640,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createAgentEnrolment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAgentEnrolment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeAgent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeAgent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21781,6 +23088,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_csrfToken(ctx, field)
+				})
+		case "agents":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_agents(ctx, field)
+				})
+		case "agentCertificates":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_agentCertificates(ctx, field)
+				})
+		case "agentHub":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_agentHub(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -23229,6 +24554,70 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAgent2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAgentConnectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.AgentConnection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAgent2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAgentConnection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAgent2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAgentConnection(ctx context.Context, sel ast.SelectionSet, v *store.AgentConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Agent!")
+		return graphql.Null
+	}
+	return ec._Agent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAgentCertificate2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAgentCertificateᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.AgentCertificate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAgentCertificate2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAgentCertificate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAgentCertificate2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAgentCertificate(ctx context.Context, sel ast.SelectionSet, v *store.AgentCertificate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AgentCertificate!")
+		return graphql.Null
+	}
+	return ec._AgentCertificate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAgentEnrolment2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAgentEnrolment(ctx context.Context, sel ast.SelectionSet, v *model.AgentEnrolment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AgentEnrolment!")
+		return graphql.Null
+	}
+	return ec._AgentEnrolment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAgentHub2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAgentHub(ctx context.Context, sel ast.SelectionSet, v *model.AgentHub) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AgentHub!")
+		return graphql.Null
+	}
+	return ec._AgentHub(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAlert2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Alert) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -24367,6 +25756,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 		graphql.AddInvalidNullFromMarshaler(ctx, "__TypeKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalOAgentHub2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAgentHub(ctx context.Context, sel ast.SelectionSet, v *model.AgentHub) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AgentHub(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOAlert2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAlert(ctx context.Context, sel ast.SelectionSet, v *store.Alert) graphql.Marshaler {

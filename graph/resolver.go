@@ -37,4 +37,7 @@ type Resolver struct {
 	Limits *tenants.SiteLimits
 
 	subs siteSubs
+
+	// Agents is this node's agent hub (nil: serve runs without one).
+	Agents AgentHub
 }

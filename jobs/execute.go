@@ -70,6 +70,30 @@ func QueueFor(site uuid.UUID, zone string, shared bool) string {
 	return "site_" + strings.ReplaceAll(site.String(), "-", "") + "_" + z
 }
 
+// AgentQueue is the River queue of checks of the agent engine: every serve
+// node's agent hub works it and runs each check on the host's connected
+// agent, forwarding it to AgentNodeQueue of the node holding that agent.
+const AgentQueue = "agent"
+
+// AgentNodeQueue is the queue of agent checks for one node's hub.
+func AgentNodeQueue(node string) string {
+	n := strings.Trim(queueRE.ReplaceAllString(strings.ToLower(node), "_"), "_")
+	if len(n) > 100 {
+		sum := sha256.Sum256([]byte(node))
+		n = n[:60] + "_" + hex.EncodeToString(sum[:8])
+	}
+	return "agent_" + n
+}
+
+// queueOf is the queue of a scheduled check: AgentQueue for the agent
+// engine's, else its zone's.
+func queueOf(site uuid.UUID, zone string, shared, agent bool) string {
+	if agent {
+		return AgentQueue
+	}
+	return QueueFor(site, zone, shared)
+}
+
 // ExecuteWorker runs checks.
 type ExecuteWorker struct {
 	river.WorkerDefaults[ExecuteArgs]

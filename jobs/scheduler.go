@@ -108,6 +108,7 @@ type dueCheck struct {
 	slot        time.Time
 	period      *string
 	busy        bool // its previous job is still in flight: skip this slot
+	agent       bool // a check of the agent engine: queued for the agent hubs
 }
 
 // inFlightCaps are the sites' overrides of the checks-in-flight limit, as
@@ -167,7 +168,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 				in_flight_until = CASE WHEN due.busy THEN s.in_flight_until ELSE now() + make_interval(secs => $2) END
 			FROM due WHERE s.check_id = due.check_id
 			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period, due.busy,
-				EXISTS (SELECT 1 FROM shared_zones z WHERE z.name = s.zone)`, s.Batch, s.InFlightFor.Seconds(),
+				EXISTS (SELECT 1 FROM shared_zones z WHERE z.name = s.zone), s.agent`, s.Batch, s.InFlightFor.Seconds(),
 			s.Limits.Default(tenants.LimitChecksInFlight), capSites, caps)
 		if err != nil {
 			return fmt.Errorf("claiming due checks: %w", err)
@@ -175,7 +176,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 		var due []dueCheck
 		for rows.Next() {
 			var d dueCheck
-			if err := rows.Scan(&d.check, &d.site, &d.zone, &d.slot, &d.period, &d.busy, &d.shared); err != nil {
+			if err := rows.Scan(&d.check, &d.site, &d.zone, &d.slot, &d.period, &d.busy, &d.shared, &d.agent); err != nil {
 				rows.Close()
 				return fmt.Errorf("claiming due checks: %w", err)
 			}
@@ -209,7 +210,7 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 			}
 			params = append(params, river.InsertManyParams{
 				Args:       ExecuteArgs{SiteID: d.site, CheckID: d.check, Slot: d.slot, Deadline: now.Add(s.StartWithin), Zone: d.zone, Private: !d.shared},
-				InsertOpts: &river.InsertOpts{Queue: QueueFor(d.site, d.zone, d.shared), Priority: PriorityScheduled, MaxAttempts: 3},
+				InsertOpts: &river.InsertOpts{Queue: queueOf(d.site, d.zone, d.shared, d.agent), Priority: PriorityScheduled, MaxAttempts: 3},
 			})
 		}
 		if len(outside) > 0 {
@@ -270,10 +271,11 @@ func ExecuteNowLimited(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 			"(limit execute-now-queued = %d); try again when they have run", queued, limit)
 	}
 	var zone string
-	var shared bool
-	err = tx.QueryRow(ctx, `WITH z AS (SELECT COALESCE((SELECT zone FROM check_schedule WHERE check_id = c.id), NULLIF(c.worker_pool, ''), 'default') AS zone
+	var shared, agent bool
+	err = tx.QueryRow(ctx, `WITH z AS (SELECT COALESCE((SELECT zone FROM check_schedule WHERE check_id = c.id), NULLIF(c.worker_pool, ''), 'default') AS zone,
+				c.engine = 'agent' AS agent
 			FROM checks c WHERE c.id = $1 AND c.engine <> '' AND c.kind IN ('host', 'service'))
-		SELECT zone, EXISTS (SELECT 1 FROM shared_zones s WHERE s.name = z.zone) FROM z`, checkID).Scan(&zone, &shared)
+		SELECT zone, EXISTS (SELECT 1 FROM shared_zones s WHERE s.name = z.zone), agent FROM z`, checkID).Scan(&zone, &shared, &agent)
 	if err != nil {
 		return err
 	}
@@ -282,7 +284,7 @@ func ExecuteNowLimited(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 	}
 	now := time.Now()
 	_, err = rc.InsertTx(ctx, tx, ExecuteArgs{SiteID: site, CheckID: checkID, Slot: now, Deadline: now.Add(startWithin), Zone: zone, Private: !shared, Adhoc: true},
-		&river.InsertOpts{Queue: QueueFor(site, zone, shared), Priority: PriorityAdhoc, MaxAttempts: 3})
+		&river.InsertOpts{Queue: queueOf(site, zone, shared, agent), Priority: PriorityAdhoc, MaxAttempts: 3})
 	if err != nil {
 		return fmt.Errorf("queueing check: %w", err)
 	}

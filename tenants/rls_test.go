@@ -253,6 +253,9 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO result_quarantine (site_id, check_id, result, error, received_at) VALUES ($1, '` + svc.String() + `', '{}', 'e', now())`,
 			`INSERT INTO ssh_host_keys (site_id, host, key_type, key, fingerprint) VALUES ($1, 'h:22', 'ssh-ed25519', '\x01', 'SHA256:x')`,
 			`INSERT INTO audit_log (site_id, action, outcome) VALUES ($1, 'signIn', 'ok')`,
+			`INSERT INTO agent_connections (id, site_id, agent_id, node) VALUES (gen_random_uuid(), $1, 'h', 'n1')`,
+			`INSERT INTO agent_enrolments (id, site_id, host, token_hash, expires_at) VALUES (gen_random_uuid(), $1, 'h', gen_random_uuid()::text::bytea, now() + interval '1 hour')`,
+			`INSERT INTO agent_certificates (serial, site_id, agent_id, not_after) VALUES ('ab', $1, 'h', now() + interval '1 day')`,
 		}
 		for _, s := range stmts {
 			if _, err := tx.Exec(ctx, s, site); err != nil {

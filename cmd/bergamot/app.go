@@ -62,10 +62,14 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	if err != nil {
 		return nil, err
 	}
+	var agents graph.AgentHub // nil unless this node runs the agent hub
+	if o.agentHub != nil {
+		agents = o.agentHub
+	}
 	n := node.New(ctx, node.Options{Pool: db.Pool, Logger: env.Logger, River: rc, Sealer: sealer, Validators: vals,
 		Tenants: ts, Limits: tenants.NewSiteLimits(db.Pool, defaults), SiteInit: defaultSite,
 		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
-		Notifications: nd})
+		Notifications: nd, Agents: agents})
 	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))))
 	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: loops}, nil
 }

@@ -35,6 +35,8 @@ type serveOptions struct {
 	trustedProxies []netip.Prefix
 	// httpListen is an extra plain-HTTP listener that redirects to HTTPS.
 	httpListen string
+	agent      agentOptions
+	agentHub   *agentHubNode // set by runServe when the agent hub runs
 }
 
 // envDuration reads a duration from the environment, def when unset or bad.
@@ -78,11 +80,16 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	if err != nil {
 		return "", err
 	}
+	hub := newHub(ctx, env, db, sealer, g)
+	if o.agent.manager != "" {
+		if o.agentHub, err = startAgentHub(ctx, env, db, sealer, o.agent, hub.Node, g); err != nil {
+			return "", err
+		}
+	}
 	app, err := newApp(ctx, env, db, rc, sealer, o)
 	if err != nil {
 		return "", err
 	}
-	hub := newHub(ctx, env, db, sealer, g)
 	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool, Token: os.Getenv("BERGAMOT_METRICS_TOKEN")},
 		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend, Worker: hub, TrustedProxies: o.trustedProxies, CSRF: csrfGuard()})
 	var lc net.ListenConfig
@@ -169,6 +176,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	startWithin := fs.Duration("start-within", envDuration("BERGAMOT_START_WITHIN", 60*time.Second),
 		"how long a queued check may wait for a worker before it is reported TIMEOUT (env BERGAMOT_START_WITHIN)")
 	pf := addPolicyFlags(fs, "")
+	ao := addAgentFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -192,7 +200,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	defer db.Close()
 	g, gctx := errgroup.WithContext(ctx)
 	addr, err := runServe(gctx, env, db, serveOptions{listen: *listen, signupOpen: *signup == "open", signupInvite: *signup == "invite", startWithin: *startWithin,
-		tls: tlsSetup, trustedProxies: proxies, httpListen: *tf.httpListen}, g)
+		tls: tlsSetup, trustedProxies: proxies, httpListen: *tf.httpListen, agent: ao.options()}, g)
 	if err != nil {
 		return err
 	}

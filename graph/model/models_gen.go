@@ -14,6 +14,26 @@ import (
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
+// A one-time enrolment token: bergamot agent enrol exchanges it, with a certificate request, for the host's certificate, so the private key never leaves the host.
+type AgentEnrolment struct {
+	Host     string `json:"host"`
+	Template bool   `json:"template"`
+	// The token itself: only in this answer (it is stored hashed).
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	Hub       *AgentHub `json:"hub"`
+	// Copy-paste shell steps for the host: save the CA, enrol, start the agent.
+	Commands []string `json:"commands"`
+}
+
+// Where agents connect, and the root certificate they trust.
+type AgentHub struct {
+	// The hub's agent URL, wss://HOST:8443/agent.
+	URL string `json:"url"`
+	// The root CA certificate (PEM): the agent's ca.crt.
+	CaCertificate string `json:"caCertificate"`
+}
+
 type APIToken struct {
 	ID        string     `json:"id"`
 	Name      string     `json:"name"`

@@ -77,6 +77,8 @@ type Options struct {
 	// NoSweeps leaves out virtual-check evaluation, freshness and the
 	// downtime and escalation sweeps (the API test rig).
 	NoSweeps bool
+	// Agents is the node's agent hub (nil: the node runs none).
+	Agents graph.AgentHub
 	// Stages is the latency benchmark's tracer (nil in production).
 	Stages lattrace.Tracer
 }
@@ -106,6 +108,7 @@ func New(ctx context.Context, o Options) *Node {
 	n.Hub.Trace = o.Stages
 	n.Resolver = &graph.Resolver{Pool: o.Pool, Tenants: o.Tenants, Limits: o.Limits, Configs: n.Configs, River: o.River, Hub: n.Hub, Logger: log,
 		SignupOpen: o.SignupOpen, SignupInvite: o.SignupInvite, StartWithin: o.StartWithin}
+	n.Resolver.Agents = o.Agents
 	if o.SiteInit != nil {
 		n.Resolver.SiteInit = o.SiteInit(n.Configs)
 	}
