@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
@@ -70,6 +72,9 @@ func (f *forwarder) Work(ctx context.Context, job *river.Job[jobs.ExecuteArgs]) 
 			continue
 		}
 		res.Worker = from.hello.Name
+		if !job.Args.Adhoc && !job.Args.Slot.IsZero() && !res.Started.IsZero() {
+			metrics.Late(res.Started.Sub(job.Args.Slot)) // the remote worker's clock
+		}
 		if err := h.Worker.HandBack(ctx, job, res); err != nil {
 			return err
 		}

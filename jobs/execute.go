@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -130,6 +131,12 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 	res.Worker = w.WorkerID
 	if !job.Args.Adhoc {
 		res.Scheduled = job.Args.Slot
+		if !job.Args.Slot.IsZero() {
+			metrics.Late(res.Started.Sub(job.Args.Slot))
+		}
+	}
+	if req != nil {
+		metrics.CheckExecuted(req.Engine, res.Status.String(), res.Runtime)
 	}
 	return w.complete(ctx, job, res)
 }

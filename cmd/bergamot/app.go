@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -39,6 +41,7 @@ type app struct {
 
 func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sealer *store.Sealer, o serveOptions) (*app, error) {
 	hub := live.NewHub(db.Pool, env.Logger)
+	metrics.GaugeFunc("bergamot_live_subscribers", "Live (GraphQL subscription) subscribers on this serve node.", func() float64 { return float64(hub.Total()) })
 	vals := validators()
 	if env.Policy.Hosted() {
 		// Refuse at apply what the hosted policy would refuse at run time.

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
@@ -43,6 +45,7 @@ func runNotifier(ctx context.Context, env *Env, db *DB, g *errgroup.Group) error
 	if err != nil {
 		return fmt.Errorf("notifier: %w", err)
 	}
+	metrics.Channels(d.Channels.Names())
 	g.Go(func() error { return d.Run(ctx) })
 	return nil
 }
