@@ -31,7 +31,9 @@ func newDispatcher(env *Env, db *DB, sealer *store.Sealer) (*dispatch.Dispatcher
 	m.Write([]byte("bergamot ack links v1"))
 	return &dispatch.Dispatcher{Pool: db.Pool, Logger: env.Logger.With(slog.String("role", "notifier")), Sealer: sealer,
 		Channels: dispatch.PolicyChannels(nil, env.Policy.Network()), AckKey: m.Sum(nil),
-		BaseURL: strings.TrimRight(os.Getenv("BERGAMOT_PUBLIC_URL"), "/")}, nil
+		BaseURL:   strings.TrimRight(os.Getenv("BERGAMOT_PUBLIC_URL"), "/"),
+		RateLimit: envInt("BERGAMOT_NOTIFY_RATE_LIMIT"), RateWindow: envDuration("BERGAMOT_NOTIFY_RATE_WINDOW", 0),
+		SendTimeout: envDuration("BERGAMOT_NOTIFY_SEND_TIMEOUT", 0), RescueAfter: envDuration("BERGAMOT_NOTIFY_RESCUE_AFTER", 0)}, nil
 }
 
 // runNotifier runs the notifier role (River workers on the notifications

@@ -1,6 +1,7 @@
 package rigtest
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +13,17 @@ import (
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain lets four scenarios run at once unless -parallel says
+// otherwise: their processes mostly wait (on plugins, timers, the
+// injected fault), so the suite takes a fraction of their sum.
+func TestMain(m *testing.M) {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", "4")
+	}
+	pgtest.Main(m)
+}
 
 // chaos is one scenario's rig: two serve nodes, two direct workers in the
 // operator zone "core", two remote workers in site a's private zone
@@ -49,7 +60,7 @@ func chaosXML(cmd, extra string) string {
 		fmt.Fprintf(&edge, `<service name="edge%02d" extends="rig"/>`, i)
 	}
 	return `<bergamot site="a">` + extra + `
-<command name="plugin" engine="nagios"><parameter name="command_line">` + cmd + `</parameter><parameter name="timeout">10s</parameter></command>
+<command name="plugin" engine="nagios"><parameter name="command_line">` + cmd + `</parameter><parameter name="timeout">30s</parameter></command>
 <service name="rig" template="yes"><check-command command="plugin"/><schedule every="2s" retry-every="2s" changing-every="2s"/></service>
 <host name="core" address="127.0.0.1" worker-pool="core">` + core.String() + `</host>
 <host name="edge" address="127.0.0.1" worker-pool="edge">` + edge.String() + `</host></bergamot>`
@@ -117,6 +128,114 @@ func TestChaosKillDirectWorker(t *testing.T) {
 	c.workers[0].Kill()
 	time.Sleep(15 * time.Second)
 	c.workers[0].Restart()
+	time.Sleep(10 * time.Second)
+	c.verdict(time.Now())
+}
+
+// subscribers puts one live dashboard on each serve node.
+func (c *chaos) subscribers() []*Subscriber {
+	tok := c.Token("a")
+	var out []*Subscriber
+	for i := range c.serves {
+		out = append(out, c.Subscribe(tok, c.serves[i].Addr(), c.serves[(i+1)%len(c.serves)].Addr()))
+	}
+	return out
+}
+
+// synced fails unless every subscriber catches up with the database.
+func (c *chaos) synced(subs []*Subscriber) {
+	c.T.Helper()
+	for i, s := range subs {
+		if err := c.InSync(s, 60*time.Second); err != nil {
+			c.T.Errorf("subscriber %d: %v", i+1, err)
+		} else {
+			c.T.Logf("subscriber %d in sync with the database: %s", i+1, s.Stats())
+		}
+	}
+}
+
+// TestChaosKillRemoteWorker: kill -9 a remote worker mid-check; its jobs
+// go to the other remote worker of the zone, it comes back, nothing is
+// lost or applied twice.
+func TestChaosKillRemoteWorker(t *testing.T) {
+	c := newChaos(t, Options{}, "")
+	time.Sleep(5 * time.Second)
+	c.remotes[0].Kill()
+	time.Sleep(15 * time.Second)
+	c.remotes[0].Restart()
+	time.Sleep(10 * time.Second)
+	c.verdict(time.Now())
+}
+
+// TestChaosKillServeNode: kill -9 the serve node the remote workers and a
+// dashboard are connected to; the other node schedules, processes and
+// serves the gateway alone, the workers and the dashboard move over, the
+// killed node comes back.
+func TestChaosKillServeNode(t *testing.T) {
+	c := newChaos(t, Options{}, "")
+	subs := c.subscribers()
+	time.Sleep(5 * time.Second)
+	c.serves[0].Kill()
+	time.Sleep(20 * time.Second)
+	c.serves[0].Restart()
+	time.Sleep(10 * time.Second)
+	c.verdict(time.Now())
+	c.synced(subs)
+}
+
+// TestChaosStopServeNode: SIGSTOP a serve node for 60 s, a zombie holding
+// its database connections (and whatever locks they hold), its gateway
+// sessions and its WebSocket clients; then SIGCONT. The other node
+// carries on, and both nodes' subscribers end in sync with the database.
+func TestChaosStopServeNode(t *testing.T) {
+	c := newChaos(t, Options{}, "")
+	subs := c.subscribers()
+	time.Sleep(5 * time.Second)
+	c.serves[0].Stop()
+	time.Sleep(60 * time.Second)
+	c.serves[0].Cont()
+	time.Sleep(15 * time.Second)
+	c.verdict(time.Now())
+	c.synced(subs)
+	if c.serves[0].Exited() {
+		t.Errorf("the resumed serve node exited:\n%s", c.serves[0].Logs(20))
+	}
+}
+
+// TestChaosRestartPostgres: PostgreSQL crashes (kill -9 of every
+// PostgreSQL process) and restarts under load; every role reconnects on
+// its own.
+func TestChaosRestartPostgres(t *testing.T) {
+	c := newChaos(t, Options{}, "")
+	subs := c.subscribers()
+	time.Sleep(5 * time.Second)
+	c.Primary.Kill()
+	time.Sleep(5 * time.Second)
+	c.Primary.Start()
+	time.Sleep(30 * time.Second)
+	c.verdict(time.Now())
+	c.synced(subs)
+	for _, p := range append(append(append([]*Proc{}, c.serves...), c.workers...), c.remotes...) {
+		if p.Exited() {
+			t.Errorf("%s exited after the database restart (a supervisor would restart it, but it should not need to):\n%s", p.Name, p.Logs(10))
+		}
+	}
+}
+
+// TestChaosCutRemoteLink: the link between both remote workers and the
+// first serve node goes dark for 30 s (a black hole, not a refusal); the
+// workers finish what they ran, move to the second node, hand back
+// results over it, and nothing is lost or applied twice.
+func TestChaosCutRemoteLink(t *testing.T) {
+	c := newChaos(t, Options{}, "")
+	time.Sleep(5 * time.Second)
+	for _, l := range c.links {
+		l.Cut()
+	}
+	time.Sleep(30 * time.Second)
+	for _, l := range c.links {
+		l.Heal()
+	}
 	time.Sleep(10 * time.Second)
 	c.verdict(time.Now())
 }

@@ -23,7 +23,7 @@ import (
 const ledgerSQL = `
 CREATE SCHEMA rig;
 CREATE TABLE rig.jobs (job_id bigint, check_id uuid, slot timestamptz, adhoc boolean, at timestamptz NOT NULL DEFAULT clock_timestamp());
-CREATE TABLE rig.handed (inbox_id bigint, check_id uuid, slot timestamptz, status text, started timestamptz, at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE rig.handed (inbox_id bigint, check_id uuid, slot timestamptz, status text, output text, started timestamptz, at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE TABLE rig.applied (inbox_id bigint, at timestamptz NOT NULL DEFAULT clock_timestamp());
 CREATE FUNCTION rig.on_job() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
@@ -35,8 +35,8 @@ BEGIN
 END $$;
 CREATE FUNCTION rig.on_handed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
-	INSERT INTO rig.handed (inbox_id, check_id, slot, status, started) VALUES (NEW.id, NEW.check_id,
-		NULLIF(NEW.result->>'Scheduled', '')::timestamptz, NEW.result->>'Status', (NEW.result->>'Started')::timestamptz);
+	INSERT INTO rig.handed (inbox_id, check_id, slot, status, output, started) VALUES (NEW.id, NEW.check_id,
+		NULLIF(NEW.result->>'Scheduled', '')::timestamptz, NEW.result->>'Status', NEW.result->>'Output', (NEW.result->>'Started')::timestamptz);
 	RETURN NULL;
 END $$;
 CREATE FUNCTION rig.on_applied() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
@@ -66,14 +66,17 @@ type Slots struct {
 	Late       int // of those, started more than the lateness bound after the slot
 	Lost       int // slots queued whose result never applied
 	Duplicated int // slots applied more than once
-	TimedOut   int // slots applied as TIMEOUT (no worker started them in time)
-	InFlight   int // slots still queued or running at the cutoff's settling
-	Problems   []string
+	TimedOut   int // slots applied as TIMEOUT because no worker started them in time (the watchdog's)
+	// CheckTimeouts are slots whose check ran and outran its own timeout:
+	// the plugin's doing (or the machine's load), not the pipeline's.
+	CheckTimeouts int
+	InFlight      int // slots still queued or running at the cutoff's settling
+	Problems      []string
 }
 
 func (s *Slots) String() string {
-	return fmt.Sprintf("slots scheduled=%d executed=%d late=%d lost=%d duplicated=%d timed_out=%d in_flight=%d",
-		s.Scheduled, s.Executed, s.Late, s.Lost, s.Duplicated, s.TimedOut, s.InFlight)
+	return fmt.Sprintf("slots scheduled=%d executed=%d late=%d lost=%d duplicated=%d timed_out=%d in_flight=%d (check timeouts %d)",
+		s.Scheduled, s.Executed, s.Late, s.Lost, s.Duplicated, s.TimedOut, s.InFlight, s.CheckTimeouts)
 }
 
 // Ledger waits (up to within) until every slot due before cutoff has left
@@ -105,9 +108,12 @@ func (c *Cluster) countSlots(cutoff time.Time, lateBy time.Duration) *Slots {
 		WITH s AS (SELECT check_id, slot, min(job_id) AS job_id FROM rig.jobs WHERE NOT adhoc AND slot <= $1 GROUP BY 1, 2),
 		h AS (SELECT h.check_id, h.slot, count(a.inbox_id) AS applied, count(*) AS handed,
 				min(h.started) FILTER (WHERE a.inbox_id IS NOT NULL) AS started,
-				bool_or(h.status = 'TIMEOUT' AND a.inbox_id IS NOT NULL) AS timed_out
+				bool_or(h.status = 'TIMEOUT' AND a.inbox_id IS NOT NULL AND h.output LIKE '%took the check within%') AS timed_out,
+				bool_or(h.status = 'TIMEOUT' AND a.inbox_id IS NOT NULL AND h.output NOT LIKE '%took the check within%') AS check_timeout
 			FROM rig.handed h LEFT JOIN rig.applied a ON a.inbox_id = h.inbox_id WHERE h.slot <= $1 GROUP BY 1, 2)
 		SELECT s.check_id::text, s.slot, COALESCE(h.applied, 0), COALESCE(h.handed, 0), h.started, COALESCE(h.timed_out, false),
+			COALESCE(h.check_timeout, false),
+			COALESCE((SELECT j.state::text || ' attempt ' || j.attempt || ' ' || COALESCE(j.errors::text, '') FROM river_job j WHERE j.id = s.job_id), 'job row gone'),
 			EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'check' AND (j.args->>'check_id')::uuid = s.check_id
 				AND (j.args->>'slot')::timestamptz = s.slot AND j.state NOT IN ('completed', 'cancelled', 'discarded'))
 			OR EXISTS (SELECT 1 FROM result_inbox r WHERE r.check_id = s.check_id AND NULLIF(r.result->>'Scheduled', '')::timestamptz = s.slot)
@@ -123,8 +129,9 @@ func (c *Cluster) countSlots(cutoff time.Time, lateBy time.Duration) *Slots {
 		var slot time.Time
 		var applied, handed int
 		var started *time.Time
-		var timedOut, inFlight bool
-		if err := rows.Scan(&check, &slot, &applied, &handed, &started, &timedOut, &inFlight); err != nil {
+		var timedOut, checkTimeout, inFlight bool
+		var job string
+		if err := rows.Scan(&check, &slot, &applied, &handed, &started, &timedOut, &checkTimeout, &job, &inFlight); err != nil {
 			c.T.Logf("reading the ledger: %v", err)
 			return nil
 		}
@@ -134,7 +141,7 @@ func (c *Cluster) countSlots(cutoff time.Time, lateBy time.Duration) *Slots {
 			out.InFlight++
 		case applied == 0:
 			out.Lost++
-			out.Problems = append(out.Problems, fmt.Sprintf("lost: check %s slot %s (handed back %d times, none applied)", check, slot.Format(time.RFC3339Nano), handed))
+			out.Problems = append(out.Problems, fmt.Sprintf("lost: check %s slot %s (handed back %d times, none applied; its job: %.400s)", check, slot.Format(time.RFC3339Nano), handed, job))
 		case applied > 1:
 			out.Duplicated++
 			out.Problems = append(out.Problems, fmt.Sprintf("duplicated: check %s slot %s applied %d times", check, slot.Format(time.RFC3339Nano), applied))
@@ -146,6 +153,9 @@ func (c *Cluster) countSlots(cutoff time.Time, lateBy time.Duration) *Slots {
 		}
 		if timedOut {
 			out.TimedOut++
+		}
+		if checkTimeout {
+			out.CheckTimeouts++
 		}
 	}
 	if rows.Err() != nil {

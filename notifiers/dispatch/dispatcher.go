@@ -51,6 +51,10 @@ type Dispatcher struct {
 	MaxAttempts int
 	// SendTimeout bounds one send (default 60s).
 	SendTimeout time.Duration
+	// RescueAfter is how long a notification job may stay running before
+	// another notifier presumes its notifier dead and takes it over
+	// (default SendTimeout plus a minute; at least SendTimeout plus 45 s).
+	RescueAfter time.Duration
 	// SweepEvery is the period of the acknowledgement and escalation sweep
 	// (default 10s).
 	SweepEvery time.Duration
@@ -88,6 +92,9 @@ func (d *Dispatcher) defaults() {
 	}
 	if d.SendTimeout <= 0 {
 		d.SendTimeout = time.Minute
+	}
+	if d.RescueAfter <= 0 {
+		d.RescueAfter = d.SendTimeout + time.Minute
 	}
 	if d.SweepEvery <= 0 {
 		d.SweepEvery = 10 * time.Second
@@ -127,6 +134,10 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 		FetchCooldown:               10 * time.Millisecond,
 		FetchPollInterval:           200 * time.Millisecond,
 		JobTimeout:                  d.SendTimeout + 30*time.Second,
+		// A notifier killed mid-send leaves its jobs running: another
+		// notifier takes them over after this long (River's default, an
+		// hour, held a dead node's notifications for that long).
+		RescueStuckJobsAfter: max(d.RescueAfter, d.SendTimeout+45*time.Second),
 		CompletedJobRetentionPeriod: time.Hour,
 		ReindexerIndexNames:         riverclient.NoReindex,
 	})
