@@ -37,6 +37,11 @@ func (f *forwarder) Timeout(*river.Job[jobs.ExecuteArgs]) time.Duration {
 // Work implements river.Worker.
 func (f *forwarder) Work(ctx context.Context, job *river.Job[jobs.ExecuteArgs]) error {
 	h := f.hub
+	if res := h.Worker.Parked(job); res != nil {
+		h.Logger.ErrorContext(ctx, "parking a remote check job that keeps ending without a result", slog.String("check", job.Args.CheckID.String()),
+			slog.Int("attempt", job.Attempt), slog.String("output", res.Output))
+		return h.Worker.HandBack(ctx, job, res)
+	}
 	req, err := h.Worker.PrepareRequest(ctx, job)
 	if err != nil {
 		return h.Worker.HandBack(ctx, job, &checks.Result{Status: checks.StatusError, Output: "cannot prepare check: " + err.Error(), Started: time.Now()})
