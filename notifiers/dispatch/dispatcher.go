@@ -53,7 +53,7 @@ type Dispatcher struct {
 	SendTimeout time.Duration
 	// RescueAfter is how long a notification job may stay running before
 	// another notifier presumes its notifier dead and takes it over
-	// (default SendTimeout plus a minute; at least SendTimeout plus 45 s).
+	// (default SendTimeout plus a minute; at least SendTimeout plus 35 s, past the job timeout).
 	RescueAfter time.Duration
 	// SweepEvery is the period of the acknowledgement and escalation sweep
 	// (default 10s).
@@ -127,6 +127,7 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 	if err := d.AddWorkers(ws); err != nil {
 		return nil, err
 	}
+	riverclient.KnowAll(ws)
 	c, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
 		Logger:                      riverclient.Logger(d.Logger),
 		Queues:                      map[string]river.QueueConfig{Queue: {MaxWorkers: d.Concurrency}},
@@ -137,7 +138,7 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 		// A notifier killed mid-send leaves its jobs running: another
 		// notifier takes them over after this long (River's default, an
 		// hour, held a dead node's notifications for that long).
-		RescueStuckJobsAfter: max(d.RescueAfter, d.SendTimeout+45*time.Second),
+		RescueStuckJobsAfter: max(d.RescueAfter, d.SendTimeout+35*time.Second),
 		CompletedJobRetentionPeriod: time.Hour,
 		ReindexerIndexNames:         riverclient.NoReindex,
 	})
