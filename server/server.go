@@ -161,8 +161,11 @@ func (m *Metrics) backlog(ctx context.Context) (*metrics.Backlog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the backlog: %w", err)
 	}
-	rows, err := m.Pool.Query(ctx, `SELECT queue, count(*) FROM river_job
-		WHERE kind = 'check' AND state IN ('available', 'scheduled', 'retryable') GROUP BY queue`)
+	// Every operator zone and every queue with check jobs, at zero when
+	// nothing waits, so that the series exists for alerts and graphs.
+	rows, err := m.Pool.Query(ctx, `SELECT 'zone_' || name, 0 FROM shared_zones
+		UNION ALL SELECT queue, count(*) FILTER (WHERE state IN ('available', 'scheduled', 'retryable')) FROM river_job
+		WHERE kind = 'check' GROUP BY queue`)
 	if err != nil {
 		return nil, fmt.Errorf("reading queue depths: %w", err)
 	}
@@ -173,7 +176,7 @@ func (m *Metrics) backlog(ctx context.Context) (*metrics.Backlog, error) {
 		if err := rows.Scan(&q, &n); err != nil {
 			return nil, err
 		}
-		b.QueueDepth[strings.TrimPrefix(q, "zone_")] = n
+		b.QueueDepth[strings.TrimPrefix(q, "zone_")] += n
 	}
 	return b, rows.Err()
 }

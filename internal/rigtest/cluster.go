@@ -42,6 +42,11 @@ type Options struct {
 	Sync bool
 	// Env is added to every process's environment.
 	Env []string
+	// NoLedger leaves the ledger's triggers out (the soak: its tables
+	// would grow with every result).
+	NoLedger bool
+	// Settings are extra PostgreSQL settings (name=value).
+	Settings []string
 }
 
 // Cluster is one rig: its database and its processes.
@@ -78,7 +83,7 @@ func New(t testing.TB, o Options) *Cluster {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	c := &Cluster{T: t, Ctx: ctx, opts: o, Sites: map[string]uuid.UUID{}}
-	c.Primary = StartPostgres(t, "primary")
+	c.Primary = StartPostgres(t, "primary", o.Settings...)
 	c.Primary.Exec(ctx, "CREATE DATABASE "+dbName)
 	if o.Standby {
 		c.Standby = c.Primary.Standby("standby", o.Sync)
@@ -88,7 +93,9 @@ func New(t testing.TB, o Options) *Cluster {
 	if err := migrations.Up(mctx, c.Primary.URL(dbName), nil); err != nil {
 		t.Fatalf("migrating the rig's database: %v", err)
 	}
-	if err := installLedger(mctx, c.Primary.URL(dbName)); err != nil {
+	if o.NoLedger {
+		// nothing to install
+	} else if err := installLedger(mctx, c.Primary.URL(dbName)); err != nil {
 		t.Fatalf("installing the ledger: %v", err)
 	}
 	var err error
