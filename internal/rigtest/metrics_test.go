@@ -212,3 +212,39 @@ func prometheusScrapes(t *testing.T, roles map[string]*Proc) {
 		time.Sleep(time.Second)
 	}
 }
+
+// TestGrafanaDashboardUsesDocumentedSeries: every Bergamot series the
+// shipped dashboard queries is one docs/operations.md documents (and so
+// one TestDocumentedSeries scrapes).
+func TestGrafanaDashboardUsesDocumentedSeries(t *testing.T) {
+	b, err := os.ReadFile("../../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("docs/grafana-dashboard.json: %v", err)
+	}
+	docs := documented(t)
+	name := regexp.MustCompile(`bergamot_[a-z_]+`)
+	n := 0
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			for _, m := range name.FindAllString(tg.Expr, -1) {
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_count"), "_sum")
+				if _, ok := docs[base]; !ok {
+					t.Errorf("panel %q queries %s, which docs/operations.md does not document", p.Title, m)
+				}
+				n++
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("the dashboard queries only %d Bergamot series", n)
+	}
+}
