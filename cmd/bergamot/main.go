@@ -41,8 +41,8 @@ func commands() []*command {
 	return []*command{
 		{name: "run", summary: "run everything on this machine (embedded PostgreSQL unless DATABASE_URL is set)", usage: "bergamot run [--listen :8080] [--demo=true]\n\n  Keeps its database in $BERGAMOT_DATA/postgres (default ./.bergamot); on first start it creates\n  the site \"demo\" and prints its admin login, also saved in $BERGAMOT_DATA/demo-admin.txt.", run: cmdRun},
 		{name: "serve", summary: "HTTP API, dashboard, scheduler and result processing", usage: "bergamot serve [--listen :8080] [--signup open|closed]", run: cmdServe},
-		{name: "worker", summary: "execute checks queued for one zone (direct, or remote through a gateway)", usage: "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100]          direct: needs DATABASE_URL\n  bergamot worker --hub wss://HOST/worker[,URL...] --key-file FILE [--ca-file FILE]   remote: no database", run: cmdWorker},
-		{name: "notifier", summary: "deliver notifications", usage: "bergamot notifier", run: cmdNotifier},
+		{name: "worker", summary: "execute checks queued for one zone (direct, or remote through a gateway)", usage: "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100]          direct: needs DATABASE_URL\n  bergamot worker --hub wss://HOST/worker[,URL...] --key-file FILE [--ca-file FILE]   remote: no database\n\n  --metrics-listen ADDR (env BERGAMOT_METRICS_LISTEN) serves Prometheus metrics at http://ADDR/metrics.", run: cmdWorker},
+		{name: "notifier", summary: "deliver notifications", usage: "bergamot notifier [--metrics-listen ADDR]", run: cmdNotifier},
 		{name: "agent", summary: "host agent (dials out to the hub; not available yet)", usage: "bergamot agent", run: notYet("the host agent")},
 		{name: "agent-manager", summary: "certificate authority for agents (not available yet)", usage: "bergamot agent-manager", run: notYet("the agent manager")},
 		{name: "migrate", summary: "apply database migrations (Bergamot's and River's)", usage: "bergamot migrate", run: cmdMigrate},
