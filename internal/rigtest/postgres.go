@@ -112,7 +112,8 @@ func (p *Postgres) run(ctx context.Context, name string, args ...string) error {
 func StartPostgres(t testing.TB, name string, extra ...string) *Postgres {
 	t.Helper()
 	p := newPostgres(t, name)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Generous: at a load of 40 initdb's post-bootstrap step alone took over 2 minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	if err := p.run(ctx, "initdb", "-D", p.Dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
 		t.Fatal(err)
@@ -180,9 +181,9 @@ func (p *Postgres) Start() {
 	}
 	p.cmd, p.done = cmd, make(chan error, 1)
 	go func() { p.done <- cmd.Wait(); logf.Close() }()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c, err := pgx.Connect(ctx, p.URL("postgres"))
 		cancel()
 		if err == nil {
@@ -197,7 +198,7 @@ func (p *Postgres) Start() {
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("postgres %s did not accept connections within 90s: %v", p.Name, err)
+			p.t.Fatalf("postgres %s did not accept connections within 3m: %v", p.Name, err)
 		}
 	}
 }
@@ -231,7 +232,7 @@ func (p *Postgres) URL(db string) string {
 func (p *Postgres) Standby(name string, sync bool) *Postgres {
 	p.t.Helper()
 	s := newPostgres(p.t, name)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	if err := s.run(ctx, "pg_basebackup", "-h", "127.0.0.1", "-p", strconv.Itoa(p.Port), "-U", "postgres", "-D", s.Dir,
 		"-R", "-X", "stream", "--no-sync", "-d", fmt.Sprintf("application_name=%s", name)); err != nil {
