@@ -9,7 +9,8 @@ import (
 	"github.com/bergamot-monitoring/bergamot/gateway"
 )
 
-// TestChaosKillNotifierDuringStorm: 1,000 checks turn CRITICAL at once
+// TestChaosKillNotifierDuringStorm: 1,000 checks (the dummy engine, so
+// that the storm is the notifier's load, not fork's) turn CRITICAL at once
 // (1,000 alerts to one webhook recipient, rate-limited into singles and
 // digests); the notifier is killed with -9 mid-storm and comes back.
 // Every alert reaches the receiver, covered exactly once (alone or in a
@@ -30,7 +31,7 @@ func TestChaosKillNotifierDuringStorm(t *testing.T) {
 	}
 	c.Site("a", `<bergamot site="a">
 <contact name="hook"><parameter name="webhook.url">`+rcv.URL+`</parameter></contact>
-<command name="dummy" engine="nagios"><parameter name="command_line">/usr/lib/nagios/plugins/check_dummy 2 storm</parameter></command>
+<command name="dummy" engine="dummy"><parameter name="status">CRITICAL</parameter><parameter name="output">storm</parameter></command>
 <service name="crit" template="yes"><check-command command="dummy"/><schedule every="1h"/><state failed-after="1"/><notify contacts="hook"/></service>
 <host name="storm" address="127.0.0.1" worker-pool="core"><check-command command="dummy"/><schedule every="1h"/>`+svc.String()+`</host></bergamot>`)
 	notifyEnv := []string{"BERGAMOT_NOTIFY_RATE_LIMIT=100", "BERGAMOT_NOTIFY_RATE_WINDOW=5s", "BERGAMOT_NOTIFY_SEND_TIMEOUT=3s"}
