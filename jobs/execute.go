@@ -18,6 +18,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -39,6 +41,11 @@ type ExecuteArgs struct {
 
 // Kind implements river.JobArgs.
 func (ExecuteArgs) Kind() string { return "check" }
+
+// Every River client knows check jobs, so that a notifier leading River's
+// maintenance rescues a dead worker's check instead of discarding it
+// (riverclient.KnowAll).
+func init() { riverclient.RegisterKind(riverclient.Stub[ExecuteArgs](0)) }
 
 // DefaultCheckTimeout applies when a check has no timeout parameter.
 const DefaultCheckTimeout = 30 * time.Second
@@ -166,6 +173,12 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 	res.Worker = w.WorkerID
 	if !job.Args.Adhoc {
 		res.Scheduled = job.Args.Slot
+		if !job.Args.Slot.IsZero() {
+			metrics.Late(res.Started.Sub(job.Args.Slot))
+		}
+	}
+	if req != nil {
+		metrics.CheckExecuted(req.Engine, res.Status.String(), res.Runtime)
 	}
 	return w.complete(ctx, job, res)
 }

@@ -16,8 +16,24 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
+
+// countApply records an apply in bergamot_config_applies_total: applied,
+// invalid (refused with errors) or dry_run. A failure that is not the
+// configuration's (the database) is not counted.
+func countApply(res *ApplyResult, err error, dryRun bool) {
+	switch {
+	case err != nil || res == nil:
+	case !res.OK:
+		metrics.ConfigApplied("invalid")
+	case dryRun:
+		metrics.ConfigApplied("dry_run")
+	default:
+		metrics.ConfigApplied("applied")
+	}
+}
 
 // ApplyResult is the outcome of validating or applying configuration.
 type ApplyResult struct {
@@ -134,7 +150,8 @@ func LockSiteConfig(ctx context.Context, tx pgx.Tx, site uuid.UUID) error {
 // unless dryRun, applies it in tx: config objects, the resolved model, check
 // state and schedule, and a revision. On validation errors nothing is
 // written and the result lists every error. The caller commits tx.
-func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document, author, source string, dryRun bool) (*ApplyResult, error) {
+func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document, author, source string, dryRun bool) (res *ApplyResult, err error) {
+	defer func() { countApply(res, err, dryRun) }()
 	site, err := tenants.SiteFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -150,7 +167,7 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	if current.Site != "" {
 		merged.Site = current.Site
 	}
-	res := &ApplyResult{}
+	res = &ApplyResult{}
 	model, err := config.Resolve(merged, config.WithCredentialResolver(placeholderCreds{merged}))
 	var list config.ErrorList
 	if errors.As(err, &list) {

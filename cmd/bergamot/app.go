@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -70,6 +72,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		Tenants: ts, Limits: tenants.NewSiteLimits(db.Pool, defaults), SiteInit: defaultSite,
 		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
 		Notifications: nd, Agents: agents})
+	metrics.GaugeFunc("bergamot_live_subscribers", "Live (GraphQL subscription) subscribers on this serve node.", func() float64 { return float64(n.Hub.Total()) })
 	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))))
 	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: loops}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bergamot-monitoring/bergamot/metrics"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
@@ -90,6 +93,7 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	if err != nil {
 		return "", err
 	}
+	metrics.Role(version, "serve")
 	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool, Token: os.Getenv("BERGAMOT_METRICS_TOKEN")},
 		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend, Worker: hub, TrustedProxies: o.trustedProxies, CSRF: csrfGuard()})
 	var lc net.ListenConfig
@@ -122,6 +126,33 @@ type workerOptions struct {
 	rescueAfter time.Duration
 	// traps, when set, is the UDP address SNMP traps are received on.
 	traps string
+	// metricsListen, when set, is the address /metrics is served on.
+	metricsListen string
+}
+
+// serveMetrics serves /metrics on addr (--metrics-listen) until ctx ends;
+// nothing when addr is empty. The address is logged ("metrics listening").
+func serveMetrics(ctx context.Context, log *slog.Logger, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	got, errc, err := metrics.Serve(ctx, addr, os.Getenv("BERGAMOT_METRICS_TOKEN"))
+	if err != nil {
+		return fmt.Errorf("%w (set --metrics-listen or BERGAMOT_METRICS_LISTEN to another address)", err)
+	}
+	go func() {
+		if err := <-errc; err != nil {
+			log.ErrorContext(ctx, "metrics listener failed", slog.Any("error", err))
+		}
+	}()
+	log.InfoContext(ctx, "metrics listening", slog.String("addr", got), slog.String("path", "/metrics"))
+	return nil
+}
+
+// addMetricsFlag adds --metrics-listen (env BERGAMOT_METRICS_LISTEN).
+func addMetricsFlag(fs *flag.FlagSet) *string {
+	return fs.String("metrics-listen", os.Getenv("BERGAMOT_METRICS_LISTEN"),
+		"serve Prometheus metrics on this address at /metrics, e.g. 127.0.0.1:9464 (env BERGAMOT_METRICS_LISTEN; off when empty)")
 }
 
 func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgroup.Group) error {
@@ -133,6 +164,12 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	reg.SetPolicy(env.Policy)
 	sealer, err := env.Sealer()
 	if err != nil {
+		return err
+	}
+	metrics.Role(version, "worker")
+	metrics.Engines(reg.Names())
+	metrics.Pool(db.Pool)
+	if err := serveMetrics(ctx, log, o.metricsListen); err != nil {
 		return err
 	}
 	if err := claimSharedZone(ctx, db, o.zone, log); err != nil {
@@ -213,7 +250,7 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 }
 
 func cmdWorker(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("worker", "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100] [--traps :162]\n  bergamot worker --hub wss://HOST/worker[,URL...] --key-file FILE [--ca-file FILE] [--engines ...] [--concurrency 100]")
+	fs := newFlags("worker", "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100] [--traps :162] [--metrics-listen ADDR]\n  bergamot worker --hub wss://HOST/worker[,URL...] --key-file FILE [--ca-file FILE] [--engines ...] [--concurrency 100] [--metrics-listen ADDR]")
 	zone := fs.String("zone", env.Zone, "the zone whose checks this worker runs")
 	engines := fs.String("engines", "", "comma-separated engines to offer (default all: "+strings.Join(allEngines(), ",")+")")
 	conc := fs.Int("concurrency", 100, "checks run at once")
@@ -224,6 +261,7 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	keyFile := fs.String("key-file", "", "remote worker: file holding the worker key (createWorkerKey, or bergamot zone key create for an operator zone)")
 	caFile := fs.String("ca-file", "", "remote worker: PEM CA certificate(s) to trust for wss:// (default the system's)")
 	name := fs.String("name", "", "remote worker: the name shown for this worker (default the host name)")
+	metricsListen := addMetricsFlag(fs)
 	pf := addPolicyFlags(fs, checks.PolicyHosted)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -235,7 +273,8 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 		if *hubs == "" || *keyFile == "" {
 			return errors.New("a remote worker needs both --hub URL and --key-file FILE")
 		}
-		return runRemoteWorker(ctx, env, remoteOptions{hubs: *hubs, keyFile: *keyFile, caFile: *caFile, engines: *engines, name: *name, concurrency: *conc})
+		return runRemoteWorker(ctx, env, remoteOptions{hubs: *hubs, keyFile: *keyFile, caFile: *caFile, engines: *engines, name: *name, concurrency: *conc,
+			metricsListen: *metricsListen})
 	}
 	if env.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is required for a direct worker (it reaches the queue in PostgreSQL); a remote worker takes --hub URL --key-file FILE instead")
@@ -246,14 +285,16 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	}
 	defer db.Close()
 	g, gctx := errgroup.WithContext(ctx)
-	if err := runWorker(gctx, env, db, workerOptions{zone: *zone, engines: *engines, concurrency: *conc, traps: *traps, rescueAfter: *rescue}, g); err != nil {
+	if err := runWorker(gctx, env, db, workerOptions{zone: *zone, engines: *engines, concurrency: *conc, traps: *traps, rescueAfter: *rescue,
+		metricsListen: *metricsListen}, g); err != nil {
 		return err
 	}
 	return g.Wait()
 }
 
 func cmdNotifier(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("notifier", "bergamot notifier [--exec-policy hosted|trusted] [--allow-net CIDR]")
+	fs := newFlags("notifier", "bergamot notifier [--metrics-listen ADDR] [--exec-policy hosted|trusted] [--allow-net CIDR]")
+	metricsListen := addMetricsFlag(fs)
 	pf := addPolicyFlags(fs, checks.PolicyHosted)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -267,6 +308,11 @@ func cmdNotifier(ctx context.Context, env *Env, args []string) error {
 	}
 	defer db.Close()
 	g, gctx := errgroup.WithContext(ctx)
+	metrics.Role(version, "notifier")
+	metrics.Pool(db.Pool)
+	if err := serveMetrics(gctx, env.Logger.With(slog.String("role", "notifier")), *metricsListen); err != nil {
+		return err
+	}
 	if err := runNotifier(gctx, env, db, g); err != nil {
 		return err
 	}
