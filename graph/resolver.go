@@ -30,4 +30,7 @@ type Resolver struct {
 	SiteInit tenants.SiteInitializer
 	// Tests sends test notifications (nil: not available on this node).
 	Tests TestSender
+	// RetentionMax is the operator's maximum retention
+	// (BERGAMOT_RETENTION_MAX); zero takes store.DefaultRetention.
+	RetentionMax store.Retention
 }

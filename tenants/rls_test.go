@@ -216,6 +216,10 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO worker_connections (id, site_id, key_id, zone, name) VALUES (gen_random_uuid(), $1, '` + wkey.String() + `', 'edge', 'w')`,
 			`INSERT INTO passive_freshness (check_id, site_id, silent_since, fired_at) VALUES ('` + svc.String() + `', $1, now(), now())`,
 			`INSERT INTO result_quarantine (site_id, check_id, result, error, received_at) VALUES ($1, '` + svc.String() + `', '{}', 'e', now())`,
+			`INSERT INTO metrics_5m (site_id, check_id, label, at, min, max, sum, count, last, last_at) VALUES ($1, '` + svc.String() + `', 'load1', now(), 1, 1, 1, 1, 1, now())`,
+			`INSERT INTO metrics_1h (site_id, check_id, label, at, min, max, sum, count, last, last_at) VALUES ($1, '` + svc.String() + `', 'load1', now(), 1, 1, 1, 1, 1, now())`,
+			`INSERT INTO retention_settings (site_id, raw_days) VALUES ($1, 7)`,
+			`INSERT INTO rollup_progress (site_id, resolution, done_until) VALUES ($1, '5m', now())`,
 			`INSERT INTO ssh_host_keys (site_id, host, key_type, key, fingerprint) VALUES ($1, 'h:22', 'ssh-ed25519', '\x01', 'SHA256:x')`,
 		}
 		for _, s := range stmts {

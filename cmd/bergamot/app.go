@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"time"
 
@@ -80,6 +82,14 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		return (&jobs.DowntimeSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "downtime")), Sinks: a.sinks,
 			Wake: jobs.Wakeup(ctx, db.Pool, store.DowntimesChannel, env.Logger)}).Run(ctx)
 	}, (&jobs.EscalationSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "escalation")), Sinks: a.sinks}).Run)
+	// Retention and rollups (docs/data-retention.md): one node sweeps at a time.
+	maxR, err := store.ParseRetention(os.Getenv("BERGAMOT_RETENTION_MAX"), store.DefaultRetention)
+	if err != nil {
+		return nil, fmt.Errorf("BERGAMOT_RETENTION_MAX: %w", err)
+	}
+	res.RetentionMax = maxR
+	a.background = append(a.background, (&jobs.RetentionSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "retention")),
+		Max: maxR, Every: envDuration("BERGAMOT_RETENTION_EVERY", time.Minute)}).Run)
 	return a, nil
 }
 
