@@ -386,6 +386,8 @@ var expireSQL = []struct {
 		`DELETE FROM state_history WHERE id IN (SELECT h.id FROM state_history h WHERE h.site_id = $1 AND h.at < $2
 			AND EXISTS (SELECT 1 FROM state_history n WHERE n.site_id = h.site_id AND n.check_id = h.check_id AND n.at > h.at AND n.at <= $2)
 			LIMIT $3)`},
+	{"monitoring_gaps", func(r Retention) int { return r.History }, false,
+		`DELETE FROM monitoring_gaps WHERE (tableoid, ctid) IN (SELECT tableoid, ctid FROM monitoring_gaps WHERE site_id = $1 AND to_at < $2 LIMIT $3)`},
 	{"alerts", func(r Retention) int { return r.Alerts }, false,
 		`DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE site_id = $1 AND recovered_at < $2 LIMIT $3)`},
 	{"notification_log", func(r Retention) int { return r.Notifications }, false,

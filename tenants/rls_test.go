@@ -220,6 +220,7 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO metrics_1h (site_id, check_id, label, at, min, max, sum, count, last, last_at) VALUES ($1, '` + svc.String() + `', 'load1', now(), 1, 1, 1, 1, 1, now())`,
 			`INSERT INTO retention_settings (site_id, raw_days) VALUES ($1, 7)`,
 			`INSERT INTO rollup_progress (site_id, resolution, done_until) VALUES ($1, '5m', now())`,
+			`INSERT INTO monitoring_gaps (site_id, check_id, from_at, to_at) VALUES ($1, '` + svc.String() + `', now() - interval '1 hour', now())`,
 			`INSERT INTO ssh_host_keys (site_id, host, key_type, key, fingerprint) VALUES ($1, 'h:22', 'ssh-ed25519', '\x01', 'SHA256:x')`,
 		}
 		for _, s := range stmts {
