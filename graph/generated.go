@@ -35,6 +35,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Alert() AlertResolver
+	Availability() AvailabilityResolver
 	Cluster() ClusterResolver
 	Host() HostResolver
 	Mutation() MutationResolver
@@ -81,6 +82,17 @@ type ComplexityRoot struct {
 		Site  func(childComplexity int) int
 		Token func(childComplexity int) int
 		User  func(childComplexity int) int
+	}
+
+	Availability struct {
+		Blind    func(childComplexity int) int
+		Downtime func(childComplexity int) int
+		From     func(childComplexity int) int
+		Ok       func(childComplexity int) int
+		Pending  func(childComplexity int) int
+		Seconds  func(childComplexity int) int
+		Statuses func(childComplexity int) int
+		To       func(childComplexity int) int
 	}
 
 	CheckConnection struct {
@@ -284,6 +296,7 @@ type ComplexityRoot struct {
 		ScheduleFlexibleDowntime  func(childComplexity int, checkID string, start time.Time, end time.Time, duration int, comment string) int
 		ScheduleRecurringDowntime func(childComplexity int, checkID string, timePeriod string, comment string, from *time.Time, until *time.Time) int
 		SendTestNotification      func(childComplexity int, contact string, channel string) int
+		SetRetention              func(childComplexity int, input store.RetentionInput) int
 		SetRole                   func(childComplexity int, userID string, role model.Role) int
 		SignUp                    func(childComplexity int, input model.SignUpInput) int
 		SubmitResult              func(childComplexity int, checkID string, status checks.Status, output string) int
@@ -333,6 +346,7 @@ type ComplexityRoot struct {
 		APITokens       func(childComplexity int) int
 		Alert           func(childComplexity int, id string) int
 		Alerts          func(childComplexity int, open *bool, first *int, after *string) int
+		Availability    func(childComplexity int, checkID *string, groupID *string, from time.Time, to time.Time) int
 		Check           func(childComplexity int, id string) int
 		Checks          func(childComplexity int, filter *store.CheckFilter, first *int, after *string) int
 		Commands        func(childComplexity int) int
@@ -346,6 +360,8 @@ type ComplexityRoot struct {
 		Locations       func(childComplexity int) int
 		Me              func(childComplexity int) int
 		NotificationLog func(childComplexity int, first *int, after *string, checkID *string, failed *bool) int
+		Retention       func(childComplexity int) int
+		RetentionLimits func(childComplexity int) int
 		Site            func(childComplexity int) int
 		Teams           func(childComplexity int) int
 		TimePeriods     func(childComplexity int) int
@@ -373,6 +389,15 @@ type ComplexityRoot struct {
 		Name        func(childComplexity int) int
 		State       func(childComplexity int) int
 		Summary     func(childComplexity int) int
+	}
+
+	Retention struct {
+		Alerts        func(childComplexity int) int
+		History       func(childComplexity int) int
+		Notifications func(childComplexity int) int
+		Raw           func(childComplexity int) int
+		Rollup1h      func(childComplexity int) int
+		Rollup5m      func(childComplexity int) int
 	}
 
 	Service struct {
@@ -421,6 +446,12 @@ type ComplexityRoot struct {
 	StatusCount struct {
 		Count  func(childComplexity int) int
 		Status func(childComplexity int) int
+	}
+
+	StatusShare struct {
+		Fraction func(childComplexity int) int
+		Seconds  func(childComplexity int) int
+		Status   func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -516,6 +547,14 @@ type AlertResolver interface {
 
 	Comments(ctx context.Context, obj *store.Alert, first *int, after *string) ([]*store.Comment, error)
 }
+type AvailabilityResolver interface {
+	Seconds(ctx context.Context, obj *store.Availability) (float64, error)
+	Ok(ctx context.Context, obj *store.Availability) (float64, error)
+	Statuses(ctx context.Context, obj *store.Availability) ([]*model.StatusShare, error)
+	Downtime(ctx context.Context, obj *store.Availability) (float64, error)
+	Blind(ctx context.Context, obj *store.Availability) (float64, error)
+	Pending(ctx context.Context, obj *store.Availability) (float64, error)
+}
 type ClusterResolver interface {
 	History(ctx context.Context, obj *store.Cluster, first *int, after *string) (*model.StateChangeConnection, error)
 	Metrics(ctx context.Context, obj *store.Cluster, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error)
@@ -571,6 +610,7 @@ type MutationResolver interface {
 	ScheduleRecurringDowntime(ctx context.Context, checkID string, timePeriod string, comment string, from *time.Time, until *time.Time) (*store.Downtime, error)
 	CreateWorkerKey(ctx context.Context, zone string, name string) (*gateway.WorkerKey, error)
 	RevokeWorkerKey(ctx context.Context, id string) (bool, error)
+	SetRetention(ctx context.Context, input store.RetentionInput) (*store.Retention, error)
 }
 type QueryResolver interface {
 	Site(ctx context.Context) (*tenants.Site, error)
@@ -596,6 +636,9 @@ type QueryResolver interface {
 	Downtimes(ctx context.Context, active *bool, first *int, after *string) ([]*store.Downtime, error)
 	Zones(ctx context.Context) ([]*gateway.Zone, error)
 	WorkerKeys(ctx context.Context) ([]*gateway.WorkerKey, error)
+	Availability(ctx context.Context, checkID *string, groupID *string, from time.Time, to time.Time) (*store.Availability, error)
+	Retention(ctx context.Context) (*store.Retention, error)
+	RetentionLimits(ctx context.Context) (*store.Retention, error)
 }
 type ResourceResolver interface {
 	History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error)
@@ -799,6 +842,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
+
+	case "Availability.blind":
+		if e.ComplexityRoot.Availability.Blind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Blind(childComplexity), true
+	case "Availability.downtime":
+		if e.ComplexityRoot.Availability.Downtime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Downtime(childComplexity), true
+	case "Availability.from":
+		if e.ComplexityRoot.Availability.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.From(childComplexity), true
+	case "Availability.ok":
+		if e.ComplexityRoot.Availability.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Ok(childComplexity), true
+	case "Availability.pending":
+		if e.ComplexityRoot.Availability.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Pending(childComplexity), true
+	case "Availability.seconds":
+		if e.ComplexityRoot.Availability.Seconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Seconds(childComplexity), true
+	case "Availability.statuses":
+		if e.ComplexityRoot.Availability.Statuses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Statuses(childComplexity), true
+	case "Availability.to":
+		if e.ComplexityRoot.Availability.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.To(childComplexity), true
 
 	case "CheckConnection.nodes":
 		if e.ComplexityRoot.CheckConnection.Nodes == nil {
@@ -1913,6 +2005,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendTestNotification(childComplexity, args["contact"].(string), args["channel"].(string)), true
+	case "Mutation.setRetention":
+		if e.ComplexityRoot.Mutation.SetRetention == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setRetention_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetRetention(childComplexity, args["input"].(store.RetentionInput)), true
 	case "Mutation.setRole":
 		if e.ComplexityRoot.Mutation.SetRole == nil {
 			break
@@ -2162,6 +2265,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Alerts(childComplexity, args["open"].(*bool), args["first"].(*int), args["after"].(*string)), true
+	case "Query.availability":
+		if e.ComplexityRoot.Query.Availability == nil {
+			break
+		}
+
+		args, err := ec.field_Query_availability_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Availability(childComplexity, args["checkId"].(*string), args["groupId"].(*string), args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Query.check":
 		if e.ComplexityRoot.Query.Check == nil {
 			break
@@ -2276,6 +2390,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.NotificationLog(childComplexity, args["first"].(*int), args["after"].(*string), args["checkId"].(*string), args["failed"].(*bool)), true
+	case "Query.retention":
+		if e.ComplexityRoot.Query.Retention == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Retention(childComplexity), true
+	case "Query.retentionLimits":
+		if e.ComplexityRoot.Query.RetentionLimits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RetentionLimits(childComplexity), true
 	case "Query.site":
 		if e.ComplexityRoot.Query.Site == nil {
 			break
@@ -2446,6 +2572,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Resource.Summary(childComplexity), true
+
+	case "Retention.alerts":
+		if e.ComplexityRoot.Retention.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.Alerts(childComplexity), true
+	case "Retention.history":
+		if e.ComplexityRoot.Retention.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.History(childComplexity), true
+	case "Retention.notifications":
+		if e.ComplexityRoot.Retention.Notifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.Notifications(childComplexity), true
+	case "Retention.raw":
+		if e.ComplexityRoot.Retention.Raw == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.Raw(childComplexity), true
+	case "Retention.rollup1h":
+		if e.ComplexityRoot.Retention.Rollup1h == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.Rollup1h(childComplexity), true
+	case "Retention.rollup5m":
+		if e.ComplexityRoot.Retention.Rollup5m == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.Rollup5m(childComplexity), true
 
 	case "Service.alerts":
 		if e.ComplexityRoot.Service.Alerts == nil {
@@ -2674,6 +2837,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StatusCount.Status(childComplexity), true
+
+	case "StatusShare.fraction":
+		if e.ComplexityRoot.StatusShare.Fraction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusShare.Fraction(childComplexity), true
+	case "StatusShare.seconds":
+		if e.ComplexityRoot.StatusShare.Seconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusShare.Seconds(childComplexity), true
+	case "StatusShare.status":
+		if e.ComplexityRoot.StatusShare.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusShare.Status(childComplexity), true
 
 	case "Subscription.alertUpdated":
 		if e.ComplexityRoot.Subscription.AlertUpdated == nil {
@@ -3064,6 +3246,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ContactInput", ec.unmarshalInputContactInput),
 			graphql.NewInputUnmarshaler("HostInput", ec.unmarshalInputHostInput),
 			graphql.NewInputUnmarshaler("ParameterInput", ec.unmarshalInputParameterInput),
+			graphql.NewInputUnmarshaler("RetentionInput", ec.unmarshalInputRetentionInput),
 			graphql.NewInputUnmarshaler("ServiceInput", ec.unmarshalInputServiceInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
 			graphql.NewInputUnmarshaler("TeamInput", ec.unmarshalInputTeamInput),
@@ -3160,7 +3343,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls"
+//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "reports.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3530,6 +3713,7 @@ type Subscription {
 	{Name: "notifications.graphqls", Input: sourceData("notifications.graphqls"), BuiltIn: false},
 	{Name: "downtime.graphqls", Input: sourceData("downtime.graphqls"), BuiltIn: false},
 	{Name: "workers.graphqls", Input: sourceData("workers.graphqls"), BuiltIn: false},
+	{Name: "reports.graphqls", Input: sourceData("reports.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -3597,6 +3781,28 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Availability(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Availability_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Availability_to(ctx, field)
+	case "seconds":
+		return ec.fieldContext_Availability_seconds(ctx, field)
+	case "ok":
+		return ec.fieldContext_Availability_ok(ctx, field)
+	case "statuses":
+		return ec.fieldContext_Availability_statuses(ctx, field)
+	case "downtime":
+		return ec.fieldContext_Availability_downtime(ctx, field)
+	case "blind":
+		return ec.fieldContext_Availability_blind(ctx, field)
+	case "pending":
+		return ec.fieldContext_Availability_pending(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Availability", field.Name)
 }
 
 func (ec *executionContext) childFields_CheckConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4057,6 +4263,24 @@ func (ec *executionContext) childFields_Resource(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Resource", field.Name)
 }
 
+func (ec *executionContext) childFields_Retention(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "raw":
+		return ec.fieldContext_Retention_raw(ctx, field)
+	case "rollup5m":
+		return ec.fieldContext_Retention_rollup5m(ctx, field)
+	case "rollup1h":
+		return ec.fieldContext_Retention_rollup1h(ctx, field)
+	case "history":
+		return ec.fieldContext_Retention_history(ctx, field)
+	case "alerts":
+		return ec.fieldContext_Retention_alerts(ctx, field)
+	case "notifications":
+		return ec.fieldContext_Retention_notifications(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Retention", field.Name)
+}
+
 func (ec *executionContext) childFields_Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4151,6 +4375,18 @@ func (ec *executionContext) childFields_StatusCount(ctx context.Context, field g
 		return ec.fieldContext_StatusCount_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StatusCount", field.Name)
+}
+
+func (ec *executionContext) childFields_StatusShare(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_StatusShare_status(ctx, field)
+	case "fraction":
+		return ec.fieldContext_StatusShare_fraction(ctx, field)
+	case "seconds":
+		return ec.fieldContext_StatusShare_seconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusShare", field.Name)
 }
 
 func (ec *executionContext) childFields_Team(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5283,6 +5519,20 @@ func (ec *executionContext) field_Mutation_sendTestNotification_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setRetention_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (store.RetentionInput, error) {
+			return ec.unmarshalNRetentionInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetentionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5446,6 +5696,44 @@ func (ec *executionContext) field_Query_alerts_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_availability_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "checkId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["checkId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "groupId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
 	return args, nil
 }
 
@@ -6701,6 +6989,199 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Availability_from(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Availability_to(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Availability_seconds(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_seconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Seconds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_seconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Availability_ok(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Ok(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Availability_statuses(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_statuses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Statuses(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StatusShare) graphql.Marshaler {
+			return ec.marshalNStatusShare2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐStatusShareᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_statuses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Availability",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusShare(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Availability_downtime(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_downtime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Downtime(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_downtime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Availability_blind(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_blind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Blind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_blind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Availability_pending(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Pending(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, true, true, "Float")
 }
 
 func (ec *executionContext) _CheckConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.CheckConnection) (ret graphql.Marshaler) {
@@ -11411,6 +11892,50 @@ func (ec *executionContext) fieldContext_Mutation_revokeWorkerKey(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setRetention(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setRetention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetRetention(ctx, fc.Args["input"].(store.RetentionInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Retention) graphql.Marshaler {
+			return ec.marshalNRetention2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetention(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setRetention(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Retention(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setRetention_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NotificationAttempt_id(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12830,6 +13355,114 @@ func (ec *executionContext) fieldContext_Query_workerKeys(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_availability(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_availability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Availability(ctx, fc.Args["checkId"].(*string), fc.Args["groupId"].(*string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Availability) graphql.Marshaler {
+			return ec.marshalNAvailability2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAvailability(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_availability(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Availability(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_availability_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_retention(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_retention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Retention(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Retention) graphql.Marshaler {
+			return ec.marshalNRetention2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetention(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_retention(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Retention(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_retentionLimits(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_retentionLimits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RetentionLimits(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Retention) graphql.Marshaler {
+			return ec.marshalNRetention2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetention(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_retentionLimits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Retention(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13427,6 +14060,144 @@ func (ec *executionContext) fieldContext_Resource_cluster(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Retention_raw(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_raw(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Raw, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_raw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Retention_rollup5m(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_rollup5m(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rollup5m, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_rollup5m(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Retention_rollup1h(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_rollup1h(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rollup1h, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_rollup1h(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Retention_history(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.History, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Retention_alerts(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_alerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alerts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_alerts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Retention_notifications(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_notifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notifications, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_notifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *store.Service) (ret graphql.Marshaler) {
@@ -14345,6 +15116,75 @@ func (ec *executionContext) _StatusCount_count(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_StatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StatusCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StatusShare_status(ctx context.Context, field graphql.CollectedField, obj *model.StatusShare) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusShare_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v checks.Status) graphql.Marshaler {
+			return ec.marshalNStatus2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋchecksᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusShare_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusShare", field, false, false, "Status")
+}
+
+func (ec *executionContext) _StatusShare_fraction(ctx context.Context, field graphql.CollectedField, obj *model.StatusShare) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusShare_fraction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fraction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusShare_fraction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusShare", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StatusShare_seconds(ctx context.Context, field graphql.CollectedField, obj *model.StatusShare) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusShare_seconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusShare_seconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusShare", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Subscription_checkUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -17310,6 +18150,83 @@ func UnmarshalParameterInput(ctx context.Context, raw any) (model.ParameterInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRetentionInput(ctx context.Context, obj any) (store.RetentionInput, error) {
+	var it store.RetentionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"raw", "rollup5m", "rollup1h", "history", "alerts", "notifications"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "raw":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("raw"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Raw = data
+		case "rollup5m":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rollup5m"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rollup5m = data
+		case "rollup1h":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rollup1h"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rollup1h = data
+		case "history":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("history"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.History = data
+		case "alerts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alerts"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Alerts = data
+		case "notifications":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notifications"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notifications = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRetentionInput unmarshals raw into the RetentionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRetentionInput(ctx context.Context, raw any) (store.RetentionInput, error) {
+	var out store.RetentionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetentionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputServiceInput(ctx context.Context, obj any) (model.ServiceInput, error) {
 	var it model.ServiceInput
 	if obj == nil {
@@ -17815,6 +18732,80 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var availabilityImplementors = []string{"Availability"}
+
+func (ec *executionContext) _Availability(ctx context.Context, sel ast.SelectionSet, obj *store.Availability) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, availabilityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Availability")
+		case "from":
+			out.Values[i] = ec._Availability_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._Availability_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seconds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_seconds(ctx, field, obj)
+				})
+		case "ok":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_ok(ctx, field, obj)
+				})
+		case "statuses":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_statuses(ctx, field, obj)
+				})
+		case "downtime":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_downtime(ctx, field, obj)
+				})
+		case "blind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_blind(ctx, field, obj)
+				})
+		case "pending":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_pending(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19172,6 +20163,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setRetention":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setRetention(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19583,6 +20581,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_workerKeys(ctx, field)
 				})
+		case "availability":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_availability(ctx, field)
+				})
+		case "retention":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_retention(ctx, field)
+				})
+		case "retentionLimits":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_retentionLimits(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -19717,6 +20733,64 @@ func (ec *executionContext) _Resource(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Resource_cluster(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retentionImplementors = []string{"Retention"}
+
+func (ec *executionContext) _Retention(ctx context.Context, sel ast.SelectionSet, obj *store.Retention) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retentionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Retention")
+		case "raw":
+			out.Values[i] = ec._Retention_raw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollup5m":
+			out.Values[i] = ec._Retention_rollup5m(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollup1h":
+			out.Values[i] = ec._Retention_rollup1h(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "history":
+			out.Values[i] = ec._Retention_history(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alerts":
+			out.Values[i] = ec._Retention_alerts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notifications":
+			out.Values[i] = ec._Retention_notifications(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20028,6 +21102,49 @@ func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionS
 			}
 		case "count":
 			out.Values[i] = ec._StatusCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var statusShareImplementors = []string{"StatusShare"}
+
+func (ec *executionContext) _StatusShare(ctx context.Context, sel ast.SelectionSet, obj *model.StatusShare) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statusShareImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatusShare")
+		case "status":
+			out.Values[i] = ec._StatusShare_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fraction":
+			out.Values[i] = ec._StatusShare_fraction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "seconds":
+			out.Values[i] = ec._StatusShare_seconds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20988,6 +22105,14 @@ func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋbergamotᚑmon
 	return ec._AuthPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAvailability2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAvailability(ctx context.Context, sel ast.SelectionSet, v *store.Availability) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Availability!")
+		return graphql.Null
+	}
+	return ec._Availability(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21497,6 +22622,19 @@ func (ec *executionContext) marshalNResource2ᚖgithubᚗcomᚋbergamotᚑmonito
 	return ec._Resource(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRetention2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetention(ctx context.Context, sel ast.SelectionSet, v *store.Retention) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Retention!")
+		return graphql.Null
+	}
+	return ec._Retention(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRetentionInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetentionInput(ctx context.Context, v any) (store.RetentionInput, error) {
+	res, err := ec.unmarshalInputRetentionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
 	var res model.Role
 	err := res.UnmarshalGQL(v)
@@ -21613,6 +22751,30 @@ func (ec *executionContext) marshalNStatusCount2ᚖgithubᚗcomᚋbergamotᚑmon
 		return graphql.Null
 	}
 	return ec._StatusCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStatusShare2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐStatusShareᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StatusShare) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusShare2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐStatusShare(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatusShare2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐStatusShare(ctx context.Context, sel ast.SelectionSet, v *model.StatusShare) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StatusShare!")
+		return graphql.Null
+	}
+	return ec._StatusShare(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {

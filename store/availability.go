@@ -90,21 +90,19 @@ func CheckAvailability(ctx context.Context, tx pgx.Tx, checkID string, from, to 
 	return readAvailability(ctx, tx, from, to, `SELECT category, seconds FROM reporting.check_availability($1, $2, $3)`, id)
 }
 
-// GroupAvailability is CheckAvailability over every check of the group
-// named by groupID, adding up check-seconds.
-func GroupAvailability(ctx context.Context, tx pgx.Tx, groupID string, from, to time.Time) (*Availability, error) {
-	id, err := ParseID(groupID)
-	if err != nil {
-		return nil, err
-	}
+// GroupAvailability is CheckAvailability over every check of a group,
+// adding up check-seconds. group is the group's id or its name (the
+// GraphQL Group type names groups by name).
+func GroupAvailability(ctx context.Context, tx pgx.Tx, group string, from, to time.Time) (*Availability, error) {
 	if err := checkSpan(from, to); err != nil {
 		return nil, err
 	}
 	var name string
-	if err := tx.QueryRow(ctx, `SELECT name FROM groups WHERE id = $1`, id).Scan(&name); err != nil {
-		if err == pgx.ErrNoRows {
-			return nil, errs.E(errs.NotFound, "availability: no group %s", groupID)
-		}
+	err := tx.QueryRow(ctx, `SELECT name FROM groups WHERE name = $1 OR id::text = $1`, group).Scan(&name)
+	if err == pgx.ErrNoRows {
+		return nil, errs.E(errs.NotFound, "availability: no group %q", group)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("availability: %w", err)
 	}
 	return GroupAvailabilityByName(ctx, tx, name, from, to)
