@@ -41,6 +41,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Resource() ResourceResolver
+	SLA() SLAResolver
 	Service() ServiceResolver
 	Site() SiteResolver
 	Subscription() SubscriptionResolver
@@ -363,6 +364,7 @@ type ComplexityRoot struct {
 		Retention       func(childComplexity int) int
 		RetentionLimits func(childComplexity int) int
 		Site            func(childComplexity int) int
+		Slas            func(childComplexity int) int
 		Teams           func(childComplexity int) int
 		TimePeriods     func(childComplexity int) int
 		Users           func(childComplexity int) int
@@ -398,6 +400,38 @@ type ComplexityRoot struct {
 		Raw           func(childComplexity int) int
 		Rollup1h      func(childComplexity int) int
 		Rollup5m      func(childComplexity int) int
+	}
+
+	SLA struct {
+		Availability      func(childComplexity int) int
+		Blind             func(childComplexity int) int
+		BudgetSeconds     func(childComplexity int) int
+		CheckID           func(childComplexity int) int
+		Downtime          func(childComplexity int) int
+		From              func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Incidents         func(childComplexity int, first *int) int
+		Met               func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Percent           func(childComplexity int) int
+		Period            func(childComplexity int) int
+		RemainingFraction func(childComplexity int) int
+		RemainingSeconds  func(childComplexity int) int
+		Subject           func(childComplexity int) int
+		SubjectKind       func(childComplexity int) int
+		Target            func(childComplexity int) int
+		TimeZone          func(childComplexity int) int
+		To                func(childComplexity int) int
+		UsedSeconds       func(childComplexity int) int
+	}
+
+	SLAIncident struct {
+		Check   func(childComplexity int) int
+		CheckID func(childComplexity int) int
+		From    func(childComplexity int) int
+		Output  func(childComplexity int) int
+		Status  func(childComplexity int) int
+		To      func(childComplexity int) int
 	}
 
 	Service struct {
@@ -639,6 +673,7 @@ type QueryResolver interface {
 	Availability(ctx context.Context, checkID *string, groupID *string, from time.Time, to time.Time) (*store.Availability, error)
 	Retention(ctx context.Context) (*store.Retention, error)
 	RetentionLimits(ctx context.Context) (*store.Retention, error)
+	Slas(ctx context.Context) ([]*store.SLA, error)
 }
 type ResourceResolver interface {
 	History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error)
@@ -649,6 +684,9 @@ type ResourceResolver interface {
 	DependsOn(ctx context.Context, obj *store.Resource) ([]store.Checker, error)
 
 	Cluster(ctx context.Context, obj *store.Resource) (*store.Cluster, error)
+}
+type SLAResolver interface {
+	Incidents(ctx context.Context, obj *store.SLA, first *int) ([]*store.Incident, error)
 }
 type ServiceResolver interface {
 	History(ctx context.Context, obj *store.Service, first *int, after *string) (*model.StateChangeConnection, error)
@@ -2408,6 +2446,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Site(childComplexity), true
+	case "Query.slas":
+		if e.ComplexityRoot.Query.Slas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Slas(childComplexity), true
 	case "Query.teams":
 		if e.ComplexityRoot.Query.Teams == nil {
 			break
@@ -2609,6 +2653,169 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Retention.Rollup5m(childComplexity), true
+
+	case "SLA.availability":
+		if e.ComplexityRoot.SLA.Availability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Availability(childComplexity), true
+	case "SLA.blind":
+		if e.ComplexityRoot.SLA.Blind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Blind(childComplexity), true
+	case "SLA.budgetSeconds":
+		if e.ComplexityRoot.SLA.BudgetSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.BudgetSeconds(childComplexity), true
+	case "SLA.checkId":
+		if e.ComplexityRoot.SLA.CheckID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.CheckID(childComplexity), true
+	case "SLA.downtime":
+		if e.ComplexityRoot.SLA.Downtime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Downtime(childComplexity), true
+	case "SLA.from":
+		if e.ComplexityRoot.SLA.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.From(childComplexity), true
+	case "SLA.id":
+		if e.ComplexityRoot.SLA.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.ID(childComplexity), true
+	case "SLA.incidents":
+		if e.ComplexityRoot.SLA.Incidents == nil {
+			break
+		}
+
+		args, err := ec.field_SLA_incidents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SLA.Incidents(childComplexity, args["first"].(*int)), true
+	case "SLA.met":
+		if e.ComplexityRoot.SLA.Met == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Met(childComplexity), true
+	case "SLA.name":
+		if e.ComplexityRoot.SLA.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Name(childComplexity), true
+	case "SLA.percent":
+		if e.ComplexityRoot.SLA.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Percent(childComplexity), true
+	case "SLA.period":
+		if e.ComplexityRoot.SLA.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Period(childComplexity), true
+	case "SLA.remainingFraction":
+		if e.ComplexityRoot.SLA.RemainingFraction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.RemainingFraction(childComplexity), true
+	case "SLA.remainingSeconds":
+		if e.ComplexityRoot.SLA.RemainingSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.RemainingSeconds(childComplexity), true
+	case "SLA.subject":
+		if e.ComplexityRoot.SLA.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Subject(childComplexity), true
+	case "SLA.subjectKind":
+		if e.ComplexityRoot.SLA.SubjectKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.SubjectKind(childComplexity), true
+	case "SLA.target":
+		if e.ComplexityRoot.SLA.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Target(childComplexity), true
+	case "SLA.timeZone":
+		if e.ComplexityRoot.SLA.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.TimeZone(childComplexity), true
+	case "SLA.to":
+		if e.ComplexityRoot.SLA.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.To(childComplexity), true
+	case "SLA.usedSeconds":
+		if e.ComplexityRoot.SLA.UsedSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.UsedSeconds(childComplexity), true
+
+	case "SLAIncident.check":
+		if e.ComplexityRoot.SLAIncident.Check == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.Check(childComplexity), true
+	case "SLAIncident.checkId":
+		if e.ComplexityRoot.SLAIncident.CheckID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.CheckID(childComplexity), true
+	case "SLAIncident.from":
+		if e.ComplexityRoot.SLAIncident.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.From(childComplexity), true
+	case "SLAIncident.output":
+		if e.ComplexityRoot.SLAIncident.Output == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.Output(childComplexity), true
+	case "SLAIncident.status":
+		if e.ComplexityRoot.SLAIncident.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.Status(childComplexity), true
+	case "SLAIncident.to":
+		if e.ComplexityRoot.SLAIncident.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.To(childComplexity), true
 
 	case "Service.alerts":
 		if e.ComplexityRoot.Service.Alerts == nil {
@@ -4279,6 +4486,70 @@ func (ec *executionContext) childFields_Retention(ctx context.Context, field gra
 		return ec.fieldContext_Retention_notifications(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Retention", field.Name)
+}
+
+func (ec *executionContext) childFields_SLA(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SLA_id(ctx, field)
+	case "name":
+		return ec.fieldContext_SLA_name(ctx, field)
+	case "subject":
+		return ec.fieldContext_SLA_subject(ctx, field)
+	case "subjectKind":
+		return ec.fieldContext_SLA_subjectKind(ctx, field)
+	case "checkId":
+		return ec.fieldContext_SLA_checkId(ctx, field)
+	case "target":
+		return ec.fieldContext_SLA_target(ctx, field)
+	case "period":
+		return ec.fieldContext_SLA_period(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_SLA_timeZone(ctx, field)
+	case "downtime":
+		return ec.fieldContext_SLA_downtime(ctx, field)
+	case "blind":
+		return ec.fieldContext_SLA_blind(ctx, field)
+	case "from":
+		return ec.fieldContext_SLA_from(ctx, field)
+	case "to":
+		return ec.fieldContext_SLA_to(ctx, field)
+	case "percent":
+		return ec.fieldContext_SLA_percent(ctx, field)
+	case "met":
+		return ec.fieldContext_SLA_met(ctx, field)
+	case "budgetSeconds":
+		return ec.fieldContext_SLA_budgetSeconds(ctx, field)
+	case "usedSeconds":
+		return ec.fieldContext_SLA_usedSeconds(ctx, field)
+	case "remainingSeconds":
+		return ec.fieldContext_SLA_remainingSeconds(ctx, field)
+	case "remainingFraction":
+		return ec.fieldContext_SLA_remainingFraction(ctx, field)
+	case "availability":
+		return ec.fieldContext_SLA_availability(ctx, field)
+	case "incidents":
+		return ec.fieldContext_SLA_incidents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SLA", field.Name)
+}
+
+func (ec *executionContext) childFields_SLAIncident(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "checkId":
+		return ec.fieldContext_SLAIncident_checkId(ctx, field)
+	case "check":
+		return ec.fieldContext_SLAIncident_check(ctx, field)
+	case "status":
+		return ec.fieldContext_SLAIncident_status(ctx, field)
+	case "from":
+		return ec.fieldContext_SLAIncident_from(ctx, field)
+	case "to":
+		return ec.fieldContext_SLAIncident_to(ctx, field)
+	case "output":
+		return ec.fieldContext_SLAIncident_output(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SLAIncident", field.Name)
 }
 
 func (ec *executionContext) childFields_Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6062,6 +6333,20 @@ func (ec *executionContext) field_Resource_metrics_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["points"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_SLA_incidents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -13463,6 +13748,38 @@ func (ec *executionContext) fieldContext_Query_retentionLimits(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_slas(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_slas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Slas(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.SLA) graphql.Marshaler {
+			return ec.marshalNSLA2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐSLAᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_slas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SLA(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14198,6 +14515,634 @@ func (ec *executionContext) _Retention_notifications(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_Retention_notifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SLA_id(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SLA_name(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_subject(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_subjectKind(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_subjectKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_subjectKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_checkId(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_checkId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_checkId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SLA_target(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLA_period(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_timeZone(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_timeZone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeZone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_downtime(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_downtime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Downtime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_downtime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_blind(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_blind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_blind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_from(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SLA_to(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SLA_percent(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Float")
+}
+
+func (ec *executionContext) _SLA_met(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_met(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Met(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_met(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _SLA_budgetSeconds(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_budgetSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetSeconds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_budgetSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Float")
+}
+
+func (ec *executionContext) _SLA_usedSeconds(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_usedSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedSeconds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_usedSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Float")
+}
+
+func (ec *executionContext) _SLA_remainingSeconds(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_remainingSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemainingSeconds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_remainingSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Float")
+}
+
+func (ec *executionContext) _SLA_remainingFraction(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_remainingFraction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemainingFraction(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_remainingFraction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Float")
+}
+
+func (ec *executionContext) _SLA_availability(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_availability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Availability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Availability) graphql.Marshaler {
+			return ec.marshalNAvailability2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAvailability(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_availability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SLA",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Availability(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SLA_incidents(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_incidents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.SLA().Incidents(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.Incident) graphql.Marshaler {
+			return ec.marshalNSLAIncident2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐIncidentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_incidents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SLA",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SLAIncident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_SLA_incidents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SLAIncident_checkId(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_checkId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_checkId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SLAIncident_check(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_check(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Check, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_check(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLAIncident_status(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v checks.Status) graphql.Marshaler {
+			return ec.marshalNStatus2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋchecksᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "Status")
+}
+
+func (ec *executionContext) _SLAIncident_from(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SLAIncident_to(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SLAIncident_output(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_output(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Output, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_output(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "String")
 }
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *store.Service) (ret graphql.Marshaler) {
@@ -20599,6 +21544,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_retentionLimits(ctx, field)
 				})
+		case "slas":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_slas(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -20788,6 +21739,193 @@ func (ec *executionContext) _Retention(ctx context.Context, sel ast.SelectionSet
 			}
 		case "notifications":
 			out.Values[i] = ec._Retention_notifications(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sLAImplementors = []string{"SLA"}
+
+func (ec *executionContext) _SLA(ctx context.Context, sel ast.SelectionSet, obj *store.SLA) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sLAImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SLA")
+		case "id":
+			out.Values[i] = ec._SLA_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._SLA_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subject":
+			out.Values[i] = ec._SLA_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subjectKind":
+			out.Values[i] = ec._SLA_subjectKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checkId":
+			out.Values[i] = ec._SLA_checkId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "target":
+			out.Values[i] = ec._SLA_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "period":
+			out.Values[i] = ec._SLA_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeZone":
+			out.Values[i] = ec._SLA_timeZone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "downtime":
+			out.Values[i] = ec._SLA_downtime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "blind":
+			out.Values[i] = ec._SLA_blind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "from":
+			out.Values[i] = ec._SLA_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._SLA_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "percent":
+			out.Values[i] = ec._SLA_percent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "met":
+			out.Values[i] = ec._SLA_met(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "budgetSeconds":
+			out.Values[i] = ec._SLA_budgetSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usedSeconds":
+			out.Values[i] = ec._SLA_usedSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remainingSeconds":
+			out.Values[i] = ec._SLA_remainingSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remainingFraction":
+			out.Values[i] = ec._SLA_remainingFraction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "availability":
+			out.Values[i] = ec._SLA_availability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "incidents":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SLA_incidents(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sLAIncidentImplementors = []string{"SLAIncident"}
+
+func (ec *executionContext) _SLAIncident(ctx context.Context, sel ast.SelectionSet, obj *store.Incident) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sLAIncidentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SLAIncident")
+		case "checkId":
+			out.Values[i] = ec._SLAIncident_checkId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "check":
+			out.Values[i] = ec._SLAIncident_check(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SLAIncident_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._SLAIncident_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._SLAIncident_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "output":
+			out.Values[i] = ec._SLAIncident_output(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -22643,6 +23781,54 @@ func (ec *executionContext) unmarshalNRole2githubᚗcomᚋbergamotᚑmonitoring�
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNSLA2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐSLAᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.SLA) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSLA2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐSLA(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSLA2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐSLA(ctx context.Context, sel ast.SelectionSet, v *store.SLA) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SLA!")
+		return graphql.Null
+	}
+	return ec._SLA(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSLAIncident2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐIncidentᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Incident) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSLAIncident2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐIncident(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSLAIncident2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐIncident(ctx context.Context, sel ast.SelectionSet, v *store.Incident) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SLAIncident!")
+		return graphql.Null
+	}
+	return ec._SLAIncident(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNService2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Service) graphql.Marshaler {

@@ -83,3 +83,32 @@ func (r *Resolver) setRetention(ctx context.Context, in store.RetentionInput) (*
 	})
 	return &out, err
 }
+
+// slas measures the site's agreements now.
+func (r *Resolver) slas(ctx context.Context) ([]*store.SLA, error) {
+	var out []*store.SLA
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.SLAs(ctx, tx, time.Now(), "")
+		return err
+	})
+	return out, err
+}
+
+// slaIncidents lists what consumed an agreement's budget (at most 500).
+func (r *Resolver) slaIncidents(ctx context.Context, sla *store.SLA, first *int) ([]*store.Incident, error) {
+	n := deref(first, 20)
+	if n <= 0 || n > 500 {
+		return nil, errs.E(errs.Invalid, "incidents: first must be between 1 and 500")
+	}
+	var out []*store.Incident
+	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.SLAIncidents(ctx, tx, sla, sla.MeasuredAt(), n)
+		return err
+	})
+	if out == nil {
+		out = []*store.Incident{}
+	}
+	return out, err
+}

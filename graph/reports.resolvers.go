@@ -64,7 +64,23 @@ func (r *queryResolver) RetentionLimits(ctx context.Context) (*store.Retention, 
 	return &m, nil
 }
 
+// Slas is the resolver for the slas field.
+func (r *queryResolver) Slas(ctx context.Context) ([]*store.SLA, error) {
+	return r.slas(ctx)
+}
+
+// Incidents is the resolver for the incidents field.
+func (r *sLAResolver) Incidents(ctx context.Context, obj *store.SLA, first *int) ([]*store.Incident, error) {
+	return r.slaIncidents(ctx, obj, first)
+}
+
 // Availability returns AvailabilityResolver implementation.
 func (r *Resolver) Availability() AvailabilityResolver { return &availabilityResolver{r} }
 
-type availabilityResolver struct{ *Resolver }
+// SLA returns SLAResolver implementation.
+func (r *Resolver) SLA() SLAResolver { return &sLAResolver{r} }
+
+type (
+	availabilityResolver struct{ *Resolver }
+	sLAResolver          struct{ *Resolver }
+)

@@ -91,3 +91,40 @@ func TestRetentionOverGraphQL(t *testing.T) {
 		t.Errorf("site B's retention changed with A's: %+v", out.Retention)
 	}
 }
+
+// TestSLAsOverGraphQL: an <sla> on a group applied through the API is
+// listed with its standing and the incidents that used its budget; the
+// other site sees none of it.
+func TestSLAsOverGraphQL(t *testing.T) {
+	e := apitest.Start(t, apitest.Options{})
+	a := e.SignUp(t, "slas")
+	b := e.SignUp(t, "slasb")
+	e.Apply(t, a.Token, apitest.SiteXML("slas"))
+	e.Apply(t, a.Token, `<bergamot site="slas"><group name="web"><summary>Web servers</summary><sla name="web-7d" target="99.5" period="7d"/></group></bergamot>`)
+	ids := e.CheckIDs(t, a.Token)
+	e.Exec(t, `INSERT INTO state_history (site_id, check_id, at, status, previous, ok, hard, attempt, output)
+		SELECT site_id, id, now() - interval '3 hours', 'CRITICAL', 'OK', false, true, 1, 'down hard' FROM checks WHERE id = $1::uuid
+		UNION ALL SELECT site_id, id, now() - interval '1 hour', 'OK', 'CRITICAL', true, true, 1, '' FROM checks WHERE id = $1::uuid`, ids["web1"])
+	var out struct {
+		Slas []struct {
+			Name, Subject, SubjectKind string
+			Target, Percent            float64
+			Met                        bool
+			UsedSeconds                float64
+			Incidents                  []struct{ Check, Status, Output string }
+		}
+	}
+	e.MustDo(t, a.Token, `{ slas { name subject subjectKind target percent met usedSeconds incidents { check status output } } }`, nil, &out)
+	if len(out.Slas) != 1 {
+		t.Fatalf("slas: %+v", out.Slas)
+	}
+	s := out.Slas[0]
+	if s.Name != "web-7d" || s.Subject != "web" || s.SubjectKind != "group" || s.Target != 99.5 || math.Abs(s.UsedSeconds-7200) > 5 ||
+		len(s.Incidents) != 1 || s.Incidents[0].Check != "web1" || s.Incidents[0].Status != "CRITICAL" || s.Incidents[0].Output != "down hard" {
+		t.Errorf("web-7d: %+v; want two hours used by web1 CRITICAL", s)
+	}
+	e.MustDo(t, b.Token, `{ slas { name } }`, nil, &out)
+	if len(out.Slas) != 0 {
+		t.Errorf("site B sees site A's agreements: %+v", out.Slas)
+	}
+}
