@@ -47,7 +47,7 @@ func (r *resolver) buildSupport(m *Model) {
 				parents = append(parents, r.checkRefs(n, label, "group", g)...)
 			}
 			m.Groups[name] = &Group{Name: name, Summary: text(n, "summary"), Description: text(n, "description"),
-				Parents: parents, Parameters: r.params(n), Source: src(n)}
+				Parents: parents, Parameters: r.params(n), SLAs: r.slas(n, label), Source: src(n)}
 		case "credential":
 			m.Credentials[name] = &Credential{Name: name, Summary: text(n, "summary"), Username: text(n, "username"),
 				Password: text(n, "password"), KeyID: text(n, "key-id"), KeySecret: text(n, "key-secret"), Source: src(n)}

@@ -37,11 +37,13 @@ type ResolverRoot interface {
 	Agent() AgentResolver
 	AgentCertificate() AgentCertificateResolver
 	Alert() AlertResolver
+	Availability() AvailabilityResolver
 	Cluster() ClusterResolver
 	Host() HostResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Resource() ResourceResolver
+	SLA() SLAResolver
 	Service() ServiceResolver
 	Site() SiteResolver
 	Subscription() SubscriptionResolver
@@ -138,6 +140,17 @@ type ComplexityRoot struct {
 		Site               func(childComplexity int) int
 		Token              func(childComplexity int) int
 		User               func(childComplexity int) int
+	}
+
+	Availability struct {
+		Blind    func(childComplexity int) int
+		Downtime func(childComplexity int) int
+		From     func(childComplexity int) int
+		Ok       func(childComplexity int) int
+		Pending  func(childComplexity int) int
+		Seconds  func(childComplexity int) int
+		Statuses func(childComplexity int) int
+		To       func(childComplexity int) int
 	}
 
 	CheckConnection struct {
@@ -352,6 +365,7 @@ type ComplexityRoot struct {
 		ScheduleRecurringDowntime func(childComplexity int, checkID string, timePeriod string, comment string, from *time.Time, until *time.Time) int
 		SendTestNotification      func(childComplexity int, contact string, channel string) int
 		SetAuditRetention         func(childComplexity int, days int) int
+		SetRetention              func(childComplexity int, input store.RetentionInput) int
 		SetRole                   func(childComplexity int, userID string, role model.Role) int
 		SignOutEverywhere         func(childComplexity int) int
 		SignUp                    func(childComplexity int, input model.SignUpInput) int
@@ -408,6 +422,7 @@ type ComplexityRoot struct {
 		Alerts             func(childComplexity int, open *bool, first *int, after *string) int
 		AuditLog           func(childComplexity int, first *int, after *string) int
 		AuditRetentionDays func(childComplexity int) int
+		Availability       func(childComplexity int, checkID *string, groupID *string, from time.Time, to time.Time) int
 		Check              func(childComplexity int, id string) int
 		Checks             func(childComplexity int, filter *store.CheckFilter, first *int, after *string) int
 		Commands           func(childComplexity int) int
@@ -422,8 +437,11 @@ type ComplexityRoot struct {
 		Locations          func(childComplexity int) int
 		Me                 func(childComplexity int) int
 		NotificationLog    func(childComplexity int, first *int, after *string, checkID *string, failed *bool) int
+		Retention          func(childComplexity int) int
+		RetentionLimits    func(childComplexity int) int
 		Sessions           func(childComplexity int, userID *string, all *bool) int
 		Site               func(childComplexity int) int
+		Slas               func(childComplexity int) int
 		Teams              func(childComplexity int) int
 		TimePeriods        func(childComplexity int) int
 		Users              func(childComplexity int) int
@@ -450,6 +468,47 @@ type ComplexityRoot struct {
 		Name        func(childComplexity int) int
 		State       func(childComplexity int) int
 		Summary     func(childComplexity int) int
+	}
+
+	Retention struct {
+		Alerts        func(childComplexity int) int
+		History       func(childComplexity int) int
+		Notifications func(childComplexity int) int
+		Raw           func(childComplexity int) int
+		Rollup1h      func(childComplexity int) int
+		Rollup5m      func(childComplexity int) int
+	}
+
+	SLA struct {
+		Availability      func(childComplexity int) int
+		Blind             func(childComplexity int) int
+		BudgetSeconds     func(childComplexity int) int
+		CheckID           func(childComplexity int) int
+		Downtime          func(childComplexity int) int
+		From              func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Incidents         func(childComplexity int, first *int) int
+		Met               func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Percent           func(childComplexity int) int
+		Period            func(childComplexity int) int
+		RemainingFraction func(childComplexity int) int
+		RemainingSeconds  func(childComplexity int) int
+		Subject           func(childComplexity int) int
+		SubjectKind       func(childComplexity int) int
+		Target            func(childComplexity int) int
+		TimeZone          func(childComplexity int) int
+		To                func(childComplexity int) int
+		UsedSeconds       func(childComplexity int) int
+	}
+
+	SLAIncident struct {
+		Check   func(childComplexity int) int
+		CheckID func(childComplexity int) int
+		From    func(childComplexity int) int
+		Output  func(childComplexity int) int
+		Status  func(childComplexity int) int
+		To      func(childComplexity int) int
 	}
 
 	Service struct {
@@ -511,6 +570,12 @@ type ComplexityRoot struct {
 	StatusCount struct {
 		Count  func(childComplexity int) int
 		Status func(childComplexity int) int
+	}
+
+	StatusShare struct {
+		Fraction func(childComplexity int) int
+		Seconds  func(childComplexity int) int
+		Status   func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -616,6 +681,14 @@ type AlertResolver interface {
 
 	Comments(ctx context.Context, obj *store.Alert, first *int, after *string) ([]*store.Comment, error)
 }
+type AvailabilityResolver interface {
+	Seconds(ctx context.Context, obj *store.Availability) (float64, error)
+	Ok(ctx context.Context, obj *store.Availability) (float64, error)
+	Statuses(ctx context.Context, obj *store.Availability) ([]*model.StatusShare, error)
+	Downtime(ctx context.Context, obj *store.Availability) (float64, error)
+	Blind(ctx context.Context, obj *store.Availability) (float64, error)
+	Pending(ctx context.Context, obj *store.Availability) (float64, error)
+}
 type ClusterResolver interface {
 	History(ctx context.Context, obj *store.Cluster, first *int, after *string) (*model.StateChangeConnection, error)
 	Metrics(ctx context.Context, obj *store.Cluster, label *string, from *time.Time, to *time.Time, points *int) ([]*store.MetricSeries, error)
@@ -684,6 +757,7 @@ type MutationResolver interface {
 	SetAuditRetention(ctx context.Context, days int) (bool, error)
 	CreateAgentEnrolment(ctx context.Context, host string, template *bool) (*model.AgentEnrolment, error)
 	RevokeAgent(ctx context.Context, host string) ([]string, error)
+	SetRetention(ctx context.Context, input store.RetentionInput) (*store.Retention, error)
 }
 type QueryResolver interface {
 	Site(ctx context.Context) (*tenants.Site, error)
@@ -716,6 +790,10 @@ type QueryResolver interface {
 	Agents(ctx context.Context) ([]*store.AgentConnection, error)
 	AgentCertificates(ctx context.Context) ([]*store.AgentCertificate, error)
 	AgentHub(ctx context.Context) (*model.AgentHub, error)
+	Availability(ctx context.Context, checkID *string, groupID *string, from time.Time, to time.Time) (*store.Availability, error)
+	Retention(ctx context.Context) (*store.Retention, error)
+	RetentionLimits(ctx context.Context) (*store.Retention, error)
+	Slas(ctx context.Context) ([]*store.SLA, error)
 }
 type ResourceResolver interface {
 	History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error)
@@ -726,6 +804,9 @@ type ResourceResolver interface {
 	DependsOn(ctx context.Context, obj *store.Resource) ([]store.Checker, error)
 
 	Cluster(ctx context.Context, obj *store.Resource) (*store.Cluster, error)
+}
+type SLAResolver interface {
+	Incidents(ctx context.Context, obj *store.SLA, first *int) ([]*store.Incident, error)
 }
 type ServiceResolver interface {
 	History(ctx context.Context, obj *store.Service, first *int, after *string) (*model.StateChangeConnection, error)
@@ -1147,6 +1228,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
+
+	case "Availability.blind":
+		if e.ComplexityRoot.Availability.Blind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Blind(childComplexity), true
+	case "Availability.downtime":
+		if e.ComplexityRoot.Availability.Downtime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Downtime(childComplexity), true
+	case "Availability.from":
+		if e.ComplexityRoot.Availability.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.From(childComplexity), true
+	case "Availability.ok":
+		if e.ComplexityRoot.Availability.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Ok(childComplexity), true
+	case "Availability.pending":
+		if e.ComplexityRoot.Availability.Pending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Pending(childComplexity), true
+	case "Availability.seconds":
+		if e.ComplexityRoot.Availability.Seconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Seconds(childComplexity), true
+	case "Availability.statuses":
+		if e.ComplexityRoot.Availability.Statuses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.Statuses(childComplexity), true
+	case "Availability.to":
+		if e.ComplexityRoot.Availability.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Availability.To(childComplexity), true
 
 	case "CheckConnection.nodes":
 		if e.ComplexityRoot.CheckConnection.Nodes == nil {
@@ -2382,6 +2512,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAuditRetention(childComplexity, args["days"].(int)), true
+	case "Mutation.setRetention":
+		if e.ComplexityRoot.Mutation.SetRetention == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setRetention_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetRetention(childComplexity, args["input"].(store.RetentionInput)), true
 	case "Mutation.setRole":
 		if e.ComplexityRoot.Mutation.SetRole == nil {
 			break
@@ -2683,6 +2824,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditRetentionDays(childComplexity), true
+	case "Query.availability":
+		if e.ComplexityRoot.Query.Availability == nil {
+			break
+		}
+
+		args, err := ec.field_Query_availability_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Availability(childComplexity, args["checkId"].(*string), args["groupId"].(*string), args["from"].(time.Time), args["to"].(time.Time)), true
 	case "Query.check":
 		if e.ComplexityRoot.Query.Check == nil {
 			break
@@ -2803,6 +2955,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.NotificationLog(childComplexity, args["first"].(*int), args["after"].(*string), args["checkId"].(*string), args["failed"].(*bool)), true
+	case "Query.retention":
+		if e.ComplexityRoot.Query.Retention == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Retention(childComplexity), true
+	case "Query.retentionLimits":
+		if e.ComplexityRoot.Query.RetentionLimits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RetentionLimits(childComplexity), true
 	case "Query.sessions":
 		if e.ComplexityRoot.Query.Sessions == nil {
 			break
@@ -2820,6 +2984,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Site(childComplexity), true
+	case "Query.slas":
+		if e.ComplexityRoot.Query.Slas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Slas(childComplexity), true
 	case "Query.teams":
 		if e.ComplexityRoot.Query.Teams == nil {
 			break
@@ -2984,6 +3154,206 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Resource.Summary(childComplexity), true
+
+	case "Retention.alerts":
+		if e.ComplexityRoot.Retention.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.Alerts(childComplexity), true
+	case "Retention.history":
+		if e.ComplexityRoot.Retention.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.History(childComplexity), true
+	case "Retention.notifications":
+		if e.ComplexityRoot.Retention.Notifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.Notifications(childComplexity), true
+	case "Retention.raw":
+		if e.ComplexityRoot.Retention.Raw == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.Raw(childComplexity), true
+	case "Retention.rollup1h":
+		if e.ComplexityRoot.Retention.Rollup1h == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.Rollup1h(childComplexity), true
+	case "Retention.rollup5m":
+		if e.ComplexityRoot.Retention.Rollup5m == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Retention.Rollup5m(childComplexity), true
+
+	case "SLA.availability":
+		if e.ComplexityRoot.SLA.Availability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Availability(childComplexity), true
+	case "SLA.blind":
+		if e.ComplexityRoot.SLA.Blind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Blind(childComplexity), true
+	case "SLA.budgetSeconds":
+		if e.ComplexityRoot.SLA.BudgetSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.BudgetSeconds(childComplexity), true
+	case "SLA.checkId":
+		if e.ComplexityRoot.SLA.CheckID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.CheckID(childComplexity), true
+	case "SLA.downtime":
+		if e.ComplexityRoot.SLA.Downtime == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Downtime(childComplexity), true
+	case "SLA.from":
+		if e.ComplexityRoot.SLA.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.From(childComplexity), true
+	case "SLA.id":
+		if e.ComplexityRoot.SLA.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.ID(childComplexity), true
+	case "SLA.incidents":
+		if e.ComplexityRoot.SLA.Incidents == nil {
+			break
+		}
+
+		args, err := ec.field_SLA_incidents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SLA.Incidents(childComplexity, args["first"].(*int)), true
+	case "SLA.met":
+		if e.ComplexityRoot.SLA.Met == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Met(childComplexity), true
+	case "SLA.name":
+		if e.ComplexityRoot.SLA.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Name(childComplexity), true
+	case "SLA.percent":
+		if e.ComplexityRoot.SLA.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Percent(childComplexity), true
+	case "SLA.period":
+		if e.ComplexityRoot.SLA.Period == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Period(childComplexity), true
+	case "SLA.remainingFraction":
+		if e.ComplexityRoot.SLA.RemainingFraction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.RemainingFraction(childComplexity), true
+	case "SLA.remainingSeconds":
+		if e.ComplexityRoot.SLA.RemainingSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.RemainingSeconds(childComplexity), true
+	case "SLA.subject":
+		if e.ComplexityRoot.SLA.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Subject(childComplexity), true
+	case "SLA.subjectKind":
+		if e.ComplexityRoot.SLA.SubjectKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.SubjectKind(childComplexity), true
+	case "SLA.target":
+		if e.ComplexityRoot.SLA.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.Target(childComplexity), true
+	case "SLA.timeZone":
+		if e.ComplexityRoot.SLA.TimeZone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.TimeZone(childComplexity), true
+	case "SLA.to":
+		if e.ComplexityRoot.SLA.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.To(childComplexity), true
+	case "SLA.usedSeconds":
+		if e.ComplexityRoot.SLA.UsedSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLA.UsedSeconds(childComplexity), true
+
+	case "SLAIncident.check":
+		if e.ComplexityRoot.SLAIncident.Check == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.Check(childComplexity), true
+	case "SLAIncident.checkId":
+		if e.ComplexityRoot.SLAIncident.CheckID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.CheckID(childComplexity), true
+	case "SLAIncident.from":
+		if e.ComplexityRoot.SLAIncident.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.From(childComplexity), true
+	case "SLAIncident.output":
+		if e.ComplexityRoot.SLAIncident.Output == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.Output(childComplexity), true
+	case "SLAIncident.status":
+		if e.ComplexityRoot.SLAIncident.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.Status(childComplexity), true
+	case "SLAIncident.to":
+		if e.ComplexityRoot.SLAIncident.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SLAIncident.To(childComplexity), true
 
 	case "Service.alerts":
 		if e.ComplexityRoot.Service.Alerts == nil {
@@ -3273,6 +3643,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StatusCount.Status(childComplexity), true
+
+	case "StatusShare.fraction":
+		if e.ComplexityRoot.StatusShare.Fraction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusShare.Fraction(childComplexity), true
+	case "StatusShare.seconds":
+		if e.ComplexityRoot.StatusShare.Seconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusShare.Seconds(childComplexity), true
+	case "StatusShare.status":
+		if e.ComplexityRoot.StatusShare.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusShare.Status(childComplexity), true
 
 	case "Subscription.alertUpdated":
 		if e.ComplexityRoot.Subscription.AlertUpdated == nil {
@@ -3687,6 +4076,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ContactInput", ec.unmarshalInputContactInput),
 			graphql.NewInputUnmarshaler("HostInput", ec.unmarshalInputHostInput),
 			graphql.NewInputUnmarshaler("ParameterInput", ec.unmarshalInputParameterInput),
+			graphql.NewInputUnmarshaler("RetentionInput", ec.unmarshalInputRetentionInput),
 			graphql.NewInputUnmarshaler("ServiceInput", ec.unmarshalInputServiceInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
 			graphql.NewInputUnmarshaler("TeamInput", ec.unmarshalInputTeamInput),
@@ -3783,7 +4173,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "links.graphqls" "account.graphqls" "agents.graphqls"
+//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "links.graphqls" "account.graphqls" "agents.graphqls" "reports.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4166,6 +4556,7 @@ type Subscription {
 	{Name: "links.graphqls", Input: sourceData("links.graphqls"), BuiltIn: false},
 	{Name: "account.graphqls", Input: sourceData("account.graphqls"), BuiltIn: false},
 	{Name: "agents.graphqls", Input: sourceData("agents.graphqls"), BuiltIn: false},
+	{Name: "reports.graphqls", Input: sourceData("reports.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4343,6 +4734,28 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_confirmationSentTo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Availability(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Availability_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Availability_to(ctx, field)
+	case "seconds":
+		return ec.fieldContext_Availability_seconds(ctx, field)
+	case "ok":
+		return ec.fieldContext_Availability_ok(ctx, field)
+	case "statuses":
+		return ec.fieldContext_Availability_statuses(ctx, field)
+	case "downtime":
+		return ec.fieldContext_Availability_downtime(ctx, field)
+	case "blind":
+		return ec.fieldContext_Availability_blind(ctx, field)
+	case "pending":
+		return ec.fieldContext_Availability_pending(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Availability", field.Name)
 }
 
 func (ec *executionContext) childFields_CheckConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4803,6 +5216,88 @@ func (ec *executionContext) childFields_Resource(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Resource", field.Name)
 }
 
+func (ec *executionContext) childFields_Retention(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "raw":
+		return ec.fieldContext_Retention_raw(ctx, field)
+	case "rollup5m":
+		return ec.fieldContext_Retention_rollup5m(ctx, field)
+	case "rollup1h":
+		return ec.fieldContext_Retention_rollup1h(ctx, field)
+	case "history":
+		return ec.fieldContext_Retention_history(ctx, field)
+	case "alerts":
+		return ec.fieldContext_Retention_alerts(ctx, field)
+	case "notifications":
+		return ec.fieldContext_Retention_notifications(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Retention", field.Name)
+}
+
+func (ec *executionContext) childFields_SLA(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SLA_id(ctx, field)
+	case "name":
+		return ec.fieldContext_SLA_name(ctx, field)
+	case "subject":
+		return ec.fieldContext_SLA_subject(ctx, field)
+	case "subjectKind":
+		return ec.fieldContext_SLA_subjectKind(ctx, field)
+	case "checkId":
+		return ec.fieldContext_SLA_checkId(ctx, field)
+	case "target":
+		return ec.fieldContext_SLA_target(ctx, field)
+	case "period":
+		return ec.fieldContext_SLA_period(ctx, field)
+	case "timeZone":
+		return ec.fieldContext_SLA_timeZone(ctx, field)
+	case "downtime":
+		return ec.fieldContext_SLA_downtime(ctx, field)
+	case "blind":
+		return ec.fieldContext_SLA_blind(ctx, field)
+	case "from":
+		return ec.fieldContext_SLA_from(ctx, field)
+	case "to":
+		return ec.fieldContext_SLA_to(ctx, field)
+	case "percent":
+		return ec.fieldContext_SLA_percent(ctx, field)
+	case "met":
+		return ec.fieldContext_SLA_met(ctx, field)
+	case "budgetSeconds":
+		return ec.fieldContext_SLA_budgetSeconds(ctx, field)
+	case "usedSeconds":
+		return ec.fieldContext_SLA_usedSeconds(ctx, field)
+	case "remainingSeconds":
+		return ec.fieldContext_SLA_remainingSeconds(ctx, field)
+	case "remainingFraction":
+		return ec.fieldContext_SLA_remainingFraction(ctx, field)
+	case "availability":
+		return ec.fieldContext_SLA_availability(ctx, field)
+	case "incidents":
+		return ec.fieldContext_SLA_incidents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SLA", field.Name)
+}
+
+func (ec *executionContext) childFields_SLAIncident(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "checkId":
+		return ec.fieldContext_SLAIncident_checkId(ctx, field)
+	case "check":
+		return ec.fieldContext_SLAIncident_check(ctx, field)
+	case "status":
+		return ec.fieldContext_SLAIncident_status(ctx, field)
+	case "from":
+		return ec.fieldContext_SLAIncident_from(ctx, field)
+	case "to":
+		return ec.fieldContext_SLAIncident_to(ctx, field)
+	case "output":
+		return ec.fieldContext_SLAIncident_output(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SLAIncident", field.Name)
+}
+
 func (ec *executionContext) childFields_Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4923,6 +5418,18 @@ func (ec *executionContext) childFields_StatusCount(ctx context.Context, field g
 		return ec.fieldContext_StatusCount_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StatusCount", field.Name)
+}
+
+func (ec *executionContext) childFields_StatusShare(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_StatusShare_status(ctx, field)
+	case "fraction":
+		return ec.fieldContext_StatusShare_fraction(ctx, field)
+	case "seconds":
+		return ec.fieldContext_StatusShare_seconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusShare", field.Name)
 }
 
 func (ec *executionContext) childFields_Team(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6265,6 +6772,20 @@ func (ec *executionContext) field_Mutation_setAuditRetention_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setRetention_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (store.RetentionInput, error) {
+			return ec.unmarshalNRetentionInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetentionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6472,6 +6993,44 @@ func (ec *executionContext) field_Query_auditLog_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_availability_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "checkId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["checkId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "groupId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
 	return args, nil
 }
 
@@ -6822,6 +7381,20 @@ func (ec *executionContext) field_Resource_metrics_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["points"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_SLA_incidents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -8627,6 +9200,199 @@ func (ec *executionContext) _AuthPayload_confirmationSentTo(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_AuthPayload_confirmationSentTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _Availability_from(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Availability_to(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Availability_seconds(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_seconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Seconds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_seconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Availability_ok(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Ok(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Availability_statuses(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_statuses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Statuses(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StatusShare) graphql.Marshaler {
+			return ec.marshalNStatusShare2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐStatusShareᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_statuses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Availability",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusShare(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Availability_downtime(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_downtime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Downtime(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_downtime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Availability_blind(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_blind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Blind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_blind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, true, true, "Float")
+}
+
+func (ec *executionContext) _Availability_pending(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_pending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Availability().Pending(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_pending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Availability", field, true, true, "Float")
 }
 
 func (ec *executionContext) _CheckConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.CheckConnection) (ret graphql.Marshaler) {
@@ -13888,6 +14654,50 @@ func (ec *executionContext) fieldContext_Mutation_revokeAgent(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setRetention(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setRetention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetRetention(ctx, fc.Args["input"].(store.RetentionInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Retention) graphql.Marshaler {
+			return ec.marshalNRetention2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetention(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setRetention(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Retention(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setRetention_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NotificationAttempt_id(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15537,6 +16347,146 @@ func (ec *executionContext) fieldContext_Query_agentHub(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_availability(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_availability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Availability(ctx, fc.Args["checkId"].(*string), fc.Args["groupId"].(*string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Availability) graphql.Marshaler {
+			return ec.marshalNAvailability2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAvailability(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_availability(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Availability(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_availability_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_retention(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_retention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Retention(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Retention) graphql.Marshaler {
+			return ec.marshalNRetention2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetention(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_retention(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Retention(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_retentionLimits(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_retentionLimits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RetentionLimits(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Retention) graphql.Marshaler {
+			return ec.marshalNRetention2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetention(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_retentionLimits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Retention(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_slas(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_slas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Slas(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.SLA) graphql.Marshaler {
+			return ec.marshalNSLA2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐSLAᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_slas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SLA(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16134,6 +17084,772 @@ func (ec *executionContext) fieldContext_Resource_cluster(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Retention_raw(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_raw(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Raw, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_raw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Retention_rollup5m(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_rollup5m(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rollup5m, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_rollup5m(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Retention_rollup1h(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_rollup1h(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rollup1h, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_rollup1h(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Retention_history(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.History, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Retention_alerts(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_alerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alerts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_alerts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Retention_notifications(ctx context.Context, field graphql.CollectedField, obj *store.Retention) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Retention_notifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Notifications, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Retention_notifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Retention", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SLA_id(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SLA_name(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_subject(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_subjectKind(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_subjectKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_subjectKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_checkId(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_checkId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_checkId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SLA_target(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SLA_period(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_period(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Period, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_period(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_timeZone(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_timeZone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeZone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_timeZone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_downtime(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_downtime(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Downtime, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_downtime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_blind(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_blind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_blind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLA_from(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SLA_to(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SLA_percent(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_percent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Percent(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_percent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Float")
+}
+
+func (ec *executionContext) _SLA_met(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_met(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Met(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_met(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _SLA_budgetSeconds(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_budgetSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetSeconds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_budgetSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Float")
+}
+
+func (ec *executionContext) _SLA_usedSeconds(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_usedSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsedSeconds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_usedSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Float")
+}
+
+func (ec *executionContext) _SLA_remainingSeconds(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_remainingSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemainingSeconds(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_remainingSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Float")
+}
+
+func (ec *executionContext) _SLA_remainingFraction(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_remainingFraction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemainingFraction(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_remainingFraction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLA", field, true, false, "Float")
+}
+
+func (ec *executionContext) _SLA_availability(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_availability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Availability, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Availability) graphql.Marshaler {
+			return ec.marshalNAvailability2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAvailability(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_availability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SLA",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Availability(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SLA_incidents(ctx context.Context, field graphql.CollectedField, obj *store.SLA) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLA_incidents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.SLA().Incidents(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.Incident) graphql.Marshaler {
+			return ec.marshalNSLAIncident2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐIncidentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLA_incidents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SLA",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SLAIncident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_SLA_incidents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SLAIncident_checkId(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_checkId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_checkId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SLAIncident_check(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_check(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Check, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_check(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "String")
+}
+
+func (ec *executionContext) _SLAIncident_status(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v checks.Status) graphql.Marshaler {
+			return ec.marshalNStatus2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋchecksᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "Status")
+}
+
+func (ec *executionContext) _SLAIncident_from(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SLAIncident_to(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SLAIncident_output(ctx context.Context, field graphql.CollectedField, obj *store.Incident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SLAIncident_output(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Output, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SLAIncident_output(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "String")
 }
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *store.Service) (ret graphql.Marshaler) {
@@ -17282,6 +18998,75 @@ func (ec *executionContext) _StatusCount_count(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_StatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StatusCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StatusShare_status(ctx context.Context, field graphql.CollectedField, obj *model.StatusShare) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusShare_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v checks.Status) graphql.Marshaler {
+			return ec.marshalNStatus2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋchecksᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusShare_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusShare", field, false, false, "Status")
+}
+
+func (ec *executionContext) _StatusShare_fraction(ctx context.Context, field graphql.CollectedField, obj *model.StatusShare) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusShare_fraction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fraction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusShare_fraction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusShare", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StatusShare_seconds(ctx context.Context, field graphql.CollectedField, obj *model.StatusShare) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusShare_seconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusShare_seconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusShare", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Subscription_checkUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -20339,6 +22124,83 @@ func UnmarshalParameterInput(ctx context.Context, raw any) (model.ParameterInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRetentionInput(ctx context.Context, obj any) (store.RetentionInput, error) {
+	var it store.RetentionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"raw", "rollup5m", "rollup1h", "history", "alerts", "notifications"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "raw":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("raw"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Raw = data
+		case "rollup5m":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rollup5m"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rollup5m = data
+		case "rollup1h":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rollup1h"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rollup1h = data
+		case "history":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("history"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.History = data
+		case "alerts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alerts"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Alerts = data
+		case "notifications":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notifications"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Notifications = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRetentionInput unmarshals raw into the RetentionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRetentionInput(ctx context.Context, raw any) (store.RetentionInput, error) {
+	var out store.RetentionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RetentionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputServiceInput(ctx context.Context, obj any) (model.ServiceInput, error) {
 	var it model.ServiceInput
 	if obj == nil {
@@ -21206,6 +23068,80 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var availabilityImplementors = []string{"Availability"}
+
+func (ec *executionContext) _Availability(ctx context.Context, sel ast.SelectionSet, obj *store.Availability) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, availabilityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Availability")
+		case "from":
+			out.Values[i] = ec._Availability_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._Availability_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seconds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_seconds(ctx, field, obj)
+				})
+		case "ok":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_ok(ctx, field, obj)
+				})
+		case "statuses":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_statuses(ctx, field, obj)
+				})
+		case "downtime":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_downtime(ctx, field, obj)
+				})
+		case "blind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_blind(ctx, field, obj)
+				})
+		case "pending":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_pending(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22654,6 +24590,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setRetention":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setRetention(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23107,6 +25050,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_agentHub(ctx, field)
 				})
+		case "availability":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_availability(ctx, field)
+				})
+		case "retention":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_retention(ctx, field)
+				})
+		case "retentionLimits":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_retentionLimits(ctx, field)
+				})
+		case "slas":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_slas(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -23241,6 +25208,251 @@ func (ec *executionContext) _Resource(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Resource_cluster(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retentionImplementors = []string{"Retention"}
+
+func (ec *executionContext) _Retention(ctx context.Context, sel ast.SelectionSet, obj *store.Retention) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retentionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Retention")
+		case "raw":
+			out.Values[i] = ec._Retention_raw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollup5m":
+			out.Values[i] = ec._Retention_rollup5m(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollup1h":
+			out.Values[i] = ec._Retention_rollup1h(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "history":
+			out.Values[i] = ec._Retention_history(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alerts":
+			out.Values[i] = ec._Retention_alerts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "notifications":
+			out.Values[i] = ec._Retention_notifications(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sLAImplementors = []string{"SLA"}
+
+func (ec *executionContext) _SLA(ctx context.Context, sel ast.SelectionSet, obj *store.SLA) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sLAImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SLA")
+		case "id":
+			out.Values[i] = ec._SLA_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._SLA_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subject":
+			out.Values[i] = ec._SLA_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subjectKind":
+			out.Values[i] = ec._SLA_subjectKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checkId":
+			out.Values[i] = ec._SLA_checkId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "target":
+			out.Values[i] = ec._SLA_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "period":
+			out.Values[i] = ec._SLA_period(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeZone":
+			out.Values[i] = ec._SLA_timeZone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "downtime":
+			out.Values[i] = ec._SLA_downtime(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "blind":
+			out.Values[i] = ec._SLA_blind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "from":
+			out.Values[i] = ec._SLA_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._SLA_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "percent":
+			out.Values[i] = ec._SLA_percent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "met":
+			out.Values[i] = ec._SLA_met(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "budgetSeconds":
+			out.Values[i] = ec._SLA_budgetSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "usedSeconds":
+			out.Values[i] = ec._SLA_usedSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remainingSeconds":
+			out.Values[i] = ec._SLA_remainingSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remainingFraction":
+			out.Values[i] = ec._SLA_remainingFraction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "availability":
+			out.Values[i] = ec._SLA_availability(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "incidents":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SLA_incidents(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sLAIncidentImplementors = []string{"SLAIncident"}
+
+func (ec *executionContext) _SLAIncident(ctx context.Context, sel ast.SelectionSet, obj *store.Incident) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sLAIncidentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SLAIncident")
+		case "checkId":
+			out.Values[i] = ec._SLAIncident_checkId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "check":
+			out.Values[i] = ec._SLAIncident_check(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._SLAIncident_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "from":
+			out.Values[i] = ec._SLAIncident_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._SLAIncident_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "output":
+			out.Values[i] = ec._SLAIncident_output(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23630,6 +25842,49 @@ func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionS
 			}
 		case "count":
 			out.Values[i] = ec._StatusCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var statusShareImplementors = []string{"StatusShare"}
+
+func (ec *executionContext) _StatusShare(ctx context.Context, sel ast.SelectionSet, obj *model.StatusShare) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statusShareImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatusShare")
+		case "status":
+			out.Values[i] = ec._StatusShare_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fraction":
+			out.Values[i] = ec._StatusShare_fraction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "seconds":
+			out.Values[i] = ec._StatusShare_seconds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -24706,6 +26961,14 @@ func (ec *executionContext) marshalNAuthPayload2ᚖgithubᚗcomᚋbergamotᚑmon
 	return ec._AuthPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAvailability2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐAvailability(ctx context.Context, sel ast.SelectionSet, v *store.Availability) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Availability!")
+		return graphql.Null
+	}
+	return ec._Availability(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25215,6 +27478,19 @@ func (ec *executionContext) marshalNResource2ᚖgithubᚗcomᚋbergamotᚑmonito
 	return ec._Resource(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRetention2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetention(ctx context.Context, sel ast.SelectionSet, v *store.Retention) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Retention!")
+		return graphql.Null
+	}
+	return ec._Retention(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRetentionInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐRetentionInput(ctx context.Context, v any) (store.RetentionInput, error) {
+	res, err := ec.unmarshalInputRetentionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
 	var res model.Role
 	err := res.UnmarshalGQL(v)
@@ -25223,6 +27499,54 @@ func (ec *executionContext) unmarshalNRole2githubᚗcomᚋbergamotᚑmonitoring�
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNSLA2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐSLAᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.SLA) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSLA2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐSLA(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSLA2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐSLA(ctx context.Context, sel ast.SelectionSet, v *store.SLA) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SLA!")
+		return graphql.Null
+	}
+	return ec._SLA(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSLAIncident2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐIncidentᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Incident) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSLAIncident2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐIncident(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSLAIncident2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐIncident(ctx context.Context, sel ast.SelectionSet, v *store.Incident) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SLAIncident!")
+		return graphql.Null
+	}
+	return ec._SLAIncident(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNService2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Service) graphql.Marshaler {
@@ -25355,6 +27679,30 @@ func (ec *executionContext) marshalNStatusCount2ᚖgithubᚗcomᚋbergamotᚑmon
 		return graphql.Null
 	}
 	return ec._StatusCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStatusShare2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐStatusShareᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StatusShare) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusShare2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐStatusShare(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatusShare2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐStatusShare(ctx context.Context, sel ast.SelectionSet, v *model.StatusShare) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StatusShare!")
+		return graphql.Null
+	}
+	return ec._StatusShare(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {

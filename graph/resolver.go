@@ -40,4 +40,8 @@ type Resolver struct {
 
 	// Agents is this node's agent hub (nil: serve runs without one).
 	Agents AgentHub
+
+	// RetentionMax is the operator's maximum retention
+	// (BERGAMOT_RETENTION_MAX); zero takes store.DefaultRetention.
+	RetentionMax store.Retention
 }

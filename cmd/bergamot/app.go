@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/metrics"
 
 	"github.com/jackc/pgx/v5"
@@ -73,7 +76,15 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
 		Notifications: nd, Agents: agents})
 	metrics.GaugeFunc("bergamot_live_subscribers", "Live (GraphQL subscription) subscribers on this serve node.", func() float64 { return float64(n.Hub.Total()) })
-	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))))
+	// Retention and rollups (docs/data-retention.md): one node sweeps at a time.
+	maxR, err := store.ParseRetention(os.Getenv("BERGAMOT_RETENTION_MAX"), store.DefaultRetention)
+	if err != nil {
+		return nil, fmt.Errorf("BERGAMOT_RETENTION_MAX: %w", err)
+	}
+	n.Resolver.RetentionMax = maxR
+	retention := &jobs.RetentionSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "retention")),
+		Max: maxR, Every: envDuration("BERGAMOT_RETENTION_EVERY", time.Minute)}
+	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))), retention.Run)
 	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: loops}, nil
 }
 

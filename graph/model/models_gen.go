@@ -239,6 +239,13 @@ type StateChangeConnection struct {
 	PageInfo *PageInfo            `json:"pageInfo"`
 }
 
+// Time spent in one status.
+type StatusShare struct {
+	Status   checks.Status `json:"status"`
+	Fraction float64       `json:"fraction"`
+	Seconds  float64       `json:"seconds"`
+}
+
 type Subscription struct {
 }
 
