@@ -92,7 +92,9 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	a.background = append(a.background, func(ctx context.Context) error { // downtime starts/ends to a.sinks (docs/downtime.md)
 		return (&jobs.DowntimeSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "downtime")), Sinks: a.sinks,
 			Wake: jobs.Wakeup(ctx, db.Pool, store.DowntimesChannel, env.Logger)}).Run(ctx)
-	}, (&jobs.EscalationSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "escalation")), Sinks: a.sinks}).Run)
+	}, (&jobs.EscalationSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "escalation")), Sinks: a.sinks}).Run,
+		(&jobs.QuarantineSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "quarantine")),
+			Retention: envDuration("BERGAMOT_QUARANTINE_RETENTION", jobs.DefaultQuarantineRetention), Keep: envInt("BERGAMOT_QUARANTINE_KEEP")}).Run)
 	return a, nil
 }
 
