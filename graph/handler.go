@@ -80,7 +80,16 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	// The cost limit is the caller's site's query-cost limit (MaxComplexity
+	// unless the operator set another).
+	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {
+		p, err := tenants.PrincipalFrom(ctx)
+		if err != nil {
+			return MaxComplexity
+		}
+		v, _ := r.Limits.Get(ctx, p.Site.ID, tenants.LimitQueryCost)
+		return int(min(v, int64(1<<31-1)))
+	}})
 	srv.AroundRootFields(r.aroundRootFields)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
@@ -101,6 +110,11 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 		}
 		if ge.Extensions == nil {
 			ge.Extensions = map[string]any{}
+		}
+		if code, _ := ge.Extensions["code"].(string); code == "COMPLEXITY_LIMIT_EXCEEDED" {
+			ge.Extensions["code"] = "INVALID"
+			ge.Message += " (limit " + tenants.LimitQueryCost + "): each list costs its page size (first) times what it selects; ask for smaller pages or fewer nested lists"
+			return ge
 		}
 		if code, ok := ge.Extensions["code"].(string); ok && (code == errcode.ValidationFailed || code == errcode.ParseFailed) {
 			ge.Extensions["code"] = "INVALID"

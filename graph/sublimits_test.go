@@ -82,3 +82,21 @@ func TestSubscriptionLimits(t *testing.T) {
 		t.Fatalf("after closing: %d refused: %s", refused, msg)
 	}
 }
+
+// The query cost limit is per site: the operator lowers alpha's, and a
+// query alpha may no longer run is refused naming the limit, while bravo's
+// identical query still runs.
+func TestQueryCostPerSite(t *testing.T) {
+	e, a, b, _, _ := twoSites(t, apitest.Options{})
+	if err := e.Resolver.Limits.Set(t.Context(), uuid.MustParse(a.ID), tenants.LimitQueryCost, 500); err != nil {
+		t.Fatal(err)
+	}
+	const q = `{ checks(first: 100) { nodes { id name state { status output } } } }`
+	r := e.Do(t, a.Token, q, nil)
+	if r.Code() != "INVALID" || !strings.Contains(r.Errors[0].Message, "exceeds the limit of 500 (limit query-cost)") {
+		t.Fatalf("alpha over its query-cost: %+v", r.Errors)
+	}
+	if r := e.Do(t, b.Token, q, nil); len(r.Errors) > 0 {
+		t.Fatalf("bravo refused by alpha's limit: %+v", r.Errors)
+	}
+}

@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/store"
@@ -169,4 +172,50 @@ func setAsideResult(orig checks.Result, reason string) checks.Result {
 			reason, orig.Status, orig.Output)}
 	checks.DefaultLimits.Normalize(&res)
 	return res
+}
+
+// Set-aside results are kept this long, and at most this many per site
+// (BERGAMOT_QUARANTINE_RETENTION, BERGAMOT_QUARANTINE_KEEP).
+const (
+	DefaultQuarantineRetention = 30 * 24 * time.Hour
+	DefaultQuarantineKeep      = 1000
+)
+
+// QuarantineSweep prunes result_quarantine: rows older than Retention and
+// beyond the newest Keep of each site (issue 19, item 9).
+type QuarantineSweep struct {
+	Pool      *pgxpool.Pool
+	Logger    *slog.Logger
+	Retention time.Duration
+	Keep      int
+	// Every is how often it runs (default an hour).
+	Every time.Duration
+}
+
+// RunOnce prunes every site once and returns how many rows went.
+func (q *QuarantineSweep) RunOnce(ctx context.Context) (int, error) {
+	retention, keep := q.Retention, q.Keep
+	if retention <= 0 {
+		retention = DefaultQuarantineRetention
+	}
+	if keep <= 0 {
+		keep = DefaultQuarantineKeep
+	}
+	before := time.Now().Add(-retention)
+	n, err := forEachSite(ctx, q.Pool, func(ctx context.Context, tx pgx.Tx, _ uuid.UUID) (int, error) {
+		return store.PruneQuarantine(ctx, tx, before, keep)
+	})
+	if n > 0 {
+		q.Logger.InfoContext(ctx, "pruned set-aside results", slog.Int("rows", n))
+	}
+	return n, err
+}
+
+// Run prunes until ctx ends.
+func (q *QuarantineSweep) Run(ctx context.Context) error {
+	every := q.Every
+	if every <= 0 {
+		every = time.Hour
+	}
+	return runEvery(ctx, q.Logger, every, nil, "pruning set-aside results", q.RunOnce)
 }

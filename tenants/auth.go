@@ -283,7 +283,10 @@ func (s *Store) Login(ctx context.Context, siteName, email, password string) (st
 	if addr := ClientAddrFrom(ctx); addr != "" {
 		budgets = append(budgets, Budget{Key: "address:" + addr, Max: s.limits.AddressFailures})
 	}
-	attempt, spent := s.limiter.Begin(budgets...)
+	attempt, spent, err := s.limiter.Begin(ctx, budgets...)
+	if err != nil {
+		return "", nil, err
+	}
 	if spent != nil {
 		if strings.HasPrefix(spent.Key, "address:") {
 			return "", nil, errs.E(errs.Forbidden, "too many failed sign-in attempts from your address (%d a minute at most); wait a minute and try again", spent.Max)
@@ -293,7 +296,7 @@ func (s *Store) Login(ctx context.Context, siteName, email, password string) (st
 	plain, p, err := s.login(ctx, siteName, email, password)
 	switch {
 	case err == nil:
-		attempt.Succeed()
+		attempt.Succeed(ctx)
 		s.auditSignIn(ctx, p.Site.ID, email, &p.User.ID, "ok", "")
 		return plain, p, nil
 	case errs.Is(err, errs.Unauthenticated):
@@ -302,7 +305,7 @@ func (s *Store) Login(ctx context.Context, siteName, email, password string) (st
 		}
 		return "", nil, errs.E(errs.Unauthenticated, "wrong site, email or password")
 	default:
-		attempt.Cancel() // busy or broken: the password was not checked
+		attempt.Cancel(ctx) // busy or broken: the password was not checked
 		return "", nil, err
 	}
 }

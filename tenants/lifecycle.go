@@ -29,18 +29,21 @@ func (s *Store) ChangePassword(ctx context.Context, p *Principal, current, next 
 	if current == next {
 		return errs.E(errs.Invalid, "the new password is the same as the current one")
 	}
-	attempt, spent := s.limiter.Begin(Budget{Key: accountKey(p.Site.Name, p.User.Email), Max: s.limits.LoginFailures})
+	attempt, spent, err := s.limiter.Begin(ctx, Budget{Key: accountKey(p.Site.Name, p.User.Email), Max: s.limits.LoginFailures})
+	if err != nil {
+		return err
+	}
 	if spent != nil {
 		return errs.E(errs.Forbidden, "too many wrong passwords for this account (%d a minute at most); wait a minute and try again", spent.Max)
 	}
 	var hash string
 	if err := s.pool.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, p.User.ID).Scan(&hash); err != nil {
-		attempt.Cancel()
+		attempt.Cancel(ctx)
 		return fmt.Errorf("changing password: %w", err)
 	}
 	var ok bool
 	var newHash string
-	err := s.gate.Do(ctx, func() error {
+	err = s.gate.Do(ctx, func() error {
 		if ok = VerifyPassword(hash, current); !ok {
 			return nil
 		}
@@ -49,13 +52,13 @@ func (s *Store) ChangePassword(ctx context.Context, p *Principal, current, next 
 		return err
 	})
 	if err != nil {
-		attempt.Cancel()
+		attempt.Cancel(ctx)
 		return err
 	}
 	if !ok {
 		return errs.E(errs.Forbidden, "the current password is wrong")
 	}
-	attempt.Succeed()
+	attempt.Succeed(ctx)
 	return InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, password_changed_at = now(), must_change_password = false WHERE id = $1`,
 			p.User.ID, newHash); err != nil {

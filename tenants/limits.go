@@ -2,11 +2,16 @@ package tenants
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bergamot-monitoring/bergamot/errs"
 )
@@ -109,18 +114,32 @@ func accountKey(site, email string) string {
 	return "account:" + strings.ToLower(strings.TrimSpace(site)) + "/" + strings.ToLower(strings.TrimSpace(email))
 }
 
-// LoginLimiter allows a number of failed attempts per key in a window. An
-// attempt is counted when it starts, under the lock that checks the budget,
-// so concurrent attempts cannot all pass the check before any is counted.
+// LoginLimiter allows a number of attempts per key in a window. An attempt
+// is counted when it starts, in the same atomic step that checks the
+// budget, so concurrent attempts cannot all pass the check before any is
+// counted. With a pool (NewSharedLimiter) the counters live in PostgreSQL
+// (login_throttle) and every API node shares them; without one they live
+// in this process (tests, tools).
 type LoginLimiter struct {
 	mu     sync.Mutex
 	window time.Duration
 	fails  map[string][]time.Time
+
+	pool *pgxpool.Pool
+	name string
 }
 
-// NewLoginLimiter returns a limiter over window.
+// NewLoginLimiter returns an in-process limiter over window.
 func NewLoginLimiter(window time.Duration) *LoginLimiter {
 	return &LoginLimiter{window: window, fails: map[string][]time.Time{}}
+}
+
+// NewSharedLimiter returns a limiter whose counters are rows of
+// login_throttle, shared by every node on the database; name keeps its
+// keys apart from other limiters'. Windows are fixed: a key's window starts
+// with its first attempt.
+func NewSharedLimiter(pool *pgxpool.Pool, name string, window time.Duration) *LoginLimiter {
+	return &LoginLimiter{window: window, fails: map[string][]time.Time{}, pool: pool, name: name}
 }
 
 // Budget is one key and how many failures it may have in the window.
@@ -137,14 +156,18 @@ type Attempt struct {
 }
 
 // Begin counts an attempt against every budget, or refuses it (counting
-// nothing) and returns the first budget that is spent.
-func (l *LoginLimiter) Begin(budgets ...Budget) (*Attempt, *Budget) {
+// nothing) and returns the first budget that is spent. When the shared
+// counters cannot be reached the attempt is refused as busy (err).
+func (l *LoginLimiter) Begin(ctx context.Context, budgets ...Budget) (*Attempt, *Budget, error) {
+	if l.pool != nil {
+		return l.beginShared(ctx, budgets)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
 	for i, b := range budgets {
 		if b.Key != "" && len(l.recent(b.Key, now)) >= b.Max {
-			return nil, &budgets[i]
+			return nil, &budgets[i], nil
 		}
 	}
 	a := &Attempt{l: l, at: now}
@@ -154,7 +177,52 @@ func (l *LoginLimiter) Begin(budgets ...Budget) (*Attempt, *Budget) {
 			a.keys = append(a.keys, b.Key)
 		}
 	}
-	return a, nil
+	return a, nil, nil
+}
+
+// errSpent rolls the counting transaction back when a budget is spent.
+var errSpent = errors.New("budget spent")
+
+func (l *LoginLimiter) beginShared(ctx context.Context, budgets []Budget) (*Attempt, *Budget, error) {
+	a := &Attempt{l: l, at: time.Now()}
+	var spent *Budget
+	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		for i, b := range budgets {
+			if b.Key == "" {
+				continue
+			}
+			key := l.name + "/" + b.Key
+			var n int
+			err := tx.QueryRow(ctx, `INSERT INTO login_throttle AS t (key, n, window_end) VALUES ($1, 1, now() + make_interval(secs => $2))
+				ON CONFLICT (key) DO UPDATE SET
+					n = CASE WHEN t.window_end <= now() THEN 1 ELSE t.n + 1 END,
+					window_end = CASE WHEN t.window_end <= now() THEN now() + make_interval(secs => $2) ELSE t.window_end END
+				WHERE t.window_end <= now() OR t.n < $3
+				RETURNING n`, key, l.window.Seconds(), b.Max).Scan(&n)
+			if errors.Is(err, pgx.ErrNoRows) {
+				spent = &budgets[i]
+				return errSpent
+			}
+			if err != nil {
+				return fmt.Errorf("counting attempt: %w", err)
+			}
+			a.keys = append(a.keys, key)
+		}
+		// Now and then, forget windows long past.
+		if a.at.UnixNano()%64 == 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM login_throttle WHERE window_end < now() - interval '1 hour'`); err != nil {
+				return fmt.Errorf("counting attempt: %w", err)
+			}
+		}
+		return nil
+	})
+	switch {
+	case spent != nil:
+		return nil, spent, nil
+	case err != nil:
+		return nil, nil, errs.Wrap(errs.Transient, err, "cannot count the attempt right now; try again in a few seconds")
+	}
+	return a, nil, nil
 }
 
 func (l *LoginLimiter) recent(key string, now time.Time) []time.Time {
@@ -174,7 +242,11 @@ func (l *LoginLimiter) recent(key string, now time.Time) []time.Time {
 }
 
 // Cancel uncounts an attempt that was never checked (the server was busy).
-func (a *Attempt) Cancel() {
+func (a *Attempt) Cancel(ctx context.Context) {
+	if a.l.pool != nil {
+		_, _ = a.l.pool.Exec(ctx, `UPDATE login_throttle SET n = n - 1 WHERE key = ANY ($1) AND n > 0`, a.keys)
+		return
+	}
 	a.l.mu.Lock()
 	defer a.l.mu.Unlock()
 	for _, k := range a.keys {
@@ -184,7 +256,14 @@ func (a *Attempt) Cancel() {
 
 // Succeed uncounts a successful attempt and clears the failures of its
 // first key (the account).
-func (a *Attempt) Succeed() {
+func (a *Attempt) Succeed(ctx context.Context) {
+	if a.l.pool != nil {
+		if len(a.keys) > 0 {
+			_, _ = a.l.pool.Exec(ctx, `DELETE FROM login_throttle WHERE key = $1`, a.keys[0])
+			_, _ = a.l.pool.Exec(ctx, `UPDATE login_throttle SET n = n - 1 WHERE key = ANY ($1) AND n > 0`, a.keys[1:])
+		}
+		return
+	}
 	a.l.mu.Lock()
 	defer a.l.mu.Unlock()
 	for i, k := range a.keys {

@@ -489,7 +489,11 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email string) error {
 	if addr := ClientAddrFrom(ctx); addr != "" {
 		budgets = append(budgets, Budget{Key: "reset-address:" + addr, Max: s.limits.SignupsPerAddress})
 	}
-	if _, spent := s.signups.Begin(budgets...); spent != nil {
+	_, spent, err := s.signups.Begin(ctx, budgets...)
+	if err != nil {
+		return err
+	}
+	if spent != nil {
 		what := "for this email"
 		if strings.HasPrefix(spent.Key, "reset-address:") {
 			what = "from your address"

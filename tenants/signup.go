@@ -45,8 +45,11 @@ func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer
 	// so neither site creation nor the existing-password check below can
 	// be driven at will. Operator commands carry no address.
 	if addr := ClientAddrFrom(ctx); addr != "" {
-		attempt, spent := s.signups.Begin(Budget{Key: "email:" + email, Max: s.limits.SignupsPerEmail},
+		attempt, spent, berr := s.signups.Begin(ctx, Budget{Key: "email:" + email, Max: s.limits.SignupsPerEmail},
 			Budget{Key: "address:" + addr, Max: s.limits.SignupsPerAddress})
+		if berr != nil {
+			return nil, nil, berr
+		}
 		if spent != nil {
 			what := "with this email"
 			if strings.HasPrefix(spent.Key, "address:") {
@@ -56,7 +59,7 @@ func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer
 		}
 		defer func() {
 			if errs.Is(err, errs.Transient) {
-				attempt.Cancel() // busy: nothing was tried
+				attempt.Cancel(ctx) // busy: nothing was tried
 			}
 		}()
 	}

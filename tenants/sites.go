@@ -99,7 +99,7 @@ func NewStore(pool *pgxpool.Pool) *Store {
 // take their defaults).
 func NewStoreWithLimits(pool *pgxpool.Pool, l Limits) *Store {
 	l = l.withDefaults()
-	return &Store{pool: pool, limits: l, limiter: NewLoginLimiter(l.LoginWindow), signups: NewLoginLimiter(time.Hour),
+	return &Store{pool: pool, limits: l, limiter: NewSharedLimiter(pool, "login", l.LoginWindow), signups: NewSharedLimiter(pool, "signup", time.Hour),
 		gate: NewPasswordGate(l.PasswordHashes, l.PasswordQueue, l.PasswordWait)}
 }
 

@@ -84,7 +84,9 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	n.Resolver.RetentionMax = maxR
 	retention := &jobs.RetentionSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "retention")),
 		Max: maxR, Every: envDuration("BERGAMOT_RETENTION_EVERY", time.Minute)}
-	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))), retention.Run)
+	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))), retention.Run,
+		(&jobs.QuarantineSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "quarantine")),
+			Retention: envDuration("BERGAMOT_QUARANTINE_RETENTION", jobs.DefaultQuarantineRetention), Keep: envInt("BERGAMOT_QUARANTINE_KEEP")}).Run)
 	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: loops}, nil
 }
 

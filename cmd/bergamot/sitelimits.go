@@ -77,7 +77,7 @@ func cmdSiteLimits(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "limit\tvalue\tfrom\tbounds\n")
+	_, _ = fmt.Fprintf(w, "limit\tvalue\tfrom\tbounds\n")
 	for _, v := range vals {
 		from := "default"
 		if v.Overridden {
@@ -85,7 +85,7 @@ func cmdSiteLimits(ctx context.Context, env *Env, args []string) error {
 		} else if os.Getenv(v.EnvName()) != "" {
 			from = v.EnvName()
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", v.Name, v.Value, from, v.Help)
+		_, _ = fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", v.Name, v.Value, from, v.Help)
 	}
 	return w.Flush()
 }

@@ -5,6 +5,7 @@ import { AgentsPage } from "./pages/agents";
 import { AlertsPage } from "./pages/alerts";
 import { AuthPage } from "./pages/auth";
 import { CheckPage } from "./pages/check";
+import { LINK_PAGES, LinkPage } from "./pages/links";
 import { ChecksPage } from "./pages/checks";
 import { ConfigPage } from "./pages/config";
 import { OverviewPage } from "./pages/overview";
@@ -53,6 +54,7 @@ function Page({ route }: { route: Route }) {
 const TITLES: Record<string, string> = {
   checks: "Hosts & services", check: "Check", alerts: "Alerts", groups: "Groups", locations: "Locations",
   config: "Configuration", workers: "Workers", agents: "Host agents", teams: "Teams", settings: "Settings", signin: "Sign in", signup: "Sign up",
+  verify: "Confirm your email", "accept-invite": "Accept invitation", "reset-password": "New password", "forgot-password": "Forgot password",
 };
 
 export function Root({ app }: { app: App }) {
@@ -68,12 +70,14 @@ function Shell({ app }: { app: App }) {
   const auth = useStore(app.auth, (a) => a.status);
   const problems = useStore(app.state, (s) => s.problems.size);
   const publicPage = route.parts[0] === "signin" || route.parts[0] === "signup";
+  // Link pages work signed in or not (a link may be for another account).
+  const linkPage = LINK_PAGES.includes(route.parts[0] ?? "");
 
   useEffect(() => {
-    if (auth === "signedOut" && !publicPage) navigate("#/signin", true);
+    if (auth === "signedOut" && !publicPage && !linkPage) navigate("#/signin", true);
     const nowPublic = ["signin", "signup"].includes(parseHash(location.hash).parts[0] ?? "");
     if (auth === "signedIn" && nowPublic) navigate("#/", true);
-  }, [auth, publicPage]);
+  }, [auth, publicPage, linkPage]);
 
   useEffect(() => {
     const t = TITLES[route.parts[0] ?? ""] ?? "Overview";
@@ -81,6 +85,7 @@ function Shell({ app }: { app: App }) {
   }, [route.path, problems]);
 
   if (auth === "unknown") return <div class="boot" aria-busy="true">Connecting to Bergamot…</div>;
+  if (linkPage) return <LinkPage route={route} />;
   if (publicPage || auth !== "signedIn") return <AuthPage mode={route.parts[0] === "signup" ? "signup" : "signin"} />;
   return (
     <Layout path={route.path}>

@@ -16,7 +16,7 @@ fragment CheckRow on Check {
 export const ME = `query Me { me { id email displayName role } site { id name summary } }`;
 
 export const SIGN_UP = `mutation SignUp($input: SignUpInput!) {
-  signUp(input: $input) { token site { id name } user { id email displayName role } }
+  signUp(input: $input) { token confirmationSentTo site { id name } user { id email displayName role } }
 }`;
 
 export const LOGIN = `mutation Login($site: String!, $email: String!, $password: String!) {
@@ -112,7 +112,7 @@ export const EXECUTE_NOW = `mutation ExecuteNow($checkId: ID!) { executeNow(chec
 export const ADD_COMMENT = `mutation AddComment($checkId: ID!, $body: String!) { addComment(checkId: $checkId, body: $body) { id author body createdAt } }`;
 export const CREATE_TOKEN = `mutation CreateToken($name: String!) { createApiToken(name: $name) }`;
 export const REVOKE_TOKEN = `mutation RevokeToken($id: ID!) { revokeApiToken(id: $id) }`;
-export const INVITE_USER = `mutation Invite($email: String!, $password: String!, $role: Role!) { inviteUser(email: $email, password: $password, role: $role) { id email displayName role } }`;
+export const INVITE_USER = `mutation Invite($email: String!, $role: Role!) { inviteUser(email: $email, role: $role) { id email displayName role } }`;
 export const SET_ROLE = `mutation SetRole($userId: ID!, $role: Role!) { setRole(userId: $userId, role: $role) }`;
 
 export const SUB_CHECKS = `subscription CheckUpdated($filter: CheckFilter) {
@@ -130,3 +130,10 @@ export const SUB_NOTIFICATIONS = `subscription Notifications {
 export const AGENTS = `query Agents { agents { agentId hostName connected version node since lastSeen serial certificateExpires } agentHub { url caCertificate } }`;
 export const CREATE_AGENT_ENROLMENT = `mutation CreateAgentEnrolment($host: String!, $template: Boolean) { createAgentEnrolment(host: $host, template: $template) { host template token expiresAt commands hub { url } } }`;
 export const REVOKE_AGENT = `mutation RevokeAgent($host: String!) { revokeAgent(host: $host) }`;
+// Emailed single-use links (docs/limits.md: sign-up confirmation,
+// invitations, password reset).
+const SESSION = `token site { id name } user { id email displayName role }`;
+export const VERIFY_EMAIL = `mutation VerifyEmail($token: String!, $password: String!) { verifyEmail(token: $token, password: $password) { ${SESSION} } }`;
+export const ACCEPT_INVITATION = `mutation AcceptInvitation($token: String!, $password: String!) { acceptInvitation(token: $token, password: $password) { ${SESSION} } }`;
+export const REQUEST_PASSWORD_RESET = `mutation RequestPasswordReset($email: String!) { requestPasswordReset(email: $email) }`;
+export const RESET_PASSWORD = `mutation ResetPassword($token: String!, $password: String!) { resetPassword(token: $token, password: $password) }`;

@@ -148,7 +148,7 @@ describe("role-aware actions", () => {
     const other = root.querySelector<HTMLSelectElement>('select[aria-label="Role of other@b.c"]')!;
     expect(other.disabled).toBe(true);
     expect(other.title).toContain("Only admins");
-    expect(root.textContent).not.toContain("Add user");
+    expect(root.textContent).not.toContain("Invite user");
     expect(root.querySelector(".users-note")!.textContent).toContain("Only admins");
     expect(root.querySelector<HTMLButtonElement>("[data-action=create-token]")!.disabled).toBe(false);
   });
@@ -158,7 +158,7 @@ describe("role-aware actions", () => {
     await mount(a.app, "#/settings");
     await waitFor(() => root.querySelector("[data-action=create-token]") !== null);
     expect(root.querySelector<HTMLSelectElement>('select[aria-label="Role of other@b.c"]')!.disabled).toBe(false);
-    expect(root.textContent).toContain("Add user");
+    expect(root.textContent).toContain("Invite user");
     render(null, root);
 
     const v = settings("VIEWER");

@@ -5,7 +5,7 @@ import type { Site, User } from "../api/types";
 import { navigate } from "../router";
 import { useApp } from "../store/app";
 
-type Payload = { token: string; site: Pick<Site, "id" | "name">; user: User };
+type Payload = { token: string; confirmationSentTo?: string | null; site: Pick<Site, "id" | "name">; user: User };
 
 export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
   const app = useApp();
@@ -15,6 +15,7 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
   const [summary, setSummary] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [sentTo, setSentTo] = useState<string | null>(null);
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -25,6 +26,11 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
       if (mode === "signup") {
         const d = await app.client.request<{ signUp: Payload }>(Q.SIGN_UP, { input: { siteName: site, email, password, summary: summary || undefined } });
         p = d.signUp;
+        if (!p.token && p.confirmationSentTo) {
+          // The site opens when its admin follows the emailed link.
+          setSentTo(p.confirmationSentTo);
+          return;
+        }
       } else {
         const d = await app.client.request<{ login: Payload }>(Q.LOGIN, { site, email, password });
         p = d.login;
@@ -44,6 +50,23 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
   }
 
   const signup = mode === "signup";
+  if (sentTo)
+    return (
+      <div class="auth">
+        <div class="auth-card" role="status">
+          <div class="auth-brand">
+            <span class="brand-mark" aria-hidden="true" /> Bergamot
+          </div>
+          <h1>Check your email</h1>
+          <p>
+            We sent a link to <strong>{sentTo}</strong>. Open it within 24 hours and enter your password to confirm the address: the site <strong>{site}</strong> opens then.
+          </p>
+          <p class="auth-switch">
+            <a href="#/signin">Back to sign in</a>
+          </p>
+        </div>
+      </div>
+    );
   return (
     <div class="auth">
       <form class="auth-card" onSubmit={submit} aria-labelledby="auth-title">
@@ -87,7 +110,7 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
             </>
           ) : (
             <>
-              New to Bergamot? <a href="#/signup">Create a site</a>
+              New to Bergamot? <a href="#/signup">Create a site</a> · <a href="#/forgot-password">Forgot your password?</a>
             </>
           )}
         </p>

@@ -38,7 +38,6 @@ function Users({ users, me, onChanged }: { users: User[]; me: User; onChanged: (
   const setRole = useMutation(Q.SET_ROLE);
   const invite = useMutation(Q.INVITE_USER);
   const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
   const [role, setRoleNew] = useState<Role>("VIEWER");
   const perm = permissions(me.role);
   const admin = perm.canManageUsers;
@@ -58,13 +57,12 @@ function Users({ users, me, onChanged }: { users: User[]; me: User; onChanged: (
         ))}
       </div>
       {admin && (
-        <form class="inline-form" onSubmit={async (e) => { e.preventDefault(); if (await invite.run({ email, password, role }, `Added ${email}`)) { setEmail(""); setPassword(""); onChanged(); } }}>
+        <form class="inline-form" onSubmit={async (e) => { e.preventDefault(); if (await invite.run({ email, role }, `Invitation mailed to ${email}: they choose their own password through the link`)) { setEmail(""); onChanged(); } }}>
           <input type="email" required placeholder="new.user@example.com" aria-label="Email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
-          <input type="password" required minLength={8} placeholder="Initial password" aria-label="Initial password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
           <select aria-label="Role" value={role} onChange={(e) => setRoleNew(e.currentTarget.value as Role)}>
             {ROLES.map((r) => <option key={r} value={r}>{r.toLowerCase()}</option>)}
           </select>
-          <button class="btn btn-small" disabled={invite.busy}>Add user</button>
+          <button class="btn btn-small" disabled={invite.busy}>Invite user</button>
         </form>
       )}
       {!admin && <p class="muted small users-note">{perm.usersReason}</p>}

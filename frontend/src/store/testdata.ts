@@ -22,7 +22,9 @@ export function fakeApp(handlers: Record<string, Handler>, opts: { socket?: (o: 
     const op = /(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ?? "";
     calls.push(op);
     const h = handlers[op];
-    const body = h ? { data: h(variables) } : { errors: [{ message: `no handler for ${op}`, extensions: { code: "INVALID" } }] };
+    // A handler answers data, or { __errors: [...] } for a GraphQL error answer.
+    const out = h ? h(variables) : { __errors: [{ message: `no handler for ${op}`, extensions: { code: "INVALID" } }] };
+    const body = out && typeof out === "object" && "__errors" in out ? { errors: out.__errors } : { data: out };
     return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
   }) as unknown as typeof fetch;
   const tokens = { v: "tok" as string | null, get() { return this.v; }, set(t: string | null) { this.v = t; } };
