@@ -159,13 +159,12 @@ func newRig(t testing.TB, configs map[string]string) *rig {
 	t.Helper()
 	r := newRigDB(t, configs)
 	db := r.db
-	sched := &jobs.Scheduler{Pool: db.Pool, River: r.rc, Logger: r.log, Tick: 20 * time.Millisecond, StartWithin: 3 * time.Second}
-	proc := &jobs.Processor{Pool: db.Pool, Logger: r.log, Sinks: []jobs.EventSink{r.sink}, Wake: jobs.Wakeup(r.ctx, db.Pool, jobs.ResultsChannel, r.log)}
-	dog := &jobs.Watchdog{Pool: db.Pool, River: r.rc, Logger: r.log, Every: 200 * time.Millisecond}
+	serve := jobs.NewServe(r.ctx, jobs.ServeConfig{Pool: db.Pool, River: r.rc, Logger: r.log, Sinks: []jobs.EventSink{r.sink},
+		StartWithin: 3 * time.Second, Tick: 20 * time.Millisecond, WatchEvery: 200 * time.Millisecond})
 	r.hub = &gateway.Hub{Store: r.st, Pool: db.Pool, Logger: r.log, Node: "test-node", LostGrace: time.Second,
 		FetchPollInterval: 50 * time.Millisecond,
 		Worker:            &jobs.ExecuteWorker{Pool: db.Pool, Sealer: r.sealer, Logger: r.log}}
-	for _, f := range []func(context.Context) error{sched.Run, proc.Run, dog.Run, r.hub.Run} {
+	for _, f := range append(serve.Loops(), r.hub.Run) {
 		r.wg.Add(1)
 		go func() { defer r.wg.Done(); _ = f(r.ctx) }()
 	}

@@ -130,6 +130,11 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 	if err != nil {
 		res = &checks.Result{Status: checks.StatusError, Output: "cannot prepare check: " + err.Error(), Started: time.Now()}
 	} else {
+		if req.Zone != job.Args.Zone { // the cached definition is shared: copy it
+			cp := *req
+			cp.Zone = job.Args.Zone
+			req = &cp
+		}
 		cctx, cancel := context.WithTimeout(ctx, req.Timeout)
 		res = w.Engines.Execute(cctx, req)
 		cancel()
@@ -217,12 +222,11 @@ func (w *ExecuteWorker) readRequest(ctx context.Context, checkID uuid.UUID) (*ch
 	site, _ := tenants.SiteFrom(ctx)
 	req.SiteID = site.String()
 	var params map[string]string
-	var kind string
 	err := tenants.InSite(ctx, w.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT c.kind, c.engine, c.executor, c.parameters, c.script,
 				COALESCE(h.name, c.name), COALESCE(NULLIF(h.address, ''), NULLIF(c.address, ''), COALESCE(h.name, c.name))
 			FROM checks c LEFT JOIN checks h ON h.id = c.parent_id AND h.kind = 'host' WHERE c.id = $1`, checkID).
-			Scan(&kind, &req.Engine, &req.Executor, &params, &req.Script, &req.HostName, &req.HostAddress)
+			Scan(&req.Kind, &req.Engine, &req.Executor, &params, &req.Script, &req.HostName, &req.HostAddress)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,19 @@ import (
 	"github.com/bergamot-monitoring/bergamot/config"
 )
 
+// This file holds SQL on the workers a zone has: worker_connections (the
+// remote workers connected to a site's private zone, a tenant table) and
+// the live offers of each zone's workers.
+
+// CountZoneConnections counts the site's remote workers connected to zone
+// that reported within liveFor (a PostgreSQL interval, "30 seconds").
+func CountZoneConnections(ctx context.Context, tx pgx.Tx, zone, liveFor string) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM worker_connections
+		WHERE zone = $1 AND closed_at IS NULL AND last_seen > now() - $2::interval`, zone, liveFor).Scan(&n)
+	return n, err
+}
+
 // LiveFor is how recently a worker must have reported to count as live
 // (three heartbeats).
 const LiveFor = "30 seconds"

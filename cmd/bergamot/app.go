@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"log/slog"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,10 +15,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/gateway"
 	"github.com/bergamot-monitoring/bergamot/graph"
 	"github.com/bergamot-monitoring/bergamot/internal/node"
-	"github.com/bergamot-monitoring/bergamot/jobs"
-	"github.com/bergamot-monitoring/bergamot/live"
 	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
-	"github.com/bergamot-monitoring/bergamot/rest"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -28,17 +23,17 @@ import (
 //go:embed default-site.xml
 var defaultSiteXML []byte
 
-// app is the wiring of a serve node's HTTP side.
+// app is the wiring of a serve node's HTTP side and loops: node.New plus
+// what only production serves (the dashboard and its acknowledgement
+// links).
 type app struct {
-	graphql    http.Handler
-	rest       http.Handler
-	frontend   http.Handler
-	sinks      []jobs.EventSink
-	background []func(ctx context.Context) error
+	graphql  http.Handler
+	rest     http.Handler
+	frontend http.Handler
+	loops    []func(ctx context.Context) error
 }
 
 func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sealer *store.Sealer, o serveOptions) (*app, error) {
-	hub := live.NewHub(db.Pool, env.Logger)
 	vals := validators()
 	if env.Policy.Hosted() {
 		// Refuse at apply what the hosted policy would refuse at run time.
@@ -50,37 +45,17 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		pol.SharedZone = (&sharedZones{st: &gateway.Store{Pool: db.Pool}, ttl: 5 * time.Second, log: env.Logger}).Shared
 		vals = append(vals, validatePolicy(&pol, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate)
 	}
-	cfgs := &store.Configs{Sealer: sealer, Validators: vals}
-	res := &graph.Resolver{
-		Pool: db.Pool, Tenants: tenants.NewStoreWithLimits(db.Pool, loginLimits()), Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
-		SignupOpen: o.signupOpen, StartWithin: o.startWithin, SiteInit: defaultSite(cfgs),
-	}
-	a := &app{
-		graphql:    res.NewHandler(graph.HandlerOptions{Domain: env.Domain}),
-		rest:       rest.New(res, env.Logger),
-		frontend:   frontend.Handler(),
-		background: []func(context.Context) error{hub.Run},
-	}
 	// Notifications: processed events queue notification jobs (the notifier
 	// role works them); acknowledgement links are served under /ack/.
 	nd, err := newDispatcher(env, db, sealer)
 	if err != nil {
 		return nil, err
 	}
-	res.Tests = nd
-	a.sinks = append(a.sinks, &dispatch.Sink{River: rc})
-	a.frontend = withAckLinks(nd.AckHandler(), a.frontend)
-	// Virtual checks re-evaluate after each processed batch and forward their
-	// events to the sinks registered before them; passive checks go stale.
-	vs := &jobs.VirtualSink{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "virtual")), Forward: slices.Clone(a.sinks)}
-	fresh := &jobs.Freshness{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "freshness"))}
-	a.sinks = append(a.sinks, vs)
-	a.background = append(a.background, vs.Run, fresh.Run)
-	a.background = append(a.background, func(ctx context.Context) error { // downtime starts/ends to a.sinks (docs/downtime.md)
-		return (&jobs.DowntimeSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "downtime")), Sinks: a.sinks,
-			Wake: jobs.Wakeup(ctx, db.Pool, store.DowntimesChannel, env.Logger)}).Run(ctx)
-	}, (&jobs.EscalationSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "escalation")), Sinks: a.sinks}).Run)
-	return a, nil
+	n := node.New(ctx, node.Options{Pool: db.Pool, Logger: env.Logger, River: rc, Sealer: sealer, Validators: vals,
+		Tenants: tenants.NewStoreWithLimits(db.Pool, loginLimits()), SiteInit: defaultSite,
+		SignupOpen: o.signupOpen, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
+		Notifications: nd})
+	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: n.Loops()}, nil
 }
 
 // defaultSite applies the default templates to a new site at signup.

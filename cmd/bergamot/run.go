@@ -97,16 +97,13 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
-	sched := &jobs.Scheduler{Pool: db.Pool, River: rc, Logger: log.With(slog.String("component", "scheduler")), StartWithin: o.startWithin}
-	proc := &jobs.Processor{Pool: db.Pool, Logger: log.With(slog.String("component", "results")), Sinks: app.sinks,
-		Wake: jobs.Wakeup(ctx, db.Pool, jobs.ResultsChannel, log)}
-	dog := &jobs.Watchdog{Pool: db.Pool, River: rc, Logger: log.With(slog.String("component", "watchdog"))}
-	g.Go(func() error { return sched.Run(ctx) })
-	g.Go(func() error { return proc.Run(ctx) })
-	g.Go(func() error { return dog.Run(ctx) })
-	for _, bg := range app.background {
-		g.Go(func() error { return bg(ctx) })
+	for _, loop := range app.loops {
+		g.Go(func() error { return loop(ctx) })
 	}
+	// Every serve node accepts remote workers (/worker): the proxies that
+	// internal checks (bergamot-internal-proxies) count.
+	pres := nodePresence(env, db, jobs.RoleServe, []string{"worker-gateway"})
+	g.Go(func() error { return pres.Run(ctx) })
 	return ln.Addr().String(), nil
 }
 
@@ -121,7 +118,7 @@ type workerOptions struct {
 
 func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgroup.Group) error {
 	log := env.Logger.With(slog.String("role", "worker"), slog.String("zone", o.zone))
-	reg, err := buildRegistry(log, o.engines, &engineEnv{KnownHosts: &store.HostKeys{Pool: db.Pool}})
+	reg, err := buildRegistry(log, o.engines, &engineEnv{KnownHosts: &store.HostKeys{Pool: db.Pool}, Self: &store.SelfCheck{Pool: db.Pool}})
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,8 @@
 // PostgreSQL database (pgtest), the GraphQL handler, the REST facade, the
 // live hub, the result processor and, optionally, a River worker with the
 // dummy engine, all behind server.New on an httptest server. It mirrors
-// cmd/bergamot's runServe wiring, so tests exercise what users run.
+// cmd/bergamot's runServe wiring (both call node.New), so tests exercise
+// what users run.
 //
 // Test binaries using it need pgtest's TestMain:
 //
@@ -37,7 +38,6 @@ import (
 	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/live"
-	"github.com/bergamot-monitoring/bergamot/rest"
 	"github.com/bergamot-monitoring/bergamot/server"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -110,23 +110,22 @@ func Start(t testing.TB, o Options) *Env {
 		cancel()
 		t.Fatalf("apitest: %v", err)
 	}
-	cfgs := &store.Configs{Sealer: sealer, Validators: node.Validators(0)}
-	hub := live.NewHub(pool, log)
-	hub.Trace = o.Stages
 	// Tests sign up many sites from 127.0.0.1: sign-up throttling is raised.
-	res := &graph.Resolver{Pool: pool, Tenants: tenants.NewStoreWithLimits(pool, tenants.Limits{SignupsPerAddress: 10000, SignupsPerEmail: 10000}), Configs: cfgs, River: rc, Hub: hub, Logger: log,
-		SignupOpen: true, StartWithin: 30 * time.Second, SiteInit: defaultSite(cfgs)}
-	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool},
-		GraphQL: res.NewHandler(graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins}), REST: rest.New(res, log)})
+	// The rig queues its own results (no scheduler or watchdog) and sends no
+	// notifications; sweeps and virtual checks are tested in jobs.
+	n := node.New(ctx, node.Options{Pool: pool, Logger: log, River: rc, Sealer: sealer, Validators: node.Validators(0),
+		Tenants: tenants.NewStoreWithLimits(pool, tenants.Limits{SignupsPerAddress: 10000, SignupsPerEmail: 10000}), SiteInit: defaultSite,
+		SignupOpen: true, StartWithin: 30 * time.Second, GraphQL: graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins},
+		ProcessOnly: true, NoSweeps: true, Stages: o.Stages})
+	res, hub := n.Resolver, n.Hub
+	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool}, GraphQL: n.GraphQL, REST: n.REST})
 	srv := httptest.NewServer(handler)
-	done := make(chan struct{}, 4)
-	goRun := func(f func(context.Context) error) {
+	loops := n.Loops()
+	done := make(chan struct{}, len(loops))
+	for _, f := range loops {
 		go func() { _ = f(ctx); done <- struct{}{} }()
 	}
-	proc := &jobs.Processor{Pool: pool, Logger: log, Wake: jobs.Wakeup(ctx, pool, jobs.ResultsChannel, log), Trace: o.Stages}
-	goRun(hub.Run)
-	goRun(proc.Run)
-	running := 2
+	running := len(loops)
 	var worker *river.Client[pgx.Tx]
 	if o.Worker {
 		reg := checks.NewRegistry()
