@@ -1,3 +1,4 @@
+DROP POLICY IF EXISTS worker_isolation ON worker_connections;
 DROP POLICY IF EXISTS worker_isolation ON ssh_host_keys;
 DROP POLICY IF EXISTS worker_isolation ON credentials;
 DROP POLICY IF EXISTS worker_isolation ON checks;

@@ -10,7 +10,8 @@
 -- one, hand results back (insert into result_inbox, never read it), and,
 -- under row-level security for the site its job names, read the definitions
 -- of checks, the sealed credentials they use and the SSH host keys they
--- trust. It cannot read users, sessions, API tokens, worker keys, check
+-- trust, and count the live workers of a zone (the internal engine). It
+-- cannot read users, sessions, API tokens, worker keys, check
 -- state, history, notifications or anything else of any site.
 DO $$
 BEGIN
@@ -34,3 +35,11 @@ GRANT SELECT, INSERT, DELETE ON ssh_host_keys TO bergamot_worker;
 CREATE POLICY worker_isolation ON checks FOR SELECT TO bergamot_worker USING (site_id = bergamot_site());
 CREATE POLICY worker_isolation ON credentials FOR SELECT TO bergamot_worker USING (site_id = bergamot_site());
 CREATE POLICY worker_isolation ON ssh_host_keys TO bergamot_worker USING (site_id = bergamot_site()) WITH CHECK (site_id = bergamot_site());
+
+-- The internal engine (checks/self, stock bergamot-internal-workers) counts
+-- the live workers of its check's zone: the site's remote ones here, the
+-- operator's in workers. (Its count of serve and notifier nodes reads the
+-- nodes table, granted after migrations in migrate.go, as that table comes
+-- later.)
+GRANT SELECT ON worker_connections TO bergamot_worker;
+CREATE POLICY worker_isolation ON worker_connections FOR SELECT TO bergamot_worker USING (site_id = bergamot_site());

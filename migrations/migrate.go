@@ -126,6 +126,11 @@ BEGIN
         END IF;
     END LOOP;
     GRANT SELECT ON schema_migrations TO bergamot_app;
+    -- The internal engine on a direct worker counts serve and notifier
+    -- nodes (migration 000039, later than the role's 000028).
+    IF to_regclass('nodes') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bergamot_worker') THEN
+        GRANT SELECT ON nodes TO bergamot_worker;
+    END IF;
 END $$`
 
 // Status reports the applied version and whether the schema is current.

@@ -17,8 +17,9 @@ import (
 
 // workerReadable are the tenant tables a direct worker reads, under the
 // site its job names: what checks to run and with which credentials
-// (sealed) and trusted SSH host keys.
-var workerReadable = []string{"checks", "credentials", "ssh_host_keys"}
+// (sealed) and trusted SSH host keys, and the site's connected remote
+// workers (the internal engine counts a zone's workers).
+var workerReadable = []string{"checks", "credentials", "ssh_host_keys", "worker_connections"}
 
 // TestWorkerRoleSeesOnlyWhatAWorkerNeeds: a direct worker's connections
 // (tenants.OpenWorkerPool, role bergamot_worker) cannot read users,
@@ -124,6 +125,7 @@ func TestWorkerRoleSeesOnlyWhatAWorkerNeeds(t *testing.T) {
 		{`INSERT INTO shared_zones (name) VALUES ('dc9') ON CONFLICT DO NOTHING`, nil},
 		{`INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, '{}')`, []any{a.ID, uuid.New()}},
 		{`SELECT count(*) FROM river_job`, nil},
+		{`SELECT count(*) FROM nodes`, nil},
 		{`SELECT pg_notify('bergamot_results', '')`, nil},
 	} {
 		if _, err := wp.Exec(ctx, q.sql, q.args...); err != nil {
