@@ -8,7 +8,7 @@ GO ?= go
 RUN_PACKAGES := postgresql nagios-nrpe-server monitoring-plugins-basic monitoring-plugins-standard libssl-dev gcc
 # Debian packages the tests need on top: real peers for every engine and channel.
 TEST_PACKAGES := $(RUN_PACKAGES) nagios-nrpe-server nagios-nrpe-plugin snmpd snmp snmptrapd haproxy dnsmasq-base \
-	ngircd exim4-daemon-light chromium iproute2 procps curl nagios4-core openssh-server mariadb-server \
+	ngircd exim4-daemon-light chromium iproute2 iptables util-linux procps curl nagios4-core openssh-server mariadb-server \
 	libvirt-daemon-system default-jdk-headless libjolokia-core-java libjson-simple-java pebble libnss3-tools prometheus
 GO_TEST_FLAGS ?= -race -timeout 20m
 DEPS_STAMP := .bergamot/.deps

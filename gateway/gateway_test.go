@@ -210,7 +210,7 @@ func (r *rig) worker(name, keyFile string) *exec.Cmd {
 // (such as ip netns exec NS) when one is given.
 func (r *rig) workerVia(prefix []string, url, name, keyFile string) *exec.Cmd {
 	r.t.Helper()
-	argv := append(prefix, bergamotBinary(r.t), "--log-format", "json", "worker", "--hub", url, "--key-file", keyFile,
+	argv := append(append([]string{}, prefix...), bergamotBinary(r.t), "--log-format", "json", "worker", "--hub", url, "--key-file", keyFile,
 		"--name", name, "--concurrency", "5")
 	cmd := exec.Command(argv[0], argv[1:]...)
 	for _, e := range os.Environ() {

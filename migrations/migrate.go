@@ -111,6 +111,8 @@ func Up(ctx context.Context, url string, log *slog.Logger) error {
 const tuneRiver = `ALTER TABLE river_job SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
 	autovacuum_vacuum_cost_delay = 0, autovacuum_analyze_scale_factor = 0.05)`
 
+// grantRiver gives the application and direct workers (bergamot_worker,
+// migration 000028) River's tables, which River's own migrations create.
 const grantRiver = `DO $$
 DECLARE t text;
 BEGIN
@@ -118,12 +120,17 @@ BEGIN
              WHERE n.nspname = current_schema() AND c.relname LIKE 'river%' AND c.relkind IN ('r', 'p', 'S', 'u')
     LOOP
         IF (SELECT relkind FROM pg_class WHERE relname = t AND relnamespace = current_schema()::regnamespace) = 'S' THEN
-            EXECUTE format('GRANT USAGE, SELECT, UPDATE ON SEQUENCE %I TO bergamot_app', t);
+            EXECUTE format('GRANT USAGE, SELECT, UPDATE ON SEQUENCE %I TO bergamot_app, bergamot_worker', t);
         ELSE
-            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO bergamot_app', t);
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO bergamot_app, bergamot_worker', t);
         END IF;
     END LOOP;
     GRANT SELECT ON schema_migrations TO bergamot_app;
+    -- The internal engine on a direct worker counts serve and notifier
+    -- nodes (migration 000039, later than the role's 000028).
+    IF to_regclass('nodes') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bergamot_worker') THEN
+        GRANT SELECT ON nodes TO bergamot_worker;
+    END IF;
 END $$`
 
 // Status reports the applied version and whether the schema is current.

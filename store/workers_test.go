@@ -22,7 +22,7 @@ func TestEngineWarningNamesTheZone(t *testing.T) {
 	xml := `<bergamot site="s">
 <command name="login" engine="ssh"/>
 <command name="probe" engine="dummy"/>
-<command name="db" engine="internal"/>
+<command name="db" engine="mainframe"/>
 <host name="edge1" address="127.0.0.1" worker-pool="edge"><check-command command="probe"/>
   <service name="ssh"><check-command command="login"/></service></host>
 <host name="core1" address="127.0.0.1"><check-command command="probe"/>
@@ -34,7 +34,7 @@ func TestEngineWarningNamesTheZone(t *testing.T) {
 		return res.Warnings.Error()
 	}
 	// No workers known: the binary's list decides (ssh is built in).
-	if w := warnings(); strings.Contains(w, `"ssh"`) || !strings.Contains(w, `engine "internal" is not offered by any worker (this Bergamot's workers run:`) {
+	if w := warnings(); strings.Contains(w, `"ssh"`) || !strings.Contains(w, `engine "mainframe" is not offered by any worker (this Bergamot's workers run:`) {
 		t.Fatalf("without registrations: %s", w)
 	}
 
@@ -82,7 +82,7 @@ func TestEngineWarningNamesTheZone(t *testing.T) {
 	for _, want := range []string{
 		`command "login": uses engine "ssh", which no worker in zone "edge" offers (workers: edge-a offers dummy, nagios); 1 check(s) using command(s) login will fail when they run`,
 		`command "login": uses engine "ssh", which no worker in zone "default" offers (workers: dc-1 offers dummy, http); 1 check(s) using command(s) login will fail when they run`,
-		`command "db": engine "internal" is not offered by any worker (this Bergamot's workers run:`,
+		`command "db": engine "mainframe" is not offered by any worker (this Bergamot's workers run:`,
 	} {
 		if !strings.Contains(w, want) {
 			t.Errorf("warnings lack %q:\n%s", want, w)

@@ -24,6 +24,23 @@ func OpenPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, e
 // OpenPoolWith is OpenPool with a hook that may change the pool's
 // configuration first (tests attach a query tracer, for one).
 func OpenPoolWith(ctx context.Context, url string, maxConns int32, tune func(*pgxpool.Config)) (*pgxpool.Pool, error) {
+	return openPool(ctx, url, AppRole, maxConns, tune)
+}
+
+// WorkerRole is the role a direct worker's connections switch to: River's
+// tables, its own presence and hand-back, and under row-level security the
+// definitions, sealed credentials and SSH host keys of the checks it runs;
+// no users, sessions, tokens, keys, state or history (migration 000028).
+const WorkerRole = "bergamot_worker"
+
+// OpenWorkerPool is OpenPool for a direct worker: its connections switch to
+// WorkerRole, so the login in url may be one made only for workers
+// (CREATE ROLE ... LOGIN IN ROLE bergamot_worker).
+func OpenWorkerPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+	return openPool(ctx, url, WorkerRole, maxConns, nil)
+}
+
+func openPool(ctx context.Context, url, role string, maxConns int32, tune func(*pgxpool.Config)) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing database URL: %w", err)
@@ -32,8 +49,10 @@ func OpenPoolWith(ctx context.Context, url string, maxConns int32, tune func(*pg
 		cfg.MaxConns = maxConns
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "SET ROLE "+AppRole)
-		return err
+		if _, err := c.Exec(ctx, "SET ROLE "+role); err != nil {
+			return fmt.Errorf("switching to role %s (the login must be a member of it): %w", role, err)
+		}
+		return nil
 	}
 	if tune != nil {
 		tune(cfg)

@@ -71,6 +71,16 @@ func (d *DB) Close() {
 // OpenDB connects to DATABASE_URL, or starts (or adopts) the private
 // cluster under BERGAMOT_DATA, migrates when migrate is set, and opens the pool.
 func (e *Env) OpenDB(ctx context.Context, migrate bool, maxConns int32) (*DB, error) {
+	return e.openDB(ctx, migrate, maxConns, tenants.OpenPool)
+}
+
+// OpenWorkerDB is OpenDB for a direct worker: no migrations, and its
+// connections act as tenants.WorkerRole.
+func (e *Env) OpenWorkerDB(ctx context.Context, maxConns int32) (*DB, error) {
+	return e.openDB(ctx, false, maxConns, tenants.OpenWorkerPool)
+}
+
+func (e *Env) openDB(ctx context.Context, migrate bool, maxConns int32, open func(context.Context, string, int32) (*pgxpool.Pool, error)) (*DB, error) {
 	db := &DB{OwnerURL: e.DatabaseURL}
 	if db.OwnerURL == "" {
 		c, err := devdb.Start(ctx, devdb.Options{Dir: filepath.Join(e.Data, "postgres"), Database: "bergamot", Install: true, Logger: e.Logger})
@@ -86,7 +96,7 @@ func (e *Env) OpenDB(ctx context.Context, migrate bool, maxConns int32) (*DB, er
 			return nil, err
 		}
 	}
-	pool, err := tenants.OpenPool(ctx, db.OwnerURL, maxConns)
+	pool, err := open(ctx, db.OwnerURL, maxConns)
 	if err != nil {
 		db.Close()
 		return nil, err

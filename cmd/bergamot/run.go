@@ -279,7 +279,7 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	if env.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is required for a direct worker (it reaches the queue in PostgreSQL); a remote worker takes --hub URL --key-file FILE instead")
 	}
-	db, err := env.OpenDB(ctx, false, int32(min(*conc+5, 60)))
+	db, err := env.OpenWorkerDB(ctx, int32(min(*conc+5, 60)))
 	if err != nil {
 		return err
 	}

@@ -132,10 +132,10 @@ func siteKeyCreate(ctx context.Context, c *apiClient, out, info io.Writer, zone,
 		}
 		return r
 	}, k.Zone) + ".key"
-	fmt.Fprintf(info, "key %s (%s) for the site's private zone %s; shown once. On the worker's machine, keep it in %s and run:\n  bergamot worker --hub %s --key-file %s\n",
+	_, _ = fmt.Fprintf(info, "key %s (%s) for the site's private zone %s; shown once. On the worker's machine, keep it in %s and run:\n  bergamot worker --hub %s --key-file %s\n",
 		k.ID, k.Name, k.Zone, file, c.hubURL(), file)
-	fmt.Fprintln(out, *k.Key)
-	return nil
+	_, err := fmt.Fprintln(out, *k.Key)
+	return err
 }
 
 func siteKeyList(ctx context.Context, c *apiClient, out, info io.Writer) error {
@@ -144,11 +144,11 @@ func siteKeyList(ctx context.Context, c *apiClient, out, info io.Writer) error {
 		return fmt.Errorf("listing worker keys: %w", err)
 	}
 	if len(res.WorkerKeys) == 0 {
-		fmt.Fprintln(info, "no worker keys; create one with: bergamot zone key create ZONE")
+		_, _ = fmt.Fprintln(info, "no worker keys; create one with: bergamot zone key create ZONE")
 		return nil
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tZONE\tNAME\tCREATED\tLAST SEEN\tSTATE")
+	_, _ = fmt.Fprintln(tw, "ID\tZONE\tNAME\tCREATED\tLAST SEEN\tSTATE")
 	for _, k := range res.WorkerKeys {
 		seen, state := "never", "live"
 		if k.LastSeen != nil {
@@ -157,7 +157,7 @@ func siteKeyList(ctx context.Context, c *apiClient, out, info io.Writer) error {
 		if k.Revoked {
 			state = "revoked"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Zone, k.Name, k.CreatedAt.UTC().Format(time.RFC3339), seen, state)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Zone, k.Name, k.CreatedAt.UTC().Format(time.RFC3339), seen, state)
 	}
 	return tw.Flush()
 }
@@ -167,6 +167,6 @@ func siteKeyRevoke(ctx context.Context, c *apiClient, out io.Writer, id string) 
 	if err := c.do(ctx, `mutation($id: ID!) { revokeWorkerKey(id: $id) }`, map[string]any{"id": id}, &res); err != nil {
 		return fmt.Errorf("revoking key %s: %w", id, err)
 	}
-	fmt.Fprintf(out, "revoked key %s; its workers are disconnected now\n", id)
-	return nil
+	_, err := fmt.Fprintf(out, "revoked key %s; its workers are disconnected now\n", id)
+	return err
 }

@@ -45,8 +45,9 @@ func NewNamespace(t testing.TB) *Namespace {
 		IP: fmt.Sprintf("10.%d.%d.2", 200+int(b[0])%50, b[1]), veth: "bgn" + id}
 	host := "bgh" + id
 	t.Cleanup(func() {
-		_ = exec.Command("ip", "netns", "del", n.Name).Run()
-		_ = exec.Command("ip", "link", "del", host).Run()
+		ctx := context.Background()
+		_ = exec.CommandContext(ctx, "ip", "netns", "del", n.Name).Run()
+		_ = exec.CommandContext(ctx, "ip", "link", "del", host).Run()
 	})
 	for _, args := range [][]string{
 		{"netns", "add", n.Name},
@@ -60,7 +61,7 @@ func NewNamespace(t testing.TB) *Namespace {
 		{"-n", n.Name, "link", "set", "lo", "up"},
 		{"-n", n.Name, "route", "add", n.HostIP + "/32", "dev", n.veth},
 	} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		if out, err := exec.CommandContext(t.Context(), "ip", args...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %v: %v: %s", args, err, out)
 		}
 	}
@@ -77,7 +78,7 @@ func (n *Namespace) AllowOnly(t testing.TB, port int) {
 		{"-A", "OUTPUT", "-o", n.veth, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"},
 		{"-A", "OUTPUT", "-o", n.veth, "-j", "REJECT"},
 	} {
-		if out, err := n.Command("iptables", args...).CombinedOutput(); err != nil {
+		if out, err := n.Command(t.Context(), "iptables", args...).CombinedOutput(); err != nil {
 			t.Fatalf("iptables %v in %s: %v: %s", args, n.Name, err, out)
 		}
 	}
@@ -85,8 +86,8 @@ func (n *Namespace) AllowOnly(t testing.TB, port int) {
 
 // Command runs name inside the namespace (ip netns exec, which execs it:
 // the command's process is the one started).
-func (n *Namespace) Command(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
+func (n *Namespace) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
 }
 
 // inside runs fn on an OS thread moved into the namespace; the thread is
@@ -118,7 +119,8 @@ func (n *Namespace) Listen(t testing.TB) net.Listener {
 	t.Helper()
 	var l net.Listener
 	err := n.inside(func() (err error) {
-		l, err = net.Listen("tcp", "127.0.0.1:0")
+		var lc net.ListenConfig
+		l, err = lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 		return err
 	})
 	if err != nil {
@@ -154,7 +156,8 @@ func (n *Namespace) Dial(ctx context.Context, addr string) (net.Conn, error) {
 // returns the listening address.
 func Proxy(t testing.TB, ip, path string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	var lc net.ListenConfig
+	l, err := lc.Listen(t.Context(), "tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +170,8 @@ func Proxy(t testing.TB, ip, path string) string {
 			}
 			go func() {
 				defer c.Close()
-				u, err := net.Dial("unix", path)
+				var d net.Dialer
+				u, err := d.DialContext(context.Background(), "unix", path)
 				if err != nil {
 					return
 				}

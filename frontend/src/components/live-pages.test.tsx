@@ -91,15 +91,15 @@ describe("live roll-ups", () => {
 });
 
 describe("live workers", () => {
-  it("refetches workers after check results instead of every 15 s", async () => {
-    const { app, count, flush } = makeApp({ Workers: () => ({ workers: [] }) });
+  it("refetches the zones after check results instead of waiting for the 10 s poll", async () => {
+    const { app, count, flush } = makeApp({ Zones: () => ({ zones: [] }), WorkerKeys: () => ({ workerKeys: [] }) });
     await mount(app, "#/workers");
-    await waitFor(() => count("Workers") === 1);
+    await waitFor(() => count("Zones") === 1);
     await act(() => new Promise((r) => setTimeout(r, 300)));
-    expect(count("Workers")).toBe(1);
+    expect(count("Zones")).toBe(1);
     app.receiveCheckUpdate(update(check("w", "OK"), "OK"));
     flush();
-    await waitFor(() => count("Workers") === 2);
+    await waitFor(() => count("Zones") === 2);
   });
 });
 
