@@ -48,7 +48,7 @@ export interface CheckSummary {
 export interface StatusCount { status: Status; count: number }
 
 export interface Site { id: string; name: string; summary: string; aliases: string[]; statusCounts: StatusCount[] }
-export interface User { id: string; email: string; displayName: string; role: Role }
+export interface User { id: string; email: string; displayName: string; role: Role; disabled?: boolean; mustChangePassword?: boolean }
 
 export interface Comment { id: string; author: string; body: string; createdAt: string }
 
@@ -119,4 +119,8 @@ export interface ConfigError { message: string; file: string | null; line: numbe
 export interface ConfigResult { ok: boolean; errors: ConfigError[]; added: number; changed: number; removed: number; diff: string | null; revision: number | null }
 export interface ConfigRevision { id: number; author: string; summary: string; added: number; changed: number; removed: number; diff: string; createdAt: string }
 export interface Worker { id: string; name: string; zone: string; engines: string[]; startedAt: string; lastSeen: string; alive: boolean }
-export interface ApiToken { id: string; name: string; userId: string; createdAt: string; lastUsed: string | null; revokedAt: string | null }
+export interface ApiToken { id: string; name: string; userId: string; createdAt: string; lastUsed: string | null; revokedAt: string | null; expiresAt?: string | null }
+
+export interface Session { id: string; createdAt: string; lastSeen: string; expiresAt: string; idleUntil: string; address: string; userAgent: string; current: boolean }
+
+export interface AuditEntry { id: string; at: string; actor: string; via: string; address: string; action: string; target: string; outcome: "ok" | "failed" | "denied"; detail: string }
