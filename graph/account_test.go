@@ -90,7 +90,9 @@ func TestMemberLifecycleAndAudit(t *testing.T) {
 	if !slices.ContainsFunc(users.Users, func(u struct {
 		Email    string
 		Disabled bool
-	}) bool { return u.Email == "bob@acme.example" && u.Disabled }) {
+	}) bool {
+		return u.Email == "bob@acme.example" && u.Disabled
+	}) {
 		t.Fatalf("users does not show bob disabled: %+v", users.Users)
 	}
 	e.MustDo(t, site.Token, `mutation($u: ID!) { disableUser(userId: $u, disabled: false) }`, map[string]any{"u": bobID}, nil)

@@ -59,7 +59,7 @@ function Retention({ days, onChanged }: { days: number; onChanged: () => void })
   const set = useMutation(Q.SET_AUDIT_RETENTION);
   const [value, setValue] = useState(String(days));
   return (
-    <form class="inline-form" onSubmit={async (e) => { e.preventDefault(); if (await set.run({ days: Number(value) }, "Retention changed")) onChanged(); }}>
+    <form class="inline-form audit-retention" onSubmit={async (e) => { e.preventDefault(); if (await set.run({ days: Number(value) }, "Retention changed")) onChanged(); }}>
       <label class="small">Keep entries for <input type="number" min={30} max={3650} required value={value} onInput={(e) => setValue(e.currentTarget.value)} aria-label="Retention in days" /> days</label>
       <button class="btn btn-small" disabled={set.busy || Number(value) === days}>Save</button>
     </form>
