@@ -47,8 +47,8 @@ func (r *Resolver) aroundRootFields(ctx context.Context, next graphql.RootResolv
 	rf := graphql.GetRootFieldContext(ctx)
 	p, perr := tenants.PrincipalFrom(ctx)
 	if perr == nil && p.MustChangePassword && rf != nil && !allowedWhilePasswordMustChange[rf.Field.Name] {
-		graphql.AddError(ctx, &gqlerror.Error{Message: "you must change your password first (changePassword): an administrator asked for it",
-			Path: ast.Path{ast.PathName(rf.Field.Alias)}, Extensions: map[string]any{"code": errs.Forbidden.Code()}})
+		const msg = "you must change your password first (changePassword): an administrator asked for it"
+		graphql.AddError(ctx, &gqlerror.Error{Message: msg, Path: ast.Path{ast.PathName(rf.Field.Alias)}, Err: errs.E(errs.Forbidden, msg)})
 		return graphql.Null
 	}
 	if perr != nil || oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Mutation || rf == nil {

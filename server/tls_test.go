@@ -43,7 +43,9 @@ func startTLS(t *testing.T, tl *TLS, listen string, h http.Handler) string {
 }
 
 func hello() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "hello over "+map[bool]string{true: "tls", false: "plain"}[r.TLS != nil]) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "hello over "+map[bool]string{true: "tls", false: "plain"}[r.TLS != nil])
+	})
 }
 
 func noRedirects(pool *x509.CertPool) *http.Client {

@@ -326,18 +326,21 @@ func TestAuditLog(t *testing.T) {
 		t.Fatalf("newest entry: %+v", page.Entries[0])
 	}
 	rest, err := s.AuditLog(ctx, 10, page.EndCursor)
-	if err != nil || len(rest.Entries) != 4 || rest.HasMore {
-		t.Fatalf("second page: %v, %d entries, more=%v; want 4 (2 applies, 2 sign-ins)", err, len(rest.Entries), rest.HasMore)
+	if err != nil || len(rest.Entries) != 5 || rest.HasMore {
+		t.Fatalf("second page: %v, %d entries, more=%v; want 5 (2 applies, 2 sign-ins, the signup)", err, len(rest.Entries), rest.HasMore)
 	}
-	ok, failed := rest.Entries[2], rest.Entries[3]
+	ok, failed, signup := rest.Entries[2], rest.Entries[3], rest.Entries[4]
+	if signup.Action != "signUp" || signup.Target != "alpha" || signup.Actor != "a@example.com" {
+		t.Fatalf("signup entry: %+v", signup)
+	}
 	if ok.Action != "signIn" || ok.Outcome != "ok" || ok.Address != "192.0.2.7" || failed.Action != "signIn" || failed.Outcome != "failed" || failed.Address != "192.0.2.7" {
 		t.Fatalf("sign-ins: %+v / %+v", ok, failed)
 	}
 	if _, err := s.AuditLog(ctx, 10, "nope"); !errs.Is(err, errs.Invalid) {
 		t.Fatalf("bad cursor: %v", err)
 	}
-	if other, _ := s.AuditLog(tenants.WithSite(context.Background(), bravo.ID), 50, ""); len(other.Entries) != 0 {
-		t.Fatalf("site bravo sees %d of alpha's entries", len(other.Entries))
+	if other, _ := s.AuditLog(tenants.WithSite(context.Background(), bravo.ID), 50, ""); len(other.Entries) != 1 || other.Entries[0].Actor != "b@example.com" {
+		t.Fatalf("site bravo should see only its own signup: %+v", other.Entries)
 	}
 	// The application role cannot alter or remove entries.
 	err = tenants.InSite(ctx, db.Pool, func(ctx context.Context, tx pgx.Tx) error {
@@ -371,7 +374,7 @@ func TestAuditLog(t *testing.T) {
 	ownerExec(t, db, `UPDATE audit_log SET at = now() - interval '40 days' WHERE site_id = $1`, bravo.ID)
 	n, err := s.PruneAudit(context.Background())
 	if err != nil || n != 2 {
-		t.Fatalf("PruneAudit = %d, %v; want alpha's 2 old entries (bravo keeps 400 days)", n, err)
+		t.Fatalf("PruneAudit = %d, %v; want alpha's 2 old entries (bravo's are 40 days old and it keeps 400 days)", n, err)
 	}
 	_ = site
 }

@@ -90,6 +90,10 @@ func (s *Store) signUp(ctx context.Context, in SignUpInput, init SiteInitializer
 				return err
 			}
 		}
+		id := (*m).ID
+		if err := RecordAuditTx(WithSite(ctx, (*site).ID), tx, AuditEntry{Actor: (*m).Email, ActorID: &id, Via: ViaAnonymous, Action: "signUp", Target: (*site).Name}); err != nil {
+			return err
+		}
 		if init != nil {
 			if err := init(ctx, tx, *site); err != nil {
 				return fmt.Errorf("creating default configuration: %w", err)

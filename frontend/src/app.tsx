@@ -9,6 +9,8 @@ import { LINK_PAGES, LinkPage } from "./pages/links";
 import { ChecksPage } from "./pages/checks";
 import { ConfigPage } from "./pages/config";
 import { OverviewPage } from "./pages/overview";
+import { AccountPage, ForcedPasswordChange } from "./pages/account";
+import { AuditPage } from "./pages/audit";
 import { SettingsPage } from "./pages/settings";
 import { TeamsPage } from "./pages/teams";
 import { TreePage } from "./pages/tree";
@@ -42,6 +44,10 @@ function Page({ route }: { route: Route }) {
       return <TeamsPage />;
     case "settings":
       return <SettingsPage />;
+    case "account":
+      return <AccountPage />;
+    case "audit":
+      return <AuditPage />;
     default:
       return (
         <div class="page empty">
@@ -53,7 +59,7 @@ function Page({ route }: { route: Route }) {
 
 const TITLES: Record<string, string> = {
   checks: "Hosts & services", check: "Check", alerts: "Alerts", groups: "Groups", locations: "Locations",
-  config: "Configuration", workers: "Workers", agents: "Host agents", teams: "Teams", settings: "Settings", signin: "Sign in", signup: "Sign up",
+  config: "Configuration", workers: "Workers", agents: "Host agents", teams: "Teams", settings: "Settings", account: "Your account", audit: "Audit log", signin: "Sign in", signup: "Sign up",
   verify: "Confirm your email", "accept-invite": "Accept invitation", "reset-password": "New password", "forgot-password": "Forgot password",
 };
 
@@ -89,7 +95,9 @@ function Shell({ app }: { app: App }) {
   if (publicPage || auth !== "signedIn") return <AuthPage mode={route.parts[0] === "signup" ? "signup" : "signin"} />;
   return (
     <Layout path={route.path}>
-      <Page route={route} />
+      <ForcedPasswordChange>
+        <Page route={route} />
+      </ForcedPasswordChange>
     </Layout>
   );
 }

@@ -7,6 +7,7 @@
 package pebbletest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -65,7 +66,7 @@ func Start(t *testing.T, tlsPort, httpPort int) *Pebble {
 	if err := os.WriteFile(cfgFile, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-config", cfgFile, "-dnsserver", dnsAddr, "-strict")
+	cmd := exec.CommandContext(context.WithoutCancel(t.Context()), bin, "-config", cfgFile, "-dnsserver", dnsAddr, "-strict")
 	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
 	log, err := os.Create(filepath.Join(dir, "pebble.log"))
 	if err != nil {
@@ -87,7 +88,7 @@ func Start(t *testing.T, tlsPort, httpPort int) *Pebble {
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := p.client.Get(p.Directory)
+		resp, err := p.get(t, p.Directory)
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -105,7 +106,7 @@ func Start(t *testing.T, tlsPort, httpPort int) *Pebble {
 // anew at each start).
 func (p *Pebble) Root(t *testing.T) []byte {
 	t.Helper()
-	resp, err := p.client.Get(p.mgmt + "/roots/0")
+	resp, err := p.get(t, p.mgmt+"/roots/0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,16 +137,25 @@ func (p *Pebble) NSSHome(t *testing.T) string {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"-N", "--empty-password", "-d", "sql:" + db}, {"-A", "-d", "sql:" + db, "-n", "pebble-root", "-t", "C,,", "-i", root}} {
-		if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
+		if out, err := exec.CommandContext(t.Context(), certutil, args...).CombinedOutput(); err != nil {
 			t.Fatalf("certutil %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
 	return home
 }
 
+func (p *Pebble) get(t *testing.T, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return p.client.Do(req)
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,12 +167,13 @@ func freePort(t *testing.T) int {
 // nothing), on UDP and TCP of one loopback port.
 func startDNS(t *testing.T) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(t.Context(), "udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", addr)
+	ln, err := lc.Listen(t.Context(), "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,8 +96,8 @@ export const APPLY_CONFIG = `mutation ApplyConfig($xml: String!, $dryRun: Boolea
 export const SETTINGS = `query Settings {
   site { id name summary aliases }
   me { id email displayName role }
-  users { id email displayName role }
-  apiTokens { id name userId createdAt lastUsed revokedAt }
+  users { id email displayName role disabled mustChangePassword }
+  apiTokens { id name userId createdAt lastUsed revokedAt expiresAt }
 }`;
 
 export const ACKNOWLEDGE = `mutation Ack($checkId: ID!, $comment: String!, $sticky: Boolean) { acknowledge(checkId: $checkId, comment: $comment, sticky: $sticky) { id acknowledged } }`;
@@ -110,7 +110,7 @@ export const SUPPRESS = `mutation Suppress($checkId: ID!) { suppress(checkId: $c
 export const UNSUPPRESS = `mutation Unsuppress($checkId: ID!) { unsuppress(checkId: $checkId) }`;
 export const EXECUTE_NOW = `mutation ExecuteNow($checkId: ID!) { executeNow(checkId: $checkId) }`;
 export const ADD_COMMENT = `mutation AddComment($checkId: ID!, $body: String!) { addComment(checkId: $checkId, body: $body) { id author body createdAt } }`;
-export const CREATE_TOKEN = `mutation CreateToken($name: String!) { createApiToken(name: $name) }`;
+export const CREATE_TOKEN = `mutation CreateToken($name: String!, $expiresAt: Time) { createApiToken(name: $name, expiresAt: $expiresAt) }`;
 export const REVOKE_TOKEN = `mutation RevokeToken($id: ID!) { revokeApiToken(id: $id) }`;
 export const INVITE_USER = `mutation Invite($email: String!, $role: Role!) { inviteUser(email: $email, role: $role) { id email displayName role } }`;
 export const SET_ROLE = `mutation SetRole($userId: ID!, $role: Role!) { setRole(userId: $userId, role: $role) }`;
@@ -137,3 +137,20 @@ export const VERIFY_EMAIL = `mutation VerifyEmail($token: String!, $password: St
 export const ACCEPT_INVITATION = `mutation AcceptInvitation($token: String!, $password: String!) { acceptInvitation(token: $token, password: $password) { ${SESSION} } }`;
 export const REQUEST_PASSWORD_RESET = `mutation RequestPasswordReset($email: String!) { requestPasswordReset(email: $email) }`;
 export const RESET_PASSWORD = `mutation ResetPassword($token: String!, $password: String!) { resetPassword(token: $token, password: $password) }`;
+// Accounts (docs/accounts.md).
+export const ACCOUNT = `query Account {
+  me { id email role mustChangePassword }
+  sessions { id createdAt lastSeen expiresAt idleUntil address userAgent current }
+}`;
+export const MUST_CHANGE = `query MustChange { me { id mustChangePassword } }`;
+export const CHANGE_PASSWORD = `mutation ChangePassword($current: String!, $new: String!) { changePassword(current: $current, new: $new) }`;
+export const REVOKE_SESSION = `mutation RevokeSession($id: ID!) { revokeSession(id: $id) }`;
+export const SIGN_OUT_EVERYWHERE = `mutation SignOutEverywhere { signOutEverywhere }`;
+export const REMOVE_MEMBER = `mutation RemoveMember($userId: ID!) { removeMember(userId: $userId) }`;
+export const DISABLE_USER = `mutation DisableUser($userId: ID!, $disabled: Boolean) { disableUser(userId: $userId, disabled: $disabled) }`;
+export const REQUIRE_PASSWORD_CHANGE = `mutation RequirePasswordChange($userId: ID!) { requirePasswordChange(userId: $userId) }`;
+export const AUDIT_LOG = `query AuditLog($first: Int, $after: String) {
+  auditLog(first: $first, after: $after) { nodes { id at actor via address action target outcome detail } pageInfo { hasNextPage endCursor } }
+  auditRetentionDays
+}`;
+export const SET_AUDIT_RETENTION = `mutation SetAuditRetention($days: Int!) { setAuditRetention(days: $days) }`;

@@ -48,7 +48,7 @@ export interface CheckSummary {
 export interface StatusCount { status: Status; count: number }
 
 export interface Site { id: string; name: string; summary: string; aliases: string[]; statusCounts: StatusCount[] }
-export interface User { id: string; email: string; displayName: string; role: Role }
+export interface User { id: string; email: string; displayName: string; role: Role; disabled?: boolean; mustChangePassword?: boolean }
 
 export interface Comment { id: string; author: string; body: string; createdAt: string }
 
@@ -122,7 +122,6 @@ export interface Worker { id: string; name: string; zone: string; engines: strin
 export interface ZoneWorker { id: string; name: string; version: string; engines: string[]; node: string; address: string; inFlight: number; connectedAt: string; lastSeen: string }
 export interface Zone { name: string; shared: boolean; checks: number; lastSeen: string | null; workers: ZoneWorker[] }
 export interface WorkerKey { id: string; name: string; zone: string; key?: string | null; createdAt: string; lastSeen: string | null; revoked: boolean }
-export interface ApiToken { id: string; name: string; userId: string; createdAt: string; lastUsed: string | null; revokedAt: string | null }
 
 /** A host agent's latest connection (GraphQL Agent). */
 export interface Agent {
@@ -146,3 +145,8 @@ export interface AgentEnrolment {
   commands: string[];
   hub: { url: string };
 }
+export interface ApiToken { id: string; name: string; userId: string; createdAt: string; lastUsed: string | null; revokedAt: string | null; expiresAt?: string | null }
+
+export interface Session { id: string; createdAt: string; lastSeen: string; expiresAt: string; idleUntil: string; address: string; userAgent: string; current: boolean }
+
+export interface AuditEntry { id: string; at: string; actor: string; via: string; address: string; action: string; target: string; outcome: "ok" | "failed" | "denied"; detail: string }

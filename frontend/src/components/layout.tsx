@@ -18,6 +18,8 @@ const NAV: { path: string; label: string; icon: string }[] = [
   { path: "/agents", label: "Host agents", icon: "⛭" },
   { path: "/teams", label: "Teams & contacts", icon: "☺" },
   { path: "/settings", label: "Site settings", icon: "⚙" },
+  { path: "/audit", label: "Audit log", icon: "☷" },
+  { path: "/account", label: "Your account", icon: "☻" },
 ];
 
 export function ConnPill() {

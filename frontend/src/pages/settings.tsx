@@ -47,12 +47,14 @@ function Users({ users, me, onChanged }: { users: User[]; me: User; onChanged: (
       <div class="table" role="table" aria-label="Users">
         {users.map((u) => (
           <div class="tr" role="row" key={u.id}>
-            <span role="cell" class="c-name"><span class="check-name">{u.displayName || u.email}</span> <span class="muted small">{u.email}</span></span>
+            <span role="cell" class="c-name"><span class="check-name">{u.displayName || u.email}</span> <span class="muted small">{u.email}</span>
+              {u.disabled && <span class="chip">disabled</span>}{u.mustChangePassword && <span class="chip">must change password</span>}</span>
             <span role="cell">
               <select aria-label={`Role of ${u.email}`} value={u.role} title={perm.usersReason || (u.id === me.id ? "You cannot change your own role" : undefined)} disabled={!admin || u.id === me.id || setRole.busy} onChange={async (e) => { if (await setRole.run({ userId: u.id, role: e.currentTarget.value }, "Role changed")) onChanged(); }}>
                 {ROLES.map((r) => <option key={r} value={r}>{r.toLowerCase()}</option>)}
               </select>
             </span>
+            {admin && u.id !== me.id && <MemberActions user={u} onChanged={onChanged} />}
           </div>
         ))}
       </div>
@@ -70,11 +72,31 @@ function Users({ users, me, onChanged }: { users: User[]; me: User; onChanged: (
   );
 }
 
+function MemberActions({ user, onChanged }: { user: User; onChanged: () => void }) {
+  const disable = useMutation(Q.DISABLE_USER);
+  const remove = useMutation(Q.REMOVE_MEMBER);
+  const force = useMutation(Q.REQUIRE_PASSWORD_CHANGE);
+  const busy = disable.busy || remove.busy || force.busy;
+  return (
+    <span role="cell" class="row-actions">
+      <button class="btn btn-small" disabled={busy} data-action={user.disabled ? "enable-user" : "disable-user"} title={user.disabled ? "Let them sign in again" : "They cannot sign in; their sessions end and their tokens are refused until enabled"}
+        onClick={async () => { if (await disable.run({ userId: user.id, disabled: !user.disabled }, user.disabled ? `${user.email} enabled` : `${user.email} disabled`)) onChanged(); }}>
+        {user.disabled ? "Enable" : "Disable"}
+      </button>
+      <button class="btn btn-small" disabled={busy || user.mustChangePassword} data-action="require-password-change" title="They must choose a new password before doing anything else"
+        onClick={async () => { if (await force.run({ userId: user.id }, `${user.email} must change their password`)) onChanged(); }}>Require new password</button>
+      <button class="btn btn-small btn-danger" disabled={busy} data-action="remove-member"
+        onClick={async () => { if (confirm(`Remove ${user.email} from this site? Their sessions end and their API tokens are revoked at once.`) && (await remove.run({ userId: user.id }, `${user.email} removed`))) onChanged(); }}>Remove</button>
+    </span>
+  );
+}
+
 function Tokens({ tokens, users, me, onChanged }: { tokens: ApiToken[]; users: User[]; me: User; onChanged: () => void }) {
   const perm = permissions(me.role);
   const create = useMutation<{ createApiToken: string }>(Q.CREATE_TOKEN);
   const revoke = useMutation(Q.REVOKE_TOKEN);
   const [name, setName] = useState("");
+  const [days, setDays] = useState("90");
   const [fresh, setFresh] = useState<string | null>(null);
   const who = (id: string) => users.find((u) => u.id === id)?.email ?? id;
   return (
@@ -92,7 +114,7 @@ function Tokens({ tokens, users, me, onChanged }: { tokens: ApiToken[]; users: U
           {tokens.map((t) => (
             <div class={`tr ${t.revokedAt ? "is-handled" : ""}`} role="row" key={t.id}>
               <span role="cell" class="c-name"><span class="check-name">{t.name}</span> <span class="muted small">{who(t.userId)}</span></span>
-              <span role="cell" class="muted small" title={dateTime(t.createdAt)}>created {ago(t.createdAt)} · {t.lastUsed ? `used ${ago(t.lastUsed)}` : "never used"}</span>
+              <span role="cell" class="muted small" title={dateTime(t.createdAt)}>created {ago(t.createdAt)} · {t.lastUsed ? `used ${ago(t.lastUsed)}` : "never used"} · {t.expiresAt ? (new Date(t.expiresAt) < new Date() ? `expired ${ago(t.expiresAt)}` : `expires ${dateTime(t.expiresAt)}`) : "never expires"}</span>
               <span role="cell">
                 {t.revokedAt ? <span class="chip">revoked {ago(t.revokedAt)}</span> : (
                   <button class="btn btn-small btn-danger" disabled={revoke.busy} onClick={async () => { if (confirm(`Revoke token "${t.name}"?`) && (await revoke.run({ id: t.id }, "Token revoked"))) onChanged(); }}>Revoke</button>
@@ -102,8 +124,12 @@ function Tokens({ tokens, users, me, onChanged }: { tokens: ApiToken[]; users: U
           ))}
         </div>
       )}
-      <form class="inline-form" onSubmit={async (e) => { e.preventDefault(); const d = await create.run({ name }); if (d) { setFresh(d.createApiToken); setName(""); onChanged(); } }}>
+      <form class="inline-form" onSubmit={async (e) => { e.preventDefault(); const d = await create.run({ name, expiresAt: days === "" ? null : new Date(Date.now() + Number(days) * 86400000).toISOString() }); if (d) { setFresh(d.createApiToken); setName(""); onChanged(); } }}>
         <input required placeholder="Token name, e.g. ci-deploy" aria-label="Token name" disabled={!perm.canEdit} title={perm.editReason || undefined} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        <select aria-label="Expires" value={days} disabled={!perm.canEdit} onChange={(e) => setDays(e.currentTarget.value)}>
+          <option value="7">expires in 7 days</option><option value="30">expires in 30 days</option><option value="90">expires in 90 days</option>
+          <option value="365">expires in a year</option><option value="">never expires</option>
+        </select>
         <button class="btn btn-small" data-action="create-token" disabled={!perm.canEdit || create.busy} title={perm.editReason || undefined}>Create token</button>
       </form>
     </section>
