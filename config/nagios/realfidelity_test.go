@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
@@ -677,7 +679,15 @@ func checkView(v view, c *config.Check, k string, groupMembers map[string][]stri
 	case c.Command == nil:
 		v.set(k, "check_command", "")
 	case c.Command.Engine == "nrpe":
-		v.set(k, "check_command", nrpeString(c.Command.Parameters))
+		p := maps.Clone(c.Command.Parameters)
+		if l, ok := p["args_line"]; ok {
+			words, err := checks.SplitWords(l) // as the nrpe engine sends them
+			if err != nil {
+				words = []string{"(" + err.Error() + ")"}
+			}
+			p["args"] = strings.Join(words, "!")
+		}
+		v.set(k, "check_command", nrpeString(p))
 	default:
 		v.set(k, "check_command", strings.Join(strings.Fields(c.Command.Parameters["command_line"]), " "))
 	}
