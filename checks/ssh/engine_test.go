@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -342,4 +343,43 @@ func BenchmarkSFTP(b *testing.B) {
 		res, _ := e.SFTP().Execute(context.Background(), req)
 		return res.Status, res.Output
 	})
+}
+
+// TestConcurrentChecksShareOneConnection: 16 checks at a time (ssh and
+// sftp) on the one pooled connection, which allows 8 sessions at once.
+// OpenSSH counts a closed session a moment after the client does and
+// refuses a new one meanwhile ("no more sessions"); the engine must wait
+// that out on the same connection, not break it (which failed the checks
+// running on it) nor report the refusal.
+func TestConcurrentChecksShareOneConnection(t *testing.T) {
+	srv := sshdtest.Start(t)
+	e := newEngine(t, Options{})
+	f := filepath.Join(sshdtest.ReadableDir(t), "x")
+	if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 30 && failed.Load() < 5; i++ {
+				var res *checks.Result
+				if (w+i)%2 == 0 {
+					res, _ = e.Execute(t.Context(), request(srv, "", map[string]string{"command_line": "echo ok"}))
+				} else {
+					res, _ = e.SFTP().Execute(t.Context(), request(srv, "file", map[string]string{"path": f}))
+				}
+				if res.Status != checks.StatusOK {
+					failed.Add(1)
+					t.Errorf("worker %d run %d: %s %q", w, i, res.Status, res.Output)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := e.PooledConnections(); n != 1 {
+		t.Errorf("%d pooled connections, want the one shared", n)
+	}
 }
