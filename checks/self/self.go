@@ -59,7 +59,7 @@ type Options struct {
 	Source Source
 	// Queue answers the "queue" executor (nil: the executor reports that it
 	// cannot see the queue).
-	Queue QueueSource
+	Queue  QueueSource
 	Logger *slog.Logger
 	// DefaultTimeout bounds a check without a deadline (default 10 s).
 	DefaultTimeout time.Duration
