@@ -18,6 +18,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
+	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
 // hostedServe starts the serve role under the hosted policy on a test
@@ -66,9 +67,12 @@ func hostedServe(t *testing.T, pol *checks.Policy) func(query string, vars map[s
 		}
 		return out.Data
 	}
-	d := post(`mutation($i: SignUpInput!) { signUp(input: $i) { token } }`,
-		map[string]any{"i": map[string]any{"siteName": "tenant", "email": "eve@tenant.test", "password": "correct horse battery"}})
-	token = d["signUp"].(map[string]any)["token"].(string)
+	// The operator's way (an API sign-up waits for its emailed link).
+	if _, _, err := tenants.NewStore(db.Pool).SignUp(ctx, tenants.SignUpInput{SiteName: "tenant", Email: "eve@tenant.test", Password: "correct horse battery"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	d := post(`mutation { login(site: "tenant", email: "eve@tenant.test", password: "correct horse battery") { token } }`, nil)
+	token = d["login"].(map[string]any)["token"].(string)
 	return post
 }
 
@@ -154,6 +158,15 @@ func TestHostedRefusesAtApply(t *testing.T) {
 	if r.OK || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "webhook.url http://127.0.0.1:8080/api/v1/: address 127.0.0.1 is loopback") ||
 		r.Errors[0].Object != `contact "ops"` {
 		t.Errorf("webhook to loopback: %+v", r)
+	}
+	// A site's own SMTP relay and IRC server aimed at the operator's network.
+	for xml, want := range map[string]string{
+		`<bergamot site="tenant"><parameter name="smtp.host">127.0.0.1</parameter><parameter name="smtp.from">a@example.com</parameter></bergamot>`:                                                                       "smtp.host: address 127.0.0.1 is loopback",
+		`<bergamot site="tenant"><contact name="ops"><parameter name="irc.nick">ops</parameter><parameter name="irc.server">10.0.0.5:6667</parameter><parameter name="irc.channel">#ops</parameter></contact></bergamot>`: "irc.server: address 10.0.0.5 is private",
+	} {
+		if r := dryRun(t, post, xml); r.OK || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, want) {
+			t.Errorf("%s: %+v, want %q", xml, r, want)
+		}
 	}
 	// What the policy allows still applies: an allow-listed plugin as an
 	// argv, checks of public addresses, anything in the site's own zone.
