@@ -88,3 +88,31 @@ func FuzzParseRange(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSplitWords: never panics; words never contain an unquoted separator
+// the input did not escape, and joining simple words round-trips.
+func FuzzSplitWords(f *testing.F) {
+	for _, s := range []string{"-w 80 -c 90", `'-w 80' "-c 90" x\ y`, `a "b\"c" 'd\'`, `unterminated 'quote`, `"`, ``, "\t a  \n b ", `\`, `"a\$b\q"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		words, err := SplitWords(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "unterminated") {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		if !strings.ContainsAny(s, `'"\`) {
+			fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+			if got := strings.Join(words, " "); got != strings.Join(fields, " ") {
+				t.Fatalf("%q: %q, want the fields", s, words)
+			}
+		}
+		for _, w := range words {
+			if w == "" && !strings.ContainsAny(s, `'"\`) {
+				t.Fatalf("%q: empty word without quotes: %q", s, words)
+			}
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/checks/self"
+	"github.com/bergamot-monitoring/bergamot/internal/enginetest"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -96,4 +97,42 @@ func TestInternalEngineCountsTheInstallation(t *testing.T) {
 	if res.Status != checks.StatusOK || strings.Contains(res.LongOutput, "w1") {
 		t.Errorf("hosted: %s %q %q", res.Status, res.Output, res.LongOutput)
 	}
+}
+
+// TestInternalEngineNoLeaks runs 1,000 internal checks of each executor
+// and requires goroutines, file descriptors and heap back where they were.
+func TestInternalEngineNoLeaks(t *testing.T) {
+	a := newSite(t)
+	if _, err := a.db.Pool.Exec(context.Background(), `INSERT INTO workers (id, name, zone, engines) VALUES ($1, 'w1', 'default', '{internal}')`, uuid.New()); err != nil {
+		t.Fatal(err)
+	}
+	e := self.New(self.Options{Source: &store.SelfCheck{Pool: a.db.Pool}})
+	runs := enginetest.LeakRuns() * 3
+	req := func(i int) *checks.Request {
+		return &checks.Request{SiteID: a.id.String(), Zone: "default", Executor: []string{"workers", "notifiers", "proxies"}[i%3],
+			Parameters: map[string]string{"warning": "0", "critical": "0"}, Timeout: 10 * time.Second}
+	}
+	_, _ = e.Execute(context.Background(), req(0))
+	base := enginetest.Take(t)
+	for i := 0; i < runs; i++ {
+		if res, _ := e.Execute(context.Background(), req(i)); res.Status != checks.StatusOK {
+			t.Fatalf("run %d: %s %q", i, res.Status, res.Output)
+		}
+	}
+	enginetest.Bounded(t, base, runs, 2, 16<<20)
+}
+
+// BenchmarkInternal: the stock bergamot-internal-workers check against the
+// test database.
+func BenchmarkInternal(b *testing.B) {
+	a := newSite(b)
+	if _, err := a.db.Pool.Exec(context.Background(), `INSERT INTO workers (id, name, zone, engines) VALUES ($1, 'w1', 'default', '{internal}')`, uuid.New()); err != nil {
+		b.Fatal(err)
+	}
+	e := self.New(self.Options{Source: &store.SelfCheck{Pool: a.db.Pool}})
+	r := &checks.Request{SiteID: a.id.String(), Zone: "default", Executor: "workers", Timeout: 10 * time.Second}
+	enginetest.Bench(b, func() (checks.Status, string) {
+		res, _ := e.Execute(context.Background(), r)
+		return res.Status, res.Output
+	})
 }

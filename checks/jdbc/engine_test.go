@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/enginetest"
 	"github.com/bergamot-monitoring/bergamot/internal/mariadbtest"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
 )
@@ -29,7 +28,7 @@ type database struct {
 	sleep    string // SQL that takes 5 seconds
 }
 
-func postgres(t *testing.T) database {
+func postgres(t testing.TB) database {
 	db := pgtest.New(t)
 	cfg, err := pgx.ParseConfig(db.OwnerURL)
 	if err != nil {
@@ -57,7 +56,7 @@ func postgres(t *testing.T) database {
 		}}
 }
 
-func mariadb(t *testing.T) database {
+func mariadb(t testing.TB) database {
 	srv := mariadbtest.Start(t)
 	return database{name: "mariadb", url: "jdbc:mariadb://" + srv.Addr + "/" + srv.Database, user: srv.User, password: srv.Password,
 		sleep: "SELECT SLEEP(5)",
@@ -88,7 +87,7 @@ func run(t *testing.T, e *Engine, r *checks.Request) *checks.Result {
 }
 
 func TestQueries(t *testing.T) {
-	for _, open := range []func(*testing.T) database{postgres, mariadb} {
+	for _, open := range []func(testing.TB) database{postgres, mariadb} {
 		d := open(t)
 		t.Run(d.name, func(t *testing.T) {
 			e := New(Options{})
@@ -136,14 +135,14 @@ func TestQueries(t *testing.T) {
 
 // TestNoLeaks runs many checks against both databases, then counts
 // goroutines, file descriptors and the servers' sessions.
+// TestNoLeaks runs 1,000 queries (one in ten failing) on each database and
+// then requires no server session left open and goroutines, file
+// descriptors and heap back where they were.
 func TestNoLeaks(t *testing.T) {
 	dbs := []database{postgres(t), mariadb(t)}
-	runs := 300
-	if testing.Short() {
-		runs = 40
-	}
+	runs := enginetest.LeakRuns()
 	e := New(Options{})
-	baseG, baseFD := runtime.NumGoroutine(), fds(t)
+	base := enginetest.Take(t)
 	for _, d := range dbs {
 		var wg sync.WaitGroup
 		for w := 0; w < 4; w++ {
@@ -172,21 +171,24 @@ func TestNoLeaks(t *testing.T) {
 			t.Errorf("%s: %d sessions still open after %d checks", d.name, n, runs)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && (runtime.NumGoroutine() > baseG+2 || fds(t) > baseFD+2) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if g, fd := runtime.NumGoroutine(), fds(t); g > baseG+2 || fd > baseFD+2 {
-		t.Errorf("goroutines %d (was %d), fds %d (was %d)", g, baseG, fd, baseFD)
-	}
+	enginetest.Bounded(t, base, runs*len(dbs), 2, 16<<20)
 }
 
-func fds(t *testing.T) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	return len(ents)
+// BenchmarkJDBCPostgreSQL and BenchmarkJDBCMariaDB: "SELECT 1" with a
+// connection per check (the engine keeps none), against the local server.
+func BenchmarkJDBCPostgreSQL(b *testing.B) { benchJDBC(b, postgres) }
+
+// BenchmarkJDBCMariaDB: see BenchmarkJDBCPostgreSQL.
+func BenchmarkJDBCMariaDB(b *testing.B) { benchJDBC(b, mariadb) }
+
+func benchJDBC(b *testing.B, db func(testing.TB) database) {
+	d := db(b)
+	e := New(Options{})
+	r := req(d, map[string]string{"query": "SELECT 1"})
+	enginetest.Bench(b, func() (checks.Status, string) {
+		res, _ := e.Execute(context.Background(), r)
+		return res.Status, res.Output
+	})
 }
 
 func FuzzParseURL(f *testing.F) {
@@ -213,7 +215,7 @@ func FuzzParseURL(f *testing.F) {
 }
 
 // relay forwards a loopback TCP port to a Unix socket until the test ends.
-func relay(t *testing.T, socket string) (string, uint16) {
+func relay(t testing.TB, socket string) (string, uint16) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"net"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/checks/script"
+	"github.com/bergamot-monitoring/bergamot/internal/enginetest"
 	"github.com/bergamot-monitoring/bergamot/internal/jolokiatest"
 )
 
@@ -110,28 +110,43 @@ func TestStockScripts(t *testing.T) {
 	}
 }
 
+// TestNoLeaks runs 1,000 checks (and scripts) and then requires
+// goroutines, file descriptors and heap back where they were.
 func TestNoLeaks(t *testing.T) {
 	jvm := jolokiatest.Start(t, "", "")
 	e := engine()
-	runs := 300
-	if testing.Short() {
-		runs = 30
-	}
+	runs := enginetest.LeakRuns()
 	r := req(jvm, "", map[string]string{"mbean": "java.lang:type=Threading", "attribute": "ThreadCount"})
+	sr := req(jvm, "script", nil)
+	sr.Script = `jmx.connect(check.getParameter('host'), check.getIntParameter('port'), null, null, function(c) { bergamot.ok('' + c.getMBean('java.lang:type=Runtime').getAttribute('VmName').getValue()) });`
 	run(t, e, r)
-	baseG, baseFD := runtime.NumGoroutine(), fds(t)
+	run(t, e, sr)
+	base := enginetest.Take(t)
 	for i := 0; i < runs; i++ {
 		if res := run(t, e, r); res.Status != checks.StatusOK {
 			t.Fatalf("run %d: %s %q", i, res.Status, res.Output)
 		}
+		if i%10 == 0 {
+			if res := run(t, e, sr); res.Status != checks.StatusOK {
+				t.Fatalf("script run %d: %s %q", i, res.Status, res.Output)
+			}
+		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && (runtime.NumGoroutine() > baseG+2 || fds(t) > baseFD+2) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if g, fd := runtime.NumGoroutine(), fds(t); g > baseG+2 || fd > baseFD+2 {
-		t.Errorf("after %d runs: goroutines %d (was %d), fds %d (was %d)", runs, g, baseG, fd, baseFD)
-	}
+	enginetest.Bounded(t, base, runs, 2, 16<<20)
+}
+
+// BenchmarkJMX: attribute reads from the local Jolokia JVM.
+func BenchmarkJMX(b *testing.B) {
+	jvm := jolokiatest.Start(b, "", "")
+	e := engine()
+	r := req(jvm, "", map[string]string{"mbean": "java.lang:type=Threading", "attribute": "ThreadCount"})
+	enginetest.Bench(b, func() (checks.Status, string) {
+		res, err := e.Execute(context.Background(), r)
+		if err != nil {
+			return checks.StatusError, err.Error()
+		}
+		return res.Status, res.Output
+	})
 }
 
 func TestDialIsInjected(t *testing.T) {
@@ -153,12 +168,4 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func fds(t *testing.T) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	return len(ents)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/enginetest"
 	"github.com/bergamot-monitoring/bergamot/internal/libvirtdtest"
 )
 
@@ -108,35 +108,34 @@ func TestLibvirt(t *testing.T) {
 	}
 }
 
+// TestNoLeaks runs 1,000 checks of each executor and then requires
+// goroutines, file descriptors and heap back where they were.
 func TestNoLeaks(t *testing.T) {
 	d := libvirtdtest.Start(t)
 	e := New(Options{CPUSample: time.Millisecond})
 	holder(t, d)
-	runs := 300
-	if testing.Short() {
-		runs = 30
-	}
+	runs := enginetest.LeakRuns() * 3
 	run(t, e, req(d, "host", nil)) // warm up
-	baseG, baseFD := runtime.NumGoroutine(), fds(t)
+	base := enginetest.Take(t)
 	for i := 0; i < runs; i++ {
 		ex := []string{"domain", "host", "domains"}[i%3]
 		if res := run(t, e, req(d, ex, map[string]string{"domain": "test"})); res.Status != checks.StatusOK {
 			t.Fatalf("run %d (%s): %s %q", i, ex, res.Status, res.Output)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && (runtime.NumGoroutine() > baseG+2 || fds(t) > baseFD+2) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if g, fd := runtime.NumGoroutine(), fds(t); g > baseG+2 || fd > baseFD+2 {
-		t.Errorf("after %d runs: goroutines %d (was %d), fds %d (was %d)", runs, g, baseG, fd, baseFD)
-	}
+	enginetest.Bounded(t, base, runs, 2, 16<<20)
 }
 
-func fds(t *testing.T) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	return len(ents)
+// BenchmarkLibvirt: "host" checks against the local libvirtd (test driver).
+func BenchmarkLibvirt(b *testing.B) {
+	d := libvirtdtest.Start(b)
+	e := New(Options{CPUSample: time.Millisecond})
+	r := req(d, "host", nil)
+	enginetest.Bench(b, func() (checks.Status, string) {
+		res, err := e.Execute(context.Background(), r)
+		if err != nil {
+			return checks.StatusError, err.Error()
+		}
+		return res.Status, res.Output
+	})
 }

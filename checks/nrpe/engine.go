@@ -182,6 +182,12 @@ func (e *Engine) buildQuery(req *checks.Request) (*Query, time.Duration, error) 
 	}
 	if a := req.Param("args", req.Param("arguments", "")); a != "" {
 		q.Args = strings.Split(a, "!")
+	} else if l := req.Param("args_line", ""); strings.TrimSpace(l) != "" {
+		// What nagios4 makes of `check_nrpe ... -a WORDS` once its macros are
+		// expanded: the words of the line, each one NRPE argument.
+		if q.Args, err = checks.SplitWords(l); err != nil {
+			return nil, 0, fmt.Errorf("parameter \"args_line\": %w", err)
+		}
 	}
 	q.Transport = e.opts.Transport
 	if t := req.Param("transport", req.Param("ssl", "")); t != "" {

@@ -2,7 +2,11 @@ package nrpe
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -253,3 +257,78 @@ func openFDs(t *testing.T) int {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// queryEcho is an NRPE peer (plain TCP) that answers every query with the
+// query string it received, so a test sees what a client put on the wire.
+// Debian's daemon is built without argument support, so the real daemon
+// cannot show what it would make of arguments; the real check_nrpe shows
+// what it sends.
+func queryEcho(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				p, err := ReadPacket(c)
+				if err != nil {
+					return
+				}
+				b, _ := EncodeResponse(p.Version, 0, "OK query=["+p.Buffer+"]")
+				_, _ = c.Write(b)
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestArgsLineAsNagios4 is an imported `check_nrpe -H ... -c check_args -a
+// $ARG2$ $ARG3$` whose $ARG2$ holds spaces. nagios4 expands the macros and
+// then splits the line into words (through /bin/sh here: the command line
+// as nagios4 would run it), so the real check_nrpe sends each word as its
+// own NRPE argument ("check_args!-w!10%!/"); quoted words stay whole. The
+// engine's "args_line" (what the importer writes) must put the same query
+// on the wire.
+func TestArgsLineAsNagios4(t *testing.T) {
+	requireDebianNRPE(t)
+	port := queryEcho(t)
+	e := New(Options{})
+	defer e.Close()
+	req := func(params ...string) *checks.Request {
+		return request(&daemon{port: port}, append([]string{"command", "check_args", "transport", "plain"}, params...)...)
+	}
+	for _, argsLine := range []string{
+		"-w 10% /",       // $ARG2$ = "-w 10%", $ARG3$ = "/"
+		"'-w 10%' /",     // '$ARG2$' quoted in the command line
+		`-w "80 90" \ x`, // quotes and a backslash inside the values
+		"  -c   5  ",     // extra spaces
+	} {
+		line := fmt.Sprintf("%s -H 127.0.0.1 -p %d -n -t 10 -c check_args -a %s", checkNRPE, port, argsLine)
+		out, err := exec.Command("/bin/sh", "-c", line).Output()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		want := strings.TrimSuffix(string(out), "\n")
+		res := execute(t, e, req("args_line", argsLine))
+		if res.Output != want || !strings.HasPrefix(want, "OK query=[check_args!") {
+			t.Errorf("args_line %q: engine sent %s %q, nagios4+check_nrpe sent %q", argsLine, res.Status, res.Output, want)
+		}
+	}
+	// "args" stays as it was: '!'-separated, spaces inside an argument kept.
+	if res := execute(t, e, req("args", "-w 10%!/")); res.Output != "OK query=[check_args!-w 10%!/]" {
+		t.Errorf("args: %q", res.Output)
+	}
+	if res := execute(t, e, req("args_line", "'unterminated")); res.Status != checks.StatusError || !strings.Contains(res.Output, `parameter "args_line": unterminated ' quote`) {
+		t.Errorf("bad args_line: %s %q", res.Status, res.Output)
+	}
+}

@@ -40,10 +40,26 @@ type Source interface {
 	Nodes(ctx context.Context, role string) ([]Member, error)
 }
 
+// Queue is the state of a zone's check queue.
+type Queue struct {
+	// Waiting is how many checks are due and not yet started.
+	Waiting int
+	// Late is how long the longest-waiting of them has been due.
+	Late time.Duration
+}
+
+// QueueSource reports a zone's check queue, as the site sees it.
+type QueueSource interface {
+	Queue(ctx context.Context, site, zone string) (Queue, error)
+}
+
 // Options configure the engine.
 type Options struct {
 	// Source is required.
 	Source Source
+	// Queue answers the "queue" executor (nil: the executor reports that it
+	// cannot see the queue).
+	Queue  QueueSource
 	Logger *slog.Logger
 	// DefaultTimeout bounds a check without a deadline (default 10 s).
 	DefaultTimeout time.Duration
@@ -107,9 +123,12 @@ func (e *Engine) run(ctx context.Context, req *checks.Request) *checks.Result {
 	if e.opts.Source == nil {
 		return bad(errors.New("the internal engine has no view of the installation on this worker (it runs on workers connected to the database: bergamot run or bergamot worker)"))
 	}
+	if req.Executor == "queue" {
+		return e.queue(ctx, req)
+	}
 	k, ok := kinds[req.Executor]
 	if !ok {
-		return bad(fmt.Errorf("the internal engine has no executor %q (it has: notifiers, proxies, workers)", req.Executor))
+		return bad(fmt.Errorf("the internal engine has no executor %q (it has: notifiers, proxies, queue, workers)", req.Executor))
 	}
 	warn, err := minimum(req, "warning")
 	if err != nil {
@@ -192,6 +211,68 @@ func (e *Engine) run(ctx context.Context, req *checks.Request) *checks.Result {
 	}
 	return &checks.Result{Status: st, Output: out, LongOutput: strings.Join(long, "\n"),
 		Perfdata: []checks.Perfdata{perf(label, n, warn, crit)}}
+}
+
+// queue is the "queue" executor: how many of the zone's checks are due
+// and waiting for a worker, and how late the oldest is. Parameters
+// late_warning and late_critical (seconds, default 30 and 120) and
+// waiting_warning / waiting_critical (default none) are maximums.
+func (e *Engine) queue(ctx context.Context, req *checks.Request) *checks.Result {
+	bad := func(err error) *checks.Result { return &checks.Result{Status: checks.StatusError, Output: err.Error()} }
+	if e.opts.Queue == nil {
+		return bad(errors.New("the internal engine on this worker cannot see the check queues"))
+	}
+	zone := req.Param("zone", req.Zone)
+	if zone == "" {
+		zone = "default"
+	}
+	var lim [4]float64
+	for i, p := range []struct {
+		name string
+		def  float64
+	}{{"late_warning", 30}, {"late_critical", 120}, {"waiting_warning", -1}, {"waiting_critical", -1}} {
+		v := strings.TrimSpace(req.Param(p.name, ""))
+		if v == "" {
+			lim[i] = p.def
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return bad(fmt.Errorf("parameter %q: %q is not a non-negative number", p.name, v))
+		}
+		lim[i] = f
+	}
+	q, err := e.opts.Queue.Queue(ctx, req.SiteID, zone)
+	if err != nil {
+		if ctx.Err() != nil {
+			return &checks.Result{Status: checks.StatusTimeout, Output: fmt.Sprintf("reading the queue timed out: %v", err)}
+		}
+		return &checks.Result{Status: checks.StatusUnknown, Output: fmt.Sprintf("cannot read the queue of zone %q: %v", zone, err)}
+	}
+	late := q.Late.Seconds()
+	st := checks.StatusOK
+	over := func(v, limit float64) bool { return limit >= 0 && v > limit }
+	switch {
+	case over(late, lim[1]) || over(float64(q.Waiting), lim[3]):
+		st = checks.StatusCritical
+	case over(late, lim[0]) || over(float64(q.Waiting), lim[2]):
+		st = checks.StatusWarning
+	}
+	out := fmt.Sprintf("%s: %d %s waiting in zone %q", st, q.Waiting, map[bool]string{true: "check", false: "checks"}[q.Waiting == 1], zone)
+	if q.Waiting > 0 {
+		out += fmt.Sprintf(", the oldest %.1f s late", late)
+	}
+	lv, wv, zero := late, float64(q.Waiting), 0.0
+	pl := checks.Perfdata{Label: "late", Value: &lv, UOM: "s", Min: &zero, Warn: limit(lim[0]), Crit: limit(lim[1])}
+	pw := checks.Perfdata{Label: "waiting", Value: &wv, Min: &zero, Warn: limit(lim[2]), Crit: limit(lim[3])}
+	return &checks.Result{Status: st, Output: out, Perfdata: []checks.Perfdata{pw, pl}}
+}
+
+func limit(f float64) string {
+	if f < 0 {
+		return ""
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 // minimum reads a "minimum expected" parameter (default 1).

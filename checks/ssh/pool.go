@@ -205,22 +205,42 @@ func (c *conn) breakConn() {
 
 // newSession opens a session, giving up (and breaking the connection) at
 // ctx's end: a server that never answers the channel open would otherwise
-// hold the check forever.
+// hold the check forever. A server that refuses the channel for now
+// (OpenSSH's "no more sessions": it counts a closed session a moment after
+// the client does) is asked again after a short pause, on the same
+// connection: breaking it would kill the other checks running on it.
 func (c *conn) newSession(ctx context.Context) (*gossh.Session, error) {
-	stop := context.AfterFunc(ctx, c.breakConn)
-	s, err := c.client.NewSession()
-	if !stop() {
-		if s != nil {
-			_ = s.Close()
+	for attempt := 1; ; attempt++ {
+		stop := context.AfterFunc(ctx, c.breakConn)
+		s, err := c.client.NewSession()
+		if !stop() {
+			if s != nil {
+				_ = s.Close()
+			}
+			return nil, context.Cause(ctx)
 		}
-		return nil, context.Cause(ctx)
+		var oe *gossh.OpenChannelError
+		if errors.As(err, &oe) && oe.Reason == gossh.ConnectionFailed && attempt < maxSessionRetries {
+			select {
+			case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				return nil, context.Cause(ctx)
+			}
+		}
+		if err != nil {
+			if oe == nil {
+				c.breakConn() // the connection itself failed
+			}
+			return nil, err
+		}
+		return s, nil
 	}
-	if err != nil {
-		c.breakConn()
-		return nil, err
-	}
-	return s, nil
 }
+
+// maxSessionRetries bounds how often a refused session is asked for again
+// (about 1.5 s of pauses in all).
+const maxSessionRetries = 16
 
 // close closes every pooled client.
 func (p *pool) close() {

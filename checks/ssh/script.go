@@ -55,8 +55,8 @@ func (e *Engine) sshObject(ctx context.Context, run *script.Run) *goja.Object {
 			t.auth = auth
 		}
 		t.site, t.policy = req.SiteID, req.Policy
-		if u := c.Argument(0).String(); !goja.IsUndefined(c.Argument(0)) && u != "" {
-			t.user = u
+		if u := c.Argument(0); !goja.IsUndefined(u) && !goja.IsNull(u) && u.String() != "" {
+			t.user = u.String() // null or "": the check's username
 		}
 		host, port := c.Argument(1).String(), int(c.Argument(2).ToInteger())
 		if goja.IsUndefined(c.Argument(1)) || host == "" {

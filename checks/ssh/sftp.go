@@ -57,15 +57,40 @@ func (s *SFTP) Execute(ctx context.Context, req *checks.Request) (*checks.Result
 
 // openSFTP starts the sftp subsystem on cn; Close the client after use.
 func openSFTP(ctx context.Context, cn *conn) (*sftp.Client, error) {
+	// As sftp.NewClient, but the session comes from newSession, which
+	// waits out a server's momentary "no more sessions".
+	s, err := cn.newSession(ctx)
+	if err != nil {
+		return nil, err
+	}
 	stop := context.AfterFunc(ctx, cn.breakConn)
-	cl, err := sftp.NewClient(cn.client)
+	cl, err := func() (*sftp.Client, error) {
+		if err := s.RequestSubsystem("sftp"); err != nil {
+			return nil, err
+		}
+		pw, err := s.StdinPipe()
+		if err != nil {
+			return nil, err
+		}
+		pr, err := s.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		return sftp.NewClientPipe(pr, pw)
+	}()
 	if !stop() {
 		if err == nil {
 			_ = cl.Close()
 		}
+		_ = s.Close()
 		return nil, context.Cause(ctx)
 	}
-	return cl, err
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	go func() { _ = cl.Wait(); _ = s.Close() }() // the session ends with the client
+	return cl, nil
 }
 
 // withSFTP runs fn with an SFTP client to t.

@@ -65,7 +65,7 @@ var engineConstructors = map[string]func(l *slog.Logger, env *engineEnv) checks.
 		if env.Self == nil {
 			return nil
 		}
-		return self.New(self.Options{Logger: l, Source: env.Self})
+		return self.New(self.Options{Logger: l, Source: env.Self, Queue: env.Queue})
 	},
 }
 
@@ -76,9 +76,11 @@ var engineConstructors = map[string]func(l *slog.Logger, env *engineEnv) checks.
 // state (ssh and sftp share connections) are made once per registry.
 type engineEnv struct {
 	KnownHosts sshcheck.KnownHosts
-	// Self is what the internal engine reads (nil: no internal engine).
-	Self self.Source
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Self is what the internal engine reads (nil: no internal engine);
+	// Queue answers its "queue" executor.
+	Self  self.Source
+	Queue self.QueueSource
+	Dial  func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	sshEngine *sshcheck.Engine
 }

@@ -157,7 +157,8 @@ func addMetricsFlag(fs *flag.FlagSet) *string {
 
 func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgroup.Group) error {
 	log := env.Logger.With(slog.String("role", "worker"), slog.String("zone", o.zone))
-	reg, err := buildRegistry(log, o.engines, &engineEnv{KnownHosts: &store.HostKeys{Pool: db.Pool}, Self: &store.SelfCheck{Pool: db.Pool}})
+	reg, err := buildRegistry(log, o.engines, &engineEnv{KnownHosts: &store.HostKeys{Pool: db.Pool}, Self: &store.SelfCheck{Pool: db.Pool},
+		Queue: &jobs.QueueStats{Pool: db.Pool}})
 	if err != nil {
 		return err
 	}

@@ -61,8 +61,9 @@ type nrpeCall struct {
 }
 
 // nrpeCommand recognises a check_nrpe command line and maps its options
-// to the parameters of Bergamot's nrpe engine: -c command, -a args
-// (every later word, joined with '!'), -p port, -t timeout (seconds; the
+// to the parameters of Bergamot's nrpe engine: -c command, -a args_line
+// (the rest of the line, split into NRPE arguments at run time as nagios4
+// splits it), -p port, -t timeout (seconds; the
 // ":STATE" suffix is dropped), -2 version 2, -n plain transport.
 func nrpeCommand(line string) (nrpeCall, bool) {
 	f := strings.Fields(line)
@@ -100,11 +101,16 @@ func nrpeCommand(line string) (nrpeCall, bool) {
 		case "-n", "--no-ssl":
 			rest = append(rest, [2]string{"transport", "plain"})
 		case "-a", "--args":
-			var args []string
-			for _, a := range f[i+1:] {
-				args = append(args, unq(a))
+			// nagios4 expands the macros, then splits the line into words:
+			// an $ARGn$ with spaces gives several NRPE arguments, a quoted
+			// one stays whole. args_line keeps the words as written (quotes
+			// included) for the nrpe engine to split the same way after
+			// Bergamot has expanded them.
+			if i+1 < len(f) {
+				raw := strings.TrimSpace(line[fieldOffset(line, i+1):])
+				conv, _ := convertMacros(raw)
+				rest = append(rest, [2]string{"args_line", conv})
 			}
-			rest = append(rest, [2]string{"args", strings.Join(args, "!")})
 			i = len(f)
 		default:
 			call.ignored = append(call.ignored, opt)
@@ -112,6 +118,22 @@ func nrpeCommand(line string) (nrpeCall, bool) {
 	}
 	call.params = append([][2]string{{"command", cmd}}, rest...)
 	return call, true
+}
+
+// fieldOffset is the byte offset in line of its n-th field (strings.Fields).
+func fieldOffset(line string, n int) int {
+	inField, k := false, -1
+	for i, r := range line {
+		space := r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f'
+		if !space && !inField {
+			k++
+			if k == n {
+				return i
+			}
+		}
+		inField = !space
+	}
+	return len(line)
 }
 
 // checkElement renders a host or service from its resolved attributes, as

@@ -5,16 +5,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/internal/fixtures"
 )
@@ -677,7 +680,15 @@ func checkView(v view, c *config.Check, k string, groupMembers map[string][]stri
 	case c.Command == nil:
 		v.set(k, "check_command", "")
 	case c.Command.Engine == "nrpe":
-		v.set(k, "check_command", nrpeString(c.Command.Parameters))
+		p := maps.Clone(c.Command.Parameters)
+		if l, ok := p["args_line"]; ok {
+			words, err := checks.SplitWords(l) // as the nrpe engine sends them
+			if err != nil {
+				words = []string{"(" + err.Error() + ")"}
+			}
+			p["args"] = strings.Join(words, "!")
+		}
+		v.set(k, "check_command", nrpeString(p))
 	default:
 		v.set(k, "check_command", strings.Join(strings.Fields(c.Command.Parameters["command_line"]), " "))
 	}
@@ -688,6 +699,19 @@ func checkView(v view, c *config.Check, k string, groupMembers map[string][]stri
 // attributes of this comparison (comma-separated lists).
 func intendedDifferences(t *testing.T) map[string]bool {
 	t.Helper()
+	out := map[string]bool{}
+	for _, row := range intendedRows(t) {
+		for _, k := range row {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+// intendedRows is the table's rows, each the "kind attribute" pairs its
+// first two columns name.
+func intendedRows(t *testing.T) [][]string {
+	t.Helper()
 	data, err := os.ReadFile("../../docs/nagios-import.md")
 	if err != nil {
 		t.Fatal(err)
@@ -696,23 +720,32 @@ func intendedDifferences(t *testing.T) map[string]bool {
 	if !ok {
 		t.Fatal("docs/nagios-import.md has no '### Intended differences' section")
 	}
-	out := map[string]bool{}
+	var out [][]string
 	for _, ln := range strings.Split(table, "\n")[1:] {
 		if strings.HasPrefix(ln, "#") {
 			break
 		}
 		cols := strings.Split(ln, "|")
-		if len(cols) < 4 || strings.HasPrefix(strings.TrimSpace(cols[1]), "---") {
+		if len(cols) < 4 || strings.HasPrefix(strings.TrimSpace(cols[1]), "---") || strings.TrimSpace(cols[1]) == "object" {
 			continue
 		}
+		var row []string
 		for _, kind := range strings.Split(cols[1], ",") {
 			for _, attr := range strings.Split(cols[2], ",") {
-				out[strings.Trim(strings.TrimSpace(kind), "`")+" "+strings.Trim(strings.TrimSpace(attr), "`")] = true
+				row = append(row, strings.Trim(strings.TrimSpace(kind), "`")+" "+strings.Trim(strings.TrimSpace(attr), "`"))
 			}
 		}
+		out = append(out, row)
 	}
 	return out
 }
+
+// intendedUsed records the intended differences (kind and attribute) some
+// fixture actually showed, so that rows no configuration needs are noticed.
+var intendedUsed = map[string]bool{}
+
+// fidelityCases counts the configurations compared in this run.
+var fidelityCases int
 
 // compareViews reports every difference not in the intended table.
 func compareViews(t *testing.T, nag, berg view, intended map[string]bool) {
@@ -737,6 +770,7 @@ func compareViews(t *testing.T, nag, berg view, intended map[string]bool) {
 				continue
 			}
 			if intended[kind+" "+a] {
+				intendedUsed[kind+" "+a] = true
 				diffs++
 				continue
 			}
@@ -783,6 +817,7 @@ func checkClassified(t *testing.T, objs []cacheObject, intended map[string]bool)
 			case o.typ == "timeperiod": // every other key is a time range
 			case contains(comparedAttrs[o.typ], k):
 			case intended[o.typ+" "+k]:
+				intendedUsed[o.typ+" "+k] = true
 			default:
 				if !reported[o.typ+" "+k] {
 					reported[o.typ+" "+k] = true
@@ -811,6 +846,7 @@ func fidelityCase(t *testing.T, mainCfg []string, importPaths []string, il int) 
 		t.Fatalf("bergamot resolve: %v", err)
 	}
 	intended := intendedDifferences(t)
+	fidelityCases++
 	checkClassified(t, objs, intended)
 	compareViews(t, nagiosView(objs, readResources(t, mainCfg), il), bergamotView(m), intended)
 }
@@ -843,4 +879,14 @@ func TestResolvedModelMatchesNagios4(t *testing.T) {
 		}
 		fidelityCase(t, main, inputs, 60)
 	})
+	// The table stays accurate: every row is needed by some fixture (when
+	// every fixture was compared: -run may pick one).
+	if fidelityCases < len(dirs)+1 {
+		return
+	}
+	for _, row := range intendedRows(t) {
+		if !slices.ContainsFunc(row, func(k string) bool { return intendedUsed[k] }) {
+			t.Errorf("intended differences row %v of docs/nagios-import.md: no fixture shows such a difference; remove or correct it", row)
+		}
+	}
 }

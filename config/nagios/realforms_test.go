@@ -109,7 +109,7 @@ define service{
 			checks: []checkWant{
 				{"A", "N", "host", commandParam("host"), "10.0.0.1"},
 				{"A", "N", "command", commandParam("command"), "check_disk"},
-				{"A", "N", "args", commandParam("args"), "-w 10%!/"},
+				{"A", "N", "args_line", commandParam("args_line"), "-w 10% /"},
 				{"A", "N", "version", commandParam("version"), "2"},
 				{"A", "N", "timeout", commandParam("timeout"), "60"},
 				{"A", "N", "port", commandParam("port"), "5667"},
