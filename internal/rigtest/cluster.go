@@ -211,7 +211,7 @@ func (c *Cluster) launch(name, role string, args, env []string) *Proc {
 	c.mu.Lock()
 	c.procs = append(c.procs, p)
 	c.mu.Unlock()
-	p.Wait(90 * time.Second)
+	p.Wait(4 * time.Minute) // generous: at a load of 100 a start took over 90 s
 	return p
 }
 

@@ -228,7 +228,7 @@ func (p *Proc) Restart() {
 		p.Kill()
 	}
 	p.start()
-	p.Wait(90 * time.Second)
+	p.Wait(4 * time.Minute)
 }
 
 // WaitCtx waits for ctx or the process's end; true when it ended.
