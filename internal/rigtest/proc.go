@@ -26,7 +26,8 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
+		ctx := context.Background()
+		out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 		if err != nil {
 			binErr = fmt.Errorf("go env GOMOD: %w", err)
 			return
@@ -38,7 +39,7 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "bergamot")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/bergamot")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", binPath, "./cmd/bergamot")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("%w: %s", err, out)
@@ -73,7 +74,7 @@ type Proc struct {
 // reports.
 func (p *Proc) start() {
 	p.t.Helper()
-	cmd := exec.Command(Binary(p.t), append([]string{"--log-format", "json"}, p.args...)...)
+	cmd := exec.CommandContext(context.Background(), Binary(p.t), append([]string{"--log-format", "json"}, p.args...)...) // Kill ends it
 	cmd.Env = p.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill -9 takes the plugins it runs too
 	stderr, err := cmd.StderrPipe()
