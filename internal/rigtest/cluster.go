@@ -119,7 +119,7 @@ func (c *Cluster) DatabaseURL() string {
 	if c.Standby == nil {
 		return c.Primary.URL(dbName)
 	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/%s?sslmode=disable&target_session_attrs=read-write&connect_timeout=3",
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/%s?sslmode=disable&target_session_attrs=read-write&connect_timeout=15",
 		c.Primary.Port, c.Standby.Port, dbName)
 }
 

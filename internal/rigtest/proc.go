@@ -101,7 +101,11 @@ func (p *Proc) follow(r io.Reader, started chan struct{}) {
 	for sc.Scan() {
 		var l struct{ Msg, Addr string }
 		line := sc.Text()
-		if json.Unmarshal(sc.Bytes(), &l) == nil {
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			p.mu.Lock() // a plain line: the error a failing command prints last
+			p.logs = append(p.logs, line)
+			p.mu.Unlock()
+		} else {
 			p.mu.Lock()
 			switch l.Msg {
 			case "serving":
