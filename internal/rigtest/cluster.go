@@ -119,7 +119,7 @@ func (c *Cluster) DatabaseURL() string {
 	if c.Standby == nil {
 		return c.Primary.URL(dbName)
 	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/%s?sslmode=disable&target_session_attrs=read-write&connect_timeout=3",
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/%s?sslmode=disable&target_session_attrs=read-write&connect_timeout=15",
 		c.Primary.Port, c.Standby.Port, dbName)
 }
 
@@ -211,7 +211,7 @@ func (c *Cluster) launch(name, role string, args, env []string) *Proc {
 	c.mu.Lock()
 	c.procs = append(c.procs, p)
 	c.mu.Unlock()
-	p.Wait(90 * time.Second)
+	p.Wait(4 * time.Minute) // generous: at a load of 100 a start took over 90 s
 	return p
 }
 

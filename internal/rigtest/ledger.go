@@ -204,14 +204,16 @@ func NewReceiver(t testing.TB) *Receiver {
 // Alerts is what the receiver got.
 type Alerts struct {
 	Expected   int // deliveries the notification log holds (one per alert, recipient and channel)
+	InFlight   int // of those, not yet sent, failed or digested (pending, sending, batched, digesting)
+	Failed     int // of those, given up on
 	Messages   int // webhook requests received
 	Covered    int // alerts covered once: distinct messages plus the problems their digests summarise
-	Lost       int // Expected - Covered, when positive
+	Lost       int // failed, or recorded as delivered but never received
 	Duplicated int // messages received again with an idempotency key already seen
 }
 
 func (a *Alerts) String() string {
-	return fmt.Sprintf("alerts expected=%d messages=%d covered=%d lost=%d duplicated=%d", a.Expected, a.Messages, a.Covered, a.Lost, a.Duplicated)
+	return fmt.Sprintf("alerts expected=%d messages=%d covered=%d lost=%d duplicated=%d in_flight=%d", a.Expected, a.Messages, a.Covered, a.Lost, a.Duplicated, a.InFlight)
 }
 
 // Count reads the receiver against the notification deliveries the
@@ -220,7 +222,8 @@ func (r *Receiver) Count(c *Cluster, site string) *Alerts {
 	c.T.Helper()
 	a := &Alerts{}
 	c.InSite(site, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT count(*) FROM notification_deliveries WHERE kind <> 'digest'`).Scan(&a.Expected)
+		return tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE state IN ('pending', 'sending', 'batched', 'digesting')),
+			count(*) FILTER (WHERE state = 'failed') FROM notification_deliveries WHERE kind <> 'digest'`).Scan(&a.Expected, &a.InFlight, &a.Failed)
 	})
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -230,8 +233,9 @@ func (r *Receiver) Count(c *Cluster, site string) *Alerts {
 			a.Duplicated += n - 1
 		}
 	}
-	if a.Expected > a.Covered {
-		a.Lost = a.Expected - a.Covered
+	a.Lost = a.Failed
+	if done := a.Expected - a.InFlight - a.Failed; done > a.Covered {
+		a.Lost += done - a.Covered
 	}
 	return a
 }

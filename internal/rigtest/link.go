@@ -2,6 +2,7 @@ package rigtest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -83,7 +84,7 @@ func (l *Link) pipe(dst, src net.Conn) {
 			}
 		}
 		if err != nil {
-			if err != io.EOF {
+			if !errors.Is(err, io.EOF) {
 				_ = src.Close()
 			}
 			_ = dst.Close()

@@ -172,7 +172,7 @@ func (p *Postgres) Start() {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(p.bin, "postgres"), "-D", p.Dir)
+	cmd := exec.CommandContext(context.Background(), filepath.Join(p.bin, "postgres"), "-D", p.Dir) // Kill ends it
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred, Setpgid: true}
@@ -209,8 +209,8 @@ func (p *Postgres) Kill() {
 		return
 	}
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.done
-	p.done <- nil
+	err := <-p.done
+	p.done <- err
 	p.cmd = nil
 }
 

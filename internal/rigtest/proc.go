@@ -26,7 +26,8 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
+		ctx := context.Background()
+		out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 		if err != nil {
 			binErr = fmt.Errorf("go env GOMOD: %w", err)
 			return
@@ -38,7 +39,7 @@ func Binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "bergamot")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/bergamot")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", binPath, "./cmd/bergamot")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("%w: %s", err, out)
@@ -73,7 +74,7 @@ type Proc struct {
 // reports.
 func (p *Proc) start() {
 	p.t.Helper()
-	cmd := exec.Command(Binary(p.t), append([]string{"--log-format", "json"}, p.args...)...)
+	cmd := exec.CommandContext(context.Background(), Binary(p.t), append([]string{"--log-format", "json"}, p.args...)...) // Kill ends it
 	cmd.Env = p.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill -9 takes the plugins it runs too
 	stderr, err := cmd.StderrPipe()
@@ -100,7 +101,11 @@ func (p *Proc) follow(r io.Reader, started chan struct{}) {
 	for sc.Scan() {
 		var l struct{ Msg, Addr string }
 		line := sc.Text()
-		if json.Unmarshal(sc.Bytes(), &l) == nil {
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			p.mu.Lock() // a plain line: the error a failing command prints last
+			p.logs = append(p.logs, line)
+			p.mu.Unlock()
+		} else {
 			p.mu.Lock()
 			switch l.Msg {
 			case "serving":
@@ -228,7 +233,7 @@ func (p *Proc) Restart() {
 		p.Kill()
 	}
 	p.start()
-	p.Wait(90 * time.Second)
+	p.Wait(4 * time.Minute)
 }
 
 // WaitCtx waits for ctx or the process's end; true when it ended.

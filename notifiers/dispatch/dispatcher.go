@@ -129,16 +129,16 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 	}
 	riverclient.KnowAll(ws)
 	c, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
-		Logger:                      riverclient.Logger(d.Logger),
-		Queues:                      map[string]river.QueueConfig{Queue: {MaxWorkers: d.Concurrency}},
-		Workers:                     ws,
-		FetchCooldown:               10 * time.Millisecond,
-		FetchPollInterval:           200 * time.Millisecond,
-		JobTimeout:                  d.SendTimeout + 30*time.Second,
+		Logger:            riverclient.Logger(d.Logger),
+		Queues:            map[string]river.QueueConfig{Queue: {MaxWorkers: d.Concurrency}},
+		Workers:           ws,
+		FetchCooldown:     10 * time.Millisecond,
+		FetchPollInterval: 200 * time.Millisecond,
+		JobTimeout:        d.SendTimeout + 30*time.Second,
 		// A notifier killed mid-send leaves its jobs running: another
 		// notifier takes them over after this long (River's default, an
 		// hour, held a dead node's notifications for that long).
-		RescueStuckJobsAfter: max(d.RescueAfter, d.SendTimeout+35*time.Second),
+		RescueStuckJobsAfter:        max(d.RescueAfter, d.SendTimeout+35*time.Second),
 		CompletedJobRetentionPeriod: time.Hour,
 		ReindexerIndexNames:         riverclient.NoReindex,
 	})
