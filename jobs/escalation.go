@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -54,13 +53,9 @@ func (s *EscalationSweep) RunOnce(ctx context.Context) (int, error) {
 }
 
 func (s *EscalationSweep) site(ctx context.Context, tx pgx.Tx, site uuid.UUID, now time.Time) (int, error) {
-	rows, err := tx.Query(ctx, `SELECT a.id, a.check_id, a.output, c.kind, c.settings, s.machine FROM alerts a
-		JOIN checks c ON c.id = a.check_id JOIN check_state s ON s.check_id = a.check_id
-		WHERE a.recovered_at IS NULL AND a.acknowledged_at IS NULL
-		  AND jsonb_typeof(c.settings->'Notifications'->'Escalations') = 'array'
-		FOR UPDATE OF s SKIP LOCKED`)
+	open, err := store.ClaimEscalatable(ctx, tx)
 	if err != nil {
-		return 0, fmt.Errorf("finding escalations: %w", err)
+		return 0, err
 	}
 	type due struct {
 		alert, check  uuid.UUID
@@ -69,25 +64,12 @@ func (s *EscalationSweep) site(ctx context.Context, tx pgx.Tx, site uuid.UUID, n
 		events        []monitor.Event
 	}
 	var all []due
-	for rows.Next() {
-		var d due
-		var settings, machine []byte
-		if err := rows.Scan(&d.alert, &d.check, &d.output, &d.kind, &settings, &machine); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("finding escalations: %w", err)
-		}
-		var cs store.CheckSettings
-		if json.Unmarshal(settings, &cs) != nil || json.Unmarshal(machine, &d.previous) != nil {
-			continue
-		}
-		d.now, d.events = monitor.Escalate(d.previous, escalationRules(cs), now)
+	for _, a := range open {
+		d := due{alert: a.Alert, check: a.Check, output: a.Output, kind: a.Kind, previous: a.Machine}
+		d.now, d.events = monitor.Escalate(d.previous, escalationRules(a.Settings), now)
 		if len(d.events) > 0 {
 			all = append(all, d)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("finding escalations: %w", err)
 	}
 	for _, d := range all {
 		if err := store.SaveState(ctx, tx, d.check, d.now, 0); err != nil {
@@ -97,8 +79,8 @@ func (s *EscalationSweep) site(ctx context.Context, tx pgx.Tx, site uuid.UUID, n
 		for _, ev := range d.events {
 			top = max(top, ev.Level+1)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE alerts SET escalation_level = GREATEST(escalation_level, $2) WHERE id = $1`, d.alert, top); err != nil {
-			return 0, fmt.Errorf("saving escalation: %w", err)
+		if err := store.RaiseEscalationLevel(ctx, tx, d.alert, top); err != nil {
+			return 0, err
 		}
 		alert := d.alert
 		pc := &ProcessedCheck{SiteID: site, CheckID: d.check, Kind: d.kind, AlertID: &alert, Previous: d.previous, State: d.now,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +18,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -38,6 +41,11 @@ type ExecuteArgs struct {
 
 // Kind implements river.JobArgs.
 func (ExecuteArgs) Kind() string { return "check" }
+
+// Every River client knows check jobs, so that a notifier leading River's
+// maintenance rescues a dead worker's check instead of discarding it
+// (riverclient.KnowAll).
+func init() { riverclient.RegisterKind(riverclient.Stub[ExecuteArgs](0)) }
 
 // DefaultCheckTimeout applies when a check has no timeout parameter.
 const DefaultCheckTimeout = 30 * time.Second
@@ -115,7 +123,11 @@ type ExecuteWorker struct {
 
 	handback handback
 	specs    specCache
+	inFlight atomic.Int64
 }
+
+// InFlight is how many check jobs the worker is running now.
+func (w *ExecuteWorker) InFlight() int { return int(w.inFlight.Load()) }
 
 // Timeout lets River's own deadline sit past the check's.
 func (w *ExecuteWorker) Timeout(*river.Job[ExecuteArgs]) time.Duration {
@@ -130,6 +142,8 @@ const JobTimeout = 2 * time.Minute
 
 // Work implements river.Worker.
 func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
+	w.inFlight.Add(1)
+	defer w.inFlight.Add(-1)
 	ctx = tenants.WithSite(ctx, job.Args.SiteID)
 	if res := w.parked(job); res != nil {
 		if w.Logger != nil {
@@ -147,6 +161,11 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 	if err != nil {
 		res = &checks.Result{Status: checks.StatusError, Output: "cannot prepare check: " + err.Error(), Started: time.Now()}
 	} else {
+		if req.Zone != job.Args.Zone { // the cached definition is shared: copy it
+			cp := *req
+			cp.Zone = job.Args.Zone
+			req = &cp
+		}
 		cctx, cancel := context.WithTimeout(ctx, req.Timeout)
 		res = w.Engines.Execute(cctx, req)
 		cancel()
@@ -154,6 +173,12 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 	res.Worker = w.WorkerID
 	if !job.Args.Adhoc {
 		res.Scheduled = job.Args.Slot
+		if !job.Args.Slot.IsZero() {
+			metrics.Late(res.Started.Sub(job.Args.Slot))
+		}
+	}
+	if req != nil {
+		metrics.CheckExecuted(req.Engine, res.Status.String(), res.Runtime)
 	}
 	return w.complete(ctx, job, res)
 }
@@ -234,12 +259,11 @@ func (w *ExecuteWorker) readRequest(ctx context.Context, checkID uuid.UUID) (*ch
 	site, _ := tenants.SiteFrom(ctx)
 	req.SiteID = site.String()
 	var params map[string]string
-	var kind string
 	err := tenants.InSite(ctx, w.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT c.kind, c.engine, c.executor, c.parameters, c.script,
 				COALESCE(h.name, c.name), COALESCE(NULLIF(h.address, ''), NULLIF(c.address, ''), COALESCE(h.name, c.name))
 			FROM checks c LEFT JOIN checks h ON h.id = c.parent_id AND h.kind = 'host' WHERE c.id = $1`, checkID).
-			Scan(&kind, &req.Engine, &req.Executor, &params, &req.Script, &req.HostName, &req.HostAddress)
+			Scan(&req.Kind, &req.Engine, &req.Executor, &params, &req.Script, &req.HostName, &req.HostAddress)
 		if err != nil {
 			return err
 		}

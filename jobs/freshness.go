@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -79,30 +78,14 @@ func (f *Freshness) site(ctx context.Context, tx pgx.Tx, site uuid.UUID) (int, e
 	if !locked {
 		return 0, nil // another node is looking at this site right now
 	}
-	rows, err := tx.Query(ctx, `SELECT c.id, c.parameters->>'freshness', COALESCE(c.parameters->>'freshness-status', ''), c.settings,
-			c.updated_at, s.last_check, s.worker, s.hard, f.silent_since, f.fired_at
-		FROM checks c JOIN check_state s ON s.check_id = c.id
-		LEFT JOIN passive_freshness f ON f.check_id = c.id
-		WHERE c.kind IN ('host', 'service', 'trap') AND c.enabled AND c.parameters ? 'freshness'
-			AND NOT EXISTS (SELECT 1 FROM check_schedule cs WHERE cs.check_id = c.id)`)
+	read, err := store.PassiveChecks(ctx, tx)
 	if err != nil {
-		return 0, fmt.Errorf("reading passive checks: %w", err)
+		return 0, err
 	}
-	var list []*passiveCheck
-	for rows.Next() {
-		c := &passiveCheck{}
-		var settings []byte
-		if err := rows.Scan(&c.id, &c.freshness, &c.status, &settings, &c.configured, &c.lastCheck, &c.worker, &c.hard,
-			&c.silentSince, &c.fired); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("reading passive checks: %w", err)
-		}
-		_ = json.Unmarshal(settings, &c.settings)
-		list = append(list, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("reading passive checks: %w", err)
+	list := make([]*passiveCheck, len(read))
+	for i, c := range read {
+		list[i] = &passiveCheck{id: c.ID, freshness: c.Freshness, status: c.Status, settings: c.Settings, configured: c.Configured,
+			lastCheck: c.LastCheck, worker: c.Worker, hard: c.Hard, silentSince: c.SilentSince, fired: c.Fired}
 	}
 	now := time.Now()
 	n := 0
@@ -115,18 +98,16 @@ func (f *Freshness) site(ctx context.Context, tx pgx.Tx, site uuid.UUID) (int, e
 		if err != nil {
 			return n, err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, site, c.id, body); err != nil {
+		if err := store.InsertResult(ctx, tx, site, c.id, body); err != nil {
 			return n, fmt.Errorf("reporting silence: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO passive_freshness (check_id, site_id, silent_since, fired_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (check_id) DO UPDATE SET silent_since = EXCLUDED.silent_since, fired_at = EXCLUDED.fired_at`,
-			c.id, site, since, now); err != nil {
+		if err := store.RecordSilence(ctx, tx, site, c.id, since, now); err != nil {
 			return n, fmt.Errorf("reporting silence: %w", err)
 		}
 		n++
 	}
 	if n > 0 {
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, ResultsChannel); err != nil {
+		if err := store.WakeProcessors(ctx, tx); err != nil {
 			return n, err
 		}
 	}

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -11,6 +10,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 )
 
 // handback returns results through PostgreSQL in batches: many results per
@@ -36,6 +37,7 @@ type handbackItem struct {
 	job  *river.Job[ExecuteArgs]
 	body []byte
 	done chan error
+	at   time.Time // when the result was submitted
 }
 
 // handbackBatch is the most results per transaction; handbackWait how long
@@ -50,7 +52,7 @@ func (h *handback) submit(ctx context.Context, pool *pgxpool.Pool, job *river.Jo
 		h.queue = make(chan *handbackItem, 4*handbackBatch)
 		go h.loop(pool)
 	})
-	it := &handbackItem{job: job, body: body, done: make(chan error, 1)}
+	it := &handbackItem{job: job, body: body, done: make(chan error, 1), at: time.Now()}
 	select {
 	case h.queue <- it:
 	case <-ctx.Done():
@@ -79,6 +81,9 @@ func (h *handback) loop(pool *pgxpool.Pool) {
 		}
 		timer.Stop()
 		err := writeResults(pool, batch)
+		if err == nil {
+			metrics.HandedBack(len(batch), time.Since(first.at))
+		}
 		for _, it := range batch {
 			it.done <- err
 		}
@@ -96,21 +101,9 @@ func writeResults(pool *pgxpool.Pool, batch []*handbackItem) error {
 		jobIDs[i] = it.job.ID
 		sites[i], ids[i], bodies[i] = it.job.Args.SiteID, it.job.Args.CheckID, string(it.body)
 	}
-	// One statement, so one round trip and atomic on its own: the jobs
-	// complete, their results enter the inbox and the processors are woken,
-	// or none of it happens. Data-modifying CTEs run whether or not the
-	// final SELECT reads them.
-	if _, err := pool.Exec(ctx, `WITH done AS (
-			DELETE FROM river_job WHERE id = ANY($1::bigint[]) AND state = 'running' RETURNING id),
-		handed AS (
-			INSERT INTO result_inbox (site_id, check_id, result)
-			SELECT r.site_id, r.check_id, r.result
-			FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::jsonb[]) AS r(job_id, site_id, check_id, result)
-			JOIN done ON done.id = r.job_id)
-		SELECT pg_notify($5, '')`, jobIDs, sites, ids, bodies, ResultsChannel); err != nil {
-		return fmt.Errorf("handing back results: %w", err)
-	}
-	return nil
+	// The jobs complete, their results enter the inbox and the processors
+	// are woken, or none of it happens.
+	return store.HandBackResults(ctx, pool, jobIDs, sites, ids, bodies)
 }
 
 // specCache keeps check definitions for a short while.

@@ -97,12 +97,17 @@ func (r *e2eRig) goRun(f func(ctx context.Context) error) {
 
 // startServe runs the scheduler, processor and watchdog.
 func (r *e2eRig) startServe(startWithin time.Duration) {
-	sched := &Scheduler{Pool: r.db.Pool, River: r.rc, Logger: r.log, Tick: 20 * time.Millisecond, StartWithin: startWithin}
-	proc := &Processor{Pool: r.db.Pool, Logger: r.log, Wake: Wakeup(r.ctx, r.db.Pool, ResultsChannel, r.log)}
-	dog := &Watchdog{Pool: r.db.Pool, River: r.rc, Logger: r.log, Every: 200 * time.Millisecond}
-	r.goRun(sched.Run)
-	r.goRun(proc.Run)
-	r.goRun(dog.Run)
+	r.startServeSinks(startWithin)
+}
+
+// startServeSinks runs the serve loops as a serve node does (NewServe),
+// with a short scheduler tick and watchdog interval, and sinks.
+func (r *e2eRig) startServeSinks(startWithin time.Duration, sinks ...EventSink) {
+	s := NewServe(r.ctx, ServeConfig{Pool: r.db.Pool, River: r.rc, Logger: r.log, Sinks: sinks, StartWithin: startWithin,
+		Tick: 20 * time.Millisecond, WatchEvery: 200 * time.Millisecond})
+	for _, loop := range s.Loops() {
+		r.goRun(loop)
+	}
 }
 
 // startWorker runs a River worker client for zone with the nagios and

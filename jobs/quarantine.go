@@ -8,23 +8,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
-
-// claimResultsOnly is claimResults for the inbox rows $1 only (of the
-// lanes $2 it can lock), when a failed batch is split.
-const claimResultsOnly = `WITH mine AS MATERIALIZED (
-		SELECT coalesce(array_agg(l), '{}') AS lanes FROM unnest($2::int[]) AS l
-		WHERE pg_try_advisory_xact_lock($3::int, l))
-	DELETE FROM result_inbox WHERE id IN (
-		SELECT i.id FROM result_inbox i, mine
-		WHERE i.id = ANY ($1::bigint[]) AND get_byte(uuid_send(i.check_id), 15) % $4 = ANY (mine.lanes)
-		ORDER BY i.id FOR UPDATE OF i SKIP LOCKED)
-	RETURNING id, site_id, check_id, result, received_at`
 
 // poisonable reports whether err may come from the data of a result (so
 // splitting the batch finds the row that causes it) rather than from the
@@ -117,16 +106,15 @@ func (p *Processor) setAside(ctx context.Context, lanes []int32, id int64, reaso
 		return 0, fmt.Errorf("setting a result aside: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	row := &inboxRow{}
-	var body string
-	err = tx.QueryRow(ctx, claimResultsOnly, []int64{id}, lanes, laneLockClass, resultLanes).
-		Scan(new(int64), &row.site, &row.check, &body, &row.received)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil // another processor took it
-	}
+	claimed, ok, err := store.ClaimResultOnly(ctx, tx, id, lanesOf(lanes))
 	if err != nil {
 		return 0, fmt.Errorf("setting a result aside: %w", err)
 	}
+	if !ok {
+		return 0, nil // another processor took it
+	}
+	row := &inboxRow{site: claimed.Site, check: claimed.Check, received: claimed.Received}
+	body := string(claimed.Body)
 	if err := tenants.SetSite(ctx, tx, row.site); err != nil {
 		return 0, err
 	}
@@ -141,8 +129,7 @@ func (p *Processor) setAside(ctx context.Context, lanes []int32, id int64, reaso
 			kept = kept[:len(kept)-1]
 		}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO result_quarantine (site_id, check_id, result, error, received_at) VALUES ($1, $2, $3, $4, $5)`,
-		row.site, row.check, kept, reason, row.received); err != nil {
+	if err := store.Quarantine(ctx, tx, claimed, kept, reason); err != nil {
 		return 0, fmt.Errorf("setting a result aside: %w", err)
 	}
 	n := 0

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -30,6 +31,13 @@ func (w *ExecuteWorker) PrepareRequest(ctx context.Context, job *river.Job[Execu
 	}
 	return req, err
 }
+
+// Parked returns the ERROR result of a job that already ended
+// ParkAfter times without a result (see parked), or nil: the gateway's
+// forwarder asks it first, as Work does, so that a remote zone's job that
+// keeps outrunning its time is parked with a result that says so rather
+// than discarded by River after its last attempt, its slot silently lost.
+func (w *ExecuteWorker) Parked(job *river.Job[ExecuteArgs]) *checks.Result { return w.parked(job) }
 
 // HandBack completes job with res through the same transaction and NOTIFY
 // as a local worker's result. It sets the result's slot; a job no longer
@@ -53,18 +61,5 @@ func HandBackByID(ctx context.Context, pool *pgxpool.Pool, jobID int64, queues [
 	if err != nil {
 		return false, fmt.Errorf("encoding result: %w", err)
 	}
-	var n int
-	err = pool.QueryRow(ctx, `WITH done AS (
-			DELETE FROM river_job WHERE id = $1 AND kind = 'check' AND state = 'running' AND queue = ANY($2) RETURNING args),
-		handed AS (
-			INSERT INTO result_inbox (site_id, check_id, result)
-			SELECT (args->>'site_id')::uuid, (args->>'check_id')::uuid,
-				CASE WHEN COALESCE((args->>'adhoc')::boolean, false) THEN $3::jsonb ELSE $3::jsonb || jsonb_build_object('Scheduled', args->'slot') END
-			FROM done RETURNING 1)
-		SELECT n, CASE WHEN n > 0 THEN (SELECT 1 FROM pg_notify($4, '')) ELSE 0 END FROM (SELECT count(*) AS n FROM handed) c`,
-		jobID, queues, body, ResultsChannel).Scan(&n, new(int))
-	if err != nil {
-		return false, fmt.Errorf("handing back result of job %d: %w", jobID, err)
-	}
-	return n > 0, nil
+	return store.HandBackByID(ctx, pool, jobID, queues, body)
 }

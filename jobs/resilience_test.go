@@ -92,12 +92,7 @@ func (c *countingSink) count(id uuid.UUID) int {
 // startServeCounting is startServe with a sink counting results.
 func (r *e2eRig) startServeCounting(startWithin time.Duration) *countingSink {
 	sink := &countingSink{}
-	sched := &Scheduler{Pool: r.db.Pool, River: r.rc, Logger: r.log, Tick: 20 * time.Millisecond, StartWithin: startWithin}
-	proc := &Processor{Pool: r.db.Pool, Logger: r.log, Sinks: []EventSink{sink}, Wake: Wakeup(r.ctx, r.db.Pool, ResultsChannel, r.log)}
-	dog := &Watchdog{Pool: r.db.Pool, River: r.rc, Logger: r.log, Every: 200 * time.Millisecond}
-	r.goRun(sched.Run)
-	r.goRun(proc.Run)
-	r.goRun(dog.Run)
+	r.startServeSinks(startWithin, sink)
 	return sink
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 	"github.com/bergamot-monitoring/bergamot/monitor"
@@ -165,16 +166,10 @@ type inboxRow struct {
 	received    time.Time
 }
 
-// claimResults locks what it can of the lanes $2 (lanes other processors
-// hold are left to them) and takes the oldest results of those lanes.
-const claimResults = `WITH mine AS MATERIALIZED (
-		SELECT coalesce(array_agg(l), '{}') AS lanes FROM unnest($2::int[]) AS l
-		WHERE pg_try_advisory_xact_lock($3::int, l))
-	DELETE FROM result_inbox WHERE id IN (
-		SELECT i.id FROM result_inbox i, mine
-		WHERE get_byte(uuid_send(i.check_id), 15) % $4 = ANY (mine.lanes)
-		ORDER BY i.id LIMIT $1 FOR UPDATE OF i SKIP LOCKED)
-	RETURNING id, site_id, check_id, result, received_at`
+// lanesOf are the lanes mine of the inbox as store claims them.
+func lanesOf(mine []int32) store.Lanes {
+	return store.Lanes{Mine: mine, LockClass: laneLockClass, Count: resultLanes}
+}
 
 // RunOnce processes one batch from any lanes not held by another
 // processor; it returns how many results it took.
@@ -194,6 +189,9 @@ var errStateChanged = errors.New("a check's state changed while its results were
 func (p *Processor) runOnce(ctx context.Context, lanes []int32) (int, error) {
 	for attempt := 1; ; attempt++ {
 		n, err := p.processBatch(ctx, lanes)
+		if !errors.Is(err, errStateChanged) {
+			metrics.ResultsProcessed(n) // committed, also when a split set one aside
+		}
 		if !errors.Is(err, errStateChanged) || attempt == 5 {
 			return n, err
 		}
@@ -233,29 +231,17 @@ func (p *Processor) processRows(ctx context.Context, lanes []int32, only []int64
 	var claimed []int64
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
-	q, limit := claimResults, any(p.Batch)
-	if only != nil {
-		q, limit = claimResultsOnly, only
-	}
-	b.Queue(q, limit, lanes, laneLockClass, resultLanes).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			r := &inboxRow{}
-			var id int64
-			var body []byte
-			if err := rows.Scan(&id, &r.site, &r.check, &body, &r.received); err != nil {
-				return err
-			}
-			claimed = append(claimed, id)
-			if err := json.Unmarshal(body, &r.result); err != nil {
-				p.Logger.ErrorContext(ctx, "dropping unreadable result", slog.Int64("inbox_id", id), slog.Any("error", err))
-				continue
-			}
-			all = append(all, keyed{id, r})
-			if p.Trace != nil {
-				p.Trace.Stamp("1 processor claimed", r.result.Output)
-			}
+	store.QueueClaimResults(b, p.Batch, only, lanesOf(lanes), func(row store.InboxRow) {
+		claimed = append(claimed, row.ID)
+		r := &inboxRow{site: row.Site, check: row.Check, received: row.Received}
+		if err := json.Unmarshal(row.Body, &r.result); err != nil {
+			p.Logger.ErrorContext(ctx, "dropping unreadable result", slog.Int64("inbox_id", row.ID), slog.Any("error", err))
+			return
 		}
-		return rows.Err()
+		all = append(all, keyed{row.ID, r})
+		if p.Trace != nil {
+			p.Trace.Stamp("1 processor claimed", r.result.Output)
+		}
 	})
 	t0 := time.Now()
 	br := p.Pool.SendBatch(ctx, b)
@@ -308,19 +294,8 @@ func (p *Processor) traceStep(stage string, began time.Time) {
 	}
 }
 
-type checkRecord struct {
-	kind        string
-	settings    store.CheckSettings
-	suppressed  bool
-	machine     monitor.State
-	deps        monitor.DepState
-	downtime    bool
-	flexPending bool // a flexible downtime waits for a problem (downtime.go)
-	alertID     *uuid.UUID
-	interval    int64
-	scheduled   bool
-	readAt      time.Time // the state row's updated_at as read, for the write's check
-}
+// checkRecord is the processor's working copy of one check (store.CheckRecord).
+type checkRecord = store.CheckRecord
 
 func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, results []*inboxRow) error {
 	ctx = tenants.WithSite(ctx, site)
@@ -336,14 +311,14 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 	read := &pgx.Batch{}
 	tenants.QueueSetSite(read, site)
 	recs := make(map[uuid.UUID]*checkRecord, len(ids))
-	queueLoadRecords(read, ids, recs)
+	store.QueueLoadRecords(read, ids, recs)
 	t0 := time.Now()
 	if err := tx.SendBatch(ctx, read).Close(); err != nil {
 		return fmt.Errorf("loading check state: %w", err)
 	}
 	p.traceStep("processor: read state", t0)
 	b := &pgx.Batch{}
-	bulk := &bulkWrites{}
+	bulk := &store.ResultWrites{}
 	var changed []uuid.UUID
 	var done []*ProcessedCheck
 	for _, r := range results {
@@ -366,7 +341,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 			}
 		}
 	}
-	bulk.queue(b, errStateChanged)
+	bulk.Queue(b, errStateChanged)
 	store.QueueAnnounce(b, site, changed)
 	t1 := time.Now()
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -387,146 +362,76 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 func loadRecords(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) (map[uuid.UUID]*checkRecord, error) {
 	out := make(map[uuid.UUID]*checkRecord, len(ids))
 	b := &pgx.Batch{}
-	queueLoadRecords(b, ids, out)
+	store.QueueLoadRecords(b, ids, out)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("loading check state: %w", err)
 	}
 	return out, nil
 }
 
-// queueLoadRecords queues on b the read loadRecords makes, into out. The
-// rows are not locked (locking every state row a batch touches cost
-// PostgreSQL 40% more CPU per result at full throughput); instead the
-// state write only replaces the row it read, recognised by its updated_at,
-// which every writer of a state sets (see errStateChanged).
-func queueLoadRecords(b *pgx.Batch, ids []uuid.UUID, out map[uuid.UUID]*checkRecord) {
-	b.Queue(`SELECT c.id, c.kind, c.settings, c.suppressed, s.machine, s.updated_at, ps.machine,
-			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id IN (c.id, c.parent_id) AND downtime_in_effect(d, now())),
-			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id = c.id AND downtime_flex_pending(d, now())),
-			(SELECT a.id FROM alerts a WHERE a.check_id = c.id AND a.recovered_at IS NULL),
-			sch.interval_ms,
-			CASE WHEN c.depends_on <> '{}' THEN
-				(SELECT jsonb_agg(ds.machine) FROM check_state ds WHERE ds.check_id = ANY (c.depends_on)) END
-		FROM checks c JOIN check_state s ON s.check_id = c.id
-		LEFT JOIN check_state ps ON ps.check_id = c.parent_id AND c.kind IN ('service', 'trap')
-		LEFT JOIN check_schedule sch ON sch.check_id = c.id
-		WHERE c.id = ANY ($1)`, ids).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var id uuid.UUID
-			rec := &checkRecord{}
-			var settings, machine, parent, deps []byte
-			var interval *int64
-			if err := rows.Scan(&id, &rec.kind, &settings, &rec.suppressed, &machine, &rec.readAt, &parent, &rec.downtime, &rec.flexPending, &rec.alertID, &interval, &deps); err != nil {
-				return err
-			}
-			_ = json.Unmarshal(settings, &rec.settings)
-			if len(machine) > 2 {
-				_ = json.Unmarshal(machine, &rec.machine)
-			}
-			if len(parent) > 2 {
-				var ps monitor.State
-				if json.Unmarshal(parent, &ps) == nil {
-					rec.deps = max(rec.deps, depStateOf(ps))
-				}
-			}
-			if len(deps) > 2 {
-				var ds []monitor.State
-				if json.Unmarshal(deps, &ds) == nil {
-					for _, d := range ds {
-						rec.deps = max(rec.deps, depStateOf(d))
-					}
-				}
-			}
-			if interval != nil {
-				rec.scheduled, rec.interval = true, *interval
-			}
-			out[id] = rec
-		}
-		return rows.Err()
-	})
-}
-
-// depStateOf is what one dependency's state means for its dependents: a
-// hard problem is down, a soft state changing; a check that never ran
-// counts as up.
-func depStateOf(s monitor.State) monitor.DepState {
-	switch {
-	case s.LastCheck.IsZero():
-		return monitor.DepsUp
-	case s.Hard && !s.HardOK:
-		return monitor.DepsDown
-	case !s.Hard:
-		return monitor.DepsChanging
-	}
-	return monitor.DepsUp
-}
-
 // apply runs r through rec's state machine, queueing the writes on b and
 // bulk. It returns nil for a result older than rec's latest (nothing but
 // its metrics is written).
-func (p *Processor) apply(ctx context.Context, b *pgx.Batch, bulk *bulkWrites, site uuid.UUID, r *inboxRow, rec *checkRecord) (*ProcessedCheck, error) {
-	prev := rec.machine
+func (p *Processor) apply(ctx context.Context, b *pgx.Batch, bulk *store.ResultWrites, site uuid.UUID, r *inboxRow, rec *checkRecord) (*ProcessedCheck, error) {
+	prev := rec.Machine
 	if prev.LastCheck.IsZero() && prev.Status == checks.StatusPending && prev.Attempt == 0 {
 		init := checks.StatusPending
-		if st, err := checks.ParseStatus(rec.settings.Initially.Status); err == nil {
+		if st, err := checks.ParseStatus(rec.Settings.Initially.Status); err == nil {
 			init = st
 		}
 		dt := prev.InDowntime // set by the downtime sweep before any result
-		prev = monitor.Initial(init, rec.settings.Initially.Output, r.result.Started)
+		prev = monitor.Initial(init, rec.Settings.Initially.Output, r.result.Started)
 		prev.InDowntime = dt
 	}
 	at := r.result.Started.Add(r.result.Runtime)
 	if at.IsZero() || at.Year() < 2000 {
 		at = r.received
 	}
-	if !rec.machine.LastCheck.IsZero() && at.Before(rec.machine.LastCheck) {
+	if !rec.Machine.LastCheck.IsZero() && at.Before(rec.Machine.LastCheck) {
 		// Two runs of one check overlapped (executeNow, a rescued job,
 		// a passive sender's backlog) and the older finished last: its
 		// result would take the check back in time. Like Icinga 2, keep
 		// the newer state; the older run's perfdata still counts.
-		bulk.metrics(site, r.check, at, r.result.Perfdata)
+		bulk.Metrics(site, r.check, at, r.result.Perfdata)
 		if p.Logger != nil {
 			p.Logger.InfoContext(ctx, "ignoring a result older than the check's state", slog.String("check", r.check.String()),
-				slog.Time("result_at", at), slog.Time("state_at", rec.machine.LastCheck))
+				slog.Time("result_at", at), slog.Time("state_at", rec.Machine.LastCheck))
 		}
 		return nil, nil
 	}
 	triggerFlexible(b, rec, r.check, r.result.Status)
-	settings := monitor.Settings{FailedAfter: rec.settings.State.FailedAfter, RecoversAfter: rec.settings.State.RecoversAfter,
-		Renotify: rec.settings.Notifications.RenotifyEvery}
+	settings := monitor.Settings{FailedAfter: rec.Settings.State.FailedAfter, RecoversAfter: rec.Settings.State.RecoversAfter,
+		Renotify: rec.Settings.Notifications.RenotifyEvery}
 	next, events := monitor.Apply(prev, monitor.Input{Result: r.result.Status, Output: r.result.Output, Time: at,
-		Dependencies: rec.deps, InDowntime: rec.downtime, Suppressed: rec.suppressed}, settings)
-	rec.machine = next
+		Dependencies: rec.Deps, InDowntime: rec.Downtime, Suppressed: rec.Suppressed}, settings)
+	rec.Machine = next
 
-	bulk.states.Add(r.check, next, &r.result, at, rec.readAt)
+	bulk.States.Add(r.check, next, &r.result, at, rec.ReadAt)
 	if next.Status != prev.Status || next.Hard != prev.Hard {
-		bulk.history(site, r.check, at, next, prev.Status, r.result.Output)
+		bulk.History(site, r.check, at, next, prev.Status, r.result.Output)
 	}
-	bulk.metrics(site, r.check, at, r.result.Perfdata)
-	pc := &ProcessedCheck{SiteID: site, CheckID: r.check, Kind: rec.kind, AlertID: rec.alertID, Previous: prev, State: next, Result: &r.result, Events: events}
+	bulk.Metrics(site, r.check, at, r.result.Perfdata)
+	pc := &ProcessedCheck{SiteID: site, CheckID: r.check, Kind: rec.Kind, AlertID: rec.AlertID, Previous: prev, State: next, Result: &r.result, Events: events}
 	for _, e := range events {
 		switch e.Kind {
 		case monitor.EventHardProblem:
-			if rec.alertID == nil {
+			if rec.AlertID == nil {
 				id := uuid.New()
-				rec.alertID, pc.AlertID = &id, &id
-				b.Queue(`INSERT INTO alerts (id, site_id, check_id, status, output, opened_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$6)
-					ON CONFLICT DO NOTHING`, id, site, r.check, next.HardStatus.String(), r.result.Output, at)
+				rec.AlertID, pc.AlertID = &id, &id
+				store.QueueAlertOpened(b, id, site, r.check, next.HardStatus.String(), r.result.Output, at)
 			}
 		case monitor.EventGotWorse, monitor.EventChanged:
-			b.Queue(`UPDATE alerts SET status = $2, output = $3, updated_at = $4 WHERE check_id = $1 AND recovered_at IS NULL`,
-				r.check, next.HardStatus.String(), r.result.Output, at)
+			store.QueueAlertChanged(b, r.check, next.HardStatus.String(), r.result.Output, at)
 		case monitor.EventRecovered:
-			b.Queue(`UPDATE alerts SET recovered_at = $2, updated_at = $2 WHERE check_id = $1 AND recovered_at IS NULL`, r.check, at)
-			rec.alertID = nil
+			store.QueueAlertRecovered(b, r.check, at)
+			rec.AlertID = nil
 		}
 	}
-	if rec.scheduled {
-		want := intervalFor(rec.settings, next).Milliseconds()
-		if want != rec.interval {
-			rec.interval = want
-			b.Queue(`UPDATE check_schedule SET interval_ms = $2::int, next_run = LEAST(next_run, now() + make_interval(secs => $2::int / 1000.0))
-				WHERE check_id = $1`, r.check, want)
+	if rec.Scheduled {
+		want := intervalFor(rec.Settings, next).Milliseconds()
+		if want != rec.Interval {
+			rec.Interval = want
+			store.QueueInterval(b, r.check, want)
 		}
 	}
 	return pc, nil
@@ -576,13 +481,13 @@ func ApplyResult(ctx context.Context, tx pgx.Tx, b *pgx.Batch, site, check uuid.
 		return nil, nil
 	}
 	if o.Immediate {
-		rec.settings.State.FailedAfter, rec.settings.State.RecoversAfter = 1, 1
+		rec.Settings.State.FailedAfter, rec.Settings.State.RecoversAfter = 1, 1
 	}
 	if o.Unconfirmed {
-		rec.deps = max(rec.deps, monitor.DepsChanging) // a <depends> that is down still wins
+		rec.Deps = max(rec.Deps, monitor.DepsChanging) // a <depends> that is down still wins
 	}
-	bulk := &bulkWrites{}
+	bulk := &store.ResultWrites{}
 	pc, err := (&Processor{}).apply(ctx, b, bulk, site, &inboxRow{site: site, check: check, result: res, received: time.Now()}, rec)
-	bulk.queue(b, errStateChanged)
+	bulk.Queue(b, errStateChanged)
 	return pc, err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -96,14 +97,13 @@ func (w *Watchdog) RunOnce(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`,
-				o.args.SiteID, o.args.CheckID, body); err != nil {
+			if err := store.InsertResult(ctx, tx, o.args.SiteID, o.args.CheckID, body); err != nil {
 				return err
 			}
 		}
 		n = len(jobs)
 		if n > 0 {
-			_, err = tx.Exec(ctx, `SELECT pg_notify($1, '')`, ResultsChannel)
+			err = store.WakeProcessors(ctx, tx)
 		}
 		return err
 	})
@@ -121,8 +121,8 @@ func (w *Watchdog) connectedWorkers(ctx context.Context, args ExecuteArgs) int {
 	var err error
 	if args.Private {
 		err = tenants.InSite(tenants.WithSite(ctx, args.SiteID), w.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			return tx.QueryRow(ctx, `SELECT count(*) FROM worker_connections
-				WHERE zone = $1 AND closed_at IS NULL AND last_seen > now() - $2::interval`, args.Zone, liveFor).Scan(&n)
+			n, err = store.CountZoneConnections(ctx, tx, args.Zone, liveFor)
+			return err
 		})
 	} else {
 		err = w.Pool.QueryRow(ctx, `SELECT count(*) FROM workers WHERE zone = $1 AND stopped_at IS NULL AND last_seen > now() - $2::interval`,

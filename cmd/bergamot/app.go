@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
+	"os"
 	"time"
+
+	"github.com/bergamot-monitoring/bergamot/jobs"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -17,10 +21,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/gateway"
 	"github.com/bergamot-monitoring/bergamot/graph"
 	"github.com/bergamot-monitoring/bergamot/internal/node"
-	"github.com/bergamot-monitoring/bergamot/jobs"
-	"github.com/bergamot-monitoring/bergamot/live"
 	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
-	"github.com/bergamot-monitoring/bergamot/rest"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -28,17 +29,17 @@ import (
 //go:embed default-site.xml
 var defaultSiteXML []byte
 
-// app is the wiring of a serve node's HTTP side.
+// app is the wiring of a serve node's HTTP side and loops: node.New plus
+// what only production serves (the dashboard and its acknowledgement
+// links).
 type app struct {
-	graphql    http.Handler
-	rest       http.Handler
-	frontend   http.Handler
-	sinks      []jobs.EventSink
-	background []func(ctx context.Context) error
+	graphql  http.Handler
+	rest     http.Handler
+	frontend http.Handler
+	loops    []func(ctx context.Context) error
 }
 
 func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sealer *store.Sealer, o serveOptions) (*app, error) {
-	hub := live.NewHub(db.Pool, env.Logger)
 	vals := validators()
 	if env.Policy.Hosted() {
 		// Refuse at apply what the hosted policy would refuse at run time.
@@ -50,19 +51,15 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		pol.SharedZone = (&sharedZones{st: &gateway.Store{Pool: db.Pool}, ttl: 5 * time.Second, log: env.Logger}).Shared
 		vals = append(vals, validatePolicy(&pol, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate)
 	}
-	cfgs := &store.Configs{Sealer: sealer, Validators: vals}
-	res := &graph.Resolver{
-		Pool: db.Pool, Tenants: tenants.NewStoreWithLimits(db.Pool, loginLimits()), Configs: cfgs, River: rc, Hub: hub, Logger: env.Logger,
-		SignupOpen: o.signupOpen, StartWithin: o.startWithin, SiteInit: defaultSite(cfgs),
+	ts := tenants.NewStoreWithLimits(db.Pool, loginLimits())
+	links, err := linkSender(env.Logger)
+	if err != nil {
+		return nil, err
 	}
-	if o.agentHub != nil {
-		res.Agents = o.agentHub
-	}
-	a := &app{
-		graphql:    res.NewHandler(graph.HandlerOptions{Domain: env.Domain}),
-		rest:       rest.New(res, env.Logger),
-		frontend:   frontend.Handler(),
-		background: []func(context.Context) error{hub.Run},
+	ts.SetLinkSender(links)
+	defaults, err := tenants.LimitDefaultsFromEnv(nil)
+	if err != nil {
+		return nil, err
 	}
 	// Notifications: processed events queue notification jobs (the notifier
 	// role works them); acknowledgement links are served under /ack/.
@@ -70,20 +67,25 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	if err != nil {
 		return nil, err
 	}
-	res.Tests = nd
-	a.sinks = append(a.sinks, &dispatch.Sink{River: rc})
-	a.frontend = withAckLinks(nd.AckHandler(), a.frontend)
-	// Virtual checks re-evaluate after each processed batch and forward their
-	// events to the sinks registered before them; passive checks go stale.
-	vs := &jobs.VirtualSink{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "virtual")), Forward: slices.Clone(a.sinks)}
-	fresh := &jobs.Freshness{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "freshness"))}
-	a.sinks = append(a.sinks, vs)
-	a.background = append(a.background, vs.Run, fresh.Run)
-	a.background = append(a.background, func(ctx context.Context) error { // downtime starts/ends to a.sinks (docs/downtime.md)
-		return (&jobs.DowntimeSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "downtime")), Sinks: a.sinks,
-			Wake: jobs.Wakeup(ctx, db.Pool, store.DowntimesChannel, env.Logger)}).Run(ctx)
-	}, (&jobs.EscalationSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "escalation")), Sinks: a.sinks}).Run)
-	return a, nil
+	var agents graph.AgentHub // nil unless this node runs the agent hub
+	if o.agentHub != nil {
+		agents = o.agentHub
+	}
+	n := node.New(ctx, node.Options{Pool: db.Pool, Logger: env.Logger, River: rc, Sealer: sealer, Validators: vals,
+		Tenants: ts, Limits: tenants.NewSiteLimits(db.Pool, defaults), SiteInit: defaultSite,
+		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
+		Notifications: nd, Agents: agents})
+	metrics.GaugeFunc("bergamot_live_subscribers", "Live (GraphQL subscription) subscribers on this serve node.", func() float64 { return float64(n.Hub.Total()) })
+	// Retention and rollups (docs/data-retention.md): one node sweeps at a time.
+	maxR, err := store.ParseRetention(os.Getenv("BERGAMOT_RETENTION_MAX"), store.DefaultRetention)
+	if err != nil {
+		return nil, fmt.Errorf("BERGAMOT_RETENTION_MAX: %w", err)
+	}
+	n.Resolver.RetentionMax = maxR
+	retention := &jobs.RetentionSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "retention")),
+		Max: maxR, Every: envDuration("BERGAMOT_RETENTION_EVERY", time.Minute)}
+	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))), retention.Run)
+	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: loops}, nil
 }
 
 // defaultSite applies the default templates to a new site at signup.
@@ -116,5 +118,6 @@ func validators() []store.Validator {
 func loginLimits() tenants.Limits {
 	return tenants.Limits{LoginFailures: envInt("BERGAMOT_LOGIN_FAILURES"), AddressFailures: envInt("BERGAMOT_LOGIN_ADDRESS_FAILURES"),
 		PasswordHashes: envInt("BERGAMOT_PASSWORD_HASHES"), PasswordQueue: envInt("BERGAMOT_PASSWORD_QUEUE"),
-		SignupsPerEmail: envInt("BERGAMOT_SIGNUPS_PER_EMAIL"), SignupsPerAddress: envInt("BERGAMOT_SIGNUPS_PER_ADDRESS")}
+		SignupsPerEmail: envInt("BERGAMOT_SIGNUPS_PER_EMAIL"), SignupsPerAddress: envInt("BERGAMOT_SIGNUPS_PER_ADDRESS"),
+		SessionIdle: envDuration("BERGAMOT_SESSION_IDLE", 0), SessionMax: envDuration("BERGAMOT_SESSION_MAX", 0)}
 }

@@ -323,11 +323,7 @@ func benchRun(ctx context.Context, env *Env, db *DB, o benchOptions) (r benchRes
 	}
 	sink, status := &countSink{}, &statusSink{}
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context) error{
-		(&jobs.Scheduler{Pool: db.Pool, River: rc, Logger: log}).Run,
-		(&jobs.Processor{Pool: db.Pool, Logger: log, Sinks: []jobs.EventSink{sink, status}, Wake: jobs.Wakeup(ctx, db.Pool, jobs.ResultsChannel, log)}).Run,
-		(&jobs.Watchdog{Pool: db.Pool, River: rc, Logger: log}).Run,
-	} {
+	for _, f := range jobs.NewServe(ctx, jobs.ServeConfig{Pool: db.Pool, River: rc, Logger: log, Sinks: []jobs.EventSink{sink, status}}).Loops() {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = f(ctx) }()
 	}

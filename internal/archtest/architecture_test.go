@@ -215,16 +215,10 @@ var sqlOwners = []string{"store", "tenants", "migrations"}
 // time; remove a file here when it no longer holds such SQL (the test logs
 // entries that became stale). A new file must not be added: call the store.
 var sqlDebt = map[string]string{
-	"jobs/bulk.go":                   "result processor's batched writes",
-	"jobs/downtime.go":               "downtime sweep",
 	"jobs/execute.go":                "check lookup and credentials for execution",
-	"jobs/freshness.go":              "passive freshness",
-	"jobs/handback.go":               "result inbox hand-back",
-	"jobs/results.go":                "result processor",
 	"jobs/scheduler.go":              "scheduler claim",
 	"jobs/traps.go":                  "trap ingest",
 	"jobs/virtual.go":                "virtual check evaluation",
-	"jobs/watchdog.go":               "watchdog timeouts",
 	"live/hub.go":                    "live update reads",
 	"graph/queries.go":               "GraphQL list queries",
 	"server/server.go":               "passive result submission",
@@ -235,9 +229,6 @@ var sqlDebt = map[string]string{
 	"notifiers/dispatch/site.go":     "site contacts, credentials, time periods",
 	"notifiers/dispatch/sweep.go":    "reminders and digests sweep",
 	"notifiers/dispatch/testsend.go": "test sends",
-	"jobs/escalation.go":             "escalation sweep (reads alerts and state; writes through store)",
-	"jobs/quarantine.go":             "result quarantine (result_inbox, result_quarantine)",
-	"jobs/remote.go":                 "worker gateway hand-back (result_inbox)",
 	"gateway/hub.go":                 "worker gateway presence (worker_connections)",
 	"gateway/keys.go":                "worker keys (the gateway owns them today; belongs in store/workers.go)",
 	"gateway/zones.go":               "zones and their workers",
