@@ -9,7 +9,8 @@ import (
 
 // Engines are the check engines the bergamot binary registers
 // (cmd/bergamot's engineConstructors; a test there keeps the two equal),
-// plus "passive" for checks that are never run but receive results. A
+// plus "passive" for checks that are never run but receive results, and
+// "agent", whose checks the agent hubs send to host agents. A
 // check whose command names another engine validates, with a warning: no
 // worker can run it, so it would only fail at run time.
 var Engines = []string{"agent", "dns", "dummy", "http", "icmp", "internal", "jdbc", "jmx", "libvirt", "nagios", "nrpe", "passive", "script", "sftp", "snmp", "ssh", "tcp", "udp"}

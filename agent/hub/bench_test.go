@@ -219,6 +219,7 @@ func TestAgentSwarm(t *testing.T) {
 				return
 			}
 			conns[i] = c
+			go answer(c) // at once: the hub drops an agent silent for 90 s
 		}()
 	}
 	wg.Wait()
@@ -226,25 +227,31 @@ func TestAgentSwarm(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	for _, c := range conns {
-		go func() {
-			for {
-				_, data, err := c.ReadMessage()
-				if err != nil {
-					return
-				}
-				m, err := wire.Decode(data)
-				if err != nil || m.Type != wire.TypeCheck {
-					continue
-				}
-				out, _ := wire.Encode(&wire.Message{Type: wire.TypeReading, Reading: &wire.Reading{ID: m.Check.ID,
-					Result: &checks.Result{Status: checks.StatusOK, Output: "here"}}})
-				_ = c.WriteMessage(websocket.TextMessage, out)
-			}
-		}()
-	}
 	fmt.Println("swarm ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// answer is a simulated agent: pong to ping, an OK reading to each check.
+func answer(c *websocket.Conn) {
+	pong, _ := wire.Encode(&wire.Message{Type: wire.TypePong})
+	for {
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		m, err := wire.Decode(data)
+		if err != nil {
+			continue
+		}
+		switch m.Type {
+		case wire.TypePing:
+			_ = c.WriteMessage(websocket.TextMessage, pong)
+		case wire.TypeCheck:
+			out, _ := wire.Encode(&wire.Message{Type: wire.TypeReading, Reading: &wire.Reading{ID: m.Check.ID,
+				Result: &checks.Result{Status: checks.StatusOK, Output: "here"}}})
+			_ = c.WriteMessage(websocket.TextMessage, out)
+		}
+	}
 }
 
 func newPool(root *x509.Certificate) *x509.CertPool {
