@@ -98,48 +98,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-type dueCheck struct {
-	check, site uuid.UUID
-	zone        string
-	shared      bool // zone is an operator zone (else the site's private one)
-	slot        time.Time
-	period      *string
-	busy        bool // its previous job is still in flight: skip this slot
-}
-
 // RunOnce claims one batch of due checks and queues them; it returns how many it claimed.
 func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	s.defaults()
 	var n int
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		// phase is what the next slot follows on from: the slot, or after a
-		// new check's early first run its stable slot (realign_to, see
-		// store.FirstRunWindow).
-		rows, err := tx.Query(ctx, `WITH due AS (
-				SELECT check_id, next_run AS slot, COALESCE(realign_to, next_run) AS phase, COALESCE(in_flight_until > now(), false) AS busy
-				FROM check_schedule WHERE next_run <= now() AND NOT paused ORDER BY next_run LIMIT $1 FOR UPDATE SKIP LOCKED)
-			UPDATE check_schedule s SET next_run = due.phase + make_interval(secs => s.interval_ms / 1000.0) *
-				(floor(extract(epoch FROM (CASE WHEN due.busy THEN s.in_flight_until ELSE now() END) - due.phase) * 1000 / s.interval_ms) + 1),
-				realign_to = NULL,
-				in_flight_until = CASE WHEN due.busy THEN s.in_flight_until ELSE now() + make_interval(secs => $2) END
-			FROM due WHERE s.check_id = due.check_id
-			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period, due.busy,
-				EXISTS (SELECT 1 FROM shared_zones z WHERE z.name = s.zone)`, s.Batch, s.InFlightFor.Seconds())
+		due, err := store.ClaimDue(ctx, tx, s.Batch, s.InFlightFor)
 		if err != nil {
-			return fmt.Errorf("claiming due checks: %w", err)
-		}
-		var due []dueCheck
-		for rows.Next() {
-			var d dueCheck
-			if err := rows.Scan(&d.check, &d.site, &d.zone, &d.slot, &d.period, &d.busy, &d.shared); err != nil {
-				rows.Close()
-				return fmt.Errorf("claiming due checks: %w", err)
-			}
-			due = append(due, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("claiming due checks: %w", err)
+			return err
 		}
 		n = len(due)
 		if n == 0 {
@@ -149,28 +115,28 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 		params := make([]river.InsertManyParams, 0, len(due))
 		var outside []uuid.UUID // claimed but not queued: nothing in flight
 		for _, d := range due {
-			if d.busy {
+			if d.Busy {
 				s.skipped.Add(1)
 				continue
 			}
-			if d.period != nil && *d.period != "" {
-				in, err := s.periods.inside(ctx, tx, d.site, *d.period, now)
+			if d.Period != nil && *d.Period != "" {
+				in, err := s.periods.inside(ctx, tx, d.Site, *d.Period, now)
 				if err != nil {
 					s.Logger.WarnContext(ctx, "time period not usable; running check anyway",
-						slog.String("check", d.check.String()), slog.Any("error", err))
+						slog.String("check", d.Check.String()), slog.Any("error", err))
 				} else if !in {
-					outside = append(outside, d.check)
+					outside = append(outside, d.Check)
 					continue
 				}
 			}
 			params = append(params, river.InsertManyParams{
-				Args:       ExecuteArgs{SiteID: d.site, CheckID: d.check, Slot: d.slot, Deadline: now.Add(s.StartWithin), Zone: d.zone, Private: !d.shared},
-				InsertOpts: &river.InsertOpts{Queue: QueueFor(d.site, d.zone, d.shared), Priority: PriorityScheduled, MaxAttempts: 3},
+				Args:       ExecuteArgs{SiteID: d.Site, CheckID: d.Check, Slot: d.Slot, Deadline: now.Add(s.StartWithin), Zone: d.Zone, Private: !d.Shared},
+				InsertOpts: &river.InsertOpts{Queue: QueueFor(d.Site, d.Zone, d.Shared), Priority: PriorityScheduled, MaxAttempts: 3},
 			})
 		}
 		if len(outside) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE check_schedule SET in_flight_until = NULL WHERE check_id = ANY($1)`, outside); err != nil {
-				return fmt.Errorf("claiming due checks: %w", err)
+			if err := store.ReleaseInFlight(ctx, tx, outside); err != nil {
+				return err
 			}
 		}
 		if len(params) == 0 {
@@ -216,11 +182,7 @@ func ExecuteNow(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], checkI
 		return errs.E(errs.Transient, "executeNow refused: this site already has %d checks queued by executeNow that have not started "+
 			"(limit execute-now-queued = %d); try again when they have run", queued, ExecuteNowQueued)
 	}
-	var zone string
-	var shared bool
-	err = tx.QueryRow(ctx, `WITH z AS (SELECT COALESCE((SELECT zone FROM check_schedule WHERE check_id = c.id), NULLIF(c.worker_pool, ''), 'default') AS zone
-			FROM checks c WHERE c.id = $1 AND c.engine <> '' AND c.kind IN ('host', 'service'))
-		SELECT zone, EXISTS (SELECT 1 FROM shared_zones s WHERE s.name = z.zone) FROM z`, checkID).Scan(&zone, &shared)
+	zone, shared, err := store.CheckZone(ctx, tx, checkID)
 	if err != nil {
 		return err
 	}

@@ -215,10 +215,6 @@ var sqlOwners = []string{"store", "tenants", "migrations"}
 // time; remove a file here when it no longer holds such SQL (the test logs
 // entries that became stale). A new file must not be added: call the store.
 var sqlDebt = map[string]string{
-	"jobs/execute.go":                "check lookup and credentials for execution",
-	"jobs/scheduler.go":              "scheduler claim",
-	"jobs/traps.go":                  "trap ingest",
-	"jobs/virtual.go":                "virtual check evaluation",
 	"live/hub.go":                    "live update reads",
 	"graph/queries.go":               "GraphQL list queries",
 	"server/server.go":               "passive result submission",
