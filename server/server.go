@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bergamot-monitoring/bergamot/migrations"
+	"github.com/bergamot-monitoring/bergamot/store"
 )
 
 // Options are what the server is built from.
@@ -173,9 +174,7 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	var due, inbox, workers int64
-	_ = m.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM check_schedule WHERE next_run <= now()),
-		(SELECT count(*) FROM result_inbox), (SELECT count(*) FROM workers WHERE stopped_at IS NULL AND last_seen > now() - interval '30 seconds')`).
-		Scan(&due, &inbox, &workers)
+	due, inbox, workers, _ = store.PipelineGauges(ctx, m.Pool)
 	textf(w, "# HELP bergamot_checks_due Checks due and not yet queued.\n# TYPE bergamot_checks_due gauge\nbergamot_checks_due %d\n", due)
 	textf(w, "# HELP bergamot_results_pending Results waiting to be processed.\n# TYPE bergamot_results_pending gauge\nbergamot_results_pending %d\n", inbox)
 	textf(w, "# HELP bergamot_workers_alive Workers seen in the last 30 seconds.\n# TYPE bergamot_workers_alive gauge\nbergamot_workers_alive %d\n", workers)
