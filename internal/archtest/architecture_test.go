@@ -215,7 +215,6 @@ var sqlOwners = []string{"store", "tenants", "migrations"}
 // time; remove a file here when it no longer holds such SQL (the test logs
 // entries that became stale). A new file must not be added: call the store.
 var sqlDebt = map[string]string{
-	"graph/queries.go":               "GraphQL list queries",
 	"notifiers/dispatch/ack.go":      "acknowledgement by token",
 	"notifiers/dispatch/deliver.go":  "delivery log",
 	"notifiers/dispatch/digest.go":   "digests",
