@@ -215,18 +215,11 @@ var sqlOwners = []string{"store", "tenants", "migrations"}
 // time; remove a file here when it no longer holds such SQL (the test logs
 // entries that became stale). A new file must not be added: call the store.
 var sqlDebt = map[string]string{
-	"notifiers/dispatch/ack.go":      "acknowledgement by token",
-	"notifiers/dispatch/deliver.go":  "delivery log",
-	"notifiers/dispatch/digest.go":   "digests",
-	"notifiers/dispatch/notify.go":   "notification fan-out",
-	"notifiers/dispatch/site.go":     "site contacts, credentials, time periods",
-	"notifiers/dispatch/sweep.go":    "reminders and digests sweep",
-	"notifiers/dispatch/testsend.go": "test sends",
-	"gateway/hub.go":                 "worker gateway presence (worker_connections)",
-	"gateway/keys.go":                "worker keys (the gateway owns them today; belongs in store/workers.go)",
-	"gateway/zones.go":               "zones and their workers",
-	"cmd/bergamot/bench.go":          "benchmark set-up",
-	"internal/apitest/load.go":       "test rig: load generator",
+	"gateway/hub.go":           "worker gateway presence (worker_connections)",
+	"gateway/keys.go":          "worker keys (the gateway owns them today; belongs in store/workers.go)",
+	"gateway/zones.go":         "zones and their workers",
+	"cmd/bergamot/bench.go":    "benchmark set-up",
+	"internal/apitest/load.go": "test rig: load generator",
 }
 
 // TestTenantSQLLivesInStore is a heuristic: it parses every non-test Go
