@@ -19,6 +19,10 @@ type Request struct {
 	CheckID string
 	// SiteID identifies the tenant (a UUID string).
 	SiteID string
+	// Kind is the kind of check: "host", "service", "trap", "resource" or
+	// "cluster" (empty when unknown, e.g. an ad-hoc run). Engines that copy
+	// Nagios tell a host check from a service check by it.
+	Kind string `json:",omitempty"`
 	// Engine and Executor select the implementation, e.g. "nagios"/"", "nrpe"/"", "snmp"/"get".
 	Engine   string
 	Executor string

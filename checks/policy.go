@@ -2,7 +2,9 @@ package checks
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
@@ -155,6 +157,76 @@ func CheckWorkerFiles(p *Policy, req *Request, params ...string) error {
 		if v := strings.TrimSpace(req.Param(name, "")); v != "" {
 			return Refuse("no files of the worker", "parameter %q names the worker file %q", name, v)
 		}
+	}
+	return nil
+}
+
+// DialFunc opens a network connection; it has the shape of
+// net.Dialer.DialContext, and engines take one as their injectable dialer.
+type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+// PolicyDial returns the dial function a check running under p must use
+// instead of dial (nil: a plain net.Dialer). Under trusted it is dial
+// itself. Under hosted it refuses sockets that are not TCP or UDP (a Unix
+// socket is a file of the worker), resolves the host once through the
+// network policy (refusing loopback, private, metadata and the operator's
+// own addresses unless --allow-net allows them; the error is a
+// *netpolicy.RefusedError) and dials only the allowed addresses, as IP
+// literals, so a name cannot resolve differently a moment later. With
+// dial nil the connection also goes through the policy's Control hook.
+func PolicyDial(p *Policy, dial DialFunc) DialFunc {
+	np := p.Network()
+	if np == nil {
+		if dial == nil {
+			var d net.Dialer
+			return d.DialContext
+		}
+		return dial
+	}
+	if dial == nil {
+		dial = np.Dialer(nil).DialContext
+	}
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		switch network {
+		case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+		default:
+			return nil, Refuse("no files of the worker", "a %s socket (%s) is a file of the worker", network, address)
+		}
+		host, port, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, fmt.Errorf("address %q: %w", address, err)
+		}
+		addrs, err := np.Resolve(ctx, nil, host)
+		if err != nil {
+			return nil, err
+		}
+		var last error
+		for _, a := range addrs {
+			c, err := dial(ctx, network, net.JoinHostPort(a.String(), port))
+			if err == nil {
+				return c, nil
+			}
+			last = err
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		return nil, last
+	}
+}
+
+// PolicyRefusal returns the refusal by the execution policy that err is or
+// wraps (a *PolicyError or a *netpolicy.RefusedError), or nil. Engines
+// report such an error as ERROR: the configuration is at fault, not the
+// service.
+func PolicyRefusal(err error) error {
+	var pe *PolicyError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	var re *netpolicy.RefusedError
+	if errors.As(err, &re) {
+		return re
 	}
 	return nil
 }

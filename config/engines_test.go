@@ -35,8 +35,8 @@ func TestUnusedTemplateCycleIsAnError(t *testing.T) {
 // unused command is not warned about.
 func TestUnknownEngineWarns(t *testing.T) {
 	m, err := resolveSite(t, `<bergamot site="s">
-  <command name="db" engine="internal"/>
-  <command name="db2" engine="internal"/>
+  <command name="db" engine="teleport"/>
+  <command name="db2" engine="teleport"/>
   <command name="unused" engine="agent"/>
   <command name="ok" engine="dummy"/>
   <host name="h" address="127.0.0.1">
@@ -50,10 +50,10 @@ func TestUnknownEngineWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(m.Warnings) != 1 {
-		t.Fatalf("warnings = %v, want one for internal", m.Warnings)
+		t.Fatalf("warnings = %v, want one for teleport", m.Warnings)
 	}
 	w := m.Warnings[0].Error()
-	for _, s := range []string{"site.xml:2:", `engine "internal" is not offered by any worker`, "3 check(s) using command(s) db, db2"} {
+	for _, s := range []string{"site.xml:2:", `engine "teleport" is not offered by any worker`, "3 check(s) using command(s) db, db2"} {
 		if !strings.Contains(w, s) {
 			t.Errorf("warning %q lacks %q", w, s)
 		}

@@ -12,6 +12,7 @@ type Error struct {
 	Line    int
 	Object  string // e.g. `host "web1"`; empty when the problem is not inside an object
 	Message string
+	engine  bool // an engine warning, which ReplaceEngineWarnings recomputes
 }
 
 // Error formats the problem as `file.xml:12: host "web1": unknown template "foo"`.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -56,8 +57,9 @@ type Hub struct {
 	upgrader *websocket.Upgrader
 }
 
-// RevalidateEvery is how often a node checks its connections' keys: a
-// revoked key's connections close within this (plus a round trip).
+// RevalidateEvery is how often a node checks its connections' keys besides
+// when a revocation is announced on KeysChannel: a revoked key's
+// connections close at once, or within this if the notification is lost.
 const RevalidateEvery = 2 * time.Second
 
 type zone struct {
@@ -83,6 +85,7 @@ type session struct {
 	id     uuid.UUID
 	scope  Scope
 	hello  wire.Hello
+	addr   string // the worker's address as this node sees it
 	conn   *websocket.Conn
 	send   chan []byte
 	busy   int // guarded by Hub.mu
@@ -140,7 +143,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(wire.MaxMessage)
-	s := &session{id: uuid.New(), scope: scope, conn: conn, send: make(chan []byte, 64), closed: make(chan struct{})}
+	s := &session{id: uuid.New(), scope: scope, addr: remoteHost(r.RemoteAddr), conn: conn, send: make(chan []byte, 64), closed: make(chan struct{})}
 	s.log = h.Logger.With(slog.String("zone", scope.Zone), slog.String("connection", s.id.String()))
 	if scope.Site != uuid.Nil {
 		s.log = s.log.With(slog.String("site", scope.Site.String()))
@@ -355,14 +358,19 @@ func (h *Hub) newZoneClient(z *zone) (*river.Client[pgx.Tx], error) {
 func (h *Hub) Run(ctx context.Context) error {
 	t := time.NewTicker(RevalidateEvery)
 	defer t.Stop()
-	for i := 0; ; i++ {
+	revoked := jobs.Wakeup(ctx, h.Pool, KeysChannel, h.Logger)
+	for i := 0; ; {
+		beat := false
 		select {
 		case <-ctx.Done():
 			h.shutdown()
 			return nil
+		case <-revoked:
 		case <-t.C:
+			beat = i%5 == 0
+			i++
 		}
-		if err := h.revalidate(ctx, i%5 == 0); err != nil && ctx.Err() == nil {
+		if err := h.revalidate(ctx, beat); err != nil && ctx.Err() == nil {
 			h.Logger.WarnContext(ctx, "revalidating worker keys", slog.Any("error", err))
 		}
 	}
@@ -398,7 +406,7 @@ func (h *Hub) revalidate(ctx context.Context, beat bool) error {
 			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
-		var alive []uuid.UUID
+		var alive []*session
 		for _, s := range ss {
 			if !live[s.scope.KeyID] {
 				s.log.InfoContext(ctx, "closing remote worker: its key was revoked")
@@ -406,7 +414,7 @@ func (h *Hub) revalidate(ctx context.Context, beat bool) error {
 				time.AfterFunc(200*time.Millisecond, s.close)
 				continue
 			}
-			alive = append(alive, s.id)
+			alive = append(alive, s)
 		}
 		if beat && len(alive) > 0 {
 			if err := h.touch(ctx, site, alive); err != nil {
@@ -447,13 +455,13 @@ func (h *Hub) shutdown() {
 func (h *Hub) recordConnect(ctx context.Context, s *session) error {
 	hl := s.hello
 	if s.scope.Shared {
-		_, err := h.Pool.Exec(ctx, `INSERT INTO workers (id, name, zone, engines, version, remote) VALUES ($1, $2, $3, $4, $5, true)`,
-			s.id, hl.Name, s.scope.Zone, hl.Engines, hl.Version)
+		_, err := h.Pool.Exec(ctx, `INSERT INTO workers (id, name, zone, engines, version, remote, address) VALUES ($1, $2, $3, $4, $5, true, $6)`,
+			s.id, hl.Name, s.scope.Zone, hl.Engines, hl.Version, s.addr)
 		return err
 	}
 	return tenants.InSite(tenants.WithSite(ctx, s.scope.Site), h.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO worker_connections (id, site_id, key_id, zone, name, version, engines, node)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, s.id, s.scope.Site, s.scope.KeyID, s.scope.Zone, hl.Name, hl.Version, hl.Engines, h.Node)
+		_, err := tx.Exec(ctx, `INSERT INTO worker_connections (id, site_id, key_id, zone, name, version, engines, node, address)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, s.id, s.scope.Site, s.scope.KeyID, s.scope.Zone, hl.Name, hl.Version, hl.Engines, h.Node, s.addr)
 		return err
 	})
 }
@@ -469,13 +477,30 @@ func (h *Hub) recordDisconnect(ctx context.Context, s *session) error {
 	})
 }
 
-func (h *Hub) touch(ctx context.Context, site uuid.UUID, ids []uuid.UUID) error {
+// touch marks the sessions seen and records the checks each is running.
+func (h *Hub) touch(ctx context.Context, site uuid.UUID, ss []*session) error {
+	ids := make([]uuid.UUID, len(ss))
+	busy := make([]int32, len(ss))
+	h.mu.Lock()
+	for i, s := range ss {
+		ids[i], busy[i] = s.id, int32(s.busy)
+	}
+	h.mu.Unlock()
+	const set = ` SET last_seen = now(), in_flight = u.busy FROM unnest($1::uuid[], $2::int[]) AS u(id, busy) WHERE t.id = u.id`
 	if site == uuid.Nil {
-		_, err := h.Pool.Exec(ctx, `UPDATE workers SET last_seen = now() WHERE id = ANY($1)`, ids)
+		_, err := h.Pool.Exec(ctx, `UPDATE workers t`+set, ids, busy)
 		return err
 	}
 	return tenants.InSite(tenants.WithSite(ctx, site), h.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE worker_connections SET last_seen = now() WHERE id = ANY($1)`, ids)
+		_, err := tx.Exec(ctx, `UPDATE worker_connections t`+set, ids, busy)
 		return err
 	})
+}
+
+// remoteHost is the host part of an http.Request's RemoteAddr.
+func remoteHost(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }

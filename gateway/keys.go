@@ -28,6 +28,12 @@ const (
 	sharedKeyPrefix = "bgz_"
 )
 
+// KeysChannel is the NOTIFY channel a revocation is announced on (the
+// payload is the key's id): every node listens and closes the key's
+// connections at once, and still rechecks every RevalidateEvery in case a
+// notification was missed (a node reconnecting to PostgreSQL).
+const KeysChannel = "bergamot_worker_keys"
+
 // Store owns the gateway's tables: shared_zones, shared_zone_keys,
 // worker_keys and worker_connections.
 type Store struct {
@@ -190,7 +196,10 @@ func (s *Store) RevokeKey(ctx context.Context, id uuid.UUID) (bool, error) {
 	var n int64
 	err := tenants.InSite(ctx, s.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE worker_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
-		n = tag.RowsAffected()
+		if n = tag.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, KeysChannel, id.String())
 		return err
 	})
 	if err != nil {
@@ -201,11 +210,19 @@ func (s *Store) RevokeKey(ctx context.Context, id uuid.UUID) (bool, error) {
 
 // RevokeSharedKey revokes an operator key (command line).
 func (s *Store) RevokeSharedKey(ctx context.Context, id uuid.UUID) (bool, error) {
-	tag, err := s.Pool.Exec(ctx, `UPDATE shared_zone_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
+	var n int64
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE shared_zone_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
+		if n = tag.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, KeysChannel, id.String())
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("revoking key: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return n == 1, nil
 }
 
 // Keys lists the site's keys (never the keys themselves).

@@ -28,11 +28,16 @@ type Zone struct {
 
 // ZoneWorker is one connected worker of a zone.
 type ZoneWorker struct {
-	ID          uuid.UUID
-	Name        string
-	Version     string
-	Engines     []string
-	Node        string
+	ID      uuid.UUID
+	Name    string
+	Version string
+	Engines []string
+	Node    string
+	// Address is where the worker connects from: its address as the
+	// serve node saw it (remote workers), or as PostgreSQL did (direct).
+	Address string
+	// InFlight is how many checks it was running at its last heartbeat.
+	InFlight    int
 	ConnectedAt time.Time
 	LastSeen    time.Time
 }
@@ -85,7 +90,7 @@ func (s *Store) Zones(ctx context.Context) ([]*Zone, error) {
 		for _, n := range names {
 			get(n)
 		}
-		rows, err = tx.Query(ctx, `SELECT id, zone, name, version, engines, node, connected_at, last_seen FROM worker_connections
+		rows, err = tx.Query(ctx, `SELECT id, zone, name, version, engines, node, address, in_flight, connected_at, last_seen FROM worker_connections
 			WHERE closed_at IS NULL AND last_seen > now() - interval '30 seconds' ORDER BY zone, name`)
 		if err != nil {
 			return err
@@ -95,7 +100,7 @@ func (s *Store) Zones(ctx context.Context) ([]*Zone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing zones: %w", err)
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT id, zone, name, version, engines, '', started_at, last_seen FROM workers
+	rows, err := s.Pool.Query(ctx, `SELECT id, zone, name, version, engines, '', address, in_flight, started_at, last_seen FROM workers
 		WHERE zone = ANY($1) AND stopped_at IS NULL AND last_seen > now() - interval '30 seconds' ORDER BY zone, name`, keys(byName))
 	if err != nil {
 		return nil, fmt.Errorf("listing zones: %w", err)
@@ -124,7 +129,7 @@ func collectWorkers(rows pgx.Rows, get func(string) *Zone) error {
 	for rows.Next() {
 		w := &ZoneWorker{}
 		var zone string
-		if err := rows.Scan(&w.ID, &zone, &w.Name, &w.Version, &w.Engines, &w.Node, &w.ConnectedAt, &w.LastSeen); err != nil {
+		if err := rows.Scan(&w.ID, &zone, &w.Name, &w.Version, &w.Engines, &w.Node, &w.Address, &w.InFlight, &w.ConnectedAt, &w.LastSeen); err != nil {
 			return err
 		}
 		z := get(zone)

@@ -497,9 +497,11 @@ type ComplexityRoot struct {
 	}
 
 	ZoneWorker struct {
+		Address     func(childComplexity int) int
 		ConnectedAt func(childComplexity int) int
 		Engines     func(childComplexity int) int
 		ID          func(childComplexity int) int
+		InFlight    func(childComplexity int) int
 		LastSeen    func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Node        func(childComplexity int) int
@@ -3007,6 +3009,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Zone.Workers(childComplexity), true
 
+	case "ZoneWorker.address":
+		if e.ComplexityRoot.ZoneWorker.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoneWorker.Address(childComplexity), true
 	case "ZoneWorker.connectedAt":
 		if e.ComplexityRoot.ZoneWorker.ConnectedAt == nil {
 			break
@@ -3025,6 +3033,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ZoneWorker.ID(childComplexity), true
+	case "ZoneWorker.inFlight":
+		if e.ComplexityRoot.ZoneWorker.InFlight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoneWorker.InFlight(childComplexity), true
 	case "ZoneWorker.lastSeen":
 		if e.ComplexityRoot.ZoneWorker.LastSeen == nil {
 			break
@@ -4299,6 +4313,10 @@ func (ec *executionContext) childFields_ZoneWorker(ctx context.Context, field gr
 		return ec.fieldContext_ZoneWorker_engines(ctx, field)
 	case "node":
 		return ec.fieldContext_ZoneWorker_node(ctx, field)
+	case "address":
+		return ec.fieldContext_ZoneWorker_address(ctx, field)
+	case "inFlight":
+		return ec.fieldContext_ZoneWorker_inFlight(ctx, field)
 	case "connectedAt":
 		return ec.fieldContext_ZoneWorker_connectedAt(ctx, field)
 	case "lastSeen":
@@ -15778,6 +15796,52 @@ func (ec *executionContext) fieldContext_ZoneWorker_node(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("ZoneWorker", field, false, false, "String")
 }
 
+func (ec *executionContext) _ZoneWorker_address(ctx context.Context, field graphql.CollectedField, obj *gateway.ZoneWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoneWorker_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoneWorker_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoneWorker", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoneWorker_inFlight(ctx context.Context, field graphql.CollectedField, obj *gateway.ZoneWorker) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoneWorker_inFlight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InFlight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoneWorker_inFlight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoneWorker", field, false, false, "Int")
+}
+
 func (ec *executionContext) _ZoneWorker_connectedAt(ctx context.Context, field graphql.CollectedField, obj *gateway.ZoneWorker) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20540,6 +20604,16 @@ func (ec *executionContext) _ZoneWorker(ctx context.Context, sel ast.SelectionSe
 			}
 		case "node":
 			out.Values[i] = ec._ZoneWorker_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "address":
+			out.Values[i] = ec._ZoneWorker_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "inFlight":
+			out.Values[i] = ec._ZoneWorker_inFlight(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

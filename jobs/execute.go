@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,7 +92,11 @@ type ExecuteWorker struct {
 
 	handback handback
 	specs    specCache
+	inFlight atomic.Int64
 }
+
+// InFlight is how many check jobs the worker is running now.
+func (w *ExecuteWorker) InFlight() int { return int(w.inFlight.Load()) }
 
 // Timeout lets River's own deadline sit past the check's.
 func (w *ExecuteWorker) Timeout(*river.Job[ExecuteArgs]) time.Duration {
@@ -106,6 +111,8 @@ const JobTimeout = 2 * time.Minute
 
 // Work implements river.Worker.
 func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
+	w.inFlight.Add(1)
+	defer w.inFlight.Add(-1)
 	ctx = tenants.WithSite(ctx, job.Args.SiteID)
 	if res := w.parked(job); res != nil {
 		if w.Logger != nil {
@@ -123,6 +130,11 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 	if err != nil {
 		res = &checks.Result{Status: checks.StatusError, Output: "cannot prepare check: " + err.Error(), Started: time.Now()}
 	} else {
+		if req.Zone != job.Args.Zone { // the cached definition is shared: copy it
+			cp := *req
+			cp.Zone = job.Args.Zone
+			req = &cp
+		}
 		cctx, cancel := context.WithTimeout(ctx, req.Timeout)
 		res = w.Engines.Execute(cctx, req)
 		cancel()
@@ -215,7 +227,7 @@ func (w *ExecuteWorker) readRequest(ctx context.Context, checkID uuid.UUID) (*ch
 		if err != nil {
 			return err
 		}
-		req.Engine, req.Executor, req.Script, req.HostName, req.HostAddress = def.Engine, def.Executor, def.Script, def.HostName, def.HostAddress
+		req.Kind, req.Engine, req.Executor, req.Script, req.HostName, req.HostAddress = def.Kind, def.Engine, def.Executor, def.Script, def.HostName, def.HostAddress
 		params = def.Parameters
 		return w.resolveCredentials(ctx, tx, site, params)
 	})

@@ -159,6 +159,9 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	} else if err != nil {
 		return nil, err
 	}
+	if err := warnEnginesLive(ctx, tx, model); err != nil {
+		return nil, err
+	}
 	res.Warnings = model.Warnings
 	for _, v := range c.Validators {
 		res.Errors = append(res.Errors, v(model)...)

@@ -85,6 +85,31 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 	return &checks.Result{Status: checks.StatusError, Output: fmt.Sprintf("the jdbc engine has no executor %q (it has: query, script)", ex)}, nil
 }
 
+// CheckPolicy implements checks.PolicyChecker: under hosted, the database
+// (the "url" parameter's host, else parameter "host" or the check's host
+// address) must not be a literal address or name the network policy
+// refuses; a script is asked as the script engine asks it. Databases a
+// script names are judged when dialled.
+func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.Request) error {
+	if !p.Hosted() {
+		return nil
+	}
+	if e.opts.Script != nil && (req.Executor == "script" || req.Executor == "" && strings.TrimSpace(req.Script) != "") {
+		return checks.CheckPolicy(ctx, e.opts.Script, p, req)
+	}
+	if u := strings.TrimSpace(req.Param("url", "")); u != "" {
+		t, err := ParseURL(u)
+		if err != nil {
+			return nil //nolint:nilerr // the check reports its bad URL itself
+		}
+		if err := p.Network().CheckHost(t.Host); err != nil {
+			return &checks.PolicyError{Rule: "outbound connections only to public addresses", Detail: fmt.Sprintf("parameter \"url\" %s: %v", t, err)}
+		}
+		return nil
+	}
+	return netcheck.CheckPolicy(ctx, p, req)
+}
+
 // TargetOf reads the database from the "url" parameter, or from "driver"
 // (postgresql, mysql, mariadb), "host" (default: the check's host),
 // "port" and "database".
@@ -147,7 +172,7 @@ func (e *Engine) query(ctx context.Context, req *checks.Request) *checks.Result 
 	}
 	label := req.Param("label", "value")
 	start := time.Now()
-	sess, err := Open(ctx, t, req.Param("username", ""), req.Param("password", ""), stmtTimeout, e.opts.Dial)
+	sess, err := Open(ctx, t, req.Param("username", ""), req.Param("password", ""), stmtTimeout, Dialer(checks.PolicyDial(req.Policy, checks.DialFunc(e.opts.Dial))))
 	if err != nil {
 		return &checks.Result{Status: netcheck.FailStatus(ctx, err), Output: fmt.Sprintf("cannot connect to %s: %s", t, describe(ctx, err))}
 	}

@@ -65,6 +65,14 @@ func New(opts Options) *Engine {
 	return &Engine{opts: opts}
 }
 
+// CheckPolicy implements checks.PolicyChecker: under hosted, the agent
+// (parameter "host", else the check's host address) must not be a literal
+// address or name the network policy refuses. Agents a script names are
+// judged when dialled.
+func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.Request) error {
+	return netcheck.CheckPolicy(ctx, p, req)
+}
+
 // Name returns "jmx".
 func (e *Engine) Name() string { return "jmx" }
 
@@ -110,7 +118,7 @@ func (e *Engine) client(req *checks.Request, host string, port int, user, passwo
 		path = "/" + path
 	}
 	u := url.URL{Scheme: scheme, Host: netcheck.Address(host, port), Path: path}
-	return &Client{URL: u.String(), User: user, Password: password, HTTP: newHTTPClient(e.opts.Dial, req.BoolParam("ssl_insecure", false))}, nil
+	return &Client{URL: u.String(), User: user, Password: password, HTTP: newHTTPClient(checks.PolicyDial(req.Policy, e.opts.Dial), req.BoolParam("ssl_insecure", false))}, nil
 }
 
 // attribute is the "attribute" executor.

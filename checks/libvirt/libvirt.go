@@ -70,6 +70,17 @@ func New(opts Options) *Engine {
 	return &Engine{opts: opts}
 }
 
+// CheckPolicy implements checks.PolicyChecker: under hosted, no "socket"
+// (libvirtd's Unix socket is a file of the worker) and no daemon (parameter
+// "host", else the check's host address) at a literal address or name the
+// network policy refuses.
+func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.Request) error {
+	if err := checks.CheckWorkerFiles(p, req, "socket"); err != nil {
+		return err
+	}
+	return netcheck.CheckPolicy(ctx, p, req)
+}
+
 // Name returns "libvirt".
 func (e *Engine) Name() string { return "libvirt" }
 
@@ -108,7 +119,7 @@ func (e *Engine) withLibvirt(ctx context.Context, req *checks.Request, fn func(c
 		return &checks.Result{Status: checks.StatusError, Output: err.Error()}
 	}
 	uri := req.Param("uri", "qemu:///system")
-	conn, err := e.opts.Dial(ctx, network, addr)
+	conn, err := checks.PolicyDial(req.Policy, e.opts.Dial)(ctx, network, addr)
 	if err != nil {
 		return &checks.Result{Status: netcheck.FailStatus(ctx, err), Output: fmt.Sprintf("cannot reach libvirtd at %s: %s", addr, netcheck.Describe(ctx, err))}
 	}

@@ -205,7 +205,7 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 	case runCtx.Err() != nil:
 		res = e.timeoutResult(ctx, argv, timeout, out)
 		if nagios4 {
-			asNagios4Timeout(res, runtime)
+			asNagios4Timeout(res, runtime, req.Kind)
 		}
 	case cmd.ProcessState == nil:
 		res = e.startFailure(ctx, argv, err)

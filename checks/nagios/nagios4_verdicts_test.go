@@ -348,3 +348,35 @@ func TestTimeoutPagesLikeNagios4(t *testing.T) {
 		t.Errorf("without %s: %v %q, want TIMEOUT", ExitParam, res.Status, res.Output)
 	}
 }
+
+// TestHostTimeoutPagesLikeNagios4: for a host check nagios4 4.4
+// (checks.c, handle_async_host_check_result) stores "(Host check timed out
+// after N.NN seconds)", drops the perfdata and makes the host DOWN
+// (Bergamot's CRITICAL for a host), not the service text.
+func TestHostTimeoutPagesLikeNagios4(t *testing.T) {
+	dir := pluginTempDir(t)
+	slow := filepath.Join(dir, "check_slow_host")
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\necho 'PING started|rta=1ms'\nsleep 10\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{PluginDir: dir})
+	res, err := e.Execute(context.Background(), &checks.Request{Kind: "host", CommandLine: slow, Timeout: 500 * time.Millisecond,
+		Parameters: map[string]string{ExitParam: "critical"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != checks.StatusCritical || !strings.HasPrefix(res.Output, "(Host check timed out after 0.") ||
+		!strings.HasSuffix(res.Output, " seconds)") || len(res.Perfdata) != 0 {
+		t.Errorf("imported host check: %v %q perfdata %v, want CRITICAL (DOWN) \"(Host check timed out after 0.NN seconds)\" without perfdata",
+			res.Status, res.Output, res.Perfdata)
+	}
+	// A service of the same command keeps the service text.
+	res, err = e.Execute(context.Background(), &checks.Request{Kind: "service", CommandLine: slow, Timeout: 500 * time.Millisecond,
+		Parameters: map[string]string{ExitParam: "critical"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Output, "(Service check timed out after ") {
+		t.Errorf("imported service check: %q", res.Output)
+	}
+}

@@ -55,14 +55,24 @@ func asNagios4Failure(res *checks.Result, err error) {
 }
 
 // asNagios4Timeout turns a TIMEOUT result into what nagios4 stores for a
-// check it killed at its deadline: service_check_timeout_state (CRITICAL
-// by default) with the text "(Service check timed out after N.NN
-// seconds)" and no perfdata. Unlike nagios4, which drops it, the output
-// the plugin wrote before it was killed stays in the long output.
-func asNagios4Timeout(res *checks.Result, ran time.Duration) {
+// check it killed at its deadline, without perfdata. A service check is
+// service_check_timeout_state (CRITICAL by default) with the text
+// "(Service check timed out after N.NN seconds)". A host check (kind
+// "host") is "(Host check timed out after N.NN seconds)": nagios4 4.4's
+// handle_async_host_check_result sets UNKNOWN, which its host logic then
+// turns into DOWN (any result but OK, or WARNING without aggressive host
+// checking, is DOWN; UNREACHABLE is decided from the parents later), so
+// the host is DOWN, Bergamot's CRITICAL for a host. Unlike nagios4, which
+// drops it, the output the plugin wrote before it was killed stays in the
+// long output.
+func asNagios4Timeout(res *checks.Result, ran time.Duration, kind string) {
 	res.Status = checks.StatusCritical
-	res.Output = fmt.Sprintf("(Service check timed out after %.2f seconds)", ran.Seconds())
-	res.Perfdata = nil
+	what := "Service"
+	if kind == "host" {
+		what = "Host"
+	}
+	res.Output = fmt.Sprintf("(%s check timed out after %.2f seconds)", what, ran.Seconds())
+	res.Perfdata, res.PerfdataWarnings = nil, nil
 }
 
 // nagios4ExitText is nagios4 4.4's status text for an exit code outside

@@ -111,7 +111,7 @@ func Describe(ctx context.Context, err error) string {
 // execution policy refused the address, TIMEOUT when the
 // check's own deadline ran out, CRITICAL otherwise (the service is down).
 func FailStatus(ctx context.Context, err error) checks.Status {
-	if netpolicy.IsRefused(err) {
+	if checks.PolicyRefusal(err) != nil {
 		return checks.StatusError // the configuration's fault, not the service's
 	}
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {

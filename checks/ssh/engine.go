@@ -124,6 +124,14 @@ func (e *Engine) Execute(ctx context.Context, req *checks.Request) (*checks.Resu
 	return res, nil
 }
 
+// CheckPolicy implements checks.PolicyChecker for ssh and sftp: under
+// hosted, the server (parameter "host", else the check's host address)
+// must not be a literal address or name the network policy refuses.
+// Servers named inside a script are judged when dialled.
+func (e *Engine) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.Request) error {
+	return netcheck.CheckPolicy(ctx, p, req)
+}
+
 // executor is the request's executor, def when none is named ("script"
 // when the command has a script).
 func executor(req *checks.Request, def string) string {
@@ -147,9 +155,10 @@ func targetOf(req *checks.Request) (target, error) {
 		return target{}, err
 	}
 	t := target{
-		site: req.SiteID,
-		user: req.Param("username", DefaultUser),
-		addr: netcheck.Address(host, port),
+		site:   req.SiteID,
+		policy: req.Policy,
+		user:   req.Param("username", DefaultUser),
+		addr:   netcheck.Address(host, port),
 		auth: credentials{
 			password:   req.Param("password", ""),
 			privateKey: strings.TrimSpace(req.Param("private_key", "")),
@@ -245,6 +254,9 @@ func failure(ctx context.Context, t target, err error) *checks.Result {
 	}
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return &checks.Result{Status: checks.StatusTimeout, Output: fmt.Sprintf("SSH to %s@%s timed out", t.user, t.addr)}
+	}
+	if r := checks.PolicyRefusal(err); r != nil {
+		return &checks.Result{Status: checks.StatusError, Output: fmt.Sprintf("SSH to %s@%s: %v", t.user, t.addr, r)}
 	}
 	var pe paramError
 	if errors.As(err, &pe) {

@@ -10,12 +10,17 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
 )
 
 // target is where and as whom to connect.
 type target struct {
 	site, user, addr string
 	auth             credentials
+	// policy is the execution policy of the check (nil: trusted): a
+	// hosted one dials through checks.PolicyDial.
+	policy *checks.Policy
 }
 
 // credentials are the secrets a connection authenticates with.
@@ -28,6 +33,10 @@ type credentials struct {
 type poolKey struct {
 	site, user, addr string
 	secrets          [32]byte
+	// confined separates connections dialled under the hosted policy from
+	// trusted ones, so a check in a shared zone never reuses a connection
+	// the policy would not have allowed.
+	confined bool
 }
 
 func (t target) key() poolKey {
@@ -36,7 +45,7 @@ func (t target) key() poolKey {
 		_, _ = fmt.Fprintf(h, "%d:%s", len(s), s)
 	}
 	var k poolKey
-	k.site, k.user, k.addr = t.site, t.user, t.addr
+	k.site, k.user, k.addr, k.confined = t.site, t.user, t.addr, t.policy.Hosted()
 	copy(k.secrets[:], h.Sum(nil))
 	return k
 }
@@ -115,7 +124,7 @@ func (p *pool) acquire(ctx context.Context, t target, cfg func() (*gossh.ClientC
 
 // connect dials addr and completes the SSH handshake within ctx.
 func (p *pool) connect(ctx context.Context, t target, cc *gossh.ClientConfig) (*gossh.Client, error) {
-	nc, err := p.dial(ctx, "tcp", t.addr)
+	nc, err := checks.PolicyDial(t.policy, p.dial)(ctx, "tcp", t.addr)
 	if err != nil {
 		return nil, &connectError{op: "connect", err: err}
 	}

@@ -54,6 +54,7 @@ func (e *Engine) sshObject(ctx context.Context, run *script.Run) *goja.Object {
 		if custom {
 			t.auth = auth
 		}
+		t.site, t.policy = req.SiteID, req.Policy
 		if u := c.Argument(0).String(); !goja.IsUndefined(c.Argument(0)) && u != "" {
 			t.user = u
 		}

@@ -28,6 +28,11 @@ var _ checks.Engine = (*SFTP)(nil)
 // SFTP returns the "sftp" engine that works through e's connections.
 func (e *Engine) SFTP() *SFTP { return &SFTP{e: e} }
 
+// CheckPolicy implements checks.PolicyChecker: the same rules as ssh.
+func (s *SFTP) CheckPolicy(ctx context.Context, p *checks.Policy, req *checks.Request) error {
+	return s.e.CheckPolicy(ctx, p, req)
+}
+
 // Name returns "sftp".
 func (s *SFTP) Name() string { return "sftp" }
 

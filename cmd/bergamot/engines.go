@@ -20,6 +20,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks/nagios"
 	"github.com/bergamot-monitoring/bergamot/checks/nrpe"
 	"github.com/bergamot-monitoring/bergamot/checks/script"
+	"github.com/bergamot-monitoring/bergamot/checks/self"
 	"github.com/bergamot-monitoring/bergamot/checks/snmp"
 	sshcheck "github.com/bergamot-monitoring/bergamot/checks/ssh"
 	"github.com/bergamot-monitoring/bergamot/checks/tcp"
@@ -27,7 +28,9 @@ import (
 )
 
 // engineConstructors is every engine this binary has, by name: adding an
-// engine is one line here plus its package.
+// engine is one line here plus its package. A constructor returns nil when
+// the engine cannot run in this process (its environment lacks what it
+// needs); the engine is then not registered, so the worker does not offer it.
 var engineConstructors = map[string]func(l *slog.Logger, env *engineEnv) checks.Engine{
 	"nagios": func(l *slog.Logger, _ *engineEnv) checks.Engine { return nagios.New(nagios.Options{Logger: l}) },
 	"dummy":  func(l *slog.Logger, _ *engineEnv) checks.Engine { return dummy.New(dummy.Options{Logger: l}) },
@@ -56,6 +59,14 @@ var engineConstructors = map[string]func(l *slog.Logger, env *engineEnv) checks.
 	"libvirt": func(l *slog.Logger, env *engineEnv) checks.Engine {
 		return libvirt.New(libvirt.Options{Logger: l, Dial: env.Dial})
 	},
+	// internal is Bergamot checking itself: only where the installation's
+	// registrations can be read (a worker connected to the database).
+	"internal": func(l *slog.Logger, env *engineEnv) checks.Engine {
+		if env.Self == nil {
+			return nil
+		}
+		return self.New(self.Options{Logger: l, Source: env.Self})
+	},
 }
 
 // engineEnv is what engines may take from the process that runs them: the
@@ -65,7 +76,9 @@ var engineConstructors = map[string]func(l *slog.Logger, env *engineEnv) checks.
 // state (ssh and sftp share connections) are made once per registry.
 type engineEnv struct {
 	KnownHosts sshcheck.KnownHosts
-	Dial       func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Self is what the internal engine reads (nil: no internal engine).
+	Self self.Source
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	sshEngine *sshcheck.Engine
 }
@@ -101,7 +114,14 @@ func buildRegistry(log *slog.Logger, only string, env *engineEnv) (*checks.Regis
 		}
 	}
 	for _, n := range names {
-		reg.Register(engineConstructors[n](log.With(slog.String("engine", n)), env))
+		e := engineConstructors[n](log.With(slog.String("engine", n)), env)
+		if e == nil {
+			if only != "" {
+				return nil, fmt.Errorf("engine %q cannot run in this process (the internal engine runs only on a worker connected to the database: bergamot run or bergamot worker without --hub)", n)
+			}
+			continue
+		}
+		reg.Register(e)
 	}
 	return reg, nil
 }

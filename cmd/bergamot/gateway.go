@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -114,7 +117,12 @@ const zoneUsage = `bergamot zone create --shared NAME                 name an op
   bergamot zone key create --shared NAME [--name N]  create a key for a remote worker of an operator zone
   bergamot zone key revoke --shared ID               revoke such a key
 
-  A site's private zones and their keys are managed by the site (GraphQL createWorkerKey, the dashboard).`
+  A site's own keys, for its private zones, through the API as one of its administrators:
+  bergamot zone key create [--name N] ZONE           create a key for the site's private zone ZONE (printed once)
+  bergamot zone key list                             list the site's keys (never the keys themselves)
+  bergamot zone key revoke ID                        revoke one; its workers are disconnected at once
+  These take --url URL (or BERGAMOT_URL; default http://localhost:8080) and --token-file FILE
+  (or BERGAMOT_TOKEN): an administrator's API token.`
 
 func cmdZone(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
@@ -128,10 +136,15 @@ func cmdZone(ctx context.Context, env *Env, args []string) error {
 		sub, args = "key "+args[1], args[1:]
 	}
 	fs := newFlags("zone "+sub, zoneUsage)
-	shared := fs.String("shared", "", "the operator zone")
+	shared := fs.String("shared", "", "the operator zone (a shared zone's key; without it, the site's own keys through the API)")
 	keyName := fs.String("name", "", "a name for the key (default the zone's name)")
-	if err := fs.Parse(args[1:]); err != nil {
+	apiURL := fs.String("url", "", "the Bergamot server, for a site's keys (default $BERGAMOT_URL, else http://localhost:8080)")
+	tokenFile := fs.String("token-file", "", "a file holding an administrator's API token, for a site's keys (default $BERGAMOT_TOKEN)")
+	if err := parseInterspersed(fs, args[1:]); err != nil {
 		return err
+	}
+	if strings.HasPrefix(sub, "key ") && *shared == "" {
+		return siteKeys(ctx, os.Stdout, os.Stderr, sub, fs.Args(), *keyName, *apiURL, *tokenFile)
 	}
 	db, err := env.OpenDB(ctx, true, 4)
 	if err != nil {
@@ -193,8 +206,54 @@ func cmdZone(ctx context.Context, env *Env, args []string) error {
 		if !ok {
 			return errors.New("no such live key")
 		}
-		fmt.Printf("revoked key %s; its workers are disconnected within %s\n", id, gateway.RevalidateEvery)
+		fmt.Printf("revoked key %s; its workers are disconnected now\n", id)
 		return nil
 	}
 	return errUsage
+}
+
+// siteKeys runs `zone key create|list|revoke` for the site of the API token.
+func siteKeys(ctx context.Context, out, info io.Writer, sub string, args []string, name, apiURL, tokenFile string) error {
+	want := map[string]int{"key create": 1, "key list": 0, "key revoke": 1}
+	n, ok := want[sub]
+	if !ok {
+		return errUsage
+	}
+	if len(args) != n {
+		switch sub {
+		case "key create":
+			return fmt.Errorf("give the private zone: bergamot zone key create [--name N] ZONE (or --shared NAME for an operator zone): %w", errUsage)
+		case "key revoke":
+			return fmt.Errorf("give the key's id (bergamot zone key list shows them): %w", errUsage)
+		}
+		return errUsage
+	}
+	c, err := newAPIClient(apiURL, tokenFile)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "key create":
+		return siteKeyCreate(ctx, c, out, info, args[0], cmp.Or(name, args[0]))
+	case "key list":
+		return siteKeyList(ctx, c, out, info)
+	}
+	return siteKeyRevoke(ctx, c, out, args[0])
+}
+
+// parseInterspersed parses flags given before or after the positional
+// arguments (`zone key create dc1 --name a` as well as `--name a dc1`).
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
 }

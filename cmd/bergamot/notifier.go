@@ -11,7 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/bergamot-monitoring/bergamot/jobs"
 
 	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
 	"github.com/bergamot-monitoring/bergamot/store"
@@ -44,7 +47,19 @@ func runNotifier(ctx context.Context, env *Env, db *DB, g *errgroup.Group) error
 		return fmt.Errorf("notifier: %w", err)
 	}
 	g.Go(func() error { return d.Run(ctx) })
+	// Recorded so that internal checks (bergamot-internal-notifiers) can count it.
+	pres := nodePresence(env, db, jobs.RoleNotifier, d.Channels.Names())
+	g.Go(func() error { return pres.Run(ctx) })
 	return nil
+}
+
+// nodePresence is the heartbeat of this process in one role (the nodes
+// table, read by the internal engine).
+func nodePresence(env *Env, db *DB, role string, capabilities []string) *jobs.NodePresence {
+	host, _ := os.Hostname()
+	id := uuid.New()
+	return &jobs.NodePresence{Pool: db.Pool, ID: id, Role: role, Name: fmt.Sprintf("%s/%s", host, id.String()[:8]),
+		Capabilities: capabilities, Version: version, Logger: env.Logger.With(slog.String("role", role))}
 }
 
 // withAckLinks serves /ack/ with ack and everything else with next.

@@ -130,6 +130,13 @@ func TestHostedRefusesAtApply(t *testing.T) {
 		{"dns cgnat server", service("dns", `address="203.0.113.5"`, `<parameter name="server">100.64.0.53</parameter><parameter name="name">example.com</parameter>`), "carrier-grade NAT"},
 		{"script loopback", service("script", `address="localhost"`, `<script>result.ok("x")</script>`), "localhost (127.0.0.1) is loopback"},
 		{"nagios host option", service("nagios", `address="203.0.113.5"`, nagiosCmd("check_tcp -H 127.0.0.1 -p 5432")), "127.0.0.1 is loopback"},
+		{"ssh loopback", service("ssh", `address="127.0.0.1"`, nagiosCmd("check_load")), "127.0.0.1 is loopback"},
+		{"sftp private", service("sftp", `address="203.0.113.5"`, `<parameter name="host">192.168.1.20</parameter><parameter name="path">/x</parameter>`), "192.168.1.20 is private"},
+		{"jdbc url loopback", service("jdbc", `address="203.0.113.5"`, `<parameter name="url">jdbc:postgresql://127.0.0.1:5432/bergamot</parameter><parameter name="query">select 1</parameter>`), `parameter "url" jdbc:postgresql://127.0.0.1:5432/bergamot: address 127.0.0.1 is loopback`},
+		{"jdbc host metadata", service("jdbc", `address="169.254.169.254"`, `<parameter name="driver">mysql</parameter><parameter name="query">select 1</parameter>`), "cloud metadata endpoint"},
+		{"jmx localhost", service("jmx", `address="localhost"`, `<parameter name="mbean">java.lang:type=Memory</parameter>`), "localhost (127.0.0.1) is loopback"},
+		{"libvirt socket", service("libvirt", `address="203.0.113.5"`, `<parameter name="socket">/run/libvirt/libvirt-sock</parameter>`), `parameter "socket" names the worker file`},
+		{"libvirt private", service("libvirt", `address="10.0.0.7"`, ``), "10.0.0.7 is private"},
 	} {
 		r := dryRun(t, post, tc.xml)
 		if r.OK || len(r.Errors) == 0 {
@@ -148,12 +155,23 @@ func TestHostedRefusesAtApply(t *testing.T) {
 		r.Errors[0].Object != `contact "ops"` {
 		t.Errorf("webhook to loopback: %+v", r)
 	}
+	// A site's own SMTP relay and IRC server aimed at the operator's network.
+	for xml, want := range map[string]string{
+		`<bergamot site="tenant"><parameter name="smtp.host">127.0.0.1</parameter><parameter name="smtp.from">a@example.com</parameter></bergamot>`:                                                                       "smtp.host: address 127.0.0.1 is loopback",
+		`<bergamot site="tenant"><contact name="ops"><parameter name="irc.nick">ops</parameter><parameter name="irc.server">10.0.0.5:6667</parameter><parameter name="irc.channel">#ops</parameter></contact></bergamot>`: "irc.server: address 10.0.0.5 is private",
+	} {
+		if r := dryRun(t, post, xml); r.OK || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, want) {
+			t.Errorf("%s: %+v, want %q", xml, r, want)
+		}
+	}
 	// What the policy allows still applies: an allow-listed plugin as an
 	// argv, checks of public addresses, anything in the site's own zone.
 	for name, xml := range map[string]string{
 		"allow-listed plugin":      service("nagios", `address="203.0.113.5"`, nagiosCmd("check_dummy 0 'all good'")),
 		"public http":              service("http", `address="203.0.113.5"`, `<parameter name="url">https://8.8.8.8/</parameter>`),
 		"public url, private host": service("http", `address="10.0.0.5"`, `<parameter name="url">https://8.8.8.8/</parameter>`),
+		"public jdbc":              service("jdbc", `address="10.0.0.5"`, `<parameter name="url">jdbc:mysql://203.0.113.9/app</parameter><parameter name="query">select 1</parameter>`),
+		"public ssh":               service("ssh", `address="203.0.113.5"`, nagiosCmd("check_load")),
 		"public webhook":           `<bergamot site="tenant"><contact name="ops"><parameter name="webhook.url">https://hooks.example.com/x</parameter></contact></bergamot>`,
 		"private zone":             service("nagios", `address="127.0.0.1" worker-pool="tenant-dc"`, nagiosCmd("/bin/cat /etc/shadow; id")),
 	} {

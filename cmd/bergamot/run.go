@@ -100,6 +100,10 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	for _, loop := range app.loops {
 		g.Go(func() error { return loop(ctx) })
 	}
+	// Every serve node accepts remote workers (/worker): the proxies that
+	// internal checks (bergamot-internal-proxies) count.
+	pres := nodePresence(env, db, jobs.RoleServe, []string{"worker-gateway"})
+	g.Go(func() error { return pres.Run(ctx) })
 	return ln.Addr().String(), nil
 }
 
@@ -114,7 +118,7 @@ type workerOptions struct {
 
 func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgroup.Group) error {
 	log := env.Logger.With(slog.String("role", "worker"), slog.String("zone", o.zone))
-	reg, err := buildRegistry(log, o.engines, &engineEnv{KnownHosts: &store.HostKeys{Pool: db.Pool}})
+	reg, err := buildRegistry(log, o.engines, &engineEnv{KnownHosts: &store.HostKeys{Pool: db.Pool}, Self: &store.SelfCheck{Pool: db.Pool}})
 	if err != nil {
 		return err
 	}
@@ -139,7 +143,7 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	if err := rc.Start(ctx); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
 	}
-	pres := &jobs.Presence{Pool: db.Pool, ID: id, Name: w.WorkerID, Zone: o.zone, Engines: reg.Names(), Version: version, Logger: log}
+	pres := &jobs.Presence{Pool: db.Pool, ID: id, Name: w.WorkerID, Zone: o.zone, Engines: reg.Names(), Version: version, Logger: log, InFlight: w.InFlight}
 	g.Go(func() error { return pres.Run(ctx) })
 	if o.traps != "" {
 		ti := &jobs.TrapIngest{Pool: db.Pool, Sealer: sealer, Logger: log.With(slog.String("component", "traps"))}

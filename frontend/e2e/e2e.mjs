@@ -6,6 +6,7 @@
 // acknowledges, schedules downtime, checks a config error is shown at its line,
 // and saves screenshots to e2e/artifacts/. Exits non-zero with a message on failure.
 import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,6 +15,7 @@ import { fileURLToPath } from "node:url";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BASE = (process.env.BASE_URL ?? "http://localhost:8080").replace(/\/$/, "");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const BERGAMOT = process.env.BERGAMOT_BIN ?? path.resolve(here, "../../bin/bergamot");
 const ARTIFACTS = path.join(here, "artifacts");
 const STATE_TIMEOUT = Number(process.env.E2E_STATE_TIMEOUT_MS ?? 90_000);
 const LIVE_BUDGET_MS = Number(process.env.E2E_LIVE_BUDGET_MS ?? 1000);
@@ -223,6 +225,48 @@ try {
     if (!text.includes("e2e-no-such-command")) throw new Error(`error text does not name the unknown command: ${text}`);
     await shot("config-error");
     return `line ${line}`;
+  });
+
+  await step("workers & zones: create a key, run the page's worker command, revoke", async () => {
+    // The page's own command, run as shown (from the directory holding the key file).
+    await go("/workers");
+    await page.locator("[data-action=create-key]").waitFor();
+    await page.fill("input[aria-label=Zone]", "e2e-edge");
+    await page.fill("input[aria-label='Key name']", "e2e-a");
+    await page.click("[data-action=create-key]");
+    const key = await page.locator(".fresh-key [data-field=key]").innerText();
+    const command = await page.locator(".fresh-key [data-field=command]").innerText();
+    const want = `bergamot worker --hub ${BASE.replace(/^http/, "ws")}/worker --key-file e2e-edge.key`;
+    if (command !== want) throw new Error(`the page's command is ${JSON.stringify(command)}, want ${JSON.stringify(want)}`);
+    await shot("workers-new-key");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bergamot-e2e-worker-"));
+    fs.writeFileSync(path.join(dir, "e2e-edge.key"), key + "\n", { mode: 0o600 });
+    const env = { ...process.env, BERGAMOT_DATA: dir };
+    delete env.DATABASE_URL;
+    const [, ...args] = command.split(" ");
+    const worker = spawn(BERGAMOT, [...args, "--name", "e2e-worker"], { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    worker.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise((resolve) => worker.on("exit", resolve));
+    try {
+      await page.locator("[data-zone=e2e-edge] .worker-row", { hasText: "e2e-worker" }).waitFor({ timeout: 30_000 }).catch(() => {
+        throw new Error(`the remote worker did not appear in zone e2e-edge within 30 s; its log:\n${stderr.slice(-2000)}`);
+      });
+      const addr = await page.locator("[data-zone=e2e-edge] .worker-row [data-field=address]").innerText();
+      if (addr !== "127.0.0.1") throw new Error(`worker address shown as ${addr}, want 127.0.0.1`);
+      await page.click(".fresh-key button:text-is('Done')");
+      await shot("workers");
+      page.once("dialog", (d) => d.accept());
+      const t0 = Date.now();
+      await page.locator("[aria-label='Worker keys'] .tr", { hasText: "e2e-a" }).locator("[data-action=revoke-key]").click();
+      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("still running"), 30_000))]);
+      if (code === 0 || code === "still running") throw new Error(`after revoking its key the worker ${code === 0 ? "exited 0" : "is still running after 30 s"}`);
+      await page.locator("[data-zone=e2e-edge] .worker-row").waitFor({ state: "detached", timeout: 30_000 });
+      return `revoke → worker exited ${Date.now() - t0} ms`;
+    } finally {
+      worker.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   await step("other pages render", async () => {

@@ -124,13 +124,16 @@ func DefaultChannels(tlsConfig *tls.Config) *Channels {
 	return PolicyChannels(tlsConfig, nil)
 }
 
-// PolicyChannels is DefaultChannels whose HTTP channels (sms, webhook,
-// slack) connect only where np allows (the hosted execution policy; nil
-// allows all): a URL naming a refused address is refused when the
-// configuration is validated and again, on the resolved address, when a
-// notification is sent.
+// PolicyChannels is DefaultChannels whose channels connect only where np
+// allows (the hosted execution policy; nil allows all): the HTTP channels
+// (sms, webhook, slack), and email and irc, whose SMTP relay (smtp.host)
+// and IRC server (irc.server) are the site's parameters too. A URL, host or
+// server naming a refused address is refused when the configuration is
+// validated and again, on the resolved address, when a notification is
+// sent.
 func PolicyChannels(tlsConfig *tls.Config, np *netpolicy.Policy) *Channels {
-	return NewChannels(&EmailChannel{TLS: tlsConfig}, SMSChannel{Net: np}, WebhookChannel{Net: np}, SlackChannel{Net: np}, IRCChannel{TLS: tlsConfig})
+	return NewChannels(&EmailChannel{TLS: tlsConfig, Net: np}, SMSChannel{Net: np}, WebhookChannel{Net: np}, SlackChannel{Net: np},
+		IRCChannel{TLS: tlsConfig, Net: np})
 }
 
 // Register adds ch; it panics on a duplicate name (a wiring mistake).
@@ -218,6 +221,8 @@ func closeNotifier(nf notifiers.Notifier) {
 type EmailChannel struct {
 	// TLS configures certificate checks (nil: system roots).
 	TLS *tls.Config
+	// Net decides which addresses it may connect to (nil: any).
+	Net *netpolicy.Policy
 }
 
 // Name returns "email".
@@ -244,6 +249,12 @@ func (e *EmailChannel) Build(p Params) (notifiers.Notifier, error) {
 	cfg := email.Config{Host: p.Get("smtp.host"), Port: port, Security: email.Security(strings.ToLower(p.Get("smtp.security"))),
 		Username: p.Get("smtp.username"), Password: p["smtp.password"], Auth: p.Get("smtp.auth"), From: p.Get("smtp.from"),
 		HeloName: p.Get("smtp.helo"), Timeout: timeout}
+	if err := e.Net.CheckHost(cfg.Host); err != nil {
+		return nil, notifiers.Permanent(fmt.Errorf("email: parameter smtp.host: %w", err))
+	}
+	if e.Net != nil {
+		cfg.Dialer = e.Net.Dialer(nil)
+	}
 	if cfg.TLS, err = tlsConfig(p, "smtp.", cfg.Host, e.TLS); err != nil {
 		return nil, err
 	}
@@ -362,6 +373,8 @@ func (ch SlackChannel) Build(p Params) (notifiers.Notifier, error) {
 type IRCChannel struct {
 	// TLS configures certificate checks (nil: system roots).
 	TLS *tls.Config
+	// Net decides which addresses it may connect to (nil: any).
+	Net *netpolicy.Policy
 }
 
 // Name returns "irc".
@@ -387,6 +400,14 @@ func (i IRCChannel) Build(p Params) (notifiers.Notifier, error) {
 	}
 	cfg := irc.Config{Server: p.Get("irc.server"), TLS: useTLS, Password: p["irc.password"],
 		Nick: nick, Channel: p.Get("irc.channel"), ChannelKey: p["irc.channel-key"]}
+	if host, _, err := net.SplitHostPort(cfg.Server); err == nil {
+		if err := i.Net.CheckHost(host); err != nil {
+			return nil, notifiers.Permanent(fmt.Errorf("irc: parameter irc.server: %w", err))
+		}
+	}
+	if i.Net != nil {
+		cfg.Dialer = i.Net.Dialer(nil)
+	}
 	if p.Get("irc.tls-ca") != "" && !useTLS {
 		return nil, fmt.Errorf("parameter irc.tls-ca is set but irc.tls is not yes")
 	}

@@ -71,6 +71,10 @@ type Config struct {
 	Timeout time.Duration
 	// TLS configures certificate checks (nil: system roots, ServerName Host).
 	TLS *tls.Config
+	// Dialer, when set, makes the connections (the hosted execution
+	// policy's, whose Control hook refuses the operator's network on the
+	// resolved address); nil dials directly.
+	Dialer *net.Dialer
 }
 
 // Validate checks the configuration; errors name the field.

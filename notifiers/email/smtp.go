@@ -43,12 +43,15 @@ func (e *Notifier) deliver(ctx context.Context, rcpt string, raw []byte) error {
 }
 
 func (e *Notifier) dial(ctx context.Context) (net.Conn, error) {
+	nd := e.cfg.Dialer
+	if nd == nil {
+		nd = &net.Dialer{}
+	}
 	if e.cfg.Security == ImplicitTLS {
-		d := tls.Dialer{Config: e.tlsConfig()}
+		d := tls.Dialer{NetDialer: nd, Config: e.tlsConfig()}
 		return d.DialContext(ctx, "tcp", e.cfg.addr())
 	}
-	var d net.Dialer
-	return d.DialContext(ctx, "tcp", e.cfg.addr())
+	return nd.DialContext(ctx, "tcp", e.cfg.addr())
 }
 
 func (e *Notifier) tlsConfig() *tls.Config {

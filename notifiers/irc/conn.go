@@ -171,7 +171,12 @@ func (c *conn) session() (joined bool, err error) {
 }
 
 func (c *conn) dial() (net.Conn, error) {
-	d := &net.Dialer{Timeout: c.cfg.ConnectTimeout, KeepAlive: time.Minute}
+	d := &net.Dialer{}
+	if c.cfg.Dialer != nil {
+		nd := *c.cfg.Dialer
+		d = &nd
+	}
+	d.Timeout, d.KeepAlive = c.cfg.ConnectTimeout, time.Minute
 	nc, err := d.DialContext(c.ctx, "tcp", c.cfg.Server)
 	if err != nil {
 		return nil, fmt.Errorf("irc: connecting to %s: %w", c.cfg.Server, err)

@@ -63,6 +63,10 @@ type Config struct {
 	ReconnectMax time.Duration
 	// Logger receives connection events (default: discard).
 	Logger *slog.Logger
+	// Dialer, when set, makes the connections (the hosted execution
+	// policy's, whose Control hook refuses the operator's network on the
+	// resolved address); its Timeout and KeepAlive are replaced.
+	Dialer *net.Dialer
 }
 
 // Validate checks the configuration; errors name the field.

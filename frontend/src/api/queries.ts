@@ -81,7 +81,11 @@ export const TEAMS = `query Teams {
   contacts { name summary email teams }
 }`;
 
-export const WORKERS = `query Workers { workers { id name zone engines startedAt lastSeen alive } }`;
+
+export const ZONES = `query Zones { zones { name shared checks lastSeen workers { id name version engines node address inFlight connectedAt lastSeen } } }`;
+export const WORKER_KEYS = `query WorkerKeys { workerKeys { id name zone createdAt lastSeen revoked } }`;
+export const CREATE_WORKER_KEY = `mutation CreateWorkerKey($zone: String!, $name: String!) { createWorkerKey(zone: $zone, name: $name) { id name zone key } }`;
+export const REVOKE_WORKER_KEY = `mutation RevokeWorkerKey($id: ID!) { revokeWorkerKey(id: $id) }`;
 
 export const CONFIG = `query Config { configXml configRevisions(first: 20) { id author summary added changed removed diff createdAt } }`;
 

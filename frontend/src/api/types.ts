@@ -119,4 +119,7 @@ export interface ConfigError { message: string; file: string | null; line: numbe
 export interface ConfigResult { ok: boolean; errors: ConfigError[]; added: number; changed: number; removed: number; diff: string | null; revision: number | null }
 export interface ConfigRevision { id: number; author: string; summary: string; added: number; changed: number; removed: number; diff: string; createdAt: string }
 export interface Worker { id: string; name: string; zone: string; engines: string[]; startedAt: string; lastSeen: string; alive: boolean }
+export interface ZoneWorker { id: string; name: string; version: string; engines: string[]; node: string; address: string; inFlight: number; connectedAt: string; lastSeen: string }
+export interface Zone { name: string; shared: boolean; checks: number; lastSeen: string | null; workers: ZoneWorker[] }
+export interface WorkerKey { id: string; name: string; zone: string; key?: string | null; createdAt: string; lastSeen: string | null; revoked: boolean }
 export interface ApiToken { id: string; name: string; userId: string; createdAt: string; lastUsed: string | null; revokedAt: string | null }
