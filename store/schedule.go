@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // This file holds the scheduler's SQL on check_schedule (jobs/scheduler.go
@@ -77,4 +78,12 @@ func CheckZone(ctx context.Context, tx pgx.Tx, checkID uuid.UUID) (zone string, 
 			FROM checks c WHERE c.id = $1 AND c.engine <> '' AND c.kind IN ('host', 'service'))
 		SELECT zone, EXISTS (SELECT 1 FROM shared_zones s WHERE s.name = z.zone) FROM z`, checkID).Scan(&zone, &shared)
 	return zone, shared, err
+}
+
+// Unschedule removes every check_schedule row of site on pool (the
+// owner's), so the scheduler queues nothing more for it (the benchmark's
+// clean-up, before the site is deleted).
+func Unschedule(ctx context.Context, pool *pgxpool.Pool, site uuid.UUID) error {
+	_, err := pool.Exec(ctx, `DELETE FROM check_schedule WHERE site_id = $1`, site)
+	return err
 }
