@@ -211,9 +211,16 @@ func TestNothingImportsCmd(t *testing.T) {
 var sqlOwners = []string{"store", "tenants", "migrations"}
 
 // sqlDebt lists the files outside the owners that hold SQL on tenant tables
-// today. Issue 17 moves these writers into store one table family at a
-// time; remove a file here when it no longer holds such SQL (the test logs
+// today; remove a file here when it no longer holds such SQL (the test logs
 // entries that became stale). A new file must not be added: call the store.
+//
+// What is left is the worker gateway's own table family (worker_keys,
+// shared_zone_keys, worker_connections, and the workers and shared_zones
+// they join): gateway.Store is already that family's one owner, with its
+// SQL in three files, but outside store. Its move is one mechanical step
+// (gateway.Store's methods into store/workers.go, callers unchanged but
+// for the package name), left for when the gateway work in flight on other
+// branches has landed, so that it does not conflict with it (issue 17).
 var sqlDebt = map[string]string{
 	"gateway/hub.go":   "worker gateway presence (worker_connections)",
 	"gateway/keys.go":  "worker keys (the gateway owns them today; belongs in store/workers.go)",
