@@ -9,11 +9,16 @@ RUN_PACKAGES := postgresql nagios-nrpe-server monitoring-plugins-basic monitorin
 # Debian packages the tests need on top: real peers for every engine and channel.
 TEST_PACKAGES := $(RUN_PACKAGES) nagios-nrpe-server nagios-nrpe-plugin snmpd snmp snmptrapd haproxy dnsmasq-base \
 	ngircd exim4-daemon-light chromium iproute2 procps curl nagios4-core openssh-server mariadb-server \
-	libvirt-daemon-system default-jdk-headless libjolokia-core-java libjson-simple-java
+	libvirt-daemon-system default-jdk-headless libjolokia-core-java libjson-simple-java pebble libnss3-tools prometheus
 GO_TEST_FLAGS ?= -race -timeout 20m
 DEPS_STAMP := .bergamot/.deps
 
-.PHONY: help run build test test-go test-frontend test-e2e bench generate lint frontend deps-run deps-test clean
+# nfpm builds the .deb (make package); pinned, run through the Go module proxy.
+NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null | sed 's/^v//; s/^\([^0-9]\)/0.0.0+\1/')
+ARCH ?= $(shell $(GO) env GOARCH)
+
+.PHONY: help run build test test-go test-frontend test-e2e bench soak package test-package generate lint frontend deps-run deps-test clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,7 +42,7 @@ build: deps-run frontend ## build bin/bergamot with the dashboard embedded
 run: build ## build everything and run the whole system on this machine (dashboard on :8080)
 	./bin/bergamot run
 
-test: deps-test build test-go test-frontend test-e2e ## install test dependencies and run every test
+test: deps-test build test-go test-frontend test-e2e test-package ## install test dependencies and run every test
 
 # go test -json through internal/testsummary: plain `go test` output, then how many tests
 # skipped because the shared fixture set (BERGAMOT_FIXTURES, default ../shared/fixtures) is missing.
@@ -53,6 +58,17 @@ test-e2e: build ## browser end-to-end tests in headless Chromium against a real 
 bench: deps-run ## run the benchmarks and print their figures
 	./scripts/bench
 
+soak: build ## one hour at half capacity: RSS, goroutines, files, table sizes and lateness sampled each minute, then a verdict (SOAK_DURATION, SOAK_CHECKS)
+	./scripts/soak
+
+package: build ## build dist/bergamot_VERSION_ARCH.deb (binary, systemd units, /etc/bergamot) with nfpm
+	@mkdir -p dist
+	cd packaging && VERSION="$(VERSION)" ARCH="$(ARCH)" $(GO) run $(NFPM) pkg --config nfpm.yaml --packager deb --target ../dist/
+	@ls -l dist/*.deb
+
+test-package: package ## install the .deb into a scratch root and start each unit's command from it
+	./scripts/test-package dist/bergamot_*_$(ARCH).deb
+
 generate: ## regenerate generated code (gqlgen)
 	$(GO) tool gqlgen generate
 
@@ -62,4 +78,4 @@ lint: ## go vet and golangci-lint (installed into GOPATH/bin when missing); CI r
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" golangci-lint run ./...
 
 clean: ## remove build output (keeps the private database in .bergamot)
-	rm -rf bin
+	rm -rf bin dist

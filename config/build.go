@@ -9,6 +9,7 @@ import (
 // buildSupport fills the model's non-check objects from resolved nodes,
 // checking their references.
 func (r *resolver) buildSupport(m *Model) {
+	periodNodes := map[string]*Node{}
 	for _, o := range r.doc.Objects() {
 		n := r.memo[key(o.Kind(), o.Name())]
 		if n == nil || o.Template() {
@@ -35,6 +36,7 @@ func (r *resolver) buildSupport(m *Model) {
 				Parameters: r.params(n), Source: src(n)}
 		case "time-period":
 			m.TimePeriods[name] = r.timePeriod(n, label)
+			periodNodes[name] = n
 		case "location":
 			r.checkRef(n, label, "location", n.AttrValue("location"))
 			m.Locations[name] = &Location{Name: name, Summary: text(n, "summary"), Description: text(n, "description"),
@@ -45,7 +47,7 @@ func (r *resolver) buildSupport(m *Model) {
 				parents = append(parents, r.checkRefs(n, label, "group", g)...)
 			}
 			m.Groups[name] = &Group{Name: name, Summary: text(n, "summary"), Description: text(n, "description"),
-				Parents: parents, Parameters: r.params(n), Source: src(n)}
+				Parents: parents, Parameters: r.params(n), SLAs: r.slas(n, label), Source: src(n)}
 		case "credential":
 			m.Credentials[name] = &Credential{Name: name, Summary: text(n, "summary"), Username: text(n, "username"),
 				Password: text(n, "password"), KeyID: text(n, "key-id"), KeySecret: text(n, "key-secret"), Source: src(n)}
@@ -53,6 +55,7 @@ func (r *resolver) buildSupport(m *Model) {
 			m.Commands[name] = commandOf(name, n)
 		}
 	}
+	r.checkExcludes(m, periodNodes)
 	for name, l := range m.Locations {
 		if p := m.Locations[l.Parent]; p != nil {
 			p.Children = append(p.Children, name)

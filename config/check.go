@@ -16,6 +16,7 @@ func (r *resolver) buildCheck(n *Node, host *Check, label string) *Check {
 		Notifications: r.notifications(n, label),
 		Initially:     Initially{Status: "pending"},
 		Depends:       splitList(text(n, "depends")),
+		SLAs:          r.slas(n, label),
 		Parameters:    map[string]string{},
 		Source:        src(n),
 	}

@@ -12,7 +12,7 @@ import (
 // plus "passive" for checks that are never run but receive results. A
 // check whose command names another engine validates, with a warning: no
 // worker can run it, so it would only fail at run time.
-var Engines = []string{"dns", "dummy", "http", "icmp", "internal", "jdbc", "jmx", "libvirt", "nagios", "nrpe", "passive", "script", "sftp", "snmp", "ssh", "tcp", "udp"}
+var Engines = []string{"agent", "dns", "dummy", "http", "icmp", "internal", "jdbc", "jmx", "libvirt", "nagios", "nrpe", "passive", "script", "sftp", "snmp", "ssh", "tcp", "udp"}
 
 // WorkerOffer is one live worker of a zone, as it registered: its name and
 // the engines it offers.

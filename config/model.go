@@ -68,6 +68,7 @@ type Check struct {
 	// Depends are the <depends> entries as written; DependsOn the checks
 	// they name, resolved and checked by Resolve (see depends.go).
 	Depends   []string
+	SLAs      []SLA    // service level agreements (<sla>)
 	DependsOn []*Check `json:"-"`
 	// Parameters are the check's own <parameter>s, evaluated.
 	Parameters map[string]string
@@ -268,6 +269,7 @@ type Group struct {
 	Parents     []string
 	Children    []string
 	Parameters  map[string]string
+	SLAs        []SLA
 	Source      Source
 }
 

@@ -25,7 +25,7 @@ var (
 	describe       = []string{"summary", "description", "parameter"}
 	checkAttrs     = set(objectAttrs, []string{"enabled", "suppressed", "groups", "external-ref", "category", "application"})
 	activeAttrs    = []string{"worker-pool", "agent-id", "resource-pool"}
-	checkChildren  = set(describe, []string{"initially", "notify", "notifications", "external-ref", "note", "category", "application", "depends"})
+	checkChildren  = set(describe, []string{"initially", "notify", "notifications", "external-ref", "note", "category", "application", "depends", "sla"})
 	activeChildren = []string{"state", "schedule", "check-command"}
 	notifyAttrs    = []string{"enabled", "time-period", "alerts", "alert", "recovery", "ignore", "all-engines", "acknowledge", "renotify-every"}
 )
@@ -49,7 +49,7 @@ func schema() map[string]elementSpec {
 			children: set(describe, []string{"access-control", "notifications", "first-name", "preferred-name",
 				"family-name", "full-name", "email", "pager", "mobile", "phone", "im"})},
 		"location":    {attrs: set(objectAttrs, []string{"location", "worker-pool"}), children: describe},
-		"group":       {attrs: set(objectAttrs, []string{"groups", "group"}), children: describe},
+		"group":       {attrs: set(objectAttrs, []string{"groups", "group"}), children: set(describe, []string{"sla"})},
 		"time-period": {attrs: set(objectAttrs, []string{"excludes"}), children: set(describe, []string{"time-zone", "time-range"})},
 		"credential":  {attrs: objectAttrs, children: set(describe, []string{"username", "password", "key-id", "key-secret"})},
 		"command": {attrs: set(objectAttrs, []string{"engine", "executor", "category", "application"}),
@@ -70,6 +70,7 @@ func schema() map[string]elementSpec {
 		"username": {text: true}, "password": {text: true}, "key-id": {text: true}, "key-secret": {text: true},
 		"parameter":           {attrs: []string{"name", "description", "value"}, text: true},
 		"time-zone":           {attrs: []string{"id"}},
+		"sla":                 {attrs: []string{"name", "target", "period", "downtime", "blind", "time-zone"}},
 		"access-control":      {attrs: []string{"security-domain", "grants", "revokes"}},
 		"initially":           {attrs: []string{"status", "output"}},
 		"notify":              {attrs: []string{"teams", "contacts"}},

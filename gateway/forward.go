@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
@@ -35,6 +37,11 @@ func (f *forwarder) Timeout(*river.Job[jobs.ExecuteArgs]) time.Duration {
 // Work implements river.Worker.
 func (f *forwarder) Work(ctx context.Context, job *river.Job[jobs.ExecuteArgs]) error {
 	h := f.hub
+	if res := h.Worker.Parked(job); res != nil {
+		h.Logger.ErrorContext(ctx, "parking a remote check job that keeps ending without a result", slog.String("check", job.Args.CheckID.String()),
+			slog.Int("attempt", job.Attempt), slog.String("output", res.Output))
+		return h.Worker.HandBack(ctx, job, res)
+	}
 	req, err := h.Worker.PrepareRequest(ctx, job)
 	if err != nil {
 		return h.Worker.HandBack(ctx, job, &checks.Result{Status: checks.StatusError, Output: "cannot prepare check: " + err.Error(), Started: time.Now()})
@@ -70,6 +77,9 @@ func (f *forwarder) Work(ctx context.Context, job *river.Job[jobs.ExecuteArgs]) 
 			continue
 		}
 		res.Worker = from.hello.Name
+		if !job.Args.Adhoc && !job.Args.Slot.IsZero() && !res.Started.IsZero() {
+			metrics.Late(res.Started.Sub(job.Args.Slot)) // the remote worker's clock
+		}
 		if err := h.Worker.HandBack(ctx, job, res); err != nil {
 			return err
 		}

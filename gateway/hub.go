@@ -336,6 +336,7 @@ func (h *Hub) newZoneClient(z *zone) (*river.Client[pgx.Tx], error) {
 	if err := river.AddWorkerSafely(workers, &forwarder{hub: h, queue: z.scope.Queue()}); err != nil {
 		return nil, err
 	}
+	riverclient.KnowAll(workers)
 	jobTimeout, rescue := jobs.JobTimeout, jobs.JobTimeout+time.Minute
 	if h.RescueAfter > 0 {
 		jobTimeout, rescue = h.RescueAfter, h.RescueAfter

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
@@ -198,6 +200,7 @@ func (r *Remote) start(ctx context.Context, j *wire.Job) {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), j.Request.Timeout)
 		res := r.Engines.Execute(cctx, j.Request)
 		cancel()
+		metrics.CheckExecuted(j.Request.Engine, res.Status.String(), res.Runtime)
 		res.Worker = r.Name
 		r.mu.Lock()
 		r.unacked[j.ID] = res

@@ -62,7 +62,7 @@ func TestTwoSiteIsolation(t *testing.T) {
 	e.MustDo(t, b.Token, `mutation($id: ID!) { addComment(checkId: $id, body: "bravo note") { id } }`, map[string]any{"id": bHTTP}, nil)
 	e.MustDo(t, b.Token, `mutation { createApiToken(name: "bravo-token") }`, nil, nil)
 	var bUser struct{ InviteUser struct{ ID string } }
-	e.MustDo(t, b.Token, `mutation { inviteUser(email: "viewer@bravo.example", password: "Bravo-viewer-pass-1", role: VIEWER) { id } }`, nil, &bUser)
+	bUser.InviteUser.ID = e.Invite(t, b.Token, "viewer@bravo.example", "Bravo-viewer-pass-1", "VIEWER")
 	var bTokens struct{ APITokens []struct{ ID string } }
 	e.MustDo(t, b.Token, `{ apiTokens { id } }`, nil, &bTokens)
 
@@ -211,8 +211,8 @@ func TestRoles(t *testing.T) {
 	ids := e.CheckIDs(t, a.Token)
 	e.Submit(t, a.Token, ids["web1/http"], "CRITICAL", "down")
 	var v, ed struct{ InviteUser struct{ ID string } }
-	e.MustDo(t, a.Token, `mutation { inviteUser(email: "v@alpha.example", password: "Viewer-pass-123", role: VIEWER) { id } }`, nil, &v)
-	e.MustDo(t, a.Token, `mutation { inviteUser(email: "e@alpha.example", password: "Editor-pass-123", role: EDITOR) { id } }`, nil, &ed)
+	v.InviteUser.ID = e.Invite(t, a.Token, "v@alpha.example", "Viewer-pass-123", "VIEWER")
+	ed.InviteUser.ID = e.Invite(t, a.Token, "e@alpha.example", "Editor-pass-123", "EDITOR")
 	login := func(email, pw string) string {
 		var out struct{ Login struct{ Token string } }
 		e.MustDo(t, "", `mutation($e: String!, $p: String!) { login(site: "alpha", email: $e, password: $p) { token } }`, map[string]any{"e": email, "p": pw}, &out)

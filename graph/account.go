@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -13,6 +14,12 @@ import (
 
 func userOf(u *tenants.User, role tenants.Role) *model.User {
 	return &model.User{ID: u.ID.String(), Email: u.Email, DisplayName: u.DisplayName, Role: model.Role(strings.ToUpper(string(role)))}
+}
+
+func memberOf(m *tenants.Member) *model.User {
+	u := userOf(&m.User, m.Role)
+	u.Disabled, u.MustChangePassword = m.Disabled, m.MustChangePassword
+	return u
 }
 
 func roleOf(r model.Role) (tenants.Role, error) { return tenants.ParseRole(strings.ToLower(string(r))) }
@@ -29,12 +36,17 @@ func setSession(ctx context.Context, token string, clear bool) {
 }
 
 func (r *Resolver) signUp(ctx context.Context, in model.SignUpInput) (*model.AuthPayload, error) {
-	if !r.SignupOpen {
+	if !r.SignupOpen && !r.SignupInvite {
 		return nil, errs.E(errs.Forbidden, "signup is closed on this installation; ask its operator for a site")
 	}
-	site, _, err := r.Tenants.SignUp(ctx, tenants.SignUpInput{SiteName: in.SiteName, Email: in.Email, Password: in.Password, Summary: deref(in.Summary, "")}, r.SiteInit)
+	site, m, err := r.Tenants.SignUp(ctx, tenants.SignUpInput{SiteName: in.SiteName, Email: in.Email, Password: in.Password, Summary: deref(in.Summary, ""),
+		Invite: deref(in.Invite, ""), RequireInvite: r.SignupInvite}, r.SiteInit)
 	if err != nil {
 		return nil, err
+	}
+	if site.Pending {
+		// The site opens when its admin follows the emailed link.
+		return &model.AuthPayload{Site: site, User: userOf(&m.User, m.Role), ConfirmationSentTo: &m.Email}, nil
 	}
 	return r.login(ctx, site.Name, in.Email, in.Password)
 }
@@ -57,7 +69,7 @@ func (r *Resolver) logout(ctx context.Context) (bool, error) {
 	return true, r.Tenants.Logout(ctx, p)
 }
 
-func (r *Resolver) createToken(ctx context.Context, name string) (string, error) {
+func (r *Resolver) createToken(ctx context.Context, name string, expiresAt *time.Time) (string, error) {
 	p, err := tenants.PrincipalFrom(ctx)
 	if err != nil {
 		return "", err
@@ -65,7 +77,7 @@ func (r *Resolver) createToken(ctx context.Context, name string) (string, error)
 	if !p.Role.CanEdit() {
 		return "", errs.E(errs.Forbidden, "viewers cannot create API tokens")
 	}
-	return r.Tenants.CreateToken(ctx, p.User.ID, name)
+	return r.Tenants.CreateTokenExpiring(ctx, p.User.ID, name, expiresAt)
 }
 
 func (r *Resolver) revokeToken(ctx context.Context, id string) (bool, error) {
@@ -92,7 +104,9 @@ func (r *Resolver) revokeToken(ctx context.Context, id string) (bool, error) {
 	return false, errs.E(errs.NotFound, "no token with id %q", id)
 }
 
-func (r *Resolver) inviteUser(ctx context.Context, email, password string, role model.Role) (*model.User, error) {
+// inviteUser mails an invitation link; a password given by the inviter is
+// ignored (the invitee chooses their own).
+func (r *Resolver) inviteUser(ctx context.Context, email string, _ *string, role model.Role) (*model.User, error) {
 	if _, err := admin(ctx); err != nil {
 		return nil, err
 	}
@@ -100,7 +114,7 @@ func (r *Resolver) inviteUser(ctx context.Context, email, password string, role 
 	if err != nil {
 		return nil, err
 	}
-	m, err := r.Tenants.Invite(ctx, email, password, tr)
+	m, err := r.Tenants.InviteByLink(ctx, email, tr)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +150,7 @@ func (r *Resolver) users(ctx context.Context) ([]*model.User, error) {
 	}
 	out := make([]*model.User, len(ms))
 	for i, m := range ms {
-		out[i] = userOf(&m.User, m.Role)
+		out[i] = memberOf(m)
 	}
 	return out, nil
 }
@@ -156,7 +170,7 @@ func (r *Resolver) apiTokens(ctx context.Context) ([]*model.APIToken, error) {
 	}
 	out := make([]*model.APIToken, len(toks))
 	for i, t := range toks {
-		out[i] = &model.APIToken{ID: t.ID.String(), Name: t.Name, UserID: t.UserID.String(), CreatedAt: t.CreatedAt, LastUsed: t.LastUsed, RevokedAt: t.RevokedAt}
+		out[i] = &model.APIToken{ID: t.ID.String(), Name: t.Name, UserID: t.UserID.String(), CreatedAt: t.CreatedAt, LastUsed: t.LastUsed, RevokedAt: t.RevokedAt, ExpiresAt: t.ExpiresAt}
 	}
 	return out, nil
 }

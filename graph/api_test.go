@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bergamot-monitoring/bergamot/internal/apitest"
+	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
 // TestEveryQueryAndMutation runs each query and mutation of the schema
@@ -385,10 +386,12 @@ func TestEveryQueryAndMutation(t *testing.T) {
 		var inv struct {
 			InviteUser struct{ ID, Email, Role string }
 		}
-		e.MustDo(t, a.Token, `mutation { inviteUser(email: "ed@alpha.example", password: "Another-Good-pass-7", role: VIEWER) { id email role } }`, nil, &inv)
+		e.MustDo(t, a.Token, `mutation { inviteUser(email: "ed@alpha.example", role: VIEWER) { id email role } }`, nil, &inv)
 		if inv.InviteUser.Role != "VIEWER" {
 			t.Fatalf("inviteUser: %+v", inv.InviteUser)
 		}
+		e.MustDo(t, "", `mutation($t: String!) { acceptInvitation(token: $t, password: "Another-Good-pass-7") { token } }`,
+			map[string]any{"t": e.Links.Last(t, tenants.LinkInvite, "ed@alpha.example").Token}, nil)
 		var sr struct{ SetRole bool }
 		e.MustDo(t, a.Token, `mutation($id: ID!) { setRole(userId: $id, role: EDITOR) }`, map[string]any{"id": inv.InviteUser.ID}, &sr)
 		var us struct {

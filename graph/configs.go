@@ -92,8 +92,12 @@ func (r *Resolver) executeNow(ctx context.Context, checkID string) (bool, error)
 	if err != nil {
 		return false, err
 	}
+	var limit int64
+	if p, perr := tenants.PrincipalFrom(ctx); perr == nil {
+		limit, _ = r.Limits.Get(ctx, p.Site.ID, tenants.LimitExecuteNowQueued)
+	}
 	err = r.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		err := jobs.ExecuteNow(ctx, tx, r.River, id, r.StartWithin)
+		err := jobs.ExecuteNowLimited(ctx, tx, r.River, id, r.StartWithin, limit)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errs.E(errs.NotFound, "no active check with id %q (passive and virtual checks cannot be executed)", checkID)
 		}

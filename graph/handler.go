@@ -65,13 +65,13 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 				if err != nil {
 					return refuse(ctx), nil, errors.New("unauthenticated: bad token")
 				}
-				return r.watchCredential(tenants.WithPrincipal(ctx, principal), principal, o.CredentialCheck), nil, nil
+				return r.watchCredential(withConnSubs(tenants.WithPrincipal(ctx, principal)), principal, o.CredentialCheck), nil, nil
 			}
 			principal, err := tenants.PrincipalFrom(ctx)
 			if err != nil {
 				return refuse(ctx), nil, errors.New("unauthenticated: send {\"authorization\": \"Bearer <token>\"} in connection_init")
 			}
-			return r.watchCredential(ctx, principal, o.CredentialCheck), nil, nil
+			return r.watchCredential(withConnSubs(ctx), principal, o.CredentialCheck), nil, nil
 		},
 	})
 	srv.AddTransport(transport.Options{})
@@ -81,6 +81,7 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	srv.AroundRootFields(r.aroundRootFields)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		if oc.Operation != nil && depth(oc.Operation.SelectionSet, 0) > MaxDepth {
@@ -220,7 +221,9 @@ func (r *Resolver) authenticate(o HandlerOptions, next http.Handler) http.Handle
 			secret = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
 		} else if c, err := req.Cookie(SessionCookie); err == nil {
 			secret = c.Value
+			ctx = withCSRFToken(ctx, tenants.CSRFToken(secret))
 		}
+		ctx = tenants.WithUserAgent(ctx, req.UserAgent())
 		if secret != "" {
 			p, err := r.Tenants.Authenticate(ctx, secret)
 			if err == nil && r.hostAllows(ctx, o.Domain, req.Host, p) {
@@ -250,10 +253,13 @@ func (r *Resolver) authenticate(o HandlerOptions, next http.Handler) http.Handle
 			return
 		}
 		req.Body = http.MaxBytesReader(w, req.Body, limit)
+		// X-Forwarded-Proto reaches here only from a trusted proxy
+		// (server.TrustedProxies removes it from anyone else's requests).
 		secure := req.TLS != nil || req.Header.Get("X-Forwarded-Proto") == "https"
+		_, sessionMax := r.Tenants.SessionLifetimes()
 		ctx = context.WithValue(ctx, cookieSetterKey{}, CookieSetter(func(token string, clear bool) {
 			c := &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
-				MaxAge: int(tenants.SessionTTL.Seconds())}
+				MaxAge: int(sessionMax.Seconds())}
 			if clear {
 				c.Value, c.MaxAge = "", -1
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/graph"
 	"github.com/bergamot-monitoring/bergamot/internal/apitest"
+	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
 func TestBadInput(t *testing.T) {
@@ -190,6 +191,8 @@ func TestSignUpAndLogin(t *testing.T) {
 	if r := signUp("charlie", "c@x.example", "Good-password-123"); len(r.Errors) > 0 {
 		t.Fatalf("charlie after refusals: %+v", r.Errors)
 	}
+	e.MustDo(t, "", `mutation($t: String!) { verifyEmail(token: $t, password: "Good-password-123") { token } }`,
+		map[string]any{"t": e.Links.Last(t, tenants.LinkVerify, "c@x.example").Token}, nil)
 
 	login := func(pw string) *apitest.Response {
 		return e.Do(t, "", `mutation($p: String!) { login(site: "alpha", email: "admin@alpha.example", password: $p) { token } }`, map[string]any{"p": pw})

@@ -195,8 +195,8 @@ func (r *mutationResolver) AddComment(ctx context.Context, checkID string, body 
 }
 
 // CreateAPIToken is the resolver for the createApiToken field.
-func (r *mutationResolver) CreateAPIToken(ctx context.Context, name string) (string, error) {
-	return r.createToken(ctx, name)
+func (r *mutationResolver) CreateAPIToken(ctx context.Context, name string, expiresAt *time.Time) (string, error) {
+	return r.createToken(ctx, name, expiresAt)
 }
 
 // RevokeAPIToken is the resolver for the revokeApiToken field.
@@ -205,7 +205,7 @@ func (r *mutationResolver) RevokeAPIToken(ctx context.Context, id string) (bool,
 }
 
 // InviteUser is the resolver for the inviteUser field.
-func (r *mutationResolver) InviteUser(ctx context.Context, email string, password string, role model.Role) (*model.User, error) {
+func (r *mutationResolver) InviteUser(ctx context.Context, email string, password *string, role model.Role) (*model.User, error) {
 	return r.inviteUser(ctx, email, password, role)
 }
 
@@ -229,7 +229,9 @@ func (r *queryResolver) Me(ctx context.Context) (*model.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return userOf(&p.User, p.Role), nil
+	u := userOf(&p.User, p.Role)
+	u.MustChangePassword = p.MustChangePassword
+	return u, nil
 }
 
 // Hosts is the resolver for the hosts field.

@@ -14,8 +14,13 @@ import (
 // the hub, before anything is queued for this subscription, so updates a
 // subscriber does not want cost it nothing; fn runs on the subscription's
 // own goroutine (one per subscription, not per message).
-func subscribe[T any](ctx context.Context, hub *live.Hub, match func(u *live.Update) bool, keys []string, fn func(u *live.Update) []T) (<-chan T, error) {
+func subscribe[T any](ctx context.Context, r *Resolver, match func(u *live.Update) bool, keys []string, fn func(u *live.Update) []T) (<-chan T, error) {
+	hub := r.Hub
 	p, err := tenants.PrincipalFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	release, err := r.admitSubscription(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -23,6 +28,7 @@ func subscribe[T any](ctx context.Context, hub *live.Hub, match func(u *live.Upd
 	l, _ := ctx.Value(loadersKey{}).(*loaders)
 	out := make(chan T, 256)
 	go func() {
+		defer release()
 		defer close(out)
 		for {
 			batch, err := hub.Next(ctx, sub)
@@ -60,17 +66,17 @@ func prime(l *loaders, u *live.Update) {
 }
 
 func (r *Resolver) checkUpdated(ctx context.Context, f *store.CheckFilter) (<-chan *model.CheckUpdate, error) {
-	return subscribe(ctx, r.Hub, func(u *live.Update) bool { return matchesBeforeOrAfter(f, u) }, filterKeys(f), func(u *live.Update) []*model.CheckUpdate {
+	return subscribe(ctx, r, func(u *live.Update) bool { return matchesBeforeOrAfter(f, u) }, filterKeys(f), func(u *live.Update) []*model.CheckUpdate {
 		return []*model.CheckUpdate{{Check: store.AsChecker(u.Check), Previous: u.Previous, State: u.Check.State}}
 	})
 }
 
 func (r *Resolver) alertUpdated(ctx context.Context) (<-chan *store.Alert, error) {
-	return subscribe(ctx, r.Hub, func(u *live.Update) bool { return len(u.Alerts) > 0 }, nil, func(u *live.Update) []*store.Alert { return u.Alerts })
+	return subscribe(ctx, r, func(u *live.Update) bool { return len(u.Alerts) > 0 }, nil, func(u *live.Update) []*store.Alert { return u.Alerts })
 }
 
 func (r *Resolver) notifications(ctx context.Context) (<-chan *model.NotificationEvent, error) {
-	return subscribe(ctx, r.Hub, func(u *live.Update) bool { return notificationType(u) != "" }, nil, func(u *live.Update) []*model.NotificationEvent {
+	return subscribe(ctx, r, func(u *live.Update) bool { return notificationType(u) != "" }, nil, func(u *live.Update) []*model.NotificationEvent {
 		cur := u.Check.State
 		return []*model.NotificationEvent{{Type: notificationType(u), Check: store.AsChecker(u.Check), Status: cur.Status, Output: cur.Output, At: u.At}}
 	})

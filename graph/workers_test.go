@@ -76,7 +76,7 @@ func TestWorkerKeys(t *testing.T) {
 		t.Fatalf("revoking twice: %+v", r)
 	}
 	// An editor cannot create keys.
-	e.MustDo(t, a.Token, `mutation { inviteUser(email: "e@alpha.example", password: "Editor-pass-123", role: EDITOR) { id } }`, nil, nil)
+	e.Invite(t, a.Token, "e@alpha.example", "Editor-pass-123", "EDITOR")
 	var login struct{ Login struct{ Token string } }
 	e.MustDo(t, "", `mutation { login(site: "alpha", email: "e@alpha.example", password: "Editor-pass-123") { token } }`, nil, &login)
 	if r := e.Do(t, login.Login.Token, `mutation { createWorkerKey(zone: "edge", name: "x") { id } }`, nil); r.Code() != "FORBIDDEN" {

@@ -18,6 +18,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -39,6 +41,11 @@ type ExecuteArgs struct {
 
 // Kind implements river.JobArgs.
 func (ExecuteArgs) Kind() string { return "check" }
+
+// Every River client knows check jobs, so that a notifier leading River's
+// maintenance rescues a dead worker's check instead of discarding it
+// (riverclient.KnowAll).
+func init() { riverclient.RegisterKind(riverclient.Stub[ExecuteArgs](0)) }
 
 // DefaultCheckTimeout applies when a check has no timeout parameter.
 const DefaultCheckTimeout = 30 * time.Second
@@ -68,6 +75,30 @@ func QueueFor(site uuid.UUID, zone string, shared bool) string {
 		z = z[:40] + "_" + hex.EncodeToString(sum[:8])
 	}
 	return "site_" + strings.ReplaceAll(site.String(), "-", "") + "_" + z
+}
+
+// AgentQueue is the River queue of checks of the agent engine: every serve
+// node's agent hub works it and runs each check on the host's connected
+// agent, forwarding it to AgentNodeQueue of the node holding that agent.
+const AgentQueue = "agent"
+
+// AgentNodeQueue is the queue of agent checks for one node's hub.
+func AgentNodeQueue(node string) string {
+	n := strings.Trim(queueRE.ReplaceAllString(strings.ToLower(node), "_"), "_")
+	if len(n) > 100 {
+		sum := sha256.Sum256([]byte(node))
+		n = n[:60] + "_" + hex.EncodeToString(sum[:8])
+	}
+	return "agent_" + n
+}
+
+// queueOf is the queue of a scheduled check: AgentQueue for the agent
+// engine's, else its zone's.
+func queueOf(site uuid.UUID, zone string, shared, agent bool) string {
+	if agent {
+		return AgentQueue
+	}
+	return QueueFor(site, zone, shared)
 }
 
 // ExecuteWorker runs checks.
@@ -142,6 +173,12 @@ func (w *ExecuteWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 	res.Worker = w.WorkerID
 	if !job.Args.Adhoc {
 		res.Scheduled = job.Args.Slot
+		if !job.Args.Slot.IsZero() {
+			metrics.Late(res.Started.Sub(job.Args.Slot))
+		}
+	}
+	if req != nil {
+		metrics.CheckExecuted(req.Engine, res.Status.String(), res.Runtime)
 	}
 	return w.complete(ctx, job, res)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 )
 
 // handback returns results through PostgreSQL in batches: many results per
@@ -36,6 +37,7 @@ type handbackItem struct {
 	job  *river.Job[ExecuteArgs]
 	body []byte
 	done chan error
+	at   time.Time // when the result was submitted
 }
 
 // handbackBatch is the most results per transaction; handbackWait how long
@@ -50,7 +52,7 @@ func (h *handback) submit(ctx context.Context, pool *pgxpool.Pool, job *river.Jo
 		h.queue = make(chan *handbackItem, 4*handbackBatch)
 		go h.loop(pool)
 	})
-	it := &handbackItem{job: job, body: body, done: make(chan error, 1)}
+	it := &handbackItem{job: job, body: body, done: make(chan error, 1), at: time.Now()}
 	select {
 	case h.queue <- it:
 	case <-ctx.Done():
@@ -79,6 +81,9 @@ func (h *handback) loop(pool *pgxpool.Pool) {
 		}
 		timer.Stop()
 		err := writeResults(pool, batch)
+		if err == nil {
+			metrics.HandedBack(len(batch), time.Since(first.at))
+		}
 		for _, it := range batch {
 			it.done <- err
 		}

@@ -32,6 +32,13 @@ func (w *ExecuteWorker) PrepareRequest(ctx context.Context, job *river.Job[Execu
 	return req, err
 }
 
+// Parked returns the ERROR result of a job that already ended
+// ParkAfter times without a result (see parked), or nil: the gateway's
+// forwarder asks it first, as Work does, so that a remote zone's job that
+// keeps outrunning its time is parked with a result that says so rather
+// than discarded by River after its last attempt, its slot silently lost.
+func (w *ExecuteWorker) Parked(job *river.Job[ExecuteArgs]) *checks.Result { return w.parked(job) }
+
 // HandBack completes job with res through the same transaction and NOTIFY
 // as a local worker's result. It sets the result's slot; a job no longer
 // running (already completed by an earlier copy of the result, or rescued)

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 	"github.com/bergamot-monitoring/bergamot/monitor"
@@ -188,6 +189,9 @@ var errStateChanged = errors.New("a check's state changed while its results were
 func (p *Processor) runOnce(ctx context.Context, lanes []int32) (int, error) {
 	for attempt := 1; ; attempt++ {
 		n, err := p.processBatch(ctx, lanes)
+		if !errors.Is(err, errStateChanged) {
+			metrics.ResultsProcessed(n) // committed, also when a split set one aside
+		}
 		if !errors.Is(err, errStateChanged) || attempt == 5 {
 			return n, err
 		}

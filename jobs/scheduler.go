@@ -45,6 +45,9 @@ type Scheduler struct {
 	// as often as it can instead of growing an endless queue.
 	InFlightFor time.Duration
 
+	// Limits holds the per-site checks-in-flight limit (nil: its default).
+	Limits *tenants.SiteLimits
+
 	periods periodCache
 	skipped atomic.Int64
 }
@@ -98,14 +101,90 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
+type dueCheck struct {
+	check, site uuid.UUID
+	zone        string
+	shared      bool // zone is an operator zone (else the site's private one)
+	slot        time.Time
+	period      *string
+	busy        bool // its previous job is still in flight: skip this slot
+	agent       bool // a check of the agent engine: queued for the agent hubs
+}
+
+// inFlightCaps are the sites' overrides of the checks-in-flight limit, as
+// two arrays for the claim query.
+func (s *Scheduler) inFlightCaps(ctx context.Context) ([]int64, []uuid.UUID, error) {
+	over, err := s.Limits.Overrides(ctx, tenants.LimitChecksInFlight)
+	if err != nil {
+		return nil, nil, err
+	}
+	caps := make([]int64, 0, len(over))
+	sites := make([]uuid.UUID, 0, len(over))
+	for site, v := range over {
+		sites = append(sites, site)
+		caps = append(caps, v)
+	}
+	return caps, sites, nil
+}
+
 // RunOnce claims one batch of due checks and queues them; it returns how many it claimed.
 func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	s.defaults()
+	caps, capSites, err := s.inFlightCaps(ctx)
+	if err != nil {
+		return 0, err
+	}
 	var n int
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		due, err := store.ClaimDue(ctx, tx, s.Batch, s.InFlightFor)
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// phase is what the next slot follows on from: the slot, or after a
+		// new check's early first run its stable slot (realign_to, see
+		// store.FirstRunWindow).
+		//
+		// Fair across sites (issue 19): a site may have at most its
+		// checks-in-flight limit of checks queued or running; its due
+		// checks beyond that wait in check_schedule (oldest first) instead
+		// of flooding the queue ahead of other sites. Within one pass the
+		// sites take turns (rank within the site first), so one site's burst
+		// cannot fill a batch while another's due checks wait. Busy checks
+		// (their previous job still in flight) queue nothing and are always
+		// claimed, to move their slot on.
+		rows, err := tx.Query(ctx, `WITH cand AS (
+				SELECT check_id, site_id, COALESCE(in_flight_until > now(), false) AS busy,
+					row_number() OVER (PARTITION BY site_id, COALESCE(in_flight_until > now(), false) ORDER BY next_run, check_id) AS rn
+				FROM check_schedule WHERE next_run <= now() AND NOT paused),
+			room AS (
+				SELECT c.site_id, COALESCE(o.cap, $3) - (SELECT count(*) FROM check_schedule f
+					WHERE f.site_id = c.site_id AND f.in_flight_until IS NOT NULL AND f.in_flight_until > now()) AS room
+				FROM (SELECT DISTINCT site_id FROM cand) c LEFT JOIN unnest($4::uuid[], $5::bigint[]) AS o (site_id, cap) ON o.site_id = c.site_id),
+			pick AS (
+				SELECT cand.check_id, cand.rn FROM cand JOIN room ON room.site_id = cand.site_id WHERE cand.busy OR cand.rn <= room.room),
+			due AS (
+				SELECT s.check_id, s.next_run AS slot, COALESCE(s.realign_to, s.next_run) AS phase, COALESCE(s.in_flight_until > now(), false) AS busy
+				FROM check_schedule s JOIN pick ON pick.check_id = s.check_id
+				WHERE s.next_run <= now() AND NOT s.paused ORDER BY pick.rn, s.next_run LIMIT $1 FOR UPDATE OF s SKIP LOCKED)
+			UPDATE check_schedule s SET next_run = due.phase + make_interval(secs => s.interval_ms / 1000.0) *
+				(floor(extract(epoch FROM (CASE WHEN due.busy THEN s.in_flight_until ELSE now() END) - due.phase) * 1000 / s.interval_ms) + 1),
+				realign_to = NULL,
+				in_flight_until = CASE WHEN due.busy THEN s.in_flight_until ELSE now() + make_interval(secs => $2) END
+			FROM due WHERE s.check_id = due.check_id
+			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period, due.busy,
+				EXISTS (SELECT 1 FROM shared_zones z WHERE z.name = s.zone), s.agent`, s.Batch, s.InFlightFor.Seconds(),
+			s.Limits.Default(tenants.LimitChecksInFlight), capSites, caps)
 		if err != nil {
-			return err
+			return fmt.Errorf("claiming due checks: %w", err)
+		}
+		var due []dueCheck
+		for rows.Next() {
+			var d dueCheck
+			if err := rows.Scan(&d.check, &d.site, &d.zone, &d.slot, &d.period, &d.busy, &d.shared, &d.agent); err != nil {
+				rows.Close()
+				return fmt.Errorf("claiming due checks: %w", err)
+			}
+			due = append(due, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("claiming due checks: %w", err)
 		}
 		n = len(due)
 		if n == 0 {
@@ -115,28 +194,28 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 		params := make([]river.InsertManyParams, 0, len(due))
 		var outside []uuid.UUID // claimed but not queued: nothing in flight
 		for _, d := range due {
-			if d.Busy {
+			if d.busy {
 				s.skipped.Add(1)
 				continue
 			}
-			if d.Period != nil && *d.Period != "" {
-				in, err := s.periods.inside(ctx, tx, d.Site, *d.Period, now)
+			if d.period != nil && *d.period != "" {
+				in, err := s.periods.inside(ctx, s.Pool, d.site, *d.period, now)
 				if err != nil {
 					s.Logger.WarnContext(ctx, "time period not usable; running check anyway",
-						slog.String("check", d.Check.String()), slog.Any("error", err))
+						slog.String("check", d.check.String()), slog.Any("error", err))
 				} else if !in {
-					outside = append(outside, d.Check)
+					outside = append(outside, d.check)
 					continue
 				}
 			}
 			params = append(params, river.InsertManyParams{
-				Args:       ExecuteArgs{SiteID: d.Site, CheckID: d.Check, Slot: d.Slot, Deadline: now.Add(s.StartWithin), Zone: d.Zone, Private: !d.Shared},
-				InsertOpts: &river.InsertOpts{Queue: QueueFor(d.Site, d.Zone, d.Shared), Priority: PriorityScheduled, MaxAttempts: 3},
+				Args:       ExecuteArgs{SiteID: d.site, CheckID: d.check, Slot: d.slot, Deadline: now.Add(s.StartWithin), Zone: d.zone, Private: !d.shared},
+				InsertOpts: &river.InsertOpts{Queue: queueOf(d.site, d.zone, d.shared, d.agent), Priority: PriorityScheduled, MaxAttempts: 3},
 			})
 		}
 		if len(outside) > 0 {
-			if err := store.ReleaseInFlight(ctx, tx, outside); err != nil {
-				return err
+			if _, err := tx.Exec(ctx, `UPDATE check_schedule SET in_flight_until = NULL WHERE check_id = ANY($1)`, outside); err != nil {
+				return fmt.Errorf("claiming due checks: %w", err)
 			}
 		}
 		if len(params) == 0 {
@@ -163,6 +242,15 @@ const executeNowLock = 0x6e6f7721 // "now!"
 // ExecuteNow queues a check at once, ahead of scheduled work; a site with
 // ExecuteNowQueued such checks still waiting is refused (errs.Transient).
 func ExecuteNow(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], checkID uuid.UUID, startWithin time.Duration) error {
+	return ExecuteNowLimited(ctx, tx, rc, checkID, startWithin, ExecuteNowQueued)
+}
+
+// ExecuteNowLimited is ExecuteNow with the site's own execute-now-queued
+// limit (tenants.LimitExecuteNowQueued; 0 or less: ExecuteNowQueued).
+func ExecuteNowLimited(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], checkID uuid.UUID, startWithin time.Duration, limit int64) error {
+	if limit <= 0 {
+		limit = ExecuteNowQueued
+	}
 	site, err := tenants.SiteFrom(ctx)
 	if err != nil {
 		return err
@@ -172,17 +260,22 @@ func ExecuteNow(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], checkI
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int, hashtext($2))`, executeNowLock, site.String()); err != nil {
 		return fmt.Errorf("counting queued checks: %w", err)
 	}
-	var queued int
+	var queued int64
 	if err := tx.QueryRow(ctx, `SELECT count(*) FROM river_job
 		WHERE kind = 'check' AND state IN ('available', 'scheduled', 'retryable', 'pending')
 			AND args @> jsonb_build_object('site_id', $1::text, 'adhoc', true)`, site.String()).Scan(&queued); err != nil {
 		return fmt.Errorf("counting queued checks: %w", err)
 	}
-	if queued >= ExecuteNowQueued {
+	if queued >= limit {
 		return errs.E(errs.Transient, "executeNow refused: this site already has %d checks queued by executeNow that have not started "+
-			"(limit execute-now-queued = %d); try again when they have run", queued, ExecuteNowQueued)
+			"(limit execute-now-queued = %d); try again when they have run", queued, limit)
 	}
-	zone, shared, err := store.CheckZone(ctx, tx, checkID)
+	var zone string
+	var shared, agent bool
+	err = tx.QueryRow(ctx, `WITH z AS (SELECT COALESCE((SELECT zone FROM check_schedule WHERE check_id = c.id), NULLIF(c.worker_pool, ''), 'default') AS zone,
+				c.engine = 'agent' AS agent
+			FROM checks c WHERE c.id = $1 AND c.engine <> '' AND c.kind IN ('host', 'service'))
+		SELECT zone, EXISTS (SELECT 1 FROM shared_zones s WHERE s.name = z.zone), agent FROM z`, checkID).Scan(&zone, &shared, &agent)
 	if err != nil {
 		return err
 	}
@@ -191,7 +284,7 @@ func ExecuteNow(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx], checkI
 	}
 	now := time.Now()
 	_, err = rc.InsertTx(ctx, tx, ExecuteArgs{SiteID: site, CheckID: checkID, Slot: now, Deadline: now.Add(startWithin), Zone: zone, Private: !shared, Adhoc: true},
-		&river.InsertOpts{Queue: QueueFor(site, zone, shared), Priority: PriorityAdhoc, MaxAttempts: 3})
+		&river.InsertOpts{Queue: queueOf(site, zone, shared, agent), Priority: PriorityAdhoc, MaxAttempts: 3})
 	if err != nil {
 		return fmt.Errorf("queueing check: %w", err)
 	}
@@ -211,13 +304,18 @@ type sitePeriods struct {
 
 const periodTTL = 30 * time.Second
 
-func (c *periodCache) inside(ctx context.Context, tx pgx.Tx, site uuid.UUID, name string, now time.Time) (bool, error) {
+// inside reports whether now is inside the site's period name. The periods
+// are read on a connection of their own, not in the scheduler's claim
+// transaction (which holds every claimed site's rows), and evaluated with
+// the bounded, memoised timeperiod.Period.Contains (exclusions are bounded
+// at apply: config.MaxExcludeDepth).
+func (c *periodCache) inside(ctx context.Context, pool *pgxpool.Pool, site uuid.UUID, name string, now time.Time) (bool, error) {
 	c.mu.Lock()
 	sp := c.sites[site]
 	c.mu.Unlock()
 	if sp == nil || time.Since(sp.loaded) > periodTTL {
 		var err error
-		if sp, err = loadPeriods(ctx, tx, site); err != nil {
+		if sp, err = loadPeriods(ctx, pool, site); err != nil {
 			return true, err
 		}
 		c.mu.Lock()
@@ -234,15 +332,13 @@ func (c *periodCache) inside(ctx context.Context, tx pgx.Tx, site uuid.UUID, nam
 	return p.Contains(now, func(n string) *timeperiod.Period { return sp.periods[n] }), nil
 }
 
-func loadPeriods(ctx context.Context, tx pgx.Tx, site uuid.UUID) (*sitePeriods, error) {
-	if _, err := tx.Exec(ctx, "SAVEPOINT periods"); err != nil {
-		return nil, err
-	}
-	defer tx.Exec(ctx, "RELEASE SAVEPOINT periods") //nolint:errcheck // best effort
-	if err := tenants.SetSite(ctx, tx, site); err != nil {
-		return nil, err
-	}
-	periods, err := store.TimePeriods(ctx, tx)
+func loadPeriods(ctx context.Context, pool *pgxpool.Pool, site uuid.UUID) (*sitePeriods, error) {
+	var periods map[string]*timeperiod.Period
+	err := tenants.InSite(tenants.WithSite(ctx, site), pool, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		periods, err = store.TimePeriods(ctx, tx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

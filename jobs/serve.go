@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
+	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
 // ServeConfig is what the serve side of the pipeline needs: internal/node
@@ -31,6 +32,8 @@ type ServeConfig struct {
 	ProcessOnly bool
 	// Trace is the processor's Trace (the latency benchmark's).
 	Trace lattrace.Tracer
+	// Limits are the scheduler's per-site limits (nil: their defaults).
+	Limits *tenants.SiteLimits
 }
 
 // Serve is the serve side of the pipeline: the scheduler, the result
@@ -52,7 +55,7 @@ func NewServe(ctx context.Context, c ServeConfig) *Serve {
 		Wake: Wakeup(ctx, c.Pool, ResultsChannel, log), Trace: c.Trace}}
 	if !c.ProcessOnly {
 		s.Scheduler = &Scheduler{Pool: c.Pool, River: c.River, Logger: log.With(slog.String("component", "scheduler")),
-			Tick: c.Tick, StartWithin: c.StartWithin}
+			Tick: c.Tick, StartWithin: c.StartWithin, Limits: c.Limits}
 		s.Watchdog = &Watchdog{Pool: c.Pool, River: c.River, Logger: log.With(slog.String("component", "watchdog")), Every: c.WatchEvery}
 	}
 	return s

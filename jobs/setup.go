@@ -58,6 +58,7 @@ func NewWorkerClient(pool *pgxpool.Pool, cfg WorkerConfig) (*river.Client[pgx.Tx
 	if cfg.Worker != nil {
 		cfg.Worker.MaxRuntime = jobTimeout
 	}
+	riverclient.KnowAll(workers)
 	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger:                      riverclient.Logger(cfg.Logger),
 		Queues:                      queues,

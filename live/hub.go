@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -276,6 +278,18 @@ func (h *Hub) Coalesced(s *Subscriber) int {
 	return s.coalesced
 }
 
+// Total counts the open subscriptions of every site on this node
+// (bergamot_live_subscribers).
+func (h *Hub) Total() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, s := range h.subs {
+		n += len(s)
+	}
+	return n
+}
+
 // Subscribers counts the open subscriptions of site on this node.
 func (h *Hub) Subscribers(site uuid.UUID) int {
 	h.mu.Lock()
@@ -301,6 +315,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			continue
 		}
 		if !since.IsZero() {
+			metrics.LiveResynced()
 			h.resync(ctx, since)
 		}
 		for {
@@ -581,7 +596,9 @@ func (h *Hub) send(s *Subscriber, batch []*Update) {
 			h.Logger.Warn("live updates: a subscriber fell behind; coalescing its updates by check", slog.String("site", s.site.String()))
 		}
 	}
-	s.coalesced += s.owed.add(batch)
+	n := s.owed.add(batch)
+	s.coalesced += n
+	metrics.LiveCoalesced(n)
 	select {
 	case s.more <- struct{}{}:
 	default:

@@ -93,17 +93,44 @@ func (a *API) auth(h func(ctx context.Context, w http.ResponseWriter, r *http.Re
 			writeErr(w, errs.E(errs.Unauthenticated, "send an API token: Authorization: Bearer <token>"))
 			return
 		}
-		p, err := a.res.Tenants.Authenticate(r.Context(), secret)
+		ctx := tenants.WithClientAddr(r.Context(), r.RemoteAddr)
+		p, err := a.res.Tenants.Authenticate(ctx, secret)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		if err := h(tenants.WithPrincipal(r.Context(), p), w, r); err != nil {
+		ctx = tenants.WithPrincipal(ctx, p)
+		if p.MustChangePassword {
+			err = errs.E(errs.Forbidden, "you must change your password first (GraphQL changePassword): an administrator asked for it")
+		} else {
+			err = h(ctx, w, r)
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			a.audit(ctx, r, err)
+		}
+		if err != nil {
 			if errs.KindOf(err) == errs.Internal {
 				a.log.ErrorContext(r.Context(), "REST request failed", slog.String("path", r.URL.Path), slog.Any("error", err))
 			}
 			writeErr(w, err)
 		}
+	}
+}
+
+// audit records a state-changing REST request in the site's audit log.
+func (a *API) audit(ctx context.Context, r *http.Request, err error) {
+	e := tenants.AuditEntry{Action: "rest:" + r.Method + " " + r.URL.Path, Target: r.PathValue("id")}
+	if err != nil {
+		e.Outcome, e.Detail = tenants.AuditFailed, map[string]any{"error": err.Error()}
+		if k := errs.KindOf(err); k == errs.Forbidden || k == errs.Unauthenticated {
+			e.Outcome = tenants.AuditDenied
+		}
+		if errs.KindOf(err) == errs.Internal {
+			e.Detail["error"] = "internal error"
+		}
+	}
+	if err := a.res.Tenants.RecordAudit(ctx, e); err != nil {
+		a.log.ErrorContext(ctx, "writing the audit log failed", slog.String("action", e.Action), slog.Any("error", err))
 	}
 }
 

@@ -29,7 +29,7 @@ func setup(t *testing.T) *fixture {
 	e.Apply(t, f.b.Token, apitest.SiteXML("bravo"))
 	e.Apply(t, f.b.Token, `<bergamot site="bravo"><host name="bravo-only"><check-command command="dummy-ok"/><service name="bravo-svc"><check-command command="dummy-ok"/></service></host></bergamot>`)
 	f.aIDs, f.bIDs = e.CheckIDs(t, f.a.Token), e.CheckIDs(t, f.b.Token)
-	e.MustDo(t, f.a.Token, `mutation { inviteUser(email: "v@alpha.example", password: "Viewer-pass-123", role: VIEWER) { id } }`, nil, nil)
+	e.Invite(t, f.a.Token, "v@alpha.example", "Viewer-pass-123", "VIEWER")
 	var out struct{ Login struct{ Token string } }
 	e.MustDo(t, "", `mutation { login(site: "alpha", email: "v@alpha.example", password: "Viewer-pass-123") { token } }`, nil, &out)
 	f.viewer = out.Login.Token

@@ -5,18 +5,19 @@ package server
 import (
 	"bufio"
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/migrations"
 	"github.com/bergamot-monitoring/bergamot/store"
 )
@@ -30,6 +31,11 @@ type Options struct {
 	Frontend http.Handler // /
 	Worker   http.Handler // /worker: the remote workers' gateway
 	Metrics  *Metrics
+	// TrustedProxies may tell the client's address and scheme
+	// (X-Forwarded-For, X-Forwarded-Proto); everyone else's are dropped.
+	TrustedProxies []netip.Prefix
+	// CSRF, when set, guards the APIs' cookie-authenticated state changes.
+	CSRF *CSRF
 }
 
 // textf writes (part of) a plain-text response. An error means the client
@@ -82,7 +88,11 @@ func New(o Options) http.Handler {
 			textf(w, "Bergamot is running. The dashboard was not built into this binary: run make build.\n")
 		})
 	}
-	return logRequests(o.Logger, o.Metrics, mux)
+	h := logRequests(o.Logger, mux)
+	if o.CSRF != nil {
+		h = o.CSRF.Wrap(h)
+	}
+	return withTrustedProxies(o.TrustedProxies, withHSTS(h))
 }
 
 type statusWriter struct {
@@ -112,14 +122,12 @@ func (s *statusWriter) Flush() {
 	}
 }
 
-func logRequests(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: 200}
 		next.ServeHTTP(sw, r)
-		if m != nil {
-			m.requests.Add(1)
-		}
+		metrics.HTTPRequest()
 		if sw.code >= 500 {
 			log.WarnContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", sw.code), slog.Duration("took", time.Since(start)))
@@ -127,55 +135,58 @@ func logRequests(log *slog.Logger, m *Metrics, next http.Handler) http.Handler {
 	})
 }
 
-// Metrics are Bergamot's own counters, in Prometheus text format. They
-// describe every site's load, so they are not public: with Token set a
-// scraper must send it as a bearer token; without, only loopback clients
-// are answered.
+// Metrics serves /metrics: every series of package metrics, in Prometheus
+// text format, plus what this serve node reads from the database when
+// scraped (queue depth per zone, checks due, results pending, live
+// workers). The series describe every site's load, so they are not
+// public: with Token set a scraper must send it as a bearer token;
+// without, only loopback clients are answered.
 type Metrics struct {
 	Pool *pgxpool.Pool
 	// Token, when set, is the bearer token /metrics requires
 	// (BERGAMOT_METRICS_TOKEN).
-	Token    string
-	requests atomic.Int64
-}
+	Token string
 
-// allowed reports whether r may read the metrics, and why not.
-func (m *Metrics) allowed(r *http.Request) (bool, string) {
-	if m.Token != "" {
-		got := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
-		if subtle.ConstantTimeCompare([]byte(got), []byte(m.Token)) == 1 {
-			return true, ""
-		}
-		return false, "send the metrics token: Authorization: Bearer <BERGAMOT_METRICS_TOKEN>"
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
-		return true, ""
-	}
-	return false, "metrics are served to loopback clients only; set BERGAMOT_METRICS_TOKEN on the server and send it as a bearer token to scrape from elsewhere"
+	once    sync.Once
+	handler http.Handler
 }
 
 // ServeHTTP writes the metrics.
 func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if ok, why := m.allowed(r); !ok {
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(http.StatusForbidden)
-		textf(w, "%s\n", why)
-		return
+	m.once.Do(func() {
+		if m.Pool != nil {
+			metrics.Pool(m.Pool)
+			metrics.Backlogs(m.backlog)
+		}
+		m.handler = metrics.Handler(m.Token)
+	})
+	m.handler.ServeHTTP(w, r)
+}
+
+// backlog reads the database side of the metrics.
+func (m *Metrics) backlog(ctx context.Context) (*metrics.Backlog, error) {
+	b := &metrics.Backlog{QueueDepth: map[string]int64{}}
+	var err error
+	b.ChecksDue, b.Results, b.WorkersAlive, err = store.PipelineGauges(ctx, m.Pool)
+	if err != nil {
+		return nil, fmt.Errorf("reading the backlog: %w", err)
 	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	textf(w, "# HELP bergamot_http_requests_total HTTP requests served.\n# TYPE bergamot_http_requests_total counter\nbergamot_http_requests_total %d\n", m.requests.Load())
-	if m.Pool == nil {
-		return
+	// Every operator zone and every queue with check jobs, at zero when
+	// nothing waits, so that the series exists for alerts and graphs.
+	rows, err := m.Pool.Query(ctx, `SELECT 'zone_' || name, 0 FROM shared_zones
+		UNION ALL SELECT queue, count(*) FILTER (WHERE state IN ('available', 'scheduled', 'retryable')) FROM river_job
+		WHERE kind = 'check' GROUP BY queue`)
+	if err != nil {
+		return nil, fmt.Errorf("reading queue depths: %w", err)
 	}
-	st := m.Pool.Stat()
-	textf(w, "# HELP bergamot_db_connections Database connections in the pool.\n# TYPE bergamot_db_connections gauge\nbergamot_db_connections{state=\"acquired\"} %d\nbergamot_db_connections{state=\"idle\"} %d\n",
-		st.AcquiredConns(), st.IdleConns())
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	var due, inbox, workers int64
-	due, inbox, workers, _ = store.PipelineGauges(ctx, m.Pool)
-	textf(w, "# HELP bergamot_checks_due Checks due and not yet queued.\n# TYPE bergamot_checks_due gauge\nbergamot_checks_due %d\n", due)
-	textf(w, "# HELP bergamot_results_pending Results waiting to be processed.\n# TYPE bergamot_results_pending gauge\nbergamot_results_pending %d\n", inbox)
-	textf(w, "# HELP bergamot_workers_alive Workers seen in the last 30 seconds.\n# TYPE bergamot_workers_alive gauge\nbergamot_workers_alive %d\n", workers)
+	defer rows.Close()
+	for rows.Next() {
+		var q string
+		var n int64
+		if err := rows.Scan(&q, &n); err != nil {
+			return nil, err
+		}
+		b.QueueDepth[strings.TrimPrefix(q, "zone_")] += n
+	}
+	return b, rows.Err()
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,8 +17,24 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
+
+// countApply records an apply in bergamot_config_applies_total: applied,
+// invalid (refused with errors) or dry_run. A failure that is not the
+// configuration's (the database) is not counted.
+func countApply(res *ApplyResult, err error, dryRun bool) {
+	switch {
+	case err != nil || res == nil:
+	case !res.OK:
+		metrics.ConfigApplied("invalid")
+	case dryRun:
+		metrics.ConfigApplied("dry_run")
+	default:
+		metrics.ConfigApplied("applied")
+	}
+}
 
 // ApplyResult is the outcome of validating or applying configuration.
 type ApplyResult struct {
@@ -134,7 +151,8 @@ func LockSiteConfig(ctx context.Context, tx pgx.Tx, site uuid.UUID) error {
 // unless dryRun, applies it in tx: config objects, the resolved model, check
 // state and schedule, and a revision. On validation errors nothing is
 // written and the result lists every error. The caller commits tx.
-func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document, author, source string, dryRun bool) (*ApplyResult, error) {
+func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document, author, source string, dryRun bool) (res *ApplyResult, err error) {
+	defer func() { countApply(res, err, dryRun) }()
 	site, err := tenants.SiteFrom(ctx)
 	if err != nil {
 		return nil, err
@@ -150,7 +168,7 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	if current.Site != "" {
 		merged.Site = current.Site
 	}
-	res := &ApplyResult{}
+	res = &ApplyResult{}
 	model, err := config.Resolve(merged, config.WithCredentialResolver(placeholderCreds{merged}))
 	var list config.ErrorList
 	if errors.As(err, &list) {
@@ -505,13 +523,42 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
+// queueSLAs queues the model's <sla> agreements (checks are written by
+// then: a check's agreement finds it by kind, name and parent name).
+func queueSLAs(b *pgx.Batch, site uuid.UUID, m *config.Model) {
+	var walk func(c *config.Check, parent string)
+	walk = func(c *config.Check, parent string) {
+		for _, s := range c.SLAs {
+			b.Queue(`INSERT INTO slas (id, site_id, name, check_id, target, period, downtime, blind, time_zone)
+				SELECT $1, $2, $3, c.id, $4, $5, $6, $7, $8 FROM checks c LEFT JOIN checks p ON p.id = c.parent_id
+				WHERE c.kind = $9 AND c.name = $10 AND COALESCE(p.name, '') = $11`,
+				uuid.New(), site, s.Name, s.Target, s.Period, s.Downtime, s.Blind, s.TimeZone, c.Kind, c.Name, parent)
+		}
+		for _, kids := range [][]*config.Check{c.Services, c.Traps, c.Resources} {
+			for _, k := range kids {
+				walk(k, c.Name)
+			}
+		}
+	}
+	for _, h := range append(slices.Clone(m.Hosts), m.Clusters...) {
+		walk(h, "")
+	}
+	for _, g := range m.Groups {
+		for _, s := range g.SLAs {
+			b.Queue(`INSERT INTO slas (id, site_id, name, group_name, target, period, downtime, blind, time_zone) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+				uuid.New(), site, s.Name, g.Name, s.Target, s.Period, s.Downtime, s.Blind, s.TimeZone)
+		}
+	}
+}
+
 // writeSupport replaces the site's commands, time periods, teams, contacts,
 // groups, locations and credentials with the model's.
 func writeSupport(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Model, sealer *Sealer, doc *config.Document) error {
 	b := &pgx.Batch{}
-	for _, t := range []string{"commands", "time_periods", "teams", "contacts", "groups", "locations", "credentials"} {
+	for _, t := range []string{"commands", "time_periods", "teams", "contacts", "groups", "locations", "credentials", "slas"} {
 		b.Queue(`DELETE FROM ` + t)
 	}
+	queueSLAs(b, site, m)
 	for _, c := range m.Commands {
 		params := map[string]string{}
 		for _, p := range c.Parameters {

@@ -48,6 +48,7 @@ type checkWriter struct {
 	sAlign     []pgtype.Timestamptz
 	sInterval  []int32
 	sZone, sTP []string
+	sAgent     []bool // checks of the agent engine: queued for the hubs
 	unsched    []uuid.UUID
 }
 
@@ -168,6 +169,7 @@ func (w *checkWriter) add(r *checkRow) {
 	w.sInterval = append(w.sInterval, int32(every.Milliseconds()))
 	w.sZone = append(w.sZone, r.Zone)
 	w.sTP = append(w.sTP, r.TimePeriod)
+	w.sAgent = append(w.sAgent, r.Check.Command != nil && r.Check.Command.Engine == "agent")
 }
 
 const upsertChecks = `INSERT INTO checks (id, site_id, kind, name, parent_id, summary, description, enabled, suppressed, address, groups,
@@ -188,11 +190,11 @@ ON CONFLICT (id) DO UPDATE SET summary = EXCLUDED.summary, description = EXCLUDE
 	parameters = EXCLUDED.parameters, script = EXCLUDED.script, condition = EXCLUDED.condition, settings = EXCLUDED.settings,
 	depends = EXCLUDED.depends, spec_hash = EXCLUDED.spec_hash, updated_at = now()`
 
-const upsertSchedules = `INSERT INTO check_schedule (check_id, site_id, next_run, interval_ms, zone, time_period, realign_to)
-SELECT u.id, $1, u.next, u.iv, u.zone, NULLIF(u.tp, ''), u.align
-	FROM unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::text[], $6::text[], $7::timestamptz[]) AS u(id, next, iv, zone, tp, align)
+const upsertSchedules = `INSERT INTO check_schedule (check_id, site_id, next_run, interval_ms, zone, time_period, realign_to, agent)
+SELECT u.id, $1, u.next, u.iv, u.zone, NULLIF(u.tp, ''), u.align, u.agent
+	FROM unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::text[], $6::text[], $7::timestamptz[], $8::bool[]) AS u(id, next, iv, zone, tp, align, agent)
 ON CONFLICT (check_id) DO UPDATE SET interval_ms = EXCLUDED.interval_ms, zone = EXCLUDED.zone, time_period = EXCLUDED.time_period,
-	next_run = LEAST(check_schedule.next_run, EXCLUDED.next_run)`
+	agent = EXCLUDED.agent, next_run = LEAST(check_schedule.next_run, EXCLUDED.next_run)`
 
 // flush writes what was collected (checks before their state and schedule,
 // so foreign keys hold) and empties the writer.
@@ -213,7 +215,7 @@ func (w *checkWriter) flush(ctx context.Context, tx pgx.Tx) error {
 		w.settings, w.depends, w.hash)
 	b.Queue(sql(upsertStates), w.site, w.id, w.status, w.ok, w.output, w.suppressed)
 	if len(w.sID) > 0 {
-		b.Queue(sql(upsertSchedules), w.site, w.sID, w.sNext, w.sInterval, w.sZone, w.sTP, w.sAlign)
+		b.Queue(sql(upsertSchedules), w.site, w.sID, w.sNext, w.sInterval, w.sZone, w.sTP, w.sAlign, w.sAgent)
 	}
 	if len(w.unsched) > 0 {
 		b.Queue(`DELETE FROM check_schedule WHERE check_id = ANY ($1)`, w.unsched)

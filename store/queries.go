@@ -501,27 +501,78 @@ func HistoryPages(ctx context.Context, tx pgx.Tx, checkIDs []uuid.UUID, first in
 }
 
 // Metrics returns perfdata series for a check between from and to,
-// downsampled to at most points buckets per label.
+// downsampled to at most points buckets per label, from the resolution
+// MetricsAt chooses.
 func Metrics(ctx context.Context, tx pgx.Tx, checkID, label string, from, to time.Time, points int) ([]*MetricSeries, error) {
+	out, _, err := MetricsAt(ctx, tx, checkID, label, from, to, points)
+	return out, err
+}
+
+// chartResolution is the coarsest stored resolution that still gives a
+// chart of span in points buckets one value per bucket, and no finer than
+// what the site still keeps at from.
+func chartResolution(bucket time.Duration, from, now time.Time, keep Retention) Resolution {
+	age := now.Sub(from)
+	switch {
+	case bucket >= time.Hour || age > time.Duration(keep.Rollup5m)*24*time.Hour:
+		return Resolution1h
+	case bucket >= 5*time.Minute || age > time.Duration(keep.Raw)*24*time.Hour:
+		return Resolution5m
+	}
+	return ResolutionRaw
+}
+
+// metricsSQL reads a chart from one rollup table ($6 is how far it is
+// rolled up) and raw points after that, averaged by count.
+const metricsSQL = `WITH pts AS (
+		SELECT label, uom, at, min, max, sum, count FROM %s
+			WHERE check_id = $1 AND ($2 = '' OR label = $2) AND at >= $3 AND at < LEAST($4::timestamptz, $6::timestamptz)
+		UNION ALL
+		SELECT label, uom, at, value, value, value, 1 FROM metrics
+			WHERE check_id = $1 AND ($2 = '' OR label = $2) AND at >= GREATEST($3::timestamptz, $6::timestamptz) AND at < $4::timestamptz)
+	SELECT label, max(uom), date_bin($5::interval, at, $3::timestamptz) AS b, sum(sum) / sum(count), min(min), max(max)
+	FROM pts GROUP BY label, b ORDER BY label, b`
+
+// MetricsAt is Metrics that also says which resolution it read: raw
+// points for short ranges, 5-minute or hourly rollups (plus the raw
+// points not rolled up yet) when a bucket spans that much or the range
+// reaches back past what the finer resolution keeps.
+func MetricsAt(ctx context.Context, tx pgx.Tx, checkID, label string, from, to time.Time, points int) ([]*MetricSeries, Resolution, error) {
 	id, err := ParseID(checkID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if points <= 0 || points > 2000 {
-		return nil, errs.E(errs.Invalid, "points must be between 1 and 2000")
+		return nil, "", errs.E(errs.Invalid, "points must be between 1 and 2000")
 	}
 	if !to.After(from) {
-		return nil, errs.E(errs.Invalid, "the time range is empty: from must be before to")
+		return nil, "", errs.E(errs.Invalid, "the time range is empty: from must be before to")
 	}
 	bucket := to.Sub(from) / time.Duration(points)
 	if bucket < time.Second {
 		bucket = time.Second
 	}
-	rows, err := tx.Query(ctx, `SELECT label, max(uom), date_bin($5::interval, at, $3::timestamptz) AS b, avg(value), min(value), max(value)
-		FROM metrics WHERE check_id = $1 AND ($2 = '' OR label = $2) AND at >= $3 AND at < $4
-		GROUP BY label, b ORDER BY label, b`, id, label, from, to, bucket.String())
+	keep, err := SiteRetention(ctx, tx, Retention{Raw: maxRetentionDays, Rollup5m: maxRetentionDays, Rollup1h: maxRetentionDays,
+		History: maxRetentionDays, Alerts: maxRetentionDays, Notifications: maxRetentionDays})
 	if err != nil {
-		return nil, fmt.Errorf("reading metrics: %w", err)
+		return nil, "", err
+	}
+	res := chartResolution(bucket, from, time.Now(), keep)
+	table, rolled := "metrics_5m", from
+	if res != ResolutionRaw {
+		if res == Resolution1h {
+			table = "metrics_1h"
+		}
+		if bucket < res.Step() {
+			bucket = res.Step()
+		}
+		if rolled, err = RolledUntil(ctx, tx, res); err != nil {
+			return nil, "", err
+		}
+	}
+	rows, err := tx.Query(ctx, fmt.Sprintf(metricsSQL, table), id, label, from, to, bucket.String(), rolled)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading metrics: %w", err)
 	}
 	defer rows.Close()
 	var out []*MetricSeries
@@ -529,14 +580,14 @@ func Metrics(ctx context.Context, tx pgx.Tx, checkID, label string, from, to tim
 		var l, uom string
 		var p MetricPoint
 		if err := rows.Scan(&l, &uom, &p.At, &p.Value, &p.Min, &p.Max); err != nil {
-			return nil, fmt.Errorf("reading metrics: %w", err)
+			return nil, "", fmt.Errorf("reading metrics: %w", err)
 		}
 		if len(out) == 0 || out[len(out)-1].Label != l {
 			out = append(out, &MetricSeries{Label: l, UOM: uom})
 		}
 		out[len(out)-1].Points = append(out[len(out)-1].Points, p)
 	}
-	return out, rows.Err()
+	return out, res, rows.Err()
 }
 
 const alertColumns = `id, check_id, status, output, opened_at, updated_at, recovered_at, acknowledged_at, acknowledged_by, escalation_level`

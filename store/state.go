@@ -163,6 +163,16 @@ func (w *StateWrites) Queue(b *pgx.Batch, changed error) {
 		return
 	}
 	want := int64(len(w.ids)) // w is reset below, before the callback runs
+	// A result after a silence of more than three intervals closes a
+	// monitoring gap (reporting.check_availability counts it as BLIND).
+	// Queued first: it reads last_check before the update below moves it.
+	b.Queue(`INSERT INTO monitoring_gaps (site_id, check_id, from_at, to_at)
+		SELECT s.site_id, s.check_id, s.last_check, u.at
+		FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS u(id, at, read_at)
+		JOIN check_state s ON s.check_id = u.id AND s.updated_at = u.read_at
+		JOIN check_schedule c ON c.check_id = u.id AND c.time_period IS NULL AND NOT c.paused
+		WHERE s.last_check IS NOT NULL AND u.at - s.last_check > make_interval(secs => 3 * c.interval_ms / 1000.0)`,
+		w.ids, w.at, w.readAt)
 	b.Queue(`UPDATE check_state s SET status = u.status, ok = u.ok, hard = u.hard, attempt = u.attempt, output = u.output,
 		long_output = u.long_output, perfdata = u.perfdata::jsonb, last_check = u.at, last_state_change = u.lsc, last_hard_change = u.lhc,
 		flapping = u.flapping, flap_percent = u.flap_percent, acknowledged = u.ack, in_downtime = u.dt, suppressed = u.sup,

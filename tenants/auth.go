@@ -23,6 +23,9 @@ type Principal struct {
 	Role   Role
 	Via    string // "token" or "session"
 	CredID uuid.UUID
+	// MustChangePassword: an administrator asked this user to change their
+	// password; until they do, the APIs allow little else.
+	MustChangePassword bool
 }
 
 type principalKey struct{}
@@ -75,9 +78,18 @@ func parseSecret(prefix, plain string) (uuid.UUID, []byte, error) {
 // CreateToken creates an API token for user in the site in ctx. The plain
 // token is returned once; only its SHA-256 hash is stored.
 func (s *Store) CreateToken(ctx context.Context, userID uuid.UUID, name string) (string, error) {
+	return s.CreateTokenExpiring(ctx, userID, name, nil)
+}
+
+// CreateTokenExpiring is CreateToken for a token that stops working at
+// expires (nil: never).
+func (s *Store) CreateTokenExpiring(ctx context.Context, userID uuid.UUID, name string, expires *time.Time) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {
 		return "", errs.E(errs.Invalid, "token name must be 1-100 characters")
+	}
+	if expires != nil && !expires.After(time.Now()) {
+		return "", errs.E(errs.Invalid, "expiresAt %s is not in the future", expires.UTC().Format(time.RFC3339))
 	}
 	site, err := SiteFrom(ctx)
 	if err != nil {
@@ -89,14 +101,14 @@ func (s *Store) CreateToken(ctx context.Context, userID uuid.UUID, name string) 
 	}
 	err = InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM memberships WHERE user_id = $1`, userID).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM memberships WHERE user_id = $1 AND disabled_at IS NULL`, userID).Scan(&n); err != nil {
 			return fmt.Errorf("creating token: %w", err)
 		}
 		if n == 0 {
 			return errs.E(errs.NotFound, "no such user in this site")
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, site_id, user_id, name, token_hash) VALUES ($1, $2, $3, $4, $5)`,
-			uuid.New(), site, userID, name, hash)
+		_, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, site_id, user_id, name, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			uuid.New(), site, userID, name, hash, expires)
 		if err != nil {
 			return fmt.Errorf("creating token: %w", err)
 		}
@@ -130,13 +142,14 @@ type TokenInfo struct {
 	CreatedAt time.Time
 	LastUsed  *time.Time
 	RevokedAt *time.Time
+	ExpiresAt *time.Time
 }
 
 // Tokens lists the tokens of the site in ctx (all users' when userID is Nil).
 func (s *Store) Tokens(ctx context.Context, userID uuid.UUID) ([]*TokenInfo, error) {
 	var out []*TokenInfo
 	err := InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, user_id, name, created_at, last_used, revoked_at FROM api_tokens
+		rows, err := tx.Query(ctx, `SELECT id, user_id, name, created_at, last_used, revoked_at, expires_at FROM api_tokens
 			WHERE $1::uuid IS NULL OR user_id = $1 ORDER BY created_at`, nilIfZero(userID))
 		if err != nil {
 			return fmt.Errorf("listing tokens: %w", err)
@@ -144,7 +157,7 @@ func (s *Store) Tokens(ctx context.Context, userID uuid.UUID) ([]*TokenInfo, err
 		defer rows.Close()
 		for rows.Next() {
 			var t TokenInfo
-			if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.CreatedAt, &t.LastUsed, &t.RevokedAt); err != nil {
+			if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &t.CreatedAt, &t.LastUsed, &t.RevokedAt, &t.ExpiresAt); err != nil {
 				return fmt.Errorf("listing tokens: %w", err)
 			}
 			out = append(out, &t)
@@ -162,6 +175,10 @@ func nilIfZero(id uuid.UUID) any {
 }
 
 // Authenticate resolves a bearer token or session secret to a principal.
+// A token must be unrevoked and unexpired; a session within its absolute
+// and idle lifetimes and opened after the user's last password change; the
+// membership must not be disabled nor the site. Use moves a token's
+// last_used and a session's last_seen on (at most once a minute).
 func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, error) {
 	var table, via, prefix string
 	switch {
@@ -181,24 +198,25 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 		return nil, errs.E(errs.Unauthenticated, "invalid or revoked credential")
 	}
 	p := &Principal{Site: site, Via: via}
-	cond := "revoked_at IS NULL"
+	cond := "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"
+	args := []any{hash}
 	touch := `UPDATE api_tokens SET last_used = now() WHERE id = $1 AND (last_used IS NULL OR last_used < now() - interval '1 minute')`
 	if table == "sessions" {
-		cond, touch = "expires_at > now()", ""
+		cond, args = sessionValid, append(args, s.limits.SessionIdle.Seconds())
+		touch = `UPDATE sessions SET last_seen = now() WHERE id = $1 AND last_seen < now() - interval '1 minute'`
 	}
 	err = InSite(WithSite(ctx, siteID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role
+		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role, u.must_change_password
 			FROM `+table+` t JOIN users u ON u.id = t.user_id JOIN memberships m ON m.user_id = t.user_id
-			WHERE t.token_hash = $1 AND `+cond, hash).Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role)
+			WHERE t.token_hash = $1 AND m.disabled_at IS NULL AND `+cond, args...).
+			Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role, &p.MustChangePassword)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errs.E(errs.Unauthenticated, "invalid or revoked credential")
+			return errs.E(errs.Unauthenticated, "invalid, expired or revoked credential")
 		}
 		if err != nil {
 			return fmt.Errorf("authenticating: %w", err)
 		}
-		if touch != "" {
-			_, err = tx.Exec(ctx, touch, p.CredID)
-		}
+		_, err = tx.Exec(ctx, touch, p.CredID)
 		return err
 	})
 	if err != nil {
@@ -207,19 +225,37 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 	return p, nil
 }
 
+// sessionValid is the condition on a session row t (joined with its user
+// u) that keeps it signed in; $2 is the idle lifetime in seconds.
+const sessionValid = `t.expires_at > now() AND t.last_seen > now() - make_interval(secs => $2::float8)
+	AND (u.password_changed_at IS NULL OR t.created_at >= u.password_changed_at)`
+
 // StillValid reports whether p's credential still holds: the session is
-// not logged out or expired, the token not revoked, the user still a
-// member and the site not disabled. Long-lived connections (WebSocket
-// subscriptions) check it periodically.
+// not logged out or expired, the token not revoked, the user still an
+// enabled member and the site not disabled. Long-lived connections
+// (WebSocket subscriptions) check it periodically, which also keeps a
+// session with an open dashboard from going idle.
 func (s *Store) StillValid(ctx context.Context, p *Principal) (bool, error) {
-	cond := `EXISTS (SELECT 1 FROM api_tokens WHERE id = $1 AND revoked_at IS NULL)`
+	cond := `EXISTS (SELECT 1 FROM api_tokens t WHERE t.id = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()))`
 	if p.Via == "session" {
-		cond = `EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND expires_at > now())`
+		cond = `EXISTS (SELECT 1 FROM sessions t JOIN users u ON u.id = t.user_id WHERE t.id = $1 AND ` +
+			strings.ReplaceAll(sessionValid, "$2", "$4") + `)`
+	}
+	args := []any{p.CredID, p.User.ID, p.Site.ID}
+	if p.Via == "session" {
+		args = append(args, s.limits.SessionIdle.Seconds())
 	}
 	var ok bool
 	err := InSite(WithSite(ctx, p.Site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT `+cond+` AND EXISTS (SELECT 1 FROM memberships WHERE user_id = $2)
-			AND EXISTS (SELECT 1 FROM sites WHERE id = $3 AND NOT disabled)`, p.CredID, p.User.ID, p.Site.ID).Scan(&ok)
+		if err := tx.QueryRow(ctx, `SELECT `+cond+` AND EXISTS (SELECT 1 FROM memberships WHERE user_id = $2 AND disabled_at IS NULL)
+			AND EXISTS (SELECT 1 FROM sites WHERE id = $3 AND NOT disabled)`, args...).Scan(&ok); err != nil {
+			return err
+		}
+		if ok && p.Via == "session" {
+			_, err := tx.Exec(ctx, `UPDATE sessions SET last_seen = now() WHERE id = $1 AND last_seen < now() - interval '1 minute'`, p.CredID)
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return false, fmt.Errorf("checking credential: %w", err)
@@ -227,8 +263,13 @@ func (s *Store) StillValid(ctx context.Context, p *Principal) (bool, error) {
 	return ok, nil
 }
 
-// SessionTTL is how long a browser session lasts.
+// SessionTTL is how long a browser session lasts at most by default
+// (Limits.SessionMax).
 const SessionTTL = 14 * 24 * time.Hour
+
+// DefaultSessionIdle is how long an unused browser session lasts by
+// default (Limits.SessionIdle).
+const DefaultSessionIdle = 12 * time.Hour
 
 // Login checks email and password for a site and opens a session. Failed
 // attempts are throttled per account (site and email, trimmed and
@@ -253,8 +294,12 @@ func (s *Store) Login(ctx context.Context, siteName, email, password string) (st
 	switch {
 	case err == nil:
 		attempt.Succeed()
+		s.auditSignIn(ctx, p.Site.ID, email, &p.User.ID, "ok", "")
 		return plain, p, nil
 	case errs.Is(err, errs.Unauthenticated):
+		if site, serr := s.SiteByName(ctx, siteName); serr == nil {
+			s.auditSignIn(ctx, site.ID, email, nil, "failed", "wrong email or password, or the member is disabled")
+		}
 		return "", nil, errs.E(errs.Unauthenticated, "wrong site, email or password")
 	default:
 		attempt.Cancel() // busy or broken: the password was not checked
@@ -281,9 +326,9 @@ func (s *Store) login(ctx context.Context, siteName, email, password string) (st
 	p := &Principal{Site: site, Via: "session"}
 	var hash string
 	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, u.password_hash, m.role
-			FROM users u JOIN memberships m ON m.user_id = u.id WHERE lower(u.email) = $1`, email).
-			Scan(&p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &hash, &p.Role)
+		return tx.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, u.password_hash, m.role, u.must_change_password
+			FROM users u JOIN memberships m ON m.user_id = u.id WHERE lower(u.email) = $1 AND NOT m.pending AND m.disabled_at IS NULL`, email).
+			Scan(&p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &hash, &p.Role, &p.MustChangePassword)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return unknown()
@@ -304,8 +349,8 @@ func (s *Store) login(ctx context.Context, siteName, email, password string) (st
 	}
 	p.CredID = uuid.New()
 	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-			p.CredID, site.ID, p.User.ID, h, time.Now().Add(SessionTTL))
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at, address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			p.CredID, site.ID, p.User.ID, h, time.Now().Add(s.limits.SessionMax), ClientAddrFrom(ctx), UserAgentFrom(ctx))
 		return err
 	})
 	if err != nil {

@@ -36,13 +36,18 @@ type Limits struct {
 	// SignupsPerAddress is how many sign-ups one client address may attempt
 	// in an hour.
 	SignupsPerAddress int
+	// SessionIdle ends a browser session unused for this long (the
+	// dashboard open in a tab keeps it in use).
+	SessionIdle time.Duration
+	// SessionMax ends a browser session this long after sign-in, used or not.
+	SessionMax time.Duration
 }
 
 // DefaultLimits are the limits NewStore uses.
 func DefaultLimits() Limits {
 	return Limits{LoginFailures: 5, AddressFailures: 30, LoginWindow: time.Minute,
 		PasswordHashes: max(1, runtime.GOMAXPROCS(0)/2), PasswordQueue: 32, PasswordWait: 5 * time.Second,
-		SignupsPerEmail: 3, SignupsPerAddress: 10}
+		SignupsPerEmail: 3, SignupsPerAddress: 10, SessionIdle: DefaultSessionIdle, SessionMax: SessionTTL}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -70,6 +75,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.SignupsPerAddress <= 0 {
 		l.SignupsPerAddress = d.SignupsPerAddress
+	}
+	if l.SessionIdle <= 0 {
+		l.SessionIdle = d.SessionIdle
+	}
+	if l.SessionMax <= 0 {
+		l.SessionMax = d.SessionMax
 	}
 	return l
 }

@@ -26,7 +26,8 @@ const MinPasswordLength = 10
 // ErrWeakPassword explains why a password was refused.
 var ErrWeakPassword = errors.New("weak password")
 
-// CheckPassword refuses passwords that are too short or too simple.
+// CheckPassword refuses passwords that are too short, too simple or common
+// (IsCommonPassword).
 func CheckPassword(pw string) error {
 	if len([]rune(pw)) < MinPasswordLength {
 		return fmt.Errorf("%w: use at least %d characters", ErrWeakPassword, MinPasswordLength)
@@ -53,11 +54,7 @@ func CheckPassword(pw string) error {
 	if classes < 2 {
 		return fmt.Errorf("%w: mix letters with digits, capitals or symbols", ErrWeakPassword)
 	}
-	switch strings.ToLower(pw) {
-	case "password123", "password1234", "qwertyuiop", "1234567890a":
-		return fmt.Errorf("%w: that password is too common", ErrWeakPassword)
-	}
-	return nil
+	return checkCommon(pw)
 }
 
 // HashPassword returns an argon2id hash in PHC string form.

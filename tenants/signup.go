@@ -16,6 +16,11 @@ type SignUpInput struct {
 	Summary  string
 	Email    string
 	Password string
+	// Invite is an operator's signup invitation code; required (and
+	// spent) when RequireInvite is set.
+	Invite string
+	// RequireInvite: signup is invite-only on this installation.
+	RequireInvite bool
 }
 
 // SiteInitializer adds a new site's default configuration (templates) inside
@@ -31,6 +36,9 @@ func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return nil, nil, err
+	}
+	if in.RequireInvite && strings.TrimSpace(in.Invite) == "" {
+		return nil, nil, errs.E(errs.Forbidden, "signup on this installation is by invitation: give the invitation code the operator sent you")
 	}
 	// Sign-ups through the API (they carry a client address) are throttled
 	// per email and per address; every attempt counts, successful or not,
@@ -52,6 +60,9 @@ func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer
 			}
 		}()
 	}
+	if s.links != nil && ClientAddrFrom(ctx) != "" {
+		return s.signUpPending(ctx, in, init, email)
+	}
 	var site *Site
 	var m *Member
 	// The password is hashed (or checked) inside: wait for a turn at the gate.
@@ -70,6 +81,11 @@ func (s *Store) signUp(ctx context.Context, in SignUpInput, init SiteInitializer
 		}
 		if *m, err = AddMember(ctx, tx, (*site).ID, in.Email, in.Password, RoleAdmin, true); err != nil {
 			return err
+		}
+		if in.RequireInvite {
+			if err := useSignupInvite(ctx, tx, in.Invite, (*m).Email, (*site).ID); err != nil {
+				return err
+			}
 		}
 		if init != nil {
 			if err := init(ctx, tx, *site); err != nil {

@@ -24,6 +24,9 @@ type Site struct {
 	Summary   string
 	Disabled  bool
 	CreatedAt time.Time
+	// Pending is set on a site just signed up through the API: it waits
+	// for its admin's emailed confirmation (and reads as Disabled).
+	Pending bool
 }
 
 // Role is a user's role in a site.
@@ -83,6 +86,8 @@ type Store struct {
 	gate *PasswordGate
 	// signups throttles sign-ups per email and client address (per hour).
 	signups *LoginLimiter
+	// links delivers emailed single-use links (links.go); nil: none.
+	links LinkSender
 }
 
 // NewStore returns a Store over the application pool with DefaultLimits.
@@ -124,7 +129,8 @@ func CreateSite(ctx context.Context, tx pgx.Tx, name, summary string) (*Site, er
 	return site, nil
 }
 
-const siteColumns = `id, name, aliases, summary, disabled, created_at`
+// A site waiting for its sign-up's emailed confirmation reads as disabled.
+const siteColumns = `id, name, aliases, summary, disabled OR pending_since IS NOT NULL, created_at`
 
 func scanSite(row pgx.Row) (*Site, error) {
 	var s Site

@@ -26,6 +26,10 @@ type User struct {
 type Member struct {
 	User
 	Role Role
+	// Disabled: the member cannot sign in to the site (SetMemberDisabled).
+	Disabled bool
+	// MustChangePassword: they must change their password at next use.
+	MustChangePassword bool
 }
 
 // NormalizeEmail validates an email address and returns its canonical form.
@@ -67,7 +71,7 @@ func AddMember(ctx context.Context, tx pgx.Tx, site uuid.UUID, email, password s
 			return nil, err
 		}
 		u = User{ID: uuid.New(), Email: email, DisplayName: strings.Split(email, "@")[0]}
-		if err := tx.QueryRow(ctx, `INSERT INTO users (id, email, display_name, password_hash) VALUES ($1, $2, $3, $4) RETURNING created_at`,
+		if err := tx.QueryRow(ctx, `INSERT INTO users (id, email, display_name, password_hash, email_verified_at) VALUES ($1, $2, $3, $4, now()) RETURNING created_at`,
 			u.ID, u.Email, u.DisplayName, h).Scan(&u.CreatedAt); err != nil {
 			return nil, fmt.Errorf("creating user: %w", err)
 		}
@@ -93,7 +97,7 @@ func AddMember(ctx context.Context, tx pgx.Tx, site uuid.UUID, email, password s
 func (s *Store) Members(ctx context.Context) ([]*Member, error) {
 	var out []*Member
 	err := InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, m.role
+		rows, err := tx.Query(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, m.role, m.disabled_at IS NOT NULL, u.must_change_password
 			FROM memberships m JOIN users u ON u.id = m.user_id ORDER BY u.email`)
 		if err != nil {
 			return fmt.Errorf("listing members: %w", err)
@@ -101,7 +105,7 @@ func (s *Store) Members(ctx context.Context) ([]*Member, error) {
 		defer rows.Close()
 		for rows.Next() {
 			var m Member
-			if err := rows.Scan(&m.ID, &m.Email, &m.DisplayName, &m.CreatedAt, &m.Role); err != nil {
+			if err := rows.Scan(&m.ID, &m.Email, &m.DisplayName, &m.CreatedAt, &m.Role, &m.Disabled, &m.MustChangePassword); err != nil {
 				return fmt.Errorf("listing members: %w", err)
 			}
 			out = append(out, &m)

@@ -36,6 +36,12 @@ func cmdSite(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 && args[0] == "sql-role" {
 		return cmdSQLRole(ctx, env, args[1:])
 	}
+	if len(args) > 0 && args[0] == "limits" {
+		return cmdSiteLimits(ctx, env, args[1:])
+	}
+	if ok, err := cmdSiteOperator(ctx, env, args); ok {
+		return err
+	}
 	if len(args) == 0 || args[0] != "create" {
 		return errUsage
 	}

@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
 	"time"
+
+	"github.com/bergamot-monitoring/bergamot/jobs"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -45,17 +51,41 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		pol.SharedZone = (&sharedZones{st: &gateway.Store{Pool: db.Pool}, ttl: 5 * time.Second, log: env.Logger}).Shared
 		vals = append(vals, validatePolicy(&pol, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate)
 	}
+	ts := tenants.NewStoreWithLimits(db.Pool, loginLimits())
+	links, err := linkSender(env.Logger)
+	if err != nil {
+		return nil, err
+	}
+	ts.SetLinkSender(links)
+	defaults, err := tenants.LimitDefaultsFromEnv(nil)
+	if err != nil {
+		return nil, err
+	}
 	// Notifications: processed events queue notification jobs (the notifier
 	// role works them); acknowledgement links are served under /ack/.
 	nd, err := newDispatcher(env, db, sealer)
 	if err != nil {
 		return nil, err
 	}
+	var agents graph.AgentHub // nil unless this node runs the agent hub
+	if o.agentHub != nil {
+		agents = o.agentHub
+	}
 	n := node.New(ctx, node.Options{Pool: db.Pool, Logger: env.Logger, River: rc, Sealer: sealer, Validators: vals,
-		Tenants: tenants.NewStoreWithLimits(db.Pool, loginLimits()), SiteInit: defaultSite,
-		SignupOpen: o.signupOpen, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
-		Notifications: nd})
-	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: n.Loops()}, nil
+		Tenants: ts, Limits: tenants.NewSiteLimits(db.Pool, defaults), SiteInit: defaultSite,
+		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
+		Notifications: nd, Agents: agents})
+	metrics.GaugeFunc("bergamot_live_subscribers", "Live (GraphQL subscription) subscribers on this serve node.", func() float64 { return float64(n.Hub.Total()) })
+	// Retention and rollups (docs/data-retention.md): one node sweeps at a time.
+	maxR, err := store.ParseRetention(os.Getenv("BERGAMOT_RETENTION_MAX"), store.DefaultRetention)
+	if err != nil {
+		return nil, fmt.Errorf("BERGAMOT_RETENTION_MAX: %w", err)
+	}
+	n.Resolver.RetentionMax = maxR
+	retention := &jobs.RetentionSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "retention")),
+		Max: maxR, Every: envDuration("BERGAMOT_RETENTION_EVERY", time.Minute)}
+	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))), retention.Run)
+	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: loops}, nil
 }
 
 // defaultSite applies the default templates to a new site at signup.
@@ -88,5 +118,6 @@ func validators() []store.Validator {
 func loginLimits() tenants.Limits {
 	return tenants.Limits{LoginFailures: envInt("BERGAMOT_LOGIN_FAILURES"), AddressFailures: envInt("BERGAMOT_LOGIN_ADDRESS_FAILURES"),
 		PasswordHashes: envInt("BERGAMOT_PASSWORD_HASHES"), PasswordQueue: envInt("BERGAMOT_PASSWORD_QUEUE"),
-		SignupsPerEmail: envInt("BERGAMOT_SIGNUPS_PER_EMAIL"), SignupsPerAddress: envInt("BERGAMOT_SIGNUPS_PER_ADDRESS")}
+		SignupsPerEmail: envInt("BERGAMOT_SIGNUPS_PER_EMAIL"), SignupsPerAddress: envInt("BERGAMOT_SIGNUPS_PER_ADDRESS"),
+		SessionIdle: envDuration("BERGAMOT_SESSION_IDLE", 0), SessionMax: envDuration("BERGAMOT_SESSION_MAX", 0)}
 }

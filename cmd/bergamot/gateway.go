@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
@@ -39,6 +41,7 @@ func newHub(ctx context.Context, env *Env, db *DB, sealer *store.Sealer, g *errg
 type remoteOptions struct {
 	hubs, keyFile, caFile, engines, name string
 	concurrency                          int
+	metricsListen                        string
 }
 
 // runRemoteWorker is `bergamot worker --hub`: it takes jobs through a serve
@@ -92,6 +95,11 @@ func runRemoteWorker(ctx context.Context, env *Env, o remoteOptions) error {
 	if p := env.Policy; p != nil {
 		p.SharedZone = func(string) bool { return shared.Load() }
 		reg.SetPolicy(p)
+	}
+	metrics.Role(version, "worker")
+	metrics.Engines(reg.Names())
+	if err := serveMetrics(ctx, log, o.metricsListen); err != nil {
+		return err
 	}
 	r := &gateway.Remote{Hubs: hubs, Key: key, TLS: tlsConf, Engines: reg, Name: name, Version: version,
 		Concurrency: o.concurrency, Logger: log, OnWelcome: func(w *wire.Welcome) { shared.Store(w.Shared) }}

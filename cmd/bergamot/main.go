@@ -30,26 +30,19 @@ type command struct {
 // errUsage makes main print the command's usage.
 var errUsage = errors.New("usage")
 
-// notYet is the answer of subcommands whose capability has not landed.
-func notYet(what string) func(context.Context, *Env, []string) error {
-	return func(context.Context, *Env, []string) error {
-		return fmt.Errorf("%s is not available yet in this version of Bergamot", what)
-	}
-}
-
 func commands() []*command {
 	return []*command{
 		{name: "run", summary: "run everything on this machine (embedded PostgreSQL unless DATABASE_URL is set)", usage: "bergamot run [--listen :8080] [--demo=true]\n\n  Keeps its database in $BERGAMOT_DATA/postgres (default ./.bergamot); on first start it creates\n  the site \"demo\" and prints its admin login, also saved in $BERGAMOT_DATA/demo-admin.txt.", run: cmdRun},
-		{name: "serve", summary: "HTTP API, dashboard, scheduler and result processing", usage: "bergamot serve [--listen :8080] [--signup open|closed]", run: cmdServe},
-		{name: "worker", summary: "execute checks queued for one zone (direct, or remote through a gateway)", usage: "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100]          direct: needs DATABASE_URL\n  bergamot worker --hub wss://HOST/worker[,URL...] --key-file FILE [--ca-file FILE]   remote: no database", run: cmdWorker},
-		{name: "notifier", summary: "deliver notifications", usage: "bergamot notifier", run: cmdNotifier},
-		{name: "agent", summary: "host agent (dials out to the hub; not available yet)", usage: "bergamot agent", run: notYet("the host agent")},
-		{name: "agent-manager", summary: "certificate authority for agents (not available yet)", usage: "bergamot agent-manager", run: notYet("the agent manager")},
+		{name: "serve", summary: "HTTP API, dashboard, scheduler and result processing", usage: "bergamot serve [--listen :8080] [--signup open|invite|closed] [--tls auto|acme|files|off] [--tls-cert F --tls-key F]\n  [--tls-names N,...] [--acme-directory URL] [--trusted-proxy CIDR] [--http-listen :80]\n\n  HTTPS by default on a non-loopback address (self-signed unless ACME or files are set up); docs/accounts.md.", run: cmdServe},
+		{name: "worker", summary: "execute checks queued for one zone (direct, or remote through a gateway)", usage: "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100]          direct: needs DATABASE_URL\n  bergamot worker --hub wss://HOST/worker[,URL...] --key-file FILE [--ca-file FILE]   remote: no database\n\n  --metrics-listen ADDR (env BERGAMOT_METRICS_LISTEN) serves Prometheus metrics at http://ADDR/metrics.", run: cmdWorker},
+		{name: "notifier", summary: "deliver notifications", usage: "bergamot notifier [--metrics-listen ADDR]", run: cmdNotifier},
+		{name: "agent", summary: "host agent: dials out to a hub and runs its host's checks; enrol, cert, revoke", usage: agentUsage, run: cmdAgent},
+		{name: "agent-manager", summary: "certificate authority for agents (init, serve)", usage: agentManagerUsage, run: cmdAgentManager},
 		{name: "migrate", summary: "apply database migrations (Bergamot's and River's)", usage: "bergamot migrate", run: cmdMigrate},
 		{name: "config", summary: "validate, apply or export Bergamot XML configuration", usage: "bergamot config validate FILE|DIR...                       check files on their own\n  bergamot config apply --site SITE [--dry-run] FILE|DIR...  merge files onto a site's configuration\n  bergamot config export --site SITE                         print a site's whole configuration\n\n  To delete an object with apply, give it state=\"absent\"; `bergamot COMMAND SUBCOMMAND --help` lists flags.", run: cmdConfig},
 		{name: "import", summary: "import Nagios object configuration", usage: "bergamot import nagios [--site SITE] [--xml OUT] nagios.cfg|FILE|DIR...\n\n  Give --xml OUT (- for standard output) to write Bergamot XML, --site SITE to apply it, or both.\n  On Debian, the plugin commands (check_ping, check_http, ...) are in /etc/nagios-plugins/config:\n  give that directory too, or the nagios.cfg that includes it.", run: cmdImport},
 		{name: "zone", summary: "operator zones and their remote-worker keys", usage: zoneUsage, run: cmdZone},
-		{name: "site", summary: "create sites; make read-only SQL reporting logins", usage: "bergamot site create [--summary TEXT] --admin EMAIL NAME\n  bergamot site sql-role NAME", run: cmdSite},
+		{name: "site", summary: "create, list, disable, export and delete sites; signup invitations; SQL reporting logins; per-site limits", usage: siteUsage, run: cmdSite},
 		{name: "user", summary: "create users in a site", usage: "bergamot user create --site SITE --role admin|editor|viewer EMAIL  (password from BERGAMOT_PASSWORD or prompted)", run: cmdUser},
 		{name: "token", summary: "create API tokens", usage: "bergamot token create --site SITE --user EMAIL NAME", run: cmdToken},
 		{name: "ssh", summary: "forget an SSH host key a site trusted on first use", usage: "bergamot ssh forget-host-key --site SITE HOST:PORT", run: cmdSSH},

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bergamot-monitoring/bergamot/jobs"
@@ -32,7 +34,9 @@ func newDispatcher(env *Env, db *DB, sealer *store.Sealer) (*dispatch.Dispatcher
 	m.Write([]byte("bergamot ack links v1"))
 	return &dispatch.Dispatcher{Pool: db.Pool, Logger: env.Logger.With(slog.String("role", "notifier")), Sealer: sealer,
 		Channels: dispatch.PolicyChannels(nil, env.Policy.Network()), AckKey: m.Sum(nil),
-		BaseURL: strings.TrimRight(os.Getenv("BERGAMOT_PUBLIC_URL"), "/")}, nil
+		BaseURL:   strings.TrimRight(os.Getenv("BERGAMOT_PUBLIC_URL"), "/"),
+		RateLimit: envInt("BERGAMOT_NOTIFY_RATE_LIMIT"), RateWindow: envDuration("BERGAMOT_NOTIFY_RATE_WINDOW", 0),
+		SendTimeout: envDuration("BERGAMOT_NOTIFY_SEND_TIMEOUT", 0), RescueAfter: envDuration("BERGAMOT_NOTIFY_RESCUE_AFTER", 0)}, nil
 }
 
 // runNotifier runs the notifier role (River workers on the notifications
@@ -46,6 +50,7 @@ func runNotifier(ctx context.Context, env *Env, db *DB, g *errgroup.Group) error
 	if err != nil {
 		return fmt.Errorf("notifier: %w", err)
 	}
+	metrics.Channels(d.Channels.Names())
 	g.Go(func() error { return d.Run(ctx) })
 	// Recorded so that internal checks (bergamot-internal-notifiers) can count it.
 	pres := nodePresence(env, db, jobs.RoleNotifier, d.Channels.Names())

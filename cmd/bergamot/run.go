@@ -3,14 +3,17 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bergamot-monitoring/bergamot/metrics"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
@@ -26,9 +29,17 @@ import (
 var version = "dev"
 
 type serveOptions struct {
-	listen      string
-	signupOpen  bool
-	startWithin time.Duration
+	listen       string
+	signupOpen   bool
+	signupInvite bool
+	startWithin  time.Duration
+	// tls is nil (plain HTTP) for `bergamot run`.
+	tls            *server.TLS
+	trustedProxies []netip.Prefix
+	// httpListen is an extra plain-HTTP listener that redirects to HTTPS.
+	httpListen string
+	agent      agentOptions
+	agentHub   *agentHubNode // set by runServe when the agent hub runs
 }
 
 // envDuration reads a duration from the environment, def when unset or bad.
@@ -72,31 +83,32 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	if err != nil {
 		return "", err
 	}
+	hub := newHub(ctx, env, db, sealer, g)
+	if o.agent.manager != "" {
+		if o.agentHub, err = startAgentHub(ctx, env, db, sealer, o.agent, hub.Node, g); err != nil {
+			return "", err
+		}
+	}
 	app, err := newApp(ctx, env, db, rc, sealer, o)
 	if err != nil {
 		return "", err
 	}
-	hub := newHub(ctx, env, db, sealer, g)
+	metrics.Role(version, "serve")
 	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool, Token: os.Getenv("BERGAMOT_METRICS_TOKEN")},
-		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend, Worker: hub})
+		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend, Worker: hub, TrustedProxies: o.trustedProxies, CSRF: csrfGuard()})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", o.listen)
 	if err != nil {
 		return "", fmt.Errorf("listening on %s: %w (set BERGAMOT_LISTEN or --listen to another address)", o.listen, err)
 	}
-	srv := server.HTTPServer(ctx, handler, httpTimeouts())
-	g.Go(func() error {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+	g.Go(func() error { return o.tls.Serve(ctx, ln, handler, httpTimeouts()) })
+	if o.httpListen != "" {
+		_, run, err := listenHTTP(ctx, o.tls, o.httpListen, ln.Addr().String())
+		if err != nil {
+			return "", err
 		}
-		return nil
-	})
-	g.Go(func() error {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	})
+		g.Go(run)
+	}
 	for _, loop := range app.loops {
 		g.Go(func() error { return loop(ctx) })
 	}
@@ -114,6 +126,33 @@ type workerOptions struct {
 	rescueAfter time.Duration
 	// traps, when set, is the UDP address SNMP traps are received on.
 	traps string
+	// metricsListen, when set, is the address /metrics is served on.
+	metricsListen string
+}
+
+// serveMetrics serves /metrics on addr (--metrics-listen) until ctx ends;
+// nothing when addr is empty. The address is logged ("metrics listening").
+func serveMetrics(ctx context.Context, log *slog.Logger, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	got, errc, err := metrics.Serve(ctx, addr, os.Getenv("BERGAMOT_METRICS_TOKEN"))
+	if err != nil {
+		return fmt.Errorf("%w (set --metrics-listen or BERGAMOT_METRICS_LISTEN to another address)", err)
+	}
+	go func() {
+		if err := <-errc; err != nil {
+			log.ErrorContext(ctx, "metrics listener failed", slog.Any("error", err))
+		}
+	}()
+	log.InfoContext(ctx, "metrics listening", slog.String("addr", got), slog.String("path", "/metrics"))
+	return nil
+}
+
+// addMetricsFlag adds --metrics-listen (env BERGAMOT_METRICS_LISTEN).
+func addMetricsFlag(fs *flag.FlagSet) *string {
+	return fs.String("metrics-listen", os.Getenv("BERGAMOT_METRICS_LISTEN"),
+		"serve Prometheus metrics on this address at /metrics, e.g. 127.0.0.1:9464 (env BERGAMOT_METRICS_LISTEN; off when empty)")
 }
 
 func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgroup.Group) error {
@@ -125,6 +164,12 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 	reg.SetPolicy(env.Policy)
 	sealer, err := env.Sealer()
 	if err != nil {
+		return err
+	}
+	metrics.Role(version, "worker")
+	metrics.Engines(reg.Names())
+	metrics.Pool(db.Pool)
+	if err := serveMetrics(ctx, log, o.metricsListen); err != nil {
 		return err
 	}
 	if err := claimSharedZone(ctx, db, o.zone, log); err != nil {
@@ -161,17 +206,23 @@ func runWorker(ctx context.Context, env *Env, db *DB, o workerOptions, g *errgro
 }
 
 func cmdServe(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("serve", "bergamot serve [--listen :8080] [--signup open|closed]")
+	fs := newFlags("serve", "bergamot serve [--listen :8080] [--signup open|invite|closed] [--tls auto|acme|files|off] [--tls-cert F --tls-key F] [--tls-names N,...] [--acme-directory URL] [--trusted-proxy CIDR]")
 	listen := fs.String("listen", env.Listen, "HTTP listen address")
-	signup := fs.String("signup", "open", "whether anyone may sign up a new site: open or closed")
+	signup := fs.String("signup", getenv("BERGAMOT_SIGNUP", "open"), "who may sign up a new site: open (anyone), invite (with a code from `bergamot site invite`) or closed (env BERGAMOT_SIGNUP)")
+	tf := addTLSFlags(fs)
 	startWithin := fs.Duration("start-within", envDuration("BERGAMOT_START_WITHIN", 60*time.Second),
 		"how long a queued check may wait for a worker before it is reported TIMEOUT (env BERGAMOT_START_WITHIN)")
 	pf := addPolicyFlags(fs, "")
+	ao := addAgentFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *signup != "open" && *signup != "closed" {
-		return fmt.Errorf("--signup must be open or closed, not %q", *signup)
+	if *signup != "open" && *signup != "closed" && *signup != "invite" {
+		return fmt.Errorf("--signup must be open, invite or closed, not %q", *signup)
+	}
+	tlsSetup, proxies, err := tf.resolve(env, *listen)
+	if err != nil {
+		return err
 	}
 	if *pf.mode == "" {
 		*pf.mode = servePolicyDefault(*signup == "open")
@@ -185,16 +236,21 @@ func cmdServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer db.Close()
 	g, gctx := errgroup.WithContext(ctx)
-	addr, err := runServe(gctx, env, db, serveOptions{listen: *listen, signupOpen: *signup == "open", startWithin: *startWithin}, g)
+	addr, err := runServe(gctx, env, db, serveOptions{listen: *listen, signupOpen: *signup == "open", signupInvite: *signup == "invite", startWithin: *startWithin,
+		tls: tlsSetup, trustedProxies: proxies, httpListen: *tf.httpListen, agent: ao.options()}, g)
 	if err != nil {
 		return err
 	}
-	env.Logger.InfoContext(ctx, "serving", slog.String("addr", addr))
+	scheme := "https"
+	if tlsSetup.Config == nil {
+		scheme = "http"
+	}
+	env.Logger.InfoContext(ctx, "serving", slog.String("addr", addr), slog.String("tls", tlsSetup.Mode), slog.String("dashboard", scheme+"://"+displayAddr(addr)+"/"))
 	return g.Wait()
 }
 
 func cmdWorker(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("worker", "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100] [--traps :162]\n  bergamot worker --hub wss://HOST/worker[,URL...] --key-file FILE [--ca-file FILE] [--engines ...] [--concurrency 100]")
+	fs := newFlags("worker", "bergamot worker [--zone default] [--engines nagios,http,...] [--concurrency 100] [--traps :162] [--metrics-listen ADDR]\n  bergamot worker --hub wss://HOST/worker[,URL...] --key-file FILE [--ca-file FILE] [--engines ...] [--concurrency 100] [--metrics-listen ADDR]")
 	zone := fs.String("zone", env.Zone, "the zone whose checks this worker runs")
 	engines := fs.String("engines", "", "comma-separated engines to offer (default all: "+strings.Join(allEngines(), ",")+")")
 	conc := fs.Int("concurrency", 100, "checks run at once")
@@ -205,6 +261,7 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	keyFile := fs.String("key-file", "", "remote worker: file holding the worker key (createWorkerKey, or bergamot zone key create for an operator zone)")
 	caFile := fs.String("ca-file", "", "remote worker: PEM CA certificate(s) to trust for wss:// (default the system's)")
 	name := fs.String("name", "", "remote worker: the name shown for this worker (default the host name)")
+	metricsListen := addMetricsFlag(fs)
 	pf := addPolicyFlags(fs, checks.PolicyHosted)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -216,7 +273,8 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 		if *hubs == "" || *keyFile == "" {
 			return errors.New("a remote worker needs both --hub URL and --key-file FILE")
 		}
-		return runRemoteWorker(ctx, env, remoteOptions{hubs: *hubs, keyFile: *keyFile, caFile: *caFile, engines: *engines, name: *name, concurrency: *conc})
+		return runRemoteWorker(ctx, env, remoteOptions{hubs: *hubs, keyFile: *keyFile, caFile: *caFile, engines: *engines, name: *name, concurrency: *conc,
+			metricsListen: *metricsListen})
 	}
 	if env.DatabaseURL == "" {
 		return errors.New("DATABASE_URL is required for a direct worker (it reaches the queue in PostgreSQL); a remote worker takes --hub URL --key-file FILE instead")
@@ -227,14 +285,16 @@ func cmdWorker(ctx context.Context, env *Env, args []string) error {
 	}
 	defer db.Close()
 	g, gctx := errgroup.WithContext(ctx)
-	if err := runWorker(gctx, env, db, workerOptions{zone: *zone, engines: *engines, concurrency: *conc, traps: *traps, rescueAfter: *rescue}, g); err != nil {
+	if err := runWorker(gctx, env, db, workerOptions{zone: *zone, engines: *engines, concurrency: *conc, traps: *traps, rescueAfter: *rescue,
+		metricsListen: *metricsListen}, g); err != nil {
 		return err
 	}
 	return g.Wait()
 }
 
 func cmdNotifier(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags("notifier", "bergamot notifier [--exec-policy hosted|trusted] [--allow-net CIDR]")
+	fs := newFlags("notifier", "bergamot notifier [--metrics-listen ADDR] [--exec-policy hosted|trusted] [--allow-net CIDR]")
+	metricsListen := addMetricsFlag(fs)
 	pf := addPolicyFlags(fs, checks.PolicyHosted)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -248,6 +308,11 @@ func cmdNotifier(ctx context.Context, env *Env, args []string) error {
 	}
 	defer db.Close()
 	g, gctx := errgroup.WithContext(ctx)
+	metrics.Role(version, "notifier")
+	metrics.Pool(db.Pool)
+	if err := serveMetrics(gctx, env.Logger.With(slog.String("role", "notifier")), *metricsListen); err != nil {
+		return err
+	}
 	if err := runNotifier(gctx, env, db, g); err != nil {
 		return err
 	}

@@ -39,11 +39,17 @@ func (p *Period) location() *time.Location {
 // found with lookup (which may be nil when there are no excludes); an
 // exclude that leads back to a period already being evaluated is ignored,
 // so a cycle cannot recurse forever.
+//
+// Each period is evaluated at most once per call (memoised), so periods
+// that share exclusions cost linear, not exponential, time.
 func (p *Period) Contains(t time.Time, lookup Lookup) bool {
-	return p.contains(t, lookup, nil)
+	return p.contains(t, lookup, nil, map[*Period]bool{})
 }
 
-func (p *Period) contains(t time.Time, lookup Lookup, stack []*Period) bool {
+func (p *Period) contains(t time.Time, lookup Lookup, stack []*Period, memo map[*Period]bool) bool {
+	if v, ok := memo[p]; ok {
+		return v
+	}
 	if slices.Contains(stack, p) || !p.ownContains(t) {
 		return false
 	}
@@ -51,12 +57,15 @@ func (p *Period) contains(t time.Time, lookup Lookup, stack []*Period) bool {
 		return true
 	}
 	stack = append(stack, p)
+	in := true
 	for _, name := range p.Excludes {
-		if ex := lookup(name); ex != nil && ex.contains(t, lookup, stack) {
-			return false
+		if ex := lookup(name); ex != nil && ex.contains(t, lookup, stack, memo) {
+			in = false
+			break
 		}
 	}
-	return true
+	memo[p] = in
+	return in
 }
 
 // ownContains applies the ranges alone (see daySelection).

@@ -3,6 +3,7 @@ package timeperiod
 import (
 	"bufio"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -303,5 +304,28 @@ func BenchmarkNextRare(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Periods sharing exclusions (each level excludes both of the next) are
+// evaluated once each per call: 40 levels would be 2^40 visits otherwise.
+func TestContainsIsLinearInSharedExcludes(t *testing.T) {
+	periods := map[string]*Period{}
+	const levels = 40
+	for i := range levels {
+		p := &Period{Name: fmt.Sprintf("a%d", i)}
+		q := &Period{Name: fmt.Sprintf("b%d", i)}
+		if i < levels-1 {
+			p.Excludes = []string{fmt.Sprintf("a%d", i+1), fmt.Sprintf("b%d", i+1)}
+			q.Excludes = p.Excludes
+		}
+		periods[p.Name], periods[q.Name] = p, q
+	}
+	done := make(chan bool)
+	go func() { done <- periods["a0"].Contains(time.Now(), func(n string) *Period { return periods[n] }) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Contains did not finish in 10 s")
 	}
 }

@@ -1,6 +1,7 @@
 // Root component: routes between pages and guards signed-in pages.
 import { useEffect } from "preact/hooks";
 import { Layout } from "./components/layout";
+import { AgentsPage } from "./pages/agents";
 import { AlertsPage } from "./pages/alerts";
 import { AuthPage } from "./pages/auth";
 import { CheckPage } from "./pages/check";
@@ -34,6 +35,8 @@ function Page({ route }: { route: Route }) {
       return <ConfigPage />;
     case "workers":
       return <WorkersPage />;
+    case "agents":
+      return <AgentsPage />;
     case "teams":
       return <TeamsPage />;
     case "settings":
@@ -49,7 +52,7 @@ function Page({ route }: { route: Route }) {
 
 const TITLES: Record<string, string> = {
   checks: "Hosts & services", check: "Check", alerts: "Alerts", groups: "Groups", locations: "Locations",
-  config: "Configuration", workers: "Workers", teams: "Teams", settings: "Settings", signin: "Sign in", signup: "Sign up",
+  config: "Configuration", workers: "Workers", agents: "Host agents", teams: "Teams", settings: "Settings", signin: "Sign in", signup: "Sign up",
 };
 
 export function Root({ app }: { app: App }) {

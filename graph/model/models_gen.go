@@ -14,6 +14,26 @@ import (
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
+// A one-time enrolment token: bergamot agent enrol exchanges it, with a certificate request, for the host's certificate, so the private key never leaves the host.
+type AgentEnrolment struct {
+	Host     string `json:"host"`
+	Template bool   `json:"template"`
+	// The token itself: only in this answer (it is stored hashed).
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	Hub       *AgentHub `json:"hub"`
+	// Copy-paste shell steps for the host: save the CA, enrol, start the agent.
+	Commands []string `json:"commands"`
+}
+
+// Where agents connect, and the root certificate they trust.
+type AgentHub struct {
+	// The hub's agent URL, wss://HOST:8443/agent.
+	URL string `json:"url"`
+	// The root CA certificate (PEM): the agent's ca.crt.
+	CaCertificate string `json:"caCertificate"`
+}
+
 type APIToken struct {
 	ID        string     `json:"id"`
 	Name      string     `json:"name"`
@@ -21,12 +41,40 @@ type APIToken struct {
 	CreatedAt time.Time  `json:"createdAt"`
 	LastUsed  *time.Time `json:"lastUsed,omitempty"`
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// One action in the site's audit log.
+type AuditEntry struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
+	// The member's email (or the one a sign-in named), or "operator" for command-line actions.
+	Actor   string  `json:"actor"`
+	ActorID *string `json:"actorId,omitempty"`
+	// session, token, cli (the operator) or anonymous (a sign-in attempt).
+	Via     string `json:"via"`
+	Address string `json:"address"`
+	// A mutation's name, signIn, rest:METHOD PATH, or operator:ACTION.
+	Action string `json:"action"`
+	Target string `json:"target"`
+	// ok, failed or denied.
+	Outcome string `json:"outcome"`
+	// Arguments (secrets left out) and the error, as JSON.
+	Detail string `json:"detail"`
+}
+
+type AuditLogConnection struct {
+	Nodes    []*AuditEntry `json:"nodes"`
+	PageInfo *PageInfo     `json:"pageInfo"`
 }
 
 type AuthPayload struct {
+	// The session token. Empty after a signUp that waits for its emailed confirmation (see confirmationSentTo).
 	Token string        `json:"token"`
 	Site  *tenants.Site `json:"site"`
 	User  *User         `json:"user"`
+	// Set by signUp when the site opens only after its admin follows the link mailed to this address (verifyEmail).
+	ConfirmationSentTo *string `json:"confirmationSentTo,omitempty"`
 }
 
 type CheckConnection struct {
@@ -159,16 +207,43 @@ type ServiceInput struct {
 	Groups     []string `json:"groups,omitempty"`
 }
 
+// A signed-in browser (or program holding a session secret).
+type Session struct {
+	ID     string `json:"id"`
+	UserID string `json:"userId"`
+	Email  string `json:"email"`
+	// When the session was opened (or its password last confirmed).
+	CreatedAt time.Time `json:"createdAt"`
+	LastSeen  time.Time `json:"lastSeen"`
+	// The absolute end of the session.
+	ExpiresAt time.Time `json:"expiresAt"`
+	// When the session ends if it stays unused.
+	IdleUntil time.Time `json:"idleUntil"`
+	Address   string    `json:"address"`
+	UserAgent string    `json:"userAgent"`
+	// The session making this request.
+	Current bool `json:"current"`
+}
+
 type SignUpInput struct {
 	SiteName string  `json:"siteName"`
 	Email    string  `json:"email"`
 	Password string  `json:"password"`
 	Summary  *string `json:"summary,omitempty"`
+	// The operator's invitation code, when signup is by invitation (serve --signup invite).
+	Invite *string `json:"invite,omitempty"`
 }
 
 type StateChangeConnection struct {
 	Nodes    []*store.StateChange `json:"nodes"`
 	PageInfo *PageInfo            `json:"pageInfo"`
+}
+
+// Time spent in one status.
+type StatusShare struct {
+	Status   checks.Status `json:"status"`
+	Fraction float64       `json:"fraction"`
+	Seconds  float64       `json:"seconds"`
 }
 
 type Subscription struct {
@@ -201,10 +276,12 @@ type TimePeriodInput struct {
 }
 
 type User struct {
-	ID          string `json:"id"`
-	Email       string `json:"email"`
-	DisplayName string `json:"displayName"`
-	Role        Role   `json:"role"`
+	ID                 string `json:"id"`
+	Email              string `json:"email"`
+	DisplayName        string `json:"displayName"`
+	Role               Role   `json:"role"`
+	Disabled           bool   `json:"disabled"`
+	MustChangePassword bool   `json:"mustChangePassword"`
 }
 
 type Role string

@@ -21,6 +21,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,6 +70,9 @@ type Env struct {
 	// URL is the server's base URL (http://127.0.0.1:port).
 	URL    string
 	Logger *slog.Logger
+	// Links holds the account links the API mailed (the rig has no relay;
+	// tenants' exim test covers the mail itself).
+	Links *LinkBox
 }
 
 // DefaultSiteXML is what every new site starts with (like the real
@@ -113,12 +117,16 @@ func Start(t testing.TB, o Options) *Env {
 	// Tests sign up many sites from 127.0.0.1: sign-up throttling is raised.
 	// The rig queues its own results (no scheduler or watchdog) and sends no
 	// notifications; sweeps and virtual checks are tested in jobs.
+	ts := tenants.NewStoreWithLimits(pool, tenants.Limits{SignupsPerAddress: 10000, SignupsPerEmail: 10000})
+	links := &LinkBox{}
+	ts.SetLinkSender(links)
 	n := node.New(ctx, node.Options{Pool: pool, Logger: log, River: rc, Sealer: sealer, Validators: node.Validators(0),
-		Tenants: tenants.NewStoreWithLimits(pool, tenants.Limits{SignupsPerAddress: 10000, SignupsPerEmail: 10000}), SiteInit: defaultSite,
+		Tenants: ts, Limits: tenants.NewSiteLimits(pool, nil), SiteInit: defaultSite,
 		SignupOpen: true, StartWithin: 30 * time.Second, GraphQL: graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins},
 		ProcessOnly: true, NoSweeps: true, Stages: o.Stages})
 	res, hub := n.Resolver, n.Hub
-	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool}, GraphQL: n.GraphQL, REST: n.REST})
+	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool}, GraphQL: n.GraphQL, REST: n.REST,
+		CSRF: &server.CSRF{Cookie: graph.SessionCookie, Token: tenants.CSRFToken, AllowedOrigins: o.AllowedOrigins}})
 	srv := httptest.NewServer(handler)
 	loops := n.Loops()
 	done := make(chan struct{}, len(loops))
@@ -154,7 +162,7 @@ func Start(t testing.TB, o Options) *Env {
 		}
 		pool.Close()
 	})
-	e := &Env{DB: db, Pool: pool, Resolver: res, Hub: hub, Server: srv, URL: srv.URL, Logger: log}
+	e := &Env{DB: db, Pool: pool, Resolver: res, Hub: hub, Server: srv, URL: srv.URL, Logger: log, Links: links}
 	return e
 }
 
@@ -305,8 +313,56 @@ func (e *Env) SignUp(t testing.TB, name string) *Site {
 	}
 	e.MustDo(t, "", `mutation($in: SignUpInput!) { signUp(input: $in) { token site { id } } }`,
 		map[string]any{"in": map[string]any{"siteName": name, "email": s.Email, "password": s.Password}}, &out)
-	s.Token, s.ID = out.SignUp.Token, out.SignUp.Site.ID
+	s.ID = out.SignUp.Site.ID
+	// The site opens when its admin follows the emailed link.
+	l := e.Links.Last(t, tenants.LinkVerify, s.Email)
+	var v struct{ VerifyEmail struct{ Token string } }
+	e.MustDo(t, "", `mutation($t: String!, $p: String!) { verifyEmail(token: $t, password: $p) { token } }`,
+		map[string]any{"t": l.Token, "p": s.Password}, &v)
+	s.Token = v.VerifyEmail.Token
 	return s
+}
+
+// Invite invites email to the site of token with role and accepts the
+// emailed link with password (which the invitee chooses); it returns the
+// invited user's id.
+func (e *Env) Invite(t testing.TB, token, email, password, role string) string {
+	t.Helper()
+	var out struct{ InviteUser struct{ ID string } }
+	e.MustDo(t, token, `mutation($e: String!, $r: Role!) { inviteUser(email: $e, role: $r) { id } }`, map[string]any{"e": email, "r": role}, &out)
+	l := e.Links.Last(t, tenants.LinkInvite, email)
+	e.MustDo(t, "", `mutation($t: String!, $p: String!) { acceptInvitation(token: $t, password: $p) { token } }`,
+		map[string]any{"t": l.Token, "p": password}, nil)
+	return out.InviteUser.ID
+}
+
+// LinkBox is a tenants.LinkSender that keeps every link.
+type LinkBox struct {
+	mu    sync.Mutex
+	links []tenants.Link
+}
+
+// SendLink keeps l.
+func (b *LinkBox) SendLink(_ context.Context, l tenants.Link) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.links = append(b.links, l)
+	return nil
+}
+
+// Last returns the newest link for purpose sent to email; it fails the
+// test when there is none.
+func (b *LinkBox) Last(t testing.TB, purpose tenants.LinkPurpose, email string) tenants.Link {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := len(b.links) - 1; i >= 0; i-- {
+		if l := b.links[i]; l.Purpose == purpose && strings.EqualFold(l.To, email) {
+			return l
+		}
+	}
+	t.Fatalf("no %s link was sent to %s", purpose, email)
+	return tenants.Link{}
 }
 
 // Apply applies config XML through applyConfig and fails on errors.

@@ -55,11 +55,16 @@ type Options struct {
 	// Validators run on every configuration apply (default Validators(0)).
 	Validators []store.Validator
 	Tenants    *tenants.Store
+	// Limits are the per-site limits the API and the scheduler share (nil:
+	// the operator defaults).
+	Limits *tenants.SiteLimits
 	// SiteInit returns what a new site starts with, given the node's
 	// configuration store (nil: an empty site).
-	SiteInit    func(*store.Configs) tenants.SiteInitializer
-	SignupOpen  bool
-	StartWithin time.Duration
+	SiteInit   func(*store.Configs) tenants.SiteInitializer
+	SignupOpen bool
+	// SignupInvite opens signup to holders of an operator's invitation code.
+	SignupInvite bool
+	StartWithin  time.Duration
 	// GraphQL are the GraphQL handler's options.
 	GraphQL graph.HandlerOptions
 	// Notifications, when set, receives the events of processed results
@@ -72,6 +77,8 @@ type Options struct {
 	// NoSweeps leaves out virtual-check evaluation, freshness and the
 	// downtime and escalation sweeps (the API test rig).
 	NoSweeps bool
+	// Agents is the node's agent hub (nil: the node runs none).
+	Agents graph.AgentHub
 	// Stages is the latency benchmark's tracer (nil in production).
 	Stages lattrace.Tracer
 }
@@ -99,8 +106,9 @@ func New(ctx context.Context, o Options) *Node {
 	}
 	n := &Node{Configs: &store.Configs{Sealer: o.Sealer, Validators: o.Validators}, Hub: live.NewHub(o.Pool, log)}
 	n.Hub.Trace = o.Stages
-	n.Resolver = &graph.Resolver{Pool: o.Pool, Tenants: o.Tenants, Configs: n.Configs, River: o.River, Hub: n.Hub, Logger: log,
-		SignupOpen: o.SignupOpen, StartWithin: o.StartWithin}
+	n.Resolver = &graph.Resolver{Pool: o.Pool, Tenants: o.Tenants, Limits: o.Limits, Configs: n.Configs, River: o.River, Hub: n.Hub, Logger: log,
+		SignupOpen: o.SignupOpen, SignupInvite: o.SignupInvite, StartWithin: o.StartWithin}
+	n.Resolver.Agents = o.Agents
 	if o.SiteInit != nil {
 		n.Resolver.SiteInit = o.SiteInit(n.Configs)
 	}
@@ -127,7 +135,7 @@ func New(ctx context.Context, o Options) *Node {
 		n.loops = append(n.loops, vs.Run, fresh.Run, down.Run, esc.Run)
 	}
 	n.Serve = jobs.NewServe(ctx, jobs.ServeConfig{Pool: o.Pool, River: o.River, Logger: log, Sinks: n.Sinks,
-		StartWithin: o.StartWithin, ProcessOnly: o.ProcessOnly, Trace: o.Stages})
+		StartWithin: o.StartWithin, ProcessOnly: o.ProcessOnly, Trace: o.Stages, Limits: o.Limits})
 	return n
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
+	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
 )
 
@@ -74,6 +75,17 @@ type DigestArgs struct {
 
 // Kind is the River job kind.
 func (DigestArgs) Kind() string { return "notify_digest" }
+
+// Every River client knows the notification kinds, so that a worker or a
+// gateway leading River's maintenance rescues a dead notifier's jobs
+// instead of discarding them (riverclient.KnowAll). The timeout is the
+// default send timeout's job timeout.
+func init() {
+	for _, add := range []func(*river.Workers) error{riverclient.Stub[NotifyArgs](90 * time.Second),
+		riverclient.Stub[DeliverArgs](90 * time.Second), riverclient.Stub[DigestArgs](90 * time.Second)} {
+		riverclient.RegisterKind(add)
+	}
+}
 
 // InsertOpts makes one digest job per recipient, channel and window.
 func (DigestArgs) InsertOpts() river.InsertOpts {

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -197,6 +199,7 @@ func (d *Dispatcher) record(ctx context.Context, site uuid.UUID, attempt, maxAtt
 	if err != nil {
 		return fmt.Errorf("recording delivery: %w", err)
 	}
+	metrics.Notification(del.channel, result)
 	switch result {
 	case StateSent:
 		return nil

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/metrics"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -134,6 +136,7 @@ func (d *Dispatcher) recordDigest(ctx context.Context, job *river.Job[DigestArgs
 	if err != nil {
 		return fmt.Errorf("recording digest: %w", err)
 	}
+	metrics.Notification(a.Channel, result)
 	switch result {
 	case StateSent:
 		return nil

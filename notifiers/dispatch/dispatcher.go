@@ -51,6 +51,10 @@ type Dispatcher struct {
 	MaxAttempts int
 	// SendTimeout bounds one send (default 60s).
 	SendTimeout time.Duration
+	// RescueAfter is how long a notification job may stay running before
+	// another notifier presumes its notifier dead and takes it over
+	// (default SendTimeout plus a minute; at least SendTimeout plus 35 s, past the job timeout).
+	RescueAfter time.Duration
 	// SweepEvery is the period of the acknowledgement and escalation sweep
 	// (default 10s).
 	SweepEvery time.Duration
@@ -89,6 +93,9 @@ func (d *Dispatcher) defaults() {
 	if d.SendTimeout <= 0 {
 		d.SendTimeout = time.Minute
 	}
+	if d.RescueAfter <= 0 {
+		d.RescueAfter = d.SendTimeout + time.Minute
+	}
 	if d.SweepEvery <= 0 {
 		d.SweepEvery = 10 * time.Second
 	}
@@ -120,6 +127,7 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 	if err := d.AddWorkers(ws); err != nil {
 		return nil, err
 	}
+	riverclient.KnowAll(ws)
 	c, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
 		Logger:                      riverclient.Logger(d.Logger),
 		Queues:                      map[string]river.QueueConfig{Queue: {MaxWorkers: d.Concurrency}},
@@ -127,6 +135,10 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 		FetchCooldown:               10 * time.Millisecond,
 		FetchPollInterval:           200 * time.Millisecond,
 		JobTimeout:                  d.SendTimeout + 30*time.Second,
+		// A notifier killed mid-send leaves its jobs running: another
+		// notifier takes them over after this long (River's default, an
+		// hour, held a dead node's notifications for that long).
+		RescueStuckJobsAfter: max(d.RescueAfter, d.SendTimeout+35*time.Second),
 		CompletedJobRetentionPeriod: time.Hour,
 		ReindexerIndexNames:         riverclient.NoReindex,
 	})

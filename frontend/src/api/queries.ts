@@ -126,3 +126,7 @@ ${CHECK_ROW}`;
 export const SUB_NOTIFICATIONS = `subscription Notifications {
   notifications { type status output at check { id name kind ... on Service { host { id name } } } }
 }`;
+
+export const AGENTS = `query Agents { agents { agentId hostName connected version node since lastSeen serial certificateExpires } agentHub { url caCertificate } }`;
+export const CREATE_AGENT_ENROLMENT = `mutation CreateAgentEnrolment($host: String!, $template: Boolean) { createAgentEnrolment(host: $host, template: $template) { host template token expiresAt commands hub { url } } }`;
+export const REVOKE_AGENT = `mutation RevokeAgent($host: String!) { revokeAgent(host: $host) }`;

@@ -123,3 +123,26 @@ export interface ZoneWorker { id: string; name: string; version: string; engines
 export interface Zone { name: string; shared: boolean; checks: number; lastSeen: string | null; workers: ZoneWorker[] }
 export interface WorkerKey { id: string; name: string; zone: string; key?: string | null; createdAt: string; lastSeen: string | null; revoked: boolean }
 export interface ApiToken { id: string; name: string; userId: string; createdAt: string; lastUsed: string | null; revokedAt: string | null }
+
+/** A host agent's latest connection (GraphQL Agent). */
+export interface Agent {
+  agentId: string;
+  hostName: string;
+  connected: boolean;
+  version: string;
+  node: string;
+  since: string;
+  lastSeen: string;
+  serial: string;
+  certificateExpires: string | null;
+}
+
+/** A one-time enrolment token with its copy-paste steps. */
+export interface AgentEnrolment {
+  host: string;
+  template: boolean;
+  token: string;
+  expiresAt: string;
+  commands: string[];
+  hub: { url: string };
+}

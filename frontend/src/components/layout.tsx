@@ -15,6 +15,7 @@ const NAV: { path: string; label: string; icon: string }[] = [
   { path: "/locations", label: "Locations", icon: "⌂" },
   { path: "/config", label: "Configuration", icon: "✎" },
   { path: "/workers", label: "Workers & zones", icon: "▤" },
+  { path: "/agents", label: "Host agents", icon: "⛭" },
   { path: "/teams", label: "Teams & contacts", icon: "☺" },
   { path: "/settings", label: "Site settings", icon: "⚙" },
 ];

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS agent_certificates;
+DROP TABLE IF EXISTS agent_enrolments;

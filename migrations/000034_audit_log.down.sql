@@ -1,0 +1,2 @@
+DROP FUNCTION audit_prune();
+DROP TABLE audit_log;

@@ -1,0 +1,2 @@
+DROP VIEW IF EXISTS reporting.slas;
+DROP TABLE IF EXISTS slas;
