@@ -100,61 +100,33 @@ func rollup(counts []*store.StatusCount) checks.Status {
 	return worst
 }
 
-type namedRow struct {
-	name, summary string
-	parents       []string
-}
-
-func (r *Resolver) treeRows(ctx context.Context, query string, countBy string) ([]namedRow, map[string][]*store.StatusCount, error) {
-	var rows []namedRow
-	counts := map[string][]*store.StatusCount{}
+// treeRows reads a tree of names (groups, locations) and its status counts
+// with load (store.GroupTree, store.LocationTree).
+func (r *Resolver) treeRows(ctx context.Context, load func(context.Context, pgx.Tx) ([]store.TreeNode, map[string][]*store.StatusCount, error)) ([]store.TreeNode, map[string][]*store.StatusCount, error) {
+	var rows []store.TreeNode
+	var counts map[string][]*store.StatusCount
 	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		q, err := tx.Query(ctx, query)
-		if err != nil {
-			return err
-		}
-		rows, err = pgx.CollectRows(q, func(row pgx.CollectableRow) (namedRow, error) {
-			var n namedRow
-			err := row.Scan(&n.name, &n.summary, &n.parents)
-			return n, err
-		})
-		if err != nil {
-			return err
-		}
-		cq, err := tx.Query(ctx, countBy)
-		if err != nil {
-			return err
-		}
-		defer cq.Close()
-		for cq.Next() {
-			var name, st string
-			var n int
-			if err := cq.Scan(&name, &st, &n); err != nil {
-				return err
-			}
-			s, _ := checks.ParseStatus(st)
-			counts[name] = append(counts[name], &store.StatusCount{Status: s, Count: n})
-		}
-		return cq.Err()
+		var err error
+		rows, counts, err = load(ctx, tx)
+		return err
 	})
 	return rows, counts, err
 }
 
 func (r *Resolver) groups(ctx context.Context) ([]*model.Group, error) {
-	rows, counts, err := r.treeRows(ctx, `SELECT name, summary, parents FROM groups ORDER BY name`,
-		`SELECT g, s.status, count(*) FROM checks c JOIN check_state s ON s.check_id = c.id, unnest(c.groups) g GROUP BY g, s.status`)
+	rows, counts, err := r.treeRows(ctx, store.GroupTree)
 	if err != nil {
 		return nil, err
 	}
 	byName := map[string]*model.Group{}
 	for _, n := range rows {
-		byName[n.name] = &model.Group{Name: n.name, Summary: optString(n.summary), Parents: nonNilSlice(n.parents), Children: []*model.Group{}, Counts: nonNilSlice(counts[n.name])}
+		byName[n.Name] = &model.Group{Name: n.Name, Summary: optString(n.Summary), Parents: nonNilSlice(n.Parents), Children: []*model.Group{}, Counts: nonNilSlice(counts[n.Name])}
 	}
 	var roots []*model.Group
 	for _, n := range rows {
-		g := byName[n.name]
+		g := byName[n.Name]
 		placed := false
-		for _, p := range n.parents {
+		for _, p := range n.Parents {
 			if pg, ok := byName[p]; ok {
 				pg.Children = append(pg.Children, g)
 				placed = true
@@ -182,23 +154,21 @@ func (r *Resolver) groups(ctx context.Context) ([]*model.Group, error) {
 }
 
 func (r *Resolver) locations(ctx context.Context) ([]*model.Location, error) {
-	rows, counts, err := r.treeRows(ctx, `SELECT name, summary, CASE WHEN parent IS NULL THEN '{}'::text[] ELSE ARRAY[parent] END FROM locations ORDER BY name`,
-		`SELECT COALESCE(NULLIF(c.location, ''), h.location), s.status, count(*) FROM checks c JOIN check_state s ON s.check_id = c.id
-			LEFT JOIN checks h ON h.id = c.parent_id WHERE COALESCE(NULLIF(c.location, ''), h.location) <> '' GROUP BY 1, 2`)
+	rows, counts, err := r.treeRows(ctx, store.LocationTree)
 	if err != nil {
 		return nil, err
 	}
 	byName := map[string]*model.Location{}
 	for _, n := range rows {
-		l := &model.Location{Name: n.name, Summary: optString(n.summary), Children: []*model.Location{}, Counts: nonNilSlice(counts[n.name])}
-		if len(n.parents) > 0 {
-			l.Parent = &n.parents[0]
+		l := &model.Location{Name: n.Name, Summary: optString(n.Summary), Children: []*model.Location{}, Counts: nonNilSlice(counts[n.Name])}
+		if len(n.Parents) > 0 {
+			l.Parent = &n.Parents[0]
 		}
-		byName[n.name] = l
+		byName[n.Name] = l
 	}
 	var roots []*model.Location
 	for _, n := range rows {
-		l := byName[n.name]
+		l := byName[n.Name]
 		if l.Parent != nil && byName[*l.Parent] != nil {
 			byName[*l.Parent].Children = append(byName[*l.Parent].Children, l)
 		} else {
@@ -223,21 +193,16 @@ func (r *Resolver) locations(ctx context.Context) ([]*model.Location, error) {
 }
 
 func (r *Resolver) contacts(ctx context.Context) ([]*model.Contact, error) {
-	var out []*model.Contact
+	var rows []store.ContactRow
 	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		q, err := tx.Query(ctx, `SELECT name, summary, email, teams FROM contacts ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(q, func(row pgx.CollectableRow) (*model.Contact, error) {
-			var c model.Contact
-			var summary, email string
-			err := row.Scan(&c.Name, &summary, &email, &c.Teams)
-			c.Summary, c.Email, c.Teams = optString(summary), optString(email), nonNilSlice(c.Teams)
-			return &c, err
-		})
+		var err error
+		rows, err = store.Contacts(ctx, tx)
 		return err
 	})
+	out := make([]*model.Contact, len(rows))
+	for i, c := range rows {
+		out[i] = &model.Contact{Name: c.Name, Summary: optString(c.Summary), Email: optString(c.Email), Teams: nonNilSlice(c.Teams)}
+	}
 	return nonNilSlice(out), err
 }
 
@@ -246,21 +211,16 @@ func (r *Resolver) teams(ctx context.Context) ([]*model.Team, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*model.Team
+	var rows []store.NamedRow
 	err = r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		q, err := tx.Query(ctx, `SELECT name, summary FROM teams ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(q, func(row pgx.CollectableRow) (*model.Team, error) {
-			var t model.Team
-			var summary string
-			err := row.Scan(&t.Name, &summary)
-			t.Summary, t.Contacts = optString(summary), []*model.Contact{}
-			return &t, err
-		})
+		var err error
+		rows, err = store.Teams(ctx, tx)
 		return err
 	})
+	out := make([]*model.Team, len(rows))
+	for i, t := range rows {
+		out[i] = &model.Team{Name: t.Name, Summary: optString(t.Summary), Contacts: []*model.Contact{}}
+	}
 	for _, t := range out {
 		for _, c := range contacts {
 			for _, tn := range c.Teams {
@@ -274,40 +234,30 @@ func (r *Resolver) teams(ctx context.Context) ([]*model.Team, error) {
 }
 
 func (r *Resolver) commands(ctx context.Context) ([]*model.Command, error) {
-	var out []*model.Command
+	var rows []store.CommandRow
 	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		q, err := tx.Query(ctx, `SELECT name, summary, engine, executor FROM commands ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(q, func(row pgx.CollectableRow) (*model.Command, error) {
-			var c model.Command
-			var summary, executor string
-			err := row.Scan(&c.Name, &summary, &c.Engine, &executor)
-			c.Summary, c.Executor = optString(summary), optString(executor)
-			return &c, err
-		})
+		var err error
+		rows, err = store.Commands(ctx, tx)
 		return err
 	})
+	out := make([]*model.Command, len(rows))
+	for i, c := range rows {
+		out[i] = &model.Command{Name: c.Name, Summary: optString(c.Summary), Engine: c.Engine, Executor: optString(c.Executor)}
+	}
 	return nonNilSlice(out), err
 }
 
 func (r *Resolver) timePeriods(ctx context.Context) ([]*model.TimePeriod, error) {
-	var out []*model.TimePeriod
+	var rows []store.TimePeriodRow
 	err := r.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		q, err := tx.Query(ctx, `SELECT name, summary, ranges, excludes FROM time_periods ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(q, func(row pgx.CollectableRow) (*model.TimePeriod, error) {
-			var t model.TimePeriod
-			var summary string
-			err := row.Scan(&t.Name, &summary, &t.Ranges, &t.Excludes)
-			t.Summary = optString(summary)
-			return &t, err
-		})
+		var err error
+		rows, err = store.TimePeriodRows(ctx, tx)
 		return err
 	})
+	out := make([]*model.TimePeriod, len(rows))
+	for i, t := range rows {
+		out[i] = &model.TimePeriod{Name: t.Name, Summary: optString(t.Summary), Ranges: t.Ranges, Excludes: t.Excludes}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return nonNilSlice(out), err
 }

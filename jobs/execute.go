@@ -260,13 +260,12 @@ func (w *ExecuteWorker) readRequest(ctx context.Context, checkID uuid.UUID) (*ch
 	req.SiteID = site.String()
 	var params map[string]string
 	err := tenants.InSite(ctx, w.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT c.kind, c.engine, c.executor, c.parameters, c.script,
-				COALESCE(h.name, c.name), COALESCE(NULLIF(h.address, ''), NULLIF(c.address, ''), COALESCE(h.name, c.name))
-			FROM checks c LEFT JOIN checks h ON h.id = c.parent_id AND h.kind = 'host' WHERE c.id = $1`, checkID).
-			Scan(&req.Kind, &req.Engine, &req.Executor, &params, &req.Script, &req.HostName, &req.HostAddress)
+		def, err := store.LoadCheckDefinition(ctx, tx, checkID)
 		if err != nil {
 			return err
 		}
+		req.Kind, req.Engine, req.Executor, req.Script, req.HostName, req.HostAddress = def.Kind, def.Engine, def.Executor, def.Script, def.HostName, def.HostAddress
+		params = def.Parameters
 		return w.resolveCredentials(ctx, tx, site, params)
 	})
 	if err != nil {

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -98,24 +97,12 @@ func (ti *TrapIngest) Load(ctx context.Context) error {
 	var all []pending
 	for _, site := range sites {
 		err := tenants.InSite(tenants.WithSite(ctx, site), ti.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			type row struct { // in the order selected
-				ID         uuid.UUID
-				Executor   string
-				Parameters []byte
-				Address    string
-			}
-			rows, err := tx.Query(ctx, `SELECT t.id, t.executor, t.parameters, h.address
-				FROM checks t JOIN checks h ON h.id = t.parent_id WHERE t.kind = 'trap' AND t.enabled`)
-			if err != nil {
-				return err
-			}
-			found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+			found, err := store.TrapChecks(ctx, tx)
 			if err != nil {
 				return err
 			}
 			for _, c := range found {
-				r := snmp.TrapRule{Executor: c.Executor, Parameters: map[string]string{}}
-				_ = json.Unmarshal(c.Parameters, &r.Parameters)
+				r := snmp.TrapRule{Executor: c.Executor, Parameters: c.Parameters}
 				attrs := []any{slog.String("site", site.String()), slog.String("check", c.ID.String())}
 				if err := openCredentials(ctx, tx, ti.Sealer, site, r.Parameters); err != nil {
 					ti.Logger.WarnContext(ctx, "trap check's credentials cannot be opened; its traps are ignored", append(attrs, slog.Any("error", err))...)

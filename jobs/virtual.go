@@ -287,28 +287,13 @@ func (vc *virtualCheck) eval(ctx context.Context, tx pgx.Tx, x *virtualIndex) (v
 	if vc.err != nil {
 		return virtual.Verdict{}, vc.err
 	}
-	rows, err := tx.Query(ctx, `SELECT check_id, status, hard FROM check_state WHERE check_id = ANY ($1)`, vc.members)
+	read, err := store.MemberStates(ctx, tx, vc.members)
 	if err != nil {
-		return virtual.Verdict{}, fmt.Errorf("reading members: %w", err)
+		return virtual.Verdict{}, err
 	}
 	states := make(map[uuid.UUID]virtual.Member, len(vc.members))
-	for rows.Next() {
-		var id uuid.UUID
-		var status string
-		var hard bool
-		if err := rows.Scan(&id, &status, &hard); err != nil {
-			rows.Close()
-			return virtual.Verdict{}, fmt.Errorf("reading members: %w", err)
-		}
-		st, err := checks.ParseStatus(status)
-		if err != nil {
-			st = checks.StatusUnknown
-		}
-		states[id] = virtual.Member{ID: id.String(), Name: x.labels[id], Status: st, Hard: hard}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return virtual.Verdict{}, fmt.Errorf("reading members: %w", err)
+	for id, m := range read {
+		states[id] = virtual.Member{ID: id.String(), Name: x.labels[id], Status: m.Status, Hard: m.Hard}
 	}
 	return vc.expr.Eval(ctx, stateResolver{refs: vc.refs, states: states})
 }
@@ -355,28 +340,15 @@ type siteChecks struct {
 // loadVirtualIndex reads the site's checks (tx is scoped to the site) and
 // resolves every condition's references to check ids.
 func loadVirtualIndex(ctx context.Context, tx pgx.Tx) (*virtualIndex, error) {
-	rows, err := tx.Query(ctx, `SELECT id, kind, name, parent_id, resource_pool, condition FROM checks ORDER BY name, id`)
+	refs, err := store.CheckRefs(ctx, tx)
 	if err != nil {
-		return nil, fmt.Errorf("loading virtual checks: %w", err)
+		return nil, err
 	}
 	sc := &siteChecks{byID: map[uuid.UUID]*checkRef{}, top: map[string]uuid.UUID{},
 		children: map[uuid.UUID]map[string]uuid.UUID{}, pools: map[string][]uuid.UUID{}}
-	var all []*checkRef
-	for rows.Next() {
-		c := &checkRef{}
-		var parent *uuid.UUID
-		if err := rows.Scan(&c.id, &c.kind, &c.name, &parent, &c.pool, &c.cond); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("loading virtual checks: %w", err)
-		}
-		if parent != nil {
-			c.parent = *parent
-		}
-		all = append(all, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("loading virtual checks: %w", err)
+	all := make([]*checkRef, len(refs))
+	for i, r := range refs {
+		all[i] = &checkRef{id: r.ID, kind: r.Kind, name: r.Name, parent: r.Parent, pool: r.Pool, cond: r.Condition}
 	}
 	for _, c := range all {
 		sc.byID[c.id] = c

@@ -8,7 +8,6 @@ package live
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -20,7 +19,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 	"github.com/bergamot-monitoring/bergamot/live/wire"
 	"github.com/bergamot-monitoring/bergamot/store"
@@ -359,11 +357,8 @@ func (h *Hub) resync(ctx context.Context, t time.Time) {
 	for _, site := range h.sites() {
 		var ids []uuid.UUID
 		err := tenants.InSite(tenants.WithSite(ctx, site), h.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `SELECT check_id FROM check_state WHERE updated_at >= $1`, t)
-			if err != nil {
-				return err
-			}
-			ids, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+			var err error
+			ids, err = store.ChangedSince(ctx, tx, t)
 			return err
 		})
 		if err == nil && len(ids) > 0 {
@@ -473,7 +468,7 @@ func (h *Hub) reread(ctx context.Context, site uuid.UUID, ids []uuid.UUID) *rere
 	b := tenants.SiteBatch(site)
 	store.QueueChecksAndParents(b, ids, &all)
 	store.QueueAlertsForChecks(b, ids, &r.alerts)
-	queuePreviousStates(b, unknown, r.before, r.summaryAt)
+	store.QueuePreviousStates(b, unknown, r.before, r.summaryAt)
 	if h.Trace != nil {
 		defer func() { h.Trace.Add("hub: re-read", time.Since(began)) }()
 	}
@@ -608,45 +603,4 @@ func (h *Hub) send(s *Subscriber, batch []*Update) {
 	case s.more <- struct{}{}:
 	default:
 	}
-}
-
-// queuePreviousStates queues on b the reconstruction, for checks the hub
-// has not followed yet, of the state before their latest result, from
-// state history: a history row at the check's last result means that
-// result changed status or hardness. Checks whose latest result changed
-// nothing are left out of into. summaryAt gets each check's
-// summary_changed_at.
-func queuePreviousStates(b *pgx.Batch, ids []uuid.UUID, into map[uuid.UUID]*store.CheckState, summaryAt map[uuid.UUID]time.Time) {
-	if len(ids) == 0 {
-		return
-	}
-	b.Queue(`SELECT s.check_id, s.summary_changed_at, h.status, h.previous,
-			(SELECT o.hard FROM state_history o WHERE o.check_id = h.check_id AND o.id < h.id ORDER BY o.id DESC LIMIT 1)
-		FROM check_state s LEFT JOIN LATERAL (SELECT * FROM state_history x WHERE x.check_id = s.check_id ORDER BY x.at DESC, x.id DESC LIMIT 1) h
-			ON h.at = s.last_check
-		WHERE s.check_id = ANY ($1)`, ids).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var id uuid.UUID
-			var at time.Time
-			var status, previous *string
-			var olderHard *bool
-			if err := rows.Scan(&id, &at, &status, &previous, &olderHard); err != nil {
-				return fmt.Errorf("reading previous states: %w", err)
-			}
-			summaryAt[id] = at
-			if status == nil || previous == nil {
-				continue // the latest result recorded no change
-			}
-			st, _ := checks.ParseStatus(*previous)
-			// Same status: the result made it hard. Otherwise the state
-			// before had the hardness of the change before (a new check
-			// starts hard).
-			hard := *status != *previous && (olderHard == nil || *olderHard)
-			into[id] = &store.CheckState{Status: st, OK: st.OK(), Hard: hard}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("reading previous states: %w", err)
-		}
-		return nil
-	})
 }

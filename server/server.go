@@ -19,6 +19,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/migrations"
+	"github.com/bergamot-monitoring/bergamot/store"
 )
 
 // Options are what the server is built from.
@@ -165,9 +166,8 @@ func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // backlog reads the database side of the metrics.
 func (m *Metrics) backlog(ctx context.Context) (*metrics.Backlog, error) {
 	b := &metrics.Backlog{QueueDepth: map[string]int64{}}
-	err := m.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM check_schedule WHERE next_run <= now()),
-		(SELECT count(*) FROM result_inbox), (SELECT count(*) FROM workers WHERE stopped_at IS NULL AND last_seen > now() - interval '30 seconds')`).
-		Scan(&b.ChecksDue, &b.Results, &b.WorkersAlive)
+	var err error
+	b.ChecksDue, b.Results, b.WorkersAlive, err = store.PipelineGauges(ctx, m.Pool)
 	if err != nil {
 		return nil, fmt.Errorf("reading the backlog: %w", err)
 	}

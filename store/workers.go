@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bergamot-monitoring/bergamot/config"
 )
@@ -69,4 +70,14 @@ func warnEnginesLive(ctx context.Context, tx pgx.Tx, m *config.Model) error {
 	}
 	m.ReplaceEngineWarnings(func(c *config.Check) string { return zones[c] }, offers)
 	return nil
+}
+
+// PipelineGauges counts, over every site (pool is the owner's), the checks
+// due and not yet queued, the results waiting in the inbox and the
+// workers seen in the last 30 seconds: the /metrics gauges.
+func PipelineGauges(ctx context.Context, pool *pgxpool.Pool) (due, inbox, workers int64, err error) {
+	err = pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM check_schedule WHERE next_run <= now()),
+		(SELECT count(*) FROM result_inbox), (SELECT count(*) FROM workers WHERE stopped_at IS NULL AND last_seen > now() - interval '30 seconds')`).
+		Scan(&due, &inbox, &workers)
+	return due, inbox, workers, err
 }

@@ -275,7 +275,7 @@ func cleanupSite(env *Env, db *DB, site uuid.UUID) {
 		return
 	}
 	defer conn.Release()
-	_, _ = conn.Exec(ctx, `DELETE FROM check_schedule WHERE site_id = $1`, site)
+	_ = store.Unschedule(ctx, db.Pool, site)
 	_, _ = conn.Exec(ctx, `DELETE FROM river_job WHERE kind = 'check'`)
 	if _, err := conn.Exec(ctx, `DELETE FROM sites WHERE id = $1`, site); err != nil {
 		env.Logger.Warn("bench site not removed", slog.Any("error", err))

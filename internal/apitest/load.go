@@ -472,9 +472,6 @@ func feedBatch(ctx context.Context, pool *pgxpool.Pool, c LoadConfig, site uuid.
 		body, _ := json.Marshal(checks.Result{Status: st, Output: "bench " + strconv.FormatInt(now.UnixNano(), 10) + " " + strconv.Itoa(k), Started: now})
 		sites[i], checkIDs[i], bodies[i] = site, ids[k%len(ids)], string(body)
 	}
-	// One statement, as jobs/handback.go writes results.
-	_, err := pool.Exec(ctx, `WITH handed AS (INSERT INTO result_inbox (site_id, check_id, result)
-			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]))
-		SELECT pg_notify($4, '')`, sites, checkIDs, bodies, store.ResultsChannel)
-	return err
+	// One statement, as the hand-back writes results (store.HandBackResults).
+	return store.InsertResults(ctx, pool, sites, checkIDs, bodies)
 }

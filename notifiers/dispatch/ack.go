@@ -67,21 +67,18 @@ func (d *Dispatcher) serveAck(w http.ResponseWriter, r *http.Request, post bool)
 	ctx = tenants.WithSite(ctx, site)
 	var label string
 	err = tenants.InSite(ctx, d.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		var checkID uuid.UUID
-		var recovered, acked bool
-		var name, host string
-		if err := tx.QueryRow(ctx, `SELECT a.check_id, a.recovered_at IS NOT NULL, a.acknowledged_at IS NOT NULL, c.name, COALESCE(h.name, '')
-			FROM alerts a JOIN checks c ON c.id = a.check_id LEFT JOIN checks h ON h.id = c.parent_id WHERE a.id = $1`, alert).
-			Scan(&checkID, &recovered, &acked, &name, &host); err != nil {
+		al, err := store.LoadAckAlert(ctx, tx, alert)
+		if err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return errs.E(errs.NotFound, "the alert no longer exists")
 			}
 			return err
 		}
-		label = notifiers.Check{Name: name, Host: host}.Label()
-		var used bool
+		checkID, recovered, acked := al.Check, al.Recovered, al.Acked
+		label = notifiers.Check{Name: al.CheckName, Host: al.HostName}.Label()
 		sum := sha256.Sum256([]byte(token))
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ack_tokens_used WHERE token_hash = $1)`, sum[:]).Scan(&used); err != nil {
+		used, err := store.AckTokenUsed(ctx, tx, sum[:])
+		if err != nil {
 			return err
 		}
 		switch {
@@ -92,13 +89,13 @@ func (d *Dispatcher) serveAck(w http.ResponseWriter, r *http.Request, post bool)
 		case !post:
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO ack_tokens_used (site_id, token_hash, alert_id) VALUES ($1, $2, $3)`, site, sum[:], alert); err != nil {
+		if err := store.UseAckToken(ctx, tx, site, sum[:], alert); err != nil {
 			return fmt.Errorf("recording link use: %w", err)
 		}
 		if acked {
 			return nil
 		}
-		_, err := store.Acknowledge(ctx, tx, checkID.String(), contact, "acknowledged from the notification link", false)
+		_, err = store.Acknowledge(ctx, tx, checkID.String(), contact, "acknowledged from the notification link", false)
 		return err
 	})
 	switch {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -87,26 +88,24 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 // decide locks the delivery and returns it when it is to be sent now; nil
 // when it is done already or was batched into a digest.
 func (w *DeliverWorker) decide(ctx context.Context, tx pgx.Tx, a DeliverArgs, job *river.Job[DeliverArgs]) (*delivery, error) {
-	del := &delivery{key: a.Key}
-	var body []byte
-	err := tx.QueryRow(ctx, `SELECT state, kind, recipient, channel, check_id, alert_id, payload FROM notification_deliveries
-		WHERE idempotency = $1 FOR UPDATE`, a.Key).Scan(&del.state, &del.kind, &del.recipient, &del.channel, &del.check, &del.alert, &body)
+	row, err := store.LockDelivery(ctx, tx, a.Key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading delivery: %w", err)
 	}
+	del := &delivery{key: a.Key, state: row.State, kind: row.Kind, recipient: row.Recipient, channel: row.Channel, check: row.Check, alert: row.Alert}
+	body := row.Payload
 	if del.state != StatePending && del.state != StateSending {
 		return nil, nil
 	}
-	var sent bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notification_log WHERE idempotency = $1 AND result = 'sent')`, a.Key).Scan(&sent); err != nil {
+	sent, err := store.DeliverySentBefore(ctx, tx, a.Key)
+	if err != nil {
 		return nil, fmt.Errorf("checking delivery log: %w", err)
 	}
 	if sent {
-		_, err := tx.Exec(ctx, `UPDATE notification_deliveries SET state = 'sent', done_at = now() WHERE idempotency = $1`, a.Key)
-		return nil, err
+		return nil, store.MarkDeliverySent(ctx, tx, a.Key)
 	}
 	if err := json.Unmarshal(body, &del.p); err != nil {
 		return nil, river.JobCancel(fmt.Errorf("delivery %s: unreadable payload: %w", a.Key, err))
@@ -117,18 +116,15 @@ func (w *DeliverWorker) decide(ctx context.Context, tx pgx.Tx, a DeliverArgs, jo
 		// exactly RateLimit deliveries per window go out alone.
 		win := w.d.RateWindow.Milliseconds()
 		bucket := time.Now().UnixMilli() / win * win
-		var decided int
-		if err := tx.QueryRow(ctx, `INSERT INTO notification_rates (site_id, recipient, channel, bucket, decided) VALUES ($1, $2, $3, $4, 1)
-			ON CONFLICT (site_id, recipient, channel, bucket) DO UPDATE SET decided = notification_rates.decided + 1 RETURNING decided`,
-			a.Site, del.recipient, del.channel, bucket).Scan(&decided); err != nil {
+		decided, err := store.CountRateDecision(ctx, tx, a.Site, del.recipient, del.channel, bucket)
+		if err != nil {
 			return nil, fmt.Errorf("rate limit: %w", err)
 		}
 		if decided > w.d.RateLimit {
 			return nil, w.d.batch(ctx, tx, a.Site, del, bucket, decided == w.d.RateLimit+1)
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE notification_deliveries SET state = 'sending', decided_at = COALESCE(decided_at, now())
-		WHERE idempotency = $1`, a.Key); err != nil {
+	if err := store.MarkDeliverySending(ctx, tx, a.Key); err != nil {
 		return nil, fmt.Errorf("claiming delivery: %w", err)
 	}
 	return del, nil
@@ -141,7 +137,7 @@ func lockName(site uuid.UUID, recipient, channel string) string {
 // batch holds a delivery back for the digest closing window bucket; the
 // first delivery batched in a window schedules that digest.
 func (d *Dispatcher) batch(ctx context.Context, tx pgx.Tx, site uuid.UUID, del *delivery, bucket int64, first bool) error {
-	if _, err := tx.Exec(ctx, `UPDATE notification_deliveries SET state = 'batched', decided_at = now() WHERE idempotency = $1`, del.key); err != nil {
+	if err := store.MarkDeliveryBatched(ctx, tx, del.key); err != nil {
 		return fmt.Errorf("batching delivery: %w", err)
 	}
 	if !first {
@@ -198,9 +194,7 @@ func (d *Dispatcher) record(ctx context.Context, site uuid.UUID, attempt, maxAtt
 		if err := d.log(ctx, tx, site, del, del.key, attempt, result, msg); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE notification_deliveries SET state = $2, done_at = CASE WHEN $2 IN ('sent', 'failed') THEN now() END
-			WHERE idempotency = $1`, del.key, state)
-		return err
+		return store.SetDeliveryState(ctx, tx, del.key, state)
 	})
 	if err != nil {
 		return fmt.Errorf("recording delivery: %w", err)
@@ -218,11 +212,6 @@ func (d *Dispatcher) record(ctx context.Context, site uuid.UUID, attempt, maxAtt
 
 // log writes one notification_log row.
 func (d *Dispatcher) log(ctx context.Context, tx pgx.Tx, site uuid.UUID, del *delivery, key string, attempt int, result, msg string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO notification_log (site_id, check_id, alert_id, kind, recipient, channel, idempotency, attempt, result, error)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING`,
-		site, del.check, del.alert, del.kind, del.recipient, del.channel, key, attempt, result, msg)
-	if err != nil {
-		return fmt.Errorf("writing notification log: %w", err)
-	}
-	return nil
+	return store.LogNotification(ctx, tx, site, store.LogEntry{Check: del.check, Alert: del.alert, Kind: del.kind, Recipient: del.recipient,
+		Channel: del.channel, Key: key, Attempt: attempt, Result: result, Error: msg})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/notifiers"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -43,34 +44,26 @@ func (w *DigestWorker) Work(ctx context.Context, job *river.Job[DigestArgs]) err
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, lockName(a.Site, a.Recipient, a.Channel)); err != nil {
 			return fmt.Errorf("digest lock: %w", err)
 		}
-		rows, err := tx.Query(ctx, `SELECT idempotency, kind, check_id, alert_id, payload FROM notification_deliveries
-			WHERE recipient = $1 AND channel = $2 AND (state = 'batched' OR (state = 'digesting' AND digest_job = $3))
-			ORDER BY created_at, idempotency FOR UPDATE`, a.Recipient, a.Channel, job.ID)
+		rows, err := store.LockDigestMembers(ctx, tx, a.Recipient, a.Channel, job.ID)
 		if err != nil {
 			return fmt.Errorf("collecting digest: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			del := &delivery{recipient: a.Recipient, channel: a.Channel}
-			var body []byte
-			if err := rows.Scan(&del.key, &del.kind, &del.check, &del.alert, &body); err != nil {
-				return fmt.Errorf("collecting digest: %w", err)
-			}
-			if json.Unmarshal(body, &del.p) != nil {
+		for _, row := range rows {
+			del := &delivery{key: row.Key, kind: row.Kind, recipient: a.Recipient, channel: a.Channel, check: row.Check, alert: row.Alert}
+			if json.Unmarshal(row.Payload, &del.p) != nil {
 				continue
 			}
 			del.p.N.Templates = nil
 			members = append(members, del)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(members) == 0 {
-			return err
+		if len(members) == 0 {
+			return nil
 		}
 		keys := make([]string, len(members))
 		for i, m := range members {
 			keys[i] = m.key
 		}
-		if _, err := tx.Exec(ctx, `UPDATE notification_deliveries SET state = 'digesting', digest_job = $2 WHERE idempotency = ANY ($1)`, keys, job.ID); err != nil {
+		if err := store.ClaimForDigest(ctx, tx, keys, job.ID); err != nil {
 			return fmt.Errorf("claiming digest: %w", err)
 		}
 		site, err = w.d.sites.load(ctx, tx, a.Site, w.d.Sealer)
@@ -138,8 +131,7 @@ func (d *Dispatcher) recordDigest(ctx context.Context, job *river.Job[DigestArgs
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, `UPDATE notification_deliveries SET state = $2, done_at = now() WHERE digest_job = $1 AND state = 'digesting'`, job.ID, state)
-		return err
+		return store.FinishDigest(ctx, tx, job.ID, state)
 	})
 	if err != nil {
 		return fmt.Errorf("recording digest: %w", err)

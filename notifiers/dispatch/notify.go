@@ -78,12 +78,13 @@ func (w *NotifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 			if err != nil {
 				return fmt.Errorf("encoding delivery: %w", err)
 			}
-			tag, err := tx.Exec(ctx, `INSERT INTO notification_deliveries (site_id, idempotency, check_id, alert_id, kind, recipient, channel, payload)
-				VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING`, a.Site, key, a.Check, a.Alert, string(a.Type), t.contact.Name, t.channel, body)
+			check := a.Check
+			inserted, err := store.InsertDelivery(ctx, tx, a.Site, store.Delivery{Key: key, Check: &check, Alert: a.Alert, Kind: string(a.Type),
+				Recipient: t.contact.Name, Channel: t.channel, Payload: body})
 			if err != nil {
 				return fmt.Errorf("recording delivery: %w", err)
 			}
-			if tag.RowsAffected() == 1 {
+			if inserted {
 				inserts = append(inserts, river.InsertManyParams{Args: DeliverArgs{Site: a.Site, Key: key},
 					InsertOpts: &river.InsertOpts{Queue: Queue, MaxAttempts: w.d.MaxAttempts}})
 			}
@@ -103,13 +104,12 @@ func (w *NotifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 
 func loadCheck(ctx context.Context, tx pgx.Tx, id uuid.UUID) (*checkInfo, error) {
 	c := &checkInfo{id: id}
-	var settings []byte
-	err := tx.QueryRow(ctx, `SELECT c.kind, c.name, c.summary, c.settings, COALESCE(h.name, '')
-		FROM checks c LEFT JOIN checks h ON h.id = c.parent_id WHERE c.id = $1`, id).
-		Scan(&c.check.Kind, &c.check.Name, &c.check.Summary, &settings, &c.check.Host)
+	row, err := store.LoadNotifyCheck(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
+	settings := row.Settings
+	c.check.Kind, c.check.Name, c.check.Summary, c.check.Host = row.Kind, row.Name, row.Summary, row.Host
 	c.check.ID = id.String()
 	if c.check.Kind == "host" {
 		c.check.Host = c.check.Name

@@ -38,11 +38,11 @@ type siteInfo struct {
 func loadSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, sealer *store.Sealer) (*siteInfo, error) {
 	s := &siteInfo{id: site, params: Params{}, contacts: map[string]*config.Contact{}, parents: map[string][]string{},
 		periods: map[string]*timeperiod.Period{}, creds: map[string]map[string]string{}}
-	var header string
-	if err := tx.QueryRow(ctx, `SELECT s.name, COALESCE((SELECT source FROM config_objects WHERE kind = '_site' LIMIT 1), '')
-		FROM sites s WHERE s.id = $1`, site).Scan(&s.name, &header); err != nil {
+	name, header, err := store.SiteParameters(ctx, tx, site)
+	if err != nil {
 		return nil, fmt.Errorf("loading site %s: %w", site, err)
 	}
+	s.name = name
 	if header != "" {
 		doc, err := config.Parse("site parameters", strings.NewReader(header))
 		if err != nil {
@@ -52,19 +52,14 @@ func loadSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, sealer *store.Seal
 			s.params[p.AttrValue("name")] = strings.TrimSpace(p.Text)
 		}
 	}
-	rows, err := tx.Query(ctx, `SELECT name, email, phone, spec FROM contacts`)
+	specs, err := store.ContactSpecs(ctx, tx)
 	if err != nil {
-		return nil, fmt.Errorf("loading contacts: %w", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var name, mail, phone string
-		var spec []byte
-		if err := rows.Scan(&name, &mail, &phone, &spec); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("loading contacts: %w", err)
-		}
+	for _, row := range specs {
+		name, mail := row.Name, row.Email
 		c := &config.Contact{}
-		if err := json.Unmarshal(spec, c); err != nil {
+		if err := json.Unmarshal(row.Spec, c); err != nil {
 			c = &config.Contact{Notifications: config.Notifications{Enabled: true, Alerts: true, Recovery: true, Acknowledge: true, AllEngines: true}}
 		}
 		c.Name = name
@@ -72,10 +67,6 @@ func loadSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, sealer *store.Seal
 			c.Email = mail
 		}
 		s.contacts[name] = c
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("loading contacts: %w", err)
 	}
 	if err := s.loadTeams(ctx, tx); err != nil {
 		return nil, err
@@ -87,20 +78,12 @@ func loadSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, sealer *store.Seal
 }
 
 func (s *siteInfo) loadTeams(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, `SELECT name, parents FROM teams`)
+	parents, err := store.TeamParents(ctx, tx)
 	if err != nil {
-		return fmt.Errorf("loading teams: %w", err)
+		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var name string
-		var parents []string
-		if err := rows.Scan(&name, &parents); err != nil {
-			return fmt.Errorf("loading teams: %w", err)
-		}
-		s.parents[name] = parents
-	}
-	return rows.Err()
+	s.parents = parents
+	return nil
 }
 
 func (s *siteInfo) loadPeriods(ctx context.Context, tx pgx.Tx) error {

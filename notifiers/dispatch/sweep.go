@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -89,26 +88,16 @@ func (s *Sweeper) SweepOnce(ctx context.Context, now time.Time) error {
 
 // acknowledgements claims alerts acknowledged since their last notice.
 func (s *Sweeper) acknowledgements(ctx context.Context, tx pgx.Tx, site uuid.UUID) ([]NotifyArgs, error) {
-	rows, err := tx.Query(ctx, `UPDATE alerts a SET ack_notified_at = a.acknowledged_at
-		WHERE a.recovered_at IS NULL AND a.acknowledged_at IS NOT NULL
-		  AND (a.ack_notified_at IS NULL OR a.ack_notified_at < a.acknowledged_at)
-		RETURNING a.id, a.check_id, a.status, a.output, a.opened_at, a.acknowledged_at, COALESCE(a.acknowledged_by, ''),
-		  COALESCE((SELECT body FROM comments c WHERE c.alert_id = a.id AND c.body LIKE 'Acknowledged: %' ORDER BY c.created_at DESC LIMIT 1), ''),
-		  (SELECT machine FROM check_state s WHERE s.check_id = a.check_id)`)
+	notices, err := store.ClaimAckNotices(ctx, tx)
 	if err != nil {
-		return nil, fmt.Errorf("claiming acknowledgements: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	var out []NotifyArgs
-	for rows.Next() {
-		var alert uuid.UUID
-		a := NotifyArgs{Site: site, Type: notifiers.TypeAcknowledgement}
-		var machine []byte
-		if err := rows.Scan(&alert, &a.Check, &a.Status, &a.Output, &a.Since, &a.Time, &a.Author, &a.Comment, &machine); err != nil {
-			return nil, fmt.Errorf("claiming acknowledgements: %w", err)
-		}
-		var st monitor.State
-		_ = json.Unmarshal(machine, &st)
+	for _, n := range notices {
+		alert := n.Alert
+		a := NotifyArgs{Site: site, Type: notifiers.TypeAcknowledgement, Check: n.Check, Status: n.Status, Output: n.Output,
+			Since: n.Since, Time: n.At, Author: n.Author, Comment: n.Comment}
+		st := n.Machine
 		if st.Suppressed || st.InDowntime {
 			continue
 		}
@@ -117,26 +106,21 @@ func (s *Sweeper) acknowledgements(ctx context.Context, tx pgx.Tx, site uuid.UUI
 		a.ID = notificationID(a)
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // strandedDigests re-queues digests for deliveries batched more than two
 // windows ago whose digest was missed (a batch committed just after its
 // window's digest ran).
 func (s *Sweeper) strandedDigests(ctx context.Context, tx pgx.Tx, site uuid.UUID, now time.Time) []river.InsertManyParams {
-	rows, err := tx.Query(ctx, `SELECT DISTINCT recipient, channel FROM notification_deliveries
-		WHERE state = 'batched' AND decided_at < $1`, now.Add(-2*s.d.RateWindow))
+	pairs, err := store.BatchedRecipients(ctx, tx, now.Add(-2*s.d.RateWindow))
 	if err != nil {
 		return nil
 	}
-	defer rows.Close()
 	w := s.d.RateWindow.Milliseconds()
 	var out []river.InsertManyParams
-	for rows.Next() {
-		var recipient, channel string
-		if rows.Scan(&recipient, &channel) == nil {
-			out = append(out, river.InsertManyParams{Args: DigestArgs{Site: site, Recipient: recipient, Channel: channel, Bucket: -(now.UnixMilli() / w * w)}})
-		}
+	for _, p := range pairs {
+		out = append(out, river.InsertManyParams{Args: DigestArgs{Site: site, Recipient: p[0], Channel: p[1], Bucket: -(now.UnixMilli() / w * w)}})
 	}
 	return out
 }

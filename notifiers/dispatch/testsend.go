@@ -10,6 +10,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -74,8 +75,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, contact, channel string) erro
 		result, msg = StateFailed, sendErr.Error()
 	}
 	_ = tenants.InSite(ctx, d.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO notification_log (site_id, kind, recipient, channel, idempotency, result, error)
-			VALUES ($1, 'test', $2, $3, $4, $5, $6)`, site, contact, channel, key, result, msg)
+		err := store.LogTestSend(ctx, tx, site, contact, channel, key, result, msg)
 		return err
 	})
 	if sendErr != nil {
