@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -100,7 +101,7 @@ func GroupAvailability(ctx context.Context, tx pgx.Tx, group string, from, to ti
 	}
 	var name string
 	err := tx.QueryRow(ctx, `SELECT name FROM groups WHERE name = $1 OR id::text = $1`, group).Scan(&name)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "availability: no group %q", group)
 	}
 	if err != nil {
