@@ -29,6 +29,9 @@ func routeIndex() Index {
 			{"POST", "/api/v1/checks/{id}/acknowledge", "acknowledge a check's problem"},
 			{"POST", "/api/v1/checks/{id}/result", "submit a passive result"},
 			{"POST", "/api/v1/config", "apply Bergamot XML configuration"},
+			{"GET", "/api/v1/metrics", "the site's checks (status, up, last check, perfdata values) in the Prometheus text format: a scrape target per site"},
+			{"GET", "/api/v1/slas.csv", "every SLA measured now, as CSV (docs/reporting.md)"},
+			{"GET", "/api/v1/slas/{id}/report", "one SLA's printable report (HTML) with its incidents"},
 			{"POST", "/v1/actions/process-check-result", "Icinga 2 compatible passive result"},
 		},
 	}

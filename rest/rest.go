@@ -42,6 +42,9 @@ func New(res *graph.Resolver, log *slog.Logger) *API {
 	a.mux.HandleFunc("POST /api/v1/checks/{id}/acknowledge", a.auth(a.acknowledge))
 	a.mux.HandleFunc("POST /api/v1/checks/{id}/result", a.auth(a.result))
 	a.mux.HandleFunc("POST /api/v1/config", a.auth(a.config))
+	a.mux.HandleFunc("GET /api/v1/slas.csv", a.auth(a.slasCSV))
+	a.mux.HandleFunc("GET /api/v1/metrics", a.auth(a.siteMetrics))
+	a.mux.HandleFunc("GET /api/v1/slas/{id}/report", a.auth(a.slaReportHTML))
 	a.mux.HandleFunc("POST /v1/actions/process-check-result", a.auth(a.icingaResult))
 	a.mux.HandleFunc("GET /api/v1/{$}", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, routeIndex())

@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/errs"
 )
 
@@ -99,7 +101,7 @@ func GroupAvailability(ctx context.Context, tx pgx.Tx, group string, from, to ti
 	}
 	var name string
 	err := tx.QueryRow(ctx, `SELECT name FROM groups WHERE name = $1 OR id::text = $1`, group).Scan(&name)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "availability: no group %q", group)
 	}
 	if err != nil {
@@ -135,4 +137,33 @@ func readAvailability(ctx context.Context, tx pgx.Tx, from, to time.Time, sql st
 		return nil, fmt.Errorf("availability: %w", err)
 	}
 	return a, nil
+}
+
+// CheckSample is one check's latest result as a metrics exporter shows
+// it: its status and its perfdata values.
+type CheckSample struct {
+	ID, Kind, Host, Name string
+	Status               checks.Status
+	At                   *time.Time
+	Perfdata             []checks.Perfdata
+}
+
+// LatestSamples lists every check of the transaction's site with its
+// latest status and perfdata, by host and name.
+func LatestSamples(ctx context.Context, tx pgx.Tx) ([]CheckSample, error) {
+	rows, err := tx.Query(ctx, `SELECT c.id::text, c.kind, COALESCE(p.name, ''), c.name, s.status, s.last_check, s.perfdata
+		FROM checks c JOIN check_state s ON s.check_id = c.id LEFT JOIN checks p ON p.id = c.parent_id
+		ORDER BY COALESCE(p.name, c.name), p.name IS NOT NULL, c.name`)
+	if err != nil {
+		return nil, fmt.Errorf("reading latest samples: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (CheckSample, error) {
+		var s CheckSample
+		var st string
+		if err := r.Scan(&s.ID, &s.Kind, &s.Host, &s.Name, &st, &s.At, &s.Perfdata); err != nil {
+			return s, fmt.Errorf("reading latest samples: %w", err)
+		}
+		s.Status, _ = checks.ParseStatus(st)
+		return s, nil
+	})
 }

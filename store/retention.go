@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -110,7 +111,7 @@ func SiteRetention(ctx context.Context, tx pgx.Tx, maxR Retention) (Retention, e
 	var v [6]*int
 	err := tx.QueryRow(ctx, `SELECT raw_days, rollup_5m_days, rollup_1h_days, history_days, alerts_days, notification_days
 		FROM retention_settings`).Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5])
-	if err != nil && err != pgx.ErrNoRows {
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return r, fmt.Errorf("reading retention settings: %w", err)
 	}
 	for i, f := range retentionFields {
@@ -312,7 +313,7 @@ var rollupSQL = map[Resolution]string{
 func RolledUntil(ctx context.Context, tx pgx.Tx, res Resolution) (time.Time, error) {
 	var t time.Time
 	err := tx.QueryRow(ctx, `SELECT done_until FROM rollup_progress WHERE resolution = $1`, string(res)).Scan(&t)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, nil
 	}
 	if err != nil {

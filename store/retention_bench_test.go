@@ -57,7 +57,9 @@ func BenchmarkRetention(b *testing.B) {
 		})
 	}
 	var raw int64
-	in(func(ctx context.Context, tx pgx.Tx) error { return tx.QueryRow(ctx, `SELECT count(*) FROM metrics`).Scan(&raw) })
+	in(func(ctx context.Context, tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM metrics`).Scan(&raw)
+	})
 	load := func() string {
 		l, _ := os.ReadFile("/proc/loadavg")
 		return strings.Join(strings.Fields(string(l))[:3], " ")
