@@ -18,7 +18,7 @@ NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null | sed 's/^v//; s/^\([^0-9]\)/0.0.0+\1/')
 ARCH ?= $(shell $(GO) env GOARCH)
 
-.PHONY: help run build test test-go test-frontend test-e2e bench soak package test-package generate lint frontend deps-run deps-test clean
+.PHONY: help run build test test-go test-frontend test-e2e bench chaos soak package test-package generate lint frontend deps-run deps-test clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +57,9 @@ test-e2e: build ## browser end-to-end tests in headless Chromium against a real 
 
 bench: deps-run ## run the benchmarks and print their figures
 	./scripts/bench
+
+chaos: build ## every chaos and failover scenario of internal/rigtest, the unproven ones too (BERGAMOT_CHAOS_ALL=1)
+	BERGAMOT_CHAOS_ALL=1 $(GO) test -count=1 -timeout 60m -v -run 'TestChaos|TestFailover' ./internal/rigtest/
 
 soak: build ## one hour at half capacity: RSS, goroutines, files, table sizes and lateness sampled each minute, then a verdict (SOAK_DURATION, SOAK_CHECKS)
 	./scripts/soak
