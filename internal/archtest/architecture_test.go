@@ -223,8 +223,6 @@ var sqlOwners = []string{"store", "tenants", "migrations"}
 // branches has landed, so that it does not conflict with it (issue 17).
 var sqlDebt = map[string]string{
 	"jobs/scheduler.go":              "scheduler claim (per-site fair claim merged from i19 while it moved; belongs in store/schedule.go)",
-	"internal/rigtest/ledger.go":     "chaos rig ledger checks (test rig, merged from i23 with this test already failing on main)",
-	"internal/rigtest/subscriber.go": "chaos rig subscriber checks (test rig, merged from i23)",
 	"gateway/hub.go":                 "worker gateway presence (worker_connections)",
 	"gateway/keys.go":                "worker keys (the gateway owns them today; belongs in store/workers.go)",
 	"gateway/zones.go":               "zones and their workers",
