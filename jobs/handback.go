@@ -10,8 +10,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
-	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/metrics"
+	"github.com/bergamot-monitoring/bergamot/store"
 )
 
 // handback returns results through PostgreSQL in batches: many results per

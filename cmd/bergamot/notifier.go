@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/bergamot-monitoring/bergamot/metrics"
+	"github.com/google/uuid"
 
 	"golang.org/x/sync/errgroup"
 
