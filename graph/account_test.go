@@ -45,7 +45,7 @@ func TestMemberLifecycleAndAudit(t *testing.T) {
 	site := e.SignUp(t, "acme")
 	other := e.SignUp(t, "other")
 	var inv struct{ InviteUser struct{ ID string } }
-	e.MustDo(t, site.Token, `mutation { inviteUser(email: "bob@acme.example", password: "Bob-Password-77", role: EDITOR) { id } }`, nil, &inv)
+	inv.InviteUser.ID = e.Invite(t, site.Token, "bob@acme.example", "Bob-Password-77", "EDITOR")
 	bobID := inv.InviteUser.ID
 	bobSession := signIn(t, e, "acme", "bob@acme.example", "Bob-Password-77")
 	var tok struct {
@@ -113,7 +113,7 @@ func TestMemberLifecycleAndAudit(t *testing.T) {
 	}
 
 	// A forced password change allows only the change.
-	e.MustDo(t, site.Token, `mutation { inviteUser(email: "carol@acme.example", password: "Carol-Password-77", role: VIEWER) { id } }`, nil, &inv)
+	inv.InviteUser.ID = e.Invite(t, site.Token, "carol@acme.example", "Carol-Password-77", "VIEWER")
 	e.MustDo(t, site.Token, `mutation($u: ID!) { requirePasswordChange(userId: $u) }`, map[string]any{"u": inv.InviteUser.ID}, nil)
 	carol := signIn(t, e, "acme", "carol@acme.example", "Carol-Password-77")
 	var me struct {

@@ -200,21 +200,30 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 	p := &Principal{Site: site, Via: via}
 	cond := "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"
 	args := []any{hash}
-	touch := `UPDATE api_tokens SET last_used = now() WHERE id = $1 AND (last_used IS NULL OR last_used < now() - interval '1 minute')`
+	// stale says whether the use is worth recording: the touch is a
+	// statement of its own, so it runs at most once a minute, not on every
+	// request.
+	stale := `t.last_used IS NULL OR t.last_used < now() - interval '1 minute'`
+	touch := `UPDATE api_tokens SET last_used = now() WHERE id = $1`
 	if table == "sessions" {
 		cond, args = sessionValid, append(args, s.limits.SessionIdle.Seconds())
-		touch = `UPDATE sessions SET last_seen = now() WHERE id = $1 AND last_seen < now() - interval '1 minute'`
+		stale = `t.last_seen < now() - interval '1 minute'`
+		touch = `UPDATE sessions SET last_seen = now() WHERE id = $1`
 	}
 	err = InSite(WithSite(ctx, siteID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role, u.must_change_password
+		var touchIt bool
+		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role, u.must_change_password, `+stale+`
 			FROM `+table+` t JOIN users u ON u.id = t.user_id JOIN memberships m ON m.user_id = t.user_id
 			WHERE t.token_hash = $1 AND m.disabled_at IS NULL AND `+cond, args...).
-			Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role, &p.MustChangePassword)
+			Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role, &p.MustChangePassword, &touchIt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errs.E(errs.Unauthenticated, "invalid, expired or revoked credential")
 		}
 		if err != nil {
 			return fmt.Errorf("authenticating: %w", err)
+		}
+		if !touchIt {
+			return nil
 		}
 		_, err = tx.Exec(ctx, touch, p.CredID)
 		return err

@@ -251,8 +251,8 @@ func (s *Store) openSession(ctx context.Context, siteID, user uuid.UUID) (string
 			Scan(&p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role); err != nil {
 			return fmt.Errorf("signing in: %w", err)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-			p.CredID, site.ID, user, h, time.Now().Add(SessionTTL))
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at, address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			p.CredID, site.ID, user, h, time.Now().Add(s.limits.SessionMax), ClientAddrFrom(ctx), UserAgentFrom(ctx))
 		return err
 	})
 	if err != nil {
@@ -324,6 +324,9 @@ func (s *Store) signUpPending(ctx context.Context, in SignUpInput, init SiteInit
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO memberships (site_id, user_id, role) VALUES ($1, $2, 'admin')`, site.ID, user); err != nil {
 			return fmt.Errorf("adding member: %w", err)
+		}
+		if err := RecordAuditTx(WithSite(ctx, site.ID), tx, AuditEntry{Actor: email, ActorID: &user, Via: ViaAnonymous, Action: "signUp", Target: site.Name}); err != nil {
+			return err
 		}
 		if init != nil {
 			if err := init(ctx, tx, site); err != nil {
