@@ -98,7 +98,7 @@ func (s *Store) DeleteSite(ctx context.Context, name, confirm string) error {
 		return errs.E(errs.Invalid, "deleting site %q removes all its data for good: confirm with its name (--confirm %s)", site.Name, site.Name)
 	}
 	return InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		for _, q := range []string{`DELETE FROM metrics WHERE site_id = $1`, `DELETE FROM result_inbox WHERE site_id = $1`, `DELETE FROM sites WHERE id = $1`} {
+		for _, q := range []string{`DELETE FROM metrics WHERE site_id = $1`, `DELETE FROM metrics_5m WHERE site_id = $1`, `DELETE FROM metrics_1h WHERE site_id = $1`, `DELETE FROM result_inbox WHERE site_id = $1`, `DELETE FROM sites WHERE id = $1`} {
 			if _, err := tx.Exec(ctx, q, site.ID); err != nil {
 				return fmt.Errorf("deleting site %s: %w", site.Name, err)
 			}
