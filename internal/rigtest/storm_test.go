@@ -18,6 +18,7 @@ import (
 // sent again with the same idempotency key (at-least-once, as the
 // webhook's idempotency_key documents), counted separately.
 func TestChaosKillNotifierDuringStorm(t *testing.T) {
+	unproven(t)
 	t.Parallel()
 	const n = 1000
 	c := New(t, Options{})
