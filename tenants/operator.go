@@ -86,8 +86,9 @@ func (s *Store) SetSiteDisabled(ctx context.Context, name string, disabled bool)
 
 // DeleteSite removes a site and every row that belongs to it, in one
 // transaction: the tables that reference sites go by their foreign keys'
-// ON DELETE CASCADE, and the two that do not (metrics, partitioned, and
-// the result inbox, a queue) are emptied of the site first. confirm must
+// ON DELETE CASCADE, and those that do not (metrics and its 5-minute and
+// hourly rollups, partitioned, and the result inbox, a queue) are emptied
+// of the site first. confirm must
 // repeat the site's name.
 func (s *Store) DeleteSite(ctx context.Context, name, confirm string) error {
 	site, err := s.SiteByName(ctx, name)
