@@ -535,7 +535,10 @@ func (s *Store) sendReset(ctx context.Context, email string) error {
 
 // ResetPassword opens a reset link and sets password (after CheckPassword)
 // as the account's password; the address counts as verified. Every other
-// reset link of the account stops working.
+// reset link of the account stops working, and every session the account
+// had, in every site, ends (a reset is what someone does after losing a
+// laptop or a password). API tokens are left alone: they are revoked one by
+// one, as the dashboard's token list does.
 func (s *Store) ResetPassword(ctx context.Context, token, password string) error {
 	if err := CheckPassword(password); err != nil {
 		return errs.Wrap(errs.Invalid, err, "password refused")
@@ -555,6 +558,10 @@ func (s *Store) ResetPassword(ctx context.Context, token, password string) error
 		}
 		if err := verifyUser(ctx, tx, l.user, hash); err != nil {
 			return err
+		}
+		// Sessions older than the password stop being valid (sessionValid).
+		if _, err := tx.Exec(ctx, `UPDATE users SET password_changed_at = now(), must_change_password = false WHERE id = $1`, l.user); err != nil {
+			return fmt.Errorf("resetting password: %w", err)
 		}
 		return l.use(ctx, tx, LinkReset)
 	})

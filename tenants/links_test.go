@@ -233,9 +233,21 @@ func TestPasswordResetByLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, tok2, _ := r.mail(2, "me@bergamot.test", "Reset")
+	// Whoever holds a session with the old password (a stolen laptop, the
+	// reason for the reset) is signed out by it.
+	before, _, err := r.s.Login(ctx, "alpha", "me@bergamot.test", "Old-password-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.s.Authenticate(ctx, before); err != nil {
+		t.Fatal(err)
+	}
 	wantKind(t, r.s.ResetPassword(ctx, tok, "weak"), errs.Invalid, "password refused")
 	if err := r.s.ResetPassword(ctx, tok, "New-password-22"); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := r.s.Authenticate(ctx, before); err == nil {
+		t.Fatal("a session opened before the password reset is still signed in")
 	}
 	if _, _, err := r.s.Login(ctx, "alpha", "me@bergamot.test", "Old-password-1"); err == nil {
 		t.Fatal("old password still works")
