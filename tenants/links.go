@@ -584,3 +584,32 @@ func (e EmailLinks) SendLink(ctx context.Context, l Link) error {
 	subject, body := l.Message(e.BaseURL)
 	return e.Mailer.SendText(ctx, l.To, subject, body)
 }
+
+// ReleaseUnconfirmedSignups deletes, with all their rows, the sites whose
+// sign-up was not confirmed within VerifyTTL, so that a name someone typed
+// and never confirmed (or typed to squat it) is free again. name limits it
+// to the site of that name or alias ("" for every such site). It returns
+// the names released. The accounts created for those sign-ups stay: they
+// have no password and no site, and a later sign-up with the same address
+// takes them over through its own link.
+func (s *Store) ReleaseUnconfirmedSignups(ctx context.Context, name string) ([]string, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	rows, err := s.pool.Query(ctx, `SELECT name FROM sites
+		WHERE pending_since < now() - make_interval(secs => $1::float8) AND ($2 = '' OR name = $2 OR $2 = ANY (aliases))`,
+		VerifyTTL.Seconds(), name)
+	if err != nil {
+		return nil, fmt.Errorf("finding unconfirmed sign-ups: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("finding unconfirmed sign-ups: %w", err)
+	}
+	var released []string
+	for _, n := range names {
+		if err := s.DeleteSite(ctx, n, n); err != nil && !errs.Is(err, errs.NotFound) {
+			return released, fmt.Errorf("releasing unconfirmed site %q: %w", n, err)
+		}
+		released = append(released, n)
+	}
+	return released, nil
+}
