@@ -91,6 +91,8 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 		return int(min(v, int64(1<<31-1)))
 	}})
 	srv.AroundRootFields(r.aroundRootFields)
+	srv.AroundResponses(r.aroundQueryBudget)
+	srv.AroundFields(aroundFieldBudget)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		if oc.Operation != nil && depth(oc.Operation.SelectionSet, 0) > MaxDepth {
