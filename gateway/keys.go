@@ -199,7 +199,7 @@ func (s *Store) RevokeKey(ctx context.Context, id uuid.UUID) (bool, error) {
 		if n = tag.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, KeysChannel, id.String())
+		_, err = tx.Exec(ctx, `SELECT pg_notify(bergamot_channel($1), $2)`, KeysChannel, id.String())
 		return err
 	})
 	if err != nil {
@@ -216,7 +216,7 @@ func (s *Store) RevokeSharedKey(ctx context.Context, id uuid.UUID) (bool, error)
 		if n = tag.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, KeysChannel, id.String())
+		_, err = tx.Exec(ctx, `SELECT pg_notify(bergamot_channel($1), $2)`, KeysChannel, id.String())
 		return err
 	})
 	if err != nil {
