@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	ttemplate "text/template"
 
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
@@ -98,4 +99,42 @@ func RegisteredChannels(env ChannelEnv) []Channel {
 		out = append(out, b(env))
 	}
 	return out
+}
+
+var templateRegistry struct {
+	mu   sync.Mutex
+	text map[string]*ttemplate.Template
+}
+
+// RegisterTemplates gives channel its default message templates (text/
+// template defining "<type>.subject" and "<type>.body", falling back to
+// "default.subject" and "default.body"; see Templates), for channels whose
+// templates are not among the embedded ones (notifiers/templates). A
+// channel package calls it from its init function, beside
+// RegisterChannel; a site may then override them like any channel's
+// (template.<channel>.<type>.body). It panics on a template that does not
+// parse or a channel given templates twice (programming mistakes).
+func RegisterTemplates(channel, text string) {
+	tt := ttemplate.Must(ttemplate.New(channel + ".tmpl").Funcs(templateFuncs()).Parse(text))
+	templateRegistry.mu.Lock()
+	defer templateRegistry.mu.Unlock()
+	if _, dup := templateRegistry.text[channel]; dup {
+		panic(fmt.Sprintf("notifiers: templates of channel %q registered twice", channel))
+	}
+	if templateRegistry.text == nil {
+		templateRegistry.text = map[string]*ttemplate.Template{}
+	}
+	templateRegistry.text[channel] = tt
+}
+
+// registeredTemplates adds the registered channels' templates to t (the
+// embedded ones win on a name clash).
+func registeredTemplates(t *Templates) {
+	templateRegistry.mu.Lock()
+	defer templateRegistry.mu.Unlock()
+	for channel, tt := range templateRegistry.text {
+		if _, ok := t.text[channel]; !ok {
+			t.text[channel] = ttemplate.Must(tt.Clone())
+		}
+	}
 }
