@@ -26,7 +26,6 @@ import (
 // its job timeout (send timeout plus 30 s) and retried at once, so the
 // storm ends within a few minutes of the kill, not after River's backoff.
 func TestChaosKillNotifierDuringStorm(t *testing.T) {
-	unproven(t)
 	t.Parallel()
 	const n = 1000
 	// Every role reads the send timeout: whichever leads River's
