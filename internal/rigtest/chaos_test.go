@@ -239,13 +239,3 @@ func TestChaosCutRemoteLink(t *testing.T) {
 	time.Sleep(10 * time.Second)
 	c.verdict(time.Now())
 }
-
-// unproven skips a scenario that has not yet passed on a loaded 2-core
-// machine (see docs/operations.md, "Chaos suite"), unless
-// BERGAMOT_CHAOS_ALL=1 (make chaos) asks for every scenario.
-func unproven(t *testing.T) {
-	t.Helper()
-	if os.Getenv("BERGAMOT_CHAOS_ALL") != "1" {
-		t.Skip("not yet proven stable in make test; run it with BERGAMOT_CHAOS_ALL=1 (make chaos)")
-	}
-}
