@@ -238,10 +238,10 @@ func (a *Agent) start(ctx context.Context, l *link, c *wire.Check, slots chan st
 		}
 		defer func() { <-slots }()
 		cctx, cancel := context.WithTimeout(ctx, c.Timeout)
-		res := a.Probes.Execute(cctx, c.Executor, c.Parameters, c.CommandLine)
+		res, metrics := a.Probes.Run(cctx, c.Executor, c.Parameters, c.CommandLine)
 		cancel()
 		res.Worker = a.Host
-		if err := l.write(&wire.Message{Type: wire.TypeReading, Reading: &wire.Reading{ID: c.ID, Result: res}}); err != nil {
+		if err := l.write(&wire.Message{Type: wire.TypeReading, Reading: &wire.Reading{ID: c.ID, Result: res, Metrics: metrics}}); err != nil {
 			a.Logger.DebugContext(ctx, "sending a reading", slog.Any("error", err))
 		}
 	}()

@@ -30,6 +30,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/agent/manager"
 	"github.com/bergamot-monitoring/bergamot/agent/wire"
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/checks/script"
 	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/store"
@@ -61,6 +62,10 @@ type Hub struct {
 	// LiveFor is how long a connection row counts as live without a
 	// refresh (default 30s; rows are refreshed every 10s).
 	LiveFor time.Duration
+	// Script runs the <script> of agent commands that have one (the stock
+	// check-agent-metric-rate) over the reading's metrics; nil: a script
+	// engine of the hub's own.
+	Script *script.Engine
 	// Register, when set, creates the host of a template certificate's
 	// agent (auto-registration); nil refuses template certificates.
 	Register func(ctx context.Context, site uuid.UUID, template string, hello *wire.Hello) error
@@ -71,6 +76,7 @@ type Hub struct {
 	nextID   atomic.Uint64
 	upgOnce  sync.Once
 	upgrader *websocket.Upgrader
+	scrOnce  sync.Once
 }
 
 type agentKey struct {
@@ -90,7 +96,7 @@ type session struct {
 	since   time.Time
 	log     *slog.Logger
 	mu      sync.Mutex
-	pending map[uint64]chan *checks.Result
+	pending map[uint64]chan *wire.Reading
 }
 
 func (s *session) close() { s.once.Do(func() { close(s.closed); _ = s.conn.Close() }) }
@@ -173,7 +179,7 @@ func (h *Hub) serveAgent(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(wire.MaxMessage)
 	s := &session{id: uuid.New(), peer: peer, conn: conn, send: make(chan []byte, 64), closed: make(chan struct{}),
-		since: time.Now(), pending: map[uint64]chan *checks.Result{}}
+		since: time.Now(), pending: map[uint64]chan *wire.Reading{}}
 	s.log = h.Logger.With(slog.String("site", site.String()), slog.String("connection", s.id.String()), slog.String("serial", peer.Serial))
 	h.serve(context.WithoutCancel(r.Context()), s, site, r.RemoteAddr)
 }
@@ -246,7 +252,7 @@ func (h *Hub) serve(ctx context.Context, s *session, site uuid.UUID, remote stri
 			delete(s.pending, m.Reading.ID)
 			s.mu.Unlock()
 			if ch != nil {
-				ch <- m.Reading.Result
+				ch <- m.Reading
 			}
 		case wire.TypeRenew:
 			go h.renew(ctx, s, site, m.Renew.CSR)
@@ -343,7 +349,7 @@ func (h *Hub) Connected() int {
 // first makes the check DISCONNECTED.
 func (h *Hub) run(ctx context.Context, s *session, req *checks.Request) *checks.Result {
 	id := h.nextID.Add(1)
-	ch := make(chan *checks.Result, 1)
+	ch := make(chan *wire.Reading, 1)
 	s.mu.Lock()
 	s.pending[id] = ch
 	s.mu.Unlock()
@@ -364,7 +370,11 @@ func (h *Hub) run(ctx context.Context, s *session, req *checks.Request) *checks.
 	t := time.NewTimer(req.Timeout + 5*time.Second)
 	defer t.Stop()
 	select {
-	case res := <-ch:
+	case rd := <-ch:
+		res := rd.Result
+		if req.Script != "" {
+			res = h.script(ctx, req, rd)
+		}
 		res.Worker = s.hello.Host
 		return res
 	case <-s.closed:

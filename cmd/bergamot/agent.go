@@ -139,6 +139,8 @@ func cmdAgent(ctx context.Context, env *Env, args []string) error {
 	pluginDirs := fs.String("plugin-dir", "/usr/lib/nagios/plugins", "directories of Nagios plugins the agent may run, comma-separated: its allow-list")
 	scriptDirs := fs.String("script-dir", "", "directories of scripts the agent may run, comma-separated (default none)")
 	conc := fs.Int("concurrency", 16, "checks run at once")
+	statsdListen := fs.String("statsd-listen", getenv("BERGAMOT_AGENT_STATSD_LISTEN", probe.DefaultStatsdListen),
+		"UDP address applications send statsd metrics to, read by the metrics checks (env BERGAMOT_AGENT_STATSD_LISTEN; \"off\" disables)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -156,9 +158,21 @@ func cmdAgent(ctx context.Context, env *Env, args []string) error {
 	if host == "" {
 		host, _ = os.Hostname()
 	}
+	log := env.Logger.With(slog.String("role", "agent"))
+	var sd *probe.Statsd
+	if *statsdListen != "" && *statsdListen != "off" {
+		sd = probe.NewStatsd()
+		sd.Logger = log
+		if got, err := sd.Listen(ctx, *statsdListen); err != nil {
+			// The host's checks still run; the metrics checks report this.
+			log.WarnContext(ctx, "not receiving statsd metrics", slog.Any("error", err))
+		} else {
+			log.InfoContext(ctx, "statsd listening", slog.String("addr", got))
+		}
+	}
 	a := &agent.Agent{Hubs: urls, CertFile: *cert, KeyFile: *key, CAFile: *ca, Host: host, AgentID: *agentID, Address: *address,
-		Version: version, Logger: env.Logger.With(slog.String("role", "agent")), Concurrency: *conc,
-		Probes: probe.New(probe.Probes{Version: version, Host: host, PluginDirs: splitList(*pluginDirs), ScriptDirs: splitList(*scriptDirs)})}
+		Version: version, Logger: log, Concurrency: *conc,
+		Probes: probe.New(probe.Probes{Version: version, Host: host, PluginDirs: splitList(*pluginDirs), ScriptDirs: splitList(*scriptDirs), Statsd: sd})}
 	return a.Run(ctx)
 }
 
