@@ -277,3 +277,14 @@ func (c *Configs) RegisterAgentHost(ctx context.Context, db tenants.Beginner, si
 	})
 	return created, err
 }
+
+// RenewAgentConnection records that connection id now speaks with a
+// renewed certificate (its serial and expiry).
+func RenewAgentConnection(ctx context.Context, db tenants.Beginner, site, id uuid.UUID, serial string, expires time.Time) error {
+	return tenants.InSite(tenants.WithSite(ctx, site), db, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE agent_connections SET serial = $2, cert_expires = $3 WHERE id = $1`, id, serial, expires); err != nil {
+			return fmt.Errorf("recording a renewed agent certificate: %w", err)
+		}
+		return nil
+	})
+}

@@ -99,6 +99,14 @@ type session struct {
 	pending map[uint64]chan *wire.Reading
 }
 
+// current is the certificate the connection speaks with: the one it
+// presented, or the one the hub renewed for it since.
+func (s *session) current() *Peer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peer
+}
+
 func (s *session) close() { s.once.Do(func() { close(s.closed); _ = s.conn.Close() }) }
 
 func (s *session) write(m *wire.Message) bool {
@@ -388,7 +396,8 @@ func (h *Hub) run(ctx context.Context, s *session, req *checks.Request) *checks.
 }
 
 func (h *Hub) renew(ctx context.Context, s *session, site uuid.UUID, csr string) {
-	id := s.peer.Identity
+	old := s.current()
+	id := old.Identity
 	signed, err := h.Manager.Sign(ctx, manager.SignRequest{Kind: id.Kind, Site: id.Site, Name: id.Name, CSR: csr})
 	if err != nil {
 		s.log.WarnContext(ctx, "renewing agent certificate", slog.Any("error", err))
@@ -396,7 +405,16 @@ func (h *Hub) renew(ctx context.Context, s *session, site uuid.UUID, csr string)
 	}
 	_ = store.RecordAgentCertificate(ctx, h.Pool, site, &store.AgentCertificate{Serial: signed.Serial, AgentID: s.key.agent,
 		Template: id.Kind == manager.KindTemplate, NotAfter: signed.NotAfter})
-	s.log.InfoContext(ctx, "agent certificate renewed", slog.String("new_serial", signed.Serial), slog.Time("not_after", signed.NotAfter))
+	// The connection now speaks with the new certificate: revoking it
+	// closes the connection, and the old one's expiry no longer does.
+	s.mu.Lock()
+	s.peer = &Peer{Identity: id, Serial: signed.Serial, NotAfter: signed.NotAfter}
+	s.mu.Unlock()
+	if err := store.RenewAgentConnection(ctx, h.Pool, site, s.id, signed.Serial, signed.NotAfter); err != nil {
+		s.log.WarnContext(ctx, "recording the renewed certificate on the connection", slog.Any("error", err))
+	}
+	s.log.InfoContext(ctx, "agent certificate renewed", slog.String("old_serial", old.Serial), slog.String("new_serial", signed.Serial),
+		slog.Time("not_after", signed.NotAfter))
 	s.write(&wire.Message{Type: wire.TypeRenewed, Renewed: &wire.Renewed{Cert: string(signed.Cert) + string(signed.Chain)}})
 }
 
@@ -503,10 +521,18 @@ func (h *Hub) refreshRevoked(ctx context.Context) error {
 		serials = append(serials, r.Serial)
 	}
 	h.Verify.SetRevoked(serials)
+	now := time.Now()
 	for _, s := range h.all() {
-		if h.Verify.Revoked(s.peer.Serial) {
-			s.log.InfoContext(ctx, "closing agent: its certificate was revoked")
-			s.write(&wire.Message{Type: wire.TypeError, Error: "certificate " + s.peer.Serial + " revoked"})
+		p := s.current()
+		switch {
+		case h.Verify.Revoked(p.Serial):
+			s.log.InfoContext(ctx, "closing agent: its certificate was revoked", slog.String("serial", p.Serial))
+			s.write(&wire.Message{Type: wire.TypeError, Error: "certificate " + p.Serial + " revoked"})
+			time.AfterFunc(200*time.Millisecond, s.close)
+		case now.After(p.NotAfter):
+			s.log.InfoContext(ctx, "closing agent: its certificate expired", slog.String("serial", p.Serial), slog.Time("not_after", p.NotAfter))
+			s.write(&wire.Message{Type: wire.TypeError, Error: fmt.Sprintf("certificate %s expired at %s; renew it (bergamot agent enrol) or issue a new one",
+				p.Serial, p.NotAfter.UTC().Format(time.RFC3339))})
 			time.AfterFunc(200*time.Millisecond, s.close)
 		}
 	}
