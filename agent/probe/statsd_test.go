@@ -54,7 +54,7 @@ func TestStatsdRealPackets(t *testing.T) {
 	}
 	defer conn.Close()
 	packets := []string{
-		"shop.orders:1|c\nshop.orders:2|c|@0.5", // 1 + 2/0.5 = 5
+		"shop.orders:1|c\nshop.orders:2|c|@0.5",                 // 1 + 2/0.5 = 5
 		"shop.queue:10|g", "shop.queue:+5|g", "shop.queue:-3|g", // 12
 		"shop.latency:10|ms\nshop.latency:20|ms\nshop.latency:30|ms|#route:checkout",
 		"shop.users:alice|s\nshop.users:bob|s\nshop.users:alice|s",
@@ -152,16 +152,16 @@ func TestStatsdMeterRates(t *testing.T) {
 
 func TestParseStatsdErrors(t *testing.T) {
 	for line, want := range map[string]string{
-		"novalue":          "no ':'",
-		"a:1":              "no '|type'",
-		"a:x|c":            "not a number",
-		"a:1|q":            "unknown type",
-		"a:1|c|@2":         "sample rate",
-		"a:1|c|zz":         "unknown field",
-		"a b:1|c":          "metric name",
-		":1|c":             "metric name",
-		"a:NaN|g":          "not a number",
-		"a:|s":             "empty set member",
+		"novalue":                         "no ':'",
+		"a:1":                             "no '|type'",
+		"a:x|c":                           "not a number",
+		"a:1|q":                           "unknown type",
+		"a:1|c|@2":                        "sample rate",
+		"a:1|c|zz":                        "unknown field",
+		"a b:1|c":                         "metric name",
+		":1|c":                            "metric name",
+		"a:NaN|g":                         "not a number",
+		"a:|s":                            "empty set member",
 		strings.Repeat("n", 300) + ":1|c": "metric name",
 	} {
 		_, err := ParseStatsd(line)
