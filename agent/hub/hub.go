@@ -62,6 +62,10 @@ type Hub struct {
 	// LiveFor is how long a connection row counts as live without a
 	// refresh (default 30s; rows are refreshed every 10s).
 	LiveFor time.Duration
+	// ForwardPickup is how long a node may leave a check forwarded to it
+	// unstarted before the forwarding node takes it back and routes it
+	// again or reports it DISCONNECTED (default 6s).
+	ForwardPickup time.Duration
 	// Script runs the <script> of agent commands that have one (the stock
 	// check-agent-metric-rate) over the reading's metrics; nil: a script
 	// engine of the hub's own.
