@@ -239,6 +239,12 @@ func (h *Hub) serve(ctx context.Context, s *session, site uuid.UUID, remote stri
 		fail(errors.New("internal error"))
 		return
 	}
+	// A certificate issued with bergamot agent cert is in the site's list
+	// from its first connection (enrolled and renewed ones are already).
+	if err := store.RecordAgentCertificate(ctx, h.Pool, site, &store.AgentCertificate{Serial: s.peer.Serial, AgentID: s.peer.Identity.Name,
+		Template: s.peer.Identity.Kind == manager.KindTemplate, NotAfter: s.peer.NotAfter}); err != nil {
+		s.log.WarnContext(ctx, "recording the agent's certificate", slog.Any("error", err))
+	}
 	go h.writeLoop(s)
 	s.write(&wire.Message{Type: wire.TypeWelcome, Welcome: &wire.Welcome{Site: site.String(), Host: agentID, Node: h.Node}})
 	h.register(s)
@@ -568,6 +574,18 @@ func (h *Hub) shutdown() {
 		defer cancel()
 		_ = c.Stop(ctx)
 	}
+}
+
+// RevokeSerial revokes the certificate serial of site (as the
+// certificate names it) through the agent manager, and closes a
+// connection holding it here at once.
+func (h *Hub) RevokeSerial(ctx context.Context, site, serial string) ([]string, error) {
+	got, err := h.Manager.Revoke(ctx, manager.RevokeRequest{Site: site, Serial: serial})
+	if err != nil {
+		return nil, err
+	}
+	_ = h.refreshRevoked(ctx)
+	return got, nil
 }
 
 // RevokeHost revokes every certificate of the host of site (as the
