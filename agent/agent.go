@@ -13,7 +13,6 @@ package agent
 import (
 	"cmp"
 	"context"
-	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -196,12 +195,10 @@ func (a *Agent) session(ctx context.Context, url string, conf *tls.Config, slots
 	}
 	a.Logger.InfoContext(ctx, "connected to hub", slog.String("hub", url), slog.String("site", m.Welcome.Site),
 		slog.String("host", m.Welcome.Host), slog.String("node", m.Welcome.Node))
-	var renewKey crypto.Signer
-	if a.renewDue() {
-		if renewKey, err = a.requestRenewal(l); err != nil {
-			a.Logger.WarnContext(ctx, "asking for a renewed certificate", slog.Any("error", err))
-		}
-	}
+	rn := &renewal{}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.renewLoop(sctx, l, rn)
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(90 * time.Second))
 		m, err := l.read()
@@ -216,7 +213,7 @@ func (a *Agent) session(ctx context.Context, url string, conf *tls.Config, slots
 				return err
 			}
 		case wire.TypeRenewed:
-			if err := a.saveRenewed(m.Renewed.Cert, renewKey); err != nil {
+			if err := a.saveRenewed(m.Renewed.Cert, rn.take()); err != nil {
 				a.Logger.ErrorContext(ctx, "saving the renewed certificate", slog.Any("error", err))
 			} else {
 				a.Logger.InfoContext(ctx, "certificate renewed", slog.Time("expires", a.cert.Leaf.NotAfter))
@@ -238,10 +235,10 @@ func (a *Agent) start(ctx context.Context, l *link, c *wire.Check, slots chan st
 		}
 		defer func() { <-slots }()
 		cctx, cancel := context.WithTimeout(ctx, c.Timeout)
-		res := a.Probes.Execute(cctx, c.Executor, c.Parameters, c.CommandLine)
+		res, metrics := a.Probes.Run(cctx, c.Executor, c.Parameters, c.CommandLine)
 		cancel()
 		res.Worker = a.Host
-		if err := l.write(&wire.Message{Type: wire.TypeReading, Reading: &wire.Reading{ID: c.ID, Result: res}}); err != nil {
+		if err := l.write(&wire.Message{Type: wire.TypeReading, Reading: &wire.Reading{ID: c.ID, Result: res, Metrics: metrics}}); err != nil {
 			a.Logger.DebugContext(ctx, "sending a reading", slog.Any("error", err))
 		}
 	}()

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,6 +21,8 @@ type AgentHub interface {
 	RootPEM() []byte
 	// RevokeHost revokes every certificate of the site's host.
 	RevokeHost(ctx context.Context, site *tenants.Site, host string) ([]string, error)
+	// RevokeSerial revokes one certificate of the site by serial.
+	RevokeSerial(ctx context.Context, site *tenants.Site, serial string) ([]string, error)
 }
 
 // EnrolmentTTL is how long an enrolment token stays valid.
@@ -56,17 +59,55 @@ func (r *Resolver) agents(ctx context.Context) ([]*store.AgentConnection, error)
 	return nonNilSlice(out), err
 }
 
-func (r *Resolver) agentCertificates(ctx context.Context) ([]*store.AgentCertificate, error) {
+func (r *Resolver) agentCertificates(ctx context.Context, agentID string) ([]*store.AgentCertificate, error) {
 	if _, err := agentAdmin(ctx); err != nil {
 		return nil, err
 	}
 	var out []*store.AgentCertificate
 	err := tenants.ReadSite(ctx, r.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		out, err = store.AgentCertificates(ctx, tx)
+		out, err = store.AgentCertificates(ctx, tx, strings.TrimSpace(agentID))
 		return err
 	})
 	return nonNilSlice(out), err
+}
+
+// normalSerial is how serials are stored: lower-case hex, no 0x or colons.
+func normalSerial(s string) string {
+	return strings.ToLower(strings.TrimPrefix(strings.ReplaceAll(strings.TrimSpace(s), ":", ""), "0x"))
+}
+
+// revokeAgentCertificate revokes one of the site's certificates by serial:
+// a serial the site's ledger does not hold is NotFound (another site's
+// serial among them), whatever the agent manager knows.
+func (r *Resolver) revokeAgentCertificate(ctx context.Context, serial string) ([]string, error) {
+	p, err := agentAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	serial = normalSerial(serial)
+	if serial == "" {
+		return nil, errs.E(errs.Invalid, "serial: give the certificate's serial (hex, as listed)")
+	}
+	hub, err := r.agentHub()
+	if err != nil {
+		return nil, err
+	}
+	err = tenants.ReadSite(ctx, r.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := store.AgentCertificateBySerial(ctx, tx, serial)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	serials, err := hub.RevokeSerial(ctx, p.Site, serial)
+	if err != nil {
+		return nil, err
+	}
+	err = tenants.EditSite(ctx, r.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		return store.MarkAgentCertificatesRevoked(ctx, tx, []string{serial})
+	})
+	return nonNilSlice(serials), err
 }
 
 func (r *Resolver) agentHubInfo(ctx context.Context) (*model.AgentHub, error) {

@@ -22,6 +22,11 @@ func (r *agentCertificateResolver) Revoked(ctx context.Context, obj *store.Agent
 	return obj.RevokedAt != nil, nil
 }
 
+// Status is the resolver for the status field.
+func (r *agentCertificateResolver) Status(ctx context.Context, obj *store.AgentCertificate) (model.AgentCertificateStatus, error) {
+	return model.AgentCertificateStatus(obj.Status()), nil
+}
+
 // CreateAgentEnrolment is the resolver for the createAgentEnrolment field.
 func (r *mutationResolver) CreateAgentEnrolment(ctx context.Context, host string, template *bool) (*model.AgentEnrolment, error) {
 	return r.createAgentEnrolment(ctx, host, template != nil && *template)
@@ -32,14 +37,19 @@ func (r *mutationResolver) RevokeAgent(ctx context.Context, host string) ([]stri
 	return r.revokeAgent(ctx, host)
 }
 
+// RevokeAgentCertificate is the resolver for the revokeAgentCertificate field.
+func (r *mutationResolver) RevokeAgentCertificate(ctx context.Context, serial string) ([]string, error) {
+	return r.revokeAgentCertificate(ctx, serial)
+}
+
 // Agents is the resolver for the agents field.
 func (r *queryResolver) Agents(ctx context.Context) ([]*store.AgentConnection, error) {
 	return r.agents(ctx)
 }
 
 // AgentCertificates is the resolver for the agentCertificates field.
-func (r *queryResolver) AgentCertificates(ctx context.Context) ([]*store.AgentCertificate, error) {
-	return r.agentCertificates(ctx)
+func (r *queryResolver) AgentCertificates(ctx context.Context, agentID *string) ([]*store.AgentCertificate, error) {
+	return r.agentCertificates(ctx, deref(agentID, ""))
 }
 
 // AgentHub is the resolver for the agentHub field.

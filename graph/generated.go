@@ -69,12 +69,14 @@ type ComplexityRoot struct {
 	}
 
 	AgentCertificate struct {
-		AgentID  func(childComplexity int) int
-		IssuedAt func(childComplexity int) int
-		NotAfter func(childComplexity int) int
-		Revoked  func(childComplexity int) int
-		Serial   func(childComplexity int) int
-		Template func(childComplexity int) int
+		AgentID   func(childComplexity int) int
+		IssuedAt  func(childComplexity int) int
+		NotAfter  func(childComplexity int) int
+		Revoked   func(childComplexity int) int
+		RevokedAt func(childComplexity int) int
+		Serial    func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Template  func(childComplexity int) int
 	}
 
 	AgentEnrolment struct {
@@ -352,6 +354,7 @@ type ComplexityRoot struct {
 		ResetPassword             func(childComplexity int, token string, password string) int
 		RevokeAPIToken            func(childComplexity int, id string) int
 		RevokeAgent               func(childComplexity int, host string) int
+		RevokeAgentCertificate    func(childComplexity int, serial string) int
 		RevokeSession             func(childComplexity int, id string) int
 		RevokeWorkerKey           func(childComplexity int, id string) int
 		SaveCommand               func(childComplexity int, input model.CommandInput) int
@@ -415,7 +418,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APITokens          func(childComplexity int) int
-		AgentCertificates  func(childComplexity int) int
+		AgentCertificates  func(childComplexity int, agentID *string) int
 		AgentHub           func(childComplexity int) int
 		Agents             func(childComplexity int) int
 		Alert              func(childComplexity int, id string) int
@@ -675,6 +678,8 @@ type AgentResolver interface {
 }
 type AgentCertificateResolver interface {
 	Revoked(ctx context.Context, obj *store.AgentCertificate) (bool, error)
+
+	Status(ctx context.Context, obj *store.AgentCertificate) (model.AgentCertificateStatus, error)
 }
 type AlertResolver interface {
 	Check(ctx context.Context, obj *store.Alert) (store.Checker, error)
@@ -757,6 +762,7 @@ type MutationResolver interface {
 	SetAuditRetention(ctx context.Context, days int) (bool, error)
 	CreateAgentEnrolment(ctx context.Context, host string, template *bool) (*model.AgentEnrolment, error)
 	RevokeAgent(ctx context.Context, host string) ([]string, error)
+	RevokeAgentCertificate(ctx context.Context, serial string) ([]string, error)
 	SetRetention(ctx context.Context, input store.RetentionInput) (*store.Retention, error)
 }
 type QueryResolver interface {
@@ -788,7 +794,7 @@ type QueryResolver interface {
 	AuditRetentionDays(ctx context.Context) (int, error)
 	CsrfToken(ctx context.Context) (*string, error)
 	Agents(ctx context.Context) ([]*store.AgentConnection, error)
-	AgentCertificates(ctx context.Context) ([]*store.AgentCertificate, error)
+	AgentCertificates(ctx context.Context, agentID *string) ([]*store.AgentCertificate, error)
 	AgentHub(ctx context.Context) (*model.AgentHub, error)
 	Availability(ctx context.Context, checkID *string, groupID *string, from time.Time, to time.Time) (*store.Availability, error)
 	Retention(ctx context.Context) (*store.Retention, error)
@@ -940,12 +946,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AgentCertificate.Revoked(childComplexity), true
+	case "AgentCertificate.revokedAt":
+		if e.ComplexityRoot.AgentCertificate.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentCertificate.RevokedAt(childComplexity), true
 	case "AgentCertificate.serial":
 		if e.ComplexityRoot.AgentCertificate.Serial == nil {
 			break
 		}
 
 		return e.ComplexityRoot.AgentCertificate.Serial(childComplexity), true
+	case "AgentCertificate.status":
+		if e.ComplexityRoot.AgentCertificate.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentCertificate.Status(childComplexity), true
 	case "AgentCertificate.template":
 		if e.ComplexityRoot.AgentCertificate.Template == nil {
 			break
@@ -2369,6 +2387,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAgent(childComplexity, args["host"].(string)), true
+	case "Mutation.revokeAgentCertificate":
+		if e.ComplexityRoot.Mutation.RevokeAgentCertificate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeAgentCertificate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeAgentCertificate(childComplexity, args["serial"].(string)), true
 	case "Mutation.revokeSession":
 		if e.ComplexityRoot.Mutation.RevokeSession == nil {
 			break
@@ -2772,7 +2801,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Query.AgentCertificates(childComplexity), true
+		args, err := ec.field_Query_agentCertificates_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AgentCertificates(childComplexity, args["agentId"].(*string)), true
 	case "Query.agentHub":
 		if e.ComplexityRoot.Query.AgentHub == nil {
 			break
@@ -4602,6 +4636,10 @@ func (ec *executionContext) childFields_AgentCertificate(ctx context.Context, fi
 		return ec.fieldContext_AgentCertificate_issuedAt(ctx, field)
 	case "revoked":
 		return ec.fieldContext_AgentCertificate_revoked(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_AgentCertificate_revokedAt(ctx, field)
+	case "status":
+		return ec.fieldContext_AgentCertificate_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AgentCertificate", field.Name)
 }
@@ -6466,6 +6504,20 @@ func (ec *executionContext) field_Mutation_resetPassword_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeAgentCertificate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "serial",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["serial"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeAgent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6927,6 +6979,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_agentCertificates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "agentId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["agentId"] = arg0
 	return args, nil
 }
 
@@ -8113,6 +8179,52 @@ func (ec *executionContext) _AgentCertificate_revoked(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_AgentCertificate_revoked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AgentCertificate", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _AgentCertificate_revokedAt(ctx context.Context, field graphql.CollectedField, obj *store.AgentCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentCertificate_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AgentCertificate_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentCertificate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AgentCertificate_status(ctx context.Context, field graphql.CollectedField, obj *store.AgentCertificate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentCertificate_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AgentCertificate().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.AgentCertificateStatus) graphql.Marshaler {
+			return ec.marshalNAgentCertificateStatus2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAgentCertificateStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentCertificate_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentCertificate", field, true, true, "AgentCertificateStatus")
 }
 
 func (ec *executionContext) _AgentEnrolment_host(ctx context.Context, field graphql.CollectedField, obj *model.AgentEnrolment) (ret graphql.Marshaler) {
@@ -14654,6 +14766,50 @@ func (ec *executionContext) fieldContext_Mutation_revokeAgent(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_revokeAgentCertificate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeAgentCertificate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeAgentCertificate(ctx, fc.Args["serial"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeAgentCertificate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeAgentCertificate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setRetention(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16292,7 +16448,8 @@ func (ec *executionContext) _Query_agentCertificates(ctx context.Context, field 
 			return ec.fieldContext_Query_agentCertificates(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Query().AgentCertificates(ctx)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AgentCertificates(ctx, fc.Args["agentId"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*store.AgentCertificate) graphql.Marshaler {
@@ -16302,7 +16459,7 @@ func (ec *executionContext) _Query_agentCertificates(ctx context.Context, field 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Query_agentCertificates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Query_agentCertificates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Query",
 		Field:      field,
@@ -16311,6 +16468,17 @@ func (ec *executionContext) fieldContext_Query_agentCertificates(_ context.Conte
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AgentCertificate(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_agentCertificates_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -22650,6 +22818,17 @@ func (ec *executionContext) _AgentCertificate(ctx context.Context, sel ast.Selec
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._AgentCertificate_revoked(ctx, field, obj)
 				})
+		case "revokedAt":
+			out.Values[i] = ec._AgentCertificate_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AgentCertificate_status(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -24586,6 +24765,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeAgent":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeAgent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeAgentCertificate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeAgentCertificate(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -26855,6 +27041,16 @@ func (ec *executionContext) marshalNAgentCertificate2ᚖgithubᚗcomᚋbergamot�
 		return graphql.Null
 	}
 	return ec._AgentCertificate(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAgentCertificateStatus2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAgentCertificateStatus(ctx context.Context, v any) (model.AgentCertificateStatus, error) {
+	var res model.AgentCertificateStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAgentCertificateStatus2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAgentCertificateStatus(ctx context.Context, sel ast.SelectionSet, v model.AgentCertificateStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNAgentEnrolment2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAgentEnrolment(ctx context.Context, sel ast.SelectionSet, v *model.AgentEnrolment) graphql.Marshaler {

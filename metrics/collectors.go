@@ -99,3 +99,57 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.results, prometheus.GaugeValue, float64(b.Results))
 	ch <- prometheus.MustNewConstMetric(c.alive, prometheus.GaugeValue, float64(b.WorkersAlive))
 }
+
+// AgentCA is what the agent manager reads from its data directory when
+// scraped: its ledgers (shared with `bergamot agent cert|revoke`, so
+// certificates issued on the command line count too) and the expiry of
+// the certificates it cannot work without.
+type AgentCA struct {
+	// Issued and Revoked count the ledgers' entries (agent and template
+	// certificates; hub certificates are not in the ledger).
+	Issued, Revoked int
+	// Expires is the not-after time by certificate: "root" (every site CA
+	// ends with it), "manager" (its TLS certificate), "node" (the serve
+	// nodes' credentials).
+	Expires map[string]time.Time
+}
+
+// agentCACollector reads an AgentCA when scraped.
+type agentCACollector struct {
+	read                      func() (*AgentCA, error)
+	issued, revoked, exp, up *prometheus.Desc
+}
+
+// AgentManager registers read as the source of the agent manager's
+// series: bergamot_agent_certificates_issued_total,
+// bergamot_agent_certificates_revoked_total,
+// bergamot_agent_ca_expiry_timestamp_seconds{certificate} and
+// bergamot_agent_ca_up.
+func AgentManager(read func() (*AgentCA, error)) {
+	Register("agent-ca", &agentCACollector{read: read,
+		issued:  prometheus.NewDesc("bergamot_agent_certificates_issued_total", "Agent and template certificates the agent manager has issued (its ledger, including bergamot agent cert).", nil, nil),
+		revoked: prometheus.NewDesc("bergamot_agent_certificates_revoked_total", "Certificates on the agent manager's revocation list.", nil, nil),
+		exp:     prometheus.NewDesc("bergamot_agent_ca_expiry_timestamp_seconds", "When the agent manager's certificates expire (Unix time): root (and with it every site CA), manager, node.", []string{"certificate"}, nil),
+		up:      prometheus.NewDesc("bergamot_agent_ca_up", "1 when the last scrape could read the agent manager's ledgers, else 0.", nil, nil),
+	})
+}
+
+func (c *agentCACollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.issued, c.revoked, c.exp, c.up} {
+		ch <- d
+	}
+}
+
+func (c *agentCACollector) Collect(ch chan<- prometheus.Metric) {
+	a, err := c.read()
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(c.issued, prometheus.CounterValue, float64(a.Issued))
+	ch <- prometheus.MustNewConstMetric(c.revoked, prometheus.CounterValue, float64(a.Revoked))
+	for name, t := range a.Expires {
+		ch <- prometheus.MustNewConstMetric(c.exp, prometheus.GaugeValue, float64(t.Unix()), name)
+	}
+}

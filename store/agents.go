@@ -203,9 +203,35 @@ func RecordAgentCertificate(ctx context.Context, db tenants.Beginner, site uuid.
 	})
 }
 
-// AgentCertificates lists the site's certificates (in ctx's transaction).
-func AgentCertificates(ctx context.Context, tx pgx.Tx) ([]*AgentCertificate, error) {
-	rows, err := tx.Query(ctx, `SELECT serial, agent_id, template, not_after, issued_at, revoked_at FROM agent_certificates ORDER BY issued_at DESC LIMIT 10000`)
+// Agent certificate statuses (AgentCertificate.Status).
+const (
+	CertValid    = "VALID"
+	CertExpiring = "EXPIRING"
+	CertExpired  = "EXPIRED"
+	CertRevoked  = "REVOKED"
+)
+
+// Status is where the certificate stands now: REVOKED, EXPIRED, EXPIRING
+// (less than a third of its lifetime left, when its agent should have
+// renewed it) or VALID.
+func (c *AgentCertificate) Status() string {
+	now := time.Now()
+	switch {
+	case c.RevokedAt != nil:
+		return CertRevoked
+	case !now.Before(c.NotAfter):
+		return CertExpired
+	case c.NotAfter.Sub(now) < c.NotAfter.Sub(c.IssuedAt)/3:
+		return CertExpiring
+	}
+	return CertValid
+}
+
+// AgentCertificates lists the site's certificates (in ctx's transaction),
+// newest first; agentID, when set, keeps one host's.
+func AgentCertificates(ctx context.Context, tx pgx.Tx, agentID string) ([]*AgentCertificate, error) {
+	rows, err := tx.Query(ctx, `SELECT serial, agent_id, template, not_after, issued_at, revoked_at FROM agent_certificates
+		WHERE $1 = '' OR agent_id = $1 ORDER BY issued_at DESC LIMIT 10000`, agentID)
 	if err != nil {
 		return nil, fmt.Errorf("listing agent certificates: %w", err)
 	}
@@ -219,6 +245,21 @@ func AgentCertificates(ctx context.Context, tx pgx.Tx) ([]*AgentCertificate, err
 		out = append(out, &c)
 	}
 	return out, rows.Err()
+}
+
+// AgentCertificateBySerial returns the site's certificate with serial
+// (in ctx's transaction), or an errs.NotFound error naming it.
+func AgentCertificateBySerial(ctx context.Context, tx pgx.Tx, serial string) (*AgentCertificate, error) {
+	var c AgentCertificate
+	err := tx.QueryRow(ctx, `SELECT serial, agent_id, template, not_after, issued_at, revoked_at FROM agent_certificates WHERE serial = $1`, serial).
+		Scan(&c.Serial, &c.AgentID, &c.Template, &c.NotAfter, &c.IssuedAt, &c.RevokedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "no agent certificate with serial %s in this site", serial)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading agent certificate %s: %w", serial, err)
+	}
+	return &c, nil
 }
 
 // MarkAgentCertificatesRevoked marks serials revoked (after the agent
@@ -276,4 +317,15 @@ func (c *Configs) RegisterAgentHost(ctx context.Context, db tenants.Beginner, si
 		return nil
 	})
 	return created, err
+}
+
+// RenewAgentConnection records that connection id now speaks with a
+// renewed certificate (its serial and expiry).
+func RenewAgentConnection(ctx context.Context, db tenants.Beginner, site, id uuid.UUID, serial string, expires time.Time) error {
+	return tenants.InSite(tenants.WithSite(ctx, site), db, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE agent_connections SET serial = $2, cert_expires = $3 WHERE id = $1`, id, serial, expires); err != nil {
+			return fmt.Errorf("recording a renewed agent certificate: %w", err)
+		}
+		return nil
+	})
 }

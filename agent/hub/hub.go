@@ -30,6 +30,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/agent/manager"
 	"github.com/bergamot-monitoring/bergamot/agent/wire"
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/checks/script"
 	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/store"
@@ -61,6 +62,14 @@ type Hub struct {
 	// LiveFor is how long a connection row counts as live without a
 	// refresh (default 30s; rows are refreshed every 10s).
 	LiveFor time.Duration
+	// ForwardPickup is how long a node may leave a check forwarded to it
+	// unstarted before the forwarding node takes it back and routes it
+	// again or reports it DISCONNECTED (default 6s).
+	ForwardPickup time.Duration
+	// Script runs the <script> of agent commands that have one (the stock
+	// check-agent-metric-rate) over the reading's metrics; nil: a script
+	// engine of the hub's own.
+	Script *script.Engine
 	// Register, when set, creates the host of a template certificate's
 	// agent (auto-registration); nil refuses template certificates.
 	Register func(ctx context.Context, site uuid.UUID, template string, hello *wire.Hello) error
@@ -71,6 +80,7 @@ type Hub struct {
 	nextID   atomic.Uint64
 	upgOnce  sync.Once
 	upgrader *websocket.Upgrader
+	scrOnce  sync.Once
 }
 
 type agentKey struct {
@@ -90,7 +100,15 @@ type session struct {
 	since   time.Time
 	log     *slog.Logger
 	mu      sync.Mutex
-	pending map[uint64]chan *checks.Result
+	pending map[uint64]chan *wire.Reading
+}
+
+// current is the certificate the connection speaks with: the one it
+// presented, or the one the hub renewed for it since.
+func (s *session) current() *Peer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peer
 }
 
 func (s *session) close() { s.once.Do(func() { close(s.closed); _ = s.conn.Close() }) }
@@ -173,7 +191,7 @@ func (h *Hub) serveAgent(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(wire.MaxMessage)
 	s := &session{id: uuid.New(), peer: peer, conn: conn, send: make(chan []byte, 64), closed: make(chan struct{}),
-		since: time.Now(), pending: map[uint64]chan *checks.Result{}}
+		since: time.Now(), pending: map[uint64]chan *wire.Reading{}}
 	s.log = h.Logger.With(slog.String("site", site.String()), slog.String("connection", s.id.String()), slog.String("serial", peer.Serial))
 	h.serve(context.WithoutCancel(r.Context()), s, site, r.RemoteAddr)
 }
@@ -221,6 +239,12 @@ func (h *Hub) serve(ctx context.Context, s *session, site uuid.UUID, remote stri
 		fail(errors.New("internal error"))
 		return
 	}
+	// A certificate issued with bergamot agent cert is in the site's list
+	// from its first connection (enrolled and renewed ones are already).
+	if err := store.RecordAgentCertificate(ctx, h.Pool, site, &store.AgentCertificate{Serial: s.peer.Serial, AgentID: s.peer.Identity.Name,
+		Template: s.peer.Identity.Kind == manager.KindTemplate, NotAfter: s.peer.NotAfter}); err != nil {
+		s.log.WarnContext(ctx, "recording the agent's certificate", slog.Any("error", err))
+	}
 	go h.writeLoop(s)
 	s.write(&wire.Message{Type: wire.TypeWelcome, Welcome: &wire.Welcome{Site: site.String(), Host: agentID, Node: h.Node}})
 	h.register(s)
@@ -246,7 +270,7 @@ func (h *Hub) serve(ctx context.Context, s *session, site uuid.UUID, remote stri
 			delete(s.pending, m.Reading.ID)
 			s.mu.Unlock()
 			if ch != nil {
-				ch <- m.Reading.Result
+				ch <- m.Reading
 			}
 		case wire.TypeRenew:
 			go h.renew(ctx, s, site, m.Renew.CSR)
@@ -343,7 +367,7 @@ func (h *Hub) Connected() int {
 // first makes the check DISCONNECTED.
 func (h *Hub) run(ctx context.Context, s *session, req *checks.Request) *checks.Result {
 	id := h.nextID.Add(1)
-	ch := make(chan *checks.Result, 1)
+	ch := make(chan *wire.Reading, 1)
 	s.mu.Lock()
 	s.pending[id] = ch
 	s.mu.Unlock()
@@ -364,7 +388,11 @@ func (h *Hub) run(ctx context.Context, s *session, req *checks.Request) *checks.
 	t := time.NewTimer(req.Timeout + 5*time.Second)
 	defer t.Stop()
 	select {
-	case res := <-ch:
+	case rd := <-ch:
+		res := rd.Result
+		if req.Script != "" {
+			res = h.script(ctx, req, rd)
+		}
 		res.Worker = s.hello.Host
 		return res
 	case <-s.closed:
@@ -378,7 +406,8 @@ func (h *Hub) run(ctx context.Context, s *session, req *checks.Request) *checks.
 }
 
 func (h *Hub) renew(ctx context.Context, s *session, site uuid.UUID, csr string) {
-	id := s.peer.Identity
+	old := s.current()
+	id := old.Identity
 	signed, err := h.Manager.Sign(ctx, manager.SignRequest{Kind: id.Kind, Site: id.Site, Name: id.Name, CSR: csr})
 	if err != nil {
 		s.log.WarnContext(ctx, "renewing agent certificate", slog.Any("error", err))
@@ -386,7 +415,16 @@ func (h *Hub) renew(ctx context.Context, s *session, site uuid.UUID, csr string)
 	}
 	_ = store.RecordAgentCertificate(ctx, h.Pool, site, &store.AgentCertificate{Serial: signed.Serial, AgentID: s.key.agent,
 		Template: id.Kind == manager.KindTemplate, NotAfter: signed.NotAfter})
-	s.log.InfoContext(ctx, "agent certificate renewed", slog.String("new_serial", signed.Serial), slog.Time("not_after", signed.NotAfter))
+	// The connection now speaks with the new certificate: revoking it
+	// closes the connection, and the old one's expiry no longer does.
+	s.mu.Lock()
+	s.peer = &Peer{Identity: id, Serial: signed.Serial, NotAfter: signed.NotAfter}
+	s.mu.Unlock()
+	if err := store.RenewAgentConnection(ctx, h.Pool, site, s.id, signed.Serial, signed.NotAfter); err != nil {
+		s.log.WarnContext(ctx, "recording the renewed certificate on the connection", slog.Any("error", err))
+	}
+	s.log.InfoContext(ctx, "agent certificate renewed", slog.String("old_serial", old.Serial), slog.String("new_serial", signed.Serial),
+		slog.Time("not_after", signed.NotAfter))
 	s.write(&wire.Message{Type: wire.TypeRenewed, Renewed: &wire.Renewed{Cert: string(signed.Cert) + string(signed.Chain)}})
 }
 
@@ -493,10 +531,18 @@ func (h *Hub) refreshRevoked(ctx context.Context) error {
 		serials = append(serials, r.Serial)
 	}
 	h.Verify.SetRevoked(serials)
+	now := time.Now()
 	for _, s := range h.all() {
-		if h.Verify.Revoked(s.peer.Serial) {
-			s.log.InfoContext(ctx, "closing agent: its certificate was revoked")
-			s.write(&wire.Message{Type: wire.TypeError, Error: "certificate " + s.peer.Serial + " revoked"})
+		p := s.current()
+		switch {
+		case h.Verify.Revoked(p.Serial):
+			s.log.InfoContext(ctx, "closing agent: its certificate was revoked", slog.String("serial", p.Serial))
+			s.write(&wire.Message{Type: wire.TypeError, Error: "certificate " + p.Serial + " revoked"})
+			time.AfterFunc(200*time.Millisecond, s.close)
+		case now.After(p.NotAfter):
+			s.log.InfoContext(ctx, "closing agent: its certificate expired", slog.String("serial", p.Serial), slog.Time("not_after", p.NotAfter))
+			s.write(&wire.Message{Type: wire.TypeError, Error: fmt.Sprintf("certificate %s expired at %s; renew it (bergamot agent enrol) or issue a new one",
+				p.Serial, p.NotAfter.UTC().Format(time.RFC3339))})
 			time.AfterFunc(200*time.Millisecond, s.close)
 		}
 	}
@@ -528,6 +574,18 @@ func (h *Hub) shutdown() {
 		defer cancel()
 		_ = c.Stop(ctx)
 	}
+}
+
+// RevokeSerial revokes the certificate serial of site (as the
+// certificate names it) through the agent manager, and closes a
+// connection holding it here at once.
+func (h *Hub) RevokeSerial(ctx context.Context, site, serial string) ([]string, error) {
+	got, err := h.Manager.Revoke(ctx, manager.RevokeRequest{Site: site, Serial: serial})
+	if err != nil {
+		return nil, err
+	}
+	_ = h.refreshRevoked(ctx)
+	return got, nil
 }
 
 // RevokeHost revokes every certificate of the host of site (as the

@@ -107,7 +107,14 @@ type rig struct {
 // (when set) and returns its attribute attr.
 func (r *rig) start(env []string, msg, attr string, args ...string) (*proc, string) {
 	r.t.Helper()
-	cmd := exec.Command(bergamotBinary(r.t), append([]string{"--log-format", "json"}, args...)...)
+	return r.startVia(nil, env, msg, attr, args...)
+}
+
+// startVia is start with the command run through wrap (e.g. ip netns exec).
+func (r *rig) startVia(wrap, env []string, msg, attr string, args ...string) (*proc, string) {
+	r.t.Helper()
+	argv := append(append(append([]string{}, wrap...), bergamotBinary(r.t), "--log-format", "json"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
@@ -227,14 +234,14 @@ func newRig(t *testing.T, hosts map[string]string) *rig {
 
 // serve starts a serve node with the agent hub and returns it with its
 // agent URL.
-func (r *rig) serve() (*proc, string) {
+func (r *rig) serve(extra ...string) (*proc, string) {
 	r.t.Helper()
 	p, addr := r.start([]string{"DATABASE_URL=" + r.db.OwnerURL, "BERGAMOT_DATA=" + r.t.TempDir(),
 		"BERGAMOT_SECRET_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 32))},
 		"agent hub listening", "addr",
-		"serve", "--listen", "127.0.0.1:0", "--signup", "closed", "--exec-policy", "hosted",
-		"--agent-manager", r.mgrAddr, "--agent-manager-creds", filepath.Join(r.mgrDir, "node"),
-		"--agent-listen", "127.0.0.1:0", "--agent-names", "127.0.0.1")
+		append([]string{"serve", "--listen", "127.0.0.1:0", "--signup", "closed", "--exec-policy", "hosted",
+			"--agent-manager", r.mgrAddr, "--agent-manager-creds", filepath.Join(r.mgrDir, "node"),
+			"--agent-listen", "127.0.0.1:0", "--agent-names", "127.0.0.1"}, extra...)...)
 	return p, "wss://" + addr + "/agent"
 }
 

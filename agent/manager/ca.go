@@ -528,3 +528,38 @@ func (ca *CA) update(name string, f func([]byte) ([]byte, error)) error {
 	}
 	return writeFile(path, out, 0o600)
 }
+
+// Stats is what the manager's /metrics reports: its ledgers' sizes and
+// when the certificates it cannot work without expire.
+type Stats struct {
+	Issued, Revoked int
+	// Expires is the not-after time of "root" (every site CA ends with
+	// it), "manager" (its TLS certificate) and "node" (the serve nodes'
+	// credentials).
+	Expires map[string]time.Time
+}
+
+// Stats reads the ledgers and the manager's certificates.
+func (ca *CA) Stats() (*Stats, error) {
+	issued, err := ca.IssuedList()
+	if err != nil {
+		return nil, err
+	}
+	revoked, err := ca.RevokedList()
+	if err != nil {
+		return nil, err
+	}
+	st := &Stats{Issued: len(issued), Revoked: len(revoked), Expires: map[string]time.Time{"root": ca.root.NotAfter}}
+	for name, path := range map[string]string{"manager": filepath.Join(ca.Dir, "manager.crt"), "node": filepath.Join(ca.Dir, "node", "node.crt")} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading the %s certificate: %w", name, err)
+		}
+		c, err := ParseCertPEM(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		st.Expires[name] = c.NotAfter
+	}
+	return st, nil
+}

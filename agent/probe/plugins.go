@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/agent/wire"
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/checks/nagios"
 )
@@ -102,9 +104,48 @@ func localScript(ctx context.Context, r *Run) (*checks.Result, error) {
 
 // metrics: application metrics pushed to the agent (statsd in the Java
 // agent) are not collected by this agent.
-func metrics(context.Context, *Run) (*checks.Result, error) {
-	return &checks.Result{Status: checks.StatusUnknown, Output: "this agent does not collect pushed application metrics (statsd); use a Nagios plugin or a script for application checks"}, nil
+// metrics reads the statsd metrics the agent has aggregated: those whose
+// name (without its source when strip_source_from_metric_name) matches
+// metric_name_filter, a regular expression matched against the whole name
+// ("#" alone: every metric). They go back as the reading's metrics, which
+// the hub hands to the command's script as readings; without a script the
+// result is OK with one perfdata item per metric.
+func metrics(_ context.Context, r *Run) (*checks.Result, error) {
+	sd := r.Agent.Statsd
+	if sd == nil {
+		return &checks.Result{Status: checks.StatusUnknown, Output: "this agent does not receive statsd metrics (it was started with --statsd-listen off)"}, nil
+	}
+	addr, err := sd.Addr()
+	if err != nil {
+		return &checks.Result{Status: checks.StatusUnknown, Output: "this agent receives no statsd metrics: " + err.Error()}, nil
+	}
+	expr := r.Param("metric_name_filter", ".*")
+	if expr == "#" {
+		expr = ".*"
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("parameter metric_name_filter: %q is not a regular expression: %w", expr, err)
+	}
+	ms := sd.Snapshot(re, r.Bool("strip_source_from_metric_name", true))
+	r.Metrics = ms
+	pd := make([]checks.Perfdata, 0, min(len(ms), maxMetricPerfdata))
+	for _, m := range ms[:min(len(ms), maxMetricPerfdata)] {
+		switch m.Type {
+		case wire.MetricMeter:
+			pd = append(pd, perf(m.Name, float64(m.Count), "c", "", ""))
+		case wire.MetricTimer:
+			pd = append(pd, perf(m.Name, m.Mean, "ms", "", ""))
+		default:
+			pd = append(pd, perf(m.Name, m.Value, "", "", ""))
+		}
+	}
+	out := fmt.Sprintf("%d metrics match %s (statsd on %s)", len(ms), expr, addr)
+	return &checks.Result{Status: checks.StatusOK, Output: out, Perfdata: pd}, nil
 }
+
+// maxMetricPerfdata bounds the perfdata of a metrics check without a script.
+const maxMetricPerfdata = 200
 
 func deadline(ctx context.Context) time.Duration {
 	if dl, ok := ctx.Deadline(); ok {

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bergamot-monitoring/bergamot/agent/wire"
 	"github.com/bergamot-monitoring/bergamot/checks"
 )
 
@@ -32,6 +33,8 @@ type Run struct {
 	Params      map[string]string
 	CommandLine string
 	Agent       *Probes
+	// Metrics is set by the metrics executor: the readings it hands back.
+	Metrics []wire.Metric
 }
 
 // Param returns a parameter, or def when it is absent or empty.
@@ -81,6 +84,9 @@ type Probes struct {
 	Sample time.Duration
 	// Started is when the agent started.
 	Started time.Time
+	// Statsd holds the statsd metrics the agent receives (nil: none; the
+	// metrics executor then says so).
+	Statsd *Statsd
 
 	executors map[string]Executor
 	plugins   pluginRunner
@@ -134,15 +140,22 @@ func (p *Probes) Names() []string {
 // Execute runs executor with params under ctx's deadline. An unknown
 // executor or a failure is an UNKNOWN or ERROR result, never a panic.
 func (p *Probes) Execute(ctx context.Context, executor string, params map[string]string, commandLine string) *checks.Result {
+	res, _ := p.Run(ctx, executor, params, commandLine)
+	return res
+}
+
+// Run is Execute that also returns the metrics a metrics check read.
+func (p *Probes) Run(ctx context.Context, executor string, params map[string]string, commandLine string) (*checks.Result, []wire.Metric) {
 	start := time.Now()
 	ex := p.executors[executor]
 	var res *checks.Result
 	var err error
+	run := &Run{Params: params, CommandLine: commandLine, Agent: p}
 	if ex == nil {
 		res = &checks.Result{Status: checks.StatusUnknown,
 			Output: fmt.Sprintf("this agent has no executor %q (it has: %s)", executor, strings.Join(p.Names(), ", "))}
 	} else {
-		res, err = safe(ctx, ex, &Run{Params: params, CommandLine: commandLine, Agent: p})
+		res, err = safe(ctx, ex, run)
 	}
 	if err != nil {
 		status := checks.StatusError
@@ -155,7 +168,7 @@ func (p *Probes) Execute(ctx context.Context, executor string, params map[string
 		res.Started = start
 	}
 	res.Runtime = time.Since(start)
-	return res
+	return res, run.Metrics
 }
 
 func safe(ctx context.Context, ex Executor, r *Run) (res *checks.Result, err error) {

@@ -92,6 +92,39 @@ type Check struct {
 type Reading struct {
 	ID     uint64         `json:"id"`
 	Result *checks.Result `json:"result"`
+	// Metrics are the aggregated statsd metrics a metrics check asked
+	// for; the hub hands them to the command's script as readings.
+	Metrics []Metric `json:"metrics,omitempty"`
+}
+
+// Metric kinds: statsd counters are meters (a count and its rates),
+// timers and histograms keep a distribution, gauges a value.
+const (
+	MetricMeter     = "meter"
+	MetricGauge     = "gauge"
+	MetricTimer     = "timer"
+	MetricHistogram = "histogram"
+	MetricSet       = "set"
+)
+
+// Metric is one aggregated metric the agent holds (the reading a metrics
+// check's script sees: readings[i].meanRate, .value, .mean, ...). Rates
+// are per second; timer figures are in milliseconds.
+type Metric struct {
+	Name              string  `json:"name"`
+	Type              string  `json:"type"`
+	Count             int64   `json:"count,omitempty"`
+	Value             float64 `json:"value,omitempty"`
+	MeanRate          float64 `json:"meanRate,omitempty"`
+	OneMinuteRate     float64 `json:"oneMinuteRate,omitempty"`
+	FiveMinuteRate    float64 `json:"fiveMinuteRate,omitempty"`
+	FifteenMinuteRate float64 `json:"fifteenMinuteRate,omitempty"`
+	Min               float64 `json:"min,omitempty"`
+	Max               float64 `json:"max,omitempty"`
+	Mean              float64 `json:"mean,omitempty"`
+	Median            float64 `json:"median,omitempty"`
+	P95               float64 `json:"p95,omitempty"`
+	P99               float64 `json:"p99,omitempty"`
 }
 
 // Renew asks for a new certificate for the key of the certificate request.
@@ -146,6 +179,8 @@ const (
 	maxCapabilities = 64
 	maxParameters   = 200
 	maxPEM          = 16 << 10
+	// MaxMetrics bounds the metrics one reading carries.
+	MaxMetrics = 2000
 )
 
 func (m *Message) validate() error {
@@ -242,6 +277,19 @@ func (r *Reading) validate() error {
 	}
 	if s := r.Result.Status; s < 0 || int(s) >= len(checks.AllStatuses()) {
 		return fmt.Errorf("reading message %d: status %d is not a status", r.ID, int(s))
+	}
+	if len(r.Metrics) > MaxMetrics {
+		return fmt.Errorf("reading message %d: %d metrics exceed the limit of %d", r.ID, len(r.Metrics), MaxMetrics)
+	}
+	for i, m := range r.Metrics {
+		if m.Name == "" || len(m.Name) > maxName {
+			return fmt.Errorf("reading message %d: metrics[%d].name must be 1 to %d bytes", r.ID, i, maxName)
+		}
+		switch m.Type {
+		case MetricMeter, MetricGauge, MetricTimer, MetricHistogram, MetricSet:
+		default:
+			return fmt.Errorf("reading message %d: metrics[%d] (%s): unknown type %q", r.ID, i, m.Name, m.Type)
+		}
 	}
 	return nil
 }

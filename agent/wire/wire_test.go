@@ -37,6 +37,8 @@ func TestRoundTrip(t *testing.T) {
 func TestDecodeRejects(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{"v":2,"type":"ping"}`, "protocol version 2 not supported"},
+		{`{"v":1,"type":"reading","reading":{"id":3,"result":{"Status":"OK"},"metrics":[{"name":"q","type":"bogus"}]}}`, `metrics[0] (q): unknown type "bogus"`},
+		{`{"v":1,"type":"reading","reading":{"id":3,"result":{"Status":"OK"},"metrics":[{"type":"gauge"}]}}`, "metrics[0].name must be"},
 		{`{"v":1,"type":"hello"}`, "hello message: want 1 payload field(s), got 0"},
 		{`{"v":1,"type":"hello","hello":{"host":"","protocol":1,"capabilities":[]}}`, "hello message: host must be"},
 		{`{"v":1,"type":"hello","hello":{"host":"h","protocol":9,"capabilities":[]}}`, "hello message: protocol 9 not supported"},
@@ -66,6 +68,7 @@ func FuzzDecode(f *testing.F) {
 		`{"v":1,"type":"hello","hello":{"host":"web1","agent_id":"a1","version":"dev","protocol":1,"capabilities":["cpu","disk"]}}`,
 		`{"v":1,"type":"check","check":{"id":12,"executor":"processes","parameters":{"command":"sshd","warning":"1:20"},"timeout":1000000000}}`,
 		`{"v":1,"type":"reading","reading":{"id":12,"result":{"Status":"OK","Output":"OK","Perfdata":[{"label":"a","value":1}]}}}`,
+		`{"v":1,"type":"reading","reading":{"id":3,"result":{"Status":"OK","Output":"2 metrics"},"metrics":[{"name":"orders","type":"meter","count":5,"meanRate":0.5},{"name":"q","type":"gauge","value":12}]}}`,
 		`{"v":1,"type":"welcome","welcome":{"site":"s","host":"h","node":"n1"}}`,
 		`{"v":1,"type":"renew","renew":{"csr":"x"}}`,
 		`{"v":1,"type":"renewed","renewed":{"cert":"x"}}`,

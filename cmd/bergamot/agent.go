@@ -20,10 +20,11 @@ import (
 	"github.com/bergamot-monitoring/bergamot/agent/hub"
 	"github.com/bergamot-monitoring/bergamot/agent/manager"
 	"github.com/bergamot-monitoring/bergamot/agent/probe"
+	"github.com/bergamot-monitoring/bergamot/metrics"
 )
 
 const agentManagerUsage = `bergamot agent-manager init --dir DIR [--names HOST,IP...] [--key-type ecdsa|ed25519]
-  bergamot agent-manager serve --dir DIR [--listen :8444] [--lifetime 2160h]
+  bergamot agent-manager serve --dir DIR [--listen :8444] [--lifetime 2160h] [--metrics-listen ADDR]
 
   init makes the root CA, the manager's TLS certificate (for --names) and DIR/node/, the
   credentials serve nodes present: copy DIR/node to each serve node and start it with
@@ -69,11 +70,12 @@ func cmdAgentManager(ctx context.Context, env *Env, args []string) error {
 		fmt.Printf("  3. give agents the root: %s (their ca.crt)\n", filepath.Join(*dir, "root.crt"))
 		return nil
 	case "serve":
-		fs := newFlags("agent-manager serve", "bergamot agent-manager serve --dir DIR [--listen :8444]")
+		fs := newFlags("agent-manager serve", "bergamot agent-manager serve --dir DIR [--listen :8444] [--metrics-listen ADDR]")
 		dir := fs.String("dir", "", "the manager's data directory (from agent-manager init)")
 		listen := fs.String("listen", getenv("BERGAMOT_AGENT_MANAGER_LISTEN", ":8444"), "address of the mutual-TLS API for serve nodes (env BERGAMOT_AGENT_MANAGER_LISTEN)")
 		lifetime := fs.Duration("lifetime", manager.DefaultLifetime, "lifetime of agent certificates (agents renew after two thirds of it)")
 		keyType := fs.String("key-type", manager.KeyECDSA, "key type for new site CAs: ecdsa (P-256) or ed25519")
+		metricsListen := addMetricsFlag(fs)
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -86,6 +88,17 @@ func cmdAgentManager(ctx context.Context, env *Env, args []string) error {
 		}
 		ca.Lifetime, ca.KeyType = *lifetime, *keyType
 		log := env.Logger.With(slog.String("role", "agent-manager"))
+		metrics.Role(version, "agent-manager")
+		metrics.AgentManager(func() (*metrics.AgentCA, error) {
+			st, err := ca.Stats()
+			if err != nil {
+				return nil, err
+			}
+			return &metrics.AgentCA{Issued: st.Issued, Revoked: st.Revoked, Expires: st.Expires}, nil
+		})
+		if err := serveMetrics(ctx, log, *metricsListen); err != nil {
+			return err
+		}
 		srv := &manager.Server{CA: ca, Logger: log}
 		return srv.Serve(ctx, *listen, func(addr string) {
 			log.InfoContext(ctx, "agent manager serving", slog.String("addr", addr), slog.String("dir", *dir))
@@ -126,6 +139,8 @@ func cmdAgent(ctx context.Context, env *Env, args []string) error {
 	pluginDirs := fs.String("plugin-dir", "/usr/lib/nagios/plugins", "directories of Nagios plugins the agent may run, comma-separated: its allow-list")
 	scriptDirs := fs.String("script-dir", "", "directories of scripts the agent may run, comma-separated (default none)")
 	conc := fs.Int("concurrency", 16, "checks run at once")
+	statsdListen := fs.String("statsd-listen", getenv("BERGAMOT_AGENT_STATSD_LISTEN", probe.DefaultStatsdListen),
+		"UDP address applications send statsd metrics to, read by the metrics checks (env BERGAMOT_AGENT_STATSD_LISTEN; \"off\" disables)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -143,9 +158,21 @@ func cmdAgent(ctx context.Context, env *Env, args []string) error {
 	if host == "" {
 		host, _ = os.Hostname()
 	}
+	log := env.Logger.With(slog.String("role", "agent"))
+	var sd *probe.Statsd
+	if *statsdListen != "" && *statsdListen != "off" {
+		sd = probe.NewStatsd()
+		sd.Logger = log
+		if got, err := sd.Listen(ctx, *statsdListen); err != nil {
+			// The host's checks still run; the metrics checks report this.
+			log.WarnContext(ctx, "not receiving statsd metrics", slog.Any("error", err))
+		} else {
+			log.InfoContext(ctx, "statsd listening", slog.String("addr", got))
+		}
+	}
 	a := &agent.Agent{Hubs: urls, CertFile: *cert, KeyFile: *key, CAFile: *ca, Host: host, AgentID: *agentID, Address: *address,
-		Version: version, Logger: env.Logger.With(slog.String("role", "agent")), Concurrency: *conc,
-		Probes: probe.New(probe.Probes{Version: version, Host: host, PluginDirs: splitList(*pluginDirs), ScriptDirs: splitList(*scriptDirs)})}
+		Version: version, Logger: log, Concurrency: *conc,
+		Probes: probe.New(probe.Probes{Version: version, Host: host, PluginDirs: splitList(*pluginDirs), ScriptDirs: splitList(*scriptDirs), Statsd: sd})}
 	return a.Run(ctx)
 }
 

@@ -155,6 +155,23 @@ func (n *agentHubNode) RevokeHost(ctx context.Context, site *tenants.Site, host 
 	return all, nil
 }
 
+// RevokeSerial revokes one certificate of the site, whether it names the
+// site by id or by name. A serial already revoked revokes nothing.
+func (n *agentHubNode) RevokeSerial(ctx context.Context, site *tenants.Site, serial string) ([]string, error) {
+	var firstErr error
+	for _, ref := range []string{site.ID.String(), site.Name} {
+		got, err := n.Hub.RevokeSerial(ctx, ref, serial)
+		if err == nil {
+			return got, nil
+		}
+		firstErr = cmp.Or(firstErr, err)
+	}
+	if strings.Contains(firstErr.Error(), "no certificate") {
+		return nil, errs.E(errs.NotFound, "the agent manager issued no certificate with serial %s for this site", serial)
+	}
+	return nil, firstErr
+}
+
 type agentFlags struct {
 	manager, creds, listen, names *string
 }

@@ -284,6 +284,66 @@ type User struct {
 	MustChangePassword bool   `json:"mustChangePassword"`
 }
 
+// Where an agent certificate stands.
+type AgentCertificateStatus string
+
+const (
+	AgentCertificateStatusValid    AgentCertificateStatus = "VALID"
+	AgentCertificateStatusExpiring AgentCertificateStatus = "EXPIRING"
+	AgentCertificateStatusExpired  AgentCertificateStatus = "EXPIRED"
+	AgentCertificateStatusRevoked  AgentCertificateStatus = "REVOKED"
+)
+
+var AllAgentCertificateStatus = []AgentCertificateStatus{
+	AgentCertificateStatusValid,
+	AgentCertificateStatusExpiring,
+	AgentCertificateStatusExpired,
+	AgentCertificateStatusRevoked,
+}
+
+func (e AgentCertificateStatus) IsValid() bool {
+	switch e {
+	case AgentCertificateStatusValid, AgentCertificateStatusExpiring, AgentCertificateStatusExpired, AgentCertificateStatusRevoked:
+		return true
+	}
+	return false
+}
+
+func (e AgentCertificateStatus) String() string {
+	return string(e)
+}
+
+func (e *AgentCertificateStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AgentCertificateStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AgentCertificateStatus", str)
+	}
+	return nil
+}
+
+func (e AgentCertificateStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AgentCertificateStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AgentCertificateStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type Role string
 
 const (

@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -242,6 +243,19 @@ func (c *Cluster) RemoteWorker(name, keyFile string, hubs []string, env ...strin
 func (c *Cluster) Notifier(name string, env ...string) *Proc {
 	c.T.Helper()
 	return c.launch(name, "notifier", []string{"notifier", "--metrics-listen", "127.0.0.1:0"}, c.env(true, env...))
+}
+
+// AgentManager initialises an agent manager's directory and starts
+// `bergamot agent-manager serve` on loopback ports (its API and /metrics).
+// It returns the process and its directory.
+func (c *Cluster) AgentManager(name string, env ...string) (*Proc, string) {
+	c.T.Helper()
+	dir := filepath.Join(c.T.TempDir(), name)
+	if out, err := exec.Command(Binary(c.T), "agent-manager", "init", "--dir", dir, "--names", "127.0.0.1,localhost").CombinedOutput(); err != nil {
+		c.T.Fatalf("agent-manager init: %v\n%s", err, out)
+	}
+	return c.launch(name, "agent-manager", []string{"agent-manager", "serve", "--dir", dir, "--listen", "127.0.0.1:0",
+		"--metrics-listen", "127.0.0.1:0"}, c.env(false, env...)), dir
 }
 
 // HubURL is a serve node's gateway URL, optionally through a link.

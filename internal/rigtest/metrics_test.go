@@ -30,7 +30,7 @@ func documented(t *testing.T) map[string][]string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	row := regexp.MustCompile("^\\| `(bergamot_[a-z_]+)(?:\\{[a-z,]+\\})?` \\| [a-z]+ \\| ([a-z ,]+) \\|")
+	row := regexp.MustCompile("^\\| `(bergamot_[a-z_]+)(?:\\{[a-z,]+\\})?` \\| [a-z]+ \\| ([a-z ,-]+) \\|")
 	out := map[string][]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -87,7 +87,13 @@ func TestDocumentedSeries(t *testing.T) {
 <service name="crit" extends="t"><parameter name="code">2</parameter></service></host>
 <host name="edge" address="127.0.0.1" worker-pool="edge"><service name="remote" extends="t"><parameter name="code">0</parameter></service></host></bergamot>`)
 	serve := c.Serve("serve-1")
+	mgr, mgrDir := c.AgentManager("agent-manager-1")
+	// A certificate issued on the command line counts: the ledger is shared.
+	if out, err := exec.Command(Binary(t), "agent", "cert", "--dir", mgrDir, "--site", "a", "--host", "web1", "--out", t.TempDir()).CombinedOutput(); err != nil {
+		t.Fatalf("agent cert: %v\n%s", err, out)
+	}
 	roles := map[string]*Proc{
+		"agent-manager": mgr,
 		"serve":         serve,
 		"direct worker": c.Worker("worker-1", "core"),
 		"remote worker": c.RemoteWorker("remote-1", c.WorkerKey("a", "edge"), []string{HubURL(serve.Addr())}),
@@ -144,6 +150,8 @@ func TestDocumentedSeries(t *testing.T) {
 		{"serve", "bergamot_results_processed_total", nil},
 		{"serve", "bergamot_live_subscribers", nil},
 		{"notifier", "bergamot_notifications_total", map[string]string{"channel": "webhook", "outcome": "sent"}},
+		{"agent-manager", "bergamot_agent_certificates_issued_total", nil},
+		{"agent-manager", "bergamot_agent_ca_expiry_timestamp_seconds", map[string]string{"certificate": "root"}},
 	} {
 		if v := count(want.role, want.name, want.labels); v <= 0 {
 			t.Errorf("%s: %s%v is %v, want > 0", want.role, want.name, want.labels, v)

@@ -119,7 +119,8 @@ func (p *Proc) follow(r io.Reader, started chan struct{}) {
 			p.mu.Unlock()
 			switch {
 			case l.Msg == "serving" && p.Role == "serve",
-				l.Msg == "worker started" || l.Msg == "remote worker starting" || l.Msg == "notifier started":
+				l.Msg == "worker started" || l.Msg == "remote worker starting" || l.Msg == "notifier started",
+				l.Msg == "agent manager serving":
 				once.Do(func() { close(started) })
 			}
 		}
