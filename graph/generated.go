@@ -40,6 +40,7 @@ type ResolverRoot interface {
 	Availability() AvailabilityResolver
 	Cluster() ClusterResolver
 	Host() HostResolver
+	MetricsExport() MetricsExportResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Resource() ResourceResolver
@@ -327,6 +328,22 @@ type ComplexityRoot struct {
 		UOM    func(childComplexity int) int
 	}
 
+	MetricsExport struct {
+		Auth          func(childComplexity int) int
+		Dropped       func(childComplexity int) int
+		Enabled       func(childComplexity int) int
+		Failures      func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		LastErrorAt   func(childComplexity int) int
+		LastSuccessAt func(childComplexity int) int
+		Name          func(childComplexity int) int
+		NextAttemptAt func(childComplexity int) int
+		Protocol      func(childComplexity int) int
+		Queued        func(childComplexity int) int
+		Sent          func(childComplexity int) int
+		URL           func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AcceptInvitation          func(childComplexity int, token string, password string) int
 		Acknowledge               func(childComplexity int, checkID string, comment string, sticky *bool) int
@@ -439,6 +456,7 @@ type ComplexityRoot struct {
 		Hosts              func(childComplexity int, search *string, first *int, after *string) int
 		Locations          func(childComplexity int) int
 		Me                 func(childComplexity int) int
+		MetricsExports     func(childComplexity int) int
 		NotificationLog    func(childComplexity int, first *int, after *string, checkID *string, failed *bool) int
 		Retention          func(childComplexity int) int
 		RetentionLimits    func(childComplexity int) int
@@ -714,6 +732,9 @@ type HostResolver interface {
 	Services(ctx context.Context, obj *store.Host) ([]*store.Service, error)
 	Traps(ctx context.Context, obj *store.Host) ([]*store.Trap, error)
 }
+type MetricsExportResolver interface {
+	URL(ctx context.Context, obj *store.ExportStatus) (string, error)
+}
 type MutationResolver interface {
 	SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error)
 	Login(ctx context.Context, site string, email string, password string) (*model.AuthPayload, error)
@@ -800,6 +821,7 @@ type QueryResolver interface {
 	Retention(ctx context.Context) (*store.Retention, error)
 	RetentionLimits(ctx context.Context) (*store.Retention, error)
 	Slas(ctx context.Context) ([]*store.SLA, error)
+	MetricsExports(ctx context.Context) ([]*store.ExportStatus, error)
 }
 type ResourceResolver interface {
 	History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error)
@@ -2106,6 +2128,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MetricSeries.UOM(childComplexity), true
 
+	case "MetricsExport.auth":
+		if e.ComplexityRoot.MetricsExport.Auth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.Auth(childComplexity), true
+	case "MetricsExport.dropped":
+		if e.ComplexityRoot.MetricsExport.Dropped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.Dropped(childComplexity), true
+	case "MetricsExport.enabled":
+		if e.ComplexityRoot.MetricsExport.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.Enabled(childComplexity), true
+	case "MetricsExport.failures":
+		if e.ComplexityRoot.MetricsExport.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.Failures(childComplexity), true
+	case "MetricsExport.lastError":
+		if e.ComplexityRoot.MetricsExport.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.LastError(childComplexity), true
+	case "MetricsExport.lastErrorAt":
+		if e.ComplexityRoot.MetricsExport.LastErrorAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.LastErrorAt(childComplexity), true
+	case "MetricsExport.lastSuccessAt":
+		if e.ComplexityRoot.MetricsExport.LastSuccessAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.LastSuccessAt(childComplexity), true
+	case "MetricsExport.name":
+		if e.ComplexityRoot.MetricsExport.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.Name(childComplexity), true
+	case "MetricsExport.nextAttemptAt":
+		if e.ComplexityRoot.MetricsExport.NextAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.NextAttemptAt(childComplexity), true
+	case "MetricsExport.protocol":
+		if e.ComplexityRoot.MetricsExport.Protocol == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.Protocol(childComplexity), true
+	case "MetricsExport.queued":
+		if e.ComplexityRoot.MetricsExport.Queued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.Queued(childComplexity), true
+	case "MetricsExport.sent":
+		if e.ComplexityRoot.MetricsExport.Sent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.Sent(childComplexity), true
+	case "MetricsExport.url":
+		if e.ComplexityRoot.MetricsExport.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.URL(childComplexity), true
+
 	case "Mutation.acceptInvitation":
 		if e.ComplexityRoot.Mutation.AcceptInvitation == nil {
 			break
@@ -2978,6 +3079,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.metricsExports":
+		if e.ComplexityRoot.Query.MetricsExports == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MetricsExports(childComplexity), true
 	case "Query.notificationLog":
 		if e.ComplexityRoot.Query.NotificationLog == nil {
 			break
@@ -4207,7 +4314,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "links.graphqls" "account.graphqls" "agents.graphqls" "reports.graphqls"
+//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "links.graphqls" "account.graphqls" "agents.graphqls" "reports.graphqls" "export.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4591,6 +4698,7 @@ type Subscription {
 	{Name: "account.graphqls", Input: sourceData("account.graphqls"), BuiltIn: false},
 	{Name: "agents.graphqls", Input: sourceData("agents.graphqls"), BuiltIn: false},
 	{Name: "reports.graphqls", Input: sourceData("reports.graphqls"), BuiltIn: false},
+	{Name: "export.graphqls", Input: sourceData("export.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -5138,6 +5246,38 @@ func (ec *executionContext) childFields_MetricSeries(ctx context.Context, field 
 		return ec.fieldContext_MetricSeries_points(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MetricSeries", field.Name)
+}
+
+func (ec *executionContext) childFields_MetricsExport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_MetricsExport_name(ctx, field)
+	case "protocol":
+		return ec.fieldContext_MetricsExport_protocol(ctx, field)
+	case "url":
+		return ec.fieldContext_MetricsExport_url(ctx, field)
+	case "auth":
+		return ec.fieldContext_MetricsExport_auth(ctx, field)
+	case "enabled":
+		return ec.fieldContext_MetricsExport_enabled(ctx, field)
+	case "sent":
+		return ec.fieldContext_MetricsExport_sent(ctx, field)
+	case "dropped":
+		return ec.fieldContext_MetricsExport_dropped(ctx, field)
+	case "queued":
+		return ec.fieldContext_MetricsExport_queued(ctx, field)
+	case "failures":
+		return ec.fieldContext_MetricsExport_failures(ctx, field)
+	case "lastSuccessAt":
+		return ec.fieldContext_MetricsExport_lastSuccessAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_MetricsExport_lastError(ctx, field)
+	case "lastErrorAt":
+		return ec.fieldContext_MetricsExport_lastErrorAt(ctx, field)
+	case "nextAttemptAt":
+		return ec.fieldContext_MetricsExport_nextAttemptAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MetricsExport", field.Name)
 }
 
 func (ec *executionContext) childFields_NotificationAttempt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12740,6 +12880,305 @@ func (ec *executionContext) fieldContext_MetricSeries_points(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _MetricsExport_name(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "String")
+}
+
+func (ec *executionContext) _MetricsExport_protocol(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_protocol(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Protocol, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_protocol(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "String")
+}
+
+func (ec *executionContext) _MetricsExport_url(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MetricsExport().URL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, true, true, "String")
+}
+
+func (ec *executionContext) _MetricsExport_auth(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_auth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Auth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_auth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "String")
+}
+
+func (ec *executionContext) _MetricsExport_enabled(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_enabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Enabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MetricsExport_sent(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_sent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_sent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MetricsExport_dropped(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_dropped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Dropped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_dropped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MetricsExport_queued(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_queued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Queued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_queued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MetricsExport_failures(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_failures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_failures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MetricsExport_lastSuccessAt(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_lastSuccessAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSuccessAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_lastSuccessAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MetricsExport_lastError(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "String")
+}
+
+func (ec *executionContext) _MetricsExport_lastErrorAt(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_lastErrorAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastErrorAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_lastErrorAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MetricsExport_nextAttemptAt(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_nextAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_nextAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Mutation_signUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16650,6 +17089,38 @@ func (ec *executionContext) fieldContext_Query_slas(_ context.Context, field gra
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SLA(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_metricsExports(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_metricsExports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MetricsExports(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.ExportStatus) graphql.Marshaler {
+			return ec.marshalNMetricsExport2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐExportStatusᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_metricsExports(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MetricsExport(ctx, field)
 		},
 	}
 	return fc, nil
@@ -24421,6 +24892,100 @@ func (ec *executionContext) _MetricSeries(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var metricsExportImplementors = []string{"MetricsExport"}
+
+func (ec *executionContext) _MetricsExport(ctx context.Context, sel ast.SelectionSet, obj *store.ExportStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, metricsExportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MetricsExport")
+		case "name":
+			out.Values[i] = ec._MetricsExport_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "protocol":
+			out.Values[i] = ec._MetricsExport_protocol(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "url":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MetricsExport_url(ctx, field, obj)
+				})
+		case "auth":
+			out.Values[i] = ec._MetricsExport_auth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enabled":
+			out.Values[i] = ec._MetricsExport_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sent":
+			out.Values[i] = ec._MetricsExport_sent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dropped":
+			out.Values[i] = ec._MetricsExport_dropped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "queued":
+			out.Values[i] = ec._MetricsExport_queued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failures":
+			out.Values[i] = ec._MetricsExport_failures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSuccessAt":
+			out.Values[i] = ec._MetricsExport_lastSuccessAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastError":
+			out.Values[i] = ec._MetricsExport_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastErrorAt":
+			out.Values[i] = ec._MetricsExport_lastErrorAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nextAttemptAt":
+			out.Values[i] = ec._MetricsExport_nextAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -25259,6 +25824,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_slas(ctx, field)
+				})
+		case "metricsExports":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_metricsExports(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -27517,6 +28088,20 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNLocation2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Location) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -27583,6 +28168,30 @@ func (ec *executionContext) marshalNMetricSeries2ᚖgithubᚗcomᚋbergamotᚑmo
 		return graphql.Null
 	}
 	return ec._MetricSeries(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMetricsExport2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐExportStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.ExportStatus) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMetricsExport2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐExportStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMetricsExport2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐExportStatus(ctx context.Context, sel ast.SelectionSet, v *store.ExportStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MetricsExport!")
+		return graphql.Null
+	}
+	return ec._MetricsExport(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNotificationAttempt2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐNotificationAttemptᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.NotificationAttempt) graphql.Marshaler {

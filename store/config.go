@@ -559,6 +559,7 @@ func writeSupport(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Mode
 		b.Queue(`DELETE FROM ` + t)
 	}
 	queueSLAs(b, site, m)
+	queueExports(b, site, m)
 	for _, c := range m.Commands {
 		params := map[string]string{}
 		for _, p := range c.Parameters {

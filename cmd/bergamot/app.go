@@ -21,6 +21,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/gateway"
 	"github.com/bergamot-monitoring/bergamot/graph"
 	"github.com/bergamot-monitoring/bergamot/internal/node"
+	"github.com/bergamot-monitoring/bergamot/metrics/export"
 	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -49,7 +50,8 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		}
 		pol := *env.Policy
 		pol.SharedZone = (&sharedZones{st: &gateway.Store{Pool: db.Pool}, ttl: 5 * time.Second, log: env.Logger}).Shared
-		vals = append(vals, validatePolicy(&pol, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate)
+		vals = append(vals, validatePolicy(&pol, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate,
+			export.Validator(export.DefaultRegistry(), env.Policy.Network()))
 	}
 	ts := tenants.NewStoreWithLimits(db.Pool, loginLimits())
 	links, err := linkSender(env.Logger)
