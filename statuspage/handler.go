@@ -82,8 +82,8 @@ type Handler struct {
 // every request within the TTL gets.
 type entry struct {
 	at   time.Time
+	page *Page
 	html []byte
-	atom []byte
 	err  error
 }
 
@@ -259,7 +259,7 @@ func (h *Handler) serveNamed(w http.ResponseWriter, r *http.Request, feed bool) 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, site uuid.UUID, siteName, slug string, feed bool, base string) {
 	key := site.String() + "\x00" + siteName + "\x00" + slug + "\x00" + base
 	e := h.cached(r.Context(), key, func(ctx context.Context) *entry {
-		return h.compute(ctx, site, siteName, slug, base, absoluteBase(r, base))
+		return h.compute(ctx, site, siteName, slug, base)
 	})
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if e.err != nil {
@@ -274,8 +274,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, site uuid.UUID, 
 	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(h.o.TTL/time.Second)))
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:")
 	if feed {
+		// The feed's links are absolute: rendered per request (cheap, no
+		// database) so that no request's Host reaches another's answer.
+		atom, err := renderAtom(e.page, absoluteBase(r, base))
+		if err != nil {
+			h.o.Logger.ErrorContext(r.Context(), "rendering status feed", slog.Any("error", err))
+			http.Error(w, "the status feed could not be rendered", http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
-		_, _ = w.Write(e.atom)
+		_, _ = w.Write(atom)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -317,7 +325,7 @@ func (h *Handler) cached(ctx context.Context, key string, compute func(context.C
 }
 
 // compute reads and renders one page.
-func (h *Handler) compute(ctx context.Context, site uuid.UUID, siteName, slug, base, abs string) *entry {
+func (h *Handler) compute(ctx context.Context, site uuid.UUID, siteName, slug, base string) *entry {
 	now := h.o.Now()
 	if site == uuid.Nil {
 		s, err := h.o.Sites.SiteByName(ctx, siteName)
@@ -337,16 +345,11 @@ func (h *Handler) compute(ctx context.Context, site uuid.UUID, siteName, slug, b
 		return &entry{at: now, err: err}
 	}
 	p.Base, p.Feed = base, strings.TrimSuffix(base, "/")+"/feed.atom"
-	p.AbsBase = abs
 	html, err := renderHTML(p)
 	if err != nil {
 		return &entry{at: now, err: err}
 	}
-	atom, err := renderAtom(p)
-	if err != nil {
-		return &entry{at: now, err: err}
-	}
-	return &entry{at: now, html: html, atom: atom}
+	return &entry{at: now, page: p, html: html}
 }
 
 // read gathers a page under its site's row-level security.

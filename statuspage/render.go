@@ -14,9 +14,8 @@ import (
 // Page is what one status page shows.
 type Page struct {
 	Title, Description string
-	// Base is the page's path, Feed its feed's; AbsBase the page's
-	// absolute URL (for the feed's links).
-	Base, Feed, AbsBase string
+	// Base is the page's path, Feed its feed's.
+	Base, Feed string
 	Overall             Condition
 	Components          []*Component
 	// Active are open incidents and maintenance under way or to come;
@@ -205,9 +204,10 @@ type atomText struct {
 	Body string `xml:",chardata"`
 }
 
-func renderAtom(p *Page) ([]byte, error) {
+// renderAtom writes p's feed; abs is the page's absolute URL.
+func renderAtom(p *Page, abs string) ([]byte, error) {
 	f := atomFeed{ID: "urn:uuid:" + p.pageID, Title: p.Title + " status", Updated: p.Updated.UTC().Format(time.RFC3339),
-		Links:  []atomLink{{Rel: "self", Href: p.AbsBase + "/feed.atom", Type: "application/atom+xml"}, {Rel: "alternate", Href: p.AbsBase + "/", Type: "text/html"}},
+		Links:  []atomLink{{Rel: "self", Href: abs + "/feed.atom", Type: "application/atom+xml"}, {Rel: "alternate", Href: abs + "/", Type: "text/html"}},
 		Author: atomAuthor{Name: p.Title}}
 	latest := time.Time{}
 	for _, in := range append(append([]*store.StatusIncident{}, p.Active...), p.Past...) {
@@ -230,7 +230,7 @@ func renderAtom(p *Page) ([]byte, error) {
 		}
 		title += " [" + StateLabel(in.State) + "]"
 		f.Entries = append(f.Entries, atomEntry{ID: "urn:uuid:" + in.ID, Title: title, Updated: updated.UTC().Format(time.RFC3339),
-			Published: in.CreatedAt.UTC().Format(time.RFC3339), Link: atomLink{Rel: "alternate", Href: p.AbsBase + "/", Type: "text/html"},
+			Published: in.CreatedAt.UTC().Format(time.RFC3339), Link: atomLink{Rel: "alternate", Href: abs + "/", Type: "text/html"},
 			Content: atomText{Type: "html", Body: body.String()}})
 	}
 	if !latest.IsZero() {

@@ -670,14 +670,14 @@ func DailyAvailability(ctx context.Context, tx pgx.Tx, c *StatusComponent, from 
 		d := from.AddDate(0, 0, i)
 		out[i] = &Availability{From: d, To: d.AddDate(0, 0, 1), Seconds: map[string]float64{}}
 	}
-	fn, subject := `reporting.group_availability`, any(nil)
+	fn, subject := `reporting.group_availability($1::text`, any(nil)
 	if c.CheckID != nil {
-		fn, subject = `reporting.check_availability`, *c.CheckID
+		fn, subject = `reporting.check_availability($1::uuid`, *c.CheckID
 	} else {
 		subject = *c.GroupName
 	}
 	rows, err := tx.Query(ctx, `SELECT i, a.category, a.seconds
-		FROM generate_series(0, $3 - 1) i CROSS JOIN LATERAL `+fn+`($1, $2 + make_interval(hours => 24 * i), $2 + make_interval(hours => 24 * (i + 1))) a`,
+		FROM generate_series(0, $3::int - 1) i CROSS JOIN LATERAL `+fn+`, $2::timestamptz + make_interval(hours => 24 * i), $2::timestamptz + make_interval(hours => 24 * (i + 1))) a`,
 		subject, from, days)
 	if err != nil {
 		return nil, fmt.Errorf("daily availability of %q: %w", c.Name, err)
