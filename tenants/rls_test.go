@@ -257,6 +257,7 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO rollup_progress (site_id, resolution, done_until) VALUES ($1, '5m', now())`,
 			`INSERT INTO monitoring_gaps (site_id, check_id, from_at, to_at) VALUES ($1, '` + svc.String() + `', now() - interval '1 hour', now())`,
 			`INSERT INTO slas (id, site_id, name, group_name, target, period, downtime, blind) VALUES (gen_random_uuid(), $1, 'sla', 'web', 99.9, '30d', 'excluded', 'excluded')`,
+			`INSERT INTO downtime_occurrences (site_id, check_id, downtime_id, from_at, to_at) VALUES ($1, '` + svc.String() + `', gen_random_uuid(), now() - interval '1 hour', now())`,
 			`INSERT INTO status_pages (id, site_id, slug, title) VALUES ('` + page.String() + `', $1, 'public', 'Status')`,
 			`INSERT INTO status_components (id, site_id, page_id, name, check_id) VALUES (gen_random_uuid(), $1, '` + page.String() + `', 'Web', '` + svc.String() + `')`,
 			`INSERT INTO status_incidents (id, site_id, page_id, kind, title, impact, state) VALUES ('` + incident.String() + `', $1, '` + page.String() + `', 'incident', 'Down', 'major', 'investigating')`,
