@@ -47,6 +47,7 @@ type ResolverRoot interface {
 	SLA() SLAResolver
 	Service() ServiceResolver
 	Site() SiteResolver
+	StatusPage() StatusPageResolver
 	Subscription() SubscriptionResolver
 	Trap() TrapResolver
 	WorkerKey() WorkerKeyResolver
@@ -353,11 +354,15 @@ type ComplexityRoot struct {
 		ChangePassword            func(childComplexity int, current string, new string) int
 		CreateAPIToken            func(childComplexity int, name string, expiresAt *time.Time) int
 		CreateAgentEnrolment      func(childComplexity int, host string, template *bool) int
+		CreateStatusIncident      func(childComplexity int, input store.StatusIncidentInput) int
 		CreateWorkerKey           func(childComplexity int, zone string, name string) int
 		DeleteCommand             func(childComplexity int, name string) int
 		DeleteContact             func(childComplexity int, name string) int
 		DeleteHost                func(childComplexity int, name string) int
 		DeleteService             func(childComplexity int, host string, name string) int
+		DeleteStatusComponent     func(childComplexity int, id string) int
+		DeleteStatusIncident      func(childComplexity int, id string) int
+		DeleteStatusPage          func(childComplexity int, id string) int
 		DeleteTeam                func(childComplexity int, name string) int
 		DeleteTimePeriod          func(childComplexity int, name string) int
 		DisableUser               func(childComplexity int, userID string, disabled *bool) int
@@ -378,6 +383,8 @@ type ComplexityRoot struct {
 		SaveContact               func(childComplexity int, input model.ContactInput) int
 		SaveHost                  func(childComplexity int, input model.HostInput) int
 		SaveService               func(childComplexity int, input model.ServiceInput) int
+		SaveStatusComponent       func(childComplexity int, input store.StatusComponentInput) int
+		SaveStatusPage            func(childComplexity int, input store.StatusPageInput) int
 		SaveTeam                  func(childComplexity int, input model.TeamInput) int
 		SaveTimePeriod            func(childComplexity int, input model.TimePeriodInput) int
 		ScheduleDowntime          func(childComplexity int, checkID string, start time.Time, end time.Time, comment string) int
@@ -393,6 +400,7 @@ type ComplexityRoot struct {
 		Suppress                  func(childComplexity int, checkID string) int
 		Unacknowledge             func(childComplexity int, checkID string) int
 		Unsuppress                func(childComplexity int, checkID string) int
+		UpdateStatusIncident      func(childComplexity int, id string, state string, body string) int
 		VerifyEmail               func(childComplexity int, token string, password string) int
 	}
 
@@ -463,6 +471,8 @@ type ComplexityRoot struct {
 		Sessions           func(childComplexity int, userID *string, all *bool) int
 		Site               func(childComplexity int) int
 		Slas               func(childComplexity int) int
+		StatusPage         func(childComplexity int, id string) int
+		StatusPages        func(childComplexity int) int
 		Teams              func(childComplexity int) int
 		TimePeriods        func(childComplexity int) int
 		Users              func(childComplexity int) int
@@ -588,9 +598,53 @@ type ComplexityRoot struct {
 		PageInfo func(childComplexity int) int
 	}
 
+	StatusComponent struct {
+		CheckID     func(childComplexity int) int
+		Description func(childComplexity int) int
+		GroupName   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Position    func(childComplexity int) int
+	}
+
 	StatusCount struct {
 		Count  func(childComplexity int) int
 		Status func(childComplexity int) int
+	}
+
+	StatusIncident struct {
+		Components    func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Impact        func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		PageID        func(childComplexity int) int
+		ResolvedAt    func(childComplexity int) int
+		ScheduledFrom func(childComplexity int) int
+		ScheduledTo   func(childComplexity int) int
+		State         func(childComplexity int) int
+		Title         func(childComplexity int) int
+		Updates       func(childComplexity int) int
+	}
+
+	StatusIncidentUpdate struct {
+		At     func(childComplexity int) int
+		Author func(childComplexity int) int
+		Body   func(childComplexity int) int
+		ID     func(childComplexity int) int
+		State  func(childComplexity int) int
+	}
+
+	StatusPage struct {
+		Components  func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Description func(childComplexity int) int
+		Domain      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Incidents   func(childComplexity int, first *int) int
+		Path        func(childComplexity int) int
+		Slug        func(childComplexity int) int
+		Title       func(childComplexity int) int
 	}
 
 	StatusShare struct {
@@ -785,6 +839,13 @@ type MutationResolver interface {
 	RevokeAgent(ctx context.Context, host string) ([]string, error)
 	RevokeAgentCertificate(ctx context.Context, serial string) ([]string, error)
 	SetRetention(ctx context.Context, input store.RetentionInput) (*store.Retention, error)
+	SaveStatusPage(ctx context.Context, input store.StatusPageInput) (*store.StatusPage, error)
+	DeleteStatusPage(ctx context.Context, id string) (bool, error)
+	SaveStatusComponent(ctx context.Context, input store.StatusComponentInput) (*store.StatusComponent, error)
+	DeleteStatusComponent(ctx context.Context, id string) (bool, error)
+	CreateStatusIncident(ctx context.Context, input store.StatusIncidentInput) (*store.StatusIncident, error)
+	UpdateStatusIncident(ctx context.Context, id string, state string, body string) (*store.StatusIncident, error)
+	DeleteStatusIncident(ctx context.Context, id string) (bool, error)
 }
 type QueryResolver interface {
 	Site(ctx context.Context) (*tenants.Site, error)
@@ -822,6 +883,8 @@ type QueryResolver interface {
 	RetentionLimits(ctx context.Context) (*store.Retention, error)
 	Slas(ctx context.Context) ([]*store.SLA, error)
 	MetricsExports(ctx context.Context) ([]*store.ExportStatus, error)
+	StatusPages(ctx context.Context) ([]*store.StatusPage, error)
+	StatusPage(ctx context.Context, id string) (*store.StatusPage, error)
 }
 type ResourceResolver interface {
 	History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error)
@@ -849,6 +912,12 @@ type SiteResolver interface {
 	ID(ctx context.Context, obj *tenants.Site) (string, error)
 
 	StatusCounts(ctx context.Context, obj *tenants.Site) ([]*store.StatusCount, error)
+}
+type StatusPageResolver interface {
+	Path(ctx context.Context, obj *store.StatusPage) (string, error)
+
+	Components(ctx context.Context, obj *store.StatusPage) ([]*store.StatusComponent, error)
+	Incidents(ctx context.Context, obj *store.StatusPage, first *int) ([]*store.StatusIncident, error)
 }
 type SubscriptionResolver interface {
 	CheckUpdated(ctx context.Context, filter *store.CheckFilter) (<-chan *model.CheckUpdate, error)
@@ -2295,6 +2364,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAgentEnrolment(childComplexity, args["host"].(string), args["template"].(*bool)), true
+	case "Mutation.createStatusIncident":
+		if e.ComplexityRoot.Mutation.CreateStatusIncident == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createStatusIncident_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateStatusIncident(childComplexity, args["input"].(store.StatusIncidentInput)), true
 	case "Mutation.createWorkerKey":
 		if e.ComplexityRoot.Mutation.CreateWorkerKey == nil {
 			break
@@ -2350,6 +2430,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteService(childComplexity, args["host"].(string), args["name"].(string)), true
+	case "Mutation.deleteStatusComponent":
+		if e.ComplexityRoot.Mutation.DeleteStatusComponent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteStatusComponent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteStatusComponent(childComplexity, args["id"].(string)), true
+	case "Mutation.deleteStatusIncident":
+		if e.ComplexityRoot.Mutation.DeleteStatusIncident == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteStatusIncident_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteStatusIncident(childComplexity, args["id"].(string)), true
+	case "Mutation.deleteStatusPage":
+		if e.ComplexityRoot.Mutation.DeleteStatusPage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteStatusPage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteStatusPage(childComplexity, args["id"].(string)), true
 	case "Mutation.deleteTeam":
 		if e.ComplexityRoot.Mutation.DeleteTeam == nil {
 			break
@@ -2565,6 +2678,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SaveService(childComplexity, args["input"].(model.ServiceInput)), true
+	case "Mutation.saveStatusComponent":
+		if e.ComplexityRoot.Mutation.SaveStatusComponent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveStatusComponent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveStatusComponent(childComplexity, args["input"].(store.StatusComponentInput)), true
+	case "Mutation.saveStatusPage":
+		if e.ComplexityRoot.Mutation.SaveStatusPage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveStatusPage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveStatusPage(childComplexity, args["input"].(store.StatusPageInput)), true
 	case "Mutation.saveTeam":
 		if e.ComplexityRoot.Mutation.SaveTeam == nil {
 			break
@@ -2725,6 +2860,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Unsuppress(childComplexity, args["checkId"].(string)), true
+	case "Mutation.updateStatusIncident":
+		if e.ComplexityRoot.Mutation.UpdateStatusIncident == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateStatusIncident_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateStatusIncident(childComplexity, args["id"].(string), args["state"].(string), args["body"].(string)), true
 	case "Mutation.verifyEmail":
 		if e.ComplexityRoot.Mutation.VerifyEmail == nil {
 			break
@@ -3131,6 +3277,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Slas(childComplexity), true
+	case "Query.statusPage":
+		if e.ComplexityRoot.Query.StatusPage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_statusPage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.StatusPage(childComplexity, args["id"].(string)), true
+	case "Query.statusPages":
+		if e.ComplexityRoot.Query.StatusPages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.StatusPages(childComplexity), true
 	case "Query.teams":
 		if e.ComplexityRoot.Query.Teams == nil {
 			break
@@ -3772,6 +3935,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StateChangeConnection.PageInfo(childComplexity), true
 
+	case "StatusComponent.checkId":
+		if e.ComplexityRoot.StatusComponent.CheckID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusComponent.CheckID(childComplexity), true
+	case "StatusComponent.description":
+		if e.ComplexityRoot.StatusComponent.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusComponent.Description(childComplexity), true
+	case "StatusComponent.groupName":
+		if e.ComplexityRoot.StatusComponent.GroupName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusComponent.GroupName(childComplexity), true
+	case "StatusComponent.id":
+		if e.ComplexityRoot.StatusComponent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusComponent.ID(childComplexity), true
+	case "StatusComponent.name":
+		if e.ComplexityRoot.StatusComponent.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusComponent.Name(childComplexity), true
+	case "StatusComponent.position":
+		if e.ComplexityRoot.StatusComponent.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusComponent.Position(childComplexity), true
+
 	case "StatusCount.count":
 		if e.ComplexityRoot.StatusCount.Count == nil {
 			break
@@ -3784,6 +3984,170 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StatusCount.Status(childComplexity), true
+
+	case "StatusIncident.components":
+		if e.ComplexityRoot.StatusIncident.Components == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.Components(childComplexity), true
+	case "StatusIncident.createdAt":
+		if e.ComplexityRoot.StatusIncident.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.CreatedAt(childComplexity), true
+	case "StatusIncident.id":
+		if e.ComplexityRoot.StatusIncident.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.ID(childComplexity), true
+	case "StatusIncident.impact":
+		if e.ComplexityRoot.StatusIncident.Impact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.Impact(childComplexity), true
+	case "StatusIncident.kind":
+		if e.ComplexityRoot.StatusIncident.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.Kind(childComplexity), true
+	case "StatusIncident.pageId":
+		if e.ComplexityRoot.StatusIncident.PageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.PageID(childComplexity), true
+	case "StatusIncident.resolvedAt":
+		if e.ComplexityRoot.StatusIncident.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.ResolvedAt(childComplexity), true
+	case "StatusIncident.scheduledFrom":
+		if e.ComplexityRoot.StatusIncident.ScheduledFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.ScheduledFrom(childComplexity), true
+	case "StatusIncident.scheduledTo":
+		if e.ComplexityRoot.StatusIncident.ScheduledTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.ScheduledTo(childComplexity), true
+	case "StatusIncident.state":
+		if e.ComplexityRoot.StatusIncident.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.State(childComplexity), true
+	case "StatusIncident.title":
+		if e.ComplexityRoot.StatusIncident.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.Title(childComplexity), true
+	case "StatusIncident.updates":
+		if e.ComplexityRoot.StatusIncident.Updates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncident.Updates(childComplexity), true
+
+	case "StatusIncidentUpdate.at":
+		if e.ComplexityRoot.StatusIncidentUpdate.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncidentUpdate.At(childComplexity), true
+	case "StatusIncidentUpdate.author":
+		if e.ComplexityRoot.StatusIncidentUpdate.Author == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncidentUpdate.Author(childComplexity), true
+	case "StatusIncidentUpdate.body":
+		if e.ComplexityRoot.StatusIncidentUpdate.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncidentUpdate.Body(childComplexity), true
+	case "StatusIncidentUpdate.id":
+		if e.ComplexityRoot.StatusIncidentUpdate.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncidentUpdate.ID(childComplexity), true
+	case "StatusIncidentUpdate.state":
+		if e.ComplexityRoot.StatusIncidentUpdate.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusIncidentUpdate.State(childComplexity), true
+
+	case "StatusPage.components":
+		if e.ComplexityRoot.StatusPage.Components == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusPage.Components(childComplexity), true
+	case "StatusPage.createdAt":
+		if e.ComplexityRoot.StatusPage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusPage.CreatedAt(childComplexity), true
+	case "StatusPage.description":
+		if e.ComplexityRoot.StatusPage.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusPage.Description(childComplexity), true
+	case "StatusPage.domain":
+		if e.ComplexityRoot.StatusPage.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusPage.Domain(childComplexity), true
+	case "StatusPage.id":
+		if e.ComplexityRoot.StatusPage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusPage.ID(childComplexity), true
+	case "StatusPage.incidents":
+		if e.ComplexityRoot.StatusPage.Incidents == nil {
+			break
+		}
+
+		args, err := ec.field_StatusPage_incidents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.StatusPage.Incidents(childComplexity, args["first"].(*int)), true
+	case "StatusPage.path":
+		if e.ComplexityRoot.StatusPage.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusPage.Path(childComplexity), true
+	case "StatusPage.slug":
+		if e.ComplexityRoot.StatusPage.Slug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusPage.Slug(childComplexity), true
+	case "StatusPage.title":
+		if e.ComplexityRoot.StatusPage.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StatusPage.Title(childComplexity), true
 
 	case "StatusShare.fraction":
 		if e.ComplexityRoot.StatusShare.Fraction == nil {
@@ -4220,6 +4584,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RetentionInput", ec.unmarshalInputRetentionInput),
 			graphql.NewInputUnmarshaler("ServiceInput", ec.unmarshalInputServiceInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
+			graphql.NewInputUnmarshaler("StatusComponentInput", ec.unmarshalInputStatusComponentInput),
+			graphql.NewInputUnmarshaler("StatusIncidentInput", ec.unmarshalInputStatusIncidentInput),
+			graphql.NewInputUnmarshaler("StatusPageInput", ec.unmarshalInputStatusPageInput),
 			graphql.NewInputUnmarshaler("TeamInput", ec.unmarshalInputTeamInput),
 			graphql.NewInputUnmarshaler("TimePeriodInput", ec.unmarshalInputTimePeriodInput),
 		)
@@ -4314,7 +4681,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "links.graphqls" "account.graphqls" "agents.graphqls" "reports.graphqls" "export.graphqls"
+//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "links.graphqls" "account.graphqls" "agents.graphqls" "reports.graphqls" "export.graphqls" "statuspages.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4699,6 +5066,7 @@ type Subscription {
 	{Name: "agents.graphqls", Input: sourceData("agents.graphqls"), BuiltIn: false},
 	{Name: "reports.graphqls", Input: sourceData("reports.graphqls"), BuiltIn: false},
 	{Name: "export.graphqls", Input: sourceData("export.graphqls"), BuiltIn: false},
+	{Name: "statuspages.graphqls", Input: sourceData("statuspages.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -5588,6 +5956,24 @@ func (ec *executionContext) childFields_StateChangeConnection(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type StateChangeConnection", field.Name)
 }
 
+func (ec *executionContext) childFields_StatusComponent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StatusComponent_id(ctx, field)
+	case "name":
+		return ec.fieldContext_StatusComponent_name(ctx, field)
+	case "description":
+		return ec.fieldContext_StatusComponent_description(ctx, field)
+	case "position":
+		return ec.fieldContext_StatusComponent_position(ctx, field)
+	case "checkId":
+		return ec.fieldContext_StatusComponent_checkId(ctx, field)
+	case "groupName":
+		return ec.fieldContext_StatusComponent_groupName(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusComponent", field.Name)
+}
+
 func (ec *executionContext) childFields_StatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "status":
@@ -5596,6 +5982,76 @@ func (ec *executionContext) childFields_StatusCount(ctx context.Context, field g
 		return ec.fieldContext_StatusCount_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StatusCount", field.Name)
+}
+
+func (ec *executionContext) childFields_StatusIncident(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StatusIncident_id(ctx, field)
+	case "pageId":
+		return ec.fieldContext_StatusIncident_pageId(ctx, field)
+	case "kind":
+		return ec.fieldContext_StatusIncident_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_StatusIncident_title(ctx, field)
+	case "impact":
+		return ec.fieldContext_StatusIncident_impact(ctx, field)
+	case "state":
+		return ec.fieldContext_StatusIncident_state(ctx, field)
+	case "components":
+		return ec.fieldContext_StatusIncident_components(ctx, field)
+	case "scheduledFrom":
+		return ec.fieldContext_StatusIncident_scheduledFrom(ctx, field)
+	case "scheduledTo":
+		return ec.fieldContext_StatusIncident_scheduledTo(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_StatusIncident_createdAt(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_StatusIncident_resolvedAt(ctx, field)
+	case "updates":
+		return ec.fieldContext_StatusIncident_updates(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusIncident", field.Name)
+}
+
+func (ec *executionContext) childFields_StatusIncidentUpdate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StatusIncidentUpdate_id(ctx, field)
+	case "state":
+		return ec.fieldContext_StatusIncidentUpdate_state(ctx, field)
+	case "body":
+		return ec.fieldContext_StatusIncidentUpdate_body(ctx, field)
+	case "author":
+		return ec.fieldContext_StatusIncidentUpdate_author(ctx, field)
+	case "at":
+		return ec.fieldContext_StatusIncidentUpdate_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusIncidentUpdate", field.Name)
+}
+
+func (ec *executionContext) childFields_StatusPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StatusPage_id(ctx, field)
+	case "slug":
+		return ec.fieldContext_StatusPage_slug(ctx, field)
+	case "title":
+		return ec.fieldContext_StatusPage_title(ctx, field)
+	case "description":
+		return ec.fieldContext_StatusPage_description(ctx, field)
+	case "domain":
+		return ec.fieldContext_StatusPage_domain(ctx, field)
+	case "path":
+		return ec.fieldContext_StatusPage_path(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_StatusPage_createdAt(ctx, field)
+	case "components":
+		return ec.fieldContext_StatusPage_components(ctx, field)
+	case "incidents":
+		return ec.fieldContext_StatusPage_incidents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StatusPage", field.Name)
 }
 
 func (ec *executionContext) childFields_StatusShare(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6370,6 +6826,20 @@ func (ec *executionContext) field_Mutation_createApiToken_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createStatusIncident_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (store.StatusIncidentInput, error) {
+			return ec.unmarshalNStatusIncidentInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncidentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createWorkerKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6453,6 +6923,48 @@ func (ec *executionContext) field_Mutation_deleteService_args(ctx context.Contex
 		return nil, err
 	}
 	args["name"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteStatusComponent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteStatusIncident_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteStatusPage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -6762,6 +7274,34 @@ func (ec *executionContext) field_Mutation_saveService_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ServiceInput, error) {
 			return ec.unmarshalNServiceInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐServiceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_saveStatusComponent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (store.StatusComponentInput, error) {
+			return ec.unmarshalNStatusComponentInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusComponentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_saveStatusPage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (store.StatusPageInput, error) {
+			return ec.unmarshalNStatusPageInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusPageInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7083,6 +7623,36 @@ func (ec *executionContext) field_Mutation_unsuppress_args(ctx context.Context, 
 		return nil, err
 	}
 	args["checkId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateStatusIncident_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["state"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "body",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["body"] = arg2
 	return args, nil
 }
 
@@ -7448,6 +8018,20 @@ func (ec *executionContext) field_Query_sessions_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_statusPage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Resource_alerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7743,6 +8327,20 @@ func (ec *executionContext) field_Service_metrics_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["points"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_StatusPage_incidents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -15293,6 +15891,314 @@ func (ec *executionContext) fieldContext_Mutation_setRetention(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_saveStatusPage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveStatusPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveStatusPage(ctx, fc.Args["input"].(store.StatusPageInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.StatusPage) graphql.Marshaler {
+			return ec.marshalNStatusPage2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusPage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveStatusPage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusPage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveStatusPage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteStatusPage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteStatusPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteStatusPage(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteStatusPage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteStatusPage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_saveStatusComponent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveStatusComponent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveStatusComponent(ctx, fc.Args["input"].(store.StatusComponentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.StatusComponent) graphql.Marshaler {
+			return ec.marshalNStatusComponent2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusComponent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveStatusComponent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusComponent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveStatusComponent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteStatusComponent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteStatusComponent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteStatusComponent(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteStatusComponent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteStatusComponent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createStatusIncident(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createStatusIncident(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateStatusIncident(ctx, fc.Args["input"].(store.StatusIncidentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.StatusIncident) graphql.Marshaler {
+			return ec.marshalNStatusIncident2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncident(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createStatusIncident(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusIncident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createStatusIncident_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateStatusIncident(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateStatusIncident(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateStatusIncident(ctx, fc.Args["id"].(string), fc.Args["state"].(string), fc.Args["body"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.StatusIncident) graphql.Marshaler {
+			return ec.marshalNStatusIncident2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncident(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateStatusIncident(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusIncident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateStatusIncident_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteStatusIncident(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteStatusIncident(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteStatusIncident(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteStatusIncident(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteStatusIncident_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NotificationAttempt_id(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17122,6 +18028,82 @@ func (ec *executionContext) fieldContext_Query_metricsExports(_ context.Context,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MetricsExport(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_statusPages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_statusPages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().StatusPages(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.StatusPage) graphql.Marshaler {
+			return ec.marshalNStatusPage2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusPageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_statusPages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusPage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_statusPage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_statusPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().StatusPage(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.StatusPage) graphql.Marshaler {
+			return ec.marshalOStatusPage2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusPage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_statusPage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusPage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_statusPage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -19593,6 +20575,144 @@ func (ec *executionContext) fieldContext_StateChangeConnection_pageInfo(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _StatusComponent_id(ctx context.Context, field graphql.CollectedField, obj *store.StatusComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusComponent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusComponent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusComponent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StatusComponent_name(ctx context.Context, field graphql.CollectedField, obj *store.StatusComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusComponent_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusComponent_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusComponent", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusComponent_description(ctx context.Context, field graphql.CollectedField, obj *store.StatusComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusComponent_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusComponent_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusComponent", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusComponent_position(ctx context.Context, field graphql.CollectedField, obj *store.StatusComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusComponent_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusComponent_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusComponent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StatusComponent_checkId(ctx context.Context, field graphql.CollectedField, obj *store.StatusComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusComponent_checkId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StatusComponent_checkId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusComponent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StatusComponent_groupName(ctx context.Context, field graphql.CollectedField, obj *store.StatusComponent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusComponent_groupName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StatusComponent_groupName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusComponent", field, false, false, "String")
+}
+
 func (ec *executionContext) _StatusCount_status(ctx context.Context, field graphql.CollectedField, obj *store.StatusCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19637,6 +20757,643 @@ func (ec *executionContext) _StatusCount_count(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_StatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StatusCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StatusIncident_id(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StatusIncident_pageId(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_pageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_pageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StatusIncident_kind(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusIncident_title(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusIncident_impact(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_impact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Impact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_impact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusIncident_state(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusIncident_components(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_components(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Components, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StatusIncident_scheduledFrom(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_scheduledFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScheduledFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_scheduledFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StatusIncident_scheduledTo(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_scheduledTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScheduledTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_scheduledTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StatusIncident_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StatusIncident_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_resolvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncident", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StatusIncident_updates(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncident) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncident_updates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Updates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.StatusIncidentUpdate) graphql.Marshaler {
+			return ec.marshalNStatusIncidentUpdate2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncidentUpdateᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncident_updates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StatusIncident",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusIncidentUpdate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StatusIncidentUpdate_id(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncidentUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncidentUpdate_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncidentUpdate_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncidentUpdate", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StatusIncidentUpdate_state(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncidentUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncidentUpdate_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncidentUpdate_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncidentUpdate", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusIncidentUpdate_body(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncidentUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncidentUpdate_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncidentUpdate_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncidentUpdate", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusIncidentUpdate_author(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncidentUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncidentUpdate_author(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Author, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncidentUpdate_author(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncidentUpdate", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusIncidentUpdate_at(ctx context.Context, field graphql.CollectedField, obj *store.StatusIncidentUpdate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusIncidentUpdate_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusIncidentUpdate_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusIncidentUpdate", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StatusPage_id(ctx context.Context, field graphql.CollectedField, obj *store.StatusPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusPage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusPage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusPage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StatusPage_slug(ctx context.Context, field graphql.CollectedField, obj *store.StatusPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusPage_slug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slug, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusPage_slug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusPage_title(ctx context.Context, field graphql.CollectedField, obj *store.StatusPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusPage_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusPage_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusPage_description(ctx context.Context, field graphql.CollectedField, obj *store.StatusPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusPage_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusPage_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusPage_domain(ctx context.Context, field graphql.CollectedField, obj *store.StatusPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusPage_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StatusPage_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusPage", field, false, false, "String")
+}
+
+func (ec *executionContext) _StatusPage_path(ctx context.Context, field graphql.CollectedField, obj *store.StatusPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusPage_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StatusPage().Path(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusPage_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusPage", field, true, true, "String")
+}
+
+func (ec *executionContext) _StatusPage_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.StatusPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusPage_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusPage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StatusPage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StatusPage_components(ctx context.Context, field graphql.CollectedField, obj *store.StatusPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusPage_components(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StatusPage().Components(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.StatusComponent) graphql.Marshaler {
+			return ec.marshalNStatusComponent2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusComponentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusPage_components(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StatusPage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusComponent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StatusPage_incidents(ctx context.Context, field graphql.CollectedField, obj *store.StatusPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StatusPage_incidents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.StatusPage().Incidents(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.StatusIncident) graphql.Marshaler {
+			return ec.marshalNStatusIncident2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncidentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StatusPage_incidents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StatusPage",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StatusIncident(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_StatusPage_incidents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _StatusShare_status(ctx context.Context, field graphql.CollectedField, obj *model.StatusShare) (ret graphql.Marshaler) {
@@ -23008,6 +24765,258 @@ func UnmarshalSignUpInput(ctx context.Context, raw any) (model.SignUpInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputStatusComponentInput(ctx context.Context, obj any) (store.StatusComponentInput, error) {
+	var it store.StatusComponentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "pageId", "name", "description", "position", "checkId", "groupName"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "pageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pageId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PageID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "position":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("position"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Position = data
+		case "checkId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checkId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CheckID = data
+		case "groupName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupName = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStatusComponentInput unmarshals raw into the StatusComponentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStatusComponentInput(ctx context.Context, raw any) (store.StatusComponentInput, error) {
+	var out store.StatusComponentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StatusComponentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputStatusIncidentInput(ctx context.Context, obj any) (store.StatusIncidentInput, error) {
+	var it store.StatusIncidentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"pageId", "kind", "title", "impact", "state", "body", "components", "scheduledFrom", "scheduledTo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "pageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pageId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PageID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "impact":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("impact"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Impact = data
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "components":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("components"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Components = data
+		case "scheduledFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scheduledFrom"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScheduledFrom = data
+		case "scheduledTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scheduledTo"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScheduledTo = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStatusIncidentInput unmarshals raw into the StatusIncidentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStatusIncidentInput(ctx context.Context, raw any) (store.StatusIncidentInput, error) {
+	var out store.StatusIncidentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StatusIncidentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputStatusPageInput(ctx context.Context, obj any) (store.StatusPageInput, error) {
+	var it store.StatusPageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "slug", "title", "description", "domain"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "slug":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slug"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Slug = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "domain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domain"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Domain = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStatusPageInput unmarshals raw into the StatusPageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStatusPageInput(ctx context.Context, raw any) (store.StatusPageInput, error) {
+	var out store.StatusPageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StatusPageInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputTeamInput(ctx context.Context, obj any) (model.TeamInput, error) {
 	var it model.TeamInput
 	if obj == nil {
@@ -25348,6 +27357,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "saveStatusPage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveStatusPage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteStatusPage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteStatusPage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "saveStatusComponent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveStatusComponent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteStatusComponent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteStatusComponent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createStatusIncident":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createStatusIncident(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateStatusIncident":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateStatusIncident(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteStatusIncident":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteStatusIncident(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -25830,6 +27888,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_metricsExports(ctx, field)
+				})
+		case "statusPages":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_statusPages(ctx, field)
+				})
+		case "statusPage":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_statusPage(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -26581,6 +28651,64 @@ func (ec *executionContext) _StateChangeConnection(ctx context.Context, sel ast.
 	return out
 }
 
+var statusComponentImplementors = []string{"StatusComponent"}
+
+func (ec *executionContext) _StatusComponent(ctx context.Context, sel ast.SelectionSet, obj *store.StatusComponent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statusComponentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatusComponent")
+		case "id":
+			out.Values[i] = ec._StatusComponent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._StatusComponent_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._StatusComponent_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "position":
+			out.Values[i] = ec._StatusComponent_position(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkId":
+			out.Values[i] = ec._StatusComponent_checkId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "groupName":
+			out.Values[i] = ec._StatusComponent_groupName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var statusCountImplementors = []string{"StatusCount"}
 
 func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionSet, obj *store.StatusCount) graphql.Marshaler {
@@ -26602,6 +28730,223 @@ func (ec *executionContext) _StatusCount(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var statusIncidentImplementors = []string{"StatusIncident"}
+
+func (ec *executionContext) _StatusIncident(ctx context.Context, sel ast.SelectionSet, obj *store.StatusIncident) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statusIncidentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatusIncident")
+		case "id":
+			out.Values[i] = ec._StatusIncident_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageId":
+			out.Values[i] = ec._StatusIncident_pageId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._StatusIncident_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._StatusIncident_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "impact":
+			out.Values[i] = ec._StatusIncident_impact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._StatusIncident_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "components":
+			out.Values[i] = ec._StatusIncident_components(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scheduledFrom":
+			out.Values[i] = ec._StatusIncident_scheduledFrom(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "scheduledTo":
+			out.Values[i] = ec._StatusIncident_scheduledTo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._StatusIncident_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolvedAt":
+			out.Values[i] = ec._StatusIncident_resolvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updates":
+			out.Values[i] = ec._StatusIncident_updates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var statusIncidentUpdateImplementors = []string{"StatusIncidentUpdate"}
+
+func (ec *executionContext) _StatusIncidentUpdate(ctx context.Context, sel ast.SelectionSet, obj *store.StatusIncidentUpdate) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statusIncidentUpdateImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatusIncidentUpdate")
+		case "id":
+			out.Values[i] = ec._StatusIncidentUpdate_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._StatusIncidentUpdate_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._StatusIncidentUpdate_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "author":
+			out.Values[i] = ec._StatusIncidentUpdate_author(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._StatusIncidentUpdate_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var statusPageImplementors = []string{"StatusPage"}
+
+func (ec *executionContext) _StatusPage(ctx context.Context, sel ast.SelectionSet, obj *store.StatusPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, statusPageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StatusPage")
+		case "id":
+			out.Values[i] = ec._StatusPage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slug":
+			out.Values[i] = ec._StatusPage_slug(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._StatusPage_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._StatusPage_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "domain":
+			out.Values[i] = ec._StatusPage_domain(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "path":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StatusPage_path(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._StatusPage_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "components":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StatusPage_components(ctx, field, obj)
+				})
+		case "incidents":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StatusPage_incidents(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -28074,6 +30419,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -28462,6 +30836,35 @@ func (ec *executionContext) marshalNStatus2githubᚗcomᚋbergamotᚑmonitoring�
 	return v
 }
 
+func (ec *executionContext) marshalNStatusComponent2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusComponentᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.StatusComponent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusComponent2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusComponent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatusComponent2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusComponent(ctx context.Context, sel ast.SelectionSet, v *store.StatusComponent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StatusComponent!")
+		return graphql.Null
+	}
+	return ec._StatusComponent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStatusComponentInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusComponentInput(ctx context.Context, v any) (store.StatusComponentInput, error) {
+	res, err := ec.unmarshalInputStatusComponentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNStatusCount2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.StatusCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -28484,6 +30887,88 @@ func (ec *executionContext) marshalNStatusCount2ᚖgithubᚗcomᚋbergamotᚑmon
 		return graphql.Null
 	}
 	return ec._StatusCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStatusIncident2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncidentᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.StatusIncident) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusIncident2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncident(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatusIncident2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncident(ctx context.Context, sel ast.SelectionSet, v *store.StatusIncident) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StatusIncident!")
+		return graphql.Null
+	}
+	return ec._StatusIncident(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStatusIncidentInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncidentInput(ctx context.Context, v any) (store.StatusIncidentInput, error) {
+	res, err := ec.unmarshalInputStatusIncidentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNStatusIncidentUpdate2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncidentUpdateᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.StatusIncidentUpdate) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusIncidentUpdate2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncidentUpdate(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatusIncidentUpdate2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusIncidentUpdate(ctx context.Context, sel ast.SelectionSet, v *store.StatusIncidentUpdate) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StatusIncidentUpdate!")
+		return graphql.Null
+	}
+	return ec._StatusIncidentUpdate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStatusPage2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusPageᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.StatusPage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStatusPage2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusPage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStatusPage2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusPage(ctx context.Context, sel ast.SelectionSet, v *store.StatusPage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StatusPage!")
+		return graphql.Null
+	}
+	return ec._StatusPage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStatusPageInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusPageInput(ctx context.Context, v any) (store.StatusPageInput, error) {
+	res, err := ec.unmarshalInputStatusPageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNStatusShare2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐStatusShareᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StatusShare) graphql.Marshaler {
@@ -29153,6 +31638,13 @@ func (ec *executionContext) marshalOStatus2ᚕgithubᚗcomᚋbergamotᚑmonitori
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOStatusPage2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐStatusPage(ctx context.Context, sel ast.SelectionSet, v *store.StatusPage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StatusPage(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

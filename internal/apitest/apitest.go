@@ -40,6 +40,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/live"
 	"github.com/bergamot-monitoring/bergamot/server"
+	"github.com/bergamot-monitoring/bergamot/statuspage"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -58,6 +59,9 @@ type Options struct {
 	// (processor, hub, subscriptions, WebSocket): the latency benchmark's
 	// lattrace.Recorder.
 	Stages lattrace.Tracer
+	// StatusPages configures the public status pages (their TTL and rate
+	// limit).
+	StatusPages statuspage.Options
 }
 
 // Env is a running API.
@@ -123,9 +127,9 @@ func Start(t testing.TB, o Options) *Env {
 	n := node.New(ctx, node.Options{Pool: pool, Logger: log, River: rc, Sealer: sealer, Validators: node.Validators(0),
 		Tenants: ts, Limits: tenants.NewSiteLimits(pool, nil), SiteInit: defaultSite,
 		SignupOpen: true, StartWithin: 30 * time.Second, GraphQL: graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins},
-		ProcessOnly: true, NoSweeps: true, Stages: o.Stages})
+		ProcessOnly: true, NoSweeps: true, Stages: o.Stages, StatusPages: o.StatusPages})
 	res, hub := n.Resolver, n.Hub
-	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool}, GraphQL: n.GraphQL, REST: n.REST,
+	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool}, GraphQL: n.GraphQL, REST: n.REST, StatusPages: n.StatusPages,
 		CSRF: &server.CSRF{Cookie: graph.SessionCookie, Token: tenants.CSRFToken, AllowedOrigins: o.AllowedOrigins}})
 	srv := httptest.NewServer(handler)
 	loops := n.Loops()
