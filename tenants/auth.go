@@ -26,6 +26,10 @@ type Principal struct {
 	// MustChangePassword: an administrator asked this user to change their
 	// password; until they do, the APIs allow little else.
 	MustChangePassword bool
+	// MustEnrolSecondFactor: the site requires a second factor and this
+	// member (signed in with a session) has none; until they enrol one the
+	// APIs allow little else. API tokens are not affected.
+	MustEnrolSecondFactor bool
 }
 
 type principalKey struct{}
@@ -205,17 +209,19 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 	// request.
 	stale := `t.last_used IS NULL OR t.last_used < now() - interval '1 minute'`
 	touch := `UPDATE api_tokens SET last_used = now() WHERE id = $1`
+	enrol := "false"
 	if table == "sessions" {
+		enrol = mustEnrol
 		cond, args = sessionValid, append(args, s.limits.SessionIdle.Seconds())
 		stale = `t.last_seen < now() - interval '1 minute'`
 		touch = `UPDATE sessions SET last_seen = now() WHERE id = $1`
 	}
 	err = InSite(WithSite(ctx, siteID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		var touchIt bool
-		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role, u.must_change_password, `+stale+`
+		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role, u.must_change_password, `+enrol+`, `+stale+`
 			FROM `+table+` t JOIN users u ON u.id = t.user_id JOIN memberships m ON m.user_id = t.user_id
 			WHERE t.token_hash = $1 AND m.disabled_at IS NULL AND `+cond, args...).
-			Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role, &p.MustChangePassword, &touchIt)
+			Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role, &p.MustChangePassword, &p.MustEnrolSecondFactor, &touchIt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errs.E(errs.Unauthenticated, "invalid, expired or revoked credential")
 		}
@@ -233,6 +239,11 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 	}
 	return p, nil
 }
+
+// mustEnrol is true for a session row t of user u when the site requires
+// a second factor and u has none confirmed (second factors: secondfactor.go).
+const mustEnrol = `(COALESCE((SELECT (st.settings->>'require_second_factor')::boolean FROM sites st WHERE st.id = t.site_id), false)
+	AND NOT EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = u.id AND f.confirmed))`
 
 // sessionValid is the condition on a session row t (joined with its user
 // u) that keeps it signed in; $2 is the idle lifetime in seconds.
@@ -303,7 +314,12 @@ func (s *Store) Login(ctx context.Context, siteName, email, password string) (st
 		return "", nil, errs.E(errs.Forbidden, "too many failed sign-in attempts for this account (%d a minute at most); wait a minute and try again", spent.Max)
 	}
 	plain, p, err := s.login(ctx, siteName, email, password)
+	var need *SecondFactorNeeded
 	switch {
+	case errors.As(err, &need):
+		attempt.Succeed(ctx)
+		s.auditSignIn(ctx, p.Site.ID, email, &p.User.ID, "ok", "password accepted; waiting for the second factor")
+		return "", p, err
 	case err == nil:
 		attempt.Succeed(ctx)
 		s.auditSignIn(ctx, p.Site.ID, email, &p.User.ID, "ok", "")
@@ -355,20 +371,49 @@ func (s *Store) login(ctx context.Context, siteName, email, password string) (st
 	if !ok {
 		return "", nil, errs.E(errs.Unauthenticated, "bad password")
 	}
-	plain, h, err := newSecret(sessionPrefix, site.ID)
+	need, err := s.secondFactorChallenge(ctx, p)
 	if err != nil {
 		return "", nil, err
 	}
+	if need != nil {
+		return "", p, need
+	}
+	plain, err := s.openSessionFor(WithSite(ctx, site.ID), p, uuid.Nil)
+	if err != nil {
+		return "", nil, err
+	}
+	return plain, p, nil
+}
+
+// openSessionFor opens a browser session for p (setting p.CredID) and, when
+// challenge is set, ends the sign-in challenge it completes.
+func (s *Store) openSessionFor(ctx context.Context, p *Principal, challenge uuid.UUID) (string, error) {
+	plain, h, err := newSecret(sessionPrefix, p.Site.ID)
+	if err != nil {
+		return "", err
+	}
 	p.CredID = uuid.New()
-	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
+	err = InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if challenge != uuid.Nil {
+			tag, err := tx.Exec(ctx, `DELETE FROM second_factor_challenges WHERE id = $1`, challenge)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 { // a concurrent second step won
+				return errs.E(errs.Unauthenticated, "this sign-in was already completed or ended; sign in again")
+			}
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at, address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			p.CredID, site.ID, p.User.ID, h, time.Now().Add(s.limits.SessionMax), ClientAddrFrom(ctx), UserAgentFrom(ctx))
+			p.CredID, p.Site.ID, p.User.ID, h, time.Now().Add(s.limits.SessionMax), ClientAddrFrom(ctx), UserAgentFrom(ctx))
 		return err
 	})
 	if err != nil {
-		return "", nil, fmt.Errorf("signing in: %w", err)
+		if errs.Is(err, errs.Unauthenticated) {
+			return "", err
+		}
+		return "", fmt.Errorf("signing in: %w", err)
 	}
-	return plain, p, nil
+	return plain, nil
 }
 
 // Logout ends the session or revokes nothing for tokens.
