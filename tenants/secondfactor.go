@@ -864,8 +864,10 @@ func (s *Store) FinishSignIn(ctx context.Context, token string, proof SecondFact
 // ends it after challengeFailures.
 func (s *Store) countChallengeFailure(ctx context.Context, id uuid.UUID) {
 	_ = InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `WITH f AS (UPDATE second_factor_challenges SET failures = failures + 1 WHERE id = $1 RETURNING failures)
-			DELETE FROM second_factor_challenges WHERE id = $1 AND (SELECT failures FROM f) >= $2`, id, challengeFailures)
+		if _, err := tx.Exec(ctx, `UPDATE second_factor_challenges SET failures = failures + 1 WHERE id = $1`, id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM second_factor_challenges WHERE id = $1 AND failures >= $2`, id, challengeFailures)
 		return err
 	})
 }
