@@ -141,6 +141,7 @@ type ComplexityRoot struct {
 
 	AuthPayload struct {
 		ConfirmationSentTo func(childComplexity int) int
+		SecondFactor       func(childComplexity int) int
 		Site               func(childComplexity int) int
 		Token              func(childComplexity int) int
 		User               func(childComplexity int) int
@@ -350,8 +351,12 @@ type ComplexityRoot struct {
 		Acknowledge               func(childComplexity int, checkID string, comment string, sticky *bool) int
 		AddComment                func(childComplexity int, checkID string, body string) int
 		ApplyConfig               func(childComplexity int, xml string, dryRun *bool) int
+		BeginPasskeyRegistration  func(childComplexity int) int
+		BeginPasskeySignIn        func(childComplexity int, challenge string) int
+		BeginTotpEnrolment        func(childComplexity int, name *string) int
 		CancelDowntime            func(childComplexity int, id string) int
 		ChangePassword            func(childComplexity int, current string, new string) int
+		ConfirmTotpEnrolment      func(childComplexity int, id string, code string) int
 		CreateAPIToken            func(childComplexity int, name string, expiresAt *time.Time) int
 		CreateAgentEnrolment      func(childComplexity int, host string, template *bool) int
 		CreateStatusIncident      func(childComplexity int, input store.StatusIncidentInput) int
@@ -367,13 +372,18 @@ type ComplexityRoot struct {
 		DeleteTimePeriod          func(childComplexity int, name string) int
 		DisableUser               func(childComplexity int, userID string, disabled *bool) int
 		ExecuteNow                func(childComplexity int, checkID string) int
+		FinishPasskeyRegistration func(childComplexity int, token string, name *string, response string) int
+		FinishSignIn              func(childComplexity int, challenge string, method model.SecondFactorMethod, code *string, response *string) int
 		InviteUser                func(childComplexity int, email string, password *string, role model.Role) int
 		Login                     func(childComplexity int, site string, email string, password string) int
 		Logout                    func(childComplexity int) int
+		RegenerateRecoveryCodes   func(childComplexity int) int
 		RemoveMember              func(childComplexity int, userID string) int
+		RemoveSecondFactor        func(childComplexity int, id string, password *string) int
 		RequestPasswordReset      func(childComplexity int, email string) int
 		RequirePasswordChange     func(childComplexity int, userID string) int
 		ResetPassword             func(childComplexity int, token string, password string) int
+		ResetSecondFactors        func(childComplexity int, userID string) int
 		RevokeAPIToken            func(childComplexity int, id string) int
 		RevokeAgent               func(childComplexity int, host string) int
 		RevokeAgentCertificate    func(childComplexity int, serial string) int
@@ -392,6 +402,7 @@ type ComplexityRoot struct {
 		ScheduleRecurringDowntime func(childComplexity int, checkID string, timePeriod string, comment string, from *time.Time, until *time.Time) int
 		SendTestNotification      func(childComplexity int, contact string, channel string) int
 		SetAuditRetention         func(childComplexity int, days int) int
+		SetRequireSecondFactor    func(childComplexity int, required bool) int
 		SetRetention              func(childComplexity int, input store.RetentionInput) int
 		SetRole                   func(childComplexity int, userID string, role model.Role) int
 		SignOutEverywhere         func(childComplexity int) int
@@ -431,6 +442,11 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	PasskeyRegistration struct {
+		Options func(childComplexity int) int
+		Token   func(childComplexity int) int
+	}
+
 	Perfdata struct {
 		Crit  func(childComplexity int) int
 		Label func(childComplexity int) int
@@ -468,6 +484,7 @@ type ComplexityRoot struct {
 		NotificationLog    func(childComplexity int, first *int, after *string, checkID *string, failed *bool) int
 		Retention          func(childComplexity int) int
 		RetentionLimits    func(childComplexity int) int
+		SecondFactors      func(childComplexity int) int
 		Sessions           func(childComplexity int, userID *string, all *bool) int
 		Site               func(childComplexity int) int
 		Slas               func(childComplexity int) int
@@ -540,6 +557,32 @@ type ComplexityRoot struct {
 		Output  func(childComplexity int) int
 		Status  func(childComplexity int) int
 		To      func(childComplexity int) int
+	}
+
+	SecondFactor struct {
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		LastUsed  func(childComplexity int) int
+		Name      func(childComplexity int) int
+	}
+
+	SecondFactorChallenge struct {
+		ExpiresAt func(childComplexity int) int
+		Methods   func(childComplexity int) int
+		Token     func(childComplexity int) int
+	}
+
+	SecondFactorEnrolled struct {
+		Factor        func(childComplexity int) int
+		RecoveryCodes func(childComplexity int) int
+	}
+
+	SecondFactorStatus struct {
+		Factors           func(childComplexity int) int
+		MustEnrol         func(childComplexity int) int
+		RecoveryCodesLeft func(childComplexity int) int
+		SiteRequired      func(childComplexity int) int
 	}
 
 	Service struct {
@@ -670,6 +713,13 @@ type ComplexityRoot struct {
 		Name     func(childComplexity int) int
 		Ranges   func(childComplexity int) int
 		Summary  func(childComplexity int) int
+	}
+
+	TotpEnrolment struct {
+		ID     func(childComplexity int) int
+		QRCode func(childComplexity int) int
+		Secret func(childComplexity int) int
+		URI    func(childComplexity int) int
 	}
 
 	Trap struct {
@@ -846,6 +896,16 @@ type MutationResolver interface {
 	CreateStatusIncident(ctx context.Context, input store.StatusIncidentInput) (*store.StatusIncident, error)
 	UpdateStatusIncident(ctx context.Context, id string, state string, body string) (*store.StatusIncident, error)
 	DeleteStatusIncident(ctx context.Context, id string) (bool, error)
+	BeginTotpEnrolment(ctx context.Context, name *string) (*model.TotpEnrolment, error)
+	ConfirmTotpEnrolment(ctx context.Context, id string, code string) (*model.SecondFactorEnrolled, error)
+	BeginPasskeyRegistration(ctx context.Context) (*model.PasskeyRegistration, error)
+	FinishPasskeyRegistration(ctx context.Context, token string, name *string, response string) (*model.SecondFactorEnrolled, error)
+	RemoveSecondFactor(ctx context.Context, id string, password *string) (bool, error)
+	RegenerateRecoveryCodes(ctx context.Context) ([]string, error)
+	ResetSecondFactors(ctx context.Context, userID string) (int, error)
+	SetRequireSecondFactor(ctx context.Context, required bool) (bool, error)
+	BeginPasskeySignIn(ctx context.Context, challenge string) (string, error)
+	FinishSignIn(ctx context.Context, challenge string, method model.SecondFactorMethod, code *string, response *string) (*model.AuthPayload, error)
 }
 type QueryResolver interface {
 	Site(ctx context.Context) (*tenants.Site, error)
@@ -885,6 +945,7 @@ type QueryResolver interface {
 	MetricsExports(ctx context.Context) ([]*store.ExportStatus, error)
 	StatusPages(ctx context.Context) ([]*store.StatusPage, error)
 	StatusPage(ctx context.Context, id string) (*store.StatusPage, error)
+	SecondFactors(ctx context.Context) (*model.SecondFactorStatus, error)
 }
 type ResourceResolver interface {
 	History(ctx context.Context, obj *store.Resource, first *int, after *string) (*model.StateChangeConnection, error)
@@ -1319,6 +1380,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.ConfirmationSentTo(childComplexity), true
+	case "AuthPayload.secondFactor":
+		if e.ComplexityRoot.AuthPayload.SecondFactor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuthPayload.SecondFactor(childComplexity), true
 	case "AuthPayload.site":
 		if e.ComplexityRoot.AuthPayload.Site == nil {
 			break
@@ -2320,6 +2387,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApplyConfig(childComplexity, args["xml"].(string), args["dryRun"].(*bool)), true
+	case "Mutation.beginPasskeyRegistration":
+		if e.ComplexityRoot.Mutation.BeginPasskeyRegistration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.BeginPasskeyRegistration(childComplexity), true
+	case "Mutation.beginPasskeySignIn":
+		if e.ComplexityRoot.Mutation.BeginPasskeySignIn == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_beginPasskeySignIn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BeginPasskeySignIn(childComplexity, args["challenge"].(string)), true
+	case "Mutation.beginTotpEnrolment":
+		if e.ComplexityRoot.Mutation.BeginTotpEnrolment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_beginTotpEnrolment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BeginTotpEnrolment(childComplexity, args["name"].(*string)), true
 	case "Mutation.cancelDowntime":
 		if e.ComplexityRoot.Mutation.CancelDowntime == nil {
 			break
@@ -2342,6 +2437,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["current"].(string), args["new"].(string)), true
+	case "Mutation.confirmTotpEnrolment":
+		if e.ComplexityRoot.Mutation.ConfirmTotpEnrolment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmTotpEnrolment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmTotpEnrolment(childComplexity, args["id"].(string), args["code"].(string)), true
 	case "Mutation.createApiToken":
 		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
 			break
@@ -2507,6 +2613,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ExecuteNow(childComplexity, args["checkId"].(string)), true
+	case "Mutation.finishPasskeyRegistration":
+		if e.ComplexityRoot.Mutation.FinishPasskeyRegistration == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_finishPasskeyRegistration_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FinishPasskeyRegistration(childComplexity, args["token"].(string), args["name"].(*string), args["response"].(string)), true
+	case "Mutation.finishSignIn":
+		if e.ComplexityRoot.Mutation.FinishSignIn == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_finishSignIn_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.FinishSignIn(childComplexity, args["challenge"].(string), args["method"].(model.SecondFactorMethod), args["code"].(*string), args["response"].(*string)), true
 	case "Mutation.inviteUser":
 		if e.ComplexityRoot.Mutation.InviteUser == nil {
 			break
@@ -2535,6 +2663,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
+	case "Mutation.regenerateRecoveryCodes":
+		if e.ComplexityRoot.Mutation.RegenerateRecoveryCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RegenerateRecoveryCodes(childComplexity), true
 	case "Mutation.removeMember":
 		if e.ComplexityRoot.Mutation.RemoveMember == nil {
 			break
@@ -2546,6 +2680,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveMember(childComplexity, args["userId"].(string)), true
+	case "Mutation.removeSecondFactor":
+		if e.ComplexityRoot.Mutation.RemoveSecondFactor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeSecondFactor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveSecondFactor(childComplexity, args["id"].(string), args["password"].(*string)), true
 	case "Mutation.requestPasswordReset":
 		if e.ComplexityRoot.Mutation.RequestPasswordReset == nil {
 			break
@@ -2579,6 +2724,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResetPassword(childComplexity, args["token"].(string), args["password"].(string)), true
+	case "Mutation.resetSecondFactors":
+		if e.ComplexityRoot.Mutation.ResetSecondFactors == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resetSecondFactors_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResetSecondFactors(childComplexity, args["userId"].(string)), true
 	case "Mutation.revokeApiToken":
 		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
 			break
@@ -2777,6 +2933,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetAuditRetention(childComplexity, args["days"].(int)), true
+	case "Mutation.setRequireSecondFactor":
+		if e.ComplexityRoot.Mutation.SetRequireSecondFactor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setRequireSecondFactor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetRequireSecondFactor(childComplexity, args["required"].(bool)), true
 	case "Mutation.setRetention":
 		if e.ComplexityRoot.Mutation.SetRetention == nil {
 			break
@@ -2993,6 +3160,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "PasskeyRegistration.options":
+		if e.ComplexityRoot.PasskeyRegistration.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PasskeyRegistration.Options(childComplexity), true
+	case "PasskeyRegistration.token":
+		if e.ComplexityRoot.PasskeyRegistration.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PasskeyRegistration.Token(childComplexity), true
 
 	case "Perfdata.crit":
 		if e.ComplexityRoot.Perfdata.Crit == nil {
@@ -3254,6 +3434,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.RetentionLimits(childComplexity), true
+	case "Query.secondFactors":
+		if e.ComplexityRoot.Query.SecondFactors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SecondFactors(childComplexity), true
 	case "Query.sessions":
 		if e.ComplexityRoot.Query.Sessions == nil {
 			break
@@ -3658,6 +3844,94 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SLAIncident.To(childComplexity), true
+
+	case "SecondFactor.createdAt":
+		if e.ComplexityRoot.SecondFactor.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactor.CreatedAt(childComplexity), true
+	case "SecondFactor.id":
+		if e.ComplexityRoot.SecondFactor.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactor.ID(childComplexity), true
+	case "SecondFactor.kind":
+		if e.ComplexityRoot.SecondFactor.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactor.Kind(childComplexity), true
+	case "SecondFactor.lastUsed":
+		if e.ComplexityRoot.SecondFactor.LastUsed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactor.LastUsed(childComplexity), true
+	case "SecondFactor.name":
+		if e.ComplexityRoot.SecondFactor.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactor.Name(childComplexity), true
+
+	case "SecondFactorChallenge.expiresAt":
+		if e.ComplexityRoot.SecondFactorChallenge.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactorChallenge.ExpiresAt(childComplexity), true
+	case "SecondFactorChallenge.methods":
+		if e.ComplexityRoot.SecondFactorChallenge.Methods == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactorChallenge.Methods(childComplexity), true
+	case "SecondFactorChallenge.token":
+		if e.ComplexityRoot.SecondFactorChallenge.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactorChallenge.Token(childComplexity), true
+
+	case "SecondFactorEnrolled.factor":
+		if e.ComplexityRoot.SecondFactorEnrolled.Factor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactorEnrolled.Factor(childComplexity), true
+	case "SecondFactorEnrolled.recoveryCodes":
+		if e.ComplexityRoot.SecondFactorEnrolled.RecoveryCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactorEnrolled.RecoveryCodes(childComplexity), true
+
+	case "SecondFactorStatus.factors":
+		if e.ComplexityRoot.SecondFactorStatus.Factors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactorStatus.Factors(childComplexity), true
+	case "SecondFactorStatus.mustEnrol":
+		if e.ComplexityRoot.SecondFactorStatus.MustEnrol == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactorStatus.MustEnrol(childComplexity), true
+	case "SecondFactorStatus.recoveryCodesLeft":
+		if e.ComplexityRoot.SecondFactorStatus.RecoveryCodesLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactorStatus.RecoveryCodesLeft(childComplexity), true
+	case "SecondFactorStatus.siteRequired":
+		if e.ComplexityRoot.SecondFactorStatus.SiteRequired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecondFactorStatus.SiteRequired(childComplexity), true
 
 	case "Service.alerts":
 		if e.ComplexityRoot.Service.Alerts == nil {
@@ -4236,6 +4510,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TimePeriod.Summary(childComplexity), true
 
+	case "TotpEnrolment.id":
+		if e.ComplexityRoot.TotpEnrolment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TotpEnrolment.ID(childComplexity), true
+	case "TotpEnrolment.qrCode":
+		if e.ComplexityRoot.TotpEnrolment.QRCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TotpEnrolment.QRCode(childComplexity), true
+	case "TotpEnrolment.secret":
+		if e.ComplexityRoot.TotpEnrolment.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TotpEnrolment.Secret(childComplexity), true
+	case "TotpEnrolment.uri":
+		if e.ComplexityRoot.TotpEnrolment.URI == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TotpEnrolment.URI(childComplexity), true
+
 	case "Trap.alerts":
 		if e.ComplexityRoot.Trap.Alerts == nil {
 			break
@@ -4681,7 +4980,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "links.graphqls" "account.graphqls" "agents.graphqls" "reports.graphqls" "export.graphqls" "statuspages.graphqls"
+//go:embed "objects.graphqls" "notifications.graphqls" "downtime.graphqls" "workers.graphqls" "links.graphqls" "account.graphqls" "agents.graphqls" "reports.graphqls" "export.graphqls" "statuspages.graphqls" "secondfactor.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5067,6 +5366,7 @@ type Subscription {
 	{Name: "reports.graphqls", Input: sourceData("reports.graphqls"), BuiltIn: false},
 	{Name: "export.graphqls", Input: sourceData("export.graphqls"), BuiltIn: false},
 	{Name: "statuspages.graphqls", Input: sourceData("statuspages.graphqls"), BuiltIn: false},
+	{Name: "secondfactor.graphqls", Input: sourceData("secondfactor.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -5246,6 +5546,8 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_user(ctx, field)
 	case "confirmationSentTo":
 		return ec.fieldContext_AuthPayload_confirmationSentTo(ctx, field)
+	case "secondFactor":
+		return ec.fieldContext_AuthPayload_secondFactor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
 }
@@ -5702,6 +6004,16 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PasskeyRegistration(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_PasskeyRegistration_token(ctx, field)
+	case "options":
+		return ec.fieldContext_PasskeyRegistration_options(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PasskeyRegistration", field.Name)
+}
+
 func (ec *executionContext) childFields_Perfdata(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "label":
@@ -5842,6 +6154,58 @@ func (ec *executionContext) childFields_SLAIncident(ctx context.Context, field g
 		return ec.fieldContext_SLAIncident_output(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SLAIncident", field.Name)
+}
+
+func (ec *executionContext) childFields_SecondFactor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SecondFactor_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_SecondFactor_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_SecondFactor_name(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SecondFactor_createdAt(ctx, field)
+	case "lastUsed":
+		return ec.fieldContext_SecondFactor_lastUsed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SecondFactor", field.Name)
+}
+
+func (ec *executionContext) childFields_SecondFactorChallenge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_SecondFactorChallenge_token(ctx, field)
+	case "methods":
+		return ec.fieldContext_SecondFactorChallenge_methods(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_SecondFactorChallenge_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SecondFactorChallenge", field.Name)
+}
+
+func (ec *executionContext) childFields_SecondFactorEnrolled(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "factor":
+		return ec.fieldContext_SecondFactorEnrolled_factor(ctx, field)
+	case "recoveryCodes":
+		return ec.fieldContext_SecondFactorEnrolled_recoveryCodes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SecondFactorEnrolled", field.Name)
+}
+
+func (ec *executionContext) childFields_SecondFactorStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "factors":
+		return ec.fieldContext_SecondFactorStatus_factors(ctx, field)
+	case "recoveryCodesLeft":
+		return ec.fieldContext_SecondFactorStatus_recoveryCodesLeft(ctx, field)
+	case "siteRequired":
+		return ec.fieldContext_SecondFactorStatus_siteRequired(ctx, field)
+	case "mustEnrol":
+		return ec.fieldContext_SecondFactorStatus_mustEnrol(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SecondFactorStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_Service(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6090,6 +6454,20 @@ func (ec *executionContext) childFields_TimePeriod(ctx context.Context, field gr
 		return ec.fieldContext_TimePeriod_excludes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TimePeriod", field.Name)
+}
+
+func (ec *executionContext) childFields_TotpEnrolment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_TotpEnrolment_id(ctx, field)
+	case "secret":
+		return ec.fieldContext_TotpEnrolment_secret(ctx, field)
+	case "uri":
+		return ec.fieldContext_TotpEnrolment_uri(ctx, field)
+	case "qrCode":
+		return ec.fieldContext_TotpEnrolment_qrCode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TotpEnrolment", field.Name)
 }
 
 func (ec *executionContext) childFields_Trap(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6746,6 +7124,34 @@ func (ec *executionContext) field_Mutation_applyConfig_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_beginPasskeySignIn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "challenge",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["challenge"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_beginTotpEnrolment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelDowntime_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6779,6 +7185,28 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 		return nil, err
 	}
 	args["new"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmTotpEnrolment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
 	return args, nil
 }
 
@@ -7032,6 +7460,74 @@ func (ec *executionContext) field_Mutation_executeNow_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_finishPasskeyRegistration_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "response",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["response"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_finishSignIn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "challenge",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["challenge"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "method",
+		func(ctx context.Context, v any) (model.SecondFactorMethod, error) {
+			return ec.unmarshalNSecondFactorMethod2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorMethod(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["method"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "response",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["response"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_inviteUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7106,6 +7602,28 @@ func (ec *executionContext) field_Mutation_removeMember_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeSecondFactor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "password",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["password"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_requestPasswordReset_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7153,6 +7671,20 @@ func (ec *executionContext) field_Mutation_resetPassword_args(ctx context.Contex
 		return nil, err
 	}
 	args["password"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resetSecondFactors_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "userId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["userId"] = arg0
 	return args, nil
 }
 
@@ -7501,6 +8033,20 @@ func (ec *executionContext) field_Mutation_setAuditRetention_args(ctx context.Co
 		return nil, err
 	}
 	args["days"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setRequireSecondFactor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "required",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["required"] = arg0
 	return args, nil
 }
 
@@ -10050,6 +10596,38 @@ func (ec *executionContext) _AuthPayload_confirmationSentTo(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_AuthPayload_confirmationSentTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuthPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuthPayload_secondFactor(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuthPayload_secondFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SecondFactor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SecondFactorChallenge) graphql.Marshaler {
+			return ec.marshalOSecondFactorChallenge2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorChallenge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuthPayload_secondFactor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AuthPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SecondFactorChallenge(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Availability_from(ctx context.Context, field graphql.CollectedField, obj *store.Availability) (ret graphql.Marshaler) {
@@ -16199,6 +16777,413 @@ func (ec *executionContext) fieldContext_Mutation_deleteStatusIncident(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_beginTotpEnrolment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_beginTotpEnrolment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BeginTotpEnrolment(ctx, fc.Args["name"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TotpEnrolment) graphql.Marshaler {
+			return ec.marshalNTotpEnrolment2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐTotpEnrolment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_beginTotpEnrolment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TotpEnrolment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_beginTotpEnrolment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmTotpEnrolment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmTotpEnrolment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmTotpEnrolment(ctx, fc.Args["id"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SecondFactorEnrolled) graphql.Marshaler {
+			return ec.marshalNSecondFactorEnrolled2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorEnrolled(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmTotpEnrolment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SecondFactorEnrolled(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmTotpEnrolment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_beginPasskeyRegistration(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_beginPasskeyRegistration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().BeginPasskeyRegistration(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PasskeyRegistration) graphql.Marshaler {
+			return ec.marshalNPasskeyRegistration2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐPasskeyRegistration(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_beginPasskeyRegistration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PasskeyRegistration(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_finishPasskeyRegistration(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_finishPasskeyRegistration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FinishPasskeyRegistration(ctx, fc.Args["token"].(string), fc.Args["name"].(*string), fc.Args["response"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SecondFactorEnrolled) graphql.Marshaler {
+			return ec.marshalNSecondFactorEnrolled2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorEnrolled(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_finishPasskeyRegistration(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SecondFactorEnrolled(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_finishPasskeyRegistration_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeSecondFactor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeSecondFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveSecondFactor(ctx, fc.Args["id"].(string), fc.Args["password"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeSecondFactor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeSecondFactor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_regenerateRecoveryCodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_regenerateRecoveryCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().RegenerateRecoveryCodes(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_regenerateRecoveryCodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "String")
+}
+
+func (ec *executionContext) _Mutation_resetSecondFactors(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resetSecondFactors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResetSecondFactors(ctx, fc.Args["userId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resetSecondFactors(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resetSecondFactors_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setRequireSecondFactor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setRequireSecondFactor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetRequireSecondFactor(ctx, fc.Args["required"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setRequireSecondFactor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setRequireSecondFactor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_beginPasskeySignIn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_beginPasskeySignIn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BeginPasskeySignIn(ctx, fc.Args["challenge"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_beginPasskeySignIn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_beginPasskeySignIn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_finishSignIn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_finishSignIn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().FinishSignIn(ctx, fc.Args["challenge"].(string), fc.Args["method"].(model.SecondFactorMethod), fc.Args["code"].(*string), fc.Args["response"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_finishSignIn(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_finishSignIn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NotificationAttempt_id(ctx context.Context, field graphql.CollectedField, obj *store.NotificationAttempt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16620,6 +17605,52 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PasskeyRegistration_token(ctx context.Context, field graphql.CollectedField, obj *model.PasskeyRegistration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PasskeyRegistration_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PasskeyRegistration_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PasskeyRegistration", field, false, false, "String")
+}
+
+func (ec *executionContext) _PasskeyRegistration_options(ctx context.Context, field graphql.CollectedField, obj *model.PasskeyRegistration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PasskeyRegistration_options(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Options, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PasskeyRegistration_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PasskeyRegistration", field, false, false, "String")
 }
 
 func (ec *executionContext) _Perfdata_label(ctx context.Context, field graphql.CollectedField, obj *checks.Perfdata) (ret graphql.Marshaler) {
@@ -18108,6 +19139,38 @@ func (ec *executionContext) fieldContext_Query_statusPage(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_secondFactors(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_secondFactors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SecondFactors(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SecondFactorStatus) graphql.Marshaler {
+			return ec.marshalNSecondFactorStatus2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_secondFactors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SecondFactorStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19471,6 +20534,346 @@ func (ec *executionContext) _SLAIncident_output(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_SLAIncident_output(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SLAIncident", field, false, false, "String")
+}
+
+func (ec *executionContext) _SecondFactor_id(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactor_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactor_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactor", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SecondFactor_kind(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactor_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SecondFactorMethod) graphql.Marshaler {
+			return ec.marshalNSecondFactorMethod2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactor_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactor", field, false, false, "SecondFactorMethod")
+}
+
+func (ec *executionContext) _SecondFactor_name(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactor_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactor_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactor", field, false, false, "String")
+}
+
+func (ec *executionContext) _SecondFactor_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactor_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactor_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactor", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SecondFactor_lastUsed(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactor_lastUsed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastUsed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactor_lastUsed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactor", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SecondFactorChallenge_token(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactorChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactorChallenge_token(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactorChallenge_token(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactorChallenge", field, false, false, "String")
+}
+
+func (ec *executionContext) _SecondFactorChallenge_methods(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactorChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactorChallenge_methods(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Methods, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.SecondFactorMethod) graphql.Marshaler {
+			return ec.marshalNSecondFactorMethod2ᚕgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorMethodᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactorChallenge_methods(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactorChallenge", field, false, false, "SecondFactorMethod")
+}
+
+func (ec *executionContext) _SecondFactorChallenge_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactorChallenge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactorChallenge_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactorChallenge_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactorChallenge", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SecondFactorEnrolled_factor(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactorEnrolled) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactorEnrolled_factor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Factor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SecondFactor) graphql.Marshaler {
+			return ec.marshalNSecondFactor2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactorEnrolled_factor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecondFactorEnrolled",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SecondFactor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SecondFactorEnrolled_recoveryCodes(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactorEnrolled) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactorEnrolled_recoveryCodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecoveryCodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactorEnrolled_recoveryCodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactorEnrolled", field, false, false, "String")
+}
+
+func (ec *executionContext) _SecondFactorStatus_factors(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactorStatus_factors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Factors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SecondFactor) graphql.Marshaler {
+			return ec.marshalNSecondFactor2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactorStatus_factors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecondFactorStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SecondFactor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SecondFactorStatus_recoveryCodesLeft(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactorStatus_recoveryCodesLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecoveryCodesLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactorStatus_recoveryCodesLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactorStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SecondFactorStatus_siteRequired(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactorStatus_siteRequired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SiteRequired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactorStatus_siteRequired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactorStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SecondFactorStatus_mustEnrol(ctx context.Context, field graphql.CollectedField, obj *model.SecondFactorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecondFactorStatus_mustEnrol(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MustEnrol, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SecondFactorStatus_mustEnrol(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SecondFactorStatus", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Service_id(ctx context.Context, field graphql.CollectedField, obj *store.Service) (ret graphql.Marshaler) {
@@ -21741,6 +23144,98 @@ func (ec *executionContext) _TimePeriod_excludes(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_TimePeriod_excludes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TimePeriod", field, false, false, "String")
+}
+
+func (ec *executionContext) _TotpEnrolment_id(ctx context.Context, field graphql.CollectedField, obj *model.TotpEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TotpEnrolment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TotpEnrolment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TotpEnrolment", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TotpEnrolment_secret(ctx context.Context, field graphql.CollectedField, obj *model.TotpEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TotpEnrolment_secret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Secret, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TotpEnrolment_secret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TotpEnrolment", field, false, false, "String")
+}
+
+func (ec *executionContext) _TotpEnrolment_uri(ctx context.Context, field graphql.CollectedField, obj *model.TotpEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TotpEnrolment_uri(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URI, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TotpEnrolment_uri(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TotpEnrolment", field, false, false, "String")
+}
+
+func (ec *executionContext) _TotpEnrolment_qrCode(ctx context.Context, field graphql.CollectedField, obj *model.TotpEnrolment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TotpEnrolment_qrCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QRCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TotpEnrolment_qrCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TotpEnrolment", field, false, false, "String")
 }
 
 func (ec *executionContext) _Trap_id(ctx context.Context, field graphql.CollectedField, obj *store.Trap) (ret graphql.Marshaler) {
@@ -25727,6 +27222,11 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "secondFactor":
+			out.Values[i] = ec._AuthPayload_secondFactor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27406,6 +28906,76 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "beginTotpEnrolment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_beginTotpEnrolment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmTotpEnrolment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmTotpEnrolment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "beginPasskeyRegistration":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_beginPasskeyRegistration(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finishPasskeyRegistration":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_finishPasskeyRegistration(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeSecondFactor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeSecondFactor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "regenerateRecoveryCodes":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_regenerateRecoveryCodes(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetSecondFactors":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resetSecondFactors(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setRequireSecondFactor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setRequireSecondFactor(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "beginPasskeySignIn":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_beginPasskeySignIn(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finishSignIn":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_finishSignIn(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27578,6 +29148,44 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var passkeyRegistrationImplementors = []string{"PasskeyRegistration"}
+
+func (ec *executionContext) _PasskeyRegistration(ctx context.Context, sel ast.SelectionSet, obj *model.PasskeyRegistration) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, passkeyRegistrationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PasskeyRegistration")
+		case "token":
+			out.Values[i] = ec._PasskeyRegistration_token(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "options":
+			out.Values[i] = ec._PasskeyRegistration_options(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -27900,6 +29508,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_statusPage(ctx, field)
+				})
+		case "secondFactors":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_secondFactors(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -28277,6 +29891,188 @@ func (ec *executionContext) _SLAIncident(ctx context.Context, sel ast.SelectionS
 			}
 		case "output":
 			out.Values[i] = ec._SLAIncident_output(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var secondFactorImplementors = []string{"SecondFactor"}
+
+func (ec *executionContext) _SecondFactor(ctx context.Context, sel ast.SelectionSet, obj *model.SecondFactor) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, secondFactorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SecondFactor")
+		case "id":
+			out.Values[i] = ec._SecondFactor_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._SecondFactor_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._SecondFactor_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SecondFactor_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastUsed":
+			out.Values[i] = ec._SecondFactor_lastUsed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var secondFactorChallengeImplementors = []string{"SecondFactorChallenge"}
+
+func (ec *executionContext) _SecondFactorChallenge(ctx context.Context, sel ast.SelectionSet, obj *model.SecondFactorChallenge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, secondFactorChallengeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SecondFactorChallenge")
+		case "token":
+			out.Values[i] = ec._SecondFactorChallenge_token(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "methods":
+			out.Values[i] = ec._SecondFactorChallenge_methods(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._SecondFactorChallenge_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var secondFactorEnrolledImplementors = []string{"SecondFactorEnrolled"}
+
+func (ec *executionContext) _SecondFactorEnrolled(ctx context.Context, sel ast.SelectionSet, obj *model.SecondFactorEnrolled) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, secondFactorEnrolledImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SecondFactorEnrolled")
+		case "factor":
+			out.Values[i] = ec._SecondFactorEnrolled_factor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recoveryCodes":
+			out.Values[i] = ec._SecondFactorEnrolled_recoveryCodes(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var secondFactorStatusImplementors = []string{"SecondFactorStatus"}
+
+func (ec *executionContext) _SecondFactorStatus(ctx context.Context, sel ast.SelectionSet, obj *model.SecondFactorStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, secondFactorStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SecondFactorStatus")
+		case "factors":
+			out.Values[i] = ec._SecondFactorStatus_factors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recoveryCodesLeft":
+			out.Values[i] = ec._SecondFactorStatus_recoveryCodesLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "siteRequired":
+			out.Values[i] = ec._SecondFactorStatus_siteRequired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mustEnrol":
+			out.Values[i] = ec._SecondFactorStatus_mustEnrol(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -29102,6 +30898,54 @@ func (ec *executionContext) _TimePeriod(ctx context.Context, sel ast.SelectionSe
 			}
 		case "excludes":
 			out.Values[i] = ec._TimePeriod_excludes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var totpEnrolmentImplementors = []string{"TotpEnrolment"}
+
+func (ec *executionContext) _TotpEnrolment(ctx context.Context, sel ast.SelectionSet, obj *model.TotpEnrolment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, totpEnrolmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TotpEnrolment")
+		case "id":
+			out.Values[i] = ec._TotpEnrolment_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "secret":
+			out.Values[i] = ec._TotpEnrolment_secret(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uri":
+			out.Values[i] = ec._TotpEnrolment_uri(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qrCode":
+			out.Values[i] = ec._TotpEnrolment_qrCode(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30613,6 +32457,14 @@ func (ec *executionContext) unmarshalNParameterInput2ᚖgithubᚗcomᚋbergamot�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPasskeyRegistration2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐPasskeyRegistration(ctx context.Context, sel ast.SelectionSet, v *model.PasskeyRegistration) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PasskeyRegistration!")
+		return graphql.Null
+	}
+	return ec._PasskeyRegistration(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPerfdata2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋchecksᚐPerfdata(ctx context.Context, sel ast.SelectionSet, v checks.Perfdata) graphql.Marshaler {
 	return ec._Perfdata(ctx, sel, &v)
 }
@@ -30726,6 +32578,86 @@ func (ec *executionContext) marshalNSLAIncident2ᚖgithubᚗcomᚋbergamotᚑmon
 		return graphql.Null
 	}
 	return ec._SLAIncident(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSecondFactor2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SecondFactor) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSecondFactor2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactor(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSecondFactor2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactor(ctx context.Context, sel ast.SelectionSet, v *model.SecondFactor) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SecondFactor!")
+		return graphql.Null
+	}
+	return ec._SecondFactor(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSecondFactorEnrolled2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorEnrolled(ctx context.Context, sel ast.SelectionSet, v *model.SecondFactorEnrolled) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SecondFactorEnrolled!")
+		return graphql.Null
+	}
+	return ec._SecondFactorEnrolled(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSecondFactorMethod2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorMethod(ctx context.Context, v any) (model.SecondFactorMethod, error) {
+	var res model.SecondFactorMethod
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSecondFactorMethod2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorMethod(ctx context.Context, sel ast.SelectionSet, v model.SecondFactorMethod) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNSecondFactorMethod2ᚕgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorMethodᚄ(ctx context.Context, v any) ([]model.SecondFactorMethod, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.SecondFactorMethod, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSecondFactorMethod2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorMethod(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNSecondFactorMethod2ᚕgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorMethodᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SecondFactorMethod) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSecondFactorMethod2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorMethod(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSecondFactorStatus2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorStatus(ctx context.Context, sel ast.SelectionSet, v *model.SecondFactorStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SecondFactorStatus!")
+		return graphql.Null
+	}
+	return ec._SecondFactorStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNService2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐServiceᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Service) graphql.Marshaler {
@@ -31108,6 +33040,14 @@ func (ec *executionContext) marshalNTimePeriod2ᚖgithubᚗcomᚋbergamotᚑmoni
 func (ec *executionContext) unmarshalNTimePeriodInput2githubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐTimePeriodInput(ctx context.Context, v any) (model.TimePeriodInput, error) {
 	res, err := ec.unmarshalInputTimePeriodInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTotpEnrolment2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐTotpEnrolment(ctx context.Context, sel ast.SelectionSet, v *model.TotpEnrolment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TotpEnrolment!")
+		return graphql.Null
+	}
+	return ec._TotpEnrolment(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNTrap2ᚕᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋstoreᚐTrapᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Trap) graphql.Marshaler {
@@ -31602,6 +33542,13 @@ func (ec *executionContext) unmarshalOParameterInput2ᚕᚖgithubᚗcomᚋbergam
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOSecondFactorChallenge2ᚖgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋgraphᚋmodelᚐSecondFactorChallenge(ctx context.Context, sel ast.SelectionSet, v *model.SecondFactorChallenge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SecondFactorChallenge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOStatus2ᚕgithubᚗcomᚋbergamotᚑmonitoringᚋbergamotᚋchecksᚐStatusᚄ(ctx context.Context, v any) ([]checks.Status, error) {

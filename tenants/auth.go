@@ -26,6 +26,10 @@ type Principal struct {
 	// MustChangePassword: an administrator asked this user to change their
 	// password; until they do, the APIs allow little else.
 	MustChangePassword bool
+	// MustEnrolSecondFactor: the site requires a second factor and this
+	// member (signed in with a session) has none; until they enrol one the
+	// APIs allow little else. API tokens are not affected.
+	MustEnrolSecondFactor bool
 }
 
 type principalKey struct{}
@@ -200,15 +204,17 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 	p := &Principal{Site: site, Via: via}
 	cond := "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"
 	args := []any{hash}
+	enrol := "false"
 	if table == "sessions" {
+		enrol = mustEnrol
 		cond, args = sessionValid, append(args, s.limits.SessionIdle.Seconds())
 	}
 	err = InSite(WithSite(ctx, siteID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		var touchIt bool
-		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role, u.must_change_password, `+useStale(via)+`
+		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role, u.must_change_password, `+enrol+`, `+useStale(via)+`
 			FROM `+table+` t JOIN users u ON u.id = t.user_id JOIN memberships m ON m.user_id = t.user_id
 			WHERE t.token_hash = $1 AND `+activeMember+` AND `+cond, args...).
-			Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role, &p.MustChangePassword, &touchIt)
+			Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role, &p.MustChangePassword, &p.MustEnrolSecondFactor, &touchIt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errs.E(errs.Unauthenticated, "invalid, expired or revoked credential")
 		}
@@ -260,6 +266,11 @@ func recordUse(ctx context.Context, tx pgx.Tx, via string, id uuid.UUID) error {
 	_, err := tx.Exec(ctx, `UPDATE `+u.table+` t SET `+u.column+` = now() WHERE t.id = $1 AND (`+useStale(via)+`)`, id)
 	return err
 }
+
+// mustEnrol is true for a session row t of user u when the site requires
+// a second factor and u has none confirmed (second factors: secondfactor.go).
+const mustEnrol = `(COALESCE((SELECT (st.settings->>'require_second_factor')::boolean FROM sites st WHERE st.id = t.site_id), false)
+	AND NOT EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = u.id AND f.confirmed))`
 
 // sessionValid is the condition on a session row t (joined with its user
 // u) that keeps it signed in; $2 is the idle lifetime in seconds.
@@ -333,7 +344,12 @@ func (s *Store) Login(ctx context.Context, siteName, email, password string) (st
 		return "", nil, errs.E(errs.Forbidden, "too many failed sign-in attempts for this account (%d a minute at most); wait a minute and try again", spent.Max)
 	}
 	plain, p, err := s.login(ctx, siteName, email, password)
+	var need *SecondFactorNeeded
 	switch {
+	case errors.As(err, &need):
+		attempt.Succeed(ctx)
+		s.auditSignIn(ctx, p.Site.ID, email, &p.User.ID, "ok", "password accepted; waiting for the second factor")
+		return "", p, err
 	case err == nil:
 		attempt.Succeed(ctx)
 		s.auditSignIn(ctx, p.Site.ID, email, &p.User.ID, "ok", "")
@@ -385,20 +401,49 @@ func (s *Store) login(ctx context.Context, siteName, email, password string) (st
 	if !ok {
 		return "", nil, errs.E(errs.Unauthenticated, "bad password")
 	}
-	plain, h, err := newSecret(sessionPrefix, site.ID)
+	need, err := s.secondFactorChallenge(ctx, p)
 	if err != nil {
 		return "", nil, err
 	}
+	if need != nil {
+		return "", p, need
+	}
+	plain, err := s.openSessionFor(WithSite(ctx, site.ID), p, uuid.Nil)
+	if err != nil {
+		return "", nil, err
+	}
+	return plain, p, nil
+}
+
+// openSessionFor opens a browser session for p (setting p.CredID) and, when
+// challenge is set, ends the sign-in challenge it completes.
+func (s *Store) openSessionFor(ctx context.Context, p *Principal, challenge uuid.UUID) (string, error) {
+	plain, h, err := newSecret(sessionPrefix, p.Site.ID)
+	if err != nil {
+		return "", err
+	}
 	p.CredID = uuid.New()
-	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
+	err = InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if challenge != uuid.Nil {
+			tag, err := tx.Exec(ctx, `DELETE FROM second_factor_challenges WHERE id = $1`, challenge)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 { // a concurrent second step won
+				return errs.E(errs.Unauthenticated, "this sign-in was already completed or ended; sign in again")
+			}
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at, address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			p.CredID, site.ID, p.User.ID, h, time.Now().Add(s.limits.SessionMax), ClientAddrFrom(ctx), UserAgentFrom(ctx))
+			p.CredID, p.Site.ID, p.User.ID, h, time.Now().Add(s.limits.SessionMax), ClientAddrFrom(ctx), UserAgentFrom(ctx))
 		return err
 	})
 	if err != nil {
-		return "", nil, fmt.Errorf("signing in: %w", err)
+		if errs.Is(err, errs.Unauthenticated) {
+			return "", err
+		}
+		return "", fmt.Errorf("signing in: %w", err)
 	}
-	return plain, p, nil
+	return plain, nil
 }
 
 // Logout ends the session or revokes nothing for tokens.

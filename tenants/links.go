@@ -240,23 +240,30 @@ func (s *Store) openSession(ctx context.Context, siteID, user uuid.UUID) (string
 	if site.Disabled {
 		return "", nil, errs.E(errs.Forbidden, "site %q is disabled", site.Name)
 	}
-	p := &Principal{Site: site, Via: "session", CredID: uuid.New()}
-	plain, h, err := newSecret(sessionPrefix, site.ID)
-	if err != nil {
-		return "", nil, err
-	}
+	p := &Principal{Site: site, Via: "session"}
 	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, m.role
 			FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.id = $1`, user).
 			Scan(&p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role); err != nil {
 			return fmt.Errorf("signing in: %w", err)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at, address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			p.CredID, site.ID, user, h, time.Now().Add(s.limits.SessionMax), ClientAddrFrom(ctx), UserAgentFrom(ctx))
-		return err
+		return nil
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("signing in: %w", err)
+	}
+	// A link proves the mailbox, not the second factor: a member who has
+	// one must still give it (*SecondFactorNeeded).
+	need, err := s.secondFactorChallenge(ctx, p)
+	if err != nil {
+		return "", nil, err
+	}
+	if need != nil {
+		return "", p, need
+	}
+	plain, err := s.openSessionFor(WithSite(ctx, site.ID), p, uuid.Nil)
+	if err != nil {
+		return "", nil, err
 	}
 	return plain, p, nil
 }

@@ -269,6 +269,9 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO agent_connections (id, site_id, agent_id, node) VALUES (gen_random_uuid(), $1, 'h', 'n1')`,
 			`INSERT INTO agent_enrolments (id, site_id, host, token_hash, expires_at) VALUES (gen_random_uuid(), $1, 'h', gen_random_uuid()::text::bytea, now() + interval '1 hour')`,
 			`INSERT INTO agent_certificates (serial, site_id, agent_id, not_after) VALUES ('ab', $1, 'h', now() + interval '1 day')`,
+			`INSERT INTO second_factors (id, site_id, user_id, kind, name, confirmed, sealed_secret) VALUES (gen_random_uuid(), $1, '` + user.String() + `', 'totp', 'app', true, '\x00')`,
+			`INSERT INTO recovery_codes (site_id, user_id, code_hash) VALUES ($1, '` + user.String() + `', gen_random_uuid()::text::bytea)`,
+			`INSERT INTO second_factor_challenges (id, site_id, user_id, purpose, token_hash, expires_at) VALUES (gen_random_uuid(), $1, '` + user.String() + `', 'signin', gen_random_uuid()::text::bytea, now() + interval '5 minutes')`,
 		}
 		for _, s := range stmts {
 			if _, err := tx.Exec(ctx, s, site); err != nil {

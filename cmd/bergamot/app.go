@@ -78,7 +78,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	}
 	n := node.New(ctx, node.Options{Pool: db.Pool, Logger: env.Logger, River: rc, Sealer: sealer, Validators: vals,
 		Tenants: ts, Limits: tenants.NewSiteLimits(db.Pool, defaults), SiteInit: defaultSite,
-		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
+		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain, PublicURL: os.Getenv("BERGAMOT_PUBLIC_URL")},
 		Notifications: nd, Agents: agents})
 	metrics.GaugeFunc("bergamot_live_subscribers", "Live (GraphQL subscription) subscribers on this serve node.", func() float64 { return float64(n.Hub.Total()) })
 	// Retention and rollups (docs/data-retention.md): one node sweeps at a time.

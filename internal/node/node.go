@@ -111,6 +111,9 @@ func New(ctx context.Context, o Options) *Node {
 		o.Validators = Validators(0)
 	}
 	n := &Node{Configs: &store.Configs{Sealer: o.Sealer, Validators: o.Validators}, Hub: live.NewHub(o.Pool, log)}
+	if o.Sealer != nil && o.Tenants != nil {
+		o.Tenants.SetSealer(o.Sealer) // TOTP secrets are sealed like site credentials
+	}
 	n.Hub.Trace = o.Stages
 	n.Resolver = &graph.Resolver{Pool: o.Pool, Tenants: o.Tenants, Limits: o.Limits, Configs: n.Configs, River: o.River, Hub: n.Hub, Logger: log,
 		SignupOpen: o.SignupOpen, SignupInvite: o.SignupInvite, StartWithin: o.StartWithin}
