@@ -257,6 +257,7 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO rollup_progress (site_id, resolution, done_until) VALUES ($1, '5m', now())`,
 			`INSERT INTO monitoring_gaps (site_id, check_id, from_at, to_at) VALUES ($1, '` + svc.String() + `', now() - interval '1 hour', now())`,
 			`INSERT INTO slas (id, site_id, name, group_name, target, period, downtime, blind) VALUES (gen_random_uuid(), $1, 'sla', 'web', 99.9, '30d', 'excluded', 'excluded')`,
+			`INSERT INTO domain_grants (site_id, contact, email, domain, permissions) VALUES ($1, 'contact', 'c@example.com', 'web', '{read}')`,
 			`INSERT INTO ssh_host_keys (site_id, host, key_type, key, fingerprint) VALUES ($1, 'h:22', 'ssh-ed25519', '\x01', 'SHA256:x')`,
 			`INSERT INTO audit_log (site_id, action, outcome) VALUES ($1, 'signIn', 'ok')`,
 			`INSERT INTO agent_connections (id, site_id, agent_id, node) VALUES (gen_random_uuid(), $1, 'h', 'n1')`,
