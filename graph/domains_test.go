@@ -170,6 +170,7 @@ func TestSecurityDomainsOnEveryPath(t *testing.T) {
 		ack := `mutation($id: ID!) { acknowledge(checkId: $id, comment: "on it") { id } }`
 		exec := `mutation($id: ID!) { executeNow(checkId: $id) }`
 		down := `mutation($id: ID!) { scheduleDowntime(checkId: $id, start: "2030-01-01T00:00:00Z", end: "2030-01-02T00:00:00Z", comment: "w") { id } }`
+		flexible := `mutation($id: ID!) { scheduleFlexibleDowntime(checkId: $id, start: "2030-01-01T00:00:00Z", end: "2030-01-02T00:00:00Z", duration: 60, comment: "w") { id } }`
 		comment := `mutation($id: ID!) { addComment(checkId: $id, body: "seen") { id } }`
 		submit := `mutation($id: ID!) { submitResult(checkId: $id, status: OK, output: "fine") }`
 		suppress := `mutation($id: ID!) { suppress(checkId: $id) }`
@@ -182,6 +183,7 @@ func TestSecurityDomainsOnEveryPath(t *testing.T) {
 			{"wendy", d.wendy, suppress, d.ids["dbhost"], "NOT_FOUND"},
 			{"wendy", d.wendy, exec, d.ids["webhost/http"], "FORBIDDEN"},
 			{"wendy", d.wendy, down, d.ids["webhost"], "FORBIDDEN"},
+			{"wendy", d.wendy, flexible, d.ids["webhost"], "FORBIDDEN"},
 			{"wendy", d.wendy, submit, d.ids["webhost"], "FORBIDDEN"},
 			{"wendy", d.wendy, suppress, d.ids["webhost"], "FORBIDDEN"},
 			{"wendy", d.wendy, ack, d.ids["webhost/http"], ""},
