@@ -52,7 +52,7 @@ type domainsEnv struct {
 	ids                map[string]string
 }
 
-func login(t *testing.T, e *apitest.Env, site, email, password string) string {
+func login(t testing.TB, e *apitest.Env, site, email, password string) string {
 	t.Helper()
 	var out struct{ Login struct{ Token string } }
 	e.MustDo(t, "", `mutation($s: String!, $e: String!, $p: String!) { login(site: $s, email: $e, password: $p) { token } }`,
