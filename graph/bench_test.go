@@ -364,3 +364,59 @@ func pgCPU(e *apitest.Env) time.Duration {
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ = 100
 }
+
+// BenchmarkChecksQueryDomains: the checks page of BenchmarkChecksQuery
+// with security domains on (a viewer whose contact may read 5 of the 10
+// domains the 100,000 checks are spread over: row-level security filters
+// every row by its domains) and off (the administrator, who reads all).
+// docs/security-domains.md.
+func BenchmarkChecksQueryDomains(b *testing.B) {
+	tuneLikeServe(b)
+	e := apitest.Start(b, apitest.Options{})
+	a := e.SignUp(b, "alpha")
+	seedChecks(b, e, a.ID, 10000, 9)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.DB.OwnerURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []string{
+		`UPDATE checks SET settings = settings || jsonb_build_object('SecurityDomains', jsonb_build_array('d' || abs(hashtext(id::text)) % 10)) WHERE site_id = $1`,
+		`INSERT INTO domain_grants (site_id, contact, email, domain, permissions) SELECT $1, 'viewer', 'viewer@alpha.example', 'd' || i, '{read}' FROM generate_series(0, 4) i`,
+		`VACUUM (ANALYZE) checks`,
+	} {
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = []any{a.ID}
+		}
+		if _, err := conn.Exec(ctx, q, args...); err != nil {
+			b.Fatalf("seeding domains: %v", err)
+		}
+	}
+	_ = conn.Close(ctx)
+	const pw = "Viewer-bench-pass-9"
+	e.Invite(b, a.Token, "viewer@alpha.example", pw, "VIEWER")
+	viewer := login(b, e, "alpha", "viewer@alpha.example", pw)
+	const page = `query($f: CheckFilter) { checks(filter: $f, first: 100) { totalCount
+		nodes { id kind name summary ... on Service { host { id name } } state { status ok hard output lastCheck lastStateChange acknowledged } } } }`
+	for _, who := range []struct{ name, token string }{{"off-admin", a.Token}, {"on-viewer-5-of-10", viewer}} {
+		for _, c := range []struct {
+			name   string
+			filter map[string]any
+		}{{"first-page-with-total", nil}, {"problems", map[string]any{"problems": true}}, {"search", map[string]any{"search": "host-42"}}} {
+			b.Run(who.name+"/"+c.name, func(b *testing.B) {
+				var samples []time.Duration
+				for b.Loop() {
+					start := time.Now()
+					r := e.Do(b, who.token, page, map[string]any{"f": c.filter})
+					samples = append(samples, time.Since(start))
+					if len(r.Errors) > 0 || !strings.Contains(string(r.Data), `"nodes":[{`) {
+						b.Fatalf("query: %+v %.200s", r.Errors, r.Data)
+					}
+				}
+				report(b, samples)
+				b.Logf("load %s", loadAvg())
+			})
+		}
+	}
+}

@@ -58,7 +58,8 @@ func (r *Resolver) ApplyXML(ctx context.Context, xml string, dryRun bool) (*stor
 	if dryRun {
 		fn = r.read
 	}
-	err = fn(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	// An apply replaces checks in every security domain: the role governs it.
+	err = fn(tenants.WholeSite(ctx), func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		res, err = r.Configs.Apply(ctx, tx, doc, author(ctx), "api", dryRun)
 		return err

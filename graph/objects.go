@@ -59,7 +59,8 @@ func writeNode(b *bytes.Buffer, n *config.Node) {
 // the objects from stored ones (under the site's configuration lock).
 func (r *Resolver) applyNodes(ctx context.Context, edit func(cur *config.Document) ([]*config.Node, error)) (*model.ConfigResult, error) {
 	var res *store.ApplyResult
-	err := r.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	// An apply replaces checks in every security domain: the role governs it.
+	err := r.write(tenants.WholeSite(ctx), func(ctx context.Context, tx pgx.Tx) error {
 		site, err := tenants.SiteFrom(ctx)
 		if err != nil {
 			return err

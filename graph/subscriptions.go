@@ -20,11 +20,25 @@ func subscribe[T any](ctx context.Context, r *Resolver, match func(u *live.Updat
 	if err != nil {
 		return nil, err
 	}
+	// The hub reads every check of the site once for all subscribers; the
+	// caller's security domains (the rule InSite applies to their reads)
+	// gate each update before match sees it, so a check they may not read
+	// never reaches them, nor its alerts or its notifications.
+	domains, err := tenants.ReadableDomains(ctx, r.Pool)
+	if err != nil {
+		return nil, err
+	}
 	release, err := r.admitSubscription(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	sub := hub.Subscribe(ctx, p.Site.ID, match, keys...)
+	gated := func(u *live.Update) bool {
+		if !domains.Allows(u.Check.SecurityDomains) {
+			return false
+		}
+		return match == nil || match(u)
+	}
+	sub := hub.Subscribe(ctx, p.Site.ID, gated, keys...)
 	l, _ := ctx.Value(loadersKey{}).(*loaders)
 	out := make(chan T, 256)
 	go func() {
@@ -39,7 +53,9 @@ func subscribe[T any](ctx context.Context, r *Resolver, match func(u *live.Updat
 				if hub.Trace != nil && u.Check.State != nil {
 					hub.Trace.Stamp("6 subscription took it", u.Check.State.Output)
 				}
-				prime(l, u)
+				if u.Parent == nil || domains.Allows(u.Parent.SecurityDomains) {
+					prime(l, u)
+				}
 				for _, v := range fn(u) {
 					select {
 					case out <- v:

@@ -74,7 +74,7 @@ func QueueFor(site uuid.UUID, zone string, shared bool) string {
 		sum := sha256.Sum256([]byte(zone))
 		z = z[:40] + "_" + hex.EncodeToString(sum[:8])
 	}
-	return "site_" + strings.ReplaceAll(site.String(), "-", "") + "_" + z
+	return store.SiteQueuePrefix(site) + z
 }
 
 // AgentQueue is the River queue of checks of the agent engine: every serve

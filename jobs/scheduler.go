@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
+	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/config/timeperiod"
 	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/store"
@@ -198,6 +199,9 @@ func ExecuteNowLimited(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 	}
 	site, err := tenants.SiteFrom(ctx)
 	if err != nil {
+		return err
+	}
+	if err := store.Authorize(ctx, tx, checkID, config.PermExecute); err != nil {
 		return err
 	}
 	// The lock first, then the count in a statement of its own: its

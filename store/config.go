@@ -157,6 +157,9 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 	if err != nil {
 		return nil, err
 	}
+	if err := requireWholeSite(ctx, tx); err != nil {
+		return nil, err
+	}
 	if err := LockSiteConfig(ctx, tx, site); err != nil {
 		return nil, err
 	}
@@ -555,11 +558,12 @@ func queueSLAs(b *pgx.Batch, site uuid.UUID, m *config.Model) {
 // groups, locations and credentials with the model's.
 func writeSupport(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Model, sealer *Sealer, doc *config.Document) error {
 	b := &pgx.Batch{}
-	for _, t := range []string{"commands", "time_periods", "teams", "contacts", "groups", "locations", "credentials", "slas"} {
+	for _, t := range []string{"commands", "time_periods", "teams", "contacts", "groups", "locations", "credentials", "slas", "domain_grants"} {
 		b.Queue(`DELETE FROM ` + t)
 	}
 	queueSLAs(b, site, m)
 	queueExports(b, site, m)
+	queueDomainGrants(b, site, m)
 	for _, c := range m.Commands {
 		params := map[string]string{}
 		for _, p := range c.Parameters {

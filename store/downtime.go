@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/monitor"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -156,6 +157,9 @@ func ScheduleFlexibleDowntime(ctx context.Context, tx pgx.Tx, checkID, author, c
 	if duration < time.Second {
 		return nil, errs.E(errs.Invalid, "the flexible downtime's duration must be at least one second (got %s)", duration)
 	}
+	if err := Authorize(ctx, tx, id, config.PermWriteDowntime); err != nil {
+		return nil, err
+	}
 	st, err := LoadState(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -195,6 +199,9 @@ func ScheduleFlexibleDowntime(ctx context.Context, tx pgx.Tx, checkID, author, c
 func ScheduleRecurringDowntime(ctx context.Context, tx pgx.Tx, checkID, author, comment, period string, from, until time.Time) (*Downtime, error) {
 	id, err := ParseID(checkID)
 	if err != nil {
+		return nil, err
+	}
+	if err := Authorize(ctx, tx, id, config.PermWriteDowntime); err != nil {
 		return nil, err
 	}
 	now, err := dbNow(ctx, tx)

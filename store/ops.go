@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/live/wire"
 	"github.com/bergamot-monitoring/bergamot/monitor"
@@ -45,6 +46,9 @@ func Acknowledge(ctx context.Context, tx pgx.Tx, checkID, author, comment string
 	}
 	if strings.TrimSpace(comment) == "" {
 		return nil, errs.E(errs.Invalid, "an acknowledgement needs a comment saying who is on it")
+	}
+	if err := Authorize(ctx, tx, id, config.PermAcknowledge); err != nil {
+		return nil, err
 	}
 	st, err := LoadState(ctx, tx, id)
 	if err != nil {
@@ -85,6 +89,9 @@ func Unacknowledge(ctx context.Context, tx pgx.Tx, checkID string) error {
 	if err != nil {
 		return err
 	}
+	if err := Authorize(ctx, tx, id, config.PermAcknowledge); err != nil {
+		return err
+	}
 	st, err := LoadState(ctx, tx, id)
 	if err != nil {
 		return err
@@ -110,6 +117,9 @@ func ScheduleDowntime(ctx context.Context, tx pgx.Tx, checkID, author, comment s
 	}
 	if strings.TrimSpace(comment) == "" {
 		return nil, errs.E(errs.Invalid, "a downtime needs a comment saying why")
+	}
+	if err := Authorize(ctx, tx, id, config.PermWriteDowntime); err != nil {
+		return nil, err
 	}
 	st, err := LoadState(ctx, tx, id)
 	if err != nil {
@@ -143,6 +153,9 @@ func CancelDowntime(ctx context.Context, tx pgx.Tx, downtimeID string) error {
 	if err != nil {
 		return fmt.Errorf("cancelling downtime: %w", err)
 	}
+	if err := Authorize(ctx, tx, checkID, config.PermRemoveDowntime); err != nil {
+		return err
+	}
 	still, err := downtimeStill(ctx, tx, checkID)
 	if err != nil {
 		return err
@@ -161,6 +174,9 @@ func CancelDowntime(ctx context.Context, tx pgx.Tx, downtimeID string) error {
 func SetSuppressed(ctx context.Context, tx pgx.Tx, checkID string, suppressed bool) error {
 	id, err := ParseID(checkID)
 	if err != nil {
+		return err
+	}
+	if err := Authorize(ctx, tx, id, config.PermSuppress); err != nil {
 		return err
 	}
 	st, err := LoadState(ctx, tx, id)
@@ -186,6 +202,9 @@ func SubmitResult(ctx context.Context, tx pgx.Tx, checkID string, status checks.
 	}
 	if !exists {
 		return errs.E(errs.NotFound, "no check with id %q", checkID)
+	}
+	if err := Authorize(ctx, tx, id, config.PermSubmit); err != nil {
+		return err
 	}
 	return submit(ctx, tx, id, status, output, source)
 }
@@ -230,6 +249,9 @@ func SubmitResultByName(ctx context.Context, tx pgx.Tx, host, service string, st
 	if err != nil {
 		return "", fmt.Errorf("finding check: %w", err)
 	}
+	if err := Authorize(ctx, tx, id, config.PermSubmit); err != nil {
+		return "", err
+	}
 	return id.String(), submit(ctx, tx, id, status, output, source)
 }
 
@@ -241,6 +263,9 @@ func AddComment(ctx context.Context, tx pgx.Tx, checkID, author, body string) (*
 	}
 	if strings.TrimSpace(body) == "" {
 		return nil, errs.E(errs.Invalid, "the comment is empty")
+	}
+	if err := Authorize(ctx, tx, id, config.PermWriteComment); err != nil {
+		return nil, err
 	}
 	site, _ := tenants.SiteFrom(ctx)
 	c := &Comment{ID: uuid.NewString(), Author: author, Body: body, CreatedAt: time.Now()}

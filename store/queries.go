@@ -20,7 +20,7 @@ const checkSelect = `SELECT c.id, c.kind, c.name, c.summary, c.description, c.en
 	c.engine, c.command, c.condition, COALESCE(c.parent_id::text, ''), COALESCE(p.name, ''),
 	s.status, s.ok, s.hard, s.attempt, s.output, s.long_output, s.perfdata, s.last_check, s.last_state_change,
 	s.flapping, s.flap_percent, s.acknowledged, s.in_downtime, s.suppressed, s.encompassed, s.worker, s.runtime_ms,
-	c.depends_on::text[]
+	c.depends_on::text[], c.security_domains
 	FROM checks c JOIN check_state s ON s.check_id = c.id LEFT JOIN checks p ON p.id = c.parent_id`
 
 func scanCheck(row pgx.Row) (*CheckRow, error) {
@@ -34,7 +34,7 @@ func scanCheck(row pgx.Row) (*CheckRow, error) {
 		&r.Engine, &r.Command, &r.Condition, &r.ParentID, &r.ParentName,
 		&status, &st.OK, &st.Hard, &st.Attempt, &st.Output, &st.LongOutput, &perf, &st.LastCheck, &st.LastStateChange,
 		&st.Flapping, &flap, &st.Acknowledged, &st.InDowntime, &st.Suppressed, &st.Encompassed, &st.Worker, &runtime,
-		&r.DependsOn); err != nil {
+		&r.DependsOn, &r.SecurityDomains); err != nil {
 		return nil, err
 	}
 	r.Kind = CheckKind(strings.ToUpper(kind))

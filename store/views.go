@@ -37,7 +37,10 @@ type CheckRow struct {
 	ParentName  string
 	// DependsOn holds the ids of the checks named by <depends>.
 	DependsOn []string
-	State     *CheckState
+	// SecurityDomains are the domains the check belongs to (none: open to
+	// every member); see docs/security-domains.md.
+	SecurityDomains []string
+	State           *CheckState
 }
 
 // CheckState is a check's current state.

@@ -90,7 +90,8 @@ type Beginner interface {
 }
 
 // InSite runs fn in a transaction confined to the site in ctx by row-level
-// security. The setting is transaction-local (set_config(..., true)), so it
+// security, and to the security domains of the member in ctx, if any
+// (domains.go). The setting is transaction-local (set_config(..., true)), so it
 // can never leak to another use of the connection. fn's error rolls back.
 // BEGIN and the setting travel in one round trip.
 func InSite(ctx context.Context, db Beginner, fn func(ctx context.Context, tx pgx.Tx) error) error {
@@ -98,8 +99,15 @@ func InSite(ctx context.Context, db Beginner, fn func(ctx context.Context, tx pg
 	if err != nil {
 		return err
 	}
-	// A uuid's text form is hex digits and dashes: safe to inline.
-	opts := pgx.TxOptions{BeginQuery: "BEGIN; SELECT set_config('bergamot.site_id', '" + site.String() + "', true)"}
+	// A uuid's text form is hex digits and dashes: safe to inline. The
+	// security domains (domains.go) are set in the same round trip.
+	begin := "BEGIN; SELECT set_config('bergamot.site_id', '" + site.String() + "', true); "
+	if p := restricted(ctx); p != nil {
+		begin += domainsSQL(p)
+	} else {
+		begin += allDomainsSQL
+	}
+	opts := pgx.TxOptions{BeginQuery: begin}
 	return pgx.BeginTxFunc(ctx, db, opts, func(tx pgx.Tx) error { return fn(ctx, tx) })
 }
 
@@ -115,17 +123,20 @@ func SiteBatch(site uuid.UUID) *pgx.Batch {
 	return b
 }
 
-// setSiteSQL confines the rest of the transaction to the site $1.
-const setSiteSQL = "SELECT set_config('bergamot.site_id', $1, true)"
+// setSiteSQL confines the rest of the transaction to the site $1, all
+// its security domains (the system's own work: see domains.go).
+const setSiteSQL = "SELECT set_config('bergamot.site_id', $1, true), set_config('bergamot.domains', '*', true)"
 
 // QueueSetSite queues on b what SetSite does: the statements queued after
-// it, and the rest of their transaction, see only site's rows.
+// it, and the rest of their transaction, see only site's rows (in every
+// security domain: for the system's own reads, never a member's).
 func QueueSetSite(b *pgx.Batch, site uuid.UUID) {
 	b.Queue(setSiteSQL, site.String())
 }
 
-// SetSite switches an open transaction to site. Used by batch processors
-// that handle several sites' rows in one transaction, one site at a time.
+// SetSite switches an open transaction to site, all its security domains.
+// Used by batch processors that handle several sites' rows in one
+// transaction, one site at a time; never for a member's request.
 func SetSite(ctx context.Context, tx pgx.Tx, site uuid.UUID) error {
 	if site == uuid.Nil {
 		return ErrNoSite

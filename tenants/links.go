@@ -598,8 +598,12 @@ func (e EmailLinks) SendLink(ctx context.Context, l Link) error {
 // to the site of that name or alias ("" for every such site). It returns
 // the names released. The accounts created for those sign-ups stay: they
 // have no password and no site, and a later sign-up with the same address
-// takes them over through its own link.
+// takes them over through its own link. Without SetSiteRows it does
+// nothing.
 func (s *Store) ReleaseUnconfirmedSignups(ctx context.Context, name string) ([]string, error) {
+	if s.siteRows == nil {
+		return nil, nil
+	}
 	name = strings.ToLower(strings.TrimSpace(name))
 	rows, err := s.pool.Query(ctx, `SELECT name FROM sites
 		WHERE pending_since < now() - make_interval(secs => $1::float8) AND ($2 = '' OR name = $2 OR $2 = ANY (aliases))`,
@@ -613,7 +617,7 @@ func (s *Store) ReleaseUnconfirmedSignups(ctx context.Context, name string) ([]s
 	}
 	var released []string
 	for _, n := range names {
-		if err := s.DeleteSite(ctx, n, n); err != nil && !errs.Is(err, errs.NotFound) {
+		if err := s.DeleteSite(ctx, n, n, s.siteRows); err != nil && !errs.Is(err, errs.NotFound) {
 			return released, fmt.Errorf("releasing unconfirmed site %q: %w", n, err)
 		}
 		released = append(released, n)

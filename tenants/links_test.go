@@ -12,6 +12,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/internal/mailtest"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
 	"github.com/bergamot-monitoring/bergamot/notifiers/email"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -34,6 +35,7 @@ func newLinkRig(t *testing.T) *linkRig {
 	db := pgtest.New(t)
 	s := tenants.NewStoreWithLimits(db.Pool, tenants.Limits{SignupsPerAddress: 1000, SignupsPerEmail: 1000})
 	s.SetLinkSender(tenants.EmailLinks{Mailer: m, BaseURL: "https://bergamot.example"})
+	s.SetSiteRows(store.SiteRows{})
 	return &linkRig{t: t, db: db, s: s, ex: ex}
 }
 

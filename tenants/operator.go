@@ -59,7 +59,10 @@ func (s *Store) SiteSummaries(ctx context.Context) ([]*SiteSummary, error) {
 // cannot sign in, and every session and token of it is refused at once
 // (WebSockets close at their next credential check); its checks keep
 // their configuration. The change is recorded in the site's audit log.
-func (s *Store) SetSiteDisabled(ctx context.Context, name string, disabled bool) (*Site, error) {
+//
+// rows pauses the site's checks (store.SiteRows, the owner of the
+// schedule).
+func (s *Store) SetSiteDisabled(ctx context.Context, name string, disabled bool, rows SiteRows) (*Site, error) {
 	site, err := s.SiteByName(ctx, name)
 	if err != nil {
 		return nil, err
@@ -68,8 +71,8 @@ func (s *Store) SetSiteDisabled(ctx context.Context, name string, disabled bool)
 		if _, err := tx.Exec(ctx, `UPDATE sites SET disabled = $2 WHERE id = $1`, site.ID, disabled); err != nil {
 			return fmt.Errorf("disabling site: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE check_schedule SET paused = $2 WHERE site_id = $1`, site.ID, disabled); err != nil {
-			return fmt.Errorf("pausing the site's checks: %w", err)
+		if err := rows.PauseSite(ctx, tx, site.ID, disabled); err != nil {
+			return err
 		}
 		action := "site enable"
 		if disabled {
@@ -88,9 +91,10 @@ func (s *Store) SetSiteDisabled(ctx context.Context, name string, disabled bool)
 // transaction: the tables that reference sites go by their foreign keys'
 // ON DELETE CASCADE, and those that do not (metrics and its 5-minute and
 // hourly rollups, partitioned, and the result inbox, a queue) are emptied
-// of the site first. confirm must
-// repeat the site's name.
-func (s *Store) DeleteSite(ctx context.Context, name, confirm string) error {
+// of the site first; so are its River jobs and private queues (rows:
+// store.SiteRows, their owner), which would otherwise still run. confirm
+// must repeat the site's name.
+func (s *Store) DeleteSite(ctx context.Context, name, confirm string, rows SiteRows) error {
 	site, err := s.SiteByName(ctx, name)
 	if err != nil {
 		return err
@@ -99,6 +103,9 @@ func (s *Store) DeleteSite(ctx context.Context, name, confirm string) error {
 		return errs.E(errs.Invalid, "deleting site %q removes all its data for good: confirm with its name (--confirm %s)", site.Name, site.Name)
 	}
 	return InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if err := rows.PurgeSiteJobs(ctx, tx, site.ID); err != nil {
+			return err
+		}
 		for _, q := range []string{`DELETE FROM metrics WHERE site_id = $1`, `DELETE FROM metrics_5m WHERE site_id = $1`, `DELETE FROM metrics_1h WHERE site_id = $1`, `DELETE FROM result_inbox WHERE site_id = $1`, `DELETE FROM sites WHERE id = $1`} {
 			if _, err := tx.Exec(ctx, q, site.ID); err != nil {
 				return fmt.Errorf("deleting site %s: %w", site.Name, err)
@@ -204,4 +211,15 @@ func useSignupInvite(ctx context.Context, tx pgx.Tx, code, email string, site uu
 		return fmt.Errorf("using invitation: %w", err)
 	}
 	return nil
+}
+
+// SiteRows is what an operator's change to a whole site asks of the owner
+// of the pipeline's tables (the schedule, River's jobs and queues):
+// store.SiteRows implements it. tenants cannot import store (store
+// imports tenants), so the caller passes it.
+type SiteRows interface {
+	// PauseSite pauses or resumes the site's scheduled checks.
+	PauseSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, paused bool) error
+	// PurgeSiteJobs removes the site's River jobs and private queues.
+	PurgeSiteJobs(ctx context.Context, tx pgx.Tx, site uuid.UUID) error
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -82,10 +83,10 @@ func TestDeleteSiteRemovesEveryRow(t *testing.T) {
 			t.Errorf("seed left %s empty for the site: the count would prove nothing", tbl)
 		}
 	}
-	if err := s.DeleteSite(ctx, "bravo", "alpha"); !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "--confirm bravo") {
+	if err := s.DeleteSite(ctx, "bravo", "alpha", store.SiteRows{}); !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "--confirm bravo") {
 		t.Fatalf("delete without confirmation: %v", err)
 	}
-	if err := s.DeleteSite(ctx, "bravo", "bravo"); err != nil {
+	if err := s.DeleteSite(ctx, "bravo", "bravo", store.SiteRows{}); err != nil {
 		t.Fatal(err)
 	}
 	for tbl, n := range siteRows(t, db, gone.ID) {
@@ -115,7 +116,7 @@ func TestDisableSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetSiteDisabled(ctx, "alpha", true); err != nil {
+	if _, err := s.SetSiteDisabled(ctx, "alpha", true, store.SiteRows{}); err != nil {
 		t.Fatal(err)
 	}
 	if works(t, s, sess) {
@@ -131,7 +132,7 @@ func TestDisableSite(t *testing.T) {
 	if err != nil || len(sums) != 1 || !sums[0].Disabled || sums[0].Members != 1 {
 		t.Fatalf("summaries: %v %+v", err, sums)
 	}
-	if _, err := s.SetSiteDisabled(ctx, "alpha", false); err != nil {
+	if _, err := s.SetSiteDisabled(ctx, "alpha", false, store.SiteRows{}); err != nil {
 		t.Fatal(err)
 	}
 	if !works(t, s, sess) {
@@ -186,5 +187,70 @@ func TestInviteOnlySignup(t *testing.T) {
 	}
 	if _, _, err := s.CreateSignupInvite(ctx, "", "", 365*24*time.Hour); !errs.Is(err, errs.Invalid) {
 		t.Fatalf("a year-long invitation: %v", err)
+	}
+}
+
+// Deleting a site removes its pending River jobs (checks name the site as
+// site_id, notifications as site), the jobs and queues of its private
+// zones, and leaves the other site's alone; disabling pauses its schedule
+// (through store.SiteRows, the schedule's owner).
+func TestDeleteSiteRemovesItsJobs(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	s := tenants.NewStore(db.Pool)
+	keep := mustSignUp(t, s, "alpha", "a@example.com")
+	gone := mustSignUp(t, s, "bravo", "b@example.com")
+	count := func(site *tenants.Site) (jobs, queues int) {
+		t.Helper()
+		prefix := store.SiteQueuePrefix(site.ID)
+		if err := db.Pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM river_job WHERE args ->> 'site_id' = $1 OR args ->> 'site' = $1 OR queue LIKE $2 || '%'),
+			(SELECT count(*) FROM river_queue WHERE name LIKE $2 || '%')`, site.ID.String(), prefix).Scan(&jobs, &queues); err != nil {
+			t.Fatal(err)
+		}
+		return jobs, queues
+	}
+	for _, site := range []*tenants.Site{keep, gone} {
+		private := store.SiteQueuePrefix(site.ID) + "lab"
+		for _, j := range []struct{ kind, queue, args, state string }{
+			{"check", "zone_default", `{"site_id": "` + site.ID.String() + `"}`, "available"},
+			{"check", private, `{"site_id": "` + site.ID.String() + `"}`, "scheduled"},
+			{"notify", "notify", `{"site": "` + site.ID.String() + `"}`, "retryable"},
+			{"digest", private, `{}`, "available"},
+		} {
+			if _, err := db.Pool.Exec(ctx, `INSERT INTO river_job (kind, queue, args, state, max_attempts, scheduled_at) VALUES ($1, $2, $3, $4, 3, now())`,
+				j.kind, j.queue, j.args, j.state); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO river_queue (name, created_at, metadata, updated_at) VALUES ($1, now(), '{}', now())`, private); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO check_schedule (check_id, site_id, next_run, interval_ms) VALUES ($1, $2, now(), 60000)`, uuid.New(), site.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.SetSiteDisabled(ctx, "bravo", true, store.SiteRows{}); err != nil {
+		t.Fatal(err)
+	}
+	var paused, running int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE paused AND site_id = $1), count(*) FILTER (WHERE NOT paused AND site_id = $2) FROM check_schedule`,
+		gone.ID, keep.ID).Scan(&paused, &running); err != nil {
+		t.Fatal(err)
+	}
+	if paused != 1 || running != 1 {
+		t.Errorf("after disabling bravo: %d of its checks paused, %d of alpha's running; want 1 and 1", paused, running)
+	}
+	if jobs, queues := count(gone); jobs != 4 || queues != 1 {
+		t.Fatalf("seeded %d jobs and %d queues for bravo, want 4 and 1", jobs, queues)
+	}
+	if err := s.DeleteSite(ctx, "bravo", "bravo", store.SiteRows{}); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, queues := count(gone); jobs != 0 || queues != 0 {
+		t.Errorf("the deleted site still has %d River jobs and %d private queues", jobs, queues)
+	}
+	if jobs, queues := count(keep); jobs != 4 || queues != 1 {
+		t.Errorf("the other site has %d River jobs and %d private queues left, want 4 and 1", jobs, queues)
 	}
 }

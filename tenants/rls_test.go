@@ -264,6 +264,7 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO status_components (id, site_id, page_id, name, check_id) VALUES (gen_random_uuid(), $1, '` + page.String() + `', 'Web', '` + svc.String() + `')`,
 			`INSERT INTO status_incidents (id, site_id, page_id, kind, title, impact, state) VALUES ('` + incident.String() + `', $1, '` + page.String() + `', 'incident', 'Down', 'major', 'investigating')`,
 			`INSERT INTO status_incident_updates (id, site_id, incident_id, state, body) VALUES (gen_random_uuid(), $1, '` + incident.String() + `', 'investigating', 'Looking')`,
+			`INSERT INTO domain_grants (site_id, contact, email, domain, permissions) VALUES ($1, 'contact', 'c@example.com', 'web', '{read}')`,
 			`INSERT INTO ssh_host_keys (site_id, host, key_type, key, fingerprint) VALUES ($1, 'h:22', 'ssh-ed25519', '\x01', 'SHA256:x')`,
 			`INSERT INTO audit_log (site_id, action, outcome) VALUES ($1, 'signIn', 'ok')`,
 			`INSERT INTO agent_connections (id, site_id, agent_id, node) VALUES (gen_random_uuid(), $1, 'h', 'n1')`,

@@ -90,7 +90,16 @@ type Store struct {
 	links LinkSender
 	// sealer seals TOTP secrets (secondfactor.go); nil: TOTP unavailable.
 	sealer Sealer
+	// siteRows removes a deleted site's pipeline rows (store.SiteRows);
+	// nil: unconfirmed sign-ups are not released (SetSiteRows).
+	siteRows SiteRows
 }
+
+// SetSiteRows gives the store the owner of the pipeline's tables, so that
+// it can delete the sites of sign-ups nobody confirmed
+// (ReleaseUnconfirmedSignups). Serve nodes set it; without it those sites
+// keep their names.
+func (s *Store) SetSiteRows(r SiteRows) { s.siteRows = r }
 
 // NewStore returns a Store over the application pool with DefaultLimits.
 func NewStore(pool *pgxpool.Pool) *Store {

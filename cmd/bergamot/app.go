@@ -62,6 +62,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		return nil, err
 	}
 	ts.SetLinkSender(links)
+	ts.SetSiteRows(store.SiteRows{})
 	defaults, err := tenants.LimitDefaultsFromEnv(nil)
 	if err != nil {
 		return nil, err

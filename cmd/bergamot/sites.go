@@ -60,7 +60,7 @@ func cmdSiteOperator(ctx context.Context, env *Env, args []string) (ok bool, err
 	case "list":
 		return true, listSites(ctx, ts)
 	case "disable", "enable":
-		site, err := ts.SetSiteDisabled(ctx, fs.Arg(0), args[0] == "disable")
+		site, err := ts.SetSiteDisabled(ctx, fs.Arg(0), args[0] == "disable", store.SiteRows{})
 		if err != nil {
 			return true, err
 		}
@@ -71,7 +71,7 @@ func cmdSiteOperator(ctx context.Context, env *Env, args []string) (ok bool, err
 		}
 		return true, nil
 	case "delete":
-		if err := ts.DeleteSite(ctx, fs.Arg(0), *confirm); err != nil {
+		if err := ts.DeleteSite(ctx, fs.Arg(0), *confirm, store.SiteRows{}); err != nil {
 			return true, err
 		}
 		fmt.Printf("site %s deleted with all its data\n", fs.Arg(0))

@@ -4,6 +4,7 @@
 // Signs up a new site, applies e2e/fixture.xml (dummy-engine checks), watches
 // the checks reach their states, measures a live update after "Execute now",
 // acknowledges, schedules downtime, checks a config error is shown at its line,
+// changes the password, ends another session and finds both in the audit log,
 // and saves screenshots to e2e/artifacts/. Exits non-zero with a message on failure.
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
@@ -293,6 +294,45 @@ try {
       worker.kill("SIGKILL");
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  await step("account: change password, end another session, see both in the audit log", async () => {
+    const newPassword = `${password}-changed`;
+    await go("/account");
+    await page.locator("[data-action=change-password]").waitFor();
+    await page.fill("input[autocomplete=current-password]", password);
+    await page.locator("input[autocomplete=new-password]").nth(0).fill(newPassword);
+    await page.locator("input[autocomplete=new-password]").nth(1).fill(newPassword);
+    await page.click("[data-action=change-password]");
+    await page.getByText("Password changed").first().waitFor();
+    // A second session, signed in elsewhere (here: this script) with the new password.
+    const res = await fetch(`${BASE}/graphql`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "User-Agent": "e2e-other-device" },
+      body: JSON.stringify({ query: "mutation($s: String!, $e: String!, $p: String!) { login(site: $s, email: $e, password: $p) { token } }", variables: { s: site, e: email, p: newPassword } }),
+    });
+    const j = await res.json();
+    if (j.errors || !j.data?.login?.token) throw new Error(`signing in with the new password: ${JSON.stringify(j.errors ?? j)}`);
+    await page.reload();
+    const other = page.locator("[aria-label=Sessions] .tr[data-session=other]");
+    await other.first().waitFor();
+    if ((await other.count()) !== 1) throw new Error(`the session list shows ${await other.count()} other sessions, want 1 (changing the password should have ended the rest)`);
+    await shot("account");
+    await other.first().locator("button").click();
+    await other.first().waitFor({ state: "detached" });
+    const after = await fetch(`${BASE}/graphql`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${j.data.login.token}` },
+      body: JSON.stringify({ query: "{ me { email } }" }),
+    }).then((r) => r.json());
+    if (!after.errors) throw new Error(`the ended session still works: ${JSON.stringify(after)}`);
+    await go("/audit");
+    for (const action of ["changePassword", "revokeSession"]) {
+      await page.locator(`[aria-label='Audit log'] .tr[data-action=${action}][data-outcome=ok]`).first().waitFor().catch(() => {
+        throw new Error(`the audit log shows no successful ${action}`);
+      });
+    }
+    await shot("audit");
   });
 
   await step("other pages render", async () => {

@@ -127,6 +127,7 @@ func Start(t testing.TB, o Options) *Env {
 	ts := tenants.NewStoreWithLimits(pool, tenants.Limits{SignupsPerAddress: 10000, SignupsPerEmail: 10000})
 	links := &LinkBox{}
 	ts.SetLinkSender(links)
+	ts.SetSiteRows(store.SiteRows{})
 	n := node.New(ctx, node.Options{Pool: pool, Logger: log, River: rc, Sealer: sealer, Validators: node.Validators(0),
 		Tenants: ts, Limits: tenants.NewSiteLimits(pool, nil), SiteInit: defaultSite,
 		SignupOpen: true, StartWithin: 30 * time.Second, GraphQL: graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins},

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -358,4 +359,43 @@ func tenantTables(t *testing.T, dir string) []string {
 	// Longest first, so that "metrics_default" wins over "metrics".
 	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
+}
+
+// systemSiteHelpers confine a transaction to a site in every security
+// domain (tenants/domains.go): for the system's own work, never a
+// member's request.
+var systemSiteHelpers = []string{"SiteBatch", "QueueSetSite", "SetSite"}
+
+// TestAPIsReadUnderTheMembersDomains: the packages that answer members
+// (GraphQL, REST, the HTTP server) reach a site only through
+// tenants.ReadSite/EditSite/InSite, which apply the member's security
+// domains; calling a system helper there would read every domain.
+func TestAPIsReadUnderTheMembersDomains(t *testing.T) {
+	root := "../.."
+	for _, dir := range []string{"graph", "rest", "server"} {
+		files, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			file, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "tenants" && slices.Contains(systemSiteHelpers, sel.Sel.Name) {
+					t.Errorf("%s/%s calls tenants.%s: a member's request must go through tenants.ReadSite or EditSite (security domains, docs/security-domains.md)",
+						dir, filepath.Base(f), sel.Sel.Name)
+				}
+				return true
+			})
+		}
+	}
 }

@@ -193,16 +193,19 @@ func (d *Dispatcher) recipients(site *siteInfo, chk *checkInfo, a NotifyArgs, no
 	cn := chk.settings.Notifications
 	seen := map[string]bool{}
 	var out []*config.Contact
+	// A contact is notified only about checks it may read (its security
+	// domains): as if it were not named at all.
+	domains := chk.settings.SecurityDomains
 	add := func(contacts, teams []string) {
 		for _, name := range contacts {
-			if c, ok := site.contacts[name]; ok && !seen[name] {
+			if c, ok := site.contacts[name]; ok && !seen[name] && site.mayRead(name, domains) {
 				seen[name] = true
 				out = append(out, c)
 			}
 		}
 		for _, team := range teams {
 			for _, name := range sortedKeys(site.contacts) {
-				if c := site.contacts[name]; !seen[name] && site.inTeam(c, team) {
+				if c := site.contacts[name]; !seen[name] && site.inTeam(c, team) && site.mayRead(name, domains) {
 					seen[name] = true
 					out = append(out, c)
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,8 @@ type siteInfo struct {
 	name     string
 	params   Params
 	contacts map[string]*config.Contact
+	// readable: per contact, the security domains it may read (store.ContactReadDomains).
+	readable map[string][]string
 	parents  map[string][]string // team -> parent teams
 	periods  map[string]*timeperiod.Period
 	creds    map[string]map[string]string
@@ -66,6 +69,9 @@ func loadSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, sealer *store.Seal
 			c.Email = mail
 		}
 		s.contacts[name] = c
+	}
+	if s.readable, err = store.ContactReadDomains(ctx, tx); err != nil {
+		return nil, err
 	}
 	if err := s.loadTeams(ctx, tx); err != nil {
 		return nil, err
@@ -261,4 +267,18 @@ func (c *siteCache) load(ctx context.Context, tx pgx.Tx, site uuid.UUID, sealer 
 	}
 	c.m[site] = cachedSite{info: info, at: time.Now()}
 	return info, nil
+}
+
+// mayRead reports whether contact may read a check in the given security
+// domains: one in no domain, or one in a domain the contact may read.
+func (s *siteInfo) mayRead(contact string, domains []string) bool {
+	if len(domains) == 0 {
+		return true
+	}
+	for _, d := range s.readable[contact] {
+		if slices.Contains(domains, d) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,179 @@
+package tenants_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// TestEveryCheckTableHasDomainPolicy is the meta-test of security domains:
+// every tenant table holding a check's rows (site_id and check_id, under
+// row-level security) must carry the restrictive policy that confines it
+// to the checks the transaction may read, and checks its own. A table
+// added later without the policy fails here, whatever path reads it.
+func TestEveryCheckTableHasDomainPolicy(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+		  AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'site_id' AND NOT a.attisdropped)
+		  AND (c.relname = 'checks' OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'check_id' AND NOT a.attisdropped))
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"checks", "check_state", "state_history", "alerts", "comments", "downtimes", "metrics", "notification_log"} {
+		if !slices.Contains(tables, want) {
+			t.Fatalf("table %s not found among %v", want, tables)
+		}
+	}
+	for _, tbl := range tables {
+		if _, system := systemTables[tbl]; system {
+			continue // queues the scheduler and processor read across sites; not tenant data
+		}
+		var quals []string
+		rows, err := conn.Query(ctx, `SELECT pg_get_expr(p.polqual, p.polrelid) || ' ' || COALESCE(pg_get_expr(p.polwithcheck, p.polrelid), '')
+			FROM pg_policy p WHERE p.polrelid = ('public.' || $1)::regclass AND NOT p.polpermissive
+			  AND p.polcmd = '*' AND 'bergamot_app'::regrole = ANY (p.polroles)`, tbl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if quals, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			t.Fatal(err)
+		}
+		want := "bergamot_check_readable(check_id)"
+		if tbl == "checks" {
+			want = "bergamot_domains_readable(security_domains)"
+		}
+		if !slices.ContainsFunc(quals, func(q string) bool { return strings.Count(q, want) == 2 }) {
+			t.Errorf("table %s has no restrictive policy for bergamot_app using and checking %s (has %q): "+
+				"every table of a check's rows must be confined to the security domains the reader may read (see migration 000042)", tbl, want, quals)
+		}
+	}
+}
+
+// TestInSiteConfinesMembersToTheirDomains: two members of one site whose
+// contacts may read different security domains each read only their
+// domain's checks (and those in no domain), in checks and in a table of a
+// check's rows, and cannot change the others'; an administrator, the
+// system's own work and a configuration apply read everything; another
+// site's member with the same contact name reads nothing of this site.
+func TestInSiteConfinesMembersToTheirDomains(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	s := tenants.NewStore(db.Pool)
+	site := mustSignUp(t, s, "alpha", "admin@alpha.example")
+	other := mustSignUp(t, s, "bravo", "admin@bravo.example")
+	_, _, web := member(t, s, site, "Wendy@Alpha.example", tenants.RoleEditor)
+	_, _, dbm := member(t, s, site, "dave@alpha.example", tenants.RoleViewer)
+	_, _, nobody := member(t, s, site, "nobody@alpha.example", tenants.RoleViewer)
+	_, _, bravoWendy := member(t, s, other, "wendy@alpha.example", tenants.RoleViewer)
+	admin := adminOf(t, s, site, "admin@alpha.example")
+
+	sys := tenants.WithSite(ctx, site.ID)
+	if err := tenants.InSite(sys, db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		for _, c := range []struct{ name, settings string }{
+			{"webhost", `{"SecurityDomains": ["web"]}`}, {"dbhost", `{"SecurityDomains": ["db"]}`},
+			{"both", `{"SecurityDomains": ["db", "web"]}`}, {"open", `{}`},
+		} {
+			id := uuid.New()
+			if _, err := tx.Exec(ctx, `INSERT INTO checks (id, site_id, kind, name, settings) VALUES ($1, $2, 'host', $3, $4)`, id, site.ID, c.name, c.settings); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO check_state (check_id, site_id, output) VALUES ($1, $2, $3)`, id, site.ID, c.name); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO domain_grants (site_id, contact, email, domain, permissions) VALUES
+			($1, 'wendy', 'wendy@alpha.example', 'web', '{read,acknowledge}'),
+			($1, 'dave', 'dave@alpha.example', 'db', '{read}'),
+			($1, 'dave', 'dave@alpha.example', 'web', '{execute}')`, site.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	read := func(ctx context.Context) (checks, states []string) {
+		t.Helper()
+		err := tenants.InSite(ctx, db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			rows, _ := tx.Query(ctx, `SELECT name FROM checks ORDER BY name`)
+			var err error
+			if checks, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return err
+			}
+			rows, _ = tx.Query(ctx, `SELECT output FROM check_state ORDER BY output`)
+			states, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return checks, states
+	}
+	all := []string{"both", "dbhost", "open", "webhost"}
+	for _, tc := range []struct {
+		who  string
+		ctx  context.Context
+		want []string
+	}{
+		{"wendy (web, email in another case)", tenants.WithPrincipal(ctx, web), []string{"both", "open", "webhost"}},
+		{"dave (db; execute but not read on web)", tenants.WithPrincipal(ctx, dbm), []string{"both", "dbhost", "open"}},
+		{"a member with no contact", tenants.WithPrincipal(ctx, nobody), []string{"open"}},
+		{"the administrator", tenants.WithPrincipal(ctx, admin), all},
+		{"the system", sys, all},
+		{"wendy applying configuration", tenants.WholeSite(tenants.WithPrincipal(ctx, web)), all},
+		{"bravo's wendy", tenants.WithPrincipal(ctx, bravoWendy), nil},
+	} {
+		checks, states := read(tc.ctx)
+		if !slices.Equal(checks, tc.want) || !slices.Equal(states, tc.want) {
+			t.Errorf("%s reads checks %v and states %v, want %v", tc.who, checks, states, tc.want)
+		}
+	}
+
+	// Writes: wendy cannot change dbhost's state or give webhost's row a
+	// domain she cannot read.
+	err := tenants.InSite(tenants.WithPrincipal(ctx, web), db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE check_state SET output = 'changed' WHERE output = 'dbhost'`)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 0 {
+			t.Errorf("wendy changed %d states of dbhost", tag.RowsAffected())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tenants.InSite(tenants.WithPrincipal(ctx, web), db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE checks SET settings = '{"SecurityDomains": ["db"]}' WHERE name = 'webhost'`)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "row-level security") {
+		t.Errorf("moving a check out of wendy's domains: %v, want a row-level security refusal", err)
+	}
+
+	d, err := tenants.ReadableDomains(tenants.WithPrincipal(ctx, web), db.Pool)
+	if err != nil || d.All || !slices.Equal(d.Readable, []string{"web"}) || !d.Allows([]string{"db", "web"}) || d.Allows([]string{"db"}) || !d.Allows(nil) {
+		t.Errorf("wendy's readable domains: %+v, %v", d, err)
+	}
+	if d, err := tenants.ReadableDomains(tenants.WithPrincipal(ctx, admin), db.Pool); err != nil || !d.All {
+		t.Errorf("the administrator's readable domains: %+v, %v", d, err)
+	}
+}
