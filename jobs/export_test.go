@@ -235,7 +235,7 @@ func exportCounter(t *testing.T, protocol, outcome string) float64 {
 
 // TestRemoteWriteIntoPrometheus: a site's perfdata arrives in a real
 // Prometheus (remote write receiver) as bergamot_perfdata with the check's
-// host, service, label and unit. Then the receiver is killed (SIGKILL)
+// labels as the scrape endpoint names them (host, check, label, uom). Then the receiver is killed (SIGKILL)
 // while results keep coming: the exporter keeps the newest points up to
 // the target's buffer, drops the oldest beyond it and counts them (in
 // GraphQL's status and bergamot_metrics_export_points_total); when
@@ -249,7 +249,7 @@ func TestRemoteWriteIntoPrometheus(t *testing.T) {
 		r.exportResult(r.site, base.Add(time.Duration(i)*time.Second), float64(i))
 	}
 	r.drain(ex, r.site, 30*time.Second)
-	sel := `bergamot_perfdata{host="web1",service="http",label="latency",unit="ms"}`
+	sel := `bergamot_perfdata{host="web1",check="http",label="latency",uom="ms"}`
 	if got := prom.values(sel); fmt.Sprint(got) != fmt.Sprint(seq(1, 10)) {
 		t.Fatalf("Prometheus holds %v for %s, want 1..10", got, sel)
 	}

@@ -22,7 +22,8 @@ import (
 )
 
 // MetricName is the series name every exported point carries (OTLP:
-// "bergamot.perfdata"); host, service, label and unit tell the points apart.
+// "bergamot.perfdata"), as on the per-site scrape endpoint; host, check,
+// label and uom tell the points apart.
 const MetricName = "bergamot_perfdata"
 
 // Point is one performance data value of one check.
@@ -38,15 +39,18 @@ type Point struct {
 	Value       float64
 }
 
-// labels returns the point's label pairs, sorted by name, empty values left
+// labels returns the point's label pairs as the per-site scrape endpoint
+// names them (docs/api.md): host, check (the service's name, or the host's
+// own for a host check), label and uom, sorted by name, an empty uom left
 // out, values made valid UTF-8.
 func (p Point) labels() [][2]string {
-	out := [][2]string{{"host", p.Host}, {"label", p.Label}}
-	if p.Service != "" {
-		out = append(out, [2]string{"service", p.Service})
+	check := p.Service
+	if check == "" {
+		check = p.Host
 	}
+	out := [][2]string{{"check", check}, {"host", p.Host}, {"label", p.Label}}
 	if p.Unit != "" {
-		out = append(out, [2]string{"unit", p.Unit})
+		out = append(out, [2]string{"uom", p.Unit})
 	}
 	for i := range out {
 		out[i][1] = strings.ToValidUTF8(out[i][1], "\uFFFD")

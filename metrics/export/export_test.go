@@ -20,8 +20,9 @@ var points = []export.Point{
 	{Host: "db\xff", Label: "load1", At: time.Unix(1700000001, 0).UTC(), Value: 3},
 }
 
-// TestRemoteWriteEncoding: one series per host, service, label and unit,
-// labels sorted with __name__ first and empty ones left out, samples in
+// TestRemoteWriteEncoding: one series per check, label and unit, labels
+// as the scrape endpoint names them (check is the host's name for a host
+// check), sorted with __name__ first, an empty uom left out, samples in
 // time order, values made valid UTF-8.
 func TestRemoteWriteEncoding(t *testing.T) {
 	body, h, err := export.RemoteWrite{}.Encode(points)
@@ -47,9 +48,9 @@ func TestRemoteWriteEncoding(t *testing.T) {
 		got = append(got, b.String())
 	}
 	want := []string{
-		"__name__=bergamot_perfdata host=web1 label=time service=http unit=s @21 @22 ",
-		"__name__=bergamot_perfdata host=web1 label=rta unit=ms @21 ",
-		"__name__=bergamot_perfdata host=db\uFFFD label=load1 @21 ",
+		"__name__=bergamot_perfdata check=http host=web1 label=time uom=s @21 @22 ",
+		"__name__=bergamot_perfdata check=web1 host=web1 label=rta uom=ms @21 ",
+		"__name__=bergamot_perfdata check=db\uFFFD host=db\uFFFD label=load1 @21 ",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

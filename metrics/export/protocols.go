@@ -15,8 +15,8 @@ import (
 )
 
 // RemoteWrite is Prometheus remote write 1.0: a snappy-compressed
-// prometheus.WriteRequest, one time series per check, service, label and
-// unit, named MetricName, with labels host, service, label and unit.
+// prometheus.WriteRequest, one time series per check, perfdata label and
+// unit, named MetricName, with labels host, check, label and uom.
 type RemoteWrite struct{}
 
 // Name returns "prometheus-remote-write".
@@ -72,7 +72,7 @@ func DecodeRemoteWrite(body []byte) (*prompb.WriteRequest, error) {
 
 // OTLP is OTLP/HTTP metrics in binary protobuf: one ResourceMetrics
 // (service.name "bergamot"), one scope, a gauge "bergamot.perfdata" per
-// unit with one data point per value and attributes host, service and
+// unit with one data point per value and attributes host, check and
 // label. MetricsData is wire-compatible with ExportMetricsServiceRequest
 // (both are field 1, repeated ResourceMetrics), which spares the gRPC
 // service package.
@@ -97,7 +97,7 @@ func (OTLP) Encode(points []Point) ([]byte, http.Header, error) {
 		}
 		var attrs []*commonpb.KeyValue
 		for _, l := range p.labels() {
-			if l[0] == "unit" {
+			if l[0] == "uom" {
 				continue // the metric's unit
 			}
 			attrs = append(attrs, &commonpb.KeyValue{Key: l[0], Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: l[1]}}})
@@ -164,11 +164,14 @@ func DecodeOTLP(body []byte) ([]Point, error) {
 						switch kv.GetKey() {
 						case "host":
 							p.Host = s
-						case "service":
+						case "check":
 							p.Service = s
 						case "label":
 							p.Label = s
 						}
+					}
+					if p.Service == p.Host {
+						p.Service = "" // a host check
 					}
 					out = append(out, p)
 				}
