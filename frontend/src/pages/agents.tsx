@@ -35,7 +35,7 @@ export function AgentsPage() {
         <section class="panel">
           <h2>Agents <span class="count">{data.agents.length}</span></h2>
           {data.agents.length === 0 && <div class="empty">No agent has connected yet. Add a host with the agent above.</div>}
-          <div class="table wide-dur" role="table" aria-label="Agents">
+          <div class="table agents-table" role="table" aria-label="Agents">
             {data.agents.map((a) => {
               const expires = a.certificateExpires ? Date.parse(a.certificateExpires) : null;
               const soon = expires !== null && expires - now < 14 * 24 * 3600 * 1000;
@@ -115,7 +115,7 @@ function Certificates({ hosts, onRevoked }: { hosts: string[]; onRevoked: () => 
       <ErrorBox error={error} retry={refetch} />
       {!data && loading && <Loading />}
       {data && shown.length === 0 && <div class="empty">No certificate {host ? `for ${host} ` : ""}yet: enrol a host above.</div>}
-      <div class="table wide-dur" role="table" aria-label="Certificates">
+      <div class="table cert-table" role="table" aria-label="Certificates">
         {shown.map((c) => (
           <div class="tr" role="row" key={c.serial}>
             <span role="cell" class="c-status">
