@@ -53,6 +53,8 @@ func (r *resolver) buildSupport(m *Model) {
 				Password: text(n, "password"), KeyID: text(n, "key-id"), KeySecret: text(n, "key-secret"), Source: src(n)}
 		case "command":
 			m.Commands[name] = commandOf(name, n)
+		case "metrics-export":
+			m.MetricsExports[name] = r.metricsExport(n, label)
 		}
 	}
 	r.checkExcludes(m, periodNodes)

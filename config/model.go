@@ -30,6 +30,9 @@ type Model struct {
 	Groups          map[string]*Group
 	Credentials     map[string]*Credential
 	SecurityDomains map[string]*SecurityDomain
+	// MetricsExports are the site's <metrics-export> targets
+	// (docs/metrics-export.md).
+	MetricsExports map[string]*MetricsExport
 
 	// Warnings are problems in objects nothing concrete uses (an unused
 	// command extending a missing template, say): reported, not fatal.

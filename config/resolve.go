@@ -50,6 +50,7 @@ func Resolve(doc *Document, opts ...ResolveOption) (*Model, error) {
 		Parameters: map[string]string{}, Commands: map[string]*Command{}, TimePeriods: map[string]*TimePeriod{},
 		Contacts: map[string]*Contact{}, Teams: map[string]*Team{}, Locations: map[string]*Location{},
 		Groups: map[string]*Group{}, Credentials: map[string]*Credential{}, SecurityDomains: map[string]*SecurityDomain{},
+		MetricsExports: map[string]*MetricsExport{},
 	}
 	r.model = m
 	for _, p := range doc.Parameters {

@@ -34,7 +34,7 @@ var (
 // exported.
 var objectKinds = []string{
 	"security-domain", "time-period", "credential", "team", "contact", "location", "group",
-	"command", "service", "trap", "resource", "host", "cluster",
+	"command", "service", "trap", "resource", "host", "cluster", "metrics-export",
 }
 
 // schema is the closed set of elements and attributes Bergamot XML accepts.
@@ -52,6 +52,8 @@ func schema() map[string]elementSpec {
 		"group":       {attrs: set(objectAttrs, []string{"groups", "group"}), children: set(describe, []string{"sla"})},
 		"time-period": {attrs: set(objectAttrs, []string{"excludes"}), children: set(describe, []string{"time-zone", "time-range"})},
 		"credential":  {attrs: objectAttrs, children: set(describe, []string{"username", "password", "key-id", "key-secret"})},
+		"metrics-export": {attrs: set(objectAttrs, []string{"protocol", "url", "auth", "credential", "batch", "buffer", "enabled"}),
+			children: describe},
 		"command": {attrs: set(objectAttrs, []string{"engine", "executor", "category", "application"}),
 			children: set(describe, []string{"script", "category", "application"})},
 		"host": {attrs: set(checkAttrs, activeAttrs, []string{"location", "address"}),

@@ -21,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
-	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/gateway"
 	"github.com/bergamot-monitoring/bergamot/internal/pgtest"
@@ -398,32 +397,37 @@ func TestRevokedKeyDisconnectsAndZoneTimesOut(t *testing.T) {
 
 // TestKilledRemoteWorkerSlotRunsOnce: kill -9 of the remote worker while a
 // check runs; another worker runs the job, and every slot's result is
-// applied once.
+// applied once. The first slot times out before any worker connects: the
+// watchdog's TIMEOUT is that slot's one result, and a result without its
+// slot fails the test (the watchdog left it out, which read as a stray
+// extra result beside the killed slot's own).
 func TestKilledRemoteWorkerSlotRunsOnce(t *testing.T) {
-	if os.Getenv("BERGAMOT_KNOWN_FAILING") != "1" {
-		// Since the session-8 merges a second result with no slot (most
-		// likely the watchdog's TIMEOUT while River retries the killed
-		// worker's job) is applied beside the slot's own. Skipped so CI
-		// stays green while it is fixed; BERGAMOT_KNOWN_FAILING=1 runs it.
-		t.Skip("known failing since the session-8 merges: an extra slot-less result after the kill (issue 23 note)")
-	}
 	slow := filepath.Join(t.TempDir(), "check_slow")
 	if err := os.WriteFile(slow, []byte("#!/bin/sh\nsleep 2\necho \"OK: slow\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	xml := strings.Replace(siteXML(svc("slow", slow)), `<schedule every="1s"`, `<schedule every="1h"`, 1)
 	xml = strings.Replace(xml, `</parameter></service></host>`, `</parameter><parameter name="timeout">4s</parameter></service></host>`, 1)
+	bergamotBinary(t) // built before the scheduler runs, so that the worker comes soon after
 	r := newRig(t, map[string]string{"a": xml})
 	_, keyFile := r.key("a", "edge")
+	// The first slot times out with no worker connected (the watchdog's
+	// TIMEOUT for that slot); the worker comes after it.
+	r.waitFor("the first slot's TIMEOUT", 60*time.Second, func() bool { return r.state("a", "slow").Status == "TIMEOUT" })
 	w := r.worker("worker-a", keyFile)
-	running := func() int {
+	var killedSlot time.Time
+	running := func() bool {
 		var n int
-		if err := r.db.Pool.QueryRow(r.ctx, `SELECT count(*) FROM river_job WHERE kind = 'check' AND state = 'running'`).Scan(&n); err != nil {
+		var slot *time.Time
+		if err := r.db.Pool.QueryRow(r.ctx, `SELECT count(*), max((args->>'slot')::timestamptz) FROM river_job WHERE kind = 'check' AND state = 'running'`).Scan(&n, &slot); err != nil {
 			t.Fatal(err)
 		}
-		return n
+		if n == 1 && slot != nil {
+			killedSlot = *slot
+		}
+		return n == 1
 	}
-	r.waitFor("the check running on the remote worker", 60*time.Second, func() bool { return running() == 1 })
+	r.waitFor("the check running on the remote worker", 60*time.Second, running)
 	time.Sleep(500 * time.Millisecond) // the plugin has started
 	if err := w.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -433,15 +437,20 @@ func TestKilledRemoteWorkerSlotRunsOnce(t *testing.T) {
 	r.waitFor("the check OK from the second worker", 60*time.Second, func() bool { return r.state("a", "slow").Status == "OK" })
 	time.Sleep(3 * time.Second) // room for a duplicate to show
 	counts := r.sink.counts(r.checkID("a", "slow"))
-	if len(counts) != 1 {
-		t.Fatalf("results by slot %v; want one slot", counts)
+	killed := r.checkID("a", "slow").String() + "@" + killedSlot.UTC().Format(time.RFC3339Nano)
+	if counts[killed] != 1 {
+		t.Errorf("the killed worker's slot %s applied %d times, want once (results by slot %v)", killedSlot, counts[killed], counts)
+	}
+	if len(counts) < 2 {
+		t.Errorf("results by slot %v; want the timed-out slot and the killed worker's", counts)
 	}
 	for slot, n := range counts {
-		if n != 1 {
+		if strings.HasSuffix(slot, "@"+time.Time{}.Format(time.RFC3339Nano)) {
+			t.Errorf("%d result(s) applied without their slot (results by slot %v)", n, counts)
+		} else if n != 1 {
 			t.Errorf("slot %s applied %d times, want once", slot, n)
 		}
 	}
-	_ = checks.StatusOK
 }
 
 // TestDisabledSitesKeysRefused: a disabled site's keys no longer authenticate.

@@ -24,6 +24,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/gateway/wire"
 	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/jobs"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -455,26 +456,22 @@ func (h *Hub) shutdown() {
 
 func (h *Hub) recordConnect(ctx context.Context, s *session) error {
 	hl := s.hello
+	w := store.RemoteWorker{ID: s.id, Site: s.scope.Site, Key: s.scope.KeyID, Zone: s.scope.Zone, Name: hl.Name, Version: hl.Version,
+		Engines: hl.Engines, Node: h.Node, Address: s.addr}
 	if s.scope.Shared {
-		_, err := h.Pool.Exec(ctx, `INSERT INTO workers (id, name, zone, engines, version, remote, address) VALUES ($1, $2, $3, $4, $5, true, $6)`,
-			s.id, hl.Name, s.scope.Zone, hl.Engines, hl.Version, s.addr)
-		return err
+		return store.RecordSharedConnect(ctx, h.Pool, w)
 	}
 	return tenants.InSite(tenants.WithSite(ctx, s.scope.Site), h.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO worker_connections (id, site_id, key_id, zone, name, version, engines, node, address)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, s.id, s.scope.Site, s.scope.KeyID, s.scope.Zone, hl.Name, hl.Version, hl.Engines, h.Node, s.addr)
-		return err
+		return store.RecordConnect(ctx, tx, w)
 	})
 }
 
 func (h *Hub) recordDisconnect(ctx context.Context, s *session) error {
 	if s.scope.Shared {
-		_, err := h.Pool.Exec(ctx, `UPDATE workers SET stopped_at = now(), last_seen = now() WHERE id = $1`, s.id)
-		return err
+		return store.RecordSharedDisconnect(ctx, h.Pool, s.id)
 	}
 	return tenants.InSite(tenants.WithSite(ctx, s.scope.Site), h.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE worker_connections SET closed_at = now(), last_seen = now() WHERE id = $1`, s.id)
-		return err
+		return store.RecordDisconnect(ctx, tx, s.id)
 	})
 }
 
@@ -487,14 +484,11 @@ func (h *Hub) touch(ctx context.Context, site uuid.UUID, ss []*session) error {
 		ids[i], busy[i] = s.id, int32(s.busy)
 	}
 	h.mu.Unlock()
-	const set = ` SET last_seen = now(), in_flight = u.busy FROM unnest($1::uuid[], $2::int[]) AS u(id, busy) WHERE t.id = u.id`
 	if site == uuid.Nil {
-		_, err := h.Pool.Exec(ctx, `UPDATE workers t`+set, ids, busy)
-		return err
+		return store.TouchConnections(ctx, h.Pool, true, ids, busy)
 	}
 	return tenants.InSite(tenants.WithSite(ctx, site), h.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE worker_connections t`+set, ids, busy)
-		return err
+		return store.TouchConnections(ctx, tx, false, ids, busy)
 	})
 }
 

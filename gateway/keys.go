@@ -17,6 +17,7 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/jobs"
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -95,8 +96,7 @@ func ValidateZoneName(zone string) error {
 
 // IsShared reports whether zone is an operator zone.
 func (s *Store) IsShared(ctx context.Context, zone string) (bool, error) {
-	var ok bool
-	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM shared_zones WHERE name = $1)`, zone).Scan(&ok)
+	ok, err := store.IsSharedZone(ctx, s.Pool, zone)
 	if err != nil {
 		return false, fmt.Errorf("looking up zone %q: %w", zone, err)
 	}
@@ -108,20 +108,20 @@ func (s *Store) CreateSharedZone(ctx context.Context, zone string) (bool, error)
 	if err := ValidateZoneName(zone); err != nil {
 		return false, err
 	}
-	tag, err := s.Pool.Exec(ctx, `INSERT INTO shared_zones (name) VALUES ($1) ON CONFLICT DO NOTHING`, zone)
+	created, err := store.CreateSharedZone(ctx, s.Pool, zone)
 	if err != nil {
 		return false, fmt.Errorf("creating shared zone %q: %w", zone, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return created, nil
 }
 
 // SharedZones lists the operator zones.
 func (s *Store) SharedZones(ctx context.Context) ([]string, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT name FROM shared_zones ORDER BY name`)
+	zones, err := store.SharedZones(ctx, s.Pool)
 	if err != nil {
 		return nil, fmt.Errorf("listing shared zones: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	return zones, nil
 }
 
 // CreateSharedKey creates an operator key for a shared zone (command line only).
@@ -141,7 +141,7 @@ func (s *Store) CreateSharedKey(ctx context.Context, zone, name string) (*Worker
 		return nil, err
 	}
 	k := &WorkerKey{ID: uuid.New(), Name: name, Zone: zone, Key: &plain, CreatedAt: time.Now()}
-	if _, err := s.Pool.Exec(ctx, `INSERT INTO shared_zone_keys (id, zone, name, key_hash) VALUES ($1, $2, $3, $4)`, k.ID, zone, name, hash); err != nil {
+	if err := store.InsertSharedKey(ctx, s.Pool, k.ID, zone, name, hash); err != nil {
 		return nil, fmt.Errorf("creating key: %w", err)
 	}
 	return k, nil
@@ -180,8 +180,7 @@ func (s *Store) CreateKey(ctx context.Context, zone, name string) (*WorkerKey, e
 	}
 	k := &WorkerKey{ID: uuid.New(), Name: name, Zone: zone, Key: &plain, CreatedAt: time.Now()}
 	err = tenants.InSite(ctx, s.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO worker_keys (id, site_id, zone, name, key_hash) VALUES ($1, $2, $3, $4, $5)`, k.ID, site, zone, name, hash)
-		return err
+		return store.InsertWorkerKey(ctx, tx, k.ID, site, zone, name, hash)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating worker key: %w", err)
@@ -193,50 +192,47 @@ func (s *Store) CreateKey(ctx context.Context, zone, name string) (*WorkerKey, e
 // connections within RevalidateEvery. It reports whether the key existed
 // and was live.
 func (s *Store) RevokeKey(ctx context.Context, id uuid.UUID) (bool, error) {
-	var n int64
+	var live bool
 	err := tenants.InSite(ctx, s.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE worker_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
-		if n = tag.RowsAffected(); err != nil || n == 0 {
+		var err error
+		if live, err = store.RevokeWorkerKey(ctx, tx, id); err != nil || !live {
 			return err
 		}
-		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, KeysChannel, id.String())
+		_, err = tx.Exec(ctx, `SELECT pg_notify(bergamot_channel($1), $2)`, KeysChannel, id.String())
 		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("revoking worker key: %w", err)
 	}
-	return n == 1, nil
+	return live, nil
 }
 
 // RevokeSharedKey revokes an operator key (command line).
 func (s *Store) RevokeSharedKey(ctx context.Context, id uuid.UUID) (bool, error) {
-	var n int64
+	var live bool
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE shared_zone_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
-		if n = tag.RowsAffected(); err != nil || n == 0 {
+		var err error
+		if live, err = store.RevokeSharedKey(ctx, tx, id); err != nil || !live {
 			return err
 		}
-		_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, KeysChannel, id.String())
+		_, err = tx.Exec(ctx, `SELECT pg_notify(bergamot_channel($1), $2)`, KeysChannel, id.String())
 		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("revoking key: %w", err)
 	}
-	return n == 1, nil
+	return live, nil
 }
 
 // Keys lists the site's keys (never the keys themselves).
 func (s *Store) Keys(ctx context.Context) ([]*WorkerKey, error) {
 	var out []*WorkerKey
 	err := tenants.InSite(ctx, s.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, name, zone, created_at, last_seen, revoked_at IS NOT NULL FROM worker_keys ORDER BY zone, name, created_at`)
-		if err != nil {
-			return err
+		rows, err := store.WorkerKeys(ctx, tx)
+		out = make([]*WorkerKey, 0, len(rows))
+		for _, k := range rows {
+			out = append(out, &WorkerKey{ID: k.ID, Name: k.Name, Zone: k.Zone, CreatedAt: k.CreatedAt, LastSeen: k.LastSeen, Revoked: k.Revoked})
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*WorkerKey, error) {
-			k := &WorkerKey{}
-			return k, r.Scan(&k.ID, &k.Name, &k.Zone, &k.CreatedAt, &k.LastSeen, &k.Revoked)
-		})
 		return err
 	})
 	if err != nil {
@@ -254,8 +250,8 @@ func (s *Store) Authenticate(ctx context.Context, key string) (Scope, error) {
 	switch {
 	case strings.HasPrefix(key, sharedKeyPrefix):
 		sc := Scope{Shared: true}
-		err := s.Pool.QueryRow(ctx, `UPDATE shared_zone_keys SET last_seen = now() WHERE key_hash = $1 AND revoked_at IS NULL RETURNING id, zone`, h[:]).
-			Scan(&sc.KeyID, &sc.Zone)
+		var err error
+		sc.KeyID, sc.Zone, err = store.UseSharedKey(ctx, s.Pool, h[:])
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Scope{}, ErrBadKey
 		}
@@ -270,16 +266,16 @@ func (s *Store) Authenticate(ctx context.Context, key string) (Scope, error) {
 			return Scope{}, ErrBadKey
 		}
 		sc := Scope{Site: site}
-		var disabled bool
-		if err := s.Pool.QueryRow(ctx, `SELECT disabled FROM sites WHERE id = $1`, site).Scan(&disabled); err != nil || disabled {
+		if disabled, err := store.SiteDisabled(ctx, s.Pool, site); err != nil || disabled {
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return Scope{}, fmt.Errorf("checking worker key: %w", err)
 			}
 			return Scope{}, ErrBadKey
 		}
 		err = tenants.InSite(tenants.WithSite(ctx, site), s.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			return tx.QueryRow(ctx, `UPDATE worker_keys SET last_seen = now() WHERE key_hash = $1 AND revoked_at IS NULL RETURNING id, zone`, h[:]).
-				Scan(&sc.KeyID, &sc.Zone)
+			var err error
+			sc.KeyID, sc.Zone, err = store.UseWorkerKey(ctx, tx, h[:])
+			return err
 		})
 		var pe *pgconn.PgError
 		if errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pe) && pe.Code == "22P02" {
@@ -297,23 +293,18 @@ func (s *Store) Authenticate(ctx context.Context, key string) (Scope, error) {
 // uuid.Nil) are still live, and marks them seen.
 func (s *Store) stillValid(ctx context.Context, site uuid.UUID, keys []uuid.UUID) (map[uuid.UUID]bool, error) {
 	live := map[uuid.UUID]bool{}
-	collect := func(rows pgx.Rows, err error) error {
-		if err != nil {
-			return err
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	collect := func(ids []uuid.UUID, err error) error {
 		for _, id := range ids {
 			live[id] = true
 		}
 		return err
 	}
-	const q = ` SET last_seen = now() WHERE id = ANY($1) AND revoked_at IS NULL RETURNING id`
 	var err error
 	if site == uuid.Nil {
-		err = collect(s.Pool.Query(ctx, `UPDATE shared_zone_keys`+q, keys))
+		err = collect(store.LiveKeys(ctx, s.Pool, true, keys))
 	} else {
 		err = tenants.InSite(tenants.WithSite(ctx, site), s.Pool, func(ctx context.Context, tx pgx.Tx) error {
-			return collect(tx.Query(ctx, `UPDATE worker_keys`+q, keys))
+			return collect(store.LiveKeys(ctx, tx, false, keys))
 		})
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
 
@@ -62,52 +63,35 @@ func (s *Store) Zones(ctx context.Context) ([]*Zone, error) {
 		return z
 	}
 	err = tenants.InSite(ctx, s.Pool, func(ctx context.Context, tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT zone, count(*) FROM check_schedule GROUP BY zone`)
+		counts, err := store.ZoneCheckCounts(ctx, tx)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var name string
-			var n int
-			if err := rows.Scan(&name, &n); err != nil {
-				rows.Close()
-				return err
-			}
+		for name, n := range counts {
 			get(name).Checks = n
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = tx.Query(ctx, `SELECT DISTINCT zone FROM worker_keys WHERE revoked_at IS NULL`)
-		if err != nil {
-			return err
-		}
-		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		names, err := store.KeyedZones(ctx, tx)
 		if err != nil {
 			return err
 		}
 		for _, n := range names {
 			get(n)
 		}
-		rows, err = tx.Query(ctx, `SELECT id, zone, name, version, engines, node, address, in_flight, connected_at, last_seen FROM worker_connections
-			WHERE closed_at IS NULL AND last_seen > now() - interval '30 seconds' ORDER BY zone, name`)
+		ws, err := store.LiveConnections(ctx, tx)
 		if err != nil {
 			return err
 		}
-		return collectWorkers(rows, get)
+		addWorkers(ws, get)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing zones: %w", err)
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT id, zone, name, version, engines, '', address, in_flight, started_at, last_seen FROM workers
-		WHERE zone = ANY($1) AND stopped_at IS NULL AND last_seen > now() - interval '30 seconds' ORDER BY zone, name`, keys(byName))
+	ws, err := store.LiveZoneWorkers(ctx, s.Pool, keys(byName))
 	if err != nil {
 		return nil, fmt.Errorf("listing zones: %w", err)
 	}
-	if err := collectWorkers(rows, get); err != nil {
-		return nil, fmt.Errorf("listing zones: %w", err)
-	}
+	addWorkers(ws, get)
 	out := make([]*Zone, 0, len(byName))
 	for _, z := range byName {
 		out = append(out, z)
@@ -124,20 +108,15 @@ func keys(m map[string]*Zone) []string {
 	return out
 }
 
-func collectWorkers(rows pgx.Rows, get func(string) *Zone) error {
-	defer rows.Close()
-	for rows.Next() {
-		w := &ZoneWorker{}
-		var zone string
-		if err := rows.Scan(&w.ID, &zone, &w.Name, &w.Version, &w.Engines, &w.Node, &w.Address, &w.InFlight, &w.ConnectedAt, &w.LastSeen); err != nil {
-			return err
-		}
-		z := get(zone)
+func addWorkers(rows []store.ZoneWorkerRow, get func(string) *Zone) {
+	for _, r := range rows {
+		w := &ZoneWorker{ID: r.ID, Name: r.Name, Version: r.Version, Engines: r.Engines, Node: r.Node, Address: r.Address,
+			InFlight: r.InFlight, ConnectedAt: r.ConnectedAt, LastSeen: r.LastSeen}
+		z := get(r.Zone)
 		z.Workers = append(z.Workers, w)
 		if z.LastSeen == nil || w.LastSeen.After(*z.LastSeen) {
 			t := w.LastSeen
 			z.LastSeen = &t
 		}
 	}
-	return rows.Err()
 }

@@ -53,11 +53,7 @@ func (r *Resolver) signUp(ctx context.Context, in model.SignUpInput) (*model.Aut
 
 func (r *Resolver) login(ctx context.Context, site, email, password string) (*model.AuthPayload, error) {
 	token, p, err := r.Tenants.Login(ctx, site, email, password)
-	if err != nil {
-		return nil, err
-	}
-	setSession(ctx, token, false)
-	return &model.AuthPayload{Token: token, Site: p.Site, User: userOf(&p.User, p.Role)}, nil
+	return authAnswer(ctx, token, p, err)
 }
 
 func (r *Resolver) logout(ctx context.Context) (bool, error) {

@@ -41,7 +41,8 @@ var allowedWhilePasswordMustChange = map[string]bool{
 }
 
 // aroundRootFields refuses everything but a password change to a user who
-// must change theirs, and audits mutations.
+// must change theirs, and everything but enrolling a second factor to a
+// member of a site that requires one who has none; and audits mutations.
 func (r *Resolver) aroundRootFields(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
 	oc := graphql.GetOperationContext(ctx)
 	rf := graphql.GetRootFieldContext(ctx)
@@ -49,6 +50,10 @@ func (r *Resolver) aroundRootFields(ctx context.Context, next graphql.RootResolv
 	if perr == nil && p.MustChangePassword && rf != nil && !allowedWhilePasswordMustChange[rf.Field.Name] {
 		const msg = "you must change your password first (changePassword): an administrator asked for it"
 		graphql.AddError(ctx, &gqlerror.Error{Message: msg, Path: ast.Path{ast.PathName(rf.Field.Alias)}, Err: errs.E(errs.Forbidden, msg)})
+		return graphql.Null
+	}
+	if perr == nil && p.MustEnrolSecondFactor && rf != nil && !allowedWhileEnrolling[rf.Field.Name] {
+		graphql.AddError(ctx, &gqlerror.Error{Message: mustEnrolMessage, Path: ast.Path{ast.PathName(rf.Field.Alias)}, Err: errs.E(errs.Forbidden, mustEnrolMessage)})
 		return graphql.Null
 	}
 	if perr != nil || oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Mutation || rf == nil {

@@ -47,6 +47,10 @@ type HandlerOptions struct {
 	// CredentialCheck is how often WebSocket connections re-check their
 	// credential (DefaultCredentialCheck when zero).
 	CredentialCheck time.Duration
+	// PublicURL is the dashboard's address (BERGAMOT_PUBLIC_URL): WebAuthn
+	// credentials are bound to its host name. Empty: the host name and
+	// scheme each request came with.
+	PublicURL string
 }
 
 // NewHandler returns the /graphql endpoint: POST and GET over HTTP, and
@@ -91,6 +95,8 @@ func (r *Resolver) NewHandler(o HandlerOptions) http.Handler {
 		return int(min(v, int64(1<<31-1)))
 	}})
 	srv.AroundRootFields(r.aroundRootFields)
+	srv.AroundResponses(r.aroundQueryBudget)
+	srv.AroundFields(aroundFieldBudget)
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
 		if oc.Operation != nil && depth(oc.Operation.SelectionSet, 0) > MaxDepth {
@@ -270,6 +276,7 @@ func (r *Resolver) authenticate(o HandlerOptions, next http.Handler) http.Handle
 		// X-Forwarded-Proto reaches here only from a trusted proxy
 		// (server.TrustedProxies removes it from anyone else's requests).
 		secure := req.TLS != nil || req.Header.Get("X-Forwarded-Proto") == "https"
+		ctx = withRelyingParty(ctx, o.PublicURL, req.Host, secure)
 		_, sessionMax := r.Tenants.SessionLifetimes()
 		ctx = context.WithValue(ctx, cookieSetterKey{}, CookieSetter(func(token string, clear bool) {
 			c := &http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,

@@ -11,10 +11,6 @@ import (
 // session cookie).
 func (r *Resolver) signedIn(ctx context.Context) func(string, *tenants.Principal, error) (*model.AuthPayload, error) {
 	return func(token string, p *tenants.Principal, err error) (*model.AuthPayload, error) {
-		if err != nil {
-			return nil, err
-		}
-		setSession(ctx, token, false)
-		return &model.AuthPayload{Token: token, Site: p.Site, User: userOf(&p.User, p.Role)}, nil
+		return authAnswer(ctx, token, p, err)
 	}
 }

@@ -145,7 +145,7 @@ func (s *DowntimeSweep) recurring(ctx context.Context, tx pgx.Tx, now time.Time)
 		case in && !d.Started:
 			err = store.SetRecurringStarted(ctx, tx, d.ID, &now)
 		case !in && d.Started:
-			err = store.SetRecurringStarted(ctx, tx, d.ID, nil)
+			err = store.EndRecurringOccurrence(ctx, tx, d.ID, now)
 		}
 		if err != nil {
 			return err

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bergamot-monitoring/bergamot/store"
 )
 
 // Wakeup LISTENs on channel and signals the returned channel (coalesced)
@@ -26,7 +28,7 @@ func Wakeup(ctx context.Context, pool *pgxpool.Pool, channel string, log *slog.L
 				time.Sleep(time.Second)
 				continue
 			}
-			if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+			if err := store.Listen(ctx, conn.Conn(), channel); err != nil {
 				conn.Release()
 				time.Sleep(time.Second)
 				continue

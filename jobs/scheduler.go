@@ -101,16 +101,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-type dueCheck struct {
-	check, site uuid.UUID
-	zone        string
-	shared      bool // zone is an operator zone (else the site's private one)
-	slot        time.Time
-	period      *string
-	busy        bool // its previous job is still in flight: skip this slot
-	agent       bool // a check of the agent engine: queued for the agent hubs
-}
-
 // inFlightCaps are the sites' overrides of the checks-in-flight limit, as
 // two arrays for the claim query.
 func (s *Scheduler) inFlightCaps(ctx context.Context) ([]int64, []uuid.UUID, error) {
@@ -136,55 +126,10 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	}
 	var n int
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		// phase is what the next slot follows on from: the slot, or after a
-		// new check's early first run its stable slot (realign_to, see
-		// store.FirstRunWindow).
-		//
-		// Fair across sites (issue 19): a site may have at most its
-		// checks-in-flight limit of checks queued or running; its due
-		// checks beyond that wait in check_schedule (oldest first) instead
-		// of flooding the queue ahead of other sites. Within one pass the
-		// sites take turns (rank within the site first), so one site's burst
-		// cannot fill a batch while another's due checks wait. Busy checks
-		// (their previous job still in flight) queue nothing and are always
-		// claimed, to move their slot on.
-		rows, err := tx.Query(ctx, `WITH cand AS (
-				SELECT check_id, site_id, COALESCE(in_flight_until > now(), false) AS busy,
-					row_number() OVER (PARTITION BY site_id, COALESCE(in_flight_until > now(), false) ORDER BY next_run, check_id) AS rn
-				FROM check_schedule WHERE next_run <= now() AND NOT paused),
-			room AS (
-				SELECT c.site_id, COALESCE(o.cap, $3) - (SELECT count(*) FROM check_schedule f
-					WHERE f.site_id = c.site_id AND f.in_flight_until IS NOT NULL AND f.in_flight_until > now()) AS room
-				FROM (SELECT DISTINCT site_id FROM cand) c LEFT JOIN unnest($4::uuid[], $5::bigint[]) AS o (site_id, cap) ON o.site_id = c.site_id),
-			pick AS (
-				SELECT cand.check_id, cand.rn FROM cand JOIN room ON room.site_id = cand.site_id WHERE cand.busy OR cand.rn <= room.room),
-			due AS (
-				SELECT s.check_id, s.next_run AS slot, COALESCE(s.realign_to, s.next_run) AS phase, COALESCE(s.in_flight_until > now(), false) AS busy
-				FROM check_schedule s JOIN pick ON pick.check_id = s.check_id
-				WHERE s.next_run <= now() AND NOT s.paused ORDER BY pick.rn, s.next_run LIMIT $1 FOR UPDATE OF s SKIP LOCKED)
-			UPDATE check_schedule s SET next_run = due.phase + make_interval(secs => s.interval_ms / 1000.0) *
-				(floor(extract(epoch FROM (CASE WHEN due.busy THEN s.in_flight_until ELSE now() END) - due.phase) * 1000 / s.interval_ms) + 1),
-				realign_to = NULL,
-				in_flight_until = CASE WHEN due.busy THEN s.in_flight_until ELSE now() + make_interval(secs => $2) END
-			FROM due WHERE s.check_id = due.check_id
-			RETURNING s.check_id, s.site_id, s.zone, due.slot, s.time_period, due.busy,
-				EXISTS (SELECT 1 FROM shared_zones z WHERE z.name = s.zone), s.agent`, s.Batch, s.InFlightFor.Seconds(),
-			s.Limits.Default(tenants.LimitChecksInFlight), capSites, caps)
+		due, err := store.ClaimDue(ctx, tx, store.ClaimLimits{Batch: s.Batch, InFlightFor: s.InFlightFor,
+			DefaultCap: s.Limits.Default(tenants.LimitChecksInFlight), CapSites: capSites, Caps: caps})
 		if err != nil {
-			return fmt.Errorf("claiming due checks: %w", err)
-		}
-		var due []dueCheck
-		for rows.Next() {
-			var d dueCheck
-			if err := rows.Scan(&d.check, &d.site, &d.zone, &d.slot, &d.period, &d.busy, &d.shared, &d.agent); err != nil {
-				rows.Close()
-				return fmt.Errorf("claiming due checks: %w", err)
-			}
-			due = append(due, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("claiming due checks: %w", err)
+			return err
 		}
 		n = len(due)
 		if n == 0 {
@@ -194,28 +139,28 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 		params := make([]river.InsertManyParams, 0, len(due))
 		var outside []uuid.UUID // claimed but not queued: nothing in flight
 		for _, d := range due {
-			if d.busy {
+			if d.Busy {
 				s.skipped.Add(1)
 				continue
 			}
-			if d.period != nil && *d.period != "" {
-				in, err := s.periods.inside(ctx, s.Pool, d.site, *d.period, now)
+			if d.Period != nil && *d.Period != "" {
+				in, err := s.periods.inside(ctx, s.Pool, d.Site, *d.Period, now)
 				if err != nil {
 					s.Logger.WarnContext(ctx, "time period not usable; running check anyway",
-						slog.String("check", d.check.String()), slog.Any("error", err))
+						slog.String("check", d.Check.String()), slog.Any("error", err))
 				} else if !in {
-					outside = append(outside, d.check)
+					outside = append(outside, d.Check)
 					continue
 				}
 			}
 			params = append(params, river.InsertManyParams{
-				Args:       ExecuteArgs{SiteID: d.site, CheckID: d.check, Slot: d.slot, Deadline: now.Add(s.StartWithin), Zone: d.zone, Private: !d.shared},
-				InsertOpts: &river.InsertOpts{Queue: queueOf(d.site, d.zone, d.shared, d.agent), Priority: PriorityScheduled, MaxAttempts: 3},
+				Args:       ExecuteArgs{SiteID: d.Site, CheckID: d.Check, Slot: d.Slot, Deadline: now.Add(s.StartWithin), Zone: d.Zone, Private: !d.Shared},
+				InsertOpts: &river.InsertOpts{Queue: queueOf(d.Site, d.Zone, d.Shared, d.Agent), Priority: PriorityScheduled, MaxAttempts: 3},
 			})
 		}
 		if len(outside) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE check_schedule SET in_flight_until = NULL WHERE check_id = ANY($1)`, outside); err != nil {
-				return fmt.Errorf("claiming due checks: %w", err)
+			if err := store.ReleaseClaims(ctx, tx, outside); err != nil {
+				return err
 			}
 		}
 		if len(params) == 0 {
@@ -270,12 +215,7 @@ func ExecuteNowLimited(ctx context.Context, tx pgx.Tx, rc *river.Client[pgx.Tx],
 		return errs.E(errs.Transient, "executeNow refused: this site already has %d checks queued by executeNow that have not started "+
 			"(limit execute-now-queued = %d); try again when they have run", queued, limit)
 	}
-	var zone string
-	var shared, agent bool
-	err = tx.QueryRow(ctx, `WITH z AS (SELECT COALESCE((SELECT zone FROM check_schedule WHERE check_id = c.id), NULLIF(c.worker_pool, ''), 'default') AS zone,
-				c.engine = 'agent' AS agent
-			FROM checks c WHERE c.id = $1 AND c.engine <> '' AND c.kind IN ('host', 'service'))
-		SELECT zone, EXISTS (SELECT 1 FROM shared_zones s WHERE s.name = z.zone), agent FROM z`, checkID).Scan(&zone, &shared, &agent)
+	zone, shared, agent, err := store.QueueTarget(ctx, tx, checkID)
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ func (v *VirtualSink) listen(ctx context.Context) error {
 		_ = conn.Conn().Close(context.Background())
 		conn.Release()
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+ConfigChannel); err != nil {
+	if err := store.Listen(ctx, conn.Conn(), ConfigChannel); err != nil {
 		return err
 	}
 	v.Invalidate(uuid.Nil) // changes may have been missed meanwhile

@@ -93,6 +93,12 @@ func (w *Watchdog) RunOnce(ctx context.Context) (int, error) {
 			}
 			res := checks.Result{Status: checks.StatusTimeout, Started: time.Now(), Worker: "watchdog",
 				Output: timeoutOutput(o.args, wait, n)}
+			if !o.args.Adhoc {
+				// The TIMEOUT stands for its slot, as a worker's result
+				// does: without it a slot that timed out cannot be told
+				// from a stray result.
+				res.Scheduled = o.args.Slot
+			}
 			body, err := checks.DefaultLimits.Encode(&res)
 			if err != nil {
 				return err

@@ -309,7 +309,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			sleep(ctx, time.Second)
 			continue
 		}
-		if _, err := conn.Exec(ctx, "LISTEN "+wire.Channel); err != nil {
+		if err := store.Listen(ctx, conn.Conn(), wire.Channel); err != nil {
 			conn.Release()
 			sleep(ctx, time.Second)
 			continue

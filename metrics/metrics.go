@@ -88,6 +88,14 @@ var (
 		Name: "bergamot_http_requests_total",
 		Help: "HTTP requests served.",
 	})
+	exportPoints = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bergamot_metrics_export_points_total",
+		Help: "Performance data points of every site's metrics export targets, by protocol and outcome (sent; dropped: oldest beyond a target's buffer; rejected: refused by the receiver).",
+	}, []string{"protocol", "outcome"})
+	exportFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bergamot_metrics_export_failures_total",
+		Help: "Metrics export requests that failed and will be retried (receiver unreachable, 429, 5xx, authentication), by protocol.",
+	}, []string{"protocol"})
 	buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "bergamot_build_info",
 		Help: "Always 1: the version and role of this process.",
@@ -97,7 +105,7 @@ var (
 func init() {
 	Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		checksExecuted, checkDuration, lateness, handbackBatch, handbackLatency, resultsProcessed, resultBatch,
-		liveCoalesced, liveResyncs, notifications, configApplies, httpRequests, buildInfo)
+		liveCoalesced, liveResyncs, notifications, configApplies, httpRequests, exportPoints, exportFailures, buildInfo)
 	for _, o := range []string{"applied", "invalid", "dry_run"} {
 		configApplies.WithLabelValues(o)
 	}
@@ -163,6 +171,32 @@ func Channels(names []string) {
 		}
 	}
 }
+
+// Export outcomes (label outcome of bergamot_metrics_export_points_total).
+const (
+	ExportSent     = "sent"
+	ExportDropped  = "dropped"
+	ExportRejected = "rejected"
+)
+
+// ExportProtocols makes the metrics export series of these protocols
+// exist from the start.
+func ExportProtocols(names []string) {
+	for _, n := range names {
+		for _, o := range []string{ExportSent, ExportDropped, ExportRejected} {
+			exportPoints.WithLabelValues(n, o)
+		}
+		exportFailures.WithLabelValues(n)
+	}
+}
+
+// ExportPoints records n points of protocol with outcome.
+func ExportPoints(protocol, outcome string, n int) {
+	exportPoints.WithLabelValues(protocol, outcome).Add(float64(n))
+}
+
+// ExportFailed records one failed, retried export request.
+func ExportFailed(protocol string) { exportFailures.WithLabelValues(protocol).Inc() }
 
 // ConfigApplied records one configuration apply: outcome is applied,
 // invalid or dry_run.

@@ -3,9 +3,12 @@
 // A Notification describes one thing worth telling someone about (an alert,
 // a recovery, an acknowledgement, ...). A Notifier is one delivery channel
 // (email, sms, webhook, slack, irc: one sub-package each) and sends a
-// Notification to one Recipient. Channels are looked up by name in the
-// registry of package notifiers/dispatch (dispatch.Channels); there are no
-// switch statements on channel names.
+// Notification to one Recipient. A channel package registers itself
+// (RegisterChannel: its name, parameters, secrets, where it finds a
+// contact's address, how it builds its Notifier; RegisterTemplates for its
+// message templates), and package notifiers/dispatch, the configuration
+// validator and the APIs find it by name; there are no switch statements
+// on channel names. A Recipient holds its addresses per channel name.
 //
 // Besides the core Notifier interface a channel may offer optional
 // capabilities, discovered by type assertion: Tester (a channel-specific

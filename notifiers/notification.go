@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -168,13 +169,74 @@ type Recipient struct {
 	// ID is the contact's UUID (may be empty); Name the display name.
 	ID   string
 	Name string
-	// Email, Phone (E.164, e.g. +441234567890) and IRCNick are the contact's
-	// addresses; a channel uses the one it needs.
-	Email   string
-	Phone   string
-	IRCNick string
+	// Addresses holds the contact's address per channel name (what each
+	// channel's Channel.Address found on the contact): "email" ->
+	// "ops@example.com", "sms" -> "+441234567890" (E.164), "irc" -> a nick.
+	// A channel reads its own with Address.
+	Addresses map[string]string
 	// TimeZone is an IANA zone name for rendering times (empty: UTC).
 	TimeZone string
+}
+
+// Address returns the recipient's address on channel, "" when none.
+func (r Recipient) Address(channel string) string { return r.Addresses[channel] }
+
+// legacyAddresses are the fields a Recipient had before addresses were
+// kept per channel, and the channel each held the address of. Delivery
+// payloads stored by older versions carry them: UnmarshalJSON reads them,
+// and MarshalJSON still writes them so that an older notifier can deliver
+// what a newer node queued during an upgrade. This list is closed: a new
+// channel's address lives only in Addresses.
+var legacyAddresses = [...]struct {
+	channel string
+	field   func(*recipientJSON) *string
+}{
+	{"email", func(j *recipientJSON) *string { return &j.Email }},
+	{"sms", func(j *recipientJSON) *string { return &j.Phone }},
+	{"irc", func(j *recipientJSON) *string { return &j.IRCNick }},
+}
+
+// recipientJSON is a Recipient's stored form: the current fields and the
+// legacy ones.
+type recipientJSON struct {
+	ID        string
+	Name      string
+	Email     string            `json:",omitempty"`
+	Phone     string            `json:",omitempty"`
+	IRCNick   string            `json:",omitempty"`
+	Addresses map[string]string `json:",omitempty"`
+	TimeZone  string
+}
+
+// MarshalJSON writes the recipient with its addresses, plus the legacy
+// fields older versions read (see legacyAddresses).
+func (r Recipient) MarshalJSON() ([]byte, error) {
+	j := recipientJSON{ID: r.ID, Name: r.Name, Addresses: r.Addresses, TimeZone: r.TimeZone}
+	for _, l := range legacyAddresses {
+		*l.field(&j) = r.Address(l.channel)
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads a recipient stored by this version or an older one
+// (whose addresses were the fields Email, Phone and IRCNick).
+func (r *Recipient) UnmarshalJSON(b []byte) error {
+	var j recipientJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = Recipient{ID: j.ID, Name: j.Name, Addresses: j.Addresses, TimeZone: j.TimeZone}
+	for _, l := range legacyAddresses {
+		v := *l.field(&j)
+		if v == "" || r.Address(l.channel) != "" {
+			continue
+		}
+		if r.Addresses == nil {
+			r.Addresses = map[string]string{}
+		}
+		r.Addresses[l.channel] = v
+	}
+	return nil
 }
 
 // Notifier is one delivery channel.

@@ -51,7 +51,8 @@ type Templates struct {
 }
 
 // DefaultTemplates returns a fresh copy of the embedded default templates,
-// for the channels email, sms, irc, slack and webhook.
+// for the channels email, sms, irc, slack and webhook, and of the templates
+// other channels registered (RegisterTemplates).
 func DefaultTemplates() *Templates {
 	t := &Templates{text: map[string]*ttemplate.Template{}}
 	entries, err := defaultTemplateFS.ReadDir("templates")
@@ -71,6 +72,7 @@ func DefaultTemplates() *Templates {
 		channel := strings.TrimSuffix(name, ".tmpl")
 		t.text[channel] = ttemplate.Must(ttemplate.New(name).Funcs(templateFuncs()).ParseFS(defaultTemplateFS, "templates/"+name))
 	}
+	registeredTemplates(t)
 	return t
 }
 

@@ -21,7 +21,39 @@ var (
 		[]string{"check_id", "kind", "host", "check"}, nil)
 	perfdataDesc = prometheus.NewDesc("bergamot_perfdata", "The latest value of each perfdata label of each check.",
 		[]string{"check_id", "kind", "host", "check", "label", "uom"}, nil)
+
+	// The site's <metrics-export> targets (docs/metrics-export.md).
+	exportSentDesc = prometheus.NewDesc("bergamot_site_metrics_export_sent_points_total",
+		"Points delivered to each metrics export target of the site.", []string{"export", "protocol"}, nil)
+	exportDroppedDesc = prometheus.NewDesc("bergamot_site_metrics_export_dropped_points_total",
+		"Points of each metrics export target lost: the oldest beyond its buffer while the receiver failed, and batches the receiver refused.",
+		[]string{"export", "protocol"}, nil)
+	exportQueuedDesc = prometheus.NewDesc("bergamot_site_metrics_export_queued_points",
+		"Points waiting to be sent to each metrics export target.", []string{"export", "protocol"}, nil)
+	exportSuccessDesc = prometheus.NewDesc("bergamot_site_metrics_export_last_success_timestamp_seconds",
+		"When each metrics export target last accepted a batch (Unix seconds).", []string{"export", "protocol"}, nil)
 )
+
+// exportCollector is one scrape's snapshot of a site's export targets.
+type exportCollector []store.ExportStatus
+
+func (c exportCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- exportSentDesc
+	ch <- exportDroppedDesc
+	ch <- exportQueuedDesc
+	ch <- exportSuccessDesc
+}
+
+func (c exportCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, e := range c {
+		ch <- prometheus.MustNewConstMetric(exportSentDesc, prometheus.CounterValue, float64(e.Sent), e.Name, e.Protocol)
+		ch <- prometheus.MustNewConstMetric(exportDroppedDesc, prometheus.CounterValue, float64(e.Dropped), e.Name, e.Protocol)
+		ch <- prometheus.MustNewConstMetric(exportQueuedDesc, prometheus.GaugeValue, float64(e.Queued), e.Name, e.Protocol)
+		if e.LastSuccessAt != nil {
+			ch <- prometheus.MustNewConstMetric(exportSuccessDesc, prometheus.GaugeValue, float64(e.LastSuccessAt.UnixMilli())/1000, e.Name, e.Protocol)
+		}
+	}
+}
 
 // siteCollector is one scrape's snapshot of a site's checks.
 type siteCollector []store.CheckSample
@@ -60,9 +92,13 @@ func (c siteCollector) Collect(ch chan<- prometheus.Metric) {
 // (Authorization: Bearer, or bearer_token in Prometheus' scrape config).
 func (a *API) siteMetrics(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	var samples []store.CheckSample
+	var exports []store.ExportStatus
 	err := a.read(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
-		samples, err = store.LatestSamples(ctx, tx)
+		if samples, err = store.LatestSamples(ctx, tx); err != nil {
+			return err
+		}
+		exports, err = store.ExportStatuses(ctx, tx)
 		return err
 	})
 	if err != nil {
@@ -70,6 +106,9 @@ func (a *API) siteMetrics(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	reg := prometheus.NewPedanticRegistry()
 	if err := reg.Register(siteCollector(samples)); err != nil {
+		return err
+	}
+	if err := reg.Register(exportCollector(exports)); err != nil {
 		return err
 	}
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)

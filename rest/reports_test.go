@@ -103,3 +103,28 @@ func TestSiteScrapeEndpoint(t *testing.T) {
 		t.Errorf("scrape without a token: %d, want 401", resp.StatusCode)
 	}
 }
+
+// TestSiteScrapeShowsExportTargets: the scrape endpoint carries the site's
+// metrics export counters (sent, dropped, queued), and only to that site.
+func TestSiteScrapeShowsExportTargets(t *testing.T) {
+	f := setup(t)
+	f.e.Apply(t, f.a.Token, `<bergamot site="alpha"><metrics-export name="otel" protocol="otlp" url="https://otel.example/v1/metrics"/></bergamot>`)
+	f.e.Exec(t, `UPDATE metric_exports SET sent = 40, dropped = 4`)
+	_, body := f.e.HTTP(t, http.MethodGet, "/api/v1/metrics", f.a.Token, "", nil)
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatalf("not the Prometheus text format: %v\n%s", err, body)
+	}
+	for name, want := range map[string]float64{"bergamot_site_metrics_export_dropped_points_total": 4, "bergamot_site_metrics_export_sent_points_total": 40} {
+		mf := families[name]
+		if mf == nil || len(mf.GetMetric()) != 1 || mf.GetMetric()[0].GetCounter().GetValue() != want ||
+			!strings.Contains(mf.GetMetric()[0].String(), `value:"otel"`) {
+			t.Errorf("%s: %v, want %v for export otel\n%s", name, mf, want, body)
+		}
+	}
+	_, body = f.e.HTTP(t, http.MethodGet, "/api/v1/metrics", f.b.Token, "", nil)
+	if strings.Contains(string(body), "otel") {
+		t.Errorf("site B's scrape shows site A's export target:\n%s", body)
+	}
+}

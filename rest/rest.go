@@ -105,6 +105,8 @@ func (a *API) auth(h func(ctx context.Context, w http.ResponseWriter, r *http.Re
 		ctx = tenants.WithPrincipal(ctx, p)
 		if p.MustChangePassword {
 			err = errs.E(errs.Forbidden, "you must change your password first (GraphQL changePassword): an administrator asked for it")
+		} else if p.MustEnrolSecondFactor {
+			err = errs.E(errs.Forbidden, "this site requires a second factor for every member: enrol one first (dashboard: Account security; GraphQL beginTotpEnrolment or beginPasskeyRegistration)")
 		} else {
 			err = h(ctx, w, r)
 		}

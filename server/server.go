@@ -36,6 +36,17 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// CSRF, when set, guards the APIs' cookie-authenticated state changes.
 	CSRF *CSRF
+	// StatusPages, when set, serves the public status pages
+	// (/status/<site>/<page> and pages' own host names).
+	StatusPages StatusPages
+}
+
+// StatusPages is the public status pages' handler (package statuspage).
+type StatusPages interface {
+	// Register adds the /status/ routes.
+	Register(mux *http.ServeMux)
+	// Hosts serves the pages claimed by host name, the rest through next.
+	Hosts(next http.Handler) http.Handler
 }
 
 // textf writes (part of) a plain-text response. An error means the client
@@ -88,7 +99,12 @@ func New(o Options) http.Handler {
 			textf(w, "Bergamot is running. The dashboard was not built into this binary: run make build.\n")
 		})
 	}
-	h := logRequests(o.Logger, mux)
+	var root http.Handler = mux
+	if o.StatusPages != nil {
+		o.StatusPages.Register(mux)
+		root = o.StatusPages.Hosts(mux)
+	}
+	h := logRequests(o.Logger, root)
 	if o.CSRF != nil {
 		h = o.CSRF.Wrap(h)
 	}

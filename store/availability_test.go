@@ -281,3 +281,46 @@ func TestAvailability30dOfAnUnchangedCheck(t *testing.T) {
 		t.Fatalf("ok_percent of a check OK for 40 days: %v, want 100", pct)
 	}
 }
+
+// TestRecurringDowntimeCountsAsDowntime: a recurring (time-period)
+// downtime whose occurrences the sweep started and ended counts as
+// DOWNTIME, hand-computed over ten hours of OK:
+//
+//	0-1 OK, 1-3 DOWNTIME (an ended occurrence), 3-8 OK, 8-10 DOWNTIME (the
+//	occurrence going on): OK 6 h, DOWNTIME 4 h.
+//
+// A second check's occurrence, started at 8 h and cancelled at 9 h,
+// counts one hour. Before migration 000045 both were all OK.
+func TestRecurringDowntimeCountsAsDowntime(t *testing.T) {
+	s := newSite(t)
+	recurring := func(tl *timeline) uuid.UUID {
+		id := uuid.New()
+		tl.exec(`INSERT INTO downtimes (id, site_id, check_id, starts_at, ends_at, comment, author, time_period)
+			VALUES ($1, $2, $3, $4, $5, 'nightly backup', 'test', 'nightly')`, id, s.id, tl.id, base.Add(-24*time.Hour), store.Forever)
+		return id
+	}
+	sweep := func(fn func(ctx context.Context, tx pgx.Tx) error) {
+		t.Helper()
+		if err := tenants.InSite(s.ctx(), s.db.Pool, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tl := newCheck(s, "OK").change(base.Add(-48*time.Hour), "PENDING", "OK")
+	d := recurring(tl)
+	at := func(h float64) *time.Time { x := base.Add(hours(h)); return &x }
+	sweep(func(ctx context.Context, tx pgx.Tx) error { return store.SetRecurringStarted(ctx, tx, d, at(1)) })
+	sweep(func(ctx context.Context, tx pgx.Tx) error { return store.EndRecurringOccurrence(ctx, tx, d, *at(3)) })
+	sweep(func(ctx context.Context, tx pgx.Tx) error { return store.SetRecurringStarted(ctx, tx, d, at(8)) })
+	wantHours(t, "recurring downtime", tl.availability(base, base.Add(10*time.Hour)), map[string]float64{"OK": 6, "DOWNTIME": 4})
+
+	// Ending it twice records nothing more.
+	sweep(func(ctx context.Context, tx pgx.Tx) error { return store.EndRecurringOccurrence(ctx, tx, d, *at(9)) })
+	sweep(func(ctx context.Context, tx pgx.Tx) error { return store.EndRecurringOccurrence(ctx, tx, d, *at(9.5)) })
+	wantHours(t, "ended twice", tl.availability(base, base.Add(10*time.Hour)), map[string]float64{"OK": 7, "DOWNTIME": 3})
+
+	tl2 := newCheck(s, "OK").change(base.Add(-48*time.Hour), "PENDING", "OK")
+	d2 := recurring(tl2)
+	sweep(func(ctx context.Context, tx pgx.Tx) error { return store.SetRecurringStarted(ctx, tx, d2, at(8)) })
+	tl2.exec(`UPDATE downtimes SET cancelled_at = $2 WHERE id = $1`, d2, *at(9))
+	wantHours(t, "cancelled occurrence", tl2.availability(base, base.Add(10*time.Hour)), map[string]float64{"OK": 9, "DOWNTIME": 1})
+}

@@ -214,7 +214,7 @@ func (c *Configs) Apply(ctx context.Context, tx pgx.Tx, overlay *config.Document
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, site, author, source, summary, res.Added, res.Changed, res.Removed, res.Diff).Scan(&res.Revision); err != nil {
 		return nil, fmt.Errorf("recording revision: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ConfigChannel, site.String()); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify(bergamot_channel($1), $2)`, ConfigChannel, site.String()); err != nil {
 		return nil, fmt.Errorf("announcing configuration: %w", err)
 	}
 	return res, nil
@@ -559,6 +559,7 @@ func writeSupport(ctx context.Context, tx pgx.Tx, site uuid.UUID, m *config.Mode
 		b.Queue(`DELETE FROM ` + t)
 	}
 	queueSLAs(b, site, m)
+	queueExports(b, site, m)
 	for _, c := range m.Commands {
 		params := map[string]string{}
 		for _, p := range c.Parameters {

@@ -9,5 +9,12 @@
 //     suppression and escalations, the rows config apply creates, and
 //     Announce, the live-update NOTIFY (payload: package live/wire);
 //   - credentials: credentials.go opens the sealed copies (Sealer);
-//   - time periods: timeperiods.go (TimePeriods) reads them back.
+//   - time periods: timeperiods.go (TimePeriods) reads them back;
+//   - the schedule: schedule.go, the scheduler's claim (ClaimDue);
+//   - the worker gateway's tables (shared_zones, shared_zone_keys,
+//     worker_keys, worker_connections, remote workers' rows in workers):
+//     gateway.go, for gateway.Store and gateway.Hub.
+//
+// Outside store, only tenants (sites, users, sessions, tokens) and the
+// migrations hold SQL on tenant tables; internal/archtest fails otherwise.
 package store

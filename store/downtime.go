@@ -296,7 +296,7 @@ func QueueDowntimeEvent(ctx context.Context, tx pgx.Tx, check uuid.UUID, started
 		site, check, started, at, p, n); err != nil {
 		return fmt.Errorf("queueing downtime event: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, DowntimesChannel); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify(bergamot_channel($1), '')`, DowntimesChannel); err != nil {
 		return fmt.Errorf("queueing downtime event: %w", err)
 	}
 	return nil

@@ -122,6 +122,22 @@ func SetRecurringStarted(ctx context.Context, tx pgx.Tx, id uuid.UUID, at *time.
 	return nil
 }
 
+// EndRecurringOccurrence ends the current occurrence of recurring
+// downtime id at end and records it in downtime_occurrences, where
+// availability (reporting.check_availability) counts it as DOWNTIME.
+func EndRecurringOccurrence(ctx context.Context, tx pgx.Tx, id uuid.UUID, end time.Time) error {
+	_, err := tx.Exec(ctx, `WITH ended AS (
+			UPDATE downtimes d SET started_at = NULL FROM downtimes o
+			WHERE d.id = $1 AND o.id = d.id AND o.started_at IS NOT NULL
+			RETURNING d.site_id, d.check_id, d.id, o.started_at)
+		INSERT INTO downtime_occurrences (site_id, check_id, downtime_id, from_at, to_at)
+			SELECT site_id, check_id, id, started_at, $2 FROM ended WHERE $2 > started_at`, id, end)
+	if err != nil {
+		return fmt.Errorf("ending recurring downtime %s: %w", id, err)
+	}
+	return nil
+}
+
 // StartFlexibleOnProblems starts the flexible downtimes whose window is
 // open at now and whose check already has a problem.
 func StartFlexibleOnProblems(ctx context.Context, tx pgx.Tx, now time.Time) error {

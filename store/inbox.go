@@ -111,7 +111,7 @@ func HandBackResults(ctx context.Context, pool *pgxpool.Pool, jobIDs []int64, si
 			SELECT r.site_id, r.check_id, r.result
 			FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::jsonb[]) AS r(job_id, site_id, check_id, result)
 			JOIN done ON done.id = r.job_id)
-		SELECT pg_notify($5, '')`, jobIDs, sites, ids, bodies, ResultsChannel); err != nil {
+		SELECT pg_notify(bergamot_channel($5), '')`, jobIDs, sites, ids, bodies, ResultsChannel); err != nil {
 		return fmt.Errorf("handing back results: %w", err)
 	}
 	return nil
@@ -130,7 +130,7 @@ func HandBackByID(ctx context.Context, pool *pgxpool.Pool, jobID int64, queues [
 			SELECT (args->>'site_id')::uuid, (args->>'check_id')::uuid,
 				CASE WHEN COALESCE((args->>'adhoc')::boolean, false) THEN $3::jsonb ELSE $3::jsonb || jsonb_build_object('Scheduled', args->'slot') END
 			FROM done RETURNING 1)
-		SELECT n, CASE WHEN n > 0 THEN (SELECT 1 FROM pg_notify($4, '')) ELSE 0 END FROM (SELECT count(*) AS n FROM handed) c`,
+		SELECT n, CASE WHEN n > 0 THEN (SELECT 1 FROM pg_notify(bergamot_channel($4), '')) ELSE 0 END FROM (SELECT count(*) AS n FROM handed) c`,
 		jobID, queues, body, ResultsChannel).Scan(&n, new(int))
 	if err != nil {
 		return false, fmt.Errorf("handing back result of job %d: %w", jobID, err)
@@ -148,7 +148,7 @@ func InsertResult(ctx context.Context, tx pgx.Tx, site, check uuid.UUID, body []
 
 // WakeProcessors NOTIFYs ResultsChannel when tx commits.
 func WakeProcessors(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, ResultsChannel)
+	_, err := tx.Exec(ctx, `SELECT pg_notify(bergamot_channel($1), '')`, ResultsChannel)
 	return err
 }
 
@@ -159,6 +159,6 @@ func WakeProcessors(ctx context.Context, tx pgx.Tx) error {
 func InsertResults(ctx context.Context, pool *pgxpool.Pool, sites, checks []uuid.UUID, bodies []string) error {
 	_, err := pool.Exec(ctx, `WITH handed AS (INSERT INTO result_inbox (site_id, check_id, result)
 			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]))
-		SELECT pg_notify($4, '')`, sites, checks, bodies, ResultsChannel)
+		SELECT pg_notify(bergamot_channel($4), '')`, sites, checks, bodies, ResultsChannel)
 	return err
 }

@@ -206,7 +206,7 @@ func submit(ctx context.Context, tx pgx.Tx, id uuid.UUID, status checks.Status, 
 	if _, err := tx.Exec(ctx, `INSERT INTO result_inbox (site_id, check_id, result) VALUES ($1, $2, $3)`, site, id, body); err != nil {
 		return fmt.Errorf("submitting result: %w", err)
 	}
-	_, err = tx.Exec(ctx, `SELECT pg_notify($1, '')`, ResultsChannel)
+	_, err = tx.Exec(ctx, `SELECT pg_notify(bergamot_channel($1), '')`, ResultsChannel)
 	return err
 }
 

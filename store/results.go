@@ -195,6 +195,7 @@ func (w *ResultWrites) Queue(b *pgx.Batch, changed error) {
 		b.Queue(`INSERT INTO metrics (site_id, check_id, label, at, value, uom)
 			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::float8[], $6::text[])`,
 			w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM)
+		b.Queue(queueExportPoints, w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM)
 	}
 	*w = ResultWrites{}
 }

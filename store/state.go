@@ -196,7 +196,7 @@ func (w *StateWrites) Queue(b *pgx.Batch, changed error) {
 // site) changed: NOTIFY on ChecksChannel, delivered when tx commits.
 func Announce(ctx context.Context, tx pgx.Tx, site uuid.UUID, ids []uuid.UUID) error {
 	for _, p := range wire.Encode(site, ids) {
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChecksChannel, p); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_notify(bergamot_channel($1), $2)`, ChecksChannel, p); err != nil {
 			return fmt.Errorf("announcing changed checks: %w", err)
 		}
 	}
@@ -206,7 +206,7 @@ func Announce(ctx context.Context, tx pgx.Tx, site uuid.UUID, ids []uuid.UUID) e
 // QueueAnnounce queues Announce's NOTIFYs on b.
 func QueueAnnounce(b *pgx.Batch, site uuid.UUID, ids []uuid.UUID) {
 	for _, p := range wire.Encode(site, ids) {
-		b.Queue(`SELECT pg_notify($1, $2)`, ChecksChannel, p)
+		b.Queue(`SELECT pg_notify(bergamot_channel($1), $2)`, ChecksChannel, p)
 	}
 }
 

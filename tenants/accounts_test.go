@@ -395,3 +395,84 @@ func TestCommonPasswords(t *testing.T) {
 		t.Fatalf("CheckPassword(Sunshine2024) = %v", err)
 	}
 }
+
+// One membership rule: a pending membership (an invitation not yet
+// accepted) lets nobody in, whether the credential is checked at sign-in,
+// on a request or by an open WebSocket's periodic StillValid (which
+// checked only disabled_at and kept such a connection open).
+func TestPendingMembershipLetsNobodyIn(t *testing.T) {
+	db := pgtest.New(t)
+	s := tenants.NewStore(db.Pool)
+	site := mustSignUp(t, s, "alpha", "a@example.com")
+	sess, tok, bob := member(t, s, site, "bob@example.com", tenants.RoleEditor)
+	if ok, err := s.StillValid(context.Background(), bob); err != nil || !ok {
+		t.Fatalf("StillValid of an active member = %v, %v", ok, err)
+	}
+	inSite(t, db, site, `UPDATE memberships SET pending = true WHERE user_id = $1`, bob.User.ID)
+	if ok, err := s.StillValid(context.Background(), bob); err != nil || ok {
+		t.Errorf("StillValid of a pending member = %v, %v; want false (open WebSockets must close)", ok, err)
+	}
+	if works(t, s, sess) || works(t, s, tok) {
+		t.Error("a pending member's session or token works")
+	}
+	if _, _, err := s.Login(context.Background(), "alpha", "bob@example.com", pw); err == nil {
+		t.Error("a pending member can sign in")
+	}
+}
+
+// A session's use is recorded at most once a minute, by Authenticate and
+// by StillValid alike.
+func TestSessionUseRecordedOnceAMinute(t *testing.T) {
+	db := pgtest.New(t)
+	s := tenants.NewStore(db.Pool)
+	site := mustSignUp(t, s, "alpha", "a@example.com")
+	sess, _, bob := member(t, s, site, "bob@example.com", tenants.RoleEditor)
+	seen := func() time.Time {
+		t.Helper()
+		var at time.Time
+		if err := tenants.InSite(tenants.WithSite(context.Background(), site.ID), db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			return tx.QueryRow(ctx, `SELECT last_seen FROM sessions WHERE id = $1`, bob.CredID).Scan(&at)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	for _, check := range []struct {
+		name string
+		use  func()
+	}{
+		{"Authenticate", func() { works(t, s, sess) }},
+		{"StillValid", func() {
+			if ok, err := s.StillValid(context.Background(), bob); err != nil || !ok {
+				t.Fatalf("StillValid = %v, %v", ok, err)
+			}
+		}},
+	} {
+		inSite(t, db, site, `UPDATE sessions SET last_seen = now() - interval '5 minutes' WHERE id = $1`, bob.CredID)
+		old := seen()
+		check.use()
+		first := seen()
+		if !first.After(old.Add(4 * time.Minute)) {
+			t.Errorf("%s: last_seen %v after use, was %v: use not recorded", check.name, first, old)
+		}
+		check.use()
+		if again := seen(); !again.Equal(first) {
+			t.Errorf("%s: last_seen moved from %v to %v within the minute", check.name, first, again)
+		}
+	}
+}
+
+// inSite runs one statement in site's transaction; it must change a row.
+func inSite(t *testing.T, db *pgtest.DB, site *tenants.Site, sql string, args ...any) {
+	t.Helper()
+	err := tenants.InSite(tenants.WithSite(context.Background(), site.ID), db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, sql, args...)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = fmt.Errorf("%s: no row changed", sql)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

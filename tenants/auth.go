@@ -26,6 +26,10 @@ type Principal struct {
 	// MustChangePassword: an administrator asked this user to change their
 	// password; until they do, the APIs allow little else.
 	MustChangePassword bool
+	// MustEnrolSecondFactor: the site requires a second factor and this
+	// member (signed in with a session) has none; until they enrol one the
+	// APIs allow little else. API tokens are not affected.
+	MustEnrolSecondFactor bool
 }
 
 type principalKey struct{}
@@ -200,22 +204,17 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 	p := &Principal{Site: site, Via: via}
 	cond := "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())"
 	args := []any{hash}
-	// stale says whether the use is worth recording: the touch is a
-	// statement of its own, so it runs at most once a minute, not on every
-	// request.
-	stale := `t.last_used IS NULL OR t.last_used < now() - interval '1 minute'`
-	touch := `UPDATE api_tokens SET last_used = now() WHERE id = $1`
+	enrol := "false"
 	if table == "sessions" {
+		enrol = mustEnrol
 		cond, args = sessionValid, append(args, s.limits.SessionIdle.Seconds())
-		stale = `t.last_seen < now() - interval '1 minute'`
-		touch = `UPDATE sessions SET last_seen = now() WHERE id = $1`
 	}
 	err = InSite(WithSite(ctx, siteID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		var touchIt bool
-		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role, u.must_change_password, `+stale+`
+		err := tx.QueryRow(ctx, `SELECT t.id, u.id, u.email, u.display_name, u.created_at, m.role, u.must_change_password, `+enrol+`, `+useStale(via)+`
 			FROM `+table+` t JOIN users u ON u.id = t.user_id JOIN memberships m ON m.user_id = t.user_id
-			WHERE t.token_hash = $1 AND m.disabled_at IS NULL AND `+cond, args...).
-			Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role, &p.MustChangePassword, &touchIt)
+			WHERE t.token_hash = $1 AND `+activeMember+` AND `+cond, args...).
+			Scan(&p.CredID, &p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role, &p.MustChangePassword, &p.MustEnrolSecondFactor, &touchIt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errs.E(errs.Unauthenticated, "invalid, expired or revoked credential")
 		}
@@ -225,14 +224,53 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Principal, er
 		if !touchIt {
 			return nil
 		}
-		_, err = tx.Exec(ctx, touch, p.CredID)
-		return err
+		return recordUse(ctx, tx, via, p.CredID)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
 }
+
+// activeMember is the condition on a membership row m that lets its user
+// in: accepted (not a pending invitation) and not disabled. Login,
+// Authenticate and StillValid all apply it.
+const activeMember = `NOT m.pending AND m.disabled_at IS NULL`
+
+// credentialUse is where a credential's use is recorded: a token's
+// last_used, a session's last_seen.
+var credentialUse = map[string]struct{ table, column string }{
+	"token":   {"api_tokens", "last_used"},
+	"session": {"sessions", "last_seen"},
+}
+
+// useStale is the condition, on the credential row t of kind via ("token"
+// or "session"), that its use is worth recording: the last record is over
+// a minute old. Callers select it with the credential and call recordUse
+// only when it holds, so a request costs no statement of its own more than
+// once a minute.
+func useStale(via string) string {
+	c := "t." + credentialUse[via].column
+	return c + ` IS NULL OR ` + c + ` < now() - interval '1 minute'`
+}
+
+// recordUse records the use of credential id of kind via (at most once a
+// minute: a concurrent request may have recorded it already). It is the
+// one writer of api_tokens.last_used and sessions.last_seen after their
+// creation.
+func recordUse(ctx context.Context, tx pgx.Tx, via string, id uuid.UUID) error {
+	u, ok := credentialUse[via]
+	if !ok {
+		return fmt.Errorf("recording use: unknown credential kind %q", via)
+	}
+	_, err := tx.Exec(ctx, `UPDATE `+u.table+` t SET `+u.column+` = now() WHERE t.id = $1 AND (`+useStale(via)+`)`, id)
+	return err
+}
+
+// mustEnrol is true for a session row t of user u when the site requires
+// a second factor and u has none confirmed (second factors: secondfactor.go).
+const mustEnrol = `(COALESCE((SELECT (st.settings->>'require_second_factor')::boolean FROM sites st WHERE st.id = t.site_id), false)
+	AND NOT EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = u.id AND f.confirmed))`
 
 // sessionValid is the condition on a session row t (joined with its user
 // u) that keeps it signed in; $2 is the idle lifetime in seconds.
@@ -241,28 +279,31 @@ const sessionValid = `t.expires_at > now() AND t.last_seen > now() - make_interv
 
 // StillValid reports whether p's credential still holds: the session is
 // not logged out or expired, the token not revoked, the user still an
-// enabled member and the site not disabled. Long-lived connections
+// active member (activeMember: not disabled, not a pending invitation) and
+// the site not disabled. Long-lived connections
 // (WebSocket subscriptions) check it periodically, which also keeps a
 // session with an open dashboard from going idle.
 func (s *Store) StillValid(ctx context.Context, p *Principal) (bool, error) {
 	cond := `EXISTS (SELECT 1 FROM api_tokens t WHERE t.id = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()))`
+	stale := `false`
 	if p.Via == "session" {
 		cond = `EXISTS (SELECT 1 FROM sessions t JOIN users u ON u.id = t.user_id WHERE t.id = $1 AND ` +
 			strings.ReplaceAll(sessionValid, "$2", "$4") + `)`
+		// Checking an open dashboard's session keeps it from going idle.
+		stale = `EXISTS (SELECT 1 FROM sessions t WHERE t.id = $1 AND (` + useStale("session") + `))`
 	}
 	args := []any{p.CredID, p.User.ID, p.Site.ID}
 	if p.Via == "session" {
 		args = append(args, s.limits.SessionIdle.Seconds())
 	}
-	var ok bool
+	var ok, touchIt bool
 	err := InSite(WithSite(ctx, p.Site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT `+cond+` AND EXISTS (SELECT 1 FROM memberships WHERE user_id = $2 AND disabled_at IS NULL)
-			AND EXISTS (SELECT 1 FROM sites WHERE id = $3 AND NOT disabled)`, args...).Scan(&ok); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT `+cond+` AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $2 AND `+activeMember+`)
+			AND EXISTS (SELECT 1 FROM sites WHERE id = $3 AND NOT disabled), `+stale, args...).Scan(&ok, &touchIt); err != nil {
 			return err
 		}
-		if ok && p.Via == "session" {
-			_, err := tx.Exec(ctx, `UPDATE sessions SET last_seen = now() WHERE id = $1 AND last_seen < now() - interval '1 minute'`, p.CredID)
-			return err
+		if ok && touchIt {
+			return recordUse(ctx, tx, p.Via, p.CredID)
 		}
 		return nil
 	})
@@ -303,7 +344,12 @@ func (s *Store) Login(ctx context.Context, siteName, email, password string) (st
 		return "", nil, errs.E(errs.Forbidden, "too many failed sign-in attempts for this account (%d a minute at most); wait a minute and try again", spent.Max)
 	}
 	plain, p, err := s.login(ctx, siteName, email, password)
+	var need *SecondFactorNeeded
 	switch {
+	case errors.As(err, &need):
+		attempt.Succeed(ctx)
+		s.auditSignIn(ctx, p.Site.ID, email, &p.User.ID, "ok", "password accepted; waiting for the second factor")
+		return "", p, err
 	case err == nil:
 		attempt.Succeed(ctx)
 		s.auditSignIn(ctx, p.Site.ID, email, &p.User.ID, "ok", "")
@@ -339,7 +385,7 @@ func (s *Store) login(ctx context.Context, siteName, email, password string) (st
 	var hash string
 	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, u.password_hash, m.role, u.must_change_password
-			FROM users u JOIN memberships m ON m.user_id = u.id WHERE lower(u.email) = $1 AND NOT m.pending AND m.disabled_at IS NULL`, email).
+			FROM users u JOIN memberships m ON m.user_id = u.id WHERE lower(u.email) = $1 AND `+activeMember, email).
 			Scan(&p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &hash, &p.Role, &p.MustChangePassword)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -355,20 +401,49 @@ func (s *Store) login(ctx context.Context, siteName, email, password string) (st
 	if !ok {
 		return "", nil, errs.E(errs.Unauthenticated, "bad password")
 	}
-	plain, h, err := newSecret(sessionPrefix, site.ID)
+	need, err := s.secondFactorChallenge(ctx, p)
 	if err != nil {
 		return "", nil, err
 	}
+	if need != nil {
+		return "", p, need
+	}
+	plain, err := s.openSessionFor(WithSite(ctx, site.ID), p, uuid.Nil)
+	if err != nil {
+		return "", nil, err
+	}
+	return plain, p, nil
+}
+
+// openSessionFor opens a browser session for p (setting p.CredID) and, when
+// challenge is set, ends the sign-in challenge it completes.
+func (s *Store) openSessionFor(ctx context.Context, p *Principal, challenge uuid.UUID) (string, error) {
+	plain, h, err := newSecret(sessionPrefix, p.Site.ID)
+	if err != nil {
+		return "", err
+	}
 	p.CredID = uuid.New()
-	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
+	err = InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		if challenge != uuid.Nil {
+			tag, err := tx.Exec(ctx, `DELETE FROM second_factor_challenges WHERE id = $1`, challenge)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 { // a concurrent second step won
+				return errs.E(errs.Unauthenticated, "this sign-in was already completed or ended; sign in again")
+			}
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at, address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			p.CredID, site.ID, p.User.ID, h, time.Now().Add(s.limits.SessionMax), ClientAddrFrom(ctx), UserAgentFrom(ctx))
+			p.CredID, p.Site.ID, p.User.ID, h, time.Now().Add(s.limits.SessionMax), ClientAddrFrom(ctx), UserAgentFrom(ctx))
 		return err
 	})
 	if err != nil {
-		return "", nil, fmt.Errorf("signing in: %w", err)
+		if errs.Is(err, errs.Unauthenticated) {
+			return "", err
+		}
+		return "", fmt.Errorf("signing in: %w", err)
 	}
-	return plain, p, nil
+	return plain, nil
 }
 
 // Logout ends the session or revokes nothing for tokens.

@@ -240,23 +240,30 @@ func (s *Store) openSession(ctx context.Context, siteID, user uuid.UUID) (string
 	if site.Disabled {
 		return "", nil, errs.E(errs.Forbidden, "site %q is disabled", site.Name)
 	}
-	p := &Principal{Site: site, Via: "session", CredID: uuid.New()}
-	plain, h, err := newSecret(sessionPrefix, site.ID)
-	if err != nil {
-		return "", nil, err
-	}
+	p := &Principal{Site: site, Via: "session"}
 	err = InSite(WithSite(ctx, site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at, m.role
 			FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.id = $1`, user).
 			Scan(&p.User.ID, &p.User.Email, &p.User.DisplayName, &p.User.CreatedAt, &p.Role); err != nil {
 			return fmt.Errorf("signing in: %w", err)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, site_id, user_id, token_hash, expires_at, address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			p.CredID, site.ID, user, h, time.Now().Add(s.limits.SessionMax), ClientAddrFrom(ctx), UserAgentFrom(ctx))
-		return err
+		return nil
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("signing in: %w", err)
+	}
+	// A link proves the mailbox, not the second factor: a member who has
+	// one must still give it (*SecondFactorNeeded).
+	need, err := s.secondFactorChallenge(ctx, p)
+	if err != nil {
+		return "", nil, err
+	}
+	if need != nil {
+		return "", p, need
+	}
+	plain, err := s.openSessionFor(WithSite(ctx, site.ID), p, uuid.Nil)
+	if err != nil {
+		return "", nil, err
 	}
 	return plain, p, nil
 }
@@ -535,7 +542,10 @@ func (s *Store) sendReset(ctx context.Context, email string) error {
 
 // ResetPassword opens a reset link and sets password (after CheckPassword)
 // as the account's password; the address counts as verified. Every other
-// reset link of the account stops working.
+// reset link of the account stops working, and every session the account
+// had, in every site, ends (a reset is what someone does after losing a
+// laptop or a password). API tokens are left alone: they are revoked one by
+// one, as the dashboard's token list does.
 func (s *Store) ResetPassword(ctx context.Context, token, password string) error {
 	if err := CheckPassword(password); err != nil {
 		return errs.Wrap(errs.Invalid, err, "password refused")
@@ -555,6 +565,10 @@ func (s *Store) ResetPassword(ctx context.Context, token, password string) error
 		}
 		if err := verifyUser(ctx, tx, l.user, hash); err != nil {
 			return err
+		}
+		// Sessions older than the password stop being valid (sessionValid).
+		if _, err := tx.Exec(ctx, `UPDATE users SET password_changed_at = now(), must_change_password = false WHERE id = $1`, l.user); err != nil {
+			return fmt.Errorf("resetting password: %w", err)
 		}
 		return l.use(ctx, tx, LinkReset)
 	})
@@ -576,4 +590,33 @@ type EmailLinks struct {
 func (e EmailLinks) SendLink(ctx context.Context, l Link) error {
 	subject, body := l.Message(e.BaseURL)
 	return e.Mailer.SendText(ctx, l.To, subject, body)
+}
+
+// ReleaseUnconfirmedSignups deletes, with all their rows, the sites whose
+// sign-up was not confirmed within VerifyTTL, so that a name someone typed
+// and never confirmed (or typed to squat it) is free again. name limits it
+// to the site of that name or alias ("" for every such site). It returns
+// the names released. The accounts created for those sign-ups stay: they
+// have no password and no site, and a later sign-up with the same address
+// takes them over through its own link.
+func (s *Store) ReleaseUnconfirmedSignups(ctx context.Context, name string) ([]string, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	rows, err := s.pool.Query(ctx, `SELECT name FROM sites
+		WHERE pending_since < now() - make_interval(secs => $1::float8) AND ($2 = '' OR name = $2 OR $2 = ANY (aliases))`,
+		VerifyTTL.Seconds(), name)
+	if err != nil {
+		return nil, fmt.Errorf("finding unconfirmed sign-ups: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("finding unconfirmed sign-ups: %w", err)
+	}
+	var released []string
+	for _, n := range names {
+		if err := s.DeleteSite(ctx, n, n); err != nil && !errs.Is(err, errs.NotFound) {
+			return released, fmt.Errorf("releasing unconfirmed site %q: %w", n, err)
+		}
+		released = append(released, n)
+	}
+	return released, nil
 }

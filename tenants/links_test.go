@@ -209,6 +209,41 @@ func TestSignUpVerifiesEmail(t *testing.T) {
 	if _, _, err := r.s.Login(ctx, "squat", "owner@bergamot.test", "Attacker-pass-1"); err == nil {
 		t.Fatal("squatter signed in")
 	}
+
+	// The name stays taken while its link can still be confirmed...
+	_, _, err = r.s.SignUp(api(), tenants.SignUpInput{SiteName: "squat", Email: "real@bergamot.test", Password: "Real-owner-pass-1"}, nil)
+	wantKind(t, err, errs.Conflict, "already taken")
+	// ...and is free again once it cannot: the unconfirmed site and its rows
+	// are gone, and the new owner gets their own link.
+	if _, err := r.db.Pool.Exec(ctx, `UPDATE sites SET pending_since = now() - interval '25 hours' WHERE name = 'squat'`); err != nil {
+		t.Fatal(err)
+	}
+	site3, _, err := r.s.SignUp(api(), tenants.SignUpInput{SiteName: "squat", Email: "real@bergamot.test", Password: "Real-owner-pass-1"}, nil)
+	if err != nil || site3.ID == site2.ID {
+		t.Fatalf("name of an expired sign-up not released: %v", err)
+	}
+	_, realTok, _ := r.mail(1, "real@bergamot.test", "squat")
+	if _, _, err := r.s.VerifyEmail(ctx, realTok, "Real-owner-pass-1"); err != nil {
+		t.Fatalf("new owner of the released name: %v", err)
+	}
+	_, _, err = r.s.VerifyEmail(ctx, squatTok, "Owner-real-pass-1")
+	if err == nil {
+		t.Fatal("the old sign-up's link opened a released site")
+	}
+	// The hourly sweep releases the others without waiting for a sign-up.
+	if _, _, err := r.s.SignUp(api(), tenants.SignUpInput{SiteName: "never", Email: "late@bergamot.test", Password: "Late-pass-1234"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.db.Pool.Exec(ctx, `UPDATE sites SET pending_since = now() - interval '25 hours' WHERE name = 'never'`); err != nil {
+		t.Fatal(err)
+	}
+	released, err := r.s.ReleaseUnconfirmedSignups(ctx, "")
+	if err != nil || len(released) != 1 || released[0] != "never" {
+		t.Fatalf("sweep released %v: %v", released, err)
+	}
+	if _, err := r.s.SiteByName(ctx, "never"); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("released site still there: %v", err)
+	}
 }
 
 // Password reset: one link per request, single use, expiring; an unknown
@@ -233,9 +268,21 @@ func TestPasswordResetByLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, tok2, _ := r.mail(2, "me@bergamot.test", "Reset")
+	// Whoever holds a session with the old password (a stolen laptop, the
+	// reason for the reset) is signed out by it.
+	before, _, err := r.s.Login(ctx, "alpha", "me@bergamot.test", "Old-password-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.s.Authenticate(ctx, before); err != nil {
+		t.Fatal(err)
+	}
 	wantKind(t, r.s.ResetPassword(ctx, tok, "weak"), errs.Invalid, "password refused")
 	if err := r.s.ResetPassword(ctx, tok, "New-password-22"); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := r.s.Authenticate(ctx, before); err == nil {
+		t.Fatal("a session opened before the password reset is still signed in")
 	}
 	if _, _, err := r.s.Login(ctx, "alpha", "me@bergamot.test", "Old-password-1"); err == nil {
 		t.Fatal("old password still works")

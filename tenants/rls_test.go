@@ -217,7 +217,7 @@ func mustSignUp(t *testing.T, s *tenants.Store, name, email string) *tenants.Sit
 func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UUID) {
 	t.Helper()
 	err := tenants.InSite(tenants.WithSite(ctx, site), pool, func(ctx context.Context, tx pgx.Tx) error {
-		host, svc, alert, wkey := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+		host, svc, alert, wkey, mexp, page, incident := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
 		var user uuid.UUID
 		if err := tx.QueryRow(ctx, `SELECT user_id FROM memberships LIMIT 1`).Scan(&user); err != nil {
 			return err
@@ -257,11 +257,21 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO rollup_progress (site_id, resolution, done_until) VALUES ($1, '5m', now())`,
 			`INSERT INTO monitoring_gaps (site_id, check_id, from_at, to_at) VALUES ($1, '` + svc.String() + `', now() - interval '1 hour', now())`,
 			`INSERT INTO slas (id, site_id, name, group_name, target, period, downtime, blind) VALUES (gen_random_uuid(), $1, 'sla', 'web', 99.9, '30d', 'excluded', 'excluded')`,
+			`INSERT INTO metric_exports (id, site_id, name, protocol, url, batch_points, buffer_points) VALUES ('` + mexp.String() + `', $1, 'prom', 'otlp', 'http://example.com/', 10, 100)`,
+			`INSERT INTO metric_export_queue (site_id, export_id, check_id, label, at, value) VALUES ($1, '` + mexp.String() + `', '` + svc.String() + `', 'load1', now(), 0.5)`,
+			`INSERT INTO downtime_occurrences (site_id, check_id, downtime_id, from_at, to_at) VALUES ($1, '` + svc.String() + `', gen_random_uuid(), now() - interval '1 hour', now())`,
+			`INSERT INTO status_pages (id, site_id, slug, title) VALUES ('` + page.String() + `', $1, 'public', 'Status')`,
+			`INSERT INTO status_components (id, site_id, page_id, name, check_id) VALUES (gen_random_uuid(), $1, '` + page.String() + `', 'Web', '` + svc.String() + `')`,
+			`INSERT INTO status_incidents (id, site_id, page_id, kind, title, impact, state) VALUES ('` + incident.String() + `', $1, '` + page.String() + `', 'incident', 'Down', 'major', 'investigating')`,
+			`INSERT INTO status_incident_updates (id, site_id, incident_id, state, body) VALUES (gen_random_uuid(), $1, '` + incident.String() + `', 'investigating', 'Looking')`,
 			`INSERT INTO ssh_host_keys (site_id, host, key_type, key, fingerprint) VALUES ($1, 'h:22', 'ssh-ed25519', '\x01', 'SHA256:x')`,
 			`INSERT INTO audit_log (site_id, action, outcome) VALUES ($1, 'signIn', 'ok')`,
 			`INSERT INTO agent_connections (id, site_id, agent_id, node) VALUES (gen_random_uuid(), $1, 'h', 'n1')`,
 			`INSERT INTO agent_enrolments (id, site_id, host, token_hash, expires_at) VALUES (gen_random_uuid(), $1, 'h', gen_random_uuid()::text::bytea, now() + interval '1 hour')`,
 			`INSERT INTO agent_certificates (serial, site_id, agent_id, not_after) VALUES ('ab', $1, 'h', now() + interval '1 day')`,
+			`INSERT INTO second_factors (id, site_id, user_id, kind, name, confirmed, sealed_secret) VALUES (gen_random_uuid(), $1, '` + user.String() + `', 'totp', 'app', true, '\x00')`,
+			`INSERT INTO recovery_codes (site_id, user_id, code_hash) VALUES ($1, '` + user.String() + `', gen_random_uuid()::text::bytea)`,
+			`INSERT INTO second_factor_challenges (id, site_id, user_id, purpose, token_hash, expires_at) VALUES (gen_random_uuid(), $1, '` + user.String() + `', 'signin', gen_random_uuid()::text::bytea, now() + interval '5 minutes')`,
 		}
 		for _, s := range stmts {
 			if _, err := tx.Exec(ctx, s, site); err != nil {

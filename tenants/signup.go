@@ -63,6 +63,10 @@ func (s *Store) SignUp(ctx context.Context, in SignUpInput, init SiteInitializer
 			}
 		}()
 	}
+	// A name held by a sign-up nobody confirmed in time is free again.
+	if _, err := s.ReleaseUnconfirmedSignups(ctx, in.SiteName); err != nil {
+		return nil, nil, err
+	}
 	if s.links != nil && ClientAddrFrom(ctx) != "" {
 		return s.signUpPending(ctx, in, init, email)
 	}

@@ -35,6 +35,8 @@ const (
 	LimitChecksInFlight             = "checks-in-flight"
 	LimitExecuteNowQueued           = "execute-now-queued"
 	LimitQueryCost                  = "query-cost"
+	LimitQueryRows                  = "query-rows"
+	LimitQuerySeconds               = "query-seconds"
 )
 
 // SiteLimitDefs is the registry of per-site limits.
@@ -44,6 +46,8 @@ var SiteLimitDefs = []SiteLimit{
 	{LimitChecksInFlight, 2000, "scheduled checks of the site queued or running at once; due checks beyond it wait for a free place (oldest first)"},
 	{LimitExecuteNowQueued, 20, "checks queued by executeNow and not yet started"},
 	{LimitQueryCost, 50000, "cost of one GraphQL query: each list field costs its page size (first, or the default) times its selection"},
+	{LimitQueryRows, 200000, "objects one GraphQL query or mutation may return in all its list fields together, counted as they are read (nested lists the cost estimate cannot size, such as a host's services, count what they really hold)"},
+	{LimitQuerySeconds, 30, "seconds one GraphQL query or mutation may run; it is stopped after that (subscriptions are not bounded)"},
 }
 
 // SiteLimitDef returns the limit named name.

@@ -88,6 +88,8 @@ type Store struct {
 	signups *LoginLimiter
 	// links delivers emailed single-use links (links.go); nil: none.
 	links LinkSender
+	// sealer seals TOTP secrets (secondfactor.go); nil: TOTP unavailable.
+	sealer Sealer
 }
 
 // NewStore returns a Store over the application pool with DefaultLimits.

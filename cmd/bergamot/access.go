@@ -104,7 +104,8 @@ func listenHTTP(ctx context.Context, t *server.TLS, addr, httpsAddr string) (net
 	return ln, run, nil
 }
 
-// pruneAudit removes audit entries past each site's retention, hourly.
+// pruneAudit removes audit entries past each site's retention, and the
+// sites of sign-ups nobody confirmed in time, hourly.
 func pruneAudit(ts *tenants.Store, log *slog.Logger) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		t := time.NewTicker(time.Hour)
@@ -114,6 +115,11 @@ func pruneAudit(ts *tenants.Store, log *slog.Logger) func(ctx context.Context) e
 				log.WarnContext(ctx, "pruning the audit log failed", slog.Any("error", err))
 			} else if n > 0 {
 				log.InfoContext(ctx, "pruned the audit log", slog.Int64("entries", n))
+			}
+			if names, err := ts.ReleaseUnconfirmedSignups(ctx, ""); err != nil && ctx.Err() == nil {
+				log.WarnContext(ctx, "releasing unconfirmed sign-ups failed", slog.Any("error", err))
+			} else if len(names) > 0 {
+				log.InfoContext(ctx, "deleted sites whose sign-up was never confirmed", slog.Any("sites", names))
 			}
 			select {
 			case <-ctx.Done():

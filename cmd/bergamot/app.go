@@ -21,7 +21,9 @@ import (
 	"github.com/bergamot-monitoring/bergamot/gateway"
 	"github.com/bergamot-monitoring/bergamot/graph"
 	"github.com/bergamot-monitoring/bergamot/internal/node"
+	"github.com/bergamot-monitoring/bergamot/metrics/export"
 	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
+	"github.com/bergamot-monitoring/bergamot/statuspage"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -36,7 +38,9 @@ type app struct {
 	graphql  http.Handler
 	rest     http.Handler
 	frontend http.Handler
-	loops    []func(ctx context.Context) error
+	// statusPages serves the public status pages.
+	statusPages *statuspage.Handler
+	loops       []func(ctx context.Context) error
 }
 
 func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sealer *store.Sealer, o serveOptions) (*app, error) {
@@ -49,7 +53,8 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 		}
 		pol := *env.Policy
 		pol.SharedZone = (&sharedZones{st: &gateway.Store{Pool: db.Pool}, ttl: 5 * time.Second, log: env.Logger}).Shared
-		vals = append(vals, validatePolicy(&pol, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate)
+		vals = append(vals, validatePolicy(&pol, reg), dispatch.PolicyChannels(nil, env.Policy.Network()).Validate,
+			export.Validator(export.DefaultRegistry(), env.Policy.Network()))
 	}
 	ts := tenants.NewStoreWithLimits(db.Pool, loginLimits())
 	links, err := linkSender(env.Logger)
@@ -73,7 +78,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	}
 	n := node.New(ctx, node.Options{Pool: db.Pool, Logger: env.Logger, River: rc, Sealer: sealer, Validators: vals,
 		Tenants: ts, Limits: tenants.NewSiteLimits(db.Pool, defaults), SiteInit: defaultSite,
-		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain},
+		SignupOpen: o.signupOpen, SignupInvite: o.signupInvite, StartWithin: o.startWithin, GraphQL: graph.HandlerOptions{Domain: env.Domain, PublicURL: os.Getenv("BERGAMOT_PUBLIC_URL")},
 		Notifications: nd, Agents: agents})
 	metrics.GaugeFunc("bergamot_live_subscribers", "Live (GraphQL subscription) subscribers on this serve node.", func() float64 { return float64(n.Hub.Total()) })
 	// Retention and rollups (docs/data-retention.md): one node sweeps at a time.
@@ -87,7 +92,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))), retention.Run,
 		(&jobs.QuarantineSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "quarantine")),
 			Retention: envDuration("BERGAMOT_QUARANTINE_RETENTION", jobs.DefaultQuarantineRetention), Keep: envInt("BERGAMOT_QUARANTINE_KEEP")}).Run)
-	return &app{graphql: n.GraphQL, rest: n.REST, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: loops}, nil
+	return &app{graphql: n.GraphQL, rest: n.REST, statusPages: n.StatusPages, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: loops}, nil
 }
 
 // defaultSite applies the default templates to a new site at signup.

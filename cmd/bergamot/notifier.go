@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/bergamot-monitoring/bergamot/metrics"
+	"github.com/bergamot-monitoring/bergamot/metrics/export"
 	"github.com/google/uuid"
 
 	"golang.org/x/sync/errgroup"
@@ -52,6 +53,13 @@ func runNotifier(ctx context.Context, env *Env, db *DB, g *errgroup.Group) error
 	}
 	metrics.Channels(d.Channels.Names())
 	g.Go(func() error { return d.Run(ctx) })
+	// Metrics export: the sites' <metrics-export> targets, through the
+	// same address policy as the notification channels.
+	protocols := export.DefaultRegistry()
+	metrics.ExportProtocols(protocols.Names())
+	ex := &jobs.Exporter{Pool: db.Pool, Sealer: sealer, Protocols: protocols, Logger: env.Logger.With(slog.String("role", "notifier")),
+		Sender: &export.Sender{Client: env.Policy.Network().Client(), UserAgent: "Bergamot/" + version}}
+	g.Go(func() error { return ex.Run(ctx) })
 	// Recorded so that internal checks (bergamot-internal-notifiers) can count it.
 	pres := nodePresence(env, db, jobs.RoleNotifier, d.Channels.Names())
 	g.Go(func() error { return pres.Run(ctx) })

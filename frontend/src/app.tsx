@@ -11,6 +11,7 @@ import { ConfigPage } from "./pages/config";
 import { OverviewPage } from "./pages/overview";
 import { AccountPage, ForcedPasswordChange } from "./pages/account";
 import { AuditPage } from "./pages/audit";
+import { EnrolRequired, SecurityPage } from "./pages/security";
 import { SettingsPage } from "./pages/settings";
 import { TeamsPage } from "./pages/teams";
 import { TreePage } from "./pages/tree";
@@ -48,6 +49,8 @@ function Page({ route }: { route: Route }) {
       return <AccountPage />;
     case "audit":
       return <AuditPage />;
+    case "security":
+      return <SecurityPage />;
     default:
       return (
         <div class="page empty">
@@ -59,7 +62,7 @@ function Page({ route }: { route: Route }) {
 
 const TITLES: Record<string, string> = {
   checks: "Hosts & services", check: "Check", alerts: "Alerts", groups: "Groups", locations: "Locations",
-  config: "Configuration", workers: "Workers", agents: "Host agents", teams: "Teams", settings: "Settings", account: "Your account", audit: "Audit log", signin: "Sign in", signup: "Sign up",
+  config: "Configuration", workers: "Workers", agents: "Host agents", teams: "Teams", settings: "Settings", account: "Your account", security: "Account security", audit: "Audit log", signin: "Sign in", signup: "Sign up",
   verify: "Confirm your email", "accept-invite": "Accept invitation", "reset-password": "New password", "forgot-password": "Forgot password",
 };
 
@@ -96,7 +99,9 @@ function Shell({ app }: { app: App }) {
   return (
     <Layout path={route.path}>
       <ForcedPasswordChange>
-        <Page route={route} />
+        <EnrolRequired>
+          <Page route={route} />
+        </EnrolRequired>
       </ForcedPasswordChange>
     </Layout>
   );

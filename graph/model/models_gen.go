@@ -75,6 +75,8 @@ type AuthPayload struct {
 	User  *User         `json:"user"`
 	// Set by signUp when the site opens only after its admin follows the link mailed to this address (verifyEmail).
 	ConfirmationSentTo *string `json:"confirmationSentTo,omitempty"`
+	// Set when the password was right and a second factor is needed: token is then empty.
+	SecondFactor *SecondFactorChallenge `json:"secondFactor,omitempty"`
 }
 
 type CheckConnection struct {
@@ -191,7 +193,47 @@ type ParameterInput struct {
 	Value string `json:"value"`
 }
 
+// A passkey registration in progress: pass options (JSON) to PublicKeyCredential.parseCreationOptionsFromJSON and navigator.credentials.create, then token and the credential's JSON to finishPasskeyRegistration.
+type PasskeyRegistration struct {
+	Token   string `json:"token"`
+	Options string `json:"options"`
+}
+
 type Query struct {
+}
+
+// One of your second factors (its secret is never shown again).
+type SecondFactor struct {
+	ID string `json:"id"`
+	// TOTP (an authenticator app) or WEBAUTHN (a security key or passkey).
+	Kind      SecondFactorMethod `json:"kind"`
+	Name      string             `json:"name"`
+	CreatedAt time.Time          `json:"createdAt"`
+	LastUsed  *time.Time         `json:"lastUsed,omitempty"`
+}
+
+// A sign-in that needs its second factor: no session yet. Finish it with finishSignIn (for WEBAUTHN, beginPasskeySignIn first) within expiresAt.
+type SecondFactorChallenge struct {
+	Token     string               `json:"token"`
+	Methods   []SecondFactorMethod `json:"methods"`
+	ExpiresAt time.Time            `json:"expiresAt"`
+}
+
+// A factor just enrolled; recoveryCodes are shown only here, when they were made (your first factor).
+type SecondFactorEnrolled struct {
+	Factor        *SecondFactor `json:"factor"`
+	RecoveryCodes []string      `json:"recoveryCodes,omitempty"`
+}
+
+// Your second factors and what the site asks of you.
+type SecondFactorStatus struct {
+	Factors []*SecondFactor `json:"factors"`
+	// Unused recovery codes.
+	RecoveryCodesLeft int `json:"recoveryCodesLeft"`
+	// The site requires a second factor of every member.
+	SiteRequired bool `json:"siteRequired"`
+	// You must enrol a second factor before anything else works (the site requires one and you have none).
+	MustEnrol bool `json:"mustEnrol"`
 }
 
 type ServiceInput struct {
@@ -273,6 +315,17 @@ type TimePeriodInput struct {
 	Summary  *string  `json:"summary,omitempty"`
 	Ranges   []string `json:"ranges"`
 	Excludes []string `json:"excludes,omitempty"`
+}
+
+// A TOTP authenticator waiting for its first code (confirmTotpEnrolment).
+type TotpEnrolment struct {
+	ID string `json:"id"`
+	// The base32 secret, to type into an app that cannot scan.
+	Secret string `json:"secret"`
+	// The otpauth:// URI the QR code holds.
+	URI string `json:"uri"`
+	// The QR code as a data: URL (PNG).
+	QRCode string `json:"qrCode"`
 }
 
 type User struct {
@@ -396,6 +449,64 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a second factor is given.
+type SecondFactorMethod string
+
+const (
+	SecondFactorMethodTotp     SecondFactorMethod = "TOTP"
+	SecondFactorMethodWebauthn SecondFactorMethod = "WEBAUTHN"
+	SecondFactorMethodRecovery SecondFactorMethod = "RECOVERY"
+)
+
+var AllSecondFactorMethod = []SecondFactorMethod{
+	SecondFactorMethodTotp,
+	SecondFactorMethodWebauthn,
+	SecondFactorMethodRecovery,
+}
+
+func (e SecondFactorMethod) IsValid() bool {
+	switch e {
+	case SecondFactorMethodTotp, SecondFactorMethodWebauthn, SecondFactorMethodRecovery:
+		return true
+	}
+	return false
+}
+
+func (e SecondFactorMethod) String() string {
+	return string(e)
+}
+
+func (e *SecondFactorMethod) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SecondFactorMethod(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SecondFactorMethod", str)
+	}
+	return nil
+}
+
+func (e SecondFactorMethod) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SecondFactorMethod) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SecondFactorMethod) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -32,6 +32,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/checks/dummy"
 	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/frontend"
 	"github.com/bergamot-monitoring/bergamot/graph"
 	"github.com/bergamot-monitoring/bergamot/internal/lattrace"
 	"github.com/bergamot-monitoring/bergamot/internal/node"
@@ -40,6 +41,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/jobs"
 	"github.com/bergamot-monitoring/bergamot/live"
 	"github.com/bergamot-monitoring/bergamot/server"
+	"github.com/bergamot-monitoring/bergamot/statuspage"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -58,6 +60,11 @@ type Options struct {
 	// (processor, hub, subscriptions, WebSocket): the latency benchmark's
 	// lattrace.Recorder.
 	Stages lattrace.Tracer
+	// StatusPages configures the public status pages (their TTL and rate
+	// limit).
+	StatusPages statuspage.Options
+	// Dashboard serves the embedded web dashboard at / (browser tests).
+	Dashboard bool
 }
 
 // Env is a running API.
@@ -123,10 +130,14 @@ func Start(t testing.TB, o Options) *Env {
 	n := node.New(ctx, node.Options{Pool: pool, Logger: log, River: rc, Sealer: sealer, Validators: node.Validators(0),
 		Tenants: ts, Limits: tenants.NewSiteLimits(pool, nil), SiteInit: defaultSite,
 		SignupOpen: true, StartWithin: 30 * time.Second, GraphQL: graph.HandlerOptions{AllowedOrigins: o.AllowedOrigins},
-		ProcessOnly: true, NoSweeps: true, Stages: o.Stages})
+		ProcessOnly: true, NoSweeps: true, Stages: o.Stages, StatusPages: o.StatusPages})
 	res, hub := n.Resolver, n.Hub
-	handler := server.New(server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool}, GraphQL: n.GraphQL, REST: n.REST,
-		CSRF: &server.CSRF{Cookie: graph.SessionCookie, Token: tenants.CSRFToken, AllowedOrigins: o.AllowedOrigins}})
+	so := server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool}, GraphQL: n.GraphQL, REST: n.REST, StatusPages: n.StatusPages,
+		CSRF: &server.CSRF{Cookie: graph.SessionCookie, Token: tenants.CSRFToken, AllowedOrigins: o.AllowedOrigins}}
+	if o.Dashboard {
+		so.Frontend = frontend.Handler()
+	}
+	handler := server.New(so)
 	srv := httptest.NewServer(handler)
 	loops := n.Loops()
 	done := make(chan struct{}, len(loops))

@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -231,7 +232,17 @@ func plainText(h mail.Header, body string) string {
 func (e *Exim) Messages(t testing.TB) []*Message {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(e.Maildir, "new", "*"))
-	sort.Strings(files)
+	// Maildir names are "<seconds>.H<microseconds>P<pid>.<host>" with the
+	// microseconds not zero-padded: order by the two numbers, not the text,
+	// or two mails in one second come back in the wrong order.
+	sort.SliceStable(files, func(i, j int) bool {
+		si, ui := deliveredAt(files[i])
+		sj, uj := deliveredAt(files[j])
+		if si != sj {
+			return si < sj
+		}
+		return ui < uj
+	})
 	var out []*Message
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
@@ -247,6 +258,19 @@ func (e *Exim) Messages(t testing.TB) []*Message {
 		out = append(out, &Message{File: f, Header: m.Header, Body: b.String(), Text: plainText(m.Header, b.String())})
 	}
 	return out
+}
+
+var maildirName = regexp.MustCompile(`^(\d+)\.[HM](\d+)`)
+
+// deliveredAt reads the delivery time from a maildir file name.
+func deliveredAt(path string) (sec, usec int64) {
+	m := maildirName.FindStringSubmatch(filepath.Base(path))
+	if m == nil {
+		return 0, 0
+	}
+	sec, _ = strconv.ParseInt(m[1], 10, 64)
+	usec, _ = strconv.ParseInt(m[2], 10, 64)
+	return sec, usec
 }
 
 func readAll(m *mail.Message) string {

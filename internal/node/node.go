@@ -26,6 +26,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/live"
 	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
 	"github.com/bergamot-monitoring/bergamot/rest"
+	"github.com/bergamot-monitoring/bergamot/statuspage"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
 )
@@ -81,6 +82,9 @@ type Options struct {
 	Agents graph.AgentHub
 	// Stages is the latency benchmark's tracer (nil in production).
 	Stages lattrace.Tracer
+	// StatusPages configures the public status pages (TTL, rate limit);
+	// DB, Sites and Logger are filled in.
+	StatusPages statuspage.Options
 }
 
 // Node is an assembled serve node; Loops runs it.
@@ -90,6 +94,8 @@ type Node struct {
 	Resolver *graph.Resolver
 	// GraphQL and REST are the APIs' handlers for server.Options.
 	GraphQL, REST http.Handler
+	// StatusPages serves the public status pages (server.Options).
+	StatusPages *statuspage.Handler
 	// Sinks see every processed batch's events.
 	Sinks []jobs.EventSink
 	// Serve are the pipeline's serve loops.
@@ -105,6 +111,9 @@ func New(ctx context.Context, o Options) *Node {
 		o.Validators = Validators(0)
 	}
 	n := &Node{Configs: &store.Configs{Sealer: o.Sealer, Validators: o.Validators}, Hub: live.NewHub(o.Pool, log)}
+	if o.Sealer != nil && o.Tenants != nil {
+		o.Tenants.SetSealer(o.Sealer) // TOTP secrets are sealed like site credentials
+	}
 	n.Hub.Trace = o.Stages
 	n.Resolver = &graph.Resolver{Pool: o.Pool, Tenants: o.Tenants, Limits: o.Limits, Configs: n.Configs, River: o.River, Hub: n.Hub, Logger: log,
 		SignupOpen: o.SignupOpen, SignupInvite: o.SignupInvite, StartWithin: o.StartWithin}
@@ -114,6 +123,9 @@ func New(ctx context.Context, o Options) *Node {
 	}
 	n.GraphQL = n.Resolver.NewHandler(o.GraphQL)
 	n.REST = rest.New(n.Resolver, log)
+	sp := o.StatusPages
+	sp.DB, sp.Sites, sp.Logger = o.Pool, o.Tenants, log.With(slog.String("component", "statuspage"))
+	n.StatusPages = statuspage.New(sp)
 	n.loops = []func(context.Context) error{n.Hub.Run}
 	// Notifications: processed events queue notification jobs (the
 	// notifier role works them).

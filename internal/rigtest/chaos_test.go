@@ -158,7 +158,6 @@ func (c *chaos) synced(subs []*Subscriber) {
 // go to the other remote worker of the zone, it comes back, nothing is
 // lost or applied twice.
 func TestChaosKillRemoteWorker(t *testing.T) {
-	unproven(t)
 	c := newChaos(t, Options{}, "")
 	time.Sleep(5 * time.Second)
 	c.remotes[0].Kill()
@@ -173,7 +172,6 @@ func TestChaosKillRemoteWorker(t *testing.T) {
 // serves the gateway alone, the workers and the dashboard move over, the
 // killed node comes back.
 func TestChaosKillServeNode(t *testing.T) {
-	unproven(t)
 	c := newChaos(t, Options{}, "")
 	subs := c.subscribers()
 	time.Sleep(5 * time.Second)
@@ -190,7 +188,6 @@ func TestChaosKillServeNode(t *testing.T) {
 // sessions and its WebSocket clients; then SIGCONT. The other node
 // carries on, and both nodes' subscribers end in sync with the database.
 func TestChaosStopServeNode(t *testing.T) {
-	unproven(t)
 	c := newChaos(t, Options{}, "")
 	subs := c.subscribers()
 	time.Sleep(5 * time.Second)
@@ -209,7 +206,6 @@ func TestChaosStopServeNode(t *testing.T) {
 // PostgreSQL process) and restarts under load; every role reconnects on
 // its own.
 func TestChaosRestartPostgres(t *testing.T) {
-	unproven(t)
 	c := newChaos(t, Options{}, "")
 	subs := c.subscribers()
 	time.Sleep(5 * time.Second)
@@ -231,7 +227,6 @@ func TestChaosRestartPostgres(t *testing.T) {
 // workers finish what they ran, move to the second node, hand back
 // results over it, and nothing is lost or applied twice.
 func TestChaosCutRemoteLink(t *testing.T) {
-	unproven(t)
 	c := newChaos(t, Options{}, "")
 	time.Sleep(5 * time.Second)
 	for _, l := range c.links {
@@ -243,14 +238,4 @@ func TestChaosCutRemoteLink(t *testing.T) {
 	}
 	time.Sleep(10 * time.Second)
 	c.verdict(time.Now())
-}
-
-// unproven skips a scenario that has not yet passed on a loaded 2-core
-// machine (see docs/operations.md, "Chaos suite"), unless
-// BERGAMOT_CHAOS_ALL=1 (make chaos) asks for every scenario.
-func unproven(t *testing.T) {
-	t.Helper()
-	if os.Getenv("BERGAMOT_CHAOS_ALL") != "1" {
-		t.Skip("not yet proven stable in make test; run it with BERGAMOT_CHAOS_ALL=1 (make chaos)")
-	}
 }

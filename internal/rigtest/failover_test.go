@@ -71,7 +71,6 @@ func TestFailoverSynchronousStandby(t *testing.T) {
 // row rolled back with them). Reported, not asserted beyond the pipeline
 // carrying on.
 func TestFailoverAsynchronousStandby(t *testing.T) {
-	unproven(t)
 	_, s, _ := failover(t, false)
 	if s.Executed == 0 {
 		t.Errorf("nothing executed after the failover: %s", s)

@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"os"
 	"time"
 
 	"github.com/google/uuid"
@@ -79,13 +80,38 @@ func (DigestArgs) Kind() string { return "notify_digest" }
 // Every River client knows the notification kinds, so that a worker or a
 // gateway leading River's maintenance rescues a dead notifier's jobs
 // instead of discarding them (riverclient.KnowAll). The timeout is the
-// default send timeout's job timeout.
+// notifier's job timeout (StubJobTimeout): a job running longer than that
+// has lost its notifier.
 func init() {
-	for _, add := range []func(*river.Workers) error{riverclient.Stub[NotifyArgs](90 * time.Second),
-		riverclient.Stub[DeliverArgs](90 * time.Second), riverclient.Stub[DigestArgs](90 * time.Second)} {
+	timeout := StubJobTimeout(os.Getenv(SendTimeoutEnv))
+	for _, add := range []func(*river.Workers) error{riverclient.Stub[NotifyArgs](timeout),
+		riverclient.Stub[DeliverArgs](timeout), riverclient.Stub[DigestArgs](timeout)} {
 		riverclient.RegisterKind(add)
 	}
 }
+
+// SendTimeoutEnv names the notifier's send timeout in the environment.
+// Every role reads it (give it the same value on all of them): whichever
+// process leads River's maintenance rescues a dead notifier's jobs once
+// they have run for the send timeout plus 30 s.
+const SendTimeoutEnv = "BERGAMOT_NOTIFY_SEND_TIMEOUT"
+
+// StubJobTimeout is the job timeout of a notifier whose send timeout is
+// sendTimeout (a Go duration; empty or unreadable: the default, one minute).
+func StubJobTimeout(sendTimeout string) time.Duration {
+	d, err := time.ParseDuration(sendTimeout)
+	if err != nil || d <= 0 {
+		d = defaultSendTimeout
+	}
+	return d + jobTimeoutMargin
+}
+
+// defaultSendTimeout is Dispatcher.SendTimeout's default; jobTimeoutMargin
+// what a job's timeout adds to it (recording the attempt).
+const (
+	defaultSendTimeout = time.Minute
+	jobTimeoutMargin   = 30 * time.Second
+)
 
 // InsertOpts makes one digest job per recipient, channel and window.
 func (DigestArgs) InsertOpts() river.InsertOpts {

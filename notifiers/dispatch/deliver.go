@@ -40,9 +40,10 @@ type DeliverWorker struct {
 	d *Dispatcher
 }
 
-// NextRetry waits Dispatcher.Backoff(attempt) before the next attempt.
+// NextRetry waits Dispatcher.Backoff(attempt) before the next attempt, or
+// a second for a job rescued from a dead notifier (see retryAt).
 func (w *DeliverWorker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
-	return time.Now().Add(w.d.Backoff(job.Attempt))
+	return w.d.retryAt(job.Attempt, job.AttemptedAt)
 }
 
 // delivery is one notification_deliveries row.

@@ -27,9 +27,10 @@ type DigestWorker struct {
 	d *Dispatcher
 }
 
-// NextRetry waits Dispatcher.Backoff(attempt) before the next attempt.
+// NextRetry waits Dispatcher.Backoff(attempt) before the next attempt, or
+// a second for a job rescued from a dead notifier (see retryAt).
 func (w *DigestWorker) NextRetry(job *river.Job[DigestArgs]) time.Time {
-	return time.Now().Add(w.d.Backoff(job.Attempt))
+	return w.d.retryAt(job.Attempt, job.AttemptedAt)
 }
 
 // Work claims every batched delivery of the recipient and channel (and

@@ -91,7 +91,7 @@ func (d *Dispatcher) defaults() {
 		d.MaxAttempts = 8
 	}
 	if d.SendTimeout <= 0 {
-		d.SendTimeout = time.Minute
+		d.SendTimeout = defaultSendTimeout
 	}
 	if d.RescueAfter <= 0 {
 		d.RescueAfter = d.SendTimeout + time.Minute
@@ -102,6 +102,19 @@ func (d *Dispatcher) defaults() {
 	if d.Concurrency <= 0 {
 		d.Concurrency = 20
 	}
+}
+
+// retryAt is when a failed notification job runs again: after
+// Backoff(attempt) for a send that failed, but at once (in a second) for a
+// job rescued from a notifier that died or hung (its attempt began more
+// than the job timeout ago: a live notifier ends every attempt within it),
+// since nothing is wrong with the channel and the message is overdue.
+func (d *Dispatcher) retryAt(attempt int, attemptedAt *time.Time) time.Time {
+	now := time.Now()
+	if attemptedAt != nil && now.Sub(*attemptedAt) >= d.SendTimeout+jobTimeoutMargin {
+		return now.Add(time.Second)
+	}
+	return now.Add(d.Backoff(attempt))
 }
 
 // AddWorkers registers the notification workers on ws (for a River client
@@ -134,11 +147,11 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 		Workers:           ws,
 		FetchCooldown:     10 * time.Millisecond,
 		FetchPollInterval: 200 * time.Millisecond,
-		JobTimeout:        d.SendTimeout + 30*time.Second,
+		JobTimeout:        d.SendTimeout + jobTimeoutMargin,
 		// A notifier killed mid-send leaves its jobs running: another
 		// notifier takes them over after this long (River's default, an
 		// hour, held a dead node's notifications for that long).
-		RescueStuckJobsAfter:        max(d.RescueAfter, d.SendTimeout+35*time.Second),
+		RescueStuckJobsAfter:        max(d.RescueAfter, d.SendTimeout+jobTimeoutMargin+5*time.Second),
 		CompletedJobRetentionPeriod: time.Hour,
 		ReindexerIndexNames:         riverclient.NoReindex,
 	})

@@ -27,6 +27,8 @@
 //     acknowledges).
 //
 // Channels are configured per site by site parameters and per contact by
-// contact parameters (see Channel and docs/notifications.md); secrets are
-// referenced as credential:NAME and read from sealed credentials.
+// contact parameters (see notifiers.Channel and docs/notifications.md);
+// secrets are referenced as credential:NAME and read from sealed
+// credentials. The channels are those registered with
+// notifiers.RegisterChannel; builtin.go imports this binary's.
 package dispatch

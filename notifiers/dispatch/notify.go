@@ -165,7 +165,7 @@ func (d *Dispatcher) targets(ctx context.Context, site *siteInfo, chk *checkInfo
 			d.Logger.WarnContext(ctx, "contact channel settings", slog.String("contact", c.Name), slog.Any("error", err))
 			continue
 		}
-		to := recipient(c)
+		to := d.Channels.recipient(c)
 		for _, name := range d.Channels.Names() {
 			ch, _ := d.Channels.Lookup(name)
 			if !ch.Reachable(to, p) {

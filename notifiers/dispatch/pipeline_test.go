@@ -11,6 +11,8 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/internal/mailtest"
+	"github.com/bergamot-monitoring/bergamot/notifiers/email"
+	"github.com/bergamot-monitoring/bergamot/notifiers/webhook"
 	"github.com/bergamot-monitoring/bergamot/store"
 )
 
@@ -30,7 +32,9 @@ const webHost = `
 	</host>`
 
 func withExim(ex *mailtest.Exim) func(d *Dispatcher) {
-	return func(d *Dispatcher) { d.Channels = NewChannels(&EmailChannel{TLS: ex.TLSConfig()}, WebhookChannel{}) }
+	return func(d *Dispatcher) {
+		d.Channels = NewChannels(&email.ChannelDef{TLS: ex.TLSConfig()}, webhook.ChannelDef{})
+	}
 }
 
 // TestAlertEscalationAcknowledgementRecovery follows one problem from alert

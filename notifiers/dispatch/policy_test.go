@@ -71,7 +71,7 @@ func TestHostedSMTPAndIRCGuardAtRunTime(t *testing.T) {
 	ex := mailtest.Start(t)
 	n := &notifiers.Notification{Type: notifiers.TypeAlert, Site: "acme", Check: notifiers.Check{Kind: "service", Name: "disk", Host: "web1"},
 		Status: checks.StatusCritical, Output: "disk full"}
-	to := notifiers.Recipient{Name: "Ops", Email: "ops@bergamot.test", IRCNick: "ops"}
+	to := notifiers.Recipient{Name: "Ops", Addresses: map[string]string{"email": "ops@bergamot.test", "irc": "ops"}}
 	mailCfg := email.Config{Host: "localhost", Port: ex.Port, Username: mailtest.Username, Password: mailtest.Password,
 		From: "alerts@bergamot.example", TLS: ex.TLSConfig(), Timeout: 10 * time.Second}
 	guarded := mailCfg

@@ -13,7 +13,6 @@ import (
 
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/config/timeperiod"
-	"github.com/bergamot-monitoring/bergamot/notifiers"
 	"github.com/bergamot-monitoring/bergamot/store"
 )
 
@@ -186,26 +185,6 @@ func (s *siteInfo) contactParams(c *config.Contact) (Params, error) {
 		p[k] = v
 	}
 	return ResolveSecrets(p, s.creds)
-}
-
-// recipient builds the notifiers.Recipient of a contact.
-func recipient(c *config.Contact) notifiers.Recipient {
-	name := c.FullName
-	if name == "" {
-		name = strings.TrimSpace(c.FirstName + " " + c.FamilyName)
-	}
-	if name == "" {
-		name = c.Summary
-	}
-	if name == "" {
-		name = c.Name
-	}
-	phone := c.Mobile
-	if phone == "" {
-		phone = c.Pager
-	}
-	return notifiers.Recipient{ID: c.Name, Name: name, Email: c.Email, Phone: phone, IRCNick: c.Parameters["irc.nick"],
-		TimeZone: c.Parameters["time-zone"]}
 }
 
 // inTeam reports whether contact c is a member of team (directly or

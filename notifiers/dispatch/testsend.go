@@ -47,7 +47,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, contact, channel string) erro
 	if !ok {
 		return errs.E(errs.Invalid, "unknown channel %q (have: %v)", channel, d.Channels.Names())
 	}
-	to := recipient(c)
+	to := d.Channels.recipient(c)
 	if !ch.Reachable(to, params) {
 		return errs.E(errs.Invalid, "contact %q cannot be reached by %s: its address or the site's %s settings are missing", contact, channel, channel)
 	}

@@ -61,7 +61,7 @@ func TestIRCOverTLSWithPrivateCA(t *testing.T) {
 	defer cancel()
 	n := &notifiers.Notification{Type: notifiers.TypeAlert, Site: "acme", Check: notifiers.Check{Kind: "service", Name: "disk", Host: "web1"},
 		Status: checks.StatusCritical, Output: "DISK CRITICAL"}
-	must(t, nf.Send(ctx, n, notifiers.Recipient{IRCNick: "dave"}))
+	must(t, nf.Send(ctx, n, notifiers.Recipient{Addresses: map[string]string{"irc": "dave"}}))
 	watcher.waitFor(t, "irc", 1, "bergabot> dave: [acme] Problem: disk")
 
 	_, otherCA, _, _ := privateCA(t)
@@ -69,7 +69,7 @@ func TestIRCOverTLSWithPrivateCA(t *testing.T) {
 	nf, err = chs.Notifier("irc", Params(m.Parameters))
 	must(t, err)
 	start := time.Now()
-	err = nf.Send(ctx, n, notifiers.Recipient{IRCNick: "dave"})
+	err = nf.Send(ctx, n, notifiers.Recipient{Addresses: map[string]string{"irc": "dave"}})
 	if err == nil || !notifiers.IsPermanent(err) || !strings.Contains(err.Error(), "x509: certificate signed by unknown authority") {
 		t.Fatalf("untrusted certificate: err = %v (permanent %v)", err, notifiers.IsPermanent(err))
 	}
@@ -119,20 +119,4 @@ AAAA
 	if errs := DefaultChannels(nil).Validate(m); len(errs) != 0 {
 		t.Errorf("valid smtp.tls-ca rejected: %v", errs)
 	}
-}
-
-// FuzzParseCAs: any text either parses to a pool or is an error; never a
-// panic, never an empty pool without an error.
-func FuzzParseCAs(f *testing.F) {
-	_, caPEM, certPEM, keyPEM := privateCA(f)
-	for _, s := range []string{string(caPEM), indent(caPEM), string(caPEM) + string(certPEM), string(keyPEM), "", "junk",
-		"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "-----BEGIN CERTIFICATE-----\n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		pool, err := parseCAs(s)
-		if (err == nil) == (pool == nil) {
-			t.Fatalf("parseCAs(%q) = %v, %v", s, pool, err)
-		}
-	})
 }

@@ -2,15 +2,16 @@ package dispatch
 
 import (
 	"fmt"
-	"github.com/bergamot-monitoring/bergamot/notifiers"
 	"strings"
 
 	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/notifiers"
 )
 
-// Validate checks the channel settings of a site's configuration: secret
-// parameters (smtp.password, sms.auth-token, webhook.secret,
-// slack.webhook, irc.password) must be credential:NAME references to
+// Validate checks the channel settings of a site's configuration, for
+// every channel in c: secret parameters (each channel's Secrets:
+// smtp.password, sms.auth-token, webhook.secret, slack.webhook,
+// irc.password) must be credential:NAME references to
 // existing credentials, never clear text (which the configuration API
 // would show), and every channel the site or a contact configures must
 // build (a number where a port goes, an http(s) URL for webhooks, ...).
@@ -65,7 +66,7 @@ func (c *Channels) validateParams(p Params, creds map[string]map[string]string, 
 		ch, _ := c.Lookup(name)
 		configured := false
 		for k := range own {
-			if strings.HasPrefix(k, ch.Prefix()) && k != "irc.nick" {
+			if strings.HasPrefix(k, ch.Prefix()) && !isAddressParam(ch, k) {
 				configured = true
 			}
 		}
@@ -84,10 +85,10 @@ func (c *Channels) validateParams(p Params, creds map[string]map[string]string, 
 		}
 		// Site parameters may hold only a shared secret (a webhook secret,
 		// say) for contacts that give their own address: nothing to build.
-		if where != "" && onlySecrets(own, ch) && !ch.Reachable(anyRecipient, p) {
+		if where != "" && onlySecrets(own, ch) && !ch.Reachable(c.anyRecipient(), p) {
 			continue
 		}
-		resolved, err := ResolveSecrets(scoped(p, ch.Prefix()), creds)
+		resolved, err := ResolveSecrets(scoped(p, ch), creds)
 		if err != nil {
 			bad(err.Error())
 			continue
@@ -115,6 +116,12 @@ func onlySecrets(own Params, ch Channel) bool {
 	return true
 }
 
-// anyRecipient has every address, so Reachable says whether the parameters
-// alone are enough to deliver.
-var anyRecipient = notifiers.Recipient{Name: "validation", Email: "validation@example.invalid", Phone: "+15550000000", IRCNick: "validation"}
+// anyRecipient has an address on every channel, so Reachable says whether
+// the parameters alone are enough to deliver.
+func (c *Channels) anyRecipient() notifiers.Recipient {
+	to := notifiers.Recipient{Name: "validation", Addresses: map[string]string{}}
+	for _, n := range c.Names() {
+		to.Addresses[n] = "validation"
+	}
+	return to
+}

@@ -154,14 +154,15 @@ func New(cfg Config) (*Notifier, error) {
 // Name returns "email".
 func (*Notifier) Name() string { return Channel }
 
-// Send renders n and delivers it to to.Email.
+// Send renders n and delivers it to the recipient's email address.
 func (e *Notifier) Send(ctx context.Context, n *notifiers.Notification, to notifiers.Recipient) error {
-	if to.Email == "" {
+	addr := to.Address(Channel)
+	if addr == "" {
 		return notifiers.Permanent(fmt.Errorf("%w (%s)", ErrNoAddress, to.Name))
 	}
-	rcpt, err := mail.ParseAddress(to.Email)
+	rcpt, err := mail.ParseAddress(addr)
 	if err != nil {
-		return notifiers.Permanent(fmt.Errorf("%w: recipient %q: %w", ErrInvalidAddress, to.Email, err))
+		return notifiers.Permanent(fmt.Errorf("%w: recipient %q: %w", ErrInvalidAddress, addr, err))
 	}
 	if rcpt.Name == "" {
 		rcpt.Name = to.Name

@@ -23,7 +23,7 @@ func sample(typ notifiers.Type, st checks.Status) *notifiers.Notification {
 	}
 }
 
-var ops = notifiers.Recipient{Name: "Ops Team", Email: "ops@bergamot.test"}
+var ops = notifiers.Recipient{Name: "Ops Team", Addresses: map[string]string{"email": "ops@bergamot.test"}}
 
 func must(t *testing.T, err error) {
 	t.Helper()
@@ -118,8 +118,8 @@ func TestEximFailures(t *testing.T) {
 	}{
 		{"wrong password", func(c *Config) { c.Password = "nope" }, ops, true, `email: AUTH PLAIN as "bergamot": 535 "Incorrect authentication data"`},
 		{"wrong password LOGIN", func(c *Config) { c.Password = "nope"; c.Auth = "login" }, ops, true, `email: AUTH LOGIN as "bergamot": 535`},
-		{"relay refused", nil, notifiers.Recipient{Email: "someone@elsewhere.example"}, true, "email: RCPT TO:<someone@elsewhere.example>: 550 \"relay not permitted\""},
-		{"invalid address", nil, notifiers.Recipient{Email: "not an address"}, true, `email: invalid address: recipient "not an address"`},
+		{"relay refused", nil, notifiers.Recipient{Addresses: map[string]string{"email": "someone@elsewhere.example"}}, true, "email: RCPT TO:<someone@elsewhere.example>: 550 \"relay not permitted\""},
+		{"invalid address", nil, notifiers.Recipient{Addresses: map[string]string{"email": "not an address"}}, true, `email: invalid address: recipient "not an address"`},
 		{"untrusted certificate", func(c *Config) { c.TLS = nil }, ops, true, "email: STARTTLS: tls: failed to verify certificate"},
 		{"unreachable", func(c *Config) { c.Port = mailtest.FreePort(t) }, ops, false, "email: connecting to 127.0.0.1:"},
 		{"no starttls on tls port", func(c *Config) { c.Port = ex.TLSPort; c.Timeout = 500 * time.Millisecond }, ops, false, "email: greeting from"},

@@ -147,7 +147,7 @@ func New(cfg Config) (*Notifier, error) {
 // Name returns "irc".
 func (*Notifier) Name() string { return Channel }
 
-// Send posts n to the channel, addressed to to.IRCNick when set
+// Send posts n to the channel, addressed to the recipient's nick when set
 // ("nick: ..."), and waits until the server has received it.
 func (nf *Notifier) Send(ctx context.Context, n *notifiers.Notification, to notifiers.Recipient) error {
 	msg, err := notifiers.RenderWith(nf.templates, Channel, n)
@@ -155,8 +155,8 @@ func (nf *Notifier) Send(ctx context.Context, n *notifiers.Notification, to noti
 		return notifiers.Permanent(fmt.Errorf("irc: %w", err))
 	}
 	text := msg.Text
-	if to.IRCNick != "" {
-		text = to.IRCNick + ": " + text
+	if nick := to.Address(Channel); nick != "" {
+		text = nick + ": " + text
 	}
 	c, err := nf.conn(ctx)
 	if err != nil {

@@ -49,7 +49,7 @@ func TestPostToChannel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 
-	if err := nf.Send(ctx, sample("DISK CRITICAL - 97% used"), notifiers.Recipient{IRCNick: "alice"}); err != nil {
+	if err := nf.Send(ctx, sample("DISK CRITICAL - 97% used"), notifiers.Recipient{Addresses: map[string]string{"irc": "alice"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := w.next(), "bergamot> alice: [acme] Problem: Disk / on web1 is CRITICAL (2m): DISK CRITICAL - 97% used https://b.example/c/1"; got != want {

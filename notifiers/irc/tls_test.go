@@ -34,7 +34,7 @@ func TestTLSPostToChannel(t *testing.T) {
 	nf := newTLSNotifier(t, Config{Server: srv.TLSAddr, TLSConfig: &tls.Config{RootCAs: ca.Pool}})
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
-	if err := nf.Send(ctx, sample("DISK CRITICAL - 97% used"), notifiers.Recipient{IRCNick: "alice"}); err != nil {
+	if err := nf.Send(ctx, sample("DISK CRITICAL - 97% used"), notifiers.Recipient{Addresses: map[string]string{"irc": "alice"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := w.next(), "bergamot> alice: [acme] Problem: Disk / on web1 is CRITICAL (2m): DISK CRITICAL - 97% used https://b.example/c/1"; got != want {

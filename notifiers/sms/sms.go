@@ -113,19 +113,20 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("sms: twilio error %d: %s", e.Code, e.Message)
 }
 
-// Send texts the rendered notification to to.Phone.
+// Send texts the rendered notification to the recipient's phone number.
 func (s *Notifier) Send(ctx context.Context, n *notifiers.Notification, to notifiers.Recipient) error {
-	if to.Phone == "" {
+	phone := to.Address(Channel)
+	if phone == "" {
 		return notifiers.Permanent(fmt.Errorf("%w (%s)", ErrNoPhone, to.Name))
 	}
-	if !e164.MatchString(to.Phone) {
-		return notifiers.Permanent(fmt.Errorf("%w: %q (%s)", ErrInvalidPhone, to.Phone, to.Name))
+	if !e164.MatchString(phone) {
+		return notifiers.Permanent(fmt.Errorf("%w: %q (%s)", ErrInvalidPhone, phone, to.Name))
 	}
 	msg, err := notifiers.RenderWith(s.templates, Channel, n)
 	if err != nil {
 		return notifiers.Permanent(fmt.Errorf("sms: %w", err))
 	}
-	form := url.Values{"To": {to.Phone}, "Body": {Fit(msg.Text)}}
+	form := url.Values{"To": {phone}, "Body": {Fit(msg.Text)}}
 	if strings.HasPrefix(s.cfg.From, "MG") {
 		form.Set("MessagingServiceSid", s.cfg.From)
 	} else {

@@ -72,12 +72,12 @@ func TestSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice := notifiers.Recipient{Name: "Alice", Phone: "+447700900123"}
+	alice := notifiers.Recipient{Name: "Alice", Addresses: map[string]string{"sms": "+447700900123"}}
 	if err := nf.Send(t.Context(), sample(), alice); err != nil {
 		t.Fatal(err)
 	}
 	m := <-tw.got
-	if m.To != alice.Phone || m.From != "+441234567890" {
+	if m.To != alice.Address("sms") || m.From != "+441234567890" {
 		t.Errorf("sent %+v", m)
 	}
 	if !strings.HasPrefix(m.Body, "Problem: Disk / on web1 CRITICAL 5m (+3 more): DISK CRITICAL") || !strings.HasSuffix(m.Body, "...") || len(m.Body) > 160 {
@@ -93,11 +93,11 @@ func TestSend(t *testing.T) {
 	}
 	<-tw.got
 
-	err = nf.Send(t.Context(), sample(), notifiers.Recipient{Phone: "+15550100"})
+	err = nf.Send(t.Context(), sample(), notifiers.Recipient{Addresses: map[string]string{"sms": "+15550100"}})
 	if !notifiers.IsPermanent(err) || !strings.Contains(err.Error(), "twilio error 21211: The 'To' number +15550100 is not a valid phone number. (HTTP 400)") {
 		t.Errorf("invalid number: %v", err)
 	}
-	if err := nf.Send(t.Context(), sample(), notifiers.Recipient{Name: "Bob", Phone: "07700 900123"}); !notifiers.IsPermanent(err) || !strings.Contains(err.Error(), "E.164") {
+	if err := nf.Send(t.Context(), sample(), notifiers.Recipient{Name: "Bob", Addresses: map[string]string{"sms": "07700 900123"}}); !notifiers.IsPermanent(err) || !strings.Contains(err.Error(), "E.164") {
 		t.Errorf("local number: %v", err)
 	}
 	if err := nf.Send(t.Context(), sample(), notifiers.Recipient{Name: "Bob"}); !notifiers.IsPermanent(err) {

@@ -47,7 +47,9 @@ type Check struct {
 	Host    string `json:"host,omitempty"`
 }
 
-// Recipient is the recipient in a Payload.
+// Recipient is the recipient in a Payload. Its fields are a published
+// format (docs/notifications.md): the addresses a contact has on the
+// email, sms and irc channels.
 type Recipient struct {
 	ID      string `json:"id,omitempty"`
 	Name    string `json:"name,omitempty"`
@@ -66,7 +68,7 @@ func NewPayload(n *notifiers.Notification, to notifiers.Recipient, msg notifiers
 		Output: n.Output, LongOutput: n.LongOutput, DurationSeconds: int64(n.Duration.Seconds()),
 		DashboardURL: n.DashboardURL, AckURL: n.AckURL, Comment: n.Comment, Author: n.Author,
 		MoreProblems: n.More, Escalation: n.Escalation, Subject: msg.Subject, Text: msg.Text,
-		Recipient: Recipient{ID: to.ID, Name: to.Name, Email: to.Email, Phone: to.Phone, IRCNick: to.IRCNick},
+		Recipient: Recipient{ID: to.ID, Name: to.Name, Email: to.Address("email"), Phone: to.Address("sms"), IRCNick: to.Address("irc")},
 	}
 	if !n.Since.IsZero() {
 		s := n.Since.UTC()

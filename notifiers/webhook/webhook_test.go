@@ -67,7 +67,7 @@ func newReceiver(t *testing.T, secret string, answers ...int) (*receiver, *httpt
 func sendWithRetry(ctx context.Context, nf notifiers.Notifier, n *notifiers.Notification, attempts int) (int, error) {
 	var err error
 	for i := 1; i <= attempts; i++ {
-		if err = nf.Send(ctx, n, notifiers.Recipient{Name: "Alice", Email: "alice@example.com"}); err == nil || notifiers.IsPermanent(err) {
+		if err = nf.Send(ctx, n, notifiers.Recipient{Name: "Alice", Addresses: map[string]string{"email": "alice@example.com"}}); err == nil || notifiers.IsPermanent(err) {
 			return i, err
 		}
 	}

@@ -20,7 +20,7 @@ export const SIGN_UP = `mutation SignUp($input: SignUpInput!) {
 }`;
 
 export const LOGIN = `mutation Login($site: String!, $email: String!, $password: String!) {
-  login(site: $site, email: $email, password: $password) { token site { id name } user { id email displayName role } }
+  login(site: $site, email: $email, password: $password) { token site { id name } user { id email displayName role } secondFactor { token methods expiresAt } }
 }`;
 
 export const LOGOUT = `mutation Logout { logout }`;
@@ -134,7 +134,7 @@ export const AGENT_CERTIFICATES = `query AgentCertificates { agentCertificates {
 export const REVOKE_AGENT_CERTIFICATE = `mutation RevokeAgentCertificate($serial: String!) { revokeAgentCertificate(serial: $serial) }`;
 // Emailed single-use links (docs/limits.md: sign-up confirmation,
 // invitations, password reset).
-const SESSION = `token site { id name } user { id email displayName role }`;
+const SESSION = `token site { id name } user { id email displayName role } secondFactor { token methods expiresAt }`;
 export const VERIFY_EMAIL = `mutation VerifyEmail($token: String!, $password: String!) { verifyEmail(token: $token, password: $password) { ${SESSION} } }`;
 export const ACCEPT_INVITATION = `mutation AcceptInvitation($token: String!, $password: String!) { acceptInvitation(token: $token, password: $password) { ${SESSION} } }`;
 export const REQUEST_PASSWORD_RESET = `mutation RequestPasswordReset($email: String!) { requestPasswordReset(email: $email) }`;
@@ -156,3 +156,16 @@ export const AUDIT_LOG = `query AuditLog($first: Int, $after: String) {
   auditRetentionDays
 }`;
 export const SET_AUDIT_RETENTION = `mutation SetAuditRetention($days: Int!) { setAuditRetention(days: $days) }`;
+// Second factors (docs/second-factors.md).
+const FACTOR = `id kind name createdAt lastUsed`;
+export const SECOND_FACTORS = `query SecondFactors { me { id role } secondFactors { factors { ${FACTOR} } recoveryCodesLeft siteRequired mustEnrol } }`;
+export const MUST_ENROL = `query MustEnrol { secondFactors { mustEnrol } }`;
+export const BEGIN_TOTP = `mutation BeginTotpEnrolment($name: String) { beginTotpEnrolment(name: $name) { id secret uri qrCode } }`;
+export const CONFIRM_TOTP = `mutation ConfirmTotpEnrolment($id: ID!, $code: String!) { confirmTotpEnrolment(id: $id, code: $code) { factor { ${FACTOR} } recoveryCodes } }`;
+export const BEGIN_PASSKEY_REGISTRATION = `mutation BeginPasskeyRegistration { beginPasskeyRegistration { token options } }`;
+export const FINISH_PASSKEY_REGISTRATION = `mutation FinishPasskeyRegistration($token: String!, $name: String, $response: String!) { finishPasskeyRegistration(token: $token, name: $name, response: $response) { factor { ${FACTOR} } recoveryCodes } }`;
+export const REMOVE_SECOND_FACTOR = `mutation RemoveSecondFactor($id: ID!, $password: String) { removeSecondFactor(id: $id, password: $password) }`;
+export const REGENERATE_RECOVERY_CODES = `mutation RegenerateRecoveryCodes { regenerateRecoveryCodes }`;
+export const SET_REQUIRE_SECOND_FACTOR = `mutation SetRequireSecondFactor($required: Boolean!) { setRequireSecondFactor(required: $required) }`;
+export const BEGIN_PASSKEY_SIGN_IN = `mutation BeginPasskeySignIn($challenge: String!) { beginPasskeySignIn(challenge: $challenge) }`;
+export const FINISH_SIGN_IN = `mutation FinishSignIn($challenge: String!, $method: SecondFactorMethod!, $code: String, $response: String) { finishSignIn(challenge: $challenge, method: $method, code: $code, response: $response) { ${SESSION} } }`;

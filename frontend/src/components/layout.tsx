@@ -20,6 +20,7 @@ const NAV: { path: string; label: string; icon: string }[] = [
   { path: "/settings", label: "Site settings", icon: "⚙" },
   { path: "/audit", label: "Audit log", icon: "☷" },
   { path: "/account", label: "Your account", icon: "☻" },
+  { path: "/security", label: "Account security", icon: "⚿" },
 ];
 
 export function ConnPill() {

@@ -4,8 +4,9 @@ import * as Q from "../api/queries";
 import type { Site, User } from "../api/types";
 import { navigate } from "../router";
 import { useApp } from "../store/app";
+import { SecondFactorStep, type Challenge } from "./security";
 
-type Payload = { token: string; confirmationSentTo?: string | null; site: Pick<Site, "id" | "name">; user: User };
+type Payload = { token: string; confirmationSentTo?: string | null; site: Pick<Site, "id" | "name">; user: User; secondFactor?: Challenge | null };
 
 export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
   const app = useApp();
@@ -16,6 +17,18 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [sentTo, setSentTo] = useState<string | null>(null);
+  // The password was right and a second factor is needed: no session yet.
+  const [challenge, setChallenge] = useState<Challenge | null>(null);
+
+  function done(p: Payload) {
+    try {
+      localStorage.setItem("bergamot.lastSite", p.site.name);
+    } catch {
+      /* ignore */
+    }
+    navigate(mode === "signup" ? "#/config" : "#/");
+    app.signedIn(p.user, { id: p.site.id, name: p.site.name, summary: summary }, p.token);
+  }
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -35,13 +48,11 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
         const d = await app.client.request<{ login: Payload }>(Q.LOGIN, { site, email, password });
         p = d.login;
       }
-      try {
-        localStorage.setItem("bergamot.lastSite", p.site.name);
-      } catch {
-        /* ignore */
+      if (!p.token && p.secondFactor) {
+        setChallenge(p.secondFactor);
+        return;
       }
-      navigate(mode === "signup" ? "#/config" : "#/");
-      app.signedIn(p.user, { id: p.site.id, name: p.site.name, summary: summary }, p.token);
+      done(p);
     } catch (err) {
       setError((err as Error).message);
     } finally {
@@ -50,6 +61,7 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
   }
 
   const signup = mode === "signup";
+  if (challenge) return <SecondFactorStep challenge={challenge} onSignedIn={done} onCancel={() => { setChallenge(null); setPassword(""); }} />;
   if (sentTo)
     return (
       <div class="auth">

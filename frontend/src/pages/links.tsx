@@ -7,8 +7,9 @@ import * as Q from "../api/queries";
 import type { Site, User } from "../api/types";
 import { navigate, type Route } from "../router";
 import { useApp } from "../store/app";
+import { SecondFactorStep, type Challenge } from "./security";
 
-type Session = { token: string; site: Pick<Site, "id" | "name">; user: User };
+type Session = { token: string; site: Pick<Site, "id" | "name">; user: User; secondFactor?: Challenge | null };
 
 /** LINK_PAGES are the public pages of this file, by route. */
 export const LINK_PAGES = ["verify", "accept-invite", "reset-password", "forgot-password"];
@@ -63,7 +64,19 @@ function LinkSignIn({ route, kind }: { route: Route; kind: "verify" | "invite" }
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [challenge, setChallenge] = useState<Challenge | null>(null);
   if (!token) return missingToken();
+
+  function done(p: Session) {
+    try {
+      localStorage.setItem("bergamot.lastSite", p.site.name);
+    } catch {
+      /* ignore */
+    }
+    navigate(kind === "verify" ? "#/config" : "#/");
+    app.signedIn(p.user, { id: p.site.id, name: p.site.name, summary: "" }, p.token);
+  }
+
   async function submit(e: Event) {
     e.preventDefault();
     setBusy(true);
@@ -72,19 +85,19 @@ function LinkSignIn({ route, kind }: { route: Route; kind: "verify" | "invite" }
       let p: Session;
       if (kind === "verify") p = (await app.client.request<{ verifyEmail: Session }>(Q.VERIFY_EMAIL, { token, password })).verifyEmail;
       else p = (await app.client.request<{ acceptInvitation: Session }>(Q.ACCEPT_INVITATION, { token, password })).acceptInvitation;
-      try {
-        localStorage.setItem("bergamot.lastSite", p.site.name);
-      } catch {
-        /* ignore */
+      if (!p.token && p.secondFactor) {
+        // The link proved the mailbox; the member's second factor is still needed.
+        setChallenge(p.secondFactor);
+        return;
       }
-      navigate(kind === "verify" ? "#/config" : "#/");
-      app.signedIn(p.user, { id: p.site.id, name: p.site.name, summary: "" }, p.token);
+      done(p);
     } catch (err) {
       setError((err as Error).message);
     } finally {
       setBusy(false);
     }
   }
+  if (challenge) return <SecondFactorStep challenge={challenge} onSignedIn={done} onCancel={() => setChallenge(null)} />;
   return kind === "verify" ? (
     <Card title="Confirm your email" intro="Enter the password you chose when you created the site (if you already had a Bergamot account: that account's password). Your site opens and you are signed in." onSubmit={submit} error={error} busy={busy} action="Confirm and sign in">
       <PasswordField value={password} set={setPassword} label="Password" fresh={false} />

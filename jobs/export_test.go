@@ -1,0 +1,416 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bergamot-monitoring/bergamot/checks"
+	"github.com/bergamot-monitoring/bergamot/metrics"
+	"github.com/bergamot-monitoring/bergamot/metrics/export"
+	"github.com/bergamot-monitoring/bergamot/store"
+	"github.com/bergamot-monitoring/bergamot/tenants"
+)
+
+// exportXML is a site with one passive service and one export target.
+func exportXML(host, target string) string {
+	return `<bergamot site="x">
+	<credential name="tok"><username>user-` + host + `</username><password>token-` + host + `</password></credential>
+	` + target + `
+	<host name="` + host + `" address="127.0.0.1"><service name="http"><state failed-after="1"/></service></host>
+</bergamot>`
+}
+
+// result puts one result of service "http" of site with perfdata
+// latency=value ms, taken at, into the inbox and processes it.
+func (r *e2eRig) exportResult(site uuid.UUID, at time.Time, value float64) {
+	r.t.Helper()
+	v := value
+	r.inboxFor(site, r.stateIn(site, "http").id, checks.Result{Status: checks.StatusOK, Output: "ok", Started: at,
+		Perfdata: []checks.Perfdata{{Label: "latency", Value: &v, UOM: "ms"}}})
+	p := &Processor{Pool: r.db.Pool, Logger: r.log}
+	for {
+		n, err := p.RunOnce(r.ctx)
+		if err != nil {
+			r.t.Fatalf("processing: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+func (r *e2eRig) exporter() *Exporter {
+	return &Exporter{Pool: r.db.Pool, Sealer: r.sealer, Protocols: export.DefaultRegistry(), Logger: r.log,
+		Sender: &export.Sender{Timeout: 5 * time.Second}, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}
+}
+
+// exportStatus reads site's one export target's status.
+func (r *e2eRig) exportStatus(site uuid.UUID) store.ExportStatus {
+	r.t.Helper()
+	var out []store.ExportStatus
+	err := tenants.InSite(tenants.WithSite(r.ctx, site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = store.ExportStatuses(ctx, tx)
+		return err
+	})
+	if err != nil || len(out) != 1 {
+		r.t.Fatalf("export status: %v (%d targets)", err, len(out))
+	}
+	return out[0]
+}
+
+// drain runs the exporter until site's queue is empty.
+func (r *e2eRig) drain(ex *Exporter, site uuid.UUID, within time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		_, err := ex.RunOnce(r.ctx)
+		st := r.exportStatus(site)
+		if st.Queued == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("export queue not drained after %s: %d queued, last error %q (run error %v)", within, st.Queued, st.LastError, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// prometheusReceiver is a real Prometheus with the remote write receiver
+// on, restartable on the same port and data directory.
+type prometheusReceiver struct {
+	t         *testing.T
+	bin, dir  string
+	addr      string
+	cmd       *exec.Cmd
+	logOutput *os.File
+}
+
+func startPrometheusReceiver(t *testing.T) *prometheusReceiver {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Fatalf("prometheus not installed (make test installs the Debian package prometheus): %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte("global:\n  scrape_interval: 1m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	p := &prometheusReceiver{t: t, bin: bin, dir: dir, addr: addr}
+	p.start()
+	t.Cleanup(p.kill)
+	return p
+}
+
+func (p *prometheusReceiver) start() {
+	p.t.Helper()
+	p.cmd = exec.Command(p.bin, "--config.file="+filepath.Join(p.dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(p.dir, "data"),
+		"--web.listen-address="+p.addr, "--web.enable-remote-write-receiver")
+	out, err := os.OpenFile(filepath.Join(p.dir, "prometheus.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.logOutput = out
+	p.cmd.Stdout, p.cmd.Stderr = out, out
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + p.addr + "/-/ready")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(p.dir, "prometheus.log"))
+			p.t.Fatalf("prometheus not ready after 60s: %v\n%s", err, log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// kill stops it with SIGKILL: no clean shutdown.
+func (p *prometheusReceiver) kill() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	_ = p.cmd.Wait()
+	_ = p.logOutput.Close()
+	p.cmd = nil
+}
+
+func (p *prometheusReceiver) writeURL() string { return "http://" + p.addr + "/api/v1/write" }
+
+// values returns the sample values of the series matching selector in the
+// last hour, in time order.
+func (p *prometheusReceiver) values(selector string) []float64 {
+	p.t.Helper()
+	resp, err := http.Get("http://" + p.addr + "/api/v1/query?query=" + url.QueryEscape(selector+"[1h]"))
+	if err != nil {
+		p.t.Fatalf("querying prometheus: %v", err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string
+		Error  string
+		Data   struct {
+			Result []struct {
+				Metric map[string]string
+				Values [][2]any
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Status != "success" {
+		p.t.Fatalf("querying prometheus: %v %s", err, r.Error)
+	}
+	var out []float64
+	for _, s := range r.Data.Result {
+		for _, v := range s.Values {
+			var f float64
+			_, _ = fmt.Sscan(v[1].(string), &f)
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func seq(from, to int) []float64 {
+	var out []float64
+	for i := from; i <= to; i++ {
+		out = append(out, float64(i))
+	}
+	return out
+}
+
+func exportCounter(t *testing.T, protocol, outcome string) float64 {
+	t.Helper()
+	mfs, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "bergamot_metrics_export_points_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			if l["protocol"] == protocol && l["outcome"] == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// TestRemoteWriteIntoPrometheus: a site's perfdata arrives in a real
+// Prometheus (remote write receiver) as bergamot_perfdata with the check's
+// host, service, label and unit. Then the receiver is killed (SIGKILL)
+// while results keep coming: the exporter keeps the newest points up to
+// the target's buffer, drops the oldest beyond it and counts them (in
+// GraphQL's status and bergamot_metrics_export_points_total); when
+// Prometheus is back, everything within the buffer arrives, nothing else.
+func TestRemoteWriteIntoPrometheus(t *testing.T) {
+	prom := startPrometheusReceiver(t)
+	r := newE2ERig(t, exportXML("web1", `<metrics-export name="prom" protocol="prometheus-remote-write" url="`+prom.writeURL()+`" batch="5" buffer="20"/>`))
+	ex := r.exporter()
+	base := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	for i := 1; i <= 10; i++ {
+		r.exportResult(r.site, base.Add(time.Duration(i)*time.Second), float64(i))
+	}
+	r.drain(ex, r.site, 30*time.Second)
+	sel := `bergamot_perfdata{host="web1",service="http",label="latency",unit="ms"}`
+	if got := prom.values(sel); fmt.Sprint(got) != fmt.Sprint(seq(1, 10)) {
+		t.Fatalf("Prometheus holds %v for %s, want 1..10", got, sel)
+	}
+	if st := r.exportStatus(r.site); st.Sent != 10 || st.Dropped != 0 || st.LastSuccessAt == nil {
+		t.Fatalf("status after the first batches: %+v", st)
+	}
+
+	droppedBefore := exportCounter(t, "prometheus-remote-write", metrics.ExportDropped)
+	prom.kill()
+	for i := 11; i <= 40; i++ { // 30 points: 10 beyond the buffer of 20
+		r.exportResult(r.site, base.Add(time.Duration(i)*time.Second), float64(i))
+	}
+	time.Sleep(30 * time.Millisecond) // past the backoff
+	if _, err := ex.RunOnce(r.ctx); err != nil {
+		t.Fatalf("a failing receiver is recorded on the target, not returned: %v", err)
+	}
+	st := r.exportStatus(r.site)
+	if st.Dropped != 10 || st.Queued != 20 || st.LastError == "" || st.Failures == 0 {
+		t.Fatalf("receiver down, 30 points produced, buffer 20: status %+v, want dropped 10, queued 20, an error", st)
+	}
+	if d := exportCounter(t, "prometheus-remote-write", metrics.ExportDropped) - droppedBefore; d != 10 {
+		t.Errorf("bergamot_metrics_export_points_total{outcome=dropped} rose by %v, want 10", d)
+	}
+	t.Logf("while down: %q", st.LastError)
+
+	prom.start()
+	r.drain(ex, r.site, 60*time.Second)
+	want := append(seq(1, 10), seq(21, 40)...)
+	if got := prom.values(sel); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the restart Prometheus holds %v, want 1..10 and 21..40 (11..20 were beyond the buffer)", got)
+	}
+	if st := r.exportStatus(r.site); st.Sent != 30 || st.Dropped != 10 || st.Failures != 0 {
+		t.Fatalf("status after the restart: %+v", st)
+	}
+}
+
+// otlpReceiver decodes OTLP/HTTP requests with the official proto types
+// and keeps the points and the Authorization headers; fail makes it answer
+// that status instead, once per queued status.
+type otlpReceiver struct {
+	mu     sync.Mutex
+	points []export.Point
+	auth   []string
+	fail   []int
+	srv    *httptest.Server
+}
+
+func newOTLPReceiver(t *testing.T) *otlpReceiver {
+	o := &otlpReceiver{}
+	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if len(o.fail) > 0 {
+			code := o.fail[0]
+			o.fail = o.fail[1:]
+			http.Error(w, "not now", code)
+			return
+		}
+		body, _ := io.ReadAll(req.Body)
+		if req.URL.Path != "/v1/metrics" || req.Header.Get("Content-Type") != "application/x-protobuf" {
+			http.Error(w, "want POST /v1/metrics application/x-protobuf", http.StatusUnsupportedMediaType)
+			return
+		}
+		pts, err := export.DecodeOTLP(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		o.points = append(o.points, pts...)
+		o.auth = append(o.auth, req.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	t.Cleanup(o.srv.Close)
+	return o
+}
+
+func (o *otlpReceiver) got() ([]export.Point, []string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]export.Point(nil), o.points...), append([]string(nil), o.auth...)
+}
+
+// TestOTLPExportKeepsSitesApart: two sites export over OTLP/HTTP to their
+// own receivers, A with a bearer token and B with basic authentication,
+// both sealed credentials. Each receiver gets only its own site's points
+// (host names), with its own site's secret; a 503 is retried without
+// losing the batch, and a 400 drops it and counts it.
+func TestOTLPExportKeepsSitesApart(t *testing.T) {
+	ra, rb := newOTLPReceiver(t), newOTLPReceiver(t)
+	r := newE2ERig(t, exportXML("alpha", `<metrics-export name="otel" protocol="otlp" url="`+ra.srv.URL+`/v1/metrics" auth="bearer" credential="tok" batch="3"/>`))
+	siteB := r.addSite(exportXML("bravo", `<metrics-export name="otel" protocol="otlp" url="`+rb.srv.URL+`/v1/metrics" auth="basic" credential="tok" batch="3"/>`))
+	ex := r.exporter()
+	ra.fail = []int{http.StatusServiceUnavailable}
+	base := time.Now().Add(-time.Minute).Truncate(time.Second)
+	for i := 1; i <= 7; i++ {
+		r.exportResult(r.site, base.Add(time.Duration(i)*time.Second), float64(i))
+		r.exportResult(siteB, base.Add(time.Duration(i)*time.Second), float64(100+i))
+	}
+	// Each site's outbox shows only its own points.
+	for _, s := range []uuid.UUID{r.site, siteB} {
+		if st := r.exportStatus(s); st.Queued != 7 {
+			t.Fatalf("site %s: %d points queued, want its own 7", s, st.Queued)
+		}
+	}
+	r.drain(ex, r.site, 30*time.Second)
+	r.drain(ex, siteB, 30*time.Second)
+
+	for _, c := range []struct {
+		rec        *otlpReceiver
+		host, auth string
+		from       int
+	}{
+		{ra, "alpha", "Bearer token-alpha", 1},
+		{rb, "bravo", "Basic dXNlci1icmF2bzp0b2tlbi1icmF2bw==", 101},
+	} {
+		pts, auths := c.rec.got()
+		var vals []float64
+		for _, p := range pts {
+			if p.Host != c.host || p.Service != "http" || p.Label != "latency" || p.Unit != "ms" {
+				t.Fatalf("receiver of %s got a point of another series or site: %+v", c.host, p)
+			}
+			vals = append(vals, p.Value)
+		}
+		sort.Float64s(vals)
+		if fmt.Sprint(vals) != fmt.Sprint(seq(c.from, c.from+6)) {
+			t.Errorf("receiver of %s got %v, want %d..%d", c.host, vals, c.from, c.from+6)
+		}
+		for _, a := range auths {
+			if a != c.auth {
+				t.Errorf("receiver of %s saw Authorization %q, want %q", c.host, a, c.auth)
+			}
+		}
+	}
+	if st := r.exportStatus(r.site); st.Sent != 7 || st.Dropped != 0 || !strings.Contains(st.LastError, "503") {
+		t.Errorf("site A after a 503 and a retry: %+v, want 7 sent, none dropped, the 503 as last error", st)
+	}
+
+	// A batch the receiver refuses for good is dropped and counted.
+	rb.fail = []int{http.StatusBadRequest}
+	r.exportResult(siteB, base.Add(10*time.Second), 200)
+	r.drain(ex, siteB, 30*time.Second)
+	if st := r.exportStatus(siteB); st.Dropped != 1 || !strings.Contains(st.LastError, "400") {
+		t.Errorf("site B after a 400: %+v, want 1 dropped and the 400 as last error", st)
+	}
+}
+
+// TestBackoffGrowsWithJitter: the wait doubles per failure, stays within
+// [d/2, d] and never passes the maximum.
+func TestBackoffGrowsWithJitter(t *testing.T) {
+	ex := &Exporter{MinBackoff: time.Second, MaxBackoff: time.Minute}
+	for n, d := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 10: time.Minute, 50: time.Minute} {
+		seen := map[time.Duration]bool{}
+		for range 50 {
+			w := ex.backoff(n)
+			if w < d/2 || w > d {
+				t.Fatalf("backoff(%d) = %s, want within [%s, %s]", n, w, d/2, d)
+			}
+			seen[w] = true
+		}
+		if len(seen) < 2 {
+			t.Errorf("backoff(%d) always %v: no jitter", n, seen)
+		}
+	}
+}

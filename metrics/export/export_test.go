@@ -1,0 +1,169 @@
+package export_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bergamot-monitoring/bergamot/config"
+	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
+	"github.com/bergamot-monitoring/bergamot/metrics/export"
+)
+
+var points = []export.Point{
+	{Host: "web1", Service: "http", Label: "time", Unit: "s", At: time.Unix(1700000002, 0).UTC(), Value: 0.25},
+	{Host: "web1", Service: "http", Label: "time", Unit: "s", At: time.Unix(1700000001, 0).UTC(), Value: 0.5},
+	{Host: "web1", Label: "rta", Unit: "ms", At: time.Unix(1700000001, 0).UTC(), Value: 12},
+	{Host: "db\xff", Label: "load1", At: time.Unix(1700000001, 0).UTC(), Value: 3},
+}
+
+// TestRemoteWriteEncoding: one series per host, service, label and unit,
+// labels sorted with __name__ first and empty ones left out, samples in
+// time order, values made valid UTF-8.
+func TestRemoteWriteEncoding(t *testing.T) {
+	body, h, err := export.RemoteWrite{}.Encode(points)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Get("Content-Encoding") != "snappy" || h.Get("X-Prometheus-Remote-Write-Version") != "0.1.0" {
+		t.Errorf("headers %v", h)
+	}
+	req, err := export.DecodeRemoteWrite(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ts := range req.Timeseries {
+		var b strings.Builder
+		for _, l := range ts.Labels {
+			b.WriteString(l.Name + "=" + l.Value + " ")
+		}
+		for _, s := range ts.Samples {
+			b.WriteString("@" + time.UnixMilli(s.Timestamp).UTC().Format("05") + " ")
+		}
+		got = append(got, b.String())
+	}
+	want := []string{
+		"__name__=bergamot_perfdata host=web1 label=time service=http unit=s @21 @22 ",
+		"__name__=bergamot_perfdata host=web1 label=rta unit=ms @21 ",
+		"__name__=bergamot_perfdata host=db\uFFFD label=load1 @21 ",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestOTLPRoundTrip: what OTLP encodes, DecodeOTLP reads back.
+func TestOTLPRoundTrip(t *testing.T) {
+	body, _, err := export.OTLP{}.Encode(points)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := export.DecodeOTLP(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(points) {
+		t.Fatalf("%d points back, want %d", len(got), len(points))
+	}
+	seen := map[string]bool{}
+	for _, p := range got {
+		seen[p.Host+"/"+p.Service+"/"+p.Label+"/"+p.Unit+"/"+p.At.Format(time.RFC3339)] = true
+	}
+	for _, p := range points {
+		k := strings.ToValidUTF8(p.Host, "\uFFFD") + "/" + p.Service + "/" + p.Label + "/" + p.Unit + "/" + p.At.Format(time.RFC3339)
+		if !seen[k] {
+			t.Errorf("point %s lost in %v", k, seen)
+		}
+	}
+	if _, err := export.DecodeOTLP([]byte{0x0a, 0x05, 0x01}); err == nil {
+		t.Error("a truncated body decoded")
+	}
+}
+
+// TestSendClassifiesFailures: 2xx delivers; 503, 429 and 401 are
+// retried; 400 is not; the error carries the receiver's words.
+func TestSendClassifiesFailures(t *testing.T) {
+	var status int
+	var auth string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = r.Header.Get("Authorization")
+		if status != 0 {
+			http.Error(w, "out of order sample", status)
+		}
+	}))
+	defer srv.Close()
+	s := &export.Sender{}
+	send := func() error {
+		return s.Send(context.Background(), export.RemoteWrite{}, export.Target{URL: srv.URL, Auth: "bearer", Password: "tok"}, points)
+	}
+	if err := send(); err != nil || auth != "Bearer tok" {
+		t.Fatalf("send: %v, Authorization %q", err, auth)
+	}
+	for code, retry := range map[int]bool{503: true, 429: true, 401: true, 500: true, 400: false, 413: false} {
+		status = code
+		err := send()
+		if err == nil || export.Retryable(err) != retry || !strings.Contains(err.Error(), "out of order sample") {
+			t.Errorf("status %d: err %v, retryable %v, want %v", code, err, export.Retryable(err), retry)
+		}
+	}
+}
+
+// TestValidatorRefusesTheOperatorsNetwork: under the hosted policy an
+// export URL naming a loopback or private address is refused at apply,
+// with the file and line; a public one passes; the trusted policy (nil)
+// allows all.
+func TestValidatorRefusesTheOperatorsNetwork(t *testing.T) {
+	doc, err := config.Parse("site.xml", strings.NewReader(`<bergamot site="s">
+<metrics-export name="inside" protocol="otlp" url="http://127.0.0.1:4318/v1/metrics"/>
+<metrics-export name="lan" protocol="prometheus-remote-write" url="http://10.1.2.3/api/v1/write"/>
+<metrics-export name="out" protocol="otlp" url="https://203.0.114.7/v1/metrics"/>
+</bergamot>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := config.Resolve(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := export.Validator(export.DefaultRegistry(), netpolicy.New(netpolicy.Options{}))(m).Error()
+	for _, want := range []string{`site.xml:2: metrics-export "inside": url http://127.0.0.1:4318/v1/metrics`, `site.xml:3: metrics-export "lan": url http://10.1.2.3/api/v1/write`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("errors lack %q:\n%s", want, errs)
+		}
+	}
+	if strings.Contains(errs, `"out"`) {
+		t.Errorf("a public address was refused:\n%s", errs)
+	}
+	if e := export.Validator(export.DefaultRegistry(), nil)(m); len(e) != 0 {
+		t.Errorf("trusted policy refused: %v", e)
+	}
+}
+
+// FuzzDecodeOTLP: any body decodes or fails with an error, never a panic.
+func FuzzDecodeOTLP(f *testing.F) {
+	body, _, _ := export.OTLP{}.Encode(points)
+	f.Add(body)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pts, err := export.DecodeOTLP(b)
+		if err == nil {
+			if _, _, err := (export.OTLP{}).Encode(pts); err != nil {
+				t.Fatalf("decoded points do not encode: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzDecodeRemoteWrite: any body decodes or fails with an error.
+func FuzzDecodeRemoteWrite(f *testing.F) {
+	body, _, _ := export.RemoteWrite{}.Encode(points)
+	f.Add(body)
+	f.Add([]byte{0xff, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = export.DecodeRemoteWrite(b)
+	})
+}

@@ -1,0 +1,2 @@
+DROP FUNCTION IF EXISTS bergamot_channel(text);
+DROP TABLE IF EXISTS channel_secret;

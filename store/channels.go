@@ -1,0 +1,28 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Bergamot's LISTEN/NOTIFY channels (ResultsChannel, ConfigChannel,
+// ChecksChannel, DowntimesChannel, the gateway's keys channel) are named
+// here by their public names; in PostgreSQL each carries a secret suffix
+// (bergamot_channel(), migration 000053) that only the application and
+// worker roles can read, so a site's reporting login can neither listen to
+// them nor notify on them. Senders write pg_notify(bergamot_channel($1), ...);
+// listeners call Listen.
+
+// Listen makes conn listen on the Bergamot channel name.
+func Listen(ctx context.Context, conn *pgx.Conn, name string) error {
+	var real string
+	if err := conn.QueryRow(ctx, `SELECT bergamot_channel($1)`, name).Scan(&real); err != nil {
+		return fmt.Errorf("finding channel %s: %w", name, err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{real}.Sanitize()); err != nil {
+		return fmt.Errorf("listening on %s: %w", name, err)
+	}
+	return nil
+}
