@@ -116,7 +116,7 @@ type AgentCA struct {
 
 // agentCACollector reads an AgentCA when scraped.
 type agentCACollector struct {
-	read                      func() (*AgentCA, error)
+	read                     func() (*AgentCA, error)
 	issued, revoked, exp, up *prometheus.Desc
 }
 

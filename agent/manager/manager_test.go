@@ -142,3 +142,33 @@ func FuzzParseIdentity(f *testing.F) {
 		}
 	})
 }
+
+// TestStats: what the manager's /metrics reports comes from its ledgers
+// and certificates: issued and revoked counts (the command line's too) and
+// the expiry of the root, the manager's and the node certificates.
+func TestStats(t *testing.T) {
+	ca, err := Init(filepath.Join(t.TempDir(), "m"), "", []string{"localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ca.Stats()
+	if err != nil || st.Issued != 0 || st.Revoked != 0 || len(st.Expires) != 3 {
+		t.Fatalf("fresh manager: %+v %v", st, err)
+	}
+	for _, h := range []string{"web1", "web2"} {
+		key, _ := NewKey("")
+		if _, err := ca.SignAgent(Identity{Kind: KindAgent, Site: "s1", Name: h}, key.Public(), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ca.Revoke("s1", "", "web1"); err != nil {
+		t.Fatal(err)
+	}
+	st, err = ca.Stats()
+	if err != nil || st.Issued != 2 || st.Revoked != 1 {
+		t.Fatalf("after 2 issued, 1 revoked: %+v %v", st, err)
+	}
+	if !st.Expires["root"].Equal(ca.Root().NotAfter) || st.Expires["manager"].IsZero() || st.Expires["node"].IsZero() {
+		t.Errorf("expiries %v", st.Expires)
+	}
+}

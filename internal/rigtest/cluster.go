@@ -251,7 +251,7 @@ func (c *Cluster) Notifier(name string, env ...string) *Proc {
 func (c *Cluster) AgentManager(name string, env ...string) (*Proc, string) {
 	c.T.Helper()
 	dir := filepath.Join(c.T.TempDir(), name)
-	if out, err := exec.Command(Binary(c.T), "agent-manager", "init", "--dir", dir, "--names", "127.0.0.1,localhost").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(context.Background(), Binary(c.T), "agent-manager", "init", "--dir", dir, "--names", "127.0.0.1,localhost").CombinedOutput(); err != nil {
 		c.T.Fatalf("agent-manager init: %v\n%s", err, out)
 	}
 	return c.launch(name, "agent-manager", []string{"agent-manager", "serve", "--dir", dir, "--listen", "127.0.0.1:0",

@@ -130,6 +130,8 @@ export const SUB_NOTIFICATIONS = `subscription Notifications {
 export const AGENTS = `query Agents { agents { agentId hostName connected version node since lastSeen serial certificateExpires } agentHub { url caCertificate } }`;
 export const CREATE_AGENT_ENROLMENT = `mutation CreateAgentEnrolment($host: String!, $template: Boolean) { createAgentEnrolment(host: $host, template: $template) { host template token expiresAt commands hub { url } } }`;
 export const REVOKE_AGENT = `mutation RevokeAgent($host: String!) { revokeAgent(host: $host) }`;
+export const AGENT_CERTIFICATES = `query AgentCertificates { agentCertificates { serial agentId template notAfter issuedAt revokedAt status } }`;
+export const REVOKE_AGENT_CERTIFICATE = `mutation RevokeAgentCertificate($serial: String!) { revokeAgentCertificate(serial: $serial) }`;
 // Emailed single-use links (docs/limits.md: sign-up confirmation,
 // invitations, password reset).
 const SESSION = `token site { id name } user { id email displayName role } secondFactor { token methods expiresAt }`;

@@ -136,6 +136,20 @@ export interface Agent {
   certificateExpires: string | null;
 }
 
+/** Where an agent certificate stands (GraphQL AgentCertificateStatus). */
+export type AgentCertificateStatus = "VALID" | "EXPIRING" | "EXPIRED" | "REVOKED";
+
+/** A certificate of one of the site's agents (GraphQL AgentCertificate). */
+export interface AgentCertificate {
+  serial: string;
+  agentId: string;
+  template: boolean;
+  notAfter: string;
+  issuedAt: string;
+  revokedAt: string | null;
+  status: AgentCertificateStatus;
+}
+
 /** A one-time enrolment token with its copy-paste steps. */
 export interface AgentEnrolment {
   host: string;

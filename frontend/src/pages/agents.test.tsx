@@ -16,6 +16,7 @@ function makeApp(handlers: Record<string, Handler>, role: Role = "ADMIN") {
   const { app, calls } = fakeApp(handlers);
   const me = { id: "u", email: "a@b.c", displayName: "A", role };
   handlers.Me ??= () => ({ me, site: { id: "s", name: "acme", summary: "" } });
+  handlers.AgentCertificates ??= () => ({ agentCertificates: [] });
   handlers.Overview ??= () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } });
   return { app, calls };
 }
@@ -88,6 +89,67 @@ describe("host agents page", () => {
     const b = root.querySelector<HTMLButtonElement>("[aria-label=Agents] .btn-danger")!;
     expect(b.disabled).toBe(true);
     expect(b.title).toContain("viewer");
+  });
+
+  it("lists certificates per host with serial, expiry and status, and revokes one by serial", async () => {
+    const cert = (serial: string, agentId: string, status: string, revokedAt: string | null = null) => ({
+      serial, agentId, template: false, notAfter: "2027-03-07T10:00:00Z", issuedAt: "2026-12-07T10:00:00Z", revokedAt, status,
+    });
+    let certs = [cert("aa01", "web1", "VALID"), cert("aa00", "web1", "REVOKED", "2026-12-01T09:00:00Z"), cert("bb01", "db1", "EXPIRING")];
+    const revoked: unknown[] = [];
+    const { app, calls } = makeApp({
+      Agents: () => ({ agents: [agent("web1", true), agent("db1", true)], agentHub: hub }),
+      AgentCertificates: () => ({ agentCertificates: certs }),
+      RevokeAgentCertificate: (v) => {
+        revoked.push(v);
+        certs = certs.map((c) => (c.serial === "aa01" ? { ...c, status: "REVOKED", revokedAt: "2026-12-07T12:00:00Z" } : c));
+        return { revokeAgentCertificate: ["aa01"] };
+      },
+    });
+    const confirmOrig = window.confirm;
+    window.confirm = () => true;
+    try {
+      await mount(app);
+      const rows = () => [...root.querySelectorAll("[aria-label=Certificates] .tr")];
+      await waitFor(() => rows().length === 3);
+      expect(rows()[0].textContent).toContain("VALID");
+      expect(rows()[0].textContent).toContain("aa01");
+      expect(rows()[0].textContent).toContain("until");
+      expect(rows()[1].textContent).toContain("REVOKED");
+      expect(rows()[1].querySelector<HTMLButtonElement>(".btn-danger")!.disabled).toBe(true);
+      expect(rows()[2].textContent).toContain("EXPIRING");
+
+      // Per host: only db1's.
+      const select = root.querySelector<HTMLSelectElement>("select[aria-label='Certificates of host']")!;
+      await act(async () => {
+        select.value = "db1";
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+      await waitFor(() => rows().length === 1);
+      expect(rows()[0].textContent).toContain("bb01");
+      await act(async () => {
+        select.value = "web1";
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+      await waitFor(() => rows().length === 2);
+
+      await act(async () => {
+        rows()[0].querySelector<HTMLButtonElement>(".btn-danger")!.click();
+      });
+      await waitFor(() => rows()[0].textContent?.includes("REVOKED") ?? false);
+      expect(revoked).toEqual([{ serial: "aa01" }]);
+      expect(calls.filter((c) => c === "AgentCertificates").length).toBeGreaterThanOrEqual(2);
+    } finally {
+      window.confirm = confirmOrig;
+    }
+  });
+
+  it("shows certificates to administrators only", async () => {
+    const { app, calls } = makeApp({ Agents: () => ({ agents: [agent("web1", true)], agentHub: hub }) }, "VIEWER");
+    await mount(app);
+    await waitFor(() => root.querySelectorAll("[aria-label=Agents] .tr").length === 1);
+    expect(root.querySelector("[aria-label=Certificates]")).toBeNull();
+    expect(calls).not.toContain("AgentCertificates");
   });
 
   it("says how to enable the hub when the node runs none", async () => {

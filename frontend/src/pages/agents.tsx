@@ -1,7 +1,7 @@
 // Host agents: who is connected where, their certificates, enrolment and revocation.
 import { useState } from "preact/hooks";
 import * as Q from "../api/queries";
-import type { Agent, AgentEnrolment } from "../api/types";
+import type { Agent, AgentCertificate, AgentCertificateStatus, AgentEnrolment } from "../api/types";
 import { ErrorBox, Loading, useMutation, useNow, useQuery } from "../components/query";
 import { ago, dateTime, since } from "../format";
 import { usePermissions } from "../store/permissions";
@@ -35,7 +35,7 @@ export function AgentsPage() {
         <section class="panel">
           <h2>Agents <span class="count">{data.agents.length}</span></h2>
           {data.agents.length === 0 && <div class="empty">No agent has connected yet. Add a host with the agent above.</div>}
-          <div class="table wide-dur" role="table" aria-label="Agents">
+          <div class="table agents-table" role="table" aria-label="Agents">
             {data.agents.map((a) => {
               const expires = a.certificateExpires ? Date.parse(a.certificateExpires) : null;
               const soon = expires !== null && expires - now < 14 * 24 * 3600 * 1000;
@@ -76,7 +76,77 @@ export function AgentsPage() {
           </div>
         </section>
       )}
+      {data && data.agentHub && perm.canManageUsers && <Certificates hosts={data.agents.map((a) => a.agentId)} onRevoked={() => void refetch()} />}
     </div>
+  );
+}
+
+const certBadge: Record<AgentCertificateStatus, { cls: string; icon: string }> = {
+  VALID: { cls: "st-ok", icon: "✓" },
+  EXPIRING: { cls: "st-warning", icon: "!" },
+  EXPIRED: { cls: "st-critical", icon: "✕" },
+  REVOKED: { cls: "st-pending", icon: "⊘" },
+};
+
+/** Certificates lists the site's agent certificates, per host when one is
+ * picked, with serial, expiry and status, and revokes one by serial
+ * (administrators only: the query is theirs). */
+function Certificates({ hosts, onRevoked }: { hosts: string[]; onRevoked: () => void }) {
+  const { data, error, loading, refetch } = useQuery<{ agentCertificates: AgentCertificate[] }>(Q.AGENT_CERTIFICATES);
+  const revoke = useMutation<{ revokeAgentCertificate: string[] }>(Q.REVOKE_AGENT_CERTIFICATE);
+  const [host, setHost] = useState("");
+  const all = data?.agentCertificates ?? [];
+  const names = [...new Set([...hosts, ...all.map((c) => c.agentId)])].sort();
+  const shown = host === "" ? all : all.filter((c) => c.agentId === host);
+  return (
+    <section class="panel">
+      <h2>
+        Certificates <span class="count">{shown.length}</span>
+      </h2>
+      <label class="muted">
+        Host{" "}
+        <select value={host} onChange={(e) => setHost(e.currentTarget.value)} aria-label="Certificates of host">
+          <option value="">all hosts</option>
+          {names.map((n) => (
+            <option value={n} key={n}>{n}</option>
+          ))}
+        </select>
+      </label>
+      <ErrorBox error={error} retry={refetch} />
+      {!data && loading && <Loading />}
+      {data && shown.length === 0 && <div class="empty">No certificate {host ? `for ${host} ` : ""}yet: enrol a host above.</div>}
+      <div class="table cert-table" role="table" aria-label="Certificates">
+        {shown.map((c) => (
+          <div class="tr" role="row" key={c.serial}>
+            <span role="cell" class="c-status">
+              <span class={`badge ${certBadge[c.status].cls}`}>
+                <span class="badge-icon" aria-hidden="true">{certBadge[c.status].icon}</span>
+                <span class="badge-word">{c.status}</span>
+              </span>
+            </span>
+            <span role="cell" class="c-name">
+              <span class="check-name mono">{c.agentId}</span> {c.template && <span class="chip">template</span>}
+            </span>
+            <span role="cell" class="c-output mono small" title="Serial">{c.serial}</span>
+            <span role="cell" class="c-dur" title={`Issued ${dateTime(c.issuedAt)}`}>
+              {c.revokedAt ? `revoked ${dateTime(c.revokedAt)}` : `${c.status === "EXPIRED" ? "expired" : "until"} ${dateTime(c.notAfter)}`}
+            </span>
+            <span role="cell">
+              <button class="btn btn-small btn-danger" disabled={c.revokedAt !== null || revoke.busy} title={`Revoke certificate ${c.serial}`}
+                onClick={async () => {
+                  if (!confirm(`Revoke certificate ${c.serial} of ${c.agentId}? An agent connected with it is dropped within seconds.`)) return;
+                  if (await revoke.run({ serial: c.serial }, `Revoked certificate ${c.serial}`)) {
+                    void refetch();
+                    onRevoked();
+                  }
+                }}>
+                Revoke
+              </button>
+            </span>
+          </div>
+        ))}
+      </div>
+    </section>
   );
 }
 
