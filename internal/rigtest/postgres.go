@@ -175,7 +175,9 @@ func (p *Postgres) Start() {
 	cmd := exec.CommandContext(context.Background(), filepath.Join(p.bin, "postgres"), "-D", p.Dir) // Kill ends it
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred, Setpgid: true}
+	// Pdeathsig: a test binary that dies (a -timeout panic) takes its
+	// clusters with it instead of leaving them running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred, Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		p.t.Fatalf("starting postgres %s: %v", p.Name, err)
 	}

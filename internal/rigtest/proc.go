@@ -76,7 +76,9 @@ func (p *Proc) start() {
 	p.t.Helper()
 	cmd := exec.CommandContext(context.Background(), Binary(p.t), append([]string{"--log-format", "json"}, p.args...)...) // Kill ends it
 	cmd.Env = p.env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill -9 takes the plugins it runs too
+	// Setpgid: kill -9 takes the plugins it runs too; Pdeathsig: a test
+	// binary that dies (a -timeout panic) leaves no process behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		p.t.Fatal(err)
