@@ -12,6 +12,7 @@ import { OverviewPage } from "./pages/overview";
 import { AccountPage, ForcedPasswordChange } from "./pages/account";
 import { AuditPage } from "./pages/audit";
 import { SettingsPage } from "./pages/settings";
+import { SLAsPage } from "./pages/slas";
 import { TeamsPage } from "./pages/teams";
 import { TreePage } from "./pages/tree";
 import { WorkersPage } from "./pages/workers";
@@ -38,6 +39,8 @@ function Page({ route }: { route: Route }) {
       return <ConfigPage />;
     case "workers":
       return <WorkersPage />;
+    case "slas":
+      return <SLAsPage />;
     case "agents":
       return <AgentsPage />;
     case "teams":
@@ -59,7 +62,7 @@ function Page({ route }: { route: Route }) {
 
 const TITLES: Record<string, string> = {
   checks: "Hosts & services", check: "Check", alerts: "Alerts", groups: "Groups", locations: "Locations",
-  config: "Configuration", workers: "Workers", agents: "Host agents", teams: "Teams", settings: "Settings", account: "Your account", audit: "Audit log", signin: "Sign in", signup: "Sign up",
+  config: "Configuration", workers: "Workers", slas: "SLAs", agents: "Host agents", teams: "Teams", settings: "Settings", account: "Your account", audit: "Audit log", signin: "Sign in", signup: "Sign up",
   verify: "Confirm your email", "accept-invite": "Accept invitation", "reset-password": "New password", "forgot-password": "Forgot password",
 };
 

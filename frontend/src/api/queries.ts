@@ -154,3 +154,11 @@ export const AUDIT_LOG = `query AuditLog($first: Int, $after: String) {
   auditRetentionDays
 }`;
 export const SET_AUDIT_RETENTION = `mutation SetAuditRetention($days: Int!) { setAuditRetention(days: $days) }`;
+
+export const SLAS = `query SLAs {
+  slas {
+    id name subject subjectKind checkId target period timeZone downtime blind from to percent met
+    budgetSeconds usedSeconds remainingSeconds remainingFraction
+    incidents(first: 20) { checkId check status from to output }
+  }
+}`;

@@ -150,3 +150,9 @@ export interface ApiToken { id: string; name: string; userId: string; createdAt:
 export interface Session { id: string; createdAt: string; lastSeen: string; expiresAt: string; idleUntil: string; address: string; userAgent: string; current: boolean }
 
 export interface AuditEntry { id: string; at: string; actor: string; via: string; address: string; action: string; target: string; outcome: "ok" | "failed" | "denied"; detail: string }
+export interface SLAIncident { checkId: string; check: string; status: string; from: string; to: string; output: string }
+export interface SLA {
+  id: string; name: string; subject: string; subjectKind: string; checkId: string | null; target: number; period: string; timeZone: string;
+  downtime: string; blind: string; from: string; to: string; percent: number; met: boolean;
+  budgetSeconds: number; usedSeconds: number; remainingSeconds: number; remainingFraction: number; incidents: SLAIncident[];
+}
