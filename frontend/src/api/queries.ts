@@ -162,3 +162,19 @@ export const SLAS = `query SLAs {
     incidents(first: 20) { checkId check status from to output }
   }
 }`;
+
+export const STATUS_PAGES = `query StatusPages {
+  statusPages {
+    id slug title description domain path
+    components { id name description position checkId groupName }
+    incidents(first: 20) { id kind title impact state components scheduledFrom scheduledTo createdAt resolvedAt updates { id state body author at } }
+  }
+  hosts { id name services { id name } }
+  groups { name }
+}`;
+export const SAVE_STATUS_PAGE = `mutation SaveStatusPage($input: StatusPageInput!) { saveStatusPage(input: $input) { id } }`;
+export const DELETE_STATUS_PAGE = `mutation DeleteStatusPage($id: ID!) { deleteStatusPage(id: $id) }`;
+export const SAVE_STATUS_COMPONENT = `mutation SaveStatusComponent($input: StatusComponentInput!) { saveStatusComponent(input: $input) { id } }`;
+export const DELETE_STATUS_COMPONENT = `mutation DeleteStatusComponent($id: ID!) { deleteStatusComponent(id: $id) }`;
+export const CREATE_STATUS_INCIDENT = `mutation CreateStatusIncident($input: StatusIncidentInput!) { createStatusIncident(input: $input) { id } }`;
+export const UPDATE_STATUS_INCIDENT = `mutation UpdateStatusIncident($id: ID!, $state: String!, $body: String!) { updateStatusIncident(id: $id, state: $state, body: $body) { id } }`;

@@ -156,3 +156,13 @@ export interface SLA {
   downtime: string; blind: string; from: string; to: string; percent: number; met: boolean;
   budgetSeconds: number; usedSeconds: number; remainingSeconds: number; remainingFraction: number; incidents: SLAIncident[];
 }
+export interface StatusIncidentUpdate { id: string; state: string; body: string; author: string; at: string }
+export interface StatusIncident {
+  id: string; kind: string; title: string; impact: string; state: string; components: string[];
+  scheduledFrom: string | null; scheduledTo: string | null; createdAt: string; resolvedAt: string | null; updates: StatusIncidentUpdate[];
+}
+export interface StatusComponent { id: string; name: string; description: string; position: number; checkId: string | null; groupName: string | null }
+export interface StatusPage {
+  id: string; slug: string; title: string; description: string; domain: string | null; path: string;
+  components: StatusComponent[]; incidents: StatusIncident[];
+}
