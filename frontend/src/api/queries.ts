@@ -178,3 +178,7 @@ export const SAVE_STATUS_COMPONENT = `mutation SaveStatusComponent($input: Statu
 export const DELETE_STATUS_COMPONENT = `mutation DeleteStatusComponent($id: ID!) { deleteStatusComponent(id: $id) }`;
 export const CREATE_STATUS_INCIDENT = `mutation CreateStatusIncident($input: StatusIncidentInput!) { createStatusIncident(input: $input) { id } }`;
 export const UPDATE_STATUS_INCIDENT = `mutation UpdateStatusIncident($id: ID!, $state: String!, $body: String!) { updateStatusIncident(id: $id, state: $state, body: $body) { id } }`;
+
+export const AVAILABILITY = `query Availability($id: ID, $from: Time!, $to: Time!) {
+  availability(checkId: $id, from: $from, to: $to) { seconds ok downtime blind pending statuses { status fraction seconds } }
+}`;

@@ -166,3 +166,4 @@ export interface StatusPage {
   id: string; slug: string; title: string; description: string; domain: string | null; path: string;
   components: StatusComponent[]; incidents: StatusIncident[];
 }
+export interface Availability { seconds: number; ok: number; downtime: number; blind: number; pending: number; statuses: { status: string; fraction: number; seconds: number }[] }
