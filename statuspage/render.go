@@ -16,8 +16,8 @@ type Page struct {
 	Title, Description string
 	// Base is the page's path, Feed its feed's.
 	Base, Feed string
-	Overall             Condition
-	Components          []*Component
+	Overall    Condition
+	Components []*Component
 	// Active are open incidents and maintenance under way or to come;
 	// Past are resolved ones of the last IncidentDays days.
 	Active, Past []*store.StatusIncident

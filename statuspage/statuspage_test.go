@@ -220,7 +220,9 @@ func TestBadIncidentsAreRefusedWhole(t *testing.T) {
 	if r.Code() != "INVALID" || !strings.Contains(r.Errors[0].Message, `slug "Bad Slug"`) {
 		t.Errorf("bad slug: %+v", r.Errors)
 	}
-	var out struct{ StatusPage struct{ Incidents []struct{ ID string } } }
+	var out struct {
+		StatusPage struct{ Incidents []struct{ ID string } }
+	}
 	e.MustDo(t, a.Token, `query($id: ID!) { statusPage(id: $id) { incidents { id } } }`, map[string]any{"id": a.pageID}, &out)
 	if len(out.StatusPage.Incidents) != 0 {
 		t.Errorf("refused incidents left %d behind", len(out.StatusPage.Incidents))

@@ -223,11 +223,12 @@ func validatePage(in *StatusPageInput) error {
 	}
 	if in.Domain != nil {
 		d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(*in.Domain)), ".")
-		if d == "" {
+		switch {
+		case d == "":
 			in.Domain = nil
-		} else if !domainPattern.MatchString(d) || len(d) > 253 {
+		case !domainPattern.MatchString(d) || len(d) > 253:
 			return errs.E(errs.Invalid, "status page %q: domain %q is not a host name (for example status.example.com, no scheme, port or path)", in.Slug, *in.Domain)
-		} else {
+		default:
 			in.Domain = &d
 		}
 	}
@@ -670,11 +671,12 @@ func DailyAvailability(ctx context.Context, tx pgx.Tx, c *StatusComponent, from 
 		d := from.AddDate(0, 0, i)
 		out[i] = &Availability{From: d, To: d.AddDate(0, 0, 1), Seconds: map[string]float64{}}
 	}
-	fn, subject := `reporting.group_availability($1::text`, any(nil)
+	var fn string
+	var subject any
 	if c.CheckID != nil {
 		fn, subject = `reporting.check_availability($1::uuid`, *c.CheckID
 	} else {
-		subject = *c.GroupName
+		fn, subject = `reporting.group_availability($1::text`, *c.GroupName
 	}
 	rows, err := tx.Query(ctx, `SELECT i, a.category, a.seconds
 		FROM generate_series(0, $3::int - 1) i CROSS JOIN LATERAL `+fn+`, $2::timestamptz + make_interval(hours => 24 * i), $2::timestamptz + make_interval(hours => 24 * (i + 1))) a`,

@@ -13,6 +13,8 @@ import { AccountPage, ForcedPasswordChange } from "./pages/account";
 import { AuditPage } from "./pages/audit";
 import { EnrolRequired, SecurityPage } from "./pages/security";
 import { SettingsPage } from "./pages/settings";
+import { SLAsPage } from "./pages/slas";
+import { StatusPagesPage } from "./pages/statuspages";
 import { TeamsPage } from "./pages/teams";
 import { TreePage } from "./pages/tree";
 import { WorkersPage } from "./pages/workers";
@@ -39,6 +41,10 @@ function Page({ route }: { route: Route }) {
       return <ConfigPage />;
     case "workers":
       return <WorkersPage />;
+    case "slas":
+      return <SLAsPage />;
+    case "status-pages":
+      return <StatusPagesPage />;
     case "agents":
       return <AgentsPage />;
     case "teams":
@@ -62,7 +68,7 @@ function Page({ route }: { route: Route }) {
 
 const TITLES: Record<string, string> = {
   checks: "Hosts & services", check: "Check", alerts: "Alerts", groups: "Groups", locations: "Locations",
-  config: "Configuration", workers: "Workers", agents: "Host agents", teams: "Teams", settings: "Settings", account: "Your account", security: "Account security", audit: "Audit log", signin: "Sign in", signup: "Sign up",
+  config: "Configuration", workers: "Workers", slas: "SLAs", "status-pages": "Status pages", agents: "Host agents", teams: "Teams", settings: "Settings", account: "Your account", security: "Account security", audit: "Audit log", signin: "Sign in", signup: "Sign up",
   verify: "Confirm your email", "accept-invite": "Accept invitation", "reset-password": "New password", "forgot-password": "Forgot password",
 };
 

@@ -169,3 +169,31 @@ export const REGENERATE_RECOVERY_CODES = `mutation RegenerateRecoveryCodes { reg
 export const SET_REQUIRE_SECOND_FACTOR = `mutation SetRequireSecondFactor($required: Boolean!) { setRequireSecondFactor(required: $required) }`;
 export const BEGIN_PASSKEY_SIGN_IN = `mutation BeginPasskeySignIn($challenge: String!) { beginPasskeySignIn(challenge: $challenge) }`;
 export const FINISH_SIGN_IN = `mutation FinishSignIn($challenge: String!, $method: SecondFactorMethod!, $code: String, $response: String) { finishSignIn(challenge: $challenge, method: $method, code: $code, response: $response) { ${SESSION} } }`;
+
+export const SLAS = `query SLAs {
+  slas {
+    id name subject subjectKind checkId target period timeZone downtime blind from to percent met
+    budgetSeconds usedSeconds remainingSeconds remainingFraction
+    incidents(first: 20) { checkId check status from to output }
+  }
+}`;
+
+export const STATUS_PAGES = `query StatusPages {
+  statusPages {
+    id slug title description domain path
+    components { id name description position checkId groupName }
+    incidents(first: 20) { id kind title impact state components scheduledFrom scheduledTo createdAt resolvedAt updates { id state body author at } }
+  }
+  hosts { id name services { id name } }
+  groups { name }
+}`;
+export const SAVE_STATUS_PAGE = `mutation SaveStatusPage($input: StatusPageInput!) { saveStatusPage(input: $input) { id } }`;
+export const DELETE_STATUS_PAGE = `mutation DeleteStatusPage($id: ID!) { deleteStatusPage(id: $id) }`;
+export const SAVE_STATUS_COMPONENT = `mutation SaveStatusComponent($input: StatusComponentInput!) { saveStatusComponent(input: $input) { id } }`;
+export const DELETE_STATUS_COMPONENT = `mutation DeleteStatusComponent($id: ID!) { deleteStatusComponent(id: $id) }`;
+export const CREATE_STATUS_INCIDENT = `mutation CreateStatusIncident($input: StatusIncidentInput!) { createStatusIncident(input: $input) { id } }`;
+export const UPDATE_STATUS_INCIDENT = `mutation UpdateStatusIncident($id: ID!, $state: String!, $body: String!) { updateStatusIncident(id: $id, state: $state, body: $body) { id } }`;
+
+export const AVAILABILITY = `query Availability($id: ID, $from: Time!, $to: Time!) {
+  availability(checkId: $id, from: $from, to: $to) { seconds ok downtime blind pending statuses { status fraction seconds } }
+}`;

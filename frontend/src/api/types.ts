@@ -164,3 +164,20 @@ export interface ApiToken { id: string; name: string; userId: string; createdAt:
 export interface Session { id: string; createdAt: string; lastSeen: string; expiresAt: string; idleUntil: string; address: string; userAgent: string; current: boolean }
 
 export interface AuditEntry { id: string; at: string; actor: string; via: string; address: string; action: string; target: string; outcome: "ok" | "failed" | "denied"; detail: string }
+export interface SLAIncident { checkId: string; check: string; status: string; from: string; to: string; output: string }
+export interface SLA {
+  id: string; name: string; subject: string; subjectKind: string; checkId: string | null; target: number; period: string; timeZone: string;
+  downtime: string; blind: string; from: string; to: string; percent: number; met: boolean;
+  budgetSeconds: number; usedSeconds: number; remainingSeconds: number; remainingFraction: number; incidents: SLAIncident[];
+}
+export interface StatusIncidentUpdate { id: string; state: string; body: string; author: string; at: string }
+export interface StatusIncident {
+  id: string; kind: string; title: string; impact: string; state: string; components: string[];
+  scheduledFrom: string | null; scheduledTo: string | null; createdAt: string; resolvedAt: string | null; updates: StatusIncidentUpdate[];
+}
+export interface StatusComponent { id: string; name: string; description: string; position: number; checkId: string | null; groupName: string | null }
+export interface StatusPage {
+  id: string; slug: string; title: string; description: string; domain: string | null; path: string;
+  components: StatusComponent[]; incidents: StatusIncident[];
+}
+export interface Availability { seconds: number; ok: number; downtime: number; blind: number; pending: number; statuses: { status: string; fraction: number; seconds: number }[] }

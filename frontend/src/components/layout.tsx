@@ -13,6 +13,8 @@ const NAV: { path: string; label: string; icon: string }[] = [
   { path: "/alerts", label: "Alerts", icon: "⚑" },
   { path: "/groups", label: "Groups", icon: "▦" },
   { path: "/locations", label: "Locations", icon: "⌂" },
+  { path: "/slas", label: "SLAs", icon: "◔" },
+  { path: "/status-pages", label: "Status pages", icon: "◎" },
   { path: "/config", label: "Configuration", icon: "✎" },
   { path: "/workers", label: "Workers & zones", icon: "▤" },
   { path: "/agents", label: "Host agents", icon: "◈" },

@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import * as Q from "../api/queries";
 import type { CheckDetail, MetricSeries, StateChange } from "../api/types";
+import { AvailabilityPanel } from "../components/availability";
 import { Chart } from "../components/chart";
 import { CheckTable } from "../components/checktable";
 import { ErrorBox, Loading, useFollowChecks, useNow, useQuery } from "../components/query";
@@ -124,6 +125,7 @@ export function CheckPage({ id }: { id: string }) {
       )}
 
       <Metrics id={id} detail={detail} />
+      <AvailabilityPanel checkId={id} />
       <History nodes={detail.history.nodes} current={s.status} now={now} />
 
       <div class="two-col">
