@@ -41,6 +41,9 @@ var (
 // aroundQueryBudget gives each query and mutation its budget (subscriptions
 // have their own limits and live as long as their connection).
 func (r *Resolver) aroundQueryBudget(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if !graphql.HasOperationContext(ctx) {
+		return next(ctx) // a request refused before it was parsed
+	}
 	oc := graphql.GetOperationContext(ctx)
 	if oc == nil || oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
 		return next(ctx)
@@ -83,6 +86,10 @@ func aroundFieldBudget(ctx context.Context, next graphql.Resolver) (any, error) 
 		return nil, err
 	}
 	res, err := next(ctx)
+	if err != nil && ctx.Err() != nil {
+		// The database statement was cancelled with the query: say why.
+		return nil, b.spent(ctx)
+	}
 	if n := listLen(res); n > 0 {
 		metrics.GraphQLRows(n)
 		if total := b.rows.Add(int64(n)); b.max > 0 && total > b.max {
