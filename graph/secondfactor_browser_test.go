@@ -61,7 +61,7 @@ func TestSecondFactorsInChromium(t *testing.T) {
 			chromedp.SendKeys(`input[name="site"]`, site.Name),
 			chromedp.SendKeys(`input[name="email"]`, site.Email),
 			chromedp.SendKeys(`input[name="password"]`, site.Password),
-			chromedp.Click(`form button[type="submit"]`),
+			jsClick(`form button[type="submit"]`),
 		)
 		if err != nil {
 			t.Fatal(err)
@@ -78,7 +78,7 @@ func TestSecondFactorsInChromium(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.WaitVisible(`input[name="passkey-name"]`),
 		chromedp.SendKeys(`input[name="passkey-name"]`, "Virtual key"),
-		chromedp.Click(`button[data-action="add-passkey"]`))
+		jsClick(`button[data-action="add-passkey"]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,11 +99,11 @@ func TestSecondFactorsInChromium(t *testing.T) {
 	// The authenticator app: read the key off the page, compute the code.
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(`input[name="totp-name"]`, "Phone"),
-		chromedp.Click(`button[data-action="begin-totp"]`),
-		chromedp.WaitVisible(`[data-totp-secret]`))
+		jsClick(`button[data-action="begin-totp"]`))
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitText(`[data-totp-secret]`, "")
 	secret, err := chromedp.Run(ctx, chromedp.Text(`[data-totp-secret]`))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestSecondFactorsInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.SendKeys(`input[name="totp-code"]`, code), chromedp.Click(`button[data-action="confirm-totp"]`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.SendKeys(`input[name="totp-code"]`, code), jsClick(`button[data-action="confirm-totp"]`)); err != nil {
 		t.Fatal(err)
 	}
 	waitText(`[data-factor="TOTP"]`, "Phone")
@@ -124,7 +124,7 @@ func TestSecondFactorsInChromium(t *testing.T) {
 	// Sign in with the passkey.
 	signIn()
 	waitText("h1", "Second factor")
-	if err := chromedp.Do(ctx, chromedp.Click(`button[data-action="second-factor"]`)); err != nil {
+	if err := chromedp.Do(ctx, jsClick(`button[data-action="second-factor"]`)); err != nil {
 		t.Fatal(err)
 	}
 	waitText("nav", "Account security")
@@ -135,10 +135,10 @@ func TestSecondFactorsInChromium(t *testing.T) {
 	waitText("h1", "Second factor")
 	code, _ = tenants.TOTPCode(strings.TrimSpace(secret), time.Now().Add(30*time.Second))
 	err = chromedp.Do(ctx,
-		chromedp.Click(`button[data-method="TOTP"]`),
+		jsClick(`button[data-method="TOTP"]`),
 		chromedp.WaitVisible(`input[name="code"]`),
 		chromedp.SendKeys(`input[name="code"]`, code),
-		chromedp.Click(`button[data-action="second-factor"]`))
+		jsClick(`button[data-action="second-factor"]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,4 +196,13 @@ func slowBrowser(t *testing.T) context.Context {
 	ctx, cancel3 := context.WithTimeout(ctx, 10*time.Minute)
 	t.Cleanup(cancel3)
 	return ctx
+}
+
+// jsClick clicks the element sel from the page's script (not at screen
+// coordinates, where a toast may cover it).
+func jsClick(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { document.querySelector(` + jsString(sel) + `).click(); return true; })()`))
+		return err
+	})
 }
