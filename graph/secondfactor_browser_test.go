@@ -78,7 +78,7 @@ func TestSecondFactorsInChromium(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.WaitVisible(`input[name="passkey-name"]`),
 		chromedp.SendKeys(`input[name="passkey-name"]`, "Virtual key"),
-		jsClick(`button[data-action="add-passkey"]`))
+		chromedp.Click(`button[data-action="add-passkey"]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestSecondFactorsInChromium(t *testing.T) {
 	// Sign in with the passkey.
 	signIn()
 	waitText("h1", "Second factor")
-	if err := chromedp.Do(ctx, jsClick(`button[data-action="second-factor"]`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(`button[data-action="second-factor"]`)); err != nil {
 		t.Fatal(err)
 	}
 	waitText("nav", "Account security")
