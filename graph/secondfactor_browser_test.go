@@ -202,7 +202,7 @@ func slowBrowser(t *testing.T) context.Context {
 // coordinates, where a toast may cover it).
 func jsClick(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { document.querySelector(` + jsString(sel) + `).click(); return true; })()`))
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { document.querySelector(`+jsString(sel)+`).click(); return true; })()`))
 		return err
 	})
 }
