@@ -91,7 +91,7 @@ func TestSecondFactorsInChromium(t *testing.T) {
 		t.Fatalf("recovery codes shown: %v", codes)
 	}
 	waitText(`[data-factor="WEBAUTHN"]`, "Virtual key")
-	held, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: added.AuthenticatorID})
+	held, err := chromedp.Call(ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams(added))
 	if err != nil || len(held.Credentials) != 1 || held.Credentials[0].RpID != "localhost" {
 		t.Fatalf("the virtual authenticator holds %d credentials (%v); want one for localhost", len(held.Credentials), err)
 	}
