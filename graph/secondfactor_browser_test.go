@@ -41,6 +41,8 @@ func TestSecondFactorsInChromium(t *testing.T) {
 		t.Helper()
 		js := `(() => { const el = document.querySelector(` + jsString(sel) + `); return el && el.textContent.includes(` + jsString(text) + `) ? el.textContent : null; })()`
 		if _, err := chromedp.Run(ctx, chromedp.Poll[string](js, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+			toasts, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(".toasts") || {}).textContent || ""`))
+			t.Logf("toasts: %s", toasts)
 			body, _ := chromedp.Run(ctx, chromedp.Text("body"))
 			if len(body) > 800 {
 				body = body[len(body)-800:]
