@@ -118,7 +118,12 @@ func TestSecondFactorsInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.SendKeys(`input[name="totp-code"]`, code), jsClick(`button[data-action="confirm-totp"]`)); err != nil {
+	typeIn := `(() => { const i = document.querySelector('input[name="totp-code"]'); i.focus(); i.value = ` + jsString(code) + `;
+		i.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](typeIn))
+		return err
+	}), jsClick(`button[data-action="confirm-totp"]`)); err != nil {
 		t.Fatal(err)
 	}
 	waitText(`[data-factor="TOTP"]`, "Phone")
