@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
@@ -52,6 +54,10 @@ func TestSecondFactorsInChromium(t *testing.T) {
 	}
 	signIn := func() {
 		t.Helper()
+		// A new visitor: no session cookie, no stored token.
+		if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+			t.Fatal(err)
+		}
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(base+"/#/signin"),
 			chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
