@@ -103,11 +103,12 @@ func (a *API) auth(h func(ctx context.Context, w http.ResponseWriter, r *http.Re
 			return
 		}
 		ctx = tenants.WithPrincipal(ctx, p)
-		if p.MustChangePassword {
+		switch {
+		case p.MustChangePassword:
 			err = errs.E(errs.Forbidden, "you must change your password first (GraphQL changePassword): an administrator asked for it")
-		} else if p.MustEnrolSecondFactor {
+		case p.MustEnrolSecondFactor:
 			err = errs.E(errs.Forbidden, "this site requires a second factor for every member: enrol one first (dashboard: Account security; GraphQL beginTotpEnrolment or beginPasskeyRegistration)")
-		} else {
+		default:
 			err = h(ctx, w, r)
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -572,7 +572,7 @@ func (s *Store) BeginPasskeyRegistration(ctx context.Context, p *Principal, rp R
 		if err != nil {
 			return errs.Wrap(errs.Invalid, err, "starting passkey registration")
 		}
-		if options, err = json.Marshal(creation.Response); err != nil {
+		if options, err = json.Marshal(creation); err != nil {
 			return err
 		}
 		token, err = s.newChallenge(ctx, tx, p.Site.ID, p.User.ID, "register", sess)
@@ -782,7 +782,7 @@ func (s *Store) BeginPasskeySignIn(ctx context.Context, token string, rp Relying
 		if err != nil {
 			return errs.Wrap(errs.Invalid, err, "starting passkey sign-in")
 		}
-		if options, err = json.Marshal(assertion.Response); err != nil {
+		if options, err = json.Marshal(assertion); err != nil {
 			return err
 		}
 		raw, err := json.Marshal(sess)

@@ -52,7 +52,7 @@ func signedIn(t *testing.T, s *tenants.Store, site, email string) (context.Conte
 
 // enrolTOTP enrols and confirms an authenticator app; it returns its
 // secret and the recovery codes.
-func enrolTOTP(t *testing.T, s *tenants.Store, ctx context.Context, p *tenants.Principal) (string, []string) {
+func enrolTOTP(ctx context.Context, t *testing.T, s *tenants.Store, p *tenants.Principal) (string, []string) {
 	t.Helper()
 	e, err := s.BeginTOTP(ctx, p, "phone")
 	if err != nil {
@@ -92,7 +92,7 @@ func TestTOTPSignIn(t *testing.T) {
 	s := sfStore(t, db, tenants.Limits{})
 	mustSignUp(t, s, "alpha", "a@example.com")
 	ctx, p := signedIn(t, s, "alpha", "a@example.com")
-	secret, codes := enrolTOTP(t, s, ctx, p)
+	secret, codes := enrolTOTP(ctx, t, s, p)
 	if len(codes) != tenants.RecoveryCodeCount {
 		t.Fatalf("first factor came with %d recovery codes, want %d", len(codes), tenants.RecoveryCodeCount)
 	}
@@ -152,7 +152,7 @@ func TestRecoveryCodeSingleUse(t *testing.T) {
 	s := sfStore(t, db, tenants.Limits{})
 	mustSignUp(t, s, "alpha", "a@example.com")
 	ctx, p := signedIn(t, s, "alpha", "a@example.com")
-	_, codes := enrolTOTP(t, s, ctx, p)
+	_, codes := enrolTOTP(ctx, t, s, p)
 	need := passwordStep(t, s, "alpha", "a@example.com")
 	if _, _, err := s.FinishSignIn(context.Background(), need.Challenge, tenants.SecondFactorProof{Method: "recovery", Code: " " + codes[3] + " "}); err != nil {
 		t.Fatalf("recovery code: %v", err)
@@ -192,7 +192,7 @@ func TestSecondFactorThrottle(t *testing.T) {
 	s := sfStore(t, db, tenants.Limits{LoginFailures: 3, AddressFailures: 1000})
 	mustSignUp(t, s, "alpha", "a@example.com")
 	ctx, p := signedIn(t, s, "alpha", "a@example.com")
-	secret, _ := enrolTOTP(t, s, ctx, p)
+	secret, _ := enrolTOTP(ctx, t, s, p)
 	need := passwordStep(t, s, "alpha", "a@example.com")
 	for range 3 {
 		if _, _, err := s.FinishSignIn(context.Background(), need.Challenge, tenants.SecondFactorProof{Method: "totp", Code: "000000"}); !errs.Is(err, errs.Unauthenticated) {
@@ -213,7 +213,7 @@ func TestSecondFactorChallengeEnds(t *testing.T) {
 	s := sfStore(t, db, tenants.Limits{LoginFailures: 100, AddressFailures: 1000})
 	mustSignUp(t, s, "alpha", "a@example.com")
 	ctx, p := signedIn(t, s, "alpha", "a@example.com")
-	secret, _ := enrolTOTP(t, s, ctx, p)
+	secret, _ := enrolTOTP(ctx, t, s, p)
 	need := passwordStep(t, s, "alpha", "a@example.com")
 	for range 5 {
 		_, _, _ = s.FinishSignIn(context.Background(), need.Challenge, tenants.SecondFactorProof{Method: "totp", Code: "000000"})
@@ -234,7 +234,7 @@ func TestSecondFactorsTwoSites(t *testing.T) {
 	mustSignUp(t, s, "bravo", "b@example.com")
 	actx, pa := signedIn(t, s, "alpha", "a@example.com")
 	bctx, _ := signedIn(t, s, "bravo", "b@example.com")
-	enrolTOTP(t, s, actx, pa)
+	enrolTOTP(actx, t, s, pa)
 
 	if st, err := s.SecondFactors(bctx, pa.User.ID); err != nil || len(st.Factors) != 0 || st.RecoveryCodesLeft != 0 {
 		t.Fatalf("site B sees site A's member's factors: %v %+v", err, st)
@@ -259,8 +259,8 @@ func TestRemoveLastFactorNeedsPassword(t *testing.T) {
 	s := sfStore(t, db, tenants.Limits{})
 	mustSignUp(t, s, "alpha", "a@example.com")
 	ctx, p := signedIn(t, s, "alpha", "a@example.com")
-	enrolTOTP(t, s, ctx, p)
-	enrolTOTP(t, s, ctx, p)
+	enrolTOTP(ctx, t, s, p)
+	enrolTOTP(ctx, t, s, p)
 	st, _ := s.SecondFactors(ctx, p.User.ID)
 	if len(st.Factors) != 2 {
 		t.Fatalf("%d factors", len(st.Factors))
@@ -312,7 +312,7 @@ func TestSiteRequiresSecondFactor(t *testing.T) {
 	if got, err := s.Authenticate(context.Background(), tok); err != nil || got.MustEnrolSecondFactor {
 		t.Fatalf("API token: %v %+v", err, got)
 	}
-	enrolTOTP(t, s, ctx, p)
+	enrolTOTP(ctx, t, s, p)
 	if got, err := s.Authenticate(context.Background(), sess); err != nil || got.MustEnrolSecondFactor {
 		t.Fatalf("after enrolling: %v %+v", err, got)
 	}
