@@ -55,12 +55,17 @@ type ClaimLimits struct {
 // within the site first), so one site's burst cannot fill a batch while
 // another's due checks wait. Busy checks (their previous job still in
 // flight) queue nothing and are always claimed, to move their slot on.
+//
+// room is MATERIALIZED: inlined, PostgreSQL evaluated its per-site count of
+// in-flight rows once per candidate row (10,000 due checks x 2,000 in
+// flight: seconds per claim), which made the scheduler the costliest SQL
+// of the pipeline.
 func ClaimDue(ctx context.Context, tx pgx.Tx, l ClaimLimits) ([]DueCheck, error) {
 	rows, err := tx.Query(ctx, `WITH cand AS (
 			SELECT check_id, site_id, COALESCE(in_flight_until > now(), false) AS busy,
 				row_number() OVER (PARTITION BY site_id, COALESCE(in_flight_until > now(), false) ORDER BY next_run, check_id) AS rn
 			FROM check_schedule WHERE next_run <= now() AND NOT paused),
-		room AS (
+		room AS MATERIALIZED (
 			SELECT c.site_id, COALESCE(o.cap, $3) - (SELECT count(*) FROM check_schedule f
 				WHERE f.site_id = c.site_id AND f.in_flight_until IS NOT NULL AND f.in_flight_until > now()) AS room
 			FROM (SELECT DISTINCT site_id FROM cand) c LEFT JOIN unnest($4::uuid[], $5::bigint[]) AS o (site_id, cap) ON o.site_id = c.site_id),
