@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/errs"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
 	"github.com/bergamot-monitoring/bergamot/store"
@@ -81,6 +82,9 @@ func (d *Dispatcher) serveAck(w http.ResponseWriter, r *http.Request, post bool)
 		if err != nil {
 			return err
 		}
+		if err := store.ContactAuthorize(ctx, tx, contact, checkID, config.PermAcknowledge); err != nil {
+			return err
+		}
 		switch {
 		case used:
 			return errs.E(errs.Conflict, "this link was already used")
@@ -101,6 +105,8 @@ func (d *Dispatcher) serveAck(w http.ResponseWriter, r *http.Request, post bool)
 	switch {
 	case errs.Is(err, errs.NotFound):
 		render(http.StatusNotFound, ackView{Title: "Link not valid", Message: err.Error()})
+	case errs.Is(err, errs.Forbidden):
+		render(http.StatusForbidden, ackView{Title: "Not allowed", Message: err.Error()})
 	case errs.Is(err, errs.Conflict):
 		render(http.StatusGone, ackView{Title: "Nothing to do", Message: err.Error()})
 	case errs.Is(err, errs.Invalid):
