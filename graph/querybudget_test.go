@@ -156,3 +156,44 @@ func counter(t *testing.T, name, labels string) float64 {
 	t.Fatalf("no series %s{%s}", name, labels)
 	return 0
 }
+
+// A browser that still holds the cookie of a session that ended (signed
+// out elsewhere) can sign in again: the stale cookie signs nobody in, so
+// the anti-forgery rule does not ask for its token. A live cookie still
+// needs it.
+func TestSignInWithAStaleCookie(t *testing.T) {
+	e := apitest.Start(t, apitest.Options{})
+	a := e.SignUp(t, "alpha")
+	post := func(cookie, query string) (int, string, []*http.Cookie) {
+		body, _ := json.Marshal(map[string]any{"query": query})
+		req, _ := http.NewRequest(http.MethodPost, e.URL+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", e.URL)
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: "bergamot_session", Value: cookie})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String(), resp.Cookies()
+	}
+	login := `mutation { login(site: "alpha", email: "` + a.Email + `", password: "` + a.Password + `") { token } }`
+	code, body, cookies := post("", login)
+	if code != 200 || len(cookies) == 0 {
+		t.Fatalf("sign-in: %d %s", code, body)
+	}
+	session := cookies[0].Value
+	// A live session cookie without the token is refused.
+	if code, body, _ := post(session, `mutation { logout }`); code != http.StatusForbidden {
+		t.Fatalf("live cookie without its token: %d %s", code, body)
+	}
+	// The session ends elsewhere ("sign out everywhere").
+	e.MustDo(t, a.Token, `mutation { signOutEverywhere }`, nil, nil)
+	if code, body, _ := post(session, login); code != 200 || !strings.Contains(body, `"token"`) {
+		t.Fatalf("sign-in with a stale cookie: %d %s", code, body)
+	}
+}

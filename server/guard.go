@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -111,6 +112,12 @@ type CSRF struct {
 	// AllowedOrigins may make cookie-authenticated changes besides the
 	// service's own origin.
 	AllowedOrigins []string
+	// SessionValid, when set, reports whether a session cookie still signs
+	// anyone in. A cookie that does not (signed out elsewhere, expired, its
+	// member removed) authenticates nothing, so a request carrying it is
+	// judged as anonymous: otherwise a browser holding a stale cookie could
+	// not even sign in again, for want of a token that no longer exists.
+	SessionValid func(ctx context.Context, sessionSecret string) bool
 }
 
 // CSRFHeader carries the anti-forgery token (GraphQL csrfToken).
@@ -130,6 +137,9 @@ func (c *CSRF) refuse(r *http.Request) string {
 	}
 	cookie, err := r.Cookie(c.Cookie)
 	hasCookie := err == nil && cookie.Value != ""
+	if hasCookie && c.SessionValid != nil && !c.SessionValid(r.Context(), cookie.Value) {
+		hasCookie = false
+	}
 	origin := r.Header.Get("Origin")
 	if origin == "" && hasCookie {
 		if ref, err := url.Parse(r.Header.Get("Referer")); err == nil && ref.Host != "" {

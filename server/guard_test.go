@@ -1,10 +1,10 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-
 	"strings"
 	"testing"
 )
@@ -43,7 +43,8 @@ func TestTrustedProxies(t *testing.T) {
 // The CSRF guard: foreign origins are refused; the session cookie needs
 // the same origin and the token; bearer tokens and reads pass.
 func TestCSRFGuard(t *testing.T) {
-	g := &CSRF{Cookie: "bergamot_session", Token: func(s string) string { return "tok-" + s }}
+	g := &CSRF{Cookie: "bergamot_session", Token: func(s string) string { return "tok-" + s },
+		SessionValid: func(_ context.Context, s string) bool { return s != "stale" }}
 	h := g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "done") }))
 	for _, c := range []struct {
 		name, method, path, origin, referer, cookie, token, auth string
@@ -63,6 +64,10 @@ func TestCSRFGuard(t *testing.T) {
 		{"anonymous sign-in, foreign origin", "POST", "/graphql", "http://evil.example", "", "", "", "", false},
 		{"read with cookie", "GET", "/api/v1/hosts", "http://evil.example", "", "s1", "", "", true},
 		{"acknowledgement form", "POST", "/ack/abc", "http://b.example", "", "s1", "", "", true},
+		// A cookie that signs nobody in (signed out elsewhere) is no
+		// session: the browser can sign in again without its token.
+		{"stale cookie, sign-in, same origin", "POST", "/graphql", "http://b.example", "", "stale", "", "", true},
+		{"stale cookie, foreign origin", "POST", "/graphql", "http://evil.example", "", "stale", "", "", false},
 	} {
 		r := httptest.NewRequest(c.method, "http://b.example"+c.path, strings.NewReader("{}"))
 		for k, v := range map[string]string{"Origin": c.origin, "Referer": c.referer, "X-CSRF-Token": c.token, "Authorization": c.auth} {

@@ -458,3 +458,10 @@ func (s *Store) Logout(ctx context.Context, p *Principal) error {
 }
 
 var dummyHash, _ = HashPassword("not-a-real-password-0")
+
+// SessionValid reports whether the session secret still signs anyone in
+// (server.CSRF uses it to tell a stale cookie from a session).
+func (s *Store) SessionValid(ctx context.Context, secret string) bool {
+	p, err := s.Authenticate(ctx, secret)
+	return err == nil && p.Via == "session"
+}

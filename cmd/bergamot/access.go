@@ -75,8 +75,8 @@ func (f *tlsFlags) resolve(env *Env, listen string) (*server.TLS, []netip.Prefix
 }
 
 // csrfGuard is the anti-forgery rule of every serve node (server.CSRF).
-func csrfGuard() *server.CSRF {
-	return &server.CSRF{Cookie: graph.SessionCookie, Token: tenants.CSRFToken}
+func csrfGuard(ts *tenants.Store) *server.CSRF {
+	return &server.CSRF{Cookie: graph.SessionCookie, Token: tenants.CSRFToken, SessionValid: ts.SessionValid}
 }
 
 // listenHTTP starts the plain-HTTP side listener of --http-listen.

@@ -23,6 +23,7 @@ import (
 	"github.com/bergamot-monitoring/bergamot/internal/node"
 	"github.com/bergamot-monitoring/bergamot/metrics/export"
 	"github.com/bergamot-monitoring/bergamot/notifiers/dispatch"
+	"github.com/bergamot-monitoring/bergamot/server"
 	"github.com/bergamot-monitoring/bergamot/statuspage"
 	"github.com/bergamot-monitoring/bergamot/store"
 	"github.com/bergamot-monitoring/bergamot/tenants"
@@ -40,7 +41,9 @@ type app struct {
 	frontend http.Handler
 	// statusPages serves the public status pages.
 	statusPages *statuspage.Handler
-	loops       []func(ctx context.Context) error
+	// csrf is the anti-forgery rule of the node's listener.
+	csrf  *server.CSRF
+	loops []func(ctx context.Context) error
 }
 
 func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sealer *store.Sealer, o serveOptions) (*app, error) {
@@ -93,7 +96,7 @@ func newApp(ctx context.Context, env *Env, db *DB, rc *river.Client[pgx.Tx], sea
 	loops := append(n.Loops(), pruneAudit(ts, env.Logger.With(slog.String("component", "audit"))), retention.Run,
 		(&jobs.QuarantineSweep{Pool: db.Pool, Logger: env.Logger.With(slog.String("component", "quarantine")),
 			Retention: envDuration("BERGAMOT_QUARANTINE_RETENTION", jobs.DefaultQuarantineRetention), Keep: envInt("BERGAMOT_QUARANTINE_KEEP")}).Run)
-	return &app{graphql: n.GraphQL, rest: n.REST, statusPages: n.StatusPages, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), loops: loops}, nil
+	return &app{graphql: n.GraphQL, rest: n.REST, statusPages: n.StatusPages, frontend: withAckLinks(nd.AckHandler(), frontend.Handler()), csrf: csrfGuard(ts), loops: loops}, nil
 }
 
 // defaultSite applies the default templates to a new site at signup.

@@ -95,7 +95,7 @@ func runServe(ctx context.Context, env *Env, db *DB, o serveOptions, g *errgroup
 	}
 	metrics.Role(version, "serve")
 	handler := server.New(server.Options{Pool: db.Pool, Logger: log, Metrics: &server.Metrics{Pool: db.Pool, Token: os.Getenv("BERGAMOT_METRICS_TOKEN")},
-		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend, Worker: hub, TrustedProxies: o.trustedProxies, CSRF: csrfGuard(),
+		GraphQL: app.graphql, REST: app.rest, Frontend: app.frontend, Worker: hub, TrustedProxies: o.trustedProxies, CSRF: app.csrf,
 		StatusPages: app.statusPages})
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", o.listen)

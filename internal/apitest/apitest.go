@@ -134,7 +134,7 @@ func Start(t testing.TB, o Options) *Env {
 		ProcessOnly: true, NoSweeps: true, Stages: o.Stages, StatusPages: o.StatusPages})
 	res, hub := n.Resolver, n.Hub
 	so := server.Options{Pool: pool, Logger: log, Metrics: &server.Metrics{Pool: pool}, GraphQL: n.GraphQL, REST: n.REST, StatusPages: n.StatusPages,
-		CSRF: &server.CSRF{Cookie: graph.SessionCookie, Token: tenants.CSRFToken, AllowedOrigins: o.AllowedOrigins}}
+		CSRF: &server.CSRF{Cookie: graph.SessionCookie, Token: tenants.CSRFToken, AllowedOrigins: o.AllowedOrigins, SessionValid: ts.SessionValid}}
 	if o.Dashboard {
 		so.Frontend = frontend.Handler()
 	}
