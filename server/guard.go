@@ -137,9 +137,6 @@ func (c *CSRF) refuse(r *http.Request) string {
 	}
 	cookie, err := r.Cookie(c.Cookie)
 	hasCookie := err == nil && cookie.Value != ""
-	if hasCookie && c.SessionValid != nil && !c.SessionValid(r.Context(), cookie.Value) {
-		hasCookie = false
-	}
 	origin := r.Header.Get("Origin")
 	if origin == "" && hasCookie {
 		if ref, err := url.Parse(r.Header.Get("Referer")); err == nil && ref.Host != "" {
@@ -153,13 +150,20 @@ func (c *CSRF) refuse(r *http.Request) string {
 	if !hasCookie {
 		return ""
 	}
-	if !sameOrigin {
+	if !sameOrigin && !c.stale(r, cookie) {
 		return "a request signed in by the session cookie must come from a page of this service (Origin header missing)"
 	}
-	if got := r.Header.Get(CSRFHeader); got == "" || got != c.Token(cookie.Value) {
+	if got := r.Header.Get(CSRFHeader); (got == "" || got != c.Token(cookie.Value)) && !c.stale(r, cookie) {
 		return "a request signed in by the session cookie must send the anti-forgery token (GraphQL csrfToken) in the " + CSRFHeader + " header, or use Authorization: Bearer"
 	}
 	return ""
+}
+
+// stale reports whether cookie signs nobody in (SessionValid), so that a
+// request the cookie rules would refuse is anonymous instead. It is asked
+// only then: a request with its token costs no session lookup here.
+func (c *CSRF) stale(r *http.Request, cookie *http.Cookie) bool {
+	return c.SessionValid != nil && !c.SessionValid(r.Context(), cookie.Value)
 }
 
 // apiPath reports whether path belongs to an API that accepts the session

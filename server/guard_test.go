@@ -68,6 +68,7 @@ func TestCSRFGuard(t *testing.T) {
 		// session: the browser can sign in again without its token.
 		{"stale cookie, sign-in, same origin", "POST", "/graphql", "http://b.example", "", "stale", "", "", true},
 		{"stale cookie, foreign origin", "POST", "/graphql", "http://evil.example", "", "stale", "", "", false},
+		{"stale cookie, no origin or referer", "POST", "/graphql", "", "", "stale", "", "", true},
 	} {
 		r := httptest.NewRequest(c.method, "http://b.example"+c.path, strings.NewReader("{}"))
 		for k, v := range map[string]string{"Origin": c.origin, "Referer": c.referer, "X-CSRF-Token": c.token, "Authorization": c.auth} {
