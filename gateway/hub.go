@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/bergamot-monitoring/bergamot/checks"
 	"github.com/bergamot-monitoring/bergamot/gateway/wire"
@@ -342,7 +341,7 @@ func (h *Hub) newZoneClient(z *zone) (*river.Client[pgx.Tx], error) {
 	if h.RescueAfter > 0 {
 		jobTimeout, rescue = h.RescueAfter, h.RescueAfter
 	}
-	return river.NewClient(riverpgxv5.New(h.Pool), &river.Config{
+	return river.NewClient(riverclient.NewDriver(h.Pool), &river.Config{
 		Logger:                      riverclient.Logger(h.Logger),
 		Queues:                      map[string]river.QueueConfig{z.scope.Queue(): {MaxWorkers: cmp.Or(h.MaxInFlight, 200)}},
 		Workers:                     workers,

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 )
@@ -59,7 +58,7 @@ func NewWorkerClient(pool *pgxpool.Pool, cfg WorkerConfig) (*river.Client[pgx.Tx
 		cfg.Worker.MaxRuntime = jobTimeout
 	}
 	riverclient.KnowAll(workers)
-	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+	c, err := river.NewClient(riverclient.NewDriver(pool), &river.Config{
 		Logger:                      riverclient.Logger(cfg.Logger),
 		Queues:                      queues,
 		Workers:                     workers,

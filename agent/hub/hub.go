@@ -25,7 +25,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/bergamot-monitoring/bergamot/agent/manager"
 	"github.com/bergamot-monitoring/bergamot/agent/wire"
@@ -478,7 +477,7 @@ func (h *Hub) Start(ctx context.Context) error {
 	if err := river.AddWorkerSafely(workers, &router{hub: h}); err != nil {
 		return err
 	}
-	c, err := river.NewClient(riverpgxv5.New(h.Pool), &river.Config{
+	c, err := river.NewClient(riverclient.NewDriver(h.Pool), &river.Config{
 		Logger:  riverclient.Logger(h.Logger),
 		Queues:  map[string]river.QueueConfig{jobs.AgentQueue: {MaxWorkers: 200}, jobs.AgentNodeQueue(h.Node): {MaxWorkers: 500}},
 		Workers: workers, FetchCooldown: 10 * time.Millisecond, FetchPollInterval: 250 * time.Millisecond,

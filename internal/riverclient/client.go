@@ -7,13 +7,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 )
 
 // NewInsertClient returns a River client that only inserts and cancels jobs
 // (serve nodes: scheduler, watchdog, executeNow, the event sinks).
 func NewInsertClient(pool *pgxpool.Pool, log *slog.Logger) (*river.Client[pgx.Tx], error) {
-	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Logger: Logger(log)})
+	c, err := river.NewClient(NewDriver(pool), &river.Config{Logger: Logger(log)})
 	if err != nil {
 		return nil, fmt.Errorf("river: %w", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/bergamot-monitoring/bergamot/internal/riverclient"
 	"github.com/bergamot-monitoring/bergamot/notifiers"
@@ -141,7 +140,7 @@ func (d *Dispatcher) NewClient() (*river.Client[pgx.Tx], error) {
 		return nil, err
 	}
 	riverclient.KnowAll(ws)
-	c, err := river.NewClient(riverpgxv5.New(d.Pool), &river.Config{
+	c, err := river.NewClient(riverclient.NewDriver(d.Pool), &river.Config{
 		Logger:            riverclient.Logger(d.Logger),
 		Queues:            map[string]river.QueueConfig{Queue: {MaxWorkers: d.Concurrency}},
 		Workers:           ws,
