@@ -418,6 +418,9 @@ func TestPendingMembershipLetsNobodyIn(t *testing.T) {
 	if _, _, err := s.Login(context.Background(), "alpha", "bob@example.com", pw); err == nil {
 		t.Error("a pending member can sign in")
 	}
+	if _, err := s.CreateToken(tenants.WithSite(context.Background(), site.ID), bob.User.ID, "ci"); !errs.Is(err, errs.NotFound) {
+		t.Errorf("CreateToken for a pending member: %v; want NotFound (the same membership rule as sign-in)", err)
+	}
 }
 
 // A session's use is recorded at most once a minute, by Authenticate and

@@ -105,7 +105,7 @@ func (s *Store) CreateTokenExpiring(ctx context.Context, userID uuid.UUID, name 
 	}
 	err = InSite(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM memberships WHERE user_id = $1 AND disabled_at IS NULL`, userID).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM memberships m WHERE m.user_id = $1 AND `+activeMember, userID).Scan(&n); err != nil {
 			return fmt.Errorf("creating token: %w", err)
 		}
 		if n == 0 {
