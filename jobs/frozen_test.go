@@ -66,3 +66,69 @@ func TestFrozenProcessorDoesNotRewindTheSchedule(t *testing.T) {
 			next.Format(time.RFC3339Nano), freeze.woken.Format(time.RFC3339Nano))
 	}
 }
+
+// stallSink blocks the processor mid-transaction for hold, saying when.
+type stallSink struct {
+	hold    time.Duration
+	stalled chan struct{}
+}
+
+func (s *stallSink) HandleEvents(context.Context, pgx.Tx, *ProcessedCheck) error {
+	close(s.stalled)
+	time.Sleep(s.hold)
+	return nil
+}
+
+// TestFrozenProcessorReleasesItsLanes: a serve node frozen in the middle
+// of its processor's transaction holds every lane that transaction locked,
+// so no other node could apply a result of those lanes until it resumed
+// (a minute, in the chaos suite's SIGSTOP). With the transaction's idle
+// time bounded, PostgreSQL ends the frozen session after IdleTimeout and
+// another processor applies the result while the first is still frozen;
+// the frozen one's work rolls back, so the result is applied once.
+func TestFrozenProcessorReleasesItsLanes(t *testing.T) {
+	r := newE2ERig(t, `<bergamot site="t"><command name="d" engine="dummy"/><host name="h" address="127.0.0.1">
+		<service name="s"><check-command command="d"/><schedule every="1m"/></service></host></bergamot>`)
+	id := r.checkID("s")
+	r.inbox(id, checks.Result{Status: checks.StatusOK, Output: "the only result", Started: time.Now()})
+	const hold = 12 * time.Second
+	stall := &stallSink{hold: hold, stalled: make(chan struct{})}
+	frozen := &Processor{Pool: r.db.Pool, Logger: r.log, Sinks: []EventSink{stall}, IdleTimeout: time.Second}
+	frozenErr := make(chan error, 1)
+	go func() {
+		_, err := frozen.RunOnce(r.ctx)
+		frozenErr <- err
+	}()
+	<-stall.stalled
+	stalledAt := time.Now()
+	other := &Processor{Pool: r.db.Pool, Logger: r.log}
+	var took time.Duration
+	for {
+		n, err := other.RunOnce(r.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			took = time.Since(stalledAt)
+			break
+		}
+		if time.Since(stalledAt) > hold-time.Second {
+			t.Fatalf("the other processor applied nothing for %s while the first was frozen mid-transaction: its lanes stayed locked", time.Since(stalledAt).Round(time.Second))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("the other processor applied the result %s after the first froze", took.Round(time.Millisecond))
+	if err := <-frozenErr; err == nil {
+		t.Error("the frozen processor's transaction committed after its session was ended")
+	}
+	var n int
+	if err := r.db.Pool.QueryRow(r.ctx, `SELECT count(*) FROM result_inbox WHERE check_id = $1`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d results left in the inbox", n)
+	}
+	if s := r.state("s"); s.Output != "the only result" {
+		t.Errorf("state output %q, want the result's", s.Output)
+	}
+}
