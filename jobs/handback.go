@@ -18,12 +18,13 @@ import (
 // transaction into result_inbox, with one NOTIFY per batch (NOTIFY
 // serialises committing transactions, so one per result would cap
 // throughput). The same transaction finishes the results' River jobs by
-// deleting their rows, and writes only the results whose job was still
-// running: the result and the job's completion commit together, so a worker
-// that dies before the commit loses nothing (River rescues the job and it
-// runs again) and one that dies after it leaves nothing to run twice; a
-// late result of a job that was rescued meanwhile is dropped, because the
-// rescued run will give its own. Work waits for that commit before it
+// deleting their rows, and writes only the results whose job was not
+// finished yet: the result and the job's completion commit together, so a
+// worker that dies before the commit loses nothing (River rescues the job
+// and it runs again) and one that dies after it leaves nothing to run
+// twice; of a job rescued while its first run still went on, whichever run
+// hands back first gives the slot its result and the other's is dropped
+// (store.HandBackResults). Work waits for that commit before it
 // returns; River's own completion afterwards finds no row and does nothing.
 // Deleting instead of marking completed keeps river_job small at thousands
 // of checks a second (results live in our tables; River keeps no history of

@@ -40,10 +40,10 @@ func (w *ExecuteWorker) PrepareRequest(ctx context.Context, job *river.Job[Execu
 func (w *ExecuteWorker) Parked(job *river.Job[ExecuteArgs]) *checks.Result { return w.parked(job) }
 
 // HandBack completes job with res through the same transaction and NOTIFY
-// as a local worker's result. It sets the result's slot; a job no longer
-// running (already completed by an earlier copy of the result, or rescued)
-// is left alone and the result dropped, so a result sent twice is applied
-// once.
+// as a local worker's result. It sets the result's slot; a job already
+// finished (completed by an earlier copy of the result or by another run's,
+// or cancelled by the watchdog) is left alone and the result dropped, so a
+// result sent twice is applied once.
 func (w *ExecuteWorker) HandBack(ctx context.Context, job *river.Job[ExecuteArgs], res *checks.Result) error {
 	if !job.Args.Adhoc {
 		res.Scheduled = job.Args.Slot
@@ -53,7 +53,7 @@ func (w *ExecuteWorker) HandBack(ctx context.Context, job *river.Job[ExecuteArgs
 
 // HandBackByID writes a result that arrived for a job this process does not
 // hold (a remote worker resending it after reconnecting to another node).
-// The job must be a running check job in one of queues (the queues the
+// The job must be an unfinished check job in one of queues (the queues the
 // sender's key may serve); site and check come from the job, never from the
 // sender. It reports whether the result was applied.
 func HandBackByID(ctx context.Context, pool *pgxpool.Pool, jobID int64, queues []string, res *checks.Result) (bool, error) {

@@ -71,6 +71,27 @@ type Processor struct {
 	// Trace, set only by the latency benchmark, is told when results are
 	// claimed, applied and committed; nil (production) costs nothing.
 	Trace lattrace.Tracer
+	// IdleTimeout bounds how long a processing transaction may sit idle
+	// between statements before PostgreSQL ends its session (default
+	// IdleInTransaction): a node frozen mid-transaction (SIGSTOP, a VM
+	// paused) would otherwise hold its lanes, and every result in them,
+	// until it resumes.
+	IdleTimeout time.Duration
+}
+
+// IdleInTransaction is the default bound on a scheduler's or processor's
+// transaction sitting idle between statements
+// (idle_in_transaction_session_timeout, set for that transaction only).
+// Their transactions go from one statement to the next in milliseconds;
+// one idle this long belongs to a frozen process, whose session
+// PostgreSQL then ends, releasing its locks to the other nodes (the frozen
+// node's transaction rolls back and it starts afresh when it resumes).
+const IdleInTransaction = 15 * time.Second
+
+// idleTimeoutSQL is the statement that bounds the current transaction's
+// idle time to d.
+func idleTimeoutSQL(d time.Duration) string {
+	return fmt.Sprintf("SET LOCAL idle_in_transaction_session_timeout = %d", cmp.Or(d, IdleInTransaction).Milliseconds())
 }
 
 // resultLanes is how many lanes the inbox is split into: enough for
@@ -231,6 +252,7 @@ func (p *Processor) processRows(ctx context.Context, lanes []int32, only []int64
 	var claimed []int64
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
+	b.Queue(idleTimeoutSQL(p.IdleTimeout))
 	store.QueueClaimResults(b, p.Batch, only, lanesOf(lanes), func(row store.InboxRow) {
 		claimed = append(claimed, row.ID)
 		r := &inboxRow{site: row.Site, check: row.Check, received: row.Received}

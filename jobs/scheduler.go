@@ -48,6 +48,9 @@ type Scheduler struct {
 
 	// Limits holds the per-site checks-in-flight limit (nil: its default).
 	Limits *tenants.SiteLimits
+	// IdleTimeout bounds how long a claim transaction may sit idle between
+	// statements (default IdleInTransaction).
+	IdleTimeout time.Duration
 
 	periods periodCache
 	skipped atomic.Int64
@@ -127,6 +130,11 @@ func (s *Scheduler) RunOnce(ctx context.Context) (int, error) {
 	}
 	var n int
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		// A node frozen between its claim and its commit holds the claimed
+		// checks' rows (the other nodes skip them) only this long.
+		if _, err := tx.Exec(ctx, idleTimeoutSQL(s.IdleTimeout)); err != nil {
+			return fmt.Errorf("bounding the claim's idle time: %w", err)
+		}
 		due, err := store.ClaimDue(ctx, tx, store.ClaimLimits{Batch: s.Batch, InFlightFor: s.InFlightFor,
 			DefaultCap: s.Limits.Default(tenants.LimitChecksInFlight), CapSites: capSites, Caps: caps})
 		if err != nil {

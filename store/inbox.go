@@ -98,14 +98,27 @@ func Quarantine(ctx context.Context, tx pgx.Tx, r InboxRow, body, reason string)
 	return err
 }
 
-// HandBackResults completes the running River check jobs jobIDs and puts
-// their results (bodies, for checks ids of sites) into the inbox, and
+// unfinishedJob is the state of a check job a result may still complete:
+// running, or waiting to run again after River rescued it (retryable,
+// available) or a forwarder snoozed it (scheduled). A result of any run of
+// the job stands for its slot; the first to arrive deletes the row, and
+// every later one (and River's own completion of each run) finds nothing.
+// Accepting only 'running' lost slots: the result of a run River had just
+// rescued was dropped, its Work returned nil, and River's completion of
+// that run (UPDATE ... WHERE state = 'running', whatever the attempt)
+// marked the re-run completed, so the re-run's result was dropped too
+// (TestLateResultOfRescuedJobAppliesOnce in package jobs).
+const unfinishedJob = `state IN ('running', 'retryable', 'available', 'scheduled')`
+
+// HandBackResults completes the unfinished River check jobs jobIDs and
+// puts their results (bodies, for checks ids of sites) into the inbox, and
 // wakes the processors: one statement, so one round trip and atomic on
-// its own. A job no longer running is left alone and its result dropped.
+// its own. A job already finished (its slot's result in, cancelled by the
+// watchdog) or gone is left alone and its result dropped.
 func HandBackResults(ctx context.Context, pool *pgxpool.Pool, jobIDs []int64, sites, ids []uuid.UUID, bodies []string) error {
 	// Data-modifying CTEs run whether or not the final SELECT reads them.
 	if _, err := pool.Exec(ctx, `WITH done AS (
-			DELETE FROM river_job WHERE id = ANY($1::bigint[]) AND state = 'running' RETURNING id),
+			DELETE FROM river_job WHERE id = ANY($1::bigint[]) AND `+unfinishedJob+` RETURNING id),
 		handed AS (
 			INSERT INTO result_inbox (site_id, check_id, result)
 			SELECT r.site_id, r.check_id, r.result
@@ -117,14 +130,14 @@ func HandBackResults(ctx context.Context, pool *pgxpool.Pool, jobIDs []int64, si
 	return nil
 }
 
-// HandBackByID completes the running check job jobID of one of queues and
+// HandBackByID completes the unfinished check job jobID of one of queues and
 // puts its result body (JSON) into the inbox, with the job's slot unless
 // the run was ad hoc; site and check come from the job. It reports whether
 // the result was taken.
 func HandBackByID(ctx context.Context, pool *pgxpool.Pool, jobID int64, queues []string, body []byte) (bool, error) {
 	var n int
 	err := pool.QueryRow(ctx, `WITH done AS (
-			DELETE FROM river_job WHERE id = $1 AND kind = 'check' AND state = 'running' AND queue = ANY($2) RETURNING args),
+			DELETE FROM river_job WHERE id = $1 AND kind = 'check' AND `+unfinishedJob+` AND queue = ANY($2) RETURNING args),
 		handed AS (
 			INSERT INTO result_inbox (site_id, check_id, result)
 			SELECT (args->>'site_id')::uuid, (args->>'check_id')::uuid,

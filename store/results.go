@@ -130,7 +130,8 @@ func QueueAlertRecovered(b *pgx.Batch, check uuid.UUID, at time.Time) {
 // QueueInterval sets check's schedule interval to ms milliseconds, bringing
 // its next run forward when the new interval ends sooner.
 func QueueInterval(b *pgx.Batch, check uuid.UUID, ms int64) {
-	b.Queue(`UPDATE check_schedule SET interval_ms = $2::int, next_run = LEAST(next_run, now() + make_interval(secs => $2::int / 1000.0))
+	// clock_timestamp(), not now(): see ResultWrites.Queue.
+	b.Queue(`UPDATE check_schedule SET interval_ms = $2::int, next_run = LEAST(next_run, clock_timestamp() + make_interval(secs => $2::int / 1000.0))
 		WHERE check_id = $1`, check, ms)
 }
 
@@ -180,10 +181,18 @@ func (w *ResultWrites) Queue(b *pgx.Batch, changed error) {
 		// check held back while in flight had its next slot pushed past the
 		// in-flight bound: bring it back to the first slot from now on, in
 		// step with its interval.
+		//
+		// "From now" is the clock at this statement, not now() (the
+		// transaction's start): a processor frozen mid-transaction (a
+		// SIGSTOPped node) resumes with a now() from before the slots
+		// other nodes queued meanwhile, and pulling back from it moved
+		// next_run onto a slot already queued, which then ran twice
+		// (TestFrozenProcessorDoesNotRewindTheSchedule).
 		b.Queue(`UPDATE check_schedule SET in_flight_until = NULL,
-				next_run = CASE WHEN next_run > now() + make_interval(secs => interval_ms / 1000.0)
-					THEN next_run - make_interval(secs => interval_ms / 1000.0) * floor(extract(epoch FROM next_run - now()) * 1000 / interval_ms)
+				next_run = CASE WHEN next_run > c.t + make_interval(secs => interval_ms / 1000.0)
+					THEN next_run - make_interval(secs => interval_ms / 1000.0) * floor(extract(epoch FROM next_run - c.t) * 1000 / interval_ms)
 					ELSE next_run END
+			FROM (SELECT clock_timestamp() AS t) c
 			WHERE check_id = ANY($1) AND in_flight_until IS NOT NULL`, ids)
 	}
 	if len(w.hCheck) > 0 {
