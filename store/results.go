@@ -140,6 +140,10 @@ func QueueInterval(b *pgx.Batch, check uuid.UUID, ms int64) {
 type ResultWrites struct {
 	// States are the check_state rows (the latest row per check wins).
 	States StateWrites
+	// NoExports: the site has no enabled export target (QueueHasExports,
+	// read in the same transaction), so the metrics are not copied to the
+	// export outbox; false (the zero value) always copies them.
+	NoExports bool
 
 	hSite, hCheck           []uuid.UUID
 	hAt                     []time.Time
@@ -195,7 +199,9 @@ func (w *ResultWrites) Queue(b *pgx.Batch, changed error) {
 		b.Queue(`INSERT INTO metrics (site_id, check_id, label, at, value, uom)
 			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::float8[], $6::text[])`,
 			w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM)
-		b.Queue(queueExportPoints, w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM)
+		if !w.NoExports {
+			b.Queue(queueExportPoints, w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM)
+		}
 	}
 	*w = ResultWrites{}
 }
