@@ -334,13 +334,15 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 	tenants.QueueSetSite(read, site)
 	recs := make(map[uuid.UUID]*checkRecord, len(ids))
 	store.QueueLoadRecords(read, ids, recs)
+	var exports bool
+	store.QueueHasExports(read, &exports)
 	t0 := time.Now()
 	if err := tx.SendBatch(ctx, read).Close(); err != nil {
 		return fmt.Errorf("loading check state: %w", err)
 	}
 	p.traceStep("processor: read state", t0)
 	b := &pgx.Batch{}
-	bulk := &store.ResultWrites{}
+	bulk := &store.ResultWrites{NoExports: !exports}
 	var changed []uuid.UUID
 	var done []*ProcessedCheck
 	for _, r := range results {

@@ -28,6 +28,16 @@ const queueExportPoints = `INSERT INTO metric_export_queue (site_id, export_id, 
 	FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::float8[], $6::text[]) AS m(site_id, check_id, label, at, value, uom)
 	JOIN metric_exports e ON e.site_id = m.site_id AND e.enabled`
 
+// QueueHasExports queues on b whether the transaction's site has an
+// enabled export target, into has. The processor reads it with its
+// checks, so a site without one (most) costs no outbox statement per
+// batch (ResultWrites.NoExports).
+func QueueHasExports(b *pgx.Batch, has *bool) {
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM metric_exports WHERE enabled)`).QueryRow(func(r pgx.Row) error {
+		return r.Scan(has)
+	})
+}
+
 // queueExports queues the writes that make the site's metric_exports the
 // model's: targets are kept by name (their queue and status survive),
 // changed in place, and the ones no longer configured removed with their

@@ -41,7 +41,9 @@ type CheckRecord struct {
 // state row a batch touches cost PostgreSQL 40% more CPU per result at
 // full throughput); instead the state write only replaces the row it read,
 // recognised by its updated_at, which every writer of a state sets (see
-// StateWrites).
+// StateWrites). The ids are joined as a set (unnest), so each check is one
+// index lookup: with = ANY, PostgreSQL rechecked every row against the
+// whole array and read all of check_schedule to hash it.
 func QueueLoadRecords(b *pgx.Batch, ids []uuid.UUID, out map[uuid.UUID]*CheckRecord) {
 	b.Queue(`SELECT c.id, c.kind, c.settings, c.suppressed, s.machine, s.updated_at, ps.machine,
 			EXISTS (SELECT 1 FROM downtimes d WHERE d.check_id IN (c.id, c.parent_id) AND downtime_in_effect(d, now())),
@@ -50,10 +52,9 @@ func QueueLoadRecords(b *pgx.Batch, ids []uuid.UUID, out map[uuid.UUID]*CheckRec
 			sch.interval_ms,
 			CASE WHEN c.depends_on <> '{}' THEN
 				(SELECT jsonb_agg(ds.machine) FROM check_state ds WHERE ds.check_id = ANY (c.depends_on)) END
-		FROM checks c JOIN check_state s ON s.check_id = c.id
+		FROM unnest($1::uuid[]) AS u(id) JOIN checks c ON c.id = u.id JOIN check_state s ON s.check_id = c.id
 		LEFT JOIN check_state ps ON ps.check_id = c.parent_id AND c.kind IN ('service', 'trap')
-		LEFT JOIN check_schedule sch ON sch.check_id = c.id
-		WHERE c.id = ANY ($1)`, ids).Query(func(rows pgx.Rows) error {
+		LEFT JOIN check_schedule sch ON sch.check_id = c.id`, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id uuid.UUID
 			rec := &CheckRecord{}
@@ -141,6 +142,10 @@ func QueueInterval(b *pgx.Batch, check uuid.UUID, ms int64) {
 type ResultWrites struct {
 	// States are the check_state rows (the latest row per check wins).
 	States StateWrites
+	// NoExports: the site has no enabled export target (QueueHasExports,
+	// read in the same transaction), so the metrics are not copied to the
+	// export outbox; false (the zero value) always copies them.
+	NoExports bool
 
 	hSite, hCheck           []uuid.UUID
 	hAt                     []time.Time
@@ -204,7 +209,9 @@ func (w *ResultWrites) Queue(b *pgx.Batch, changed error) {
 		b.Queue(`INSERT INTO metrics (site_id, check_id, label, at, value, uom)
 			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::float8[], $6::text[])`,
 			w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM)
-		b.Queue(queueExportPoints, w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM)
+		if !w.NoExports {
+			b.Queue(queueExportPoints, w.mSite, w.mCheck, w.mLabel, w.mAt, w.mValue, w.mUOM)
+		}
 	}
 	*w = ResultWrites{}
 }
