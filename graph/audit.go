@@ -48,12 +48,12 @@ func (r *Resolver) aroundRootFields(ctx context.Context, next graphql.RootResolv
 	rf := graphql.GetRootFieldContext(ctx)
 	p, perr := tenants.PrincipalFrom(ctx)
 	if perr == nil && p.MustChangePassword && rf != nil && !allowedWhilePasswordMustChange[rf.Field.Name] {
-		const msg = "you must change your password first (changePassword): an administrator asked for it"
+		const msg = tenants.MustChangePasswordMessage
 		graphql.AddError(ctx, &gqlerror.Error{Message: msg, Path: ast.Path{ast.PathName(rf.Field.Alias)}, Err: errs.E(errs.Forbidden, msg)})
 		return graphql.Null
 	}
 	if perr == nil && p.MustEnrolSecondFactor && rf != nil && !allowedWhileEnrolling[rf.Field.Name] {
-		graphql.AddError(ctx, &gqlerror.Error{Message: mustEnrolMessage, Path: ast.Path{ast.PathName(rf.Field.Alias)}, Err: errs.E(errs.Forbidden, mustEnrolMessage)})
+		graphql.AddError(ctx, &gqlerror.Error{Message: tenants.MustEnrolMessage, Path: ast.Path{ast.PathName(rf.Field.Alias)}, Err: errs.E(errs.Forbidden, tenants.MustEnrolMessage)})
 		return graphql.Null
 	}
 	if perr != nil || oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Mutation || rf == nil {

@@ -74,10 +74,6 @@ var allowedWhileEnrolling = map[string]bool{
 	"__typename": true, "__schema": true, "__type": true,
 }
 
-// mustEnrolMessage is the error a member without a second factor gets in a
-// site that requires one.
-const mustEnrolMessage = "this site requires a second factor for every member: enrol an authenticator app (beginTotpEnrolment) or a passkey (beginPasskeyRegistration) first"
-
 func (r *Resolver) secondFactors(ctx context.Context) (*model.SecondFactorStatus, error) {
 	p, err := tenants.PrincipalFrom(ctx)
 	if err != nil {

@@ -23,6 +23,9 @@ type connSubsKey struct{}
 type connSubs struct {
 	mu sync.Mutex
 	n  int64
+	// access is what the connection's member may read, shared by its
+	// subscriptions (accessFor).
+	access *subAccess
 }
 
 // withConnSubs gives a WebSocket connection its subscription counter.

@@ -2,6 +2,9 @@ package graph
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
 
 	"github.com/bergamot-monitoring/bergamot/graph/model"
 	"github.com/bergamot-monitoring/bergamot/live"
@@ -23,8 +26,9 @@ func subscribe[T any](ctx context.Context, r *Resolver, match func(u *live.Updat
 	// The hub reads every check of the site once for all subscribers; the
 	// caller's security domains (the rule InSite applies to their reads)
 	// gate each update before match sees it, so a check they may not read
-	// never reaches them, nor its alerts or its notifications.
-	domains, err := tenants.ReadableDomains(ctx, r.Pool)
+	// never reaches them, nor its alerts or its notifications. The hub
+	// re-reads them when the site's configuration or memberships change.
+	access, err := r.accessFor(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -33,12 +37,12 @@ func subscribe[T any](ctx context.Context, r *Resolver, match func(u *live.Updat
 		return nil, err
 	}
 	gated := func(u *live.Update) bool {
-		if !domains.Allows(u.Check.SecurityDomains) {
+		if !access.allows(u.Check.SecurityDomains) {
 			return false
 		}
 		return match == nil || match(u)
 	}
-	sub := hub.Subscribe(ctx, p.Site.ID, gated, keys...)
+	sub := hub.SubscribeAs(ctx, p.Site.ID, access, gated, keys...)
 	l, _ := ctx.Value(loadersKey{}).(*loaders)
 	out := make(chan T, 256)
 	go func() {
@@ -53,7 +57,7 @@ func subscribe[T any](ctx context.Context, r *Resolver, match func(u *live.Updat
 				if hub.Trace != nil && u.Check.State != nil {
 					hub.Trace.Stamp("6 subscription took it", u.Check.State.Output)
 				}
-				if u.Parent == nil || domains.Allows(u.Parent.SecurityDomains) {
+				if u.Parent == nil || access.allows(u.Parent.SecurityDomains) {
 					prime(l, u)
 				}
 				for _, v := range fn(u) {
@@ -67,6 +71,56 @@ func subscribe[T any](ctx context.Context, r *Resolver, match func(u *live.Updat
 		}
 	}()
 	return out, nil
+}
+
+// subAccess is what a subscriber may read (live.Reloader): the security
+// domains of its member, re-read by the hub when they may have changed.
+// The subscriptions of one WebSocket connection share one.
+type subAccess struct {
+	tenants *tenants.Store
+	p       *tenants.Principal
+	log     *slog.Logger
+	domains atomic.Pointer[tenants.Domains]
+}
+
+// accessFor returns the access of ctx's connection (made at its first
+// subscription) or, outside a WebSocket connection, a new one.
+func (r *Resolver) accessFor(ctx context.Context, p *tenants.Principal) (*subAccess, error) {
+	c, _ := ctx.Value(connSubsKey{}).(*connSubs)
+	if c != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.access != nil {
+			return c.access, nil
+		}
+	}
+	d, err := tenants.ReadableDomains(ctx, r.Pool)
+	if err != nil {
+		return nil, err
+	}
+	a := &subAccess{tenants: r.Tenants, p: p, log: r.Logger}
+	a.domains.Store(&d)
+	if c != nil {
+		c.access = a
+	}
+	return a, nil
+}
+
+func (a *subAccess) allows(domains []string) bool { return a.domains.Load().Allows(domains) }
+
+// Reload re-reads the member's role and security domains
+// (tenants.Store.CurrentDomains): a member no longer active, or an error,
+// leaves the subscriptions receiving nothing.
+func (a *subAccess) Reload(ctx context.Context) error {
+	d, err := a.tenants.CurrentDomains(ctx, a.p)
+	if err != nil {
+		a.domains.Store(&tenants.Domains{None: true})
+		return fmt.Errorf("re-reading %s's access: %w", a.p.User.Email, err)
+	}
+	a.domains.Store(&d)
+	a.log.DebugContext(ctx, "live updates: a subscriber's access re-read", slog.String("site", a.p.Site.Name),
+		slog.Bool("all", d.All), slog.Bool("none", d.None), slog.Any("domains", d.Readable))
+	return nil
 }
 
 // prime gives the connection's check loader the parent the hub re-read

@@ -3,7 +3,9 @@
 // carry ids only, and the hub re-reads the checks under each subscriber's
 // site (row-level security) before pushing them. After a dropped
 // connection it re-reads everything changed meanwhile, so no update is lost
-// silently.
+// silently. It also listens on the configuration and membership channels
+// and re-reads its subscribers' access (Reloader) when they announce a
+// change to their site.
 package live
 
 import (
@@ -42,10 +44,25 @@ type Update struct {
 	Changed bool
 }
 
+// Reloader re-reads what a subscriber may receive: its member's role and
+// security domains, which its match consults. The hub calls Reload when the
+// subscriber's site announces a configuration apply (store.ConfigChannel:
+// grants may have changed) or a membership change (tenants.MembersChannel:
+// a role changed, a member removed or disabled), before it fans out any
+// change it reads after that announcement. So a check the member may no
+// longer read stops reaching them at once, and one newly granted reaches
+// them from its next change. Reload runs on the hub's dispatcher: it
+// should take one round trip; on error it must leave its subscriber
+// receiving nothing (the hub tries again a second later).
+type Reloader interface {
+	Reload(ctx context.Context) error
+}
+
 // Subscriber receives updates of one site.
 type Subscriber struct {
-	site  uuid.UUID
-	match func(*Update) bool
+	site   uuid.UUID
+	match  func(*Update) bool
+	access Reloader
 	keys  []string
 	// c receives, per change batch, the updates that match (never empty);
 	// read it through Hub.Next.
@@ -139,6 +156,9 @@ type Hub struct {
 	// batch is re-read are coalesced into the next one.
 	pending map[uuid.UUID]map[uuid.UUID]struct{}
 	wake    chan struct{}
+	// stale holds the sites whose subscribers' access must be reloaded
+	// (Reloader) before anything more of theirs is dispatched.
+	stale map[uuid.UUID]struct{}
 }
 
 type lastState struct {
@@ -157,7 +177,7 @@ const subscriberBuffer = 64
 func NewHub(pool *pgxpool.Pool, log *slog.Logger) *Hub {
 	return &Hub{Pool: pool, Logger: log, subs: map[uuid.UUID]map[*Subscriber]struct{}{}, last: map[uuid.UUID]lastState{}, following: map[uuid.UUID]time.Time{},
 		keyed: map[uuid.UUID]map[string]map[*Subscriber]struct{}{}, open: map[uuid.UUID]map[*Subscriber]struct{}{},
-		pending: map[uuid.UUID]map[uuid.UUID]struct{}{}, wake: make(chan struct{}, 1)}
+		pending: map[uuid.UUID]map[uuid.UUID]struct{}{}, wake: make(chan struct{}, 1), stale: map[uuid.UUID]struct{}{}}
 }
 
 // IDKey and HostKey name what a subscriber follows, for Subscribe's keys:
@@ -199,7 +219,16 @@ func removeFrom[K comparable](m map[K]map[*Subscriber]struct{}, k K, s *Subscrib
 // checks or hosts: the hub then offers it only those, so a thousand
 // subscribers to one host each cost nothing for the other hosts' changes.
 func (h *Hub) Subscribe(ctx context.Context, site uuid.UUID, match func(*Update) bool, keys ...string) *Subscriber {
-	s := &Subscriber{site: site, match: match, keys: slices.Compact(slices.Sorted(slices.Values(keys))), c: make(chan []*Update, subscriberBuffer), more: make(chan struct{}, 1)}
+	return h.SubscribeAs(ctx, site, nil, match, keys...)
+}
+
+// SubscribeAs is Subscribe for a subscriber whose match depends on its
+// member's access: the hub calls access.Reload (see Reloader) when the
+// site's configuration or memberships change. Subscribers may share one
+// Reloader (the subscriptions of one connection): it is called once per
+// change.
+func (h *Hub) SubscribeAs(ctx context.Context, site uuid.UUID, access Reloader, match func(*Update) bool, keys ...string) *Subscriber {
+	s := &Subscriber{site: site, match: match, access: access, keys: slices.Compact(slices.Sorted(slices.Values(keys))), c: make(chan []*Update, subscriberBuffer), more: make(chan struct{}, 1)}
 	h.mu.Lock()
 	if len(h.subs[site]) == 0 {
 		h.following[site] = time.Now()
@@ -309,13 +338,18 @@ func (h *Hub) Run(ctx context.Context) error {
 			sleep(ctx, time.Second)
 			continue
 		}
-		if err := store.Listen(ctx, conn.Conn(), wire.Channel); err != nil {
+		channels, err := store.ListenAll(ctx, conn.Conn(), wire.Channel, store.ConfigChannel, tenants.MembersChannel)
+		if err != nil {
 			conn.Release()
 			sleep(ctx, time.Second)
 			continue
 		}
 		if !since.IsZero() {
 			metrics.LiveResynced()
+			// Announcements of access changes may have been missed too.
+			for _, site := range h.sites() {
+				h.accessChanged(site.String())
+			}
 			h.resync(ctx, since)
 		}
 		for {
@@ -327,7 +361,11 @@ func (h *Hub) Run(ctx context.Context) error {
 				since = time.Now().Add(-2 * time.Second)
 				break
 			}
-			h.handle(n.Payload)
+			if channels[n.Channel] == wire.Channel {
+				h.handle(n.Payload)
+			} else {
+				h.accessChanged(n.Payload)
+			}
 		}
 		_ = conn.Conn().Close(context.Background())
 		conn.Release()
@@ -383,6 +421,63 @@ func (h *Hub) handle(payload string) {
 	h.enqueue(site, ids)
 }
 
+// accessChanged marks the site named by payload (a site id: a
+// configuration apply or a membership change) for its subscribers' access
+// to be reloaded before anything more of it is dispatched, when it has
+// subscribers on this node.
+func (h *Hub) accessChanged(payload string) {
+	site, err := uuid.Parse(payload)
+	if err != nil {
+		return
+	}
+	h.mu.Lock()
+	_, any := h.subs[site]
+	if any {
+		h.stale[site] = struct{}{}
+	}
+	h.mu.Unlock()
+	if any {
+		select {
+		case h.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// reload calls the Reloader of each subscriber of the stale sites, once
+// per Reloader. A site whose reload failed is marked stale again a second
+// later.
+func (h *Hub) reload(ctx context.Context, stale map[uuid.UUID]struct{}) {
+	for site := range stale {
+		h.mu.Lock()
+		var rs []Reloader
+		seen := map[Reloader]bool{}
+		for s := range h.subs[site] {
+			if s.access != nil && !seen[s.access] {
+				seen[s.access] = true
+				rs = append(rs, s.access)
+			}
+		}
+		h.mu.Unlock()
+		failed := 0
+		for _, r := range rs {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if err := r.Reload(rctx); err != nil {
+				failed++
+				if ctx.Err() == nil {
+					h.Logger.WarnContext(ctx, "live updates: re-reading a subscriber's access failed; it receives nothing until it succeeds",
+						slog.String("site", site.String()), slog.Any("error", err))
+				}
+			}
+			cancel()
+		}
+		if failed > 0 && ctx.Err() == nil {
+			time.AfterFunc(time.Second, func() { h.accessChanged(site.String()) })
+		}
+		h.Logger.DebugContext(ctx, "live updates: reloaded subscribers' access", slog.String("site", site.String()), slog.Int("reloaded", len(rs)), slog.Int("failed", failed))
+	}
+}
+
 func (h *Hub) enqueue(site uuid.UUID, ids []uuid.UUID) {
 	h.mu.Lock()
 	p := h.pending[site]
@@ -415,9 +510,12 @@ func (h *Hub) dispatcher(ctx context.Context) {
 		case <-h.wake:
 		}
 		h.mu.Lock()
-		batch := h.pending
-		h.pending = map[uuid.UUID]map[uuid.UUID]struct{}{}
+		batch, stale := h.pending, h.stale
+		h.pending, h.stale = map[uuid.UUID]map[uuid.UUID]struct{}{}, map[uuid.UUID]struct{}{}
 		h.mu.Unlock()
+		// Access first: the changes queued with it were read after it
+		// changed and must be gated by the new rule.
+		h.reload(ctx, stale)
 		for site, set := range batch {
 			ids := make([]uuid.UUID, 0, len(set))
 			for id := range set {

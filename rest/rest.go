@@ -105,9 +105,9 @@ func (a *API) auth(h func(ctx context.Context, w http.ResponseWriter, r *http.Re
 		ctx = tenants.WithPrincipal(ctx, p)
 		switch {
 		case p.MustChangePassword:
-			err = errs.E(errs.Forbidden, "you must change your password first (GraphQL changePassword): an administrator asked for it")
+			err = errs.E(errs.Forbidden, "%s", tenants.MustChangePasswordMessage)
 		case p.MustEnrolSecondFactor:
-			err = errs.E(errs.Forbidden, "this site requires a second factor for every member: enrol one first (dashboard: Account security; GraphQL beginTotpEnrolment or beginPasskeyRegistration)")
+			err = errs.E(errs.Forbidden, "%s", tenants.MustEnrolMessage)
 		default:
 			err = h(ctx, w, r)
 		}

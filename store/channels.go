@@ -26,3 +26,21 @@ func Listen(ctx context.Context, conn *pgx.Conn, name string) error {
 	}
 	return nil
 }
+
+// ListenAll makes conn listen on each of the Bergamot channel names and
+// returns the public name of each real channel (a notification's Channel
+// is the real one).
+func ListenAll(ctx context.Context, conn *pgx.Conn, names ...string) (map[string]string, error) {
+	public := make(map[string]string, len(names))
+	for _, name := range names {
+		var real string
+		if err := conn.QueryRow(ctx, `SELECT bergamot_channel($1)`, name).Scan(&real); err != nil {
+			return nil, fmt.Errorf("finding channel %s: %w", name, err)
+		}
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{real}.Sanitize()); err != nil {
+			return nil, fmt.Errorf("listening on %s: %w", name, err)
+		}
+		public[real] = name
+	}
+	return public, nil
+}

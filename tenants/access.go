@@ -13,6 +13,15 @@ import (
 // users and tokens. The APIs call these, so a role means the same
 // everywhere and refusals read the same.
 
+// What both APIs answer a principal who must do something first
+// (Principal.MustChangePassword, Principal.MustEnrolSecondFactor) when they
+// ask for anything else: the same words over GraphQL (FORBIDDEN) and REST
+// (403).
+const (
+	MustChangePasswordMessage = "you must change your password first (GraphQL changePassword, or sign in to the dashboard): an administrator asked for it"
+	MustEnrolMessage          = "this site requires a second factor for every member: enrol an authenticator app (beginTotpEnrolment) or a passkey (beginPasskeyRegistration) first, in the dashboard's Account security page or over GraphQL"
+)
+
 // ReadSite runs fn in a transaction of the signed-in caller's site
 // (Unauthenticated without a principal).
 func ReadSite(ctx context.Context, db Beginner, fn func(ctx context.Context, tx pgx.Tx) error) error {

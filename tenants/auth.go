@@ -279,8 +279,10 @@ const sessionValid = `t.expires_at > now() AND t.last_seen > now() - make_interv
 
 // StillValid reports whether p's credential still holds: the session is
 // not logged out or expired, the token not revoked, the user still an
-// active member (activeMember: not disabled, not a pending invitation) and
-// the site not disabled. Long-lived connections
+// active member (activeMember: not disabled, not a pending invitation)
+// with the role p was given, and the site not disabled. (A connection
+// whose member's role changed is thus closed and authenticated again with
+// the new role rather than acting with the old one.) Long-lived connections
 // (WebSocket subscriptions) check it periodically, which also keeps a
 // session with an open dashboard from going idle.
 func (s *Store) StillValid(ctx context.Context, p *Principal) (bool, error) {
@@ -288,17 +290,17 @@ func (s *Store) StillValid(ctx context.Context, p *Principal) (bool, error) {
 	stale := `false`
 	if p.Via == "session" {
 		cond = `EXISTS (SELECT 1 FROM sessions t JOIN users u ON u.id = t.user_id WHERE t.id = $1 AND ` +
-			strings.ReplaceAll(sessionValid, "$2", "$4") + `)`
+			strings.ReplaceAll(sessionValid, "$2", "$5") + `)`
 		// Checking an open dashboard's session keeps it from going idle.
 		stale = `EXISTS (SELECT 1 FROM sessions t WHERE t.id = $1 AND (` + useStale("session") + `))`
 	}
-	args := []any{p.CredID, p.User.ID, p.Site.ID}
+	args := []any{p.CredID, p.User.ID, p.Site.ID, string(p.Role)}
 	if p.Via == "session" {
 		args = append(args, s.limits.SessionIdle.Seconds())
 	}
 	var ok, touchIt bool
 	err := InSite(WithSite(ctx, p.Site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT `+cond+` AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $2 AND `+activeMember+`)
+		if err := tx.QueryRow(ctx, `SELECT `+cond+` AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $2 AND m.role = $4 AND `+activeMember+`)
 			AND EXISTS (SELECT 1 FROM sites WHERE id = $3 AND NOT disabled), `+stale, args...).Scan(&ok, &touchIt); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package tenants
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -60,14 +61,19 @@ func restricted(ctx context.Context) *Principal {
 const allDomainsSQL = "SELECT set_config('bergamot.domains', '*', true)"
 
 // Domains is what a transaction may read: All, or the checks in no
-// domain and those in Readable.
+// domain and those in Readable; None (a member no longer active) reads
+// nothing.
 type Domains struct {
 	All      bool
+	None     bool
 	Readable []string
 }
 
 // Allows reports whether a check in the given domains may be read.
 func (d Domains) Allows(domains []string) bool {
+	if d.None {
+		return false
+	}
 	if d.All || len(domains) == 0 {
 		return true
 	}
@@ -96,6 +102,61 @@ func ReadableDomains(ctx context.Context, db Beginner) (Domains, error) {
 			if err := tx.QueryRow(ctx, `SELECT $1::text[]`, setting).Scan(&d.Readable); err != nil {
 				return fmt.Errorf("reading security domains: %w", err)
 			}
+		}
+		return nil
+	})
+	return d, err
+}
+
+// MembersChannel is the NOTIFY channel (store.Listen names it) on which a
+// change to a site's memberships is announced: a role changed, a member
+// removed or disabled. Its payload is the site's id. The live hub listens
+// on it (and on the configuration channel) to re-read what each open
+// subscription of the site may receive.
+const MembersChannel = "bergamot_members"
+
+// notifyMembers announces, at commit of tx, that the memberships of the
+// transaction's site changed.
+func notifyMembers(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify(bergamot_channel($1), bergamot_site()::text)`, MembersChannel); err != nil {
+		return fmt.Errorf("announcing a membership change: %w", err)
+	}
+	return nil
+}
+
+// CurrentDomains re-reads what p may read now, from the database rather
+// than from p (which holds p's role as it was when p's credential was
+// checked): the rule InSite would apply to p's next transaction. A member
+// no longer active in the site (removed, disabled, or their credential
+// ended) may read nothing at all (Domains.None). Long-lived readers (the
+// live hub's subscriptions) call it when the site's configuration or
+// memberships change.
+func (s *Store) CurrentDomains(ctx context.Context, p *Principal) (Domains, error) {
+	ok, err := s.StillValid(ctx, p)
+	if err != nil {
+		return Domains{}, err
+	}
+	if !ok {
+		return Domains{None: true}, nil
+	}
+	var d Domains
+	err = InSite(WithSite(ctx, p.Site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		var role Role
+		err := tx.QueryRow(ctx, `SELECT m.role FROM memberships m WHERE m.user_id = $1 AND `+activeMember, p.User.ID).Scan(&role)
+		if errors.Is(err, pgx.ErrNoRows) {
+			d.None = true
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("re-reading a member's role: %w", err)
+		}
+		if role == RoleAdmin {
+			d.All = true
+			return nil
+		}
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(array_agg(DISTINCT g.domain ORDER BY g.domain), '{}') FROM domain_grants g
+			WHERE g.email = (SELECT lower(u.email) FROM users u WHERE u.id = $1) AND 'read' = ANY (g.permissions)`, p.User.ID).Scan(&d.Readable); err != nil {
+			return fmt.Errorf("re-reading a member's security domains: %w", err)
 		}
 		return nil
 	})

@@ -140,7 +140,7 @@ func (s *Store) RemoveMember(ctx context.Context, actor *Principal, userID uuid.
 		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE user_id = $1`, userID); err != nil {
 			return fmt.Errorf("removing member: %w", err)
 		}
-		return nil
+		return notifyMembers(ctx, tx)
 	})
 	return email, err
 }
@@ -172,8 +172,10 @@ func (s *Store) SetMemberDisabled(ctx context.Context, actor *Principal, userID 
 		if _, err := tx.Exec(ctx, `UPDATE memberships SET disabled_at = now() WHERE user_id = $1 AND disabled_at IS NULL`, userID); err != nil {
 			return fmt.Errorf("disabling member: %w", err)
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
-		return err
+		if _, err = tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+			return fmt.Errorf("ending sessions: %w", err)
+		}
+		return notifyMembers(ctx, tx)
 	})
 	return email, err
 }

@@ -115,7 +115,8 @@ func (s *Store) Members(ctx context.Context) ([]*Member, error) {
 	return out, err
 }
 
-// SetRole changes a member's role in the site in ctx.
+// SetRole changes a member's role in the site in ctx (announced on
+// MembersChannel, so open subscriptions follow it at once).
 func (s *Store) SetRole(ctx context.Context, userID uuid.UUID, role Role) error {
 	if _, err := ParseRole(string(role)); err != nil {
 		return err
@@ -128,7 +129,7 @@ func (s *Store) SetRole(ctx context.Context, userID uuid.UUID, role Role) error 
 		if tag.RowsAffected() == 0 {
 			return errs.E(errs.NotFound, "no such user in this site")
 		}
-		return nil
+		return notifyMembers(ctx, tx)
 	})
 }
 

@@ -151,6 +151,7 @@ export const SIGN_OUT_EVERYWHERE = `mutation SignOutEverywhere { signOutEverywhe
 export const REMOVE_MEMBER = `mutation RemoveMember($userId: ID!) { removeMember(userId: $userId) }`;
 export const DISABLE_USER = `mutation DisableUser($userId: ID!, $disabled: Boolean) { disableUser(userId: $userId, disabled: $disabled) }`;
 export const REQUIRE_PASSWORD_CHANGE = `mutation RequirePasswordChange($userId: ID!) { requirePasswordChange(userId: $userId) }`;
+export const RESET_SECOND_FACTORS = `mutation ResetSecondFactors($userId: ID!) { resetSecondFactors(userId: $userId) }`;
 export const AUDIT_LOG = `query AuditLog($first: Int, $after: String) {
   auditLog(first: $first, after: $after) { nodes { id at actor via address action target outcome detail } pageInfo { hasNextPage endCursor } }
   auditRetentionDays

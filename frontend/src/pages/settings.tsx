@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import * as Q from "../api/queries";
 import type { ApiToken, Role, Site, User } from "../api/types";
 import { ErrorBox, Loading, useMutation, useQuery } from "../components/query";
+import { useApp } from "../store/app";
 import { ago, dateTime } from "../format";
 import { permissions } from "../store/permissions";
 
@@ -76,7 +77,9 @@ function MemberActions({ user, onChanged }: { user: User; onChanged: () => void 
   const disable = useMutation(Q.DISABLE_USER);
   const remove = useMutation(Q.REMOVE_MEMBER);
   const force = useMutation(Q.REQUIRE_PASSWORD_CHANGE);
-  const busy = disable.busy || remove.busy || force.busy;
+  const reset = useMutation<{ resetSecondFactors: number }>(Q.RESET_SECOND_FACTORS);
+  const app = useApp();
+  const busy = disable.busy || remove.busy || force.busy || reset.busy;
   return (
     <span role="cell" class="row-actions">
       <button class="btn btn-small" disabled={busy} data-action={user.disabled ? "enable-user" : "disable-user"} title={user.disabled ? "Let them sign in again" : "They cannot sign in; their sessions end and their tokens are refused until enabled"}
@@ -85,6 +88,15 @@ function MemberActions({ user, onChanged }: { user: User; onChanged: () => void 
       </button>
       <button class="btn btn-small" disabled={busy || user.mustChangePassword} data-action="require-password-change" title="They must choose a new password before doing anything else"
         onClick={async () => { if (await force.run({ userId: user.id }, `${user.email} must change their password`)) onChanged(); }}>Require new password</button>
+      <button class="btn btn-small" disabled={busy} data-action="reset-second-factors" title="For a member who lost their authenticator app or security key: removes every second factor and recovery code they have here"
+        onClick={async () => {
+          if (!confirm(`Reset ${user.email}'s second factors? Every authenticator app, security key, passkey and recovery code they have in this site is removed; they sign in with their password alone (and must enrol again if this site requires a second factor). Do this only once you are sure who is asking.`)) return;
+          const d = await reset.run({ userId: user.id });
+          if (!d) return;
+          const n = d.resetSecondFactors;
+          app.toast({ kind: "info", title: n === 0 ? `${user.email} had no second factors` : `${n} second factor${n === 1 ? "" : "s"} of ${user.email} removed` }, 4000);
+          onChanged();
+        }}>Reset second factors</button>
       <button class="btn btn-small btn-danger" disabled={busy} data-action="remove-member"
         onClick={async () => { if (confirm(`Remove ${user.email} from this site? Their sessions end and their API tokens are revoked at once.`) && (await remove.run({ userId: user.id }, `${user.email} removed`))) onChanged(); }}>Remove</button>
     </span>
