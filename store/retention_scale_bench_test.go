@@ -228,7 +228,9 @@ func BenchmarkRetentionScale(b *testing.B) {
 	}
 	b.StopTimer()
 	slices.Sort(took)
-	q := func(p float64) time.Duration { return took[min(len(took)-1, int(p*float64(len(took))))].Round(10 * time.Microsecond) }
+	q := func(p float64) time.Duration {
+		return took[min(len(took)-1, int(p*float64(len(took))))].Round(10 * time.Microsecond)
+	}
 	say("30-day chart (200 points, hourly rollups + this hour's raw points) of %d random checks of %d, site transaction included: p50 %v, p99 %v, max %v (target < 100ms)",
 		len(took), n, q(0.5), q(0.99), took[len(took)-1].Round(10*time.Microsecond))
 	b.ReportMetric(float64(q(0.5).Microseconds())/1000, "chart-p50-ms")
