@@ -49,6 +49,11 @@ type Exporter struct {
 	// Budget is how long one pass keeps sending one target's backlog
 	// (default 10s).
 	Budget time.Duration
+	// OwnEvery is how often each site's own series (store.OwnSeries:
+	// checks by status, schedule lateness, notifications by result, ...)
+	// are queued for its targets; 0 queues none. The notifier role sets
+	// 30s (BERGAMOT_EXPORT_OWN_EVERY).
+	OwnEvery time.Duration
 }
 
 // Run ships every Every until ctx ends.
@@ -80,6 +85,11 @@ func (e *Exporter) RunOnce(ctx context.Context) (int, error) {
 		sctx := tenants.WithSite(ctx, site)
 		var targets []store.ExportTarget
 		if err := tenants.InSite(sctx, e.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			if e.OwnEvery > 0 {
+				if _, err := store.QueueOwnSeries(ctx, tx, e.OwnEvery); err != nil {
+					return err
+				}
+			}
 			var err error
 			targets, err = store.ExportTargets(ctx, tx)
 			return err
@@ -136,6 +146,10 @@ func (e *Exporter) shipOne(ctx context.Context, id uuid.UUID) (sent int, more bo
 		last := batch[len(batch)-1].ID
 		points := make([]export.Point, 0, len(batch))
 		for _, p := range batch {
+			if p.Series != "" {
+				points = append(points, export.Point{Name: p.Series, Attrs: p.Attrs, At: p.At, Value: p.Value})
+				continue
+			}
 			if p.Host == "" {
 				continue // its check was deleted
 			}

@@ -414,3 +414,163 @@ func TestBackoffGrowsWithJitter(t *testing.T) {
 		}
 	}
 }
+
+// remoteWriteReceiver decodes remote write requests as a second receiver
+// beside the real Prometheus: the latest value of each series.
+type remoteWriteReceiver struct {
+	mu     sync.Mutex
+	latest map[string]float64
+	srv    *httptest.Server
+}
+
+func newRemoteWriteReceiver(t *testing.T) *remoteWriteReceiver {
+	rw := &remoteWriteReceiver{latest: map[string]float64{}}
+	rw.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		req, err := export.DecodeRemoteWrite(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rw.mu.Lock()
+		defer rw.mu.Unlock()
+		for _, ts := range req.Timeseries {
+			var parts []string
+			for _, l := range ts.Labels {
+				parts = append(parts, l.Name+"="+l.Value)
+			}
+			sort.Strings(parts)
+			for _, s := range ts.Samples {
+				rw.latest[strings.Join(parts, ",")] = s.Value
+			}
+		}
+	}))
+	t.Cleanup(rw.srv.Close)
+	return rw
+}
+
+// value is the latest value of the series with exactly these labels, and
+// whether the receiver has it.
+func (rw *remoteWriteReceiver) value(labels ...string) (float64, bool) {
+	sort.Strings(labels)
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	v, ok := rw.latest[strings.Join(labels, ",")]
+	return v, ok
+}
+
+// TestOwnSeriesReachEachSitesTargets: each site's own Bergamot series
+// (checks by status, late checks and lateness, notifications by result)
+// go out through that site's export targets and count that site only.
+// Site A (a real Prometheus): one CRITICAL service, one OK, a host never
+// checked (PENDING), two notifications sent and one failed in the last
+// hour. Site B (a second receiver): three WARNING services, a PENDING
+// host, one check five minutes late. Queued once per OwnEvery however
+// often the exporter runs.
+func TestOwnSeriesReachEachSitesTargets(t *testing.T) {
+	prom := startPrometheusReceiver(t)
+	rb := newRemoteWriteReceiver(t)
+	r := newE2ERig(t, `<bergamot site="a">
+	<metrics-export name="prom" protocol="prometheus-remote-write" url="`+prom.writeURL()+`"/>
+	<host name="alpha" address="127.0.0.1"><service name="web"/><service name="dns"/></host>
+</bergamot>`)
+	siteB := r.addSite(`<bergamot site="b">
+	<metrics-export name="prom" protocol="prometheus-remote-write" url="` + rb.srv.URL + `/api/v1/write"/>
+	<host name="bravo" address="127.0.0.1"><service name="ssh"/><service name="smtp"/><service name="imap"/></host>
+</bergamot>`)
+	result := func(site uuid.UUID, check string, st checks.Status) {
+		r.inboxFor(site, r.stateIn(site, check).id, checks.Result{Status: st, Output: st.String(), Started: time.Now()})
+	}
+	result(r.site, "web", checks.StatusCritical)
+	result(r.site, "dns", checks.StatusOK)
+	for _, c := range []string{"ssh", "smtp", "imap"} {
+		result(siteB, c, checks.StatusWarning)
+	}
+	p := &Processor{Pool: r.db.Pool, Logger: r.log}
+	for {
+		n, err := p.RunOnce(r.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	in := func(site uuid.UUID, sql string, args ...any) {
+		t.Helper()
+		if err := tenants.InSite(tenants.WithSite(r.ctx, site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, sql, args...)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, res := range []string{"sent", "sent", "failed"} {
+		in(r.site, `INSERT INTO notification_log (site_id, kind, recipient, channel, idempotency, result) VALUES ($1, 'problem', 'ops', 'email', $2, $3)`,
+			r.site, fmt.Sprint("k", i), res)
+	}
+	in(siteB, `INSERT INTO check_schedule (check_id, site_id, next_run, interval_ms) VALUES ($1, $2, now() - interval '5 minutes', 60000)
+		ON CONFLICT (check_id) DO UPDATE SET next_run = EXCLUDED.next_run, paused = false`, r.stateIn(siteB, "ssh").id, siteB)
+	// check_schedule has no row-level security: filter by site.
+	in(siteB, `UPDATE check_schedule SET next_run = now() + interval '1 minute' WHERE site_id = $1 AND check_id <> $2`, siteB, r.stateIn(siteB, "ssh").id)
+	in(r.site, `UPDATE check_schedule SET next_run = now() + interval '1 minute' WHERE site_id = $1`, r.site)
+
+	ex := r.exporter()
+	ex.OwnEvery = time.Hour
+	r.drain(ex, r.site, 30*time.Second)
+	r.drain(ex, siteB, 30*time.Second)
+	sentA, sentB := r.exportStatus(r.site).Sent, r.exportStatus(siteB).Sent
+	if sentA == 0 || sentB == 0 {
+		t.Fatalf("own series sent: site A %d, site B %d points", sentA, sentB)
+	}
+	// Prometheus: site A's series, site A's values only.
+	last := func(sel string) float64 {
+		t.Helper()
+		v := prom.values(sel)
+		if len(v) != 1 {
+			t.Fatalf("Prometheus holds %v for %s, want one sample", v, sel)
+		}
+		return v[0]
+	}
+	for sel, want := range map[string]float64{
+		`bergamot_site_checks{status="CRITICAL"}`:                1,
+		`bergamot_site_checks{status="OK"}`:                      1,
+		`bergamot_site_checks{status="PENDING"}`:                 1,
+		`bergamot_site_checks{status="WARNING"}`:                 0, // site B's three are not site A's
+		`bergamot_site_checks_late`:                              0,
+		`bergamot_site_notifications_last_hour{result="sent"}`:   2,
+		`bergamot_site_notifications_last_hour{result="failed"}`: 1,
+	} {
+		if got := last(sel); got != want {
+			t.Errorf("site A's Prometheus: %s = %v, want %v", sel, got, want)
+		}
+	}
+	// Site B's receiver: site B's values only.
+	for _, c := range []struct {
+		labels []string
+		want   float64
+	}{
+		{[]string{"__name__=bergamot_site_checks", "status=WARNING"}, 3},
+		{[]string{"__name__=bergamot_site_checks", "status=PENDING"}, 1},
+		{[]string{"__name__=bergamot_site_checks", "status=CRITICAL"}, 0},
+		{[]string{"__name__=bergamot_site_checks", "status=OK"}, 0},
+		{[]string{"__name__=bergamot_site_checks_late"}, 1},
+		{[]string{"__name__=bergamot_site_notifications_last_hour", "result=sent"}, 0},
+	} {
+		if got, ok := rb.value(c.labels...); !ok || got != c.want {
+			t.Errorf("site B's receiver: %v = %v (present %v), want %v", c.labels, got, ok, c.want)
+		}
+	}
+	if got, ok := rb.value("__name__=bergamot_site_schedule_lateness_seconds"); !ok || got < 299 || got > 400 {
+		t.Errorf("site B's schedule lateness %v s (present %v), want about 300", got, ok)
+	}
+	// Not queued again within OwnEvery.
+	for range 3 {
+		if _, err := ex.RunOnce(r.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := r.exportStatus(r.site), r.exportStatus(siteB); a.Sent != sentA || b.Sent != sentB || a.Queued+b.Queued != 0 {
+		t.Errorf("own series queued again within OwnEvery: site A %+v, site B %+v", a, b)
+	}
+}

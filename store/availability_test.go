@@ -324,3 +324,42 @@ func TestRecurringDowntimeCountsAsDowntime(t *testing.T) {
 	tl2.exec(`UPDATE downtimes SET cancelled_at = $2 WHERE id = $1`, d2, *at(9))
 	wantHours(t, "cancelled occurrence", tl2.availability(base, base.Add(10*time.Hour)), map[string]float64{"OK": 9, "DOWNTIME": 1})
 }
+
+// TestHostDowntimeCountsForItsServices: Nagios and Icinga semantics, a
+// service whose host is in scheduled downtime is in downtime. Ten
+// hand-computed hours of service h/http:
+//
+//	host h in downtime 2-5, the service itself 4.5-6; the service CRITICAL
+//	3-4 (inside its host's downtime), OK otherwise; another host's
+//	downtime (0-10) changes nothing for it.
+//	=> OK 0-2 and 6-10 (6 h), DOWNTIME 2-6 (4 h), no CRITICAL.
+//
+// Without migration 000057 the service had OK 7.5 h, CRITICAL 1 h and only
+// its own 1.5 h of downtime.
+func TestHostDowntimeCountsForItsServices(t *testing.T) {
+	s := newSite(t)
+	host := newCheck(s, "OK").change(base.Add(-24*time.Hour), "PENDING", "OK")
+	other := newCheck(s, "OK").change(base.Add(-24*time.Hour), "PENDING", "OK")
+	service := func(parent *timeline, name string) *timeline {
+		tl := &timeline{s: s, id: uuid.New()}
+		tl.exec(`INSERT INTO checks (id, site_id, kind, name, parent_id) VALUES ($1, $2, 'service', $3, $4)`, tl.id, s.id, name, parent.id)
+		tl.exec(`INSERT INTO check_state (check_id, site_id, status, ok) VALUES ($1, $2, 'OK', true)`, tl.id, s.id)
+		return tl.change(base.Add(-24*time.Hour), "PENDING", "OK")
+	}
+	http := service(host, "http").
+		change(base.Add(3*time.Hour), "OK", "CRITICAL").change(base.Add(4*time.Hour), "CRITICAL", "OK").
+		downtime(base.Add(hours(4.5)), base.Add(6*time.Hour))
+	host.downtime(base.Add(2*time.Hour), base.Add(5*time.Hour))
+	other.downtime(base, base.Add(10*time.Hour))
+	ssh := service(other, "ssh")
+
+	wantHours(t, "service under its host's downtime", http.availability(base, base.Add(10*time.Hour)), map[string]float64{"OK": 6, "DOWNTIME": 4})
+	wantHours(t, "the host itself", host.availability(base, base.Add(10*time.Hour)), map[string]float64{"OK": 7, "DOWNTIME": 3})
+	wantHours(t, "a service of the other host", ssh.availability(base, base.Add(10*time.Hour)), map[string]float64{"DOWNTIME": 10})
+	// A service's downtime is not its host's.
+	wantHours(t, "the other host", other.availability(base, base.Add(10*time.Hour)), map[string]float64{"DOWNTIME": 10})
+	lone := newCheck(s, "OK").change(base.Add(-24*time.Hour), "PENDING", "OK")
+	svc := service(lone, "disk").downtime(base, base.Add(time.Hour))
+	wantHours(t, "a host whose service is in downtime", lone.availability(base, base.Add(10*time.Hour)), map[string]float64{"OK": 10})
+	wantHours(t, "that service", svc.availability(base, base.Add(10*time.Hour)), map[string]float64{"OK": 9, "DOWNTIME": 1})
+}

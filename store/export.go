@@ -134,13 +134,16 @@ func TrimExport(ctx context.Context, tx pgx.Tx, id uuid.UUID, keep int) (int64, 
 	return n, nil
 }
 
-// ExportPoint is a queued point with the names of its check.
+// ExportPoint is a queued point with the names of its check, or one of
+// the site's own series (Series and Attrs set, no check).
 type ExportPoint struct {
 	ID            int64
 	Host, Service string
 	Label, Unit   string
 	At            time.Time
 	Value         float64
+	Series        string
+	Attrs         map[string]string
 }
 
 // ExportBatch reads up to limit of target id's oldest queued points, with
@@ -149,7 +152,7 @@ type ExportPoint struct {
 // with the batch).
 func ExportBatch(ctx context.Context, tx pgx.Tx, id uuid.UUID, limit int) ([]ExportPoint, error) {
 	rows, err := tx.Query(ctx, `SELECT q.id, COALESCE(p.name, c.name, ''), CASE WHEN p.id IS NULL THEN '' ELSE c.name END,
-			q.label, q.uom, q.at, q.value, c.id IS NOT NULL
+			q.label, q.uom, q.at, q.value, c.id IS NOT NULL, q.series, q.attrs
 		FROM metric_export_queue q LEFT JOIN checks c ON c.id = q.check_id LEFT JOIN checks p ON p.id = c.parent_id
 		WHERE q.export_id = $1 ORDER BY q.id LIMIT $2`, id, limit)
 	if err != nil {
@@ -159,11 +162,11 @@ func ExportBatch(ctx context.Context, tx pgx.Tx, id uuid.UUID, limit int) ([]Exp
 	for rows.Next() {
 		var p ExportPoint
 		var exists bool
-		if err := rows.Scan(&p.ID, &p.Host, &p.Service, &p.Label, &p.Unit, &p.At, &p.Value, &exists); err != nil {
+		if err := rows.Scan(&p.ID, &p.Host, &p.Service, &p.Label, &p.Unit, &p.At, &p.Value, &exists, &p.Series, &p.Attrs); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("reading export queue: %w", err)
 		}
-		if !exists {
+		if p.Series == "" && !exists {
 			p.Host = "" // marks it for deletion without sending
 		}
 		out = append(out, p)
@@ -241,4 +244,58 @@ func ExportStatuses(ctx context.Context, tx pgx.Tx) ([]ExportStatus, error) {
 		return nil, fmt.Errorf("listing metrics exports: %w", err)
 	}
 	return out, nil
+}
+
+// OwnSeries are the names of Bergamot's own series of a site, queued for
+// its export targets by QueueOwnSeries (docs/metrics-export.md).
+var OwnSeries = []string{"bergamot_site_checks", "bergamot_site_checks_acknowledged", "bergamot_site_checks_in_downtime",
+	"bergamot_site_checks_checked_last_minute", "bergamot_site_checks_late", "bergamot_site_schedule_lateness_seconds",
+	"bergamot_site_notifications_last_hour"}
+
+// queueOwnSeries computes the site's own series (under its row-level
+// security: never another site's checks or notifications; check_schedule
+// has no row-level security, the scheduler claims across sites, so it is
+// filtered by the transaction's site explicitly) and queues them,
+// stamped now, for every enabled target of the site whose last own series
+// are at least $1 old. A target a shipper holds is skipped (SKIP LOCKED)
+// and gets them on a later pass; the stamp makes several nodes queue them
+// once per interval between them.
+const queueOwnSeries = `WITH due AS (
+		SELECT id, site_id FROM metric_exports
+		WHERE enabled AND (own_queued_at IS NULL OR own_queued_at <= now() - $1::interval)
+		FOR NO KEY UPDATE SKIP LOCKED),
+	stamped AS (UPDATE metric_exports e SET own_queued_at = now() FROM due WHERE e.id = due.id),
+	statuses AS (SELECT status, count(*) AS n FROM check_state GROUP BY status),
+	results AS (SELECT result, count(*) AS n FROM notification_log WHERE at > now() - interval '1 hour' GROUP BY result),
+	series (name, attrs, value) AS (
+		SELECT 'bergamot_site_checks', jsonb_build_object('status', st.status), COALESCE(s.n, 0)::float8
+			FROM (SELECT unnest(ARRAY['OK', 'WARNING', 'CRITICAL', 'UNKNOWN', 'PENDING']) AS status UNION SELECT status FROM statuses) st
+			LEFT JOIN statuses s ON s.status = st.status
+		UNION ALL
+		SELECT 'bergamot_site_checks_acknowledged', '{}'::jsonb, count(*) FILTER (WHERE acknowledged)::float8 FROM check_state
+		UNION ALL
+		SELECT 'bergamot_site_checks_in_downtime', '{}', count(*) FILTER (WHERE in_downtime)::float8 FROM check_state
+		UNION ALL
+		SELECT 'bergamot_site_checks_checked_last_minute', '{}', count(*) FILTER (WHERE last_check > now() - interval '1 minute')::float8 FROM check_state
+		UNION ALL
+		SELECT 'bergamot_site_checks_late', '{}', count(*) FILTER (WHERE next_run < now() - interval '1 minute')::float8
+			FROM check_schedule WHERE site_id = bergamot_site() AND NOT paused
+		UNION ALL
+		SELECT 'bergamot_site_schedule_lateness_seconds', '{}', COALESCE(extract(epoch FROM now() - min(next_run)), 0)::float8
+			FROM check_schedule WHERE site_id = bergamot_site() AND NOT paused AND next_run < now()
+		UNION ALL
+		SELECT 'bergamot_site_notifications_last_hour', jsonb_build_object('result', r.result), COALESCE(x.n, 0)::float8
+			FROM (SELECT unnest(ARRAY['sent', 'failed']) AS result UNION SELECT result FROM results) r LEFT JOIN results x ON x.result = r.result)
+	INSERT INTO metric_export_queue (site_id, export_id, check_id, label, at, value, series, attrs)
+		SELECT d.site_id, d.id, NULL, '', now(), s.value, s.name, s.attrs FROM due d, series s`
+
+// QueueOwnSeries queues the transaction's site's own series (OwnSeries)
+// for each of its enabled targets that has not had them for every, and
+// returns how many points it queued. Run by the exporter before it ships.
+func QueueOwnSeries(ctx context.Context, tx pgx.Tx, every time.Duration) (int64, error) {
+	tag, err := tx.Exec(ctx, queueOwnSeries, every.String())
+	if err != nil {
+		return 0, fmt.Errorf("queueing the site's own series: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

@@ -533,20 +533,25 @@ const metricsSQL = `WITH pts AS (
 	SELECT label, max(uom), date_bin($5::interval, at, $3::timestamptz) AS b, sum(sum) / sum(count), min(min), max(max)
 	FROM pts GROUP BY label, b ORDER BY label, b`
 
-// MetricsAt is Metrics that also says which resolution it read: raw
-// points for short ranges, 5-minute or hourly rollups (plus the raw
-// points not rolled up yet) when a bucket spans that much or the range
-// reaches back past what the finer resolution keeps.
-func MetricsAt(ctx context.Context, tx pgx.Tx, checkID, label string, from, to time.Time, points int) ([]*MetricSeries, Resolution, error) {
+// chart is the statement MetricsAt runs and the resolution it reads.
+type chart struct {
+	sql  string
+	args []any
+	res  Resolution
+}
+
+// chartQuery chooses a chart's resolution and builds its statement (the
+// scale benchmark EXPLAINs it: store/retention_scale_bench_test.go).
+func chartQuery(ctx context.Context, tx pgx.Tx, checkID, label string, from, to time.Time, points int) (chart, error) {
 	id, err := ParseID(checkID)
 	if err != nil {
-		return nil, "", err
+		return chart{}, err
 	}
 	if points <= 0 || points > 2000 {
-		return nil, "", errs.E(errs.Invalid, "points must be between 1 and 2000")
+		return chart{}, errs.E(errs.Invalid, "points must be between 1 and 2000")
 	}
 	if !to.After(from) {
-		return nil, "", errs.E(errs.Invalid, "the time range is empty: from must be before to")
+		return chart{}, errs.E(errs.Invalid, "the time range is empty: from must be before to")
 	}
 	bucket := to.Sub(from) / time.Duration(points)
 	if bucket < time.Second {
@@ -555,7 +560,7 @@ func MetricsAt(ctx context.Context, tx pgx.Tx, checkID, label string, from, to t
 	keep, err := SiteRetention(ctx, tx, Retention{Raw: maxRetentionDays, Rollup5m: maxRetentionDays, Rollup1h: maxRetentionDays,
 		History: maxRetentionDays, Alerts: maxRetentionDays, Notifications: maxRetentionDays})
 	if err != nil {
-		return nil, "", err
+		return chart{}, err
 	}
 	res := chartResolution(bucket, from, time.Now(), keep)
 	table, rolled := "metrics_5m", from
@@ -567,10 +572,23 @@ func MetricsAt(ctx context.Context, tx pgx.Tx, checkID, label string, from, to t
 			bucket = res.Step()
 		}
 		if rolled, err = RolledUntil(ctx, tx, res); err != nil {
-			return nil, "", err
+			return chart{}, err
 		}
 	}
-	rows, err := tx.Query(ctx, fmt.Sprintf(metricsSQL, table), id, label, from, to, bucket.String(), rolled)
+	return chart{sql: fmt.Sprintf(metricsSQL, table), args: []any{id, label, from, to, bucket.String(), rolled}, res: res}, nil
+}
+
+// MetricsAt is Metrics that also says which resolution it read: raw
+// points for short ranges, 5-minute or hourly rollups (plus the raw
+// points not rolled up yet) when a bucket spans that much or the range
+// reaches back past what the finer resolution keeps.
+func MetricsAt(ctx context.Context, tx pgx.Tx, checkID, label string, from, to time.Time, points int) ([]*MetricSeries, Resolution, error) {
+	q, err := chartQuery(ctx, tx, checkID, label, from, to, points)
+	if err != nil {
+		return nil, "", err
+	}
+	res := q.res
+	rows, err := tx.Query(ctx, q.sql, q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("reading metrics: %w", err)
 	}

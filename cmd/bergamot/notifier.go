@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/bergamot-monitoring/bergamot/metrics"
 	"github.com/bergamot-monitoring/bergamot/metrics/export"
@@ -58,7 +59,8 @@ func runNotifier(ctx context.Context, env *Env, db *DB, g *errgroup.Group) error
 	protocols := export.DefaultRegistry()
 	metrics.ExportProtocols(protocols.Names())
 	ex := &jobs.Exporter{Pool: db.Pool, Sealer: sealer, Protocols: protocols, Logger: env.Logger.With(slog.String("role", "notifier")),
-		Sender: &export.Sender{Client: env.Policy.Network().Client(), UserAgent: "Bergamot/" + version}}
+		Sender:   &export.Sender{Client: env.Policy.Network().Client(), UserAgent: "Bergamot/" + version},
+		OwnEvery: envDuration("BERGAMOT_EXPORT_OWN_EVERY", 30*time.Second)}
 	g.Go(func() error { return ex.Run(ctx) })
 	// Recorded so that internal checks (bergamot-internal-notifiers) can count it.
 	pres := nodePresence(env, db, jobs.RoleNotifier, d.Channels.Names())

@@ -14,6 +14,7 @@ import { AuditPage } from "./pages/audit";
 import { EnrolRequired, SecurityPage } from "./pages/security";
 import { SettingsPage } from "./pages/settings";
 import { SLAsPage } from "./pages/slas";
+import { MetricsExportsPage } from "./pages/exports";
 import { StatusPagesPage } from "./pages/statuspages";
 import { TeamsPage } from "./pages/teams";
 import { TreePage } from "./pages/tree";
@@ -43,6 +44,8 @@ function Page({ route }: { route: Route }) {
       return <WorkersPage />;
     case "slas":
       return <SLAsPage />;
+    case "metrics-exports":
+      return <MetricsExportsPage />;
     case "status-pages":
       return <StatusPagesPage />;
     case "agents":
@@ -68,7 +71,7 @@ function Page({ route }: { route: Route }) {
 
 const TITLES: Record<string, string> = {
   checks: "Hosts & services", check: "Check", alerts: "Alerts", groups: "Groups", locations: "Locations",
-  config: "Configuration", workers: "Workers", slas: "SLAs", "status-pages": "Status pages", agents: "Host agents", teams: "Teams", settings: "Settings", account: "Your account", security: "Account security", audit: "Audit log", signin: "Sign in", signup: "Sign up",
+  config: "Configuration", workers: "Workers", slas: "SLAs", "metrics-exports": "Metrics export", "status-pages": "Status pages", agents: "Host agents", teams: "Teams", settings: "Settings", account: "Your account", security: "Account security", audit: "Audit log", signin: "Sign in", signup: "Sign up",
   verify: "Confirm your email", "accept-invite": "Accept invitation", "reset-password": "New password", "forgot-password": "Forgot password",
 };
 

@@ -37,6 +37,21 @@ type Point struct {
 	Label, Unit string
 	At          time.Time
 	Value       float64
+	// Name, when set, makes the point one of Bergamot's own series of the
+	// site (bergamot_site_checks, ...: docs/metrics-export.md) instead of
+	// perfdata: Name is the series' name and Attrs its labels; Host,
+	// Service, Label and Unit are empty then.
+	Name  string
+	Attrs map[string]string
+}
+
+// metricName is the point's series name: Name, or MetricName for
+// perfdata.
+func (p Point) metricName() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return MetricName
 }
 
 // labels returns the point's label pairs as the per-site scrape endpoint
@@ -44,6 +59,14 @@ type Point struct {
 // own for a host check), label and uom, sorted by name, an empty uom left
 // out, values made valid UTF-8.
 func (p Point) labels() [][2]string {
+	if p.Name != "" {
+		out := make([][2]string, 0, len(p.Attrs))
+		for k, v := range p.Attrs {
+			out = append(out, [2]string{k, strings.ToValidUTF8(v, "\uFFFD")})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+		return out
+	}
 	check := p.Service
 	if check == "" {
 		check = p.Host
@@ -60,6 +83,13 @@ func (p Point) labels() [][2]string {
 
 // seriesKey identifies a point's series.
 func (p Point) seriesKey() string {
+	if p.Name != "" {
+		k := p.Name
+		for _, l := range p.labels() {
+			k += "\x00" + l[0] + "\x00" + l[1]
+		}
+		return "\x01" + k
+	}
 	return p.Host + "\x00" + p.Service + "\x00" + p.Label + "\x00" + p.Unit
 }
 

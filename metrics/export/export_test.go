@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -145,9 +146,55 @@ func TestValidatorRefusesTheOperatorsNetwork(t *testing.T) {
 }
 
 // FuzzDecodeOTLP: any body decodes or fails with an error, never a panic.
+// TestOwnSeriesEncoding: a site's own series keep their name and labels
+// in both protocols (bergamot_site_checks{status="OK"}; OTLP
+// bergamot.site.checks with attribute status), apart from perfdata.
+func TestOwnSeriesEncoding(t *testing.T) {
+	at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	own := append([]export.Point{
+		{Name: "bergamot_site_checks", Attrs: map[string]string{"status": "OK"}, At: at, Value: 3},
+		{Name: "bergamot_site_checks", Attrs: map[string]string{"status": "CRITICAL"}, At: at, Value: 1},
+		{Name: "bergamot_site_checks_late", At: at, Value: 0},
+	}, points[0])
+	body, _, err := export.RemoteWrite{}.Encode(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := export.DecodeRemoteWrite(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ts := range req.Timeseries {
+		var ls []string
+		for _, l := range ts.Labels {
+			ls = append(ls, l.Name+"="+l.Value)
+		}
+		got = append(got, strings.Join(ls, ",")+fmt.Sprintf(" %v", ts.Samples[0].Value))
+	}
+	want := []string{"__name__=bergamot_site_checks,status=OK 3", "__name__=bergamot_site_checks,status=CRITICAL 1", "__name__=bergamot_site_checks_late 0"}
+	if len(got) != 4 || strings.Join(got[:3], "|") != strings.Join(want, "|") || !strings.HasPrefix(got[3], "__name__=bergamot_perfdata,") {
+		t.Errorf("remote write series:\n%s\nwant\n%s\nand one bergamot_perfdata", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	body, _, err = export.OTLP{}.Encode(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := export.DecodeOTLP(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != 4 || back[0].Name != "bergamot.site.checks" || back[0].Attrs["status"] != "OK" || back[0].Value != 3 ||
+		back[2].Name != "bergamot.site.checks.late" || len(back[2].Attrs) != 0 || back[3].Name != "" || back[3].Host != points[0].Host {
+		t.Errorf("OTLP round trip: %+v", back)
+	}
+}
+
 func FuzzDecodeOTLP(f *testing.F) {
 	body, _, _ := export.OTLP{}.Encode(points)
 	f.Add(body)
+	own, _, _ := export.OTLP{}.Encode([]export.Point{{Name: "bergamot_site_checks", Attrs: map[string]string{"status": "OK"}, At: time.Unix(1, 0), Value: 3}})
+	f.Add(own)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pts, err := export.DecodeOTLP(b)

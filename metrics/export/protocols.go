@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/klauspost/compress/snappy"
 	"github.com/prometheus/prometheus/prompb"
@@ -33,7 +34,7 @@ func (RemoteWrite) Encode(points []Point) ([]byte, http.Header, error) {
 		if !ok {
 			i = len(req.Timeseries)
 			idx[k] = i
-			ls := []prompb.Label{{Name: "__name__", Value: MetricName}}
+			ls := []prompb.Label{{Name: "__name__", Value: p.metricName()}}
 			for _, l := range p.labels() {
 				ls = append(ls, prompb.Label{Name: l[0], Value: l[1]})
 			}
@@ -84,31 +85,36 @@ func (OTLP) Name() string { return "otlp" }
 // OTLPMetricName is the gauge's name in OTLP.
 const OTLPMetricName = "bergamot.perfdata"
 
-// Encode builds the ExportMetricsServiceRequest.
+// OTLPName is the OTLP name of one of Bergamot's own series:
+// bergamot_site_checks is bergamot.site.checks.
+func OTLPName(name string) string { return strings.ReplaceAll(name, "_", ".") }
+
+// Encode builds the ExportMetricsServiceRequest: a gauge per unit for
+// perfdata, one per series for the site's own series.
 func (OTLP) Encode(points []Point) ([]byte, http.Header, error) {
-	byUnit := map[string]*metricspb.Gauge{}
-	var units []string
+	byMetric := map[string]*metricspb.Metric{}
+	sm := &metricspb.ScopeMetrics{Scope: &commonpb.InstrumentationScope{Name: "bergamot"}}
 	for _, p := range points {
-		g := byUnit[p.Unit]
-		if g == nil {
-			g = &metricspb.Gauge{}
-			byUnit[p.Unit] = g
-			units = append(units, p.Unit)
+		name, unit, desc := OTLPMetricName, p.Unit, "Performance data of Bergamot checks"
+		if p.Name != "" {
+			name, unit, desc = OTLPName(p.Name), "", "Bergamot's own series of the site"
+		}
+		m := byMetric[name+"\x00"+unit]
+		if m == nil {
+			m = &metricspb.Metric{Name: name, Unit: unit, Description: desc, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{}}}
+			byMetric[name+"\x00"+unit] = m
+			sm.Metrics = append(sm.Metrics, m)
 		}
 		var attrs []*commonpb.KeyValue
 		for _, l := range p.labels() {
-			if l[0] == "uom" {
+			if l[0] == "uom" && p.Name == "" {
 				continue // the metric's unit
 			}
 			attrs = append(attrs, &commonpb.KeyValue{Key: l[0], Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: l[1]}}})
 		}
+		g := m.GetGauge()
 		g.DataPoints = append(g.DataPoints, &metricspb.NumberDataPoint{Attributes: attrs,
 			TimeUnixNano: uint64(p.At.UnixNano()), Value: &metricspb.NumberDataPoint_AsDouble{AsDouble: p.Value}}) //nolint:gosec // times after 1970
-	}
-	sm := &metricspb.ScopeMetrics{Scope: &commonpb.InstrumentationScope{Name: "bergamot"}}
-	for _, u := range units {
-		sm.Metrics = append(sm.Metrics, &metricspb.Metric{Name: OTLPMetricName, Unit: u,
-			Description: "Performance data of Bergamot checks", Data: &metricspb.Metric_Gauge{Gauge: byUnit[u]}})
 	}
 	md := &metricspb.MetricsData{ResourceMetrics: []*metricspb.ResourceMetrics{{
 		Resource: &resourcepb.Resource{Attributes: []*commonpb.KeyValue{{Key: "service.name",
@@ -159,6 +165,15 @@ func DecodeOTLP(body []byte) ([]Point, error) {
 						return nil, fmt.Errorf("otlp body: metric %q data point %d: time %d out of range", m.GetName(), di, dp.GetTimeUnixNano())
 					}
 					p.At = unixNano(dp.GetTimeUnixNano())
+					if m.GetName() != OTLPMetricName {
+						// One of the site's own series.
+						p.Name, p.Unit, p.Attrs = m.GetName(), "", map[string]string{}
+						for _, kv := range dp.GetAttributes() {
+							p.Attrs[kv.GetKey()] = kv.GetValue().GetStringValue()
+						}
+						out = append(out, p)
+						continue
+					}
 					for _, kv := range dp.GetAttributes() {
 						s := kv.GetValue().GetStringValue()
 						switch kv.GetKey() {

@@ -171,6 +171,10 @@ export const SET_REQUIRE_SECOND_FACTOR = `mutation SetRequireSecondFactor($requi
 export const BEGIN_PASSKEY_SIGN_IN = `mutation BeginPasskeySignIn($challenge: String!) { beginPasskeySignIn(challenge: $challenge) }`;
 export const FINISH_SIGN_IN = `mutation FinishSignIn($challenge: String!, $method: SecondFactorMethod!, $code: String, $response: String) { finishSignIn(challenge: $challenge, method: $method, code: $code, response: $response) { ${SESSION} } }`;
 
+export const METRICS_EXPORTS = `query MetricsExports {
+  metricsExports { name protocol url auth enabled sent dropped queued failures lastSuccessAt lastError lastErrorAt nextAttemptAt }
+}`;
+
 export const SLAS = `query SLAs {
   slas {
     id name subject subjectKind checkId target period timeZone downtime blind from to percent met

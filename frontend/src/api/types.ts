@@ -164,6 +164,12 @@ export interface ApiToken { id: string; name: string; userId: string; createdAt:
 export interface Session { id: string; createdAt: string; lastSeen: string; expiresAt: string; idleUntil: string; address: string; userAgent: string; current: boolean }
 
 export interface AuditEntry { id: string; at: string; actor: string; via: string; address: string; action: string; target: string; outcome: "ok" | "failed" | "denied"; detail: string }
+/** One <metrics-export> target with its delivery status (docs/metrics-export.md). */
+export interface MetricsExport {
+  name: string; protocol: string; url: string; auth: string; enabled: boolean;
+  sent: number; dropped: number; queued: number; failures: number;
+  lastSuccessAt: string | null; lastError: string; lastErrorAt: string | null; nextAttemptAt: string;
+}
 export interface SLAIncident { checkId: string; check: string; status: string; from: string; to: string; output: string }
 export interface SLA {
   id: string; name: string; subject: string; subjectKind: string; checkId: string | null; target: number; period: string; timeZone: string;

@@ -15,6 +15,7 @@ const NAV: { path: string; label: string; icon: string }[] = [
   { path: "/locations", label: "Locations", icon: "⌂" },
   { path: "/slas", label: "SLAs", icon: "◔" },
   { path: "/status-pages", label: "Status pages", icon: "◎" },
+  { path: "/metrics-exports", label: "Metrics export", icon: "⇪" },
   { path: "/config", label: "Configuration", icon: "✎" },
   { path: "/workers", label: "Workers & zones", icon: "▤" },
   { path: "/agents", label: "Host agents", icon: "◈" },
