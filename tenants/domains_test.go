@@ -2,6 +2,7 @@ package tenants_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -175,5 +176,74 @@ func TestInSiteConfinesMembersToTheirDomains(t *testing.T) {
 	}
 	if d, err := tenants.ReadableDomains(tenants.WithPrincipal(ctx, admin), db.Pool); err != nil || !d.All {
 		t.Errorf("the administrator's readable domains: %+v, %v", d, err)
+	}
+}
+
+// TestWholeSitePathsCallNoDomainFunction: the system's own work and
+// administrators read with bergamot.domains = '*', and the per-row
+// security-domain policy must answer them without calling
+// bergamot_check_readable (a SQL function with a subquery, which
+// PostgreSQL cannot inline): the result processor reads and writes about
+// ten check rows per result, and paid a call for each (migration 000062).
+// A member confined to domains still gets the function.
+func TestWholeSitePathsCallNoDomainFunction(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	owner, err := pgx.Connect(ctx, db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	// Count calls of functions PostgreSQL does not inline (new
+	// connections pick the setting up).
+	if _, err := owner.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{db.Name}.Sanitize()+` SET track_functions = 'all'`); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := tenants.OpenPool(ctx, db.OwnerURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := tenants.NewStore(pool)
+	site := mustSignUp(t, s, "alpha", "admin@alpha.example")
+	_, _, web := member(t, s, site, "wendy@alpha.example", tenants.RoleEditor)
+	sys := tenants.WithSite(ctx, site.ID)
+	if err := tenants.InSite(sys, pool, func(ctx context.Context, tx pgx.Tx) error {
+		for i := range 50 {
+			id := uuid.New()
+			if _, err := tx.Exec(ctx, `INSERT INTO checks (id, site_id, kind, name, settings) VALUES ($1, $2, 'host', $3, '{"SecurityDomains": ["web"]}')`, id, site.ID, fmt.Sprint("h", i)); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO check_state (check_id, site_id, output) VALUES ($1, $2, 'x')`, id, site.ID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO domain_grants (site_id, contact, email, domain, permissions) VALUES ($1, 'wendy', 'wendy@alpha.example', 'web', '{read}')`, site.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// calls reads and rewrites the site's states as the processor does and
+	// returns how often the transaction called bergamot_check_readable.
+	calls := func(ctx context.Context) (n int64, rows int) {
+		t.Helper()
+		if err := tenants.InSite(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE check_state SET output = 'y'`); err != nil {
+				return err
+			}
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM check_state`).Scan(&rows); err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, `SELECT COALESCE(sum(pg_stat_get_xact_function_calls(oid)), 0) FROM pg_proc WHERE proname = 'bergamot_check_readable'`).Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n, rows
+	}
+	if n, rows := calls(sys); rows != 50 || n != 0 {
+		t.Errorf("the system read %d states calling bergamot_check_readable %d times; want 50 states and no call", rows, n)
+	}
+	if n, rows := calls(tenants.WithPrincipal(ctx, web)); rows != 50 || n == 0 {
+		t.Errorf("a member confined to her domain read %d states calling bergamot_check_readable %d times; want 50 states through the function (track_functions not counting?)", rows, n)
 	}
 }
