@@ -1,3 +1,2 @@
 CREATE INDEX check_schedule_due_idx ON check_schedule (next_run) WHERE NOT paused;
 DROP INDEX check_schedule_site_due_idx;
-ALTER TABLE check_state RESET (fillfactor);

@@ -6,8 +6,3 @@
 CREATE INDEX check_schedule_site_due_idx ON check_schedule (site_id, next_run, check_id) WHERE NOT paused;
 DROP INDEX check_schedule_due_idx;
 
--- check_state rows are rewritten by every result. With full pages (the
--- default fillfactor 100) nine of ten rewrites found no room on their page
--- and wrote a new entry in each of the table's indexes; half-full pages
--- let most of them stay on their page (HOT updates, no index writes).
-ALTER TABLE check_state SET (fillfactor = 50);
