@@ -41,6 +41,12 @@ func failover(t *testing.T, sync bool) (gap time.Duration, s *Slots, missing int
 		last.Format("15:04:05.000"), first.Format("15:04:05.000"), missing, before, s)
 	t.Log(line)
 	fmt.Println("FAILOVER " + line)
+	for i, p := range s.Problems { // which slots, and their jobs' last state: asynchronous loss or a bug
+		if i == 10 {
+			break
+		}
+		t.Log(p)
+	}
 	for _, p := range append(append(append([]*Proc{}, c.serves...), c.workers...), c.remotes...) {
 		if p.Exited() {
 			t.Errorf("%s exited during the failover; it should reconnect on its own:\n%s", p.Name, p.Logs(10))
