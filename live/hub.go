@@ -63,7 +63,7 @@ type Subscriber struct {
 	site   uuid.UUID
 	match  func(*Update) bool
 	access Reloader
-	keys  []string
+	keys   []string
 	// c receives, per change batch, the updates that match (never empty);
 	// read it through Hub.Next.
 	c chan []*Update

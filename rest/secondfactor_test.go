@@ -67,13 +67,17 @@ func TestMemberWhoMustEnrolASecondFactor(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	var state struct{ Check struct{ State struct{ Output string } } }
+	var state struct {
+		Check struct{ State struct{ Output string } }
+	}
 	e.MustDo(t, admin.CreateApiToken, `query($id: ID!) { check(id: $id) { state { output } } }`, map[string]any{"id": id}, &state)
 	if strings.Contains(state.Check.State.Output, "enrolment is owed") {
 		t.Errorf("a refused result was applied: %q", state.Check.State.Output)
 	}
 	var audit struct {
-		AuditLog struct{ Nodes []struct{ Actor, Action, Outcome string } }
+		AuditLog struct {
+			Nodes []struct{ Actor, Action, Outcome string }
+		}
 	}
 	e.MustDo(t, admin.CreateApiToken, `{ auditLog(first: 100) { nodes { actor action outcome } } }`, nil, &audit)
 	found := false
