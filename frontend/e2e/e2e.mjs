@@ -5,6 +5,8 @@
 // the checks reach their states, measures a live update after "Execute now",
 // acknowledges, schedules downtime, checks a config error is shown at its line,
 // changes the password, ends another session and finds both in the audit log,
+// invites a member and requires a new password of them, resets their second
+// factors, disables and removes them (each in the audit log),
 // and saves screenshots to e2e/artifacts/. Exits non-zero with a message on failure.
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
@@ -333,6 +335,48 @@ try {
       });
     }
     await shot("audit");
+  });
+
+  await step("members: invite, require a new password, reset second factors, disable, remove; each audited", async () => {
+    const member = `mia@${site}.example`;
+    const memberPassword = `${password}-mia`;
+    await go("/settings");
+    await page.fill("input[aria-label=Email]", member);
+    await page.click("button:text-is('Invite user')");
+    const link = await linkFromLog(member);
+    const gql = async (token, query, variables) => {
+      const r = await fetch(`${BASE}/graphql`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      }).then((r) => r.json());
+      return r;
+    };
+    const accepted = await gql("", "mutation($t: String!, $p: String!) { acceptInvitation(token: $t, password: $p) { token } }", { t: new URL(BASE + link.slice(link.indexOf("/#")).replace("/#", "")).searchParams.get("token"), p: memberPassword });
+    const memberSession = accepted.data?.acceptInvitation?.token;
+    if (!memberSession) throw new Error(`accepting the invitation: ${JSON.stringify(accepted.errors ?? accepted)}`);
+    await page.reload();
+    const mia = page.locator("[aria-label=Users] .tr", { hasText: member });
+    await mia.waitFor();
+    await mia.locator("[data-action=require-password-change]").click();
+    await mia.locator(".chip", { hasText: "must change password" }).waitFor();
+    page.once("dialog", (d) => d.accept());
+    await mia.locator("[data-action=reset-second-factors]").click();
+    await page.getByText(`${member} had no second factors`).first().waitFor();
+    await mia.locator("[data-action=disable-user]").click();
+    await mia.locator(".chip", { hasText: "disabled" }).waitFor();
+    await shot("settings-members");
+    const disabled = await gql(memberSession, "{ me { email } }");
+    if (!disabled.errors) throw new Error(`a disabled member's session still works: ${JSON.stringify(disabled)}`);
+    page.once("dialog", (d) => d.accept());
+    await mia.locator("[data-action=remove-member]").click();
+    await mia.waitFor({ state: "detached" });
+    await go("/audit");
+    for (const action of ["inviteUser", "requirePasswordChange", "resetSecondFactors", "disableUser", "removeMember"]) {
+      await page.locator(`[aria-label='Audit log'] .tr[data-action=${action}][data-outcome=ok]`).first().waitFor().catch(() => {
+        throw new Error(`the audit log shows no successful ${action}`);
+      });
+    }
   });
 
   await step("other pages render", async () => {
