@@ -33,22 +33,7 @@ func TestReportingLoginCannotUseChannels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner, err := pgx.Connect(ctx, db.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close(ctx)
-	role, err := tenants.CreateSQLRole(ctx, owner, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := pgx.ParseConfig(db.OwnerURL)
-	cfg.User, cfg.Password = role.Name, role.Password
-	rc, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close(ctx)
+	rc := db.ReportingConn(t, a)
 	channels := []string{store.ChecksChannel, store.ResultsChannel, store.ConfigChannel, store.DowntimesChannel, gateway.KeysChannel}
 
 	// It cannot learn the real names.

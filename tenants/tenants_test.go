@@ -121,22 +121,7 @@ func TestSQLRoleIsolation(t *testing.T) {
 	b := mustSignUp(t, s, "bravo", "b@example.com")
 	seed(t, ctx, db.Pool, a.ID)
 	seed(t, ctx, db.Pool, b.ID)
-	owner, err := pgx.Connect(ctx, db.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close(ctx)
-	role, err := tenants.CreateSQLRole(ctx, owner, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := pgx.ParseConfig(db.OwnerURL)
-	cfg.User, cfg.Password = role.Name, role.Password
-	rc, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close(ctx)
+	rc := db.ReportingConn(t, a)
 	// Try to widen the view by setting the application's site setting.
 	if _, err := rc.Exec(ctx, `SELECT set_config('bergamot.site_id', $1, false)`, b.ID.String()); err != nil {
 		t.Fatal(err)

@@ -148,3 +148,32 @@ func New(t testing.TB) *DB {
 	})
 	return db
 }
+
+// ReportingConn creates a reporting login for site (tenants.CreateSQLRole,
+// what `bergamot site sql-role` hands a site) and returns a connection made
+// with it, closed at the end of the test: the view of the database a
+// site's own SQL client gets.
+func (db *DB) ReportingConn(t testing.TB, site *tenants.Site) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	owner, err := pgx.Connect(ctx, db.OwnerURL)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	defer owner.Close(ctx)
+	role, err := tenants.CreateSQLRole(ctx, owner, site)
+	if err != nil {
+		t.Fatalf("pgtest: creating a reporting login: %v", err)
+	}
+	cfg, err := pgx.ParseConfig(db.OwnerURL)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	cfg.User, cfg.Password = role.Name, role.Password
+	rc, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("pgtest: connecting as the reporting login: %v", err)
+	}
+	t.Cleanup(func() { rc.Close(context.Background()) })
+	return rc
+}

@@ -50,22 +50,7 @@ func TestReportingLoginCannotUseRiverChannels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner, err := pgx.Connect(ctx, db.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close(ctx)
-	role, err := tenants.CreateSQLRole(ctx, owner, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := pgx.ParseConfig(db.OwnerURL)
-	cfg.User, cfg.Password = role.Name, role.Password
-	rc, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close(ctx)
+	rc := db.ReportingConn(t, a)
 	for _, c := range []string{"public.river_insert", "public.river_control", "public.river_leadership"} {
 		if _, err := rc.Exec(ctx, "LISTEN "+pgx.Identifier{c}.Sanitize()); err != nil {
 			t.Fatal(err)
