@@ -43,8 +43,8 @@ func commands() []*command {
 		{name: "import", summary: "import Nagios object configuration", usage: "bergamot import nagios [--site SITE] [--xml OUT] nagios.cfg|FILE|DIR...\n\n  Give --xml OUT (- for standard output) to write Bergamot XML, --site SITE to apply it, or both.\n  On Debian, the plugin commands (check_ping, check_http, ...) are in /etc/nagios-plugins/config:\n  give that directory too, or the nagios.cfg that includes it.", run: cmdImport},
 		{name: "zone", summary: "operator zones and their remote-worker keys", usage: zoneUsage, run: cmdZone},
 		{name: "site", summary: "create, list, disable, export and delete sites; signup invitations; SQL reporting logins; per-site limits", usage: siteUsage, run: cmdSite},
-		{name: "user", summary: "create users in a site", usage: "bergamot user create --site SITE --role admin|editor|viewer EMAIL  (password from BERGAMOT_PASSWORD or prompted)", run: cmdUser},
-		{name: "token", summary: "create API tokens", usage: "bergamot token create --site SITE --user EMAIL NAME", run: cmdToken},
+		{name: "user", summary: "a site's members: create, list, disable, enable, remove, require-password-change, reset-second-factors, sign-out", usage: userUsage, run: cmdUser},
+		{name: "token", summary: "a site's API tokens: create, list (last use, expiry), revoke", usage: tokenUsage, run: cmdToken},
 		{name: "ssh", summary: "forget an SSH host key a site trusted on first use", usage: "bergamot ssh forget-host-key --site SITE HOST:PORT", run: cmdSSH},
 		{name: "bench", summary: "measure end-to-end throughput on this machine", usage: "bergamot bench [--checks 10000] [--duration 60s]", run: cmdBench},
 	}
