@@ -39,7 +39,8 @@ type Driver struct {
 }
 
 // NewDriver returns the River driver for pool. The channel secret is read
-// on first use (the first LISTEN or NOTIFY), with that call's context.
+// on first use (the first LISTEN or NOTIFY), with that call's context, on
+// a connection of its own.
 func NewDriver(pool *pgxpool.Pool) *Driver {
 	return &Driver{Driver: riverpgxv5.New(pool), pool: pool}
 }
@@ -53,14 +54,30 @@ func (d *Driver) topic(ctx context.Context, topic string) (string, error) {
 	return topic + s, nil
 }
 
+// secret reads the channel secret once, on a connection of its own: the
+// first NOTIFY often comes from inside a transaction that holds one of the
+// pool's connections (executeNow inserts its job in the caller's
+// transaction), and with every pool connection held that way a read
+// through the pool would wait forever.
 func (d *Driver) secret(ctx context.Context) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.suffix != "" {
 		return d.suffix, nil
 	}
+	cfg := d.pool.Config()
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
+	if err != nil {
+		return "", fmt.Errorf("river: connecting to read the channel secret: %w", err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	if cfg.AfterConnect != nil { // the role the pool's connections take
+		if err := cfg.AfterConnect(ctx, conn); err != nil {
+			return "", fmt.Errorf("river: connecting to read the channel secret: %w", err)
+		}
+	}
 	var s string
-	if err := d.pool.QueryRow(ctx, `SELECT bergamot_channel('')`).Scan(&s); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT bergamot_channel('')`).Scan(&s); err != nil {
 		return "", fmt.Errorf("river: reading the channel secret: %w", err)
 	}
 	d.suffix = s
