@@ -17,14 +17,8 @@ import (
 
 // Listen makes conn listen on the Bergamot channel name.
 func Listen(ctx context.Context, conn *pgx.Conn, name string) error {
-	var real string
-	if err := conn.QueryRow(ctx, `SELECT bergamot_channel($1)`, name).Scan(&real); err != nil {
-		return fmt.Errorf("finding channel %s: %w", name, err)
-	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{real}.Sanitize()); err != nil {
-		return fmt.Errorf("listening on %s: %w", name, err)
-	}
-	return nil
+	_, err := ListenAll(ctx, conn, name)
+	return err
 }
 
 // ListenAll makes conn listen on each of the Bergamot channel names and
