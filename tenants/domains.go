@@ -89,23 +89,30 @@ func (d Domains) Allows(domains []string) bool {
 // for filters that run outside the database (the live hub's subscribers).
 func ReadableDomains(ctx context.Context, db Beginner) (Domains, error) {
 	var d Domains
-	err := InSite(ctx, db, func(ctx context.Context, tx pgx.Tx) error {
-		var setting string
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(current_setting('bergamot.domains', true), '')`).Scan(&setting); err != nil {
-			return fmt.Errorf("reading security domains: %w", err)
-		}
-		switch setting {
-		case "*":
-			d.All = true
-		case "":
-		default:
-			if err := tx.QueryRow(ctx, `SELECT $1::text[]`, setting).Scan(&d.Readable); err != nil {
-				return fmt.Errorf("reading security domains: %w", err)
-			}
-		}
-		return nil
+	err := InSite(ctx, db, func(ctx context.Context, tx pgx.Tx) (err error) {
+		d, err = transactionDomains(ctx, tx)
+		return err
 	})
 	return d, err
+}
+
+// transactionDomains reads the rule tx runs under (bergamot.domains).
+func transactionDomains(ctx context.Context, tx pgx.Tx) (Domains, error) {
+	var d Domains
+	var setting string
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(current_setting('bergamot.domains', true), '')`).Scan(&setting); err != nil {
+		return d, fmt.Errorf("reading security domains: %w", err)
+	}
+	switch setting {
+	case "*":
+		d.All = true
+	case "":
+	default:
+		if err := tx.QueryRow(ctx, `SELECT $1::text[]`, setting).Scan(&d.Readable); err != nil {
+			return d, fmt.Errorf("reading security domains: %w", err)
+		}
+	}
+	return d, nil
 }
 
 // MembersChannel is the NOTIFY channel (store.Listen names it) on which a
@@ -154,11 +161,12 @@ func (s *Store) CurrentDomains(ctx context.Context, p *Principal) (Domains, erro
 			d.All = true
 			return nil
 		}
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(array_agg(DISTINCT g.domain ORDER BY g.domain), '{}') FROM domain_grants g
-			WHERE g.email = (SELECT lower(u.email) FROM users u WHERE u.id = $1) AND 'read' = ANY (g.permissions)`, p.User.ID).Scan(&d.Readable); err != nil {
+		// The member's rule as InSite sets it, with the role read now.
+		if _, err := tx.Exec(ctx, domainsSQL(p)); err != nil {
 			return fmt.Errorf("re-reading a member's security domains: %w", err)
 		}
-		return nil
+		d, err = transactionDomains(ctx, tx)
+		return err
 	})
 	return d, err
 }
