@@ -20,9 +20,30 @@ import (
 // line (bergamot site list|disable|enable|export|delete|invite). Each
 // action is recorded in the site's audit log with actor "operator".
 
+// operatorEntry is the audit entry of an operator action.
+func operatorEntry(action, target string, detail map[string]any) AuditEntry {
+	return AuditEntry{Actor: "operator", Via: ViaOperator, Action: "operator:" + action, Target: target, Detail: detail}
+}
+
 // operatorAudit records an operator action in site's log, inside tx.
 func operatorAudit(ctx context.Context, tx pgx.Tx, site uuid.UUID, action string, detail map[string]any) error {
-	return RecordAuditTx(WithSite(ctx, site), tx, AuditEntry{Actor: "operator", Via: ViaOperator, Action: "operator:" + action, Detail: detail})
+	return RecordAuditTx(WithSite(ctx, site), tx, operatorEntry(action, "", detail))
+}
+
+// RecordOperator records in the log of ctx's site an operator action on
+// target that ran through the Store's member methods (bergamot user
+// disable, token revoke, ...); a non-nil failed marks it failed with its
+// message.
+func (s *Store) RecordOperator(ctx context.Context, action, target string, detail map[string]any, failed error) error {
+	e := operatorEntry(action, target, detail)
+	if failed != nil {
+		e.Outcome = AuditFailed
+		if e.Detail == nil {
+			e.Detail = map[string]any{}
+		}
+		e.Detail["error"] = failed.Error()
+	}
+	return s.RecordAudit(ctx, e)
 }
 
 // SiteSummary is a site as the operator's list shows it.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -33,31 +32,31 @@ const tokenUsage = `bergamot token create --site SITE --user EMAIL NAME
   bergamot token revoke --site SITE ID`
 
 // memberActions are the `bergamot user` commands that act on one member,
-// by name: what they do and what they print.
-var memberActions = map[string]func(ctx context.Context, ts *tenants.Store, m *tenants.Member) (string, error){
-	"disable": func(ctx context.Context, ts *tenants.Store, m *tenants.Member) (string, error) {
+// by name: each does its change and says what it did.
+var memberActions = map[string]func(ctx context.Context, ts *tenants.Store, site *tenants.Site, m *tenants.Member) (string, error){
+	"disable": func(ctx context.Context, ts *tenants.Store, site *tenants.Site, m *tenants.Member) (string, error) {
 		_, err := ts.SetMemberDisabled(ctx, operatorPrincipal(), m.ID, true)
-		return "disabled %s in site %s: their sessions ended; their tokens are refused until enabled", err
+		return fmt.Sprintf("disabled %s in site %s: their sessions ended; their tokens are refused until enabled", m.Email, site.Name), err
 	},
-	"enable": func(ctx context.Context, ts *tenants.Store, m *tenants.Member) (string, error) {
+	"enable": func(ctx context.Context, ts *tenants.Store, site *tenants.Site, m *tenants.Member) (string, error) {
 		_, err := ts.SetMemberDisabled(ctx, operatorPrincipal(), m.ID, false)
-		return "enabled %s in site %s", err
+		return fmt.Sprintf("enabled %s in site %s", m.Email, site.Name), err
 	},
-	"remove": func(ctx context.Context, ts *tenants.Store, m *tenants.Member) (string, error) {
+	"remove": func(ctx context.Context, ts *tenants.Store, site *tenants.Site, m *tenants.Member) (string, error) {
 		_, err := ts.RemoveMember(ctx, operatorPrincipal(), m.ID)
-		return "removed %s from site %s: their sessions ended and their tokens are revoked", err
+		return fmt.Sprintf("removed %s from site %s: their sessions ended and their tokens are revoked", m.Email, site.Name), err
 	},
-	"require-password-change": func(ctx context.Context, ts *tenants.Store, m *tenants.Member) (string, error) {
+	"require-password-change": func(ctx context.Context, ts *tenants.Store, site *tenants.Site, m *tenants.Member) (string, error) {
 		_, err := ts.RequirePasswordChange(ctx, m.ID)
-		return "%s must change their password at their next use of site %s", err
+		return fmt.Sprintf("%s must change their password at their next use of site %s", m.Email, site.Name), err
 	},
-	"reset-second-factors": func(ctx context.Context, ts *tenants.Store, m *tenants.Member) (string, error) {
+	"reset-second-factors": func(ctx context.Context, ts *tenants.Store, site *tenants.Site, m *tenants.Member) (string, error) {
 		n, err := ts.ResetSecondFactors(ctx, m.ID)
-		return fmt.Sprintf("removed %d second factor(s) of %%s in site %%s", n), err
+		return fmt.Sprintf("removed %d second factor(s) of %s in site %s", n, m.Email, site.Name), err
 	},
-	"sign-out": func(ctx context.Context, ts *tenants.Store, m *tenants.Member) (string, error) {
+	"sign-out": func(ctx context.Context, ts *tenants.Store, site *tenants.Site, m *tenants.Member) (string, error) {
 		n, err := ts.SignOutEverywhere(ctx, m.ID)
-		return fmt.Sprintf("ended %d session(s) of %%s in site %%s", n), err
+		return fmt.Sprintf("ended %d session(s) of %s in site %s", n, m.Email, site.Name), err
 	},
 }
 
@@ -118,18 +117,14 @@ func cmdUser(ctx context.Context, env *Env, args []string) error {
 			if err != nil {
 				return err
 			}
-			msg, err := act(ctx, ts, m)
-			entry := tenants.AuditEntry{Actor: "operator", Via: tenants.ViaOperator, Action: "operator:user " + sub, Target: m.Email}
-			if err != nil {
-				entry.Outcome, entry.Detail = tenants.AuditFailed, map[string]any{"error": err.Error()}
-			}
-			if aerr := ts.RecordAudit(ctx, entry); aerr != nil && err == nil {
+			msg, err := act(ctx, ts, site, m)
+			if aerr := ts.RecordOperator(ctx, "user "+sub, m.Email, nil, err); aerr != nil && err == nil {
 				err = aerr
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Printf(msg+"\n", m.Email, site.Name)
+			fmt.Println(msg)
 			return nil
 		})
 	}
@@ -187,7 +182,7 @@ func cmdToken(ctx context.Context, env *Env, args []string) error {
 			if err != nil {
 				return err
 			}
-			if err := ts.RecordAudit(ctx, tenants.AuditEntry{Actor: "operator", Via: tenants.ViaOperator, Action: "operator:token create", Target: m.Email, Detail: map[string]any{"name": fs.Arg(0)}}); err != nil {
+			if err := ts.RecordOperator(ctx, "token create", m.Email, map[string]any{"name": fs.Arg(0)}, nil); err != nil {
 				return err
 			}
 			fmt.Fprintln(os.Stderr, "API token (shown once; store it now):")
@@ -206,7 +201,7 @@ func cmdToken(ctx context.Context, env *Env, args []string) error {
 			}
 			user := uuid.Nil
 			if *email != "" {
-				m, err := memberByEmail(ctx, ts, site, *email)
+				m, err := findMember(members, site, *email)
 				if err != nil {
 					return err
 				}
@@ -242,7 +237,7 @@ func cmdToken(ctx context.Context, env *Env, args []string) error {
 			if err := ts.RevokeToken(ctx, id); err != nil {
 				return err
 			}
-			if err := ts.RecordAudit(ctx, tenants.AuditEntry{Actor: "operator", Via: tenants.ViaOperator, Action: "operator:token revoke", Target: id.String()}); err != nil {
+			if err := ts.RecordOperator(ctx, "token revoke", id.String(), nil, nil); err != nil {
 				return err
 			}
 			fmt.Printf("revoked token %s in site %s\n", id, site.Name)
@@ -255,9 +250,6 @@ func cmdToken(ctx context.Context, env *Env, args []string) error {
 
 // withSite opens the database and runs fn in the named site.
 func withSite(ctx context.Context, env *Env, name string, fn func(ctx context.Context, ts *tenants.Store, site *tenants.Site) error) error {
-	if name == "" {
-		return errors.New("--site SITE is required (the site's name, e.g. --site demo; sites are made by `bergamot run` or `bergamot site create`)")
-	}
 	db, err := env.OpenDB(ctx, true, 4)
 	if err != nil {
 		return err
@@ -277,6 +269,11 @@ func memberByEmail(ctx context.Context, ts *tenants.Store, site *tenants.Site, e
 	if err != nil {
 		return nil, err
 	}
+	return findMember(members, site, email)
+}
+
+// findMember finds the member with email (any case) among site's members.
+func findMember(members []*tenants.Member, site *tenants.Site, email string) (*tenants.Member, error) {
 	for _, m := range members {
 		if strings.EqualFold(m.Email, strings.TrimSpace(email)) {
 			return m, nil
