@@ -2,7 +2,6 @@ package tenants
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -89,30 +88,23 @@ func (d Domains) Allows(domains []string) bool {
 // for filters that run outside the database (the live hub's subscribers).
 func ReadableDomains(ctx context.Context, db Beginner) (Domains, error) {
 	var d Domains
-	err := InSite(ctx, db, func(ctx context.Context, tx pgx.Tx) (err error) {
-		d, err = transactionDomains(ctx, tx)
-		return err
+	err := InSite(ctx, db, func(ctx context.Context, tx pgx.Tx) error {
+		var setting string
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(current_setting('bergamot.domains', true), '')`).Scan(&setting); err != nil {
+			return fmt.Errorf("reading security domains: %w", err)
+		}
+		switch setting {
+		case "*":
+			d.All = true
+		case "":
+		default:
+			if err := tx.QueryRow(ctx, `SELECT $1::text[]`, setting).Scan(&d.Readable); err != nil {
+				return fmt.Errorf("reading security domains: %w", err)
+			}
+		}
+		return nil
 	})
 	return d, err
-}
-
-// transactionDomains reads the rule tx runs under (bergamot.domains).
-func transactionDomains(ctx context.Context, tx pgx.Tx) (Domains, error) {
-	var d Domains
-	var setting string
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(current_setting('bergamot.domains', true), '')`).Scan(&setting); err != nil {
-		return d, fmt.Errorf("reading security domains: %w", err)
-	}
-	switch setting {
-	case "*":
-		d.All = true
-	case "":
-	default:
-		if err := tx.QueryRow(ctx, `SELECT $1::text[]`, setting).Scan(&d.Readable); err != nil {
-			return d, fmt.Errorf("reading security domains: %w", err)
-		}
-	}
-	return d, nil
 }
 
 // MembersChannel is the NOTIFY channel (store.Listen names it) on which a
@@ -134,8 +126,10 @@ func notifyMembers(ctx context.Context, tx pgx.Tx) error {
 // CurrentDomains re-reads what p may read now, from the database rather
 // than from p (which holds p's role as it was when p's credential was
 // checked): the rule InSite would apply to p's next transaction. A member
-// no longer active in the site (removed, disabled, or their credential
-// ended) may read nothing at all (Domains.None). Long-lived readers (the
+// no longer active in the site with p's role (removed, disabled, their
+// role changed, or their credential ended: StillValid fails) may read
+// nothing at all (Domains.None); their connection is closed and signs in
+// again. Long-lived readers (the
 // live hub's subscriptions) call it when the site's configuration or
 // memberships change.
 func (s *Store) CurrentDomains(ctx context.Context, p *Principal) (Domains, error) {
@@ -146,27 +140,7 @@ func (s *Store) CurrentDomains(ctx context.Context, p *Principal) (Domains, erro
 	if !ok {
 		return Domains{None: true}, nil
 	}
-	var d Domains
-	err = InSite(WithSite(ctx, p.Site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		var role Role
-		err := tx.QueryRow(ctx, `SELECT m.role FROM memberships m WHERE m.user_id = $1 AND `+activeMember, p.User.ID).Scan(&role)
-		if errors.Is(err, pgx.ErrNoRows) {
-			d.None = true
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("re-reading a member's role: %w", err)
-		}
-		if role == RoleAdmin {
-			d.All = true
-			return nil
-		}
-		// The member's rule as InSite sets it, with the role read now.
-		if _, err := tx.Exec(ctx, domainsSQL(p)); err != nil {
-			return fmt.Errorf("re-reading a member's security domains: %w", err)
-		}
-		d, err = transactionDomains(ctx, tx)
-		return err
-	})
-	return d, err
+	// StillValid holds only while p's role is the member's role now, so
+	// InSite's rule for p is the current one.
+	return ReadableDomains(WithPrincipal(ctx, p), s.pool)
 }
