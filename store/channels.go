@@ -27,9 +27,9 @@ func Listen(ctx context.Context, conn *pgx.Conn, name string) error {
 func ListenAll(ctx context.Context, conn *pgx.Conn, names ...string) (map[string]string, error) {
 	public := make(map[string]string, len(names))
 	for _, name := range names {
-		var real string
-		if err := conn.QueryRow(ctx, `SELECT bergamot_channel($1)`, name).Scan(&real); err != nil {
-			return nil, fmt.Errorf("finding channel %s: %w", name, err)
+		real, err := ChannelName(ctx, conn, name)
+		if err != nil {
+			return nil, err
 		}
 		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{real}.Sanitize()); err != nil {
 			return nil, fmt.Errorf("listening on %s: %w", name, err)
@@ -37,4 +37,15 @@ func ListenAll(ctx context.Context, conn *pgx.Conn, names ...string) (map[string
 		public[real] = name
 	}
 	return public, nil
+}
+
+// ChannelName returns the real name (with the secret suffix) of the
+// channel whose public name is name; River's topics take the suffix of
+// ChannelName(ctx, conn, "") (internal/riverclient).
+func ChannelName(ctx context.Context, conn *pgx.Conn, name string) (string, error) {
+	var real string
+	if err := conn.QueryRow(ctx, `SELECT bergamot_channel($1)`, name).Scan(&real); err != nil {
+		return "", fmt.Errorf("finding channel %s: %w", name, err)
+	}
+	return real, nil
 }

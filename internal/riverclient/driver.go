@@ -11,6 +11,8 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/bergamot-monitoring/bergamot/store"
 )
 
 // Driver is River's pgx driver with River's LISTEN/NOTIFY channels renamed
@@ -76,9 +78,9 @@ func (d *Driver) secret(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("river: connecting to read the channel secret: %w", err)
 		}
 	}
-	var s string
-	if err := conn.QueryRow(ctx, `SELECT bergamot_channel('')`).Scan(&s); err != nil {
-		return "", fmt.Errorf("river: reading the channel secret: %w", err)
+	s, err := store.ChannelName(ctx, conn, "")
+	if err != nil {
+		return "", fmt.Errorf("river: %w", err)
 	}
 	d.suffix = s
 	return s, nil
