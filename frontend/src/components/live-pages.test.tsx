@@ -6,14 +6,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Root } from "../app";
 import type { Role } from "../api/types";
 import { App, AppContext } from "../store/app";
-import { check, fakeApp, settle, update, waitFor, type Handler } from "../store/testdata";
+import { check, signedInApp, settle, update, waitFor, type Handler } from "../store/testdata";
 import { CheckActions } from "../pages/check-actions";
 
 function makeApp(handlers: Record<string, Handler>, role: Role = "ADMIN") {
-  const { app, calls, flush } = fakeApp(handlers);
-  const me = { id: "u", email: "a@b.c", displayName: "A", role };
-  handlers.Me ??= () => ({ me, site: { id: "s", name: "acme", summary: "" } });
-  handlers.Overview ??= () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } });
+  const { me, app, calls, flush } = signedInApp(handlers, role);
   return { app, me, calls, count: (op: string) => calls.filter((c) => c === op).length, flush };
 }
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Root } from "../app";
 import type { Role } from "../api/types";
 import { App } from "../store/app";
-import { fakeApp, settle, waitFor, type Handler } from "../store/testdata";
+import { signedInApp, settle, waitFor, type Handler } from "../store/testdata";
 
 const agent = (id: string, connected: boolean) => ({
   agentId: id, hostName: `${id}.example`, connected, version: "1.2.3", node: "n1/abcd", since: "2026-12-07T10:00:00Z",
@@ -13,11 +13,8 @@ const agent = (id: string, connected: boolean) => ({
 });
 
 function makeApp(handlers: Record<string, Handler>, role: Role = "ADMIN") {
-  const { app, calls } = fakeApp(handlers);
-  const me = { id: "u", email: "a@b.c", displayName: "A", role };
-  handlers.Me ??= () => ({ me, site: { id: "s", name: "acme", summary: "" } });
+  const { app, calls } = signedInApp(handlers, role);
   handlers.AgentCertificates ??= () => ({ agentCertificates: [] });
-  handlers.Overview ??= () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } });
   return { app, calls };
 }
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Root } from "../app";
 import type { MetricsExport } from "../api/types";
 import type { App } from "../store/app";
-import { fakeApp, settle, waitFor, type Handler } from "../store/testdata";
+import { signedInApp, settle, waitFor } from "../store/testdata";
 import { REFRESH_MS, exportState, retryLabel } from "./exports";
 
 const now = Date.now();
@@ -21,12 +21,6 @@ const failing: MetricsExport = {
   lastError: "POST https://otel.example/v1/metrics: 503 Service Unavailable", lastErrorAt: iso(20_000), nextAttemptAt: iso(-8_000),
 };
 
-function makeApp(handlers: Record<string, Handler>) {
-  const { app, calls } = fakeApp(handlers);
-  handlers.Me ??= () => ({ me: { id: "u", email: "a@b.c", displayName: "A", role: "VIEWER" }, site: { id: "s", name: "acme", summary: "" } });
-  handlers.Overview ??= () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } });
-  return { app, calls };
-}
 
 let root: HTMLElement;
 beforeEach(() => {
@@ -51,7 +45,7 @@ async function mount(app: App) {
 
 describe("metrics export page", () => {
   it("shows each target's receiver, last success, last error, queued, dropped and sent", async () => {
-    const { app } = makeApp({ MetricsExports: () => ({ metricsExports: [healthy, failing] }) });
+    const { app } = signedInApp({ MetricsExports: () => ({ metricsExports: [healthy, failing] }) });
     await mount(app);
     await waitFor(() => root.querySelector('[data-export="otel"]') !== null);
     expect(root.querySelector(".page-head")?.textContent).toContain("2 targets, 1 failing");
@@ -73,7 +67,7 @@ describe("metrics export page", () => {
   });
 
   it("explains how to add a target when there is none", async () => {
-    const { app } = makeApp({ MetricsExports: () => ({ metricsExports: [] }) });
+    const { app } = signedInApp({ MetricsExports: () => ({ metricsExports: [] }) });
     await mount(app);
     await waitFor(() => root.querySelector(".panel.empty") !== null);
     expect(root.querySelector(".panel.empty")?.textContent).toContain('<metrics-export name="prom" protocol="prometheus-remote-write"');
@@ -81,7 +75,7 @@ describe("metrics export page", () => {
 
   it("asks again every ten seconds and shows the new figures", async () => {
     let queued = 5;
-    const { app, calls } = makeApp({ MetricsExports: () => ({ metricsExports: [{ ...healthy, queued }] }) });
+    const { app, calls } = signedInApp({ MetricsExports: () => ({ metricsExports: [{ ...healthy, queued }] }) });
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     await mount(app);
     await waitFor(() => root.querySelector('[data-export="grafana"]') !== null);

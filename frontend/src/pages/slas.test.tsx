@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Root } from "../app";
 import type { SLA } from "../api/types";
 import type { App } from "../store/app";
-import { fakeApp, settle, waitFor, type Handler } from "../store/testdata";
+import { signedInApp, settle, waitFor } from "../store/testdata";
 import { budgetLabel, percent, slaState } from "./slas";
 
 const base: SLA = {
@@ -17,12 +17,6 @@ const base: SLA = {
 const missed: SLA = { ...base, id: "s2", name: "db-30d", subject: "db1/postgres", subjectKind: "service", checkId: "c9", target: 99.9, period: "30d",
   percent: 98.5, met: false, budgetSeconds: 2592, usedSeconds: 38880, remainingSeconds: -36288, remainingFraction: -14, incidents: [] };
 
-function makeApp(handlers: Record<string, Handler>) {
-  const { app, calls } = fakeApp(handlers);
-  handlers.Me ??= () => ({ me: { id: "u", email: "a@b.c", displayName: "A", role: "VIEWER" }, site: { id: "s", name: "acme", summary: "" } });
-  handlers.Overview ??= () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } });
-  return { app, calls };
-}
 
 let root: HTMLElement;
 beforeEach(() => {
@@ -46,7 +40,7 @@ async function mount(app: App) {
 
 describe("SLAs page", () => {
   it("shows each agreement's status, percentage, budget left and the links to the exports", async () => {
-    const { app } = makeApp({ SLAs: () => ({ slas: [base, missed] }) });
+    const { app } = signedInApp({ SLAs: () => ({ slas: [base, missed] }) });
     await mount(app);
     await waitFor(() => root.querySelector('[data-sla="db-30d"]') !== null);
     const web = root.querySelector('[data-sla="web-month"]')!;
@@ -63,7 +57,7 @@ describe("SLAs page", () => {
   });
 
   it("lists the incidents that consumed the budget on demand", async () => {
-    const { app } = makeApp({ SLAs: () => ({ slas: [base] }) });
+    const { app } = signedInApp({ SLAs: () => ({ slas: [base] }) });
     await mount(app);
     await waitFor(() => root.querySelector('[data-sla="web-month"]') !== null);
     const web = root.querySelector('[data-sla="web-month"]')!;
@@ -79,7 +73,7 @@ describe("SLAs page", () => {
   });
 
   it("says what to write when there is no agreement", async () => {
-    const { app } = makeApp({ SLAs: () => ({ slas: [] }) });
+    const { app } = signedInApp({ SLAs: () => ({ slas: [] }) });
     await mount(app);
     await waitFor(() => root.textContent?.includes("No agreements yet") ?? false);
   });

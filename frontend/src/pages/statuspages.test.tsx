@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Root } from "../app";
 import type { Role, StatusPage } from "../api/types";
 import type { App } from "../store/app";
-import { fakeApp, settle, waitFor, type Handler } from "../store/testdata";
+import { signedInApp, settle, waitFor, type Handler } from "../store/testdata";
 import { stateLabel } from "./statuspages";
 
 const page: StatusPage = {
@@ -20,9 +20,7 @@ const page: StatusPage = {
 const hosts = [{ id: "h1", name: "web1", services: [{ id: "s1", name: "http" }] }];
 
 function makeApp(handlers: Record<string, Handler>, role: Role = "EDITOR") {
-  const { app, calls } = fakeApp(handlers);
-  handlers.Me ??= () => ({ me: { id: "u", email: "a@b.c", displayName: "A", role }, site: { id: "s", name: "acme", summary: "" } });
-  handlers.Overview ??= () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } });
+  const { app, calls } = signedInApp(handlers, role);
   handlers.StatusPages ??= () => ({ statusPages: [page], hosts, groups: [{ name: "web" }] });
   return { app, calls };
 }

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Root } from "../app";
 import type { Role, WorkerKey, Zone } from "../api/types";
 import type { App } from "../store/app";
-import { fakeApp, settle, waitFor, type Handler } from "../store/testdata";
+import { signedInApp, settle, waitFor, type Handler } from "../store/testdata";
 import { hubURL, keyFile, workerCommand } from "./workers";
 
 const zones: Zone[] = [
@@ -17,10 +17,8 @@ const zones: Zone[] = [
 ];
 
 function makeApp(handlers: Record<string, Handler>, role: Role = "ADMIN") {
-  const { app, calls } = fakeApp(handlers);
-  handlers.Me ??= () => ({ me: { id: "u", email: "a@b.c", displayName: "A", role }, site: { id: "s", name: "acme", summary: "" } });
+  const { app, calls } = signedInApp(handlers, role);
   handlers.Zones ??= () => ({ zones });
-  handlers.Overview ??= () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } });
   return { app, calls };
 }
 

@@ -1,7 +1,7 @@
 // Builders for test checks (used by the unit tests only).
 import { act } from "preact/test-utils";
 import type { LiveOptions } from "../api/live";
-import type { CheckSummary, CheckUpdate } from "../api/types";
+import type { CheckSummary, CheckUpdate, Role } from "../api/types";
 import type { Status } from "../status";
 import { App, type LiveSocket } from "./app";
 
@@ -30,6 +30,17 @@ export function fakeApp(handlers: Record<string, Handler>, opts: { socket?: (o: 
   const tokens = { v: "tok" as string | null, get() { return this.v; }, set(t: string | null) { this.v = t; } };
   const app = new App({ fetch: fetchFn, tokens, live: false, socket: opts.socket, schedule: (cb) => frames.push(cb) });
   return { app, calls, flush: () => act(() => { while (frames.length) frames.shift()!(); }) };
+}
+
+/**
+ * fakeApp for a page test: signed in as a member with role (Me) of site
+ * "acme" with no checks (Overview), unless handlers answer those already.
+ */
+export function signedInApp(handlers: Record<string, Handler>, role: Role = "VIEWER") {
+  const me = { id: "u", email: "a@b.c", displayName: "A", role };
+  handlers.Me ??= () => ({ me, site: { id: "s", name: "acme", summary: "" } });
+  handlers.Overview ??= () => ({ site: { id: "s", name: "acme", summary: "", statusCounts: [] }, checks: { totalCount: 0, nodes: [] } });
+  return { ...fakeApp(handlers), me };
 }
 
 export function check(id: string, status: Status, extra: Partial<CheckSummary["state"]> = {}, name = id): CheckSummary {
