@@ -43,7 +43,10 @@ type MetricsExport struct {
 	// beyond it are dropped and counted).
 	Batch, Buffer int
 	Enabled       bool
-	Source        Source
+	// OwnSeries: the target also receives the site's own Bergamot
+	// series (own-series, default yes).
+	OwnSeries bool
+	Source    Source
 }
 
 // metricsExport reads one <metrics-export>; errors go to the sink naming
@@ -51,7 +54,7 @@ type MetricsExport struct {
 func (r *resolver) metricsExport(n *Node, label string) *MetricsExport {
 	e := &MetricsExport{Name: n.AttrValue("name"), Summary: text(n, "summary"), Protocol: n.AttrValue("protocol"),
 		URL: strings.TrimSpace(n.AttrValue("url")), Auth: n.AttrValue("auth"), Credential: n.AttrValue("credential"),
-		Enabled: boolAttr(n, "enabled", true), Source: src(n)}
+		Enabled: boolAttr(n, "enabled", true), OwnSeries: boolAttr(n, "own-series", true), Source: src(n)}
 	if !contains(ExportProtocols, e.Protocol) {
 		r.sink.add(n, label, "protocol %q: want %s", e.Protocol, strings.Join(ExportProtocols, " or "))
 	}

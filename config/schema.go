@@ -52,7 +52,7 @@ func schema() map[string]elementSpec {
 		"group":       {attrs: set(objectAttrs, []string{"groups", "group"}), children: set(describe, []string{"sla"})},
 		"time-period": {attrs: set(objectAttrs, []string{"excludes"}), children: set(describe, []string{"time-zone", "time-range"})},
 		"credential":  {attrs: objectAttrs, children: set(describe, []string{"username", "password", "key-id", "key-secret"})},
-		"metrics-export": {attrs: set(objectAttrs, []string{"protocol", "url", "auth", "credential", "batch", "buffer", "enabled"}),
+		"metrics-export": {attrs: set(objectAttrs, []string{"protocol", "url", "auth", "credential", "batch", "buffer", "enabled", "own-series"}),
 			children: describe},
 		"command": {attrs: set(objectAttrs, []string{"engine", "executor", "category", "application"}),
 			children: set(describe, []string{"script", "category", "application"})},

@@ -65,30 +65,45 @@ func (r *e2eRig) exporter() *Exporter {
 // exportStatus reads site's one export target's status.
 func (r *e2eRig) exportStatus(site uuid.UUID) store.ExportStatus {
 	r.t.Helper()
+	out := r.exportStatuses(site)
+	if len(out) != 1 {
+		r.t.Fatalf("export status: %d targets, want 1", len(out))
+	}
+	return out[0]
+}
+
+// exportStatuses reads site's targets' statuses by name.
+func (r *e2eRig) exportStatuses(site uuid.UUID) []store.ExportStatus {
+	r.t.Helper()
 	var out []store.ExportStatus
 	err := tenants.InSite(tenants.WithSite(r.ctx, site), r.db.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		out, err = store.ExportStatuses(ctx, tx)
 		return err
 	})
-	if err != nil || len(out) != 1 {
-		r.t.Fatalf("export status: %v (%d targets)", err, len(out))
+	if err != nil {
+		r.t.Fatalf("export status: %v", err)
 	}
-	return out[0]
+	return out
 }
 
-// drain runs the exporter until site's queue is empty.
+// drain runs the exporter until the queues of all site's targets are empty.
 func (r *e2eRig) drain(ex *Exporter, site uuid.UUID, within time.Duration) {
 	r.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
 		_, err := ex.RunOnce(r.ctx)
-		st := r.exportStatus(site)
-		if st.Queued == 0 {
+		busy := ""
+		for _, st := range r.exportStatuses(site) {
+			if st.Queued != 0 {
+				busy += fmt.Sprintf(" %s: %d queued, last error %q;", st.Name, st.Queued, st.LastError)
+			}
+		}
+		if busy == "" {
 			return
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("export queue not drained after %s: %d queued, last error %q (run error %v)", within, st.Queued, st.LastError, err)
+			r.t.Fatalf("export queue not drained after %s:%s (run error %v)", within, busy, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -465,23 +480,27 @@ func (rw *remoteWriteReceiver) value(labels ...string) (float64, bool) {
 // Site A (a real Prometheus): one CRITICAL service, one OK, a host never
 // checked (PENDING), two notifications sent and one failed in the last
 // hour. Site B (a second receiver): three WARNING services, a PENDING
-// host, one check five minutes late. Queued once per OwnEvery however
-// often the exporter runs.
+// host, one check five minutes late. Each counts its own results
+// processed (2 and 3). Site A's second target, own-series="no", gets
+// its perfdata only. Queued once per OwnEvery however often the exporter
+// runs.
 func TestOwnSeriesReachEachSitesTargets(t *testing.T) {
 	prom := startPrometheusReceiver(t)
-	rb := newRemoteWriteReceiver(t)
+	rb, perfOnly := newRemoteWriteReceiver(t), newRemoteWriteReceiver(t)
 	r := newE2ERig(t, `<bergamot site="a">
 	<metrics-export name="prom" protocol="prometheus-remote-write" url="`+prom.writeURL()+`"/>
+	<metrics-export name="perf-only" protocol="prometheus-remote-write" url="`+perfOnly.srv.URL+`/api/v1/write" own-series="no"/>
 	<host name="alpha" address="127.0.0.1"><service name="web"/><service name="dns"/></host>
 </bergamot>`)
 	siteB := r.addSite(`<bergamot site="b">
 	<metrics-export name="prom" protocol="prometheus-remote-write" url="` + rb.srv.URL + `/api/v1/write"/>
 	<host name="bravo" address="127.0.0.1"><service name="ssh"/><service name="smtp"/><service name="imap"/></host>
 </bergamot>`)
-	result := func(site uuid.UUID, check string, st checks.Status) {
-		r.inboxFor(site, r.stateIn(site, check).id, checks.Result{Status: st, Output: st.String(), Started: time.Now()})
+	result := func(site uuid.UUID, check string, st checks.Status, perf ...checks.Perfdata) {
+		r.inboxFor(site, r.stateIn(site, check).id, checks.Result{Status: st, Output: st.String(), Started: time.Now(), Perfdata: perf})
 	}
-	result(r.site, "web", checks.StatusCritical)
+	rtt := 0.25
+	result(r.site, "web", checks.StatusCritical, checks.Perfdata{Label: "time", Value: &rtt, UOM: "s"})
 	result(r.site, "dns", checks.StatusOK)
 	for _, c := range []string{"ssh", "smtp", "imap"} {
 		result(siteB, c, checks.StatusWarning)
@@ -519,7 +538,17 @@ func TestOwnSeriesReachEachSitesTargets(t *testing.T) {
 	ex.OwnEvery = time.Hour
 	r.drain(ex, r.site, 30*time.Second)
 	r.drain(ex, siteB, 30*time.Second)
-	sentA, sentB := r.exportStatus(r.site).Sent, r.exportStatus(siteB).Sent
+	statusA := func() store.ExportStatus {
+		t.Helper()
+		for _, s := range r.exportStatuses(r.site) {
+			if s.Name == "prom" {
+				return s
+			}
+		}
+		t.Fatal("site A has no target prom")
+		return store.ExportStatus{}
+	}
+	sentA, sentB := statusA().Sent, r.exportStatus(siteB).Sent
 	if sentA == 0 || sentB == 0 {
 		t.Fatalf("own series sent: site A %d, site B %d points", sentA, sentB)
 	}
@@ -540,6 +569,7 @@ func TestOwnSeriesReachEachSitesTargets(t *testing.T) {
 		`bergamot_site_checks_late`:                              0,
 		`bergamot_site_notifications_last_hour{result="sent"}`:   2,
 		`bergamot_site_notifications_last_hour{result="failed"}`: 1,
+		`bergamot_site_results_processed_total`:                  2,
 	} {
 		if got := last(sel); got != want {
 			t.Errorf("site A's Prometheus: %s = %v, want %v", sel, got, want)
@@ -556,6 +586,7 @@ func TestOwnSeriesReachEachSitesTargets(t *testing.T) {
 		{[]string{"__name__=bergamot_site_checks", "status=OK"}, 0},
 		{[]string{"__name__=bergamot_site_checks_late"}, 1},
 		{[]string{"__name__=bergamot_site_notifications_last_hour", "result=sent"}, 0},
+		{[]string{"__name__=bergamot_site_results_processed_total"}, 3},
 	} {
 		if got, ok := rb.value(c.labels...); !ok || got != c.want {
 			t.Errorf("site B's receiver: %v = %v (present %v), want %v", c.labels, got, ok, c.want)
@@ -564,13 +595,27 @@ func TestOwnSeriesReachEachSitesTargets(t *testing.T) {
 	if got, ok := rb.value("__name__=bergamot_site_schedule_lateness_seconds"); !ok || got < 299 || got > 400 {
 		t.Errorf("site B's schedule lateness %v s (present %v), want about 300", got, ok)
 	}
+	// A target with own-series="no" gets the perfdata only.
+	perfOnly.mu.Lock()
+	var perf, own []string
+	for k := range perfOnly.latest {
+		if strings.Contains(k, "__name__=bergamot_site_") {
+			own = append(own, k)
+		} else if strings.Contains(k, "__name__=bergamot_perfdata") {
+			perf = append(perf, k)
+		}
+	}
+	perfOnly.mu.Unlock()
+	if len(own) != 0 || len(perf) != 1 {
+		t.Errorf("the own-series=\"no\" target received own series %v and perfdata %v; want no own series and the one perfdata series", own, perf)
+	}
 	// Not queued again within OwnEvery.
 	for range 3 {
 		if _, err := ex.RunOnce(r.ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if a, b := r.exportStatus(r.site), r.exportStatus(siteB); a.Sent != sentA || b.Sent != sentB || a.Queued+b.Queued != 0 {
+	if a, b := statusA(), r.exportStatus(siteB); a.Sent != sentA || b.Sent != sentB || a.Queued+b.Queued != 0 {
 		t.Errorf("own series queued again within OwnEvery: site A %+v, site B %+v", a, b)
 	}
 }

@@ -103,6 +103,26 @@ const resultLanes = 16
 // is the lane).
 const laneLockClass = 0x62657267 // "berg"
 
+// laneOf is the lane of check's results: the last byte of its id modulo
+// resultLanes, as claimResults computes it.
+func laneOf(check uuid.UUID) int {
+	return int(check[15]) % resultLanes
+}
+
+// queueCounted adds the results a transaction applied, per lane, to its
+// site's counter (store.QueueResultsCounted). A processor holds each lane
+// it counts in, so no two transactions ever wait on one counter row.
+func queueCounted(b *pgx.Batch, site uuid.UUID, counted *[resultLanes]int64) {
+	var lanes []int16
+	var n []int64
+	for l, c := range counted {
+		if c > 0 {
+			lanes, n = append(lanes, int16(l)), append(n, c)
+		}
+	}
+	store.QueueResultsCounted(b, site, lanes, n)
+}
+
 // allLanes lists every lane.
 var allLanes = func() []int32 {
 	out := make([]int32, resultLanes)
@@ -345,11 +365,13 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 	bulk := &store.ResultWrites{NoExports: !exports}
 	var changed []uuid.UUID
 	var done []*ProcessedCheck
+	var counted [resultLanes]int64
 	for _, r := range results {
 		rec, ok := recs[r.check]
 		if !ok {
 			continue // check removed meanwhile
 		}
+		counted[laneOf(r.check)]++
 		pc, err := p.apply(ctx, b, bulk, site, r, rec)
 		if err != nil {
 			return err
@@ -367,6 +389,7 @@ func (p *Processor) processSite(ctx context.Context, tx pgx.Tx, site uuid.UUID, 
 	}
 	bulk.Queue(b, errStateChanged)
 	store.QueueAnnounce(b, site, changed)
+	queueCounted(b, site, &counted)
 	t1 := time.Now()
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("writing state: %w", err)

@@ -46,16 +46,16 @@ func queueExports(b *pgx.Batch, site uuid.UUID, m *config.Model) {
 	names := make([]string, 0, len(m.MetricsExports))
 	for name, e := range m.MetricsExports {
 		names = append(names, name)
-		b.Queue(`INSERT INTO metric_exports (id, site_id, name, protocol, url, auth, credential, batch_points, buffer_points, enabled)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+		b.Queue(`INSERT INTO metric_exports (id, site_id, name, protocol, url, auth, credential, batch_points, buffer_points, enabled, own_series)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
 			ON CONFLICT (site_id, name) DO UPDATE SET protocol = EXCLUDED.protocol, url = EXCLUDED.url, auth = EXCLUDED.auth,
 				credential = EXCLUDED.credential, batch_points = EXCLUDED.batch_points, buffer_points = EXCLUDED.buffer_points,
-				enabled = EXCLUDED.enabled, failures = 0, next_attempt_at = now()
+				enabled = EXCLUDED.enabled, own_series = EXCLUDED.own_series, failures = 0, next_attempt_at = now()
 			WHERE (metric_exports.protocol, metric_exports.url, metric_exports.auth, metric_exports.credential,
-				metric_exports.batch_points, metric_exports.buffer_points, metric_exports.enabled)
+				metric_exports.batch_points, metric_exports.buffer_points, metric_exports.enabled, metric_exports.own_series)
 				IS DISTINCT FROM (EXCLUDED.protocol, EXCLUDED.url, EXCLUDED.auth, EXCLUDED.credential,
-				EXCLUDED.batch_points, EXCLUDED.buffer_points, EXCLUDED.enabled)`,
-			uuid.New(), site, name, e.Protocol, e.URL, e.Auth, e.Credential, e.Batch, e.Buffer, e.Enabled)
+				EXCLUDED.batch_points, EXCLUDED.buffer_points, EXCLUDED.enabled, EXCLUDED.own_series)`,
+			uuid.New(), site, name, e.Protocol, e.URL, e.Auth, e.Credential, e.Batch, e.Buffer, e.Enabled, e.OwnSeries)
 	}
 	b.Queue(`DELETE FROM metric_exports WHERE NOT (name = ANY($1))`, names)
 }
@@ -250,19 +250,19 @@ func ExportStatuses(ctx context.Context, tx pgx.Tx) ([]ExportStatus, error) {
 // its export targets by QueueOwnSeries (docs/metrics-export.md).
 var OwnSeries = []string{"bergamot_site_checks", "bergamot_site_checks_acknowledged", "bergamot_site_checks_in_downtime",
 	"bergamot_site_checks_checked_last_minute", "bergamot_site_checks_late", "bergamot_site_schedule_lateness_seconds",
-	"bergamot_site_notifications_last_hour"}
+	"bergamot_site_notifications_last_hour", "bergamot_site_results_processed_total"}
 
 // queueOwnSeries computes the site's own series (under its row-level
 // security: never another site's checks or notifications; check_schedule
 // has no row-level security, the scheduler claims across sites, so it is
 // filtered by the transaction's site explicitly) and queues them,
-// stamped now, for every enabled target of the site whose last own series
-// are at least $1 old. A target a shipper holds is skipped (SKIP LOCKED)
+// stamped now, for every enabled target of the site that takes them
+// (own-series) and whose last own series are at least $1 old. A target a shipper holds is skipped (SKIP LOCKED)
 // and gets them on a later pass; the stamp makes several nodes queue them
 // once per interval between them.
 const queueOwnSeries = `WITH due AS (
 		SELECT id, site_id FROM metric_exports
-		WHERE enabled AND (own_queued_at IS NULL OR own_queued_at <= now() - $1::interval)
+		WHERE enabled AND own_series AND (own_queued_at IS NULL OR own_queued_at <= now() - $1::interval)
 		FOR NO KEY UPDATE SKIP LOCKED),
 	stamped AS (UPDATE metric_exports e SET own_queued_at = now() FROM due WHERE e.id = due.id),
 	statuses AS (SELECT status, count(*) AS n FROM check_state GROUP BY status),
@@ -285,7 +285,9 @@ const queueOwnSeries = `WITH due AS (
 			FROM check_schedule WHERE site_id = bergamot_site() AND NOT paused AND next_run < now()
 		UNION ALL
 		SELECT 'bergamot_site_notifications_last_hour', jsonb_build_object('result', r.result), COALESCE(x.n, 0)::float8
-			FROM (SELECT unnest(ARRAY['sent', 'failed']) AS result UNION SELECT result FROM results) r LEFT JOIN results x ON x.result = r.result)
+			FROM (SELECT unnest(ARRAY['sent', 'failed']) AS result UNION SELECT result FROM results) r LEFT JOIN results x ON x.result = r.result
+		UNION ALL
+		SELECT 'bergamot_site_results_processed_total', '{}', COALESCE(sum(processed), 0)::float8 FROM result_counts)
 	INSERT INTO metric_export_queue (site_id, export_id, check_id, label, at, value, series, attrs)
 		SELECT d.site_id, d.id, NULL, '', now(), s.value, s.name, s.attrs FROM due d, series s`
 

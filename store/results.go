@@ -136,6 +136,20 @@ func QueueInterval(b *pgx.Batch, check uuid.UUID, ms int64) {
 		WHERE check_id = $1`, check, ms)
 }
 
+// QueueResultsCounted adds counts[i] results applied in lane lanes[i] to
+// the site's counter of results processed (result_counts, migration
+// 000064; exported as bergamot_site_results_processed_total). The
+// counter is split by the processor's lanes: a transaction only counts
+// in lanes it holds, so two processors of one site never wait on the
+// same row. Nothing is queued when lanes is empty.
+func QueueResultsCounted(b *pgx.Batch, site uuid.UUID, lanes []int16, counts []int64) {
+	if len(lanes) == 0 {
+		return
+	}
+	b.Queue(`INSERT INTO result_counts AS r (site_id, lane, processed) SELECT $1, l, n FROM unnest($2::smallint[], $3::bigint[]) AS x(l, n)
+		ON CONFLICT (site_id, lane) DO UPDATE SET processed = r.processed + excluded.processed`, site, lanes, counts)
+}
+
 // ResultWrites gathers a batch's state, history and metric writes so each
 // is one statement over arrays (unnest) instead of one statement per
 // result.

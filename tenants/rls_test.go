@@ -259,6 +259,7 @@ func seed(t *testing.T, ctx context.Context, pool tenants.Beginner, site uuid.UU
 			`INSERT INTO slas (id, site_id, name, group_name, target, period, downtime, blind) VALUES (gen_random_uuid(), $1, 'sla', 'web', 99.9, '30d', 'excluded', 'excluded')`,
 			`INSERT INTO metric_exports (id, site_id, name, protocol, url, batch_points, buffer_points) VALUES ('` + mexp.String() + `', $1, 'prom', 'otlp', 'http://example.com/', 10, 100)`,
 			`INSERT INTO metric_export_queue (site_id, export_id, check_id, label, at, value) VALUES ($1, '` + mexp.String() + `', '` + svc.String() + `', 'load1', now(), 0.5)`,
+			`INSERT INTO result_counts (site_id, lane, processed) VALUES ($1, 3, 7)`,
 			`INSERT INTO downtime_occurrences (site_id, check_id, downtime_id, from_at, to_at) VALUES ($1, '` + svc.String() + `', gen_random_uuid(), now() - interval '1 hour', now())`,
 			`INSERT INTO status_pages (id, site_id, slug, title) VALUES ('` + page.String() + `', $1, 'public', 'Status')`,
 			`INSERT INTO status_components (id, site_id, page_id, name, check_id) VALUES (gen_random_uuid(), $1, '` + page.String() + `', 'Web', '` + svc.String() + `')`,

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/bergamot-monitoring/bergamot/config"
 	"github.com/bergamot-monitoring/bergamot/internal/netpolicy"
 	"github.com/bergamot-monitoring/bergamot/metrics/export"
@@ -145,7 +148,6 @@ func TestValidatorRefusesTheOperatorsNetwork(t *testing.T) {
 	}
 }
 
-// FuzzDecodeOTLP: any body decodes or fails with an error, never a panic.
 // TestOwnSeriesEncoding: a site's own series keep their name and labels
 // in both protocols (bergamot_site_checks{status="OK"}; OTLP
 // bergamot.site.checks with attribute status), apart from perfdata.
@@ -190,6 +192,52 @@ func TestOwnSeriesEncoding(t *testing.T) {
 	}
 }
 
+// TestOwnCounterIsAnOTLPSum: a counter among the own series
+// (bergamot_site_results_processed_total) reaches an OTLP receiver as a
+// cumulative monotonic sum named without _total, so that the receiver
+// computes rates and handles resets, not as a gauge; remote write keeps
+// the Prometheus name.
+func TestOwnCounterIsAnOTLPSum(t *testing.T) {
+	at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	pts := []export.Point{{Name: "bergamot_site_results_processed_total", At: at, Value: 1234},
+		{Name: "bergamot_site_checks_late", At: at, Value: 2}}
+	body, _, err := export.OTLP{}.Encode(pts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md metricspb.MetricsData
+	if err := proto.Unmarshal(body, &md); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, m := range md.GetResourceMetrics()[0].GetScopeMetrics()[0].GetMetrics() {
+		switch {
+		case m.GetSum() != nil:
+			s := m.GetSum()
+			kinds[m.GetName()] = fmt.Sprintf("sum monotonic=%v %v %v", s.GetIsMonotonic(), s.GetAggregationTemporality(), s.GetDataPoints()[0].GetAsDouble())
+		case m.GetGauge() != nil:
+			kinds[m.GetName()] = fmt.Sprintf("gauge %v", m.GetGauge().GetDataPoints()[0].GetAsDouble())
+		}
+	}
+	want := map[string]string{"bergamot.site.results.processed": "sum monotonic=true AGGREGATION_TEMPORALITY_CUMULATIVE 1234",
+		"bergamot.site.checks.late": "gauge 2"}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Errorf("OTLP metrics %v, want %v", kinds, want)
+	}
+	body, _, err = export.RemoteWrite{}.Encode(pts[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := export.DecodeRemoteWrite(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := req.Timeseries[0].Labels[0]; l.Value != "bergamot_site_results_processed_total" {
+		t.Errorf("remote write name %q, want bergamot_site_results_processed_total", l.Value)
+	}
+}
+
+// FuzzDecodeOTLP: any body decodes or fails with an error, never a panic.
 func FuzzDecodeOTLP(f *testing.F) {
 	body, _, _ := export.OTLP{}.Encode(points)
 	f.Add(body)

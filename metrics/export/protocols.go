@@ -86,8 +86,17 @@ func (OTLP) Name() string { return "otlp" }
 const OTLPMetricName = "bergamot.perfdata"
 
 // OTLPName is the OTLP name of one of Bergamot's own series:
-// bergamot_site_checks is bergamot.site.checks.
-func OTLPName(name string) string { return strings.ReplaceAll(name, "_", ".") }
+// bergamot_site_checks is bergamot.site.checks. A counter's _total is left
+// out, as OpenTelemetry names counters: bergamot_site_results_processed_total
+// is bergamot.site.results.processed.
+func OTLPName(name string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(name, "_total"), "_", ".")
+}
+
+// isCounter tells whether own series name is a counter (its name ends in
+// _total, the Prometheus convention): OTLP gets it as a cumulative,
+// monotonic sum instead of a gauge.
+func isCounter(name string) bool { return strings.HasSuffix(name, "_total") }
 
 // Encode builds the ExportMetricsServiceRequest: a gauge per unit for
 // perfdata, one per series for the site's own series.
@@ -102,6 +111,10 @@ func (OTLP) Encode(points []Point) ([]byte, http.Header, error) {
 		m := byMetric[name+"\x00"+unit]
 		if m == nil {
 			m = &metricspb.Metric{Name: name, Unit: unit, Description: desc, Data: &metricspb.Metric_Gauge{Gauge: &metricspb.Gauge{}}}
+			if isCounter(p.Name) {
+				m.Data = &metricspb.Metric_Sum{Sum: &metricspb.Sum{IsMonotonic: true,
+					AggregationTemporality: metricspb.AggregationTemporality_AGGREGATION_TEMPORALITY_CUMULATIVE}}
+			}
 			byMetric[name+"\x00"+unit] = m
 			sm.Metrics = append(sm.Metrics, m)
 		}
@@ -112,9 +125,13 @@ func (OTLP) Encode(points []Point) ([]byte, http.Header, error) {
 			}
 			attrs = append(attrs, &commonpb.KeyValue{Key: l[0], Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: l[1]}}})
 		}
-		g := m.GetGauge()
-		g.DataPoints = append(g.DataPoints, &metricspb.NumberDataPoint{Attributes: attrs,
-			TimeUnixNano: uint64(p.At.UnixNano()), Value: &metricspb.NumberDataPoint_AsDouble{AsDouble: p.Value}}) //nolint:gosec // times after 1970
+		dp := &metricspb.NumberDataPoint{Attributes: attrs,
+			TimeUnixNano: uint64(p.At.UnixNano()), Value: &metricspb.NumberDataPoint_AsDouble{AsDouble: p.Value}} //nolint:gosec // times after 1970
+		if s := m.GetSum(); s != nil {
+			s.DataPoints = append(s.DataPoints, dp)
+		} else {
+			m.GetGauge().DataPoints = append(m.GetGauge().DataPoints, dp)
+		}
 	}
 	md := &metricspb.MetricsData{ResourceMetrics: []*metricspb.ResourceMetrics{{
 		Resource: &resourcepb.Resource{Attributes: []*commonpb.KeyValue{{Key: "service.name",

@@ -1,0 +1,2 @@
+DROP TABLE result_counts;
+ALTER TABLE metric_exports DROP COLUMN own_series;
