@@ -17,23 +17,24 @@ func TestMetricsExportsOverGraphQL(t *testing.T) {
 	e.Apply(t, a.Token, `<bergamot site="mexp">
 <credential name="tok"><password>s3cret</password></credential>
 <metrics-export name="grafana" protocol="prometheus-remote-write" url="https://prom.example/api/v1/write?api_key=k3y" auth="bearer" credential="tok"/>
+<metrics-export name="otel" protocol="otlp" url="https://otel.example/v1/metrics" own-series="no"/>
 </bergamot>`)
-	e.Exec(t, `UPDATE metric_exports SET dropped = 12, sent = 30, last_error = 'receiver answered 503: down', last_error_at = now(), failures = 2`)
+	e.Exec(t, `UPDATE metric_exports SET dropped = 12, sent = 30, last_error = 'receiver answered 503: down', last_error_at = now(), failures = 2 WHERE name = 'grafana'`)
 	var out struct {
 		MetricsExports []struct {
 			Name, Protocol, URL, Auth, LastError string
-			Enabled                              bool
+			Enabled, OwnSeries                   bool
 			Sent, Dropped, Queued, Failures      int
 			LastSuccessAt, LastErrorAt           *string
 		}
 	}
-	q := `{ metricsExports { name protocol url auth enabled sent dropped queued failures lastSuccessAt lastError lastErrorAt nextAttemptAt } }`
+	q := `{ metricsExports { name protocol url auth enabled ownSeries sent dropped queued failures lastSuccessAt lastError lastErrorAt nextAttemptAt } }`
 	e.MustDo(t, a.Token, q, nil, &out)
-	if len(out.MetricsExports) != 1 {
-		t.Fatalf("metricsExports: %+v", out.MetricsExports)
+	if len(out.MetricsExports) != 2 || out.MetricsExports[1].Name != "otel" || out.MetricsExports[1].OwnSeries {
+		t.Fatalf("metricsExports (grafana, then otel without own series): %+v", out.MetricsExports)
 	}
 	m := out.MetricsExports[0]
-	if m.Name != "grafana" || m.Protocol != "prometheus-remote-write" || m.URL != "https://prom.example/api/v1/write" || m.Auth != "bearer" ||
+	if m.Name != "grafana" || !m.OwnSeries || m.Protocol != "prometheus-remote-write" || m.URL != "https://prom.example/api/v1/write" || m.Auth != "bearer" ||
 		!m.Enabled || m.Sent != 30 || m.Dropped != 12 || m.Failures != 2 || !strings.Contains(m.LastError, "503") || m.LastErrorAt == nil || m.LastSuccessAt != nil {
 		t.Errorf("metricsExports: %+v", m)
 	}

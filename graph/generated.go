@@ -340,6 +340,7 @@ type ComplexityRoot struct {
 		LastSuccessAt func(childComplexity int) int
 		Name          func(childComplexity int) int
 		NextAttemptAt func(childComplexity int) int
+		OwnSeries     func(childComplexity int) int
 		Protocol      func(childComplexity int) int
 		Queued        func(childComplexity int) int
 		Sent          func(childComplexity int) int
@@ -2318,6 +2319,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MetricsExport.NextAttemptAt(childComplexity), true
+	case "MetricsExport.ownSeries":
+		if e.ComplexityRoot.MetricsExport.OwnSeries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MetricsExport.OwnSeries(childComplexity), true
 	case "MetricsExport.protocol":
 		if e.ComplexityRoot.MetricsExport.Protocol == nil {
 			break
@@ -5930,6 +5937,8 @@ func (ec *executionContext) childFields_MetricsExport(ctx context.Context, field
 		return ec.fieldContext_MetricsExport_auth(ctx, field)
 	case "enabled":
 		return ec.fieldContext_MetricsExport_enabled(ctx, field)
+	case "ownSeries":
+		return ec.fieldContext_MetricsExport_ownSeries(ctx, field)
 	case "sent":
 		return ec.fieldContext_MetricsExport_sent(ctx, field)
 	case "dropped":
@@ -14168,6 +14177,29 @@ func (ec *executionContext) _MetricsExport_enabled(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_MetricsExport_enabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MetricsExport_ownSeries(ctx context.Context, field graphql.CollectedField, obj *store.ExportStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MetricsExport_ownSeries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnSeries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MetricsExport_ownSeries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MetricsExport", field, false, false, "Boolean")
 }
 
@@ -28435,6 +28467,11 @@ func (ec *executionContext) _MetricsExport(ctx context.Context, sel ast.Selectio
 			}
 		case "enabled":
 			out.Values[i] = ec._MetricsExport_enabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ownSeries":
+			out.Values[i] = ec._MetricsExport_ownSeries(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

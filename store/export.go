@@ -216,7 +216,7 @@ func ExportFailed(ctx context.Context, tx pgx.Tx, id uuid.UUID, retryAt time.Tim
 // site sees it (GraphQL metricsExports).
 type ExportStatus struct {
 	Name, Protocol, URL, Auth string
-	Enabled                   bool
+	Enabled, OwnSeries        bool
 	Sent, Dropped, Queued     int64
 	Failures                  int
 	LastSuccessAt             *time.Time
@@ -227,7 +227,7 @@ type ExportStatus struct {
 
 // ExportStatuses lists the transaction's site's export targets by name.
 func ExportStatuses(ctx context.Context, tx pgx.Tx) ([]ExportStatus, error) {
-	rows, err := tx.Query(ctx, `SELECT e.name, e.protocol, e.url, e.auth, e.enabled, e.sent, e.dropped,
+	rows, err := tx.Query(ctx, `SELECT e.name, e.protocol, e.url, e.auth, e.enabled, e.own_series, e.sent, e.dropped,
 			(SELECT count(*) FROM metric_export_queue q WHERE q.export_id = e.id), e.failures,
 			e.last_success_at, e.last_error, e.last_error_at, e.next_attempt_at
 		FROM metric_exports e ORDER BY e.name`)
@@ -236,7 +236,7 @@ func ExportStatuses(ctx context.Context, tx pgx.Tx) ([]ExportStatus, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ExportStatus, error) {
 		var s ExportStatus
-		err := r.Scan(&s.Name, &s.Protocol, &s.URL, &s.Auth, &s.Enabled, &s.Sent, &s.Dropped, &s.Queued, &s.Failures,
+		err := r.Scan(&s.Name, &s.Protocol, &s.URL, &s.Auth, &s.Enabled, &s.OwnSeries, &s.Sent, &s.Dropped, &s.Queued, &s.Failures,
 			&s.LastSuccessAt, &s.LastError, &s.LastErrorAt, &s.NextAttemptAt)
 		return s, err
 	})

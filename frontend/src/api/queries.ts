@@ -172,7 +172,7 @@ export const BEGIN_PASSKEY_SIGN_IN = `mutation BeginPasskeySignIn($challenge: St
 export const FINISH_SIGN_IN = `mutation FinishSignIn($challenge: String!, $method: SecondFactorMethod!, $code: String, $response: String) { finishSignIn(challenge: $challenge, method: $method, code: $code, response: $response) { ${SESSION} } }`;
 
 export const METRICS_EXPORTS = `query MetricsExports {
-  metricsExports { name protocol url auth enabled sent dropped queued failures lastSuccessAt lastError lastErrorAt nextAttemptAt }
+  metricsExports { name protocol url auth enabled ownSeries sent dropped queued failures lastSuccessAt lastError lastErrorAt nextAttemptAt }
 }`;
 
 export const SLAS = `query SLAs {

@@ -166,7 +166,7 @@ export interface Session { id: string; createdAt: string; lastSeen: string; expi
 export interface AuditEntry { id: string; at: string; actor: string; via: string; address: string; action: string; target: string; outcome: "ok" | "failed" | "denied"; detail: string }
 /** One <metrics-export> target with its delivery status (docs/metrics-export.md). */
 export interface MetricsExport {
-  name: string; protocol: string; url: string; auth: string; enabled: boolean;
+  name: string; protocol: string; url: string; auth: string; enabled: boolean; ownSeries: boolean;
   sent: number; dropped: number; queued: number; failures: number;
   lastSuccessAt: string | null; lastError: string; lastErrorAt: string | null; nextAttemptAt: string;
 }

@@ -12,11 +12,11 @@ const now = Date.now();
 const iso = (msAgo: number) => new Date(now - msAgo).toISOString();
 
 const healthy: MetricsExport = {
-  name: "grafana", protocol: "prometheus-remote-write", url: "https://prometheus.example/api/prom/push", auth: "basic", enabled: true,
+  name: "grafana", protocol: "prometheus-remote-write", url: "https://prometheus.example/api/prom/push", auth: "basic", enabled: true, ownSeries: true,
   sent: 120345, dropped: 0, queued: 12, failures: 0, lastSuccessAt: iso(3000), lastError: "", lastErrorAt: null, nextAttemptAt: iso(3000),
 };
 const failing: MetricsExport = {
-  name: "otel", protocol: "otlp", url: "https://otel.example/v1/metrics", auth: "bearer", enabled: true,
+  name: "otel", protocol: "otlp", url: "https://otel.example/v1/metrics", auth: "bearer", enabled: true, ownSeries: false,
   sent: 500, dropped: 1500, queued: 100000, failures: 4, lastSuccessAt: iso(2 * 3600_000),
   lastError: "POST https://otel.example/v1/metrics: 503 Service Unavailable", lastErrorAt: iso(20_000), nextAttemptAt: iso(-8_000),
 };
@@ -51,6 +51,7 @@ describe("metrics export page", () => {
     expect(root.querySelector(".page-head")?.textContent).toContain("2 targets, 1 failing");
     const g = root.querySelector('[data-export="grafana"]')!;
     expect(g.textContent).toContain("Prometheus remote write · basic auth");
+    expect(g.textContent).not.toContain("perfdata only");
     expect(g.textContent).toContain("https://prometheus.example/api/prom/push");
     expect(g.querySelector(".chip")?.textContent).toBe("delivering");
     expect(g.textContent).toContain("just now");
@@ -58,6 +59,7 @@ describe("metrics export page", () => {
     expect(g.textContent).toContain("120,345");
     const o = root.querySelector('[data-export="otel"]')!;
     expect(o.querySelector(".chip")?.textContent).toBe("failing");
+    expect(o.textContent).toContain("OTLP/HTTP · bearer auth · perfdata only");
     expect(o.textContent).toContain("4 failures in a row, retrying in");
     expect(o.textContent).toContain("2h ago");
     expect(o.querySelector(".export-error")?.textContent).toContain("503 Service Unavailable");

@@ -75,7 +75,10 @@ function ExportRow({ e }: { e: MetricsExport }) {
     <div class="tr export-row" role="row" data-export={e.name}>
       <span role="cell" class="export-target">
         <strong>{e.name}</strong>
-        <span class="muted small">{protocols[e.protocol] ?? e.protocol}{e.auth !== "none" ? ` · ${e.auth} auth` : ""}</span>
+        <span class="muted small">
+          {protocols[e.protocol] ?? e.protocol}{e.auth !== "none" ? ` · ${e.auth} auth` : ""}
+          {e.ownSeries ? "" : " · perfdata only"}
+        </span>
         <code class="small export-url" title={e.url}>{e.url}</code>
       </span>
       <span role="cell">
