@@ -108,18 +108,34 @@ func (r *Resolver) accessFor(ctx context.Context, p *tenants.Principal) (*subAcc
 
 func (a *subAccess) allows(domains []string) bool { return a.domains.Load().Allows(domains) }
 
-// Reload re-reads the member's role and security domains
-// (tenants.Store.CurrentDomains): a member no longer active, or an error,
-// leaves the subscriptions receiving nothing.
-func (a *subAccess) Reload(ctx context.Context) error {
-	d, err := a.tenants.CurrentDomains(ctx, a.p)
-	if err != nil {
-		a.domains.Store(&tenants.Domains{None: true})
-		return fmt.Errorf("re-reading %s's access: %w", a.p.User.Email, err)
+// Reload re-reads the role and security domains of the members of all
+// (the open connections of a's site on this node, a among them) in one
+// transaction (tenants.Store.CurrentDomainsAll): a member no longer
+// active, or an error, leaves their subscriptions receiving nothing.
+func (a *subAccess) Reload(ctx context.Context, all []live.Reloader) error {
+	subs := make([]*subAccess, 0, len(all))
+	ps := make([]*tenants.Principal, 0, len(all))
+	for _, r := range all {
+		if s, ok := r.(*subAccess); ok {
+			subs, ps = append(subs, s), append(ps, s.p)
+		}
 	}
-	a.domains.Store(&d)
-	a.log.DebugContext(ctx, "live updates: a subscriber's access re-read", slog.String("site", a.p.Site.Name),
-		slog.Bool("all", d.All), slog.Bool("none", d.None), slog.Any("domains", d.Readable))
+	var ds []tenants.Domains
+	err := fmt.Errorf("a subscriber of another kind among them (%d of %d are connections)", len(subs), len(all))
+	if len(subs) == len(all) {
+		ds, err = a.tenants.CurrentDomainsAll(ctx, a.p.Site.ID, ps)
+	}
+	if err != nil {
+		for _, s := range subs {
+			s.domains.Store(&tenants.Domains{None: true})
+		}
+		return fmt.Errorf("re-reading the access of site %s's %d subscribers: %w", a.p.Site.Name, len(subs), err)
+	}
+	for i, s := range subs {
+		s.domains.Store(&ds[i])
+		a.log.DebugContext(ctx, "live updates: a subscriber's access re-read", slog.String("site", a.p.Site.Name), slog.String("member", s.p.User.Email),
+			slog.Bool("all", ds[i].All), slog.Bool("none", ds[i].None), slog.Any("domains", ds[i].Readable))
+	}
 	return nil
 }
 

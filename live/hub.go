@@ -51,11 +51,17 @@ type Update struct {
 // a role changed, a member removed or disabled), before it fans out any
 // change it reads after that announcement. So a check the member may no
 // longer read stops reaching them at once, and one newly granted reaches
-// them from its next change. Reload runs on the hub's dispatcher: it
-// should take one round trip; on error it must leave its subscriber
-// receiving nothing (the hub tries again a second later).
+// them from its next change.
+//
+// The hub calls Reload once per site with all the site's Reloaders on
+// this node (the receiver among them; all of them values of the type the
+// subscribing package passes to SubscribeAs), so that the site's access
+// is re-read in one round trip however many subscribers it has: Reload
+// runs on the hub's dispatcher, and other sites' updates wait while it
+// runs. On error it must leave every one of them receiving nothing (the
+// hub tries again a second later).
 type Reloader interface {
-	Reload(ctx context.Context) error
+	Reload(ctx context.Context, all []Reloader) error
 }
 
 // Subscriber receives updates of one site.
@@ -444,9 +450,9 @@ func (h *Hub) accessChanged(payload string) {
 	}
 }
 
-// reload calls the Reloader of each subscriber of the stale sites, once
-// per Reloader. A site whose reload failed is marked stale again a second
-// later.
+// reload re-reads the access of the stale sites' subscribers: one
+// Reload per site, given each of its Reloaders once. A site whose reload
+// failed is marked stale again a second later.
 func (h *Hub) reload(ctx context.Context, stale map[uuid.UUID]struct{}) {
 	for site := range stale {
 		h.mu.Lock()
@@ -459,18 +465,19 @@ func (h *Hub) reload(ctx context.Context, stale map[uuid.UUID]struct{}) {
 			}
 		}
 		h.mu.Unlock()
-		failed := 0
-		for _, r := range rs {
-			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			if err := r.Reload(rctx); err != nil {
-				failed++
-				if ctx.Err() == nil {
-					h.Logger.WarnContext(ctx, "live updates: re-reading a subscriber's access failed; it receives nothing until it succeeds",
-						slog.String("site", site.String()), slog.Any("error", err))
-				}
-			}
-			cancel()
+		if len(rs) == 0 {
+			continue
 		}
+		failed := 0
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := rs[0].Reload(rctx, rs); err != nil {
+			failed = len(rs)
+			if ctx.Err() == nil {
+				h.Logger.WarnContext(ctx, "live updates: re-reading the site's subscribers' access failed; they receive nothing until it succeeds",
+					slog.String("site", site.String()), slog.Int("subscribers", len(rs)), slog.Any("error", err))
+			}
+		}
+		cancel()
 		if failed > 0 && ctx.Err() == nil {
 			time.AfterFunc(time.Second, func() { h.accessChanged(site.String()) })
 		}

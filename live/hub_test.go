@@ -149,3 +149,85 @@ func TestSlowSubscriberGetsLatestStates(t *testing.T) {
 		t.Errorf("Next with nothing queued returned %v", got)
 	}
 }
+
+// countingReloader records the Reload calls it receives.
+type countingReloader struct {
+	calls *[][]Reloader
+	fail  bool
+}
+
+func (c *countingReloader) Reload(_ context.Context, all []Reloader) error {
+	*c.calls = append(*c.calls, all)
+	if c.fail {
+		return fmt.Errorf("database down")
+	}
+	return nil
+}
+
+// TestAccessReloadIsOnePerSite: when a site's access changes, the hub
+// re-reads all its subscribers' access with one Reload for the site, not
+// one per subscriber, so a site with many dashboards open holds up other
+// sites' live updates for one round trip; a connection's several
+// subscriptions count once. A failed reload marks the site for another
+// try.
+func TestAccessReloadIsOnePerSite(t *testing.T) {
+	h := NewHub(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	siteA, siteB := uuid.New(), uuid.New()
+	var callsA, callsB [][]Reloader
+	for i := range 50 {
+		r := &countingReloader{calls: &callsA}
+		h.SubscribeAs(ctx, siteA, r, nil)
+		if i%10 == 0 {
+			h.SubscribeAs(ctx, siteA, r, nil, HostKey("web1")) // the same connection's second subscription
+		}
+	}
+	for range 3 {
+		h.SubscribeAs(ctx, siteB, &countingReloader{calls: &callsB, fail: true}, nil)
+	}
+	h.accessChanged(siteA.String())
+	h.accessChanged(siteB.String())
+	h.mu.Lock()
+	stale := h.stale
+	h.stale = map[uuid.UUID]struct{}{}
+	h.mu.Unlock()
+	h.reload(ctx, stale)
+	if len(callsA) != 1 || len(callsA[0]) != 50 {
+		t.Errorf("site A: %d Reload calls (first with %d subscribers), want one with its 50 connections", len(callsA), lenFirst(callsA))
+	}
+	seen := map[Reloader]bool{}
+	for _, r := range callsA[0] {
+		seen[r] = true
+	}
+	if len(seen) != 50 {
+		t.Errorf("site A's Reload got %d distinct connections, want 50", len(seen))
+	}
+	if len(callsB) != 1 || len(callsB[0]) != 3 {
+		t.Errorf("site B: %d Reload calls (first with %d), want one with its 3", len(callsB), lenFirst(callsB))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.mu.Lock()
+		_, again := h.stale[siteB]
+		_, wrongly := h.stale[siteA]
+		h.mu.Unlock()
+		if wrongly {
+			t.Fatal("site A marked for another reload after its reload succeeded")
+		}
+		if again {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("site B's failed reload was not marked for another try")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func lenFirst(calls [][]Reloader) int {
+	if len(calls) == 0 {
+		return 0
+	}
+	return len(calls[0])
+}

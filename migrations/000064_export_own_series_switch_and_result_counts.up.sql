@@ -20,4 +20,4 @@ CREATE TABLE result_counts (
 ALTER TABLE result_counts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE result_counts FORCE ROW LEVEL SECURITY;
 CREATE POLICY site_isolation ON result_counts TO bergamot_app USING (site_id = bergamot_site()) WITH CHECK (site_id = bergamot_site());
-GRANT SELECT, INSERT, UPDATE ON result_counts TO bergamot_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON result_counts TO bergamot_app;

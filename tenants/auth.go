@@ -286,31 +286,67 @@ const sessionValid = `t.expires_at > now() AND t.last_seen > now() - make_interv
 // (WebSocket subscriptions) check it periodically, which also keeps a
 // session with an open dashboard from going idle.
 func (s *Store) StillValid(ctx context.Context, p *Principal) (bool, error) {
-	cond := `EXISTS (SELECT 1 FROM api_tokens t WHERE t.id = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()))`
-	stale := `false`
-	if p.Via == "session" {
-		cond = `EXISTS (SELECT 1 FROM sessions t JOIN users u ON u.id = t.user_id WHERE t.id = $1 AND ` +
-			strings.ReplaceAll(sessionValid, "$2", "$5") + `)`
-		// Checking an open dashboard's session keeps it from going idle.
-		stale = `EXISTS (SELECT 1 FROM sessions t WHERE t.id = $1 AND (` + useStale("session") + `))`
-	}
-	args := []any{p.CredID, p.User.ID, p.Site.ID, string(p.Role)}
-	if p.Via == "session" {
-		args = append(args, s.limits.SessionIdle.Seconds())
-	}
-	var ok, touchIt bool
+	var ok []bool
 	err := InSite(WithSite(ctx, p.Site.ID), s.pool, func(ctx context.Context, tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT `+cond+` AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $2 AND m.role = $4 AND `+activeMember+`)
-			AND EXISTS (SELECT 1 FROM sites WHERE id = $3 AND NOT disabled), `+stale, args...).Scan(&ok, &touchIt); err != nil {
-			return err
-		}
-		if ok && touchIt {
-			return recordUse(ctx, tx, p.Via, p.CredID)
-		}
-		return nil
+		var err error
+		ok, err = s.stillValid(ctx, tx, p.Site.ID, []*Principal{p})
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("checking credential: %w", err)
+	}
+	return ok[0], nil
+}
+
+// stillValidSQL is StillValid's rule for the principals given as arrays
+// ($1 credential ids, $2 how each signed in, $3 users, $4 roles) of site
+// $6, $5 the sessions' idle lifetime in seconds: per principal, in order,
+// whether it still holds and whether its session's last use is due to be
+// recorded.
+var stillValidSQL = `SELECT CASE WHEN x.via = 'session'
+		THEN EXISTS (SELECT 1 FROM sessions t JOIN users u ON u.id = t.user_id WHERE t.id = x.cred AND ` + strings.ReplaceAll(sessionValid, "$2", "$5") + `)
+		ELSE EXISTS (SELECT 1 FROM api_tokens t WHERE t.id = x.cred AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())) END
+	AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = x.uid AND m.role = x.role AND ` + activeMember + `)
+	AND EXISTS (SELECT 1 FROM sites WHERE id = $6 AND NOT disabled),
+	x.via = 'session' AND EXISTS (SELECT 1 FROM sessions t WHERE t.id = x.cred AND (` + useStale("session") + `))
+	FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[]) WITH ORDINALITY AS x(cred, via, uid, role, i) ORDER BY x.i`
+
+// stillValid is StillValid for principals ps of site in tx, in one
+// statement however many they are (the live hub re-reads a whole site's
+// subscribers at once: CurrentDomainsAll). A session checked is kept from
+// going idle, as a request would.
+func (s *Store) stillValid(ctx context.Context, tx pgx.Tx, site uuid.UUID, ps []*Principal) ([]bool, error) {
+	creds, users := make([]uuid.UUID, len(ps)), make([]uuid.UUID, len(ps))
+	vias, roles := make([]string, len(ps)), make([]string, len(ps))
+	for i, p := range ps {
+		if p.Site.ID != site {
+			return nil, fmt.Errorf("checking credentials: %s's principal is of another site", p.User.Email)
+		}
+		creds[i], users[i], vias[i], roles[i] = p.CredID, p.User.ID, p.Via, string(p.Role)
+	}
+	rows, err := tx.Query(ctx, stillValidSQL, creds, vias, users, roles, s.limits.SessionIdle.Seconds(), site)
+	if err != nil {
+		return nil, err
+	}
+	ok := make([]bool, 0, len(ps))
+	var touch []int
+	for rows.Next() {
+		var valid, touchIt bool
+		if err := rows.Scan(&valid, &touchIt); err != nil {
+			return nil, err
+		}
+		if valid && touchIt {
+			touch = append(touch, len(ok))
+		}
+		ok = append(ok, valid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, i := range touch {
+		if err := recordUse(ctx, tx, ps[i].Via, ps[i].CredID); err != nil {
+			return nil, err
+		}
 	}
 	return ok, nil
 }

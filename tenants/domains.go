@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -38,9 +39,16 @@ func WholeSite(ctx context.Context) context.Context {
 // whose user id is inlined (a uuid's text form: hex digits and dashes):
 // the domains in which one of their contacts holds "read".
 func domainsSQL(p *Principal) string {
-	return "SELECT set_config('bergamot.domains', (SELECT COALESCE(array_agg(DISTINCT g.domain ORDER BY g.domain), '{}')::text " +
-		"FROM domain_grants g WHERE g.email = (SELECT lower(u.email) FROM users u WHERE u.id = '" + p.User.ID.String() + "') " +
-		"AND 'read' = ANY (g.permissions)), true)"
+	return "SELECT set_config('bergamot.domains', (" + grantedSQL("'"+p.User.ID.String()+"'") + ")::text, true)"
+}
+
+// grantedSQL is the query of the security domains a member may read: the
+// domains of their grants with the read permission, by email, sorted;
+// user is an SQL expression of the member's users.id.
+func grantedSQL(user string) string {
+	return "SELECT COALESCE(array_agg(DISTINCT g.domain ORDER BY g.domain), '{}') " +
+		"FROM domain_grants g WHERE g.email = (SELECT lower(u.email) FROM users u WHERE u.id = " + user + ") " +
+		"AND 'read' = ANY (g.permissions)"
 }
 
 // restricted returns the principal whose domains confine ctx's
@@ -133,14 +141,61 @@ func notifyMembers(ctx context.Context, tx pgx.Tx) error {
 // live hub's subscriptions) call it when the site's configuration or
 // memberships change.
 func (s *Store) CurrentDomains(ctx context.Context, p *Principal) (Domains, error) {
-	ok, err := s.StillValid(ctx, p)
+	d, err := s.CurrentDomainsAll(ctx, p.Site.ID, []*Principal{p})
 	if err != nil {
 		return Domains{}, err
 	}
-	if !ok {
-		return Domains{None: true}, nil
+	return d[0], nil
+}
+
+// CurrentDomainsAll is CurrentDomains for principals ps of site, in one
+// transaction of two statements however many they are: the live hub
+// re-reads all of a site's open subscriptions on a node at once, so a
+// site with many dashboards open does not hold up other sites' live
+// updates while it re-reads them one by one. out[i] is ps[i]'s.
+func (s *Store) CurrentDomainsAll(ctx context.Context, site uuid.UUID, ps []*Principal) ([]Domains, error) {
+	out := make([]Domains, len(ps))
+	err := InSite(WithSite(ctx, site), s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		ok, err := s.stillValid(ctx, tx, site, ps)
+		if err != nil {
+			return err
+		}
+		// stillValid holds only while each role is the member's role
+		// now, so InSite's rule for each is the current one: the whole
+		// site for an administrator, their grants for anyone else.
+		var users []uuid.UUID
+		var confined []int
+		for i, p := range ps {
+			switch {
+			case !ok[i]:
+				out[i] = Domains{None: true}
+			case restricted(WithPrincipal(ctx, p)) == nil:
+				out[i] = Domains{All: true}
+			default:
+				users, confined = append(users, p.User.ID), append(confined, i)
+			}
+		}
+		if len(users) == 0 {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `SELECT (`+grantedSQL("x.uid")+`) FROM unnest($1::uuid[]) WITH ORDINALITY AS x(uid, i) ORDER BY x.i`, users)
+		if err != nil {
+			return err
+		}
+		granted, err := pgx.CollectRows(rows, pgx.RowTo[[]string])
+		if err != nil {
+			return err
+		}
+		if len(granted) != len(users) {
+			return fmt.Errorf("read the grants of %d members, want %d", len(granted), len(users))
+		}
+		for k, i := range confined {
+			out[i] = Domains{Readable: granted[k]}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("re-reading members' access: %w", err)
 	}
-	// StillValid holds only while p's role is the member's role now, so
-	// InSite's rule for p is the current one.
-	return ReadableDomains(WithPrincipal(ctx, p), s.pool)
+	return out, nil
 }

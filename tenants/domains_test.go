@@ -179,6 +179,61 @@ func TestInSiteConfinesMembersToTheirDomains(t *testing.T) {
 	}
 }
 
+// TestCurrentDomainsAllMatchesEachMembersRule: the live hub's re-read of
+// a whole site's subscribers at once gives each member what InSite gives
+// their next transaction, as CurrentDomains does one by one: grants for
+// a confined member, the whole site for an administrator, nothing for a
+// member disabled meanwhile; a principal of another site is refused.
+func TestCurrentDomainsAllMatchesEachMembersRule(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	s := tenants.NewStore(db.Pool)
+	site := mustSignUp(t, s, "alpha", "admin@alpha.example")
+	other := mustSignUp(t, s, "bravo", "admin@bravo.example")
+	_, _, web := member(t, s, site, "Wendy@Alpha.example", tenants.RoleEditor)
+	_, _, dbm := member(t, s, site, "dave@alpha.example", tenants.RoleViewer)
+	_, _, nobody := member(t, s, site, "nobody@alpha.example", tenants.RoleViewer)
+	_, _, gone := member(t, s, site, "gone@alpha.example", tenants.RoleViewer)
+	admin := adminOf(t, s, site, "admin@alpha.example")
+	if err := tenants.InSite(tenants.WithSite(ctx, site.ID), db.Pool, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO domain_grants (site_id, contact, email, domain, permissions) VALUES
+			($1, 'wendy', 'wendy@alpha.example', 'web', '{read}'), ($1, 'wendy', 'wendy@alpha.example', 'mail', '{read}'),
+			($1, 'dave', 'dave@alpha.example', 'db', '{read}'), ($1, 'dave', 'dave@alpha.example', 'web', '{execute}'),
+			($1, 'gone', 'gone@alpha.example', 'db', '{read}')`, site.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetMemberDisabled(tenants.WithPrincipal(ctx, admin), admin, gone.User.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	ps := []*tenants.Principal{web, dbm, nobody, gone, admin, web}
+	got, err := s.CurrentDomainsAll(ctx, site.ID, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"[mail web]", "[db]", "[]", "none", "all", "[mail web]"}
+	for i, p := range ps {
+		g := fmt.Sprint(got[i].Readable)
+		if got[i].None {
+			g = "none"
+		} else if got[i].All {
+			g = "all"
+		}
+		if g != want[i] {
+			t.Errorf("%s: %s, want %s", p.User.Email, g, want[i])
+		}
+		one, err := s.CurrentDomains(ctx, p)
+		if err != nil || fmt.Sprint(one) != fmt.Sprint(got[i]) {
+			t.Errorf("%s: CurrentDomains %+v (%v), CurrentDomainsAll %+v", p.User.Email, one, err, got[i])
+		}
+	}
+	bravoAdmin := adminOf(t, s, other, "admin@bravo.example")
+	if _, err := s.CurrentDomainsAll(ctx, site.ID, []*tenants.Principal{web, bravoAdmin}); err == nil {
+		t.Error("a principal of site bravo was re-read in site alpha")
+	}
+}
+
 // TestWholeSitePathsCallNoDomainFunction: the system's own work and
 // administrators read with bergamot.domains = '*', and the per-row
 // security-domain policy must answer them without calling
