@@ -19,7 +19,7 @@ const pw = "Correct-horse-9"
 
 // member invites email into site and signs them in, returning their
 // session secret, an API token and their principal.
-func member(t *testing.T, s *tenants.Store, site *tenants.Site, email string, role tenants.Role) (session, token string, p *tenants.Principal) {
+func member(t testing.TB, s *tenants.Store, site *tenants.Site, email string, role tenants.Role) (session, token string, p *tenants.Principal) {
 	t.Helper()
 	ctx := tenants.WithSite(context.Background(), site.ID)
 	m, err := s.Invite(ctx, email, pw, role)

@@ -302,3 +302,38 @@ func TestWholeSitePathsCallNoDomainFunction(t *testing.T) {
 		t.Errorf("a member confined to her domain read %d states calling bergamot_check_readable %d times; want 50 states through the function (track_functions not counting?)", rows, n)
 	}
 }
+
+// BenchmarkSiteAccessReload: re-reading the access of a site's 1,000
+// open subscriptions (ten confined members, each with 100 connections)
+// when the site applies its configuration: the live hub's one
+// CurrentDomainsAll against one CurrentDomains per connection, as it was.
+// Other sites' live updates wait while it runs (live.Reloader).
+func BenchmarkSiteAccessReload(b *testing.B) {
+	db := pgtest.New(b)
+	ctx := context.Background()
+	s := tenants.NewStore(db.Pool)
+	site := mustSignUp(b, s, "alpha", "admin@alpha.example")
+	var ps []*tenants.Principal
+	for i := range 10 {
+		_, _, p := member(b, s, site, fmt.Sprintf("m%d@alpha.example", i), tenants.RoleViewer)
+		for range 100 {
+			ps = append(ps, p)
+		}
+	}
+	b.Run("one-per-connection", func(b *testing.B) {
+		for range b.N {
+			for _, p := range ps {
+				if _, err := s.CurrentDomains(ctx, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("one-per-site", func(b *testing.B) {
+		for range b.N {
+			if _, err := s.CurrentDomainsAll(ctx, site.ID, ps); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -204,7 +204,7 @@ func refusesChanges(t *testing.T, ctx context.Context, tx pgx.Tx, tbl string) er
 	return nil
 }
 
-func mustSignUp(t *testing.T, s *tenants.Store, name, email string) *tenants.Site {
+func mustSignUp(t testing.TB, s *tenants.Store, name, email string) *tenants.Site {
 	t.Helper()
 	site, _, err := s.SignUp(context.Background(), tenants.SignUpInput{SiteName: name, Email: email, Password: "Correct-horse-9"}, nil)
 	if err != nil {
