@@ -75,17 +75,34 @@ func TestEveryCheckTableHasDomainPolicy(t *testing.T) {
 // check's rows, and cannot change the others'; an administrator, the
 // system's own work and a configuration apply read everything; another
 // site's member with the same contact name reads nothing of this site.
-func TestInSiteConfinesMembersToTheirDomains(t *testing.T) {
+// domainMembers are the members the security-domain tests share: sites
+// alpha and bravo, and in alpha wendy (an editor, her email written in
+// another case), dave and nobody (viewers) and the administrator.
+type domainMembers struct {
+	db                      *pgtest.DB
+	s                       *tenants.Store
+	site, other             *tenants.Site
+	web, dbm, nobody, admin *tenants.Principal
+}
+
+func newDomainMembers(t *testing.T) *domainMembers {
+	t.Helper()
 	db := pgtest.New(t)
+	m := &domainMembers{db: db, s: tenants.NewStore(db.Pool)}
+	m.site = mustSignUp(t, m.s, "alpha", "admin@alpha.example")
+	m.other = mustSignUp(t, m.s, "bravo", "admin@bravo.example")
+	_, _, m.web = member(t, m.s, m.site, "Wendy@Alpha.example", tenants.RoleEditor)
+	_, _, m.dbm = member(t, m.s, m.site, "dave@alpha.example", tenants.RoleViewer)
+	_, _, m.nobody = member(t, m.s, m.site, "nobody@alpha.example", tenants.RoleViewer)
+	m.admin = adminOf(t, m.s, m.site, "admin@alpha.example")
+	return m
+}
+
+func TestInSiteConfinesMembersToTheirDomains(t *testing.T) {
+	m := newDomainMembers(t)
 	ctx := context.Background()
-	s := tenants.NewStore(db.Pool)
-	site := mustSignUp(t, s, "alpha", "admin@alpha.example")
-	other := mustSignUp(t, s, "bravo", "admin@bravo.example")
-	_, _, web := member(t, s, site, "Wendy@Alpha.example", tenants.RoleEditor)
-	_, _, dbm := member(t, s, site, "dave@alpha.example", tenants.RoleViewer)
-	_, _, nobody := member(t, s, site, "nobody@alpha.example", tenants.RoleViewer)
-	_, _, bravoWendy := member(t, s, other, "wendy@alpha.example", tenants.RoleViewer)
-	admin := adminOf(t, s, site, "admin@alpha.example")
+	db, s, site, web, dbm, nobody, admin := m.db, m.s, m.site, m.web, m.dbm, m.nobody, m.admin
+	_, _, bravoWendy := member(t, s, m.other, "wendy@alpha.example", tenants.RoleViewer)
 
 	sys := tenants.WithSite(ctx, site.ID)
 	if err := tenants.InSite(sys, db.Pool, func(ctx context.Context, tx pgx.Tx) error {
@@ -185,16 +202,10 @@ func TestInSiteConfinesMembersToTheirDomains(t *testing.T) {
 // a confined member, the whole site for an administrator, nothing for a
 // member disabled meanwhile; a principal of another site is refused.
 func TestCurrentDomainsAllMatchesEachMembersRule(t *testing.T) {
-	db := pgtest.New(t)
+	m := newDomainMembers(t)
 	ctx := context.Background()
-	s := tenants.NewStore(db.Pool)
-	site := mustSignUp(t, s, "alpha", "admin@alpha.example")
-	other := mustSignUp(t, s, "bravo", "admin@bravo.example")
-	_, _, web := member(t, s, site, "Wendy@Alpha.example", tenants.RoleEditor)
-	_, _, dbm := member(t, s, site, "dave@alpha.example", tenants.RoleViewer)
-	_, _, nobody := member(t, s, site, "nobody@alpha.example", tenants.RoleViewer)
+	db, s, site, other, web, dbm, nobody, admin := m.db, m.s, m.site, m.other, m.web, m.dbm, m.nobody, m.admin
 	_, _, gone := member(t, s, site, "gone@alpha.example", tenants.RoleViewer)
-	admin := adminOf(t, s, site, "admin@alpha.example")
 	if err := tenants.InSite(tenants.WithSite(ctx, site.ID), db.Pool, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO domain_grants (site_id, contact, email, domain, permissions) VALUES
 			($1, 'wendy', 'wendy@alpha.example', 'web', '{read}'), ($1, 'wendy', 'wendy@alpha.example', 'mail', '{read}'),
