@@ -100,8 +100,24 @@ func Up(ctx context.Context, url string, log *slog.Logger) error {
 	if _, err := conn.Exec(ctx, tuneRiver); err != nil {
 		return fmt.Errorf("migrate: tuning river tables: %w", err)
 	}
+	if _, err := conn.Exec(ctx, dropRiverArgsIndex); err != nil {
+		return fmt.Errorf("migrate: dropping river's args index: %w", err)
+	}
 	return nil
 }
+
+// dropRiverArgsIndex drops River's GIN index on river_job.args. Every
+// check job's arguments hold values no other job has (its slot and
+// deadline), and a GIN index keeps an entry for every value it ever
+// indexed: vacuum empties the entries but never removes them, so the
+// index grew by about 1.75 MB a minute at 252 checks a second (the
+// one-hour soak, make soak), without bound, on a table of a few hundred
+// live rows. River's nightly reindex, which would have rebuilt it, cannot
+// run as bergamot_app (riverclient.NoReindex). Nothing needs the index:
+// River itself never searches by args, and executeNow's count of a
+// site's queued ad hoc jobs reads the few in-flight rows
+// (TestCheckJobChurnKeepsRiverIndexesBounded).
+const dropRiverArgsIndex = `DROP INDEX IF EXISTS river_job_args_index`
 
 // tuneRiver vacuums River's job table after a fixed number of dead rows,
 // unthrottled: every check inserts, updates and deletes a row there, and
