@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,13 +61,29 @@ func TestSoak(t *testing.T) {
 	var samples []sample
 	prev := map[string]*histogram{}
 	start := time.Now()
+	var sizes0 map[string]float64
 	for i := 1; time.Since(start) < dur; i++ {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Minute)))
 		s := c.sample(t, procs, prev)
 		s.minute = i
 		samples = append(samples, s)
 		fmt.Println("SOAK " + s.String())
+		if i == max(int(dur/time.Minute)/6, 1) {
+			sizes0 = c.relationSizes(t)
+		}
 	}
+	// Which relation grew, heap and each index apart: a table growing
+	// a little every minute is what a one-hour soak can catch before a
+	// week in production does (River's GIN index on args was one).
+	sizes1 := c.relationSizes(t)
+	var grew []string
+	for name, mb := range sizes1 {
+		if d := mb - sizes0[name]; d >= 1 {
+			grew = append(grew, fmt.Sprintf("%s %.1f -> %.1f", name, sizes0[name], mb))
+		}
+	}
+	slices.Sort(grew)
+	fmt.Printf("SOAK relations that grew by 1 MB or more after the warm-up (MB): %s\n", strings.Join(append(grew, "none")[:max(len(grew), 1)], "; "))
 	lim := soakLimits{
 		maxP99:  envDurationDefault("SOAK_MAX_P99", 30*time.Second).Seconds(),
 		maxDead: float64(envIntDefault("SOAK_MAX_DEAD", max(200000, 2*n))),
@@ -78,6 +95,34 @@ func TestSoak(t *testing.T) {
 		t.Error(verdict)
 	}
 }
+
+// relationSizes are the sizes in MB of the pipeline tables' heaps and of
+// each of their indexes, by name.
+func (c *Cluster) relationSizes(t *testing.T) map[string]float64 {
+	ctx, cancel := context.WithTimeout(c.Ctx, 30*time.Second)
+	defer cancel()
+	rows, err := c.Admin.Query(ctx, `SELECT relname, pg_relation_size(relid) / 1e6 FROM pg_stat_user_tables WHERE relname IN (`+soakTables+`)
+		UNION ALL SELECT indexrelname, pg_relation_size(indexrelid) / 1e6 FROM pg_stat_user_indexes WHERE relname IN (`+soakTables+`)`)
+	out := map[string]float64{}
+	if err != nil {
+		t.Logf("reading relation sizes: %v", err)
+		return out
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var mb float64
+		if err := rows.Scan(&name, &mb); err != nil {
+			t.Logf("reading relation sizes: %v", err)
+			return out
+		}
+		out[name] = mb
+	}
+	return out
+}
+
+// soakTables are the pipeline's tables the soak samples.
+const soakTables = `'river_job', 'result_inbox', 'check_state', 'check_schedule', 'state_history', 'metrics_default', 'workers'`
 
 // soakRig starts a fresh rig with n dummy checks every every in a shared
 // zone, one serve node and two direct workers (env added to theirs).
@@ -217,7 +262,7 @@ func (c *Cluster) sample(t *testing.T, procs []*Proc, prev map[string]*histogram
 	ctx, cancel := context.WithTimeout(c.Ctx, 30*time.Second)
 	defer cancel()
 	if err := c.Admin.QueryRow(ctx, `SELECT COALESCE(sum(pg_total_relation_size(relid)), 0) / 1e6, COALESCE(sum(n_dead_tup), 0)
-		FROM pg_stat_user_tables WHERE relname IN ('river_job', 'result_inbox', 'check_state', 'check_schedule', 'state_history', 'metrics_default', 'workers')`).
+		FROM pg_stat_user_tables WHERE relname IN (`+soakTables+`)`).
 		Scan(&s.tablesMB, &s.dead); err != nil {
 		t.Logf("reading table sizes: %v", err)
 	}
