@@ -254,16 +254,16 @@ func useStale(via string) string {
 	return c + ` IS NULL OR ` + c + ` < now() - interval '1 minute'`
 }
 
-// recordUse records the use of credential id of kind via (at most once a
-// minute: a concurrent request may have recorded it already). It is the
-// one writer of api_tokens.last_used and sessions.last_seen after their
-// creation.
-func recordUse(ctx context.Context, tx pgx.Tx, via string, id uuid.UUID) error {
+// recordUse records the use of the credentials ids of kind via (at most
+// once a minute: a concurrent request may have recorded it already), in
+// one statement. It is the one writer of api_tokens.last_used and
+// sessions.last_seen after their creation.
+func recordUse(ctx context.Context, tx pgx.Tx, via string, ids ...uuid.UUID) error {
 	u, ok := credentialUse[via]
 	if !ok {
 		return fmt.Errorf("recording use: unknown credential kind %q", via)
 	}
-	_, err := tx.Exec(ctx, `UPDATE `+u.table+` t SET `+u.column+` = now() WHERE t.id = $1 AND (`+useStale(via)+`)`, id)
+	_, err := tx.Exec(ctx, `UPDATE `+u.table+` t SET `+u.column+` = now() WHERE t.id = ANY($1) AND (`+useStale(via)+`)`, ids)
 	return err
 }
 
@@ -328,23 +328,27 @@ func (s *Store) stillValid(ctx context.Context, tx pgx.Tx, site uuid.UUID, ps []
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	ok := make([]bool, 0, len(ps))
-	var touch []int
+	var touch []uuid.UUID // sessions only: their stale test is false for tokens
 	for rows.Next() {
 		var valid, touchIt bool
 		if err := rows.Scan(&valid, &touchIt); err != nil {
 			return nil, err
 		}
 		if valid && touchIt {
-			touch = append(touch, len(ok))
+			touch = append(touch, ps[len(ok)].CredID)
 		}
 		ok = append(ok, valid)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for _, i := range touch {
-		if err := recordUse(ctx, tx, ps[i].Via, ps[i].CredID); err != nil {
+	if len(ok) != len(ps) {
+		return nil, fmt.Errorf("checked %d credentials, want %d", len(ok), len(ps))
+	}
+	if len(touch) > 0 {
+		if err := recordUse(ctx, tx, "session", touch...); err != nil {
 			return nil, err
 		}
 	}
