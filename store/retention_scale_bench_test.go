@@ -230,7 +230,7 @@ func BenchmarkRetentionScale(b *testing.B) {
 	// Steady state at this scale and at 100,000 checks, from the bytes
 	// per row measured here (5-minute rows have the hourly rows' shape).
 	rawRow, rollRow := float64(bigBytes)/float64(rowsBig), float64(h0)/float64(rows1h)
-	for _, c := range []int{n, 100_000} {
+	for _, c := range slices.Compact([]int{n, 100_000}) {
 		perDay := float64(c) * 1440
 		d := store.DefaultRetention
 		say("steady state at %d checks, default retention: raw %d days %s, 5-minute %d days %s, hourly %d days %s",
