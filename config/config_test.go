@@ -243,6 +243,9 @@ func TestInvalid(t *testing.T) {
 		"invalid-unknown-attribute.xml": `testdata/invalid-unknown-attribute.xml:2: team "a": unknown attribute "colour" on <team> (allowed: extends, grants, name, revokes, security-domains, state, teams, template)`,
 		"invalid-unknown-element.xml":   `testdata/invalid-unknown-element.xml:3: host "a": unknown element <frobnicate> inside <host>`,
 		"invalid-time-range.xml":        `testdata/invalid-time-range.xml:3: time-period "bad": time-range "funday 09:00-17:00": unknown day "funday" in "funday 09:00-17:00"`,
+		"invalid-yes-no.xml": strings.Join([]string{
+			`testdata/invalid-yes-no.xml:2: metrics-export "otel": own-series must be yes or no, not "maybe"`,
+			`testdata/invalid-yes-no.xml:3: metrics-export "prom": enabled must be yes or no, not "sometimes"`}, "\n"),
 		"invalid-depends.xml": strings.Join([]string{
 			`testdata/invalid-depends.xml:4: host "b": depends: dependency cycle: b -> c/web -> b`,
 			`testdata/invalid-depends.xml:7: service "web" on host "c": depends: unknown check "nosuch" (want a service of the same host, a host, or host/service)`,

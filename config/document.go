@@ -234,7 +234,7 @@ func checkTemplates(n *Node, object string, sink *errorSink) {
 		}
 		for _, a := range c.Attrs {
 			switch a.Name {
-			case "template", "enabled", "suppressed", "alerts", "alert", "recovery", "all-engines", "acknowledge", "renotify":
+			case "template", "enabled", "suppressed", "alerts", "alert", "recovery", "all-engines", "acknowledge", "renotify", "own-series":
 				if !isYes(a.Value) && !isNo(a.Value) {
 					sink.add(c, label, "%s must be yes or no, not %q", a.Name, a.Value)
 				}
