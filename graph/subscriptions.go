@@ -121,9 +121,11 @@ func (a *subAccess) Reload(ctx context.Context, all []live.Reloader) error {
 		}
 	}
 	var ds []tenants.Domains
-	err := fmt.Errorf("a subscriber of another kind among them (%d of %d are connections)", len(subs), len(all))
+	var err error
 	if len(subs) == len(all) {
 		ds, err = a.tenants.CurrentDomainsAll(ctx, a.p.Site.ID, ps)
+	} else {
+		err = fmt.Errorf("a subscriber of another kind among them (%d of %d are connections)", len(subs), len(all))
 	}
 	if err != nil {
 		for _, s := range subs {

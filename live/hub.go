@@ -468,20 +468,17 @@ func (h *Hub) reload(ctx context.Context, stale map[uuid.UUID]struct{}) {
 		if len(rs) == 0 {
 			continue
 		}
-		failed := 0
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := rs[0].Reload(rctx, rs); err != nil {
-			failed = len(rs)
-			if ctx.Err() == nil {
-				h.Logger.WarnContext(ctx, "live updates: re-reading the site's subscribers' access failed; they receive nothing until it succeeds",
-					slog.String("site", site.String()), slog.Int("subscribers", len(rs)), slog.Any("error", err))
-			}
-		}
+		err := rs[0].Reload(rctx, rs)
 		cancel()
-		if failed > 0 && ctx.Err() == nil {
+		switch {
+		case err == nil:
+			h.Logger.DebugContext(ctx, "live updates: reloaded subscribers' access", slog.String("site", site.String()), slog.Int("reloaded", len(rs)))
+		case ctx.Err() == nil:
+			h.Logger.WarnContext(ctx, "live updates: re-reading the site's subscribers' access failed; they receive nothing until it succeeds",
+				slog.String("site", site.String()), slog.Int("subscribers", len(rs)), slog.Any("error", err))
 			time.AfterFunc(time.Second, func() { h.accessChanged(site.String()) })
 		}
-		h.Logger.DebugContext(ctx, "live updates: reloaded subscribers' access", slog.String("site", site.String()), slog.Int("reloaded", len(rs)), slog.Int("failed", failed))
 	}
 }
 

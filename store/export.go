@@ -257,9 +257,10 @@ var OwnSeries = []string{"bergamot_site_checks", "bergamot_site_checks_acknowled
 // has no row-level security, the scheduler claims across sites, so it is
 // filtered by the transaction's site explicitly) and queues them,
 // stamped now, for every enabled target of the site that takes them
-// (own-series) and whose last own series are at least $1 old. A target a shipper holds is skipped (SKIP LOCKED)
-// and gets them on a later pass; the stamp makes several nodes queue them
-// once per interval between them.
+// (own-series) and whose last own series are at least $1 old. A target a
+// shipper holds is skipped (SKIP LOCKED) and gets them on a later pass;
+// the stamp makes several nodes queue them once per interval between
+// them.
 const queueOwnSeries = `WITH due AS (
 		SELECT id, site_id FROM metric_exports
 		WHERE enabled AND own_series AND (own_queued_at IS NULL OR own_queued_at <= now() - $1::interval)
