@@ -19,11 +19,7 @@ import (
 func TestCheckJobChurnKeepsRiverIndexesBounded(t *testing.T) {
 	db := pgtest.New(t)
 	ctx := context.Background()
-	owner, err := pgx.Connect(ctx, db.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close(ctx)
+	owner := db.OwnerConn(t)
 	sizes := make([]int64, 0, 5)
 	for round := range 5 {
 		// 20,000 check jobs as the scheduler queues them, then gone as

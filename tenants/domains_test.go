@@ -22,11 +22,7 @@ import (
 func TestEveryCheckTableHasDomainPolicy(t *testing.T) {
 	db := pgtest.New(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, db.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := db.OwnerConn(t)
 	rows, err := conn.Query(ctx, `SELECT c.relname FROM pg_class c
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 		  AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'site_id' AND NOT a.attisdropped)
@@ -255,11 +251,7 @@ func TestCurrentDomainsAllMatchesEachMembersRule(t *testing.T) {
 func TestWholeSitePathsCallNoDomainFunction(t *testing.T) {
 	db := pgtest.New(t)
 	ctx := context.Background()
-	owner, err := pgx.Connect(ctx, db.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close(ctx)
+	owner := db.OwnerConn(t)
 	// Count calls of functions PostgreSQL does not inline (new
 	// connections pick the setting up).
 	if _, err := owner.Exec(ctx, `ALTER DATABASE `+pgx.Identifier{db.Name}.Sanitize()+` SET track_functions = 'all'`); err != nil {

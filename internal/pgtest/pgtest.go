@@ -149,6 +149,19 @@ func New(t testing.TB) *DB {
 	return db
 }
 
+// OwnerConn returns a connection as the database's owner (what
+// migrations run as: no row-level security applies to it), closed at the
+// end of the test.
+func (db *DB) OwnerConn(t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), db.OwnerURL)
+	if err != nil {
+		t.Fatalf("pgtest: connecting as the owner: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 // ReportingConn creates a reporting login for site (tenants.CreateSQLRole,
 // what `bergamot site sql-role` hands a site) and returns a connection made
 // with it, closed at the end of the test: the view of the database a
@@ -156,12 +169,7 @@ func New(t testing.TB) *DB {
 func (db *DB) ReportingConn(t testing.TB, site *tenants.Site) *pgx.Conn {
 	t.Helper()
 	ctx := context.Background()
-	owner, err := pgx.Connect(ctx, db.OwnerURL)
-	if err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
-	defer owner.Close(ctx)
-	role, err := tenants.CreateSQLRole(ctx, owner, site)
+	role, err := tenants.CreateSQLRole(ctx, db.OwnerConn(t), site)
 	if err != nil {
 		t.Fatalf("pgtest: creating a reporting login: %v", err)
 	}

@@ -83,7 +83,10 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	slices.Sort(grew)
-	fmt.Printf("SOAK relations that grew by 1 MB or more after the warm-up (MB): %s\n", strings.Join(append(grew, "none")[:max(len(grew), 1)], "; "))
+	if len(grew) == 0 {
+		grew = []string{"none"}
+	}
+	fmt.Printf("SOAK relations that grew by 1 MB or more after the warm-up (MB): %s\n", strings.Join(grew, "; "))
 	lim := soakLimits{
 		maxP99:  envDurationDefault("SOAK_MAX_P99", 30*time.Second).Seconds(),
 		maxDead: float64(envIntDefault("SOAK_MAX_DEAD", max(200000, 2*n))),
